@@ -1,0 +1,134 @@
+"""Append-only columnar records: one row per call, one column per fact, numpy at the end.
+
+While the model runs, columns are plain Python lists (the cheapest thing to append to and
+assign into from Python); :meth:`CallLog.freeze` converts them once into numpy arrays so that
+KPIs are vectorised. No per-event objects are created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+__all__ = ["CallLog", "Calls", "Origin", "Outcome", "StaffLog"]
+
+
+class Outcome(IntEnum):
+    """How a call ended. OPEN: still in the IVR or the queue when the horizon came."""
+
+    OPEN = 0
+    SELF_SERVED = 1
+    ANSWERED = 2
+    ABANDONED = 3
+
+
+class Origin(IntEnum):
+    """Why a call was made: a fresh call, a redial, or a call caused by earlier business."""
+
+    FIRST = 0
+    AFTER_ABANDON = 1
+    AFTER_UNRESOLVED = 2
+    DELIVERY_COMPLAINT = 3
+    WORK_ORDER_UNRESOLVED = 4
+
+
+NAN = float("nan")
+
+# column name -> (dtype, default for a new row)
+CALL_COLUMNS: dict[str, tuple[type, object]] = {
+    "arrival": (float, NAN),  # s, when the call reached the hotline
+    "queue_entry": (float, NAN),  # s, when it left the IVR for the agent queue (nan: never)
+    "tier": (np.int16, 0),
+    "call_type": (np.int16, 0),
+    "customer": (np.int64, 0),
+    "attempt": (np.int32, 0),  # 0 for a first call, k for the k-th call again
+    "origin": (np.int8, 0),  # Origin
+    "outcome": (np.int8, 0),  # Outcome
+    "answer": (float, NAN),  # s, when an agent took it
+    "end": (float, NAN),  # s, end of talk (answered), hang-up (abandoned), IVR exit (self-served)
+    "release": (float, NAN),  # s, the agent free again (after after-call work)
+    "group": (np.int16, -1),
+    "agent": (np.int32, -1),
+    "resolved": (bool, False),
+    "patience": (float, NAN),  # s, drawn at arrival
+    "handle": (float, NAN),  # s, base talk time before the group's factor
+}
+
+
+@dataclass
+class Calls:
+    """Frozen call records: numpy column arrays of equal length, one row per call."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.columns["arrival"])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def wait(self) -> np.ndarray:
+        """Time in the agent queue: to answer, to hang-up; nan if never queued or still open."""
+        stop = np.where(self.outcome == Outcome.ANSWERED, self.answer, self.end)
+        return stop - self.queue_entry
+
+
+class CallLog:
+    """The live call log: columns are Python lists, rows are call ids."""
+
+    def __init__(self):
+        for name in CALL_COLUMNS:
+            setattr(self, name, [])
+        self._defaults = {n: d for n, (_, d) in CALL_COLUMNS.items()}
+
+    def __len__(self) -> int:
+        return len(self.arrival)
+
+    def extend(self, **columns: np.ndarray) -> range:
+        """Append a batch of calls; columns not given get their defaults. Returns the new ids."""
+        n = len(next(iter(columns.values())))
+        start = len(self)
+        for name, default in self._defaults.items():
+            values = columns.get(name)
+            col = getattr(self, name)
+            col.extend(values.tolist() if isinstance(values, np.ndarray) else [default] * n)
+        return range(start, start + n)
+
+    def add(self, **values) -> int:
+        """Append one call; returns its id."""
+        cid = len(self)
+        for name, default in self._defaults.items():
+            getattr(self, name).append(values.get(name, default))
+        return cid
+
+    def freeze(self) -> Calls:
+        return Calls(
+            {name: np.asarray(getattr(self, name), dtype=dt)
+             for name, (dt, _) in CALL_COLUMNS.items()}
+        )
+
+
+@dataclass
+class StaffLog:
+    """Agents present per group over time (scheduled plus those finishing a call after shift)."""
+
+    groups: list[str]
+    times: list[list[float]] = field(default_factory=list)
+    present: list[list[int]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.times = [[] for _ in self.groups]
+        self.present = [[] for _ in self.groups]
+
+    def record(self, group: int, t: float, present: int) -> None:
+        times, counts = self.times[group], self.present[group]
+        if times and times[-1] == t:
+            counts[-1] = present
+        else:
+            times.append(t)
+            counts.append(present)

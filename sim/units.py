@@ -1,0 +1,87 @@
+"""Units at the edges: durations with units, clock times and weekday names, to seconds.
+
+Inside the model every time is float seconds; these parsers are the only place units live.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = [
+    "DAY",
+    "WEEKDAYS",
+    "format_clock",
+    "format_duration",
+    "parse_clock",
+    "parse_duration",
+]
+
+DAY = 86400.0
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_UNITS = {
+    "ms": 0.001,
+    "s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0,
+    "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "d": DAY, "day": DAY, "days": DAY,
+    "w": 7 * DAY, "week": 7 * DAY, "weeks": 7 * DAY,
+}  # fmt: skip
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+_CLOCK = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+
+
+def parse_duration(value: object) -> float:
+    """A number of seconds, or text such as ``20s``, ``3min``, ``1.5h``, ``2d``; to seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 20s, 3min, 1.5h or 2d, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        if value.strip().lower() in ("inf", "never"):
+            return math.inf
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"expected a duration such as 20s, 3min, 1.5h or 2d, got {value!r}")
+        number, unit = match.groups()
+        unit = unit.lower() or "s"
+        if unit not in _UNITS:
+            raise ValueError(
+                f"unknown time unit {unit!r} in {value!r}; use s, min, h or d (e.g. 3min)"
+            )
+        seconds = float(number) * _UNITS[unit]
+    else:
+        raise ValueError(f"expected a duration such as 20s, 3min, 1.5h or 2d, got {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a duration must be finite and >= 0, got {value!r}")
+    return seconds
+
+
+def parse_clock(value: object) -> float:
+    """A clock time ``"HH:MM"`` (00:00 to 24:00) to seconds after midnight."""
+    if not isinstance(value, str):
+        raise ValueError(f'expected a clock time "HH:MM", got {value!r}')
+    match = _CLOCK.match(value.strip())
+    if not match:
+        raise ValueError(f'expected a clock time "HH:MM", got {value!r}')
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
+        raise ValueError(f"not a clock time: {value!r} (00:00 to 24:00)")
+    return hours * 3600.0 + minutes * 60.0
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds after midnight to ``HH:MM``."""
+    minutes = round(seconds / 60.0)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds to the shortest exact text with a unit (``90`` -> ``1.5min``)."""
+    if math.isinf(seconds):
+        return "never"
+    for unit, size in (("d", DAY), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size and (seconds / size * 10) == int(seconds / size * 10):
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
