@@ -95,9 +95,10 @@ def _day_rates(scenario: Scenario, d: int) -> tuple[np.ndarray, np.ndarray]:
     if len(rows) == 0:
         return np.array([0.0]), np.array([0.0])
     step = scenario.interval
-    starts = np.concatenate(([0.0], rows[:, 1], rows[:, 1] + step))
-    values = np.concatenate(([0.0], rows[:, 2] / step, np.zeros(len(rows))))
-    order = np.lexsort((-np.arange(len(starts)), starts))  # a row's own start beats a gap's
+    # a row's own start beats the default 0 at midnight, which beats the gap after a row
+    starts = np.concatenate((rows[:, 1], [0.0], rows[:, 1] + step))
+    values = np.concatenate((rows[:, 2] / step, [0.0], np.zeros(len(rows))))
+    order = np.lexsort((np.arange(len(starts)), starts))
     starts, values = starts[order], values[order]
     first = np.concatenate(([True], starts[1:] != starts[:-1]))
     return starts[first], values[first]

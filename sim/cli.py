@@ -61,7 +61,8 @@ def _fmt(value: float | None, name: str) -> str:
 def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
     """The KPI table: mean, 95% CI, target and met/missed."""
     table = Table(title=title)
-    for col, justify in (("KPI", "left"), ("mean", "right"), ("95% CI", "right"),
+    table.add_column("KPI", justify="left", overflow="fold", min_width=24)
+    for col, justify in (("mean", "right"), ("95% CI", "right"),
                          ("target", "right"), ("", "left")):
         table.add_column(col, justify=justify)
     for name, k in summary.kpis.items():

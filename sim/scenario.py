@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.distributions import Distribution, Duration, Fixed, Patience
+from sim.distributions import Distribution, Duration, Fixed, Never, Patience
 from sim.units import DAY, WEEKDAYS, parse_clock
 from sim.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
 
@@ -247,7 +247,7 @@ class Tier(Model):
     share: Share = Field(description="share of callers in this tier")
     priority: int = Field(0, ge=0, description="0 is served first when routing.tier_priority")
     patience: Patience = Field(
-        default_factory=lambda: {"dist": "never"},
+        default_factory=lambda: Never(dist="never"),
         description="time willing to wait before hanging up, seconds",
     )
 
