@@ -104,7 +104,7 @@ def test_poisson_pieces_are_exact_even_for_a_short_peak():
 
 
 def test_arrivals_are_poisson_over_the_day():
-    """First calls of a constant-rate scenario: counts per hour pass a chi-square dispersion test."""
+    """Constant-rate first calls: counts per hour pass a chi-square dispersion test."""
     run = simulate(base(horizon={"days": 20}), seed=2)
     c = run.records.calls
     t = c.arrival[c.origin == Origin.FIRST]

@@ -9,7 +9,7 @@ from sim.calendar import Timeline
 from sim.kpi import CallRecords, busy_time, call_kpis, interval_table
 from sim.records import CALL_COLUMNS, Calls, Outcome
 
-A, B, S, O = Outcome.ANSWERED, Outcome.ABANDONED, Outcome.SELF_SERVED, Outcome.OPEN
+A, B, S, OPEN = Outcome.ANSWERED, Outcome.ABANDONED, Outcome.SELF_SERVED, Outcome.OPEN
 NAN = np.nan
 
 
@@ -31,7 +31,7 @@ ROWS = [
     (300, 300, A, 340, 400, 400, 0, False),  # waited 40 s
     (500, 500, B, NAN, 560, NAN, -1, False),  # abandoned after 60 s
     (700, NAN, S, NAN, 730, NAN, -1, False),  # self-served in the IVR
-    (7000, 7000, O, NAN, NAN, NAN, -1, False),  # still waiting at the horizon
+    (7000, 7000, OPEN, NAN, NAN, NAN, -1, False),  # still waiting at the horizon
 ]
 
 
