@@ -368,7 +368,20 @@ class RouteStep(Model):
     after: Duration = Field(0.0, description="wait before this group may take the call, seconds")
 
 
-Route = list[Annotated[RouteStep, BeforeValidator(_route_step)]]
+_ROUTE_STEP_SCHEMA = {
+    "description": "a group name, or {group, after} for a group that may take the call once it "
+    "has waited `after`",
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"group": {"type": "string"}, "after": {"type": ["number", "string"]}},
+            "required": ["group"],
+            "additionalProperties": False,
+        },
+    ],
+}
+Route = list[Annotated[RouteStep, BeforeValidator(_route_step), WithJsonSchema(_ROUTE_STEP_SCHEMA)]]
 
 _ROUTING_RESERVED = ("default", "tier_priority")
 
