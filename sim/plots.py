@@ -302,8 +302,8 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
     if averaged:
         table = average_day(table)
     tl = _Timeline(table, interval_s, averaged)
-    note = (f" Mean over the {averaged} simulated days by time of day (a longer run is "
-            "unreadable day after day); the band combines the days' intervals."
+    note = (f" Mean over the {averaged} simulated days by time of day (too many days to "
+            "read one after another); the band combines the days' 95% CIs."
             if averaged else "")
     out = []
 
@@ -362,6 +362,7 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
             ax.set_ylabel("average speed\nof answer (s)")
         _legend(fig, axes[0, 0], axes[1, 0])
         tl.format(axes[1, 0])
+        axes[0, 0].label_outer()
         out.append(sink.add(fig, "abandonment_asa", "Abandonment and speed of answer",
                             "Share of offered calls that hung up while waiting, and the mean "
                             "wait of answered calls, per interval with 95% CI bands." + note))
