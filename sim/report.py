@@ -238,7 +238,37 @@ def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
                          if is_num(ci[0]) else "–",
                          "significant": "yes" if d.get("significant") else "no"})
     figure = forest_plot(pairs, kpis, sink) if kpis else None
-    return {"rows": rows, "figure": figure}
+    return {"rows": rows, "figure": figure, **_side_by_side(folder)}
+
+
+def _side_by_side(folder: Folder) -> dict:
+    """Each compared scenario's KPI means, from comparison.json's ``summaries`` mapping
+    (name -> summary.json shape) or from the summary.json of each subfolder."""
+    data = (folder.comparison or {}).get("summaries")
+    summaries: dict[str, dict] = {}
+    if isinstance(data, dict):
+        summaries = {str(k): v for k, v in data.items() if isinstance(v, dict)}
+    else:
+        for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+            summary = _json(sub / "summary.json")
+            if summary is not None:
+                summaries[str(summary.get("scenario") or sub.name)] = summary
+    order = [str(n) for n in (folder.comparison or {}).get("scenarios") or []]
+    summaries = dict(sorted(summaries.items(),
+                            key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+    names: list[str] = []
+    for summary in summaries.values():
+        names += [k for k, v in (summary.get("kpis") or {}).items()
+                  if k not in names and (k in MAIN_KPIS or "target" in v)]
+    rows = []
+    for k in names:
+        cells = []
+        for summary in summaries.values():
+            v = (summary.get("kpis") or {}).get(k) or {}
+            cells.append({"mean": fmt(v.get("mean"), k),
+                          "status": {True: "met", False: "missed"}.get(v.get("met"), "")})
+        rows.append({"kpi": k, "cells": cells})
+    return {"scenarios": list(summaries), "levels": rows}
 
 
 def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
@@ -300,8 +330,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     summary = f.summary or {}
     kpis = summary.get("kpis") or {}
     groups = [str(g) for g in ((f.scenario.get("agents") or {}).get("groups") or {})]
+    compared = (f.comparison or {}).get("scenarios")
     name = (summary.get("scenario") or f.scenario.get("name")
-            or (f.comparison or {}).get("name") or (f.sweep or {}).get("name") or f.path.name)
+            or (" vs ".join(map(str, compared)) if isinstance(compared, list) else None)
+            or (f.sweep or {}).get("name") or f.path.name)
     kind = "comparison" if f.comparison else "sweep" if f.points is not None else "run"
     main, more = _kpi_rows(f)
     context = {

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.experiment import replicate
+from sim.plots import average_day
 from sim.report import ReportError, build_report, comparison_pairs
 from sim.results import write_run_folder
 from sim.scenario import scenario_from_dict
@@ -173,6 +174,34 @@ def test_occupancy_per_group_and_business_flows(tmp_path):
     assert fetches(html) == []
 
 
+def test_average_day_combines_days():
+    table = {"day": np.array([2.0, 2, 3, 3]), "start": np.array(["00:00", "12:00"] * 2,
+                                                                 dtype=object),
+             "service_level_mean": np.array([0.8, 0.6, 0.9, np.nan]),
+             "service_level_ci_low": np.array([0.7, 0.5, 0.86, np.nan]),
+             "service_level_ci_high": np.array([0.9, 0.7, 0.94, np.nan])}
+    avg = average_day(table)
+    assert list(avg["start"]) == ["00:00", "12:00"]
+    np.testing.assert_allclose(avg["service_level_mean"], [0.85, 0.6])
+    half = np.sqrt(0.1**2 + 0.04**2) / 2  # independent days: sqrt(sum h_d^2) / D
+    np.testing.assert_allclose(avg["service_level_ci_high"] - avg["service_level_mean"],
+                               [half, 0.1])
+
+
+def test_long_run_is_drawn_as_an_average_day(tiny_folder, tmp_path):
+    for name in ("summary.json", "scenario.yaml"):
+        shutil.copy(tiny_folder / name, tmp_path / name)
+    one = (tiny_folder / "intervals.csv").read_text().splitlines()
+    rows = [line.split(",", 1)[1] for line in one[1:]]
+    with open(tmp_path / "intervals.csv", "w") as fh:
+        fh.write(one[0] + "\n")
+        for day in range(1, 11):
+            fh.writelines(f"{day},{row}\n" for row in rows)
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "Mean over the 10 simulated days by time of day" in html
+    assert (tmp_path / "figures" / "service_level.png").is_file()
+
+
 def test_script_in_name_and_description_shows_as_text(tmp_path):
     evil = "<script>alert('x')</script>"
     scenario = tiny(name=f"evil {evil}",
@@ -199,6 +228,12 @@ def comparison_folder(tmp_path: Path) -> Path:
                       {"baseline": "base", "alternative": "ivr", "kpis": {
                           k: {**v, "mean": v["mean"] / 2} for k, v in diff.items()}}]}
     (tmp_path / "comparison.json").write_text(json.dumps(data))
+    for name, sl in (("base", 0.78), ("more-agents", 0.83), ("ivr", 0.805)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({
+            "scenario": name, "seed": 3, "replications": 10,
+            "kpis": {"service_level": {"mean": sl, "ci95": [sl - 0.01, sl + 0.01],
+                                       "target": 0.8, "met": sl >= 0.8}}}))
     return tmp_path
 
 
@@ -208,6 +243,11 @@ def test_comparison_report(tmp_path):
     assert (folder / "figures" / "comparison_forest.png").is_file()
     assert 'id="comparison-table"' in html
     assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
+    assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
+    side = html[html.index('id="scenarios-table"'):html.index("</table>",
+                                                              html.index('id="scenarios-table"'))]
+    assert re.findall(r'<td class="(\w*)">([\d.]+%)</td>', side) == [
+        ("missed", "78.0%"), ("met", "83.0%"), ("met", "80.5%")]
     assert fetches(html) == [] and "http://" not in html and "https://" not in html
 
 
