@@ -121,12 +121,13 @@ def run(file, out, seed, replications, workers, quiet, all_kpis, strict, no_repo
         write_run_folder(folder, summary)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    if not no_report:
-        _write_report(folder)
+    report = None if no_report else _write_report(folder)
     console = Console()
     console.print(kpi_table(summary, f"{scenario.name}: {summary.replications} replications, "
                                      f"seed {summary.seed}", all_kpis))
     console.print(f"results: {folder}")
+    if report is not None:
+        console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
 
