@@ -247,7 +247,7 @@ class Tier(Model):
     share: Share = Field(description="share of callers in this tier")
     priority: int = Field(0, ge=0, description="0 is served first when routing.tier_priority")
     patience: Patience = Field(
-        default_factory=lambda: {"dist": "never"}, validate_default=True,
+        default_factory=lambda: {"dist": "never"},
         description="time willing to wait before hanging up, seconds",
     )
 

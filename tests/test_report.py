@@ -305,7 +305,7 @@ def test_cli_run_writes_report_unless_no_report(tmp_path):
     scenario.write_text("name: cli\nhorizon: {days: 1}\ninterval: 1h\n"
                         "arrivals: {rate_per_hour: 30}\n"
                         "call_types: {g: {share: 1, handle_time: {dist: fixed, value: 60s}}}\n"
-                        "customer_tiers: {s: {share: 1}}\n"
+                        "customer_tiers: {s: {share: 1, patience: {dist: never}}}\n"
                         "agents: {groups: {t: {skills: [g], staffing: 2}}}\n")
     runner = CliRunner()
     for flag, expected in (([], True), (["--no-report"], False)):
