@@ -17,6 +17,7 @@ from matplotlib import colors as mcolors
 from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from sim.results import write_atomic
 
@@ -149,12 +150,15 @@ def _figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float = 10
     return fig, axes
 
 
-def _legend(fig: Figure, *axes) -> None:
-    """One legend above the plots, outside the data, for all ``axes``."""
+def _legend(fig: Figure, *axes, ci: bool = False) -> None:
+    """One legend above the plots, outside the data, for all ``axes`` (and the CI shading)."""
     handles, labels = [], []
     for ax in axes:
         h, lab = ax.get_legend_handles_labels()
         handles, labels = handles + h, labels + lab
+    if ci:
+        handles.append(Patch(facecolor="#888888", alpha=0.3, linewidth=0))
+        labels.append("shaded: 95% CI")
     if handles:
         fig.legend(handles, labels, loc="outside upper left", ncols=min(len(handles), 5),
                    fontsize=8, frameon=False)
@@ -254,7 +258,7 @@ class _Timeline:
             if clip is not None:
                 lo2, hi2 = np.clip(lo2, *clip), np.clip(hi2, *clip)
             ax.fill_between(self.edges, lo2, hi2, step="post", color=colour, alpha=0.2,
-                            linewidth=0, label=f"{label}: 95% CI" if label else None)
+                            linewidth=0)
 
     def format(self, ax) -> None:
         span = self.edges[-1] - self.edges[0]
@@ -322,7 +326,7 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
             ax2.set_ylabel("agents on duty (agents)", color=PALETTE["agents_on_duty"])
             ax2.set_ylim(0, max(np.nanmax(agents[0]) * 1.1, 1))
             axes_.append(ax2)
-        _legend(fig, *axes_)
+        _legend(fig, *axes_, ci=True)
         tl.format(ax)
         out.append(sink.add(fig, "offered_vs_agents", "Offered calls and agents on duty",
                             f"Mean offered calls {tl.per} with their 95% CI over replications, "
@@ -338,7 +342,7 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
         _target_line(ax, targets.get("service_level"), "service_level", 100)
         ax.set_ylim(0, 102)
         ax.set_ylabel(f"service level\n(% {what})")
-        _legend(fig, ax)
+        _legend(fig, ax, ci=True)
         tl.format(ax)
         out.append(sink.add(fig, "service_level", "Service level per interval",
                             "Share of offered calls answered in time (abandoned calls count as "
@@ -360,7 +364,7 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
             _target_line(ax, targets.get("asa"), "asa")
             ax.set_ylim(bottom=0)
             ax.set_ylabel("average speed\nof answer (s)")
-        _legend(fig, axes[0, 0], axes[1, 0])
+        _legend(fig, axes[0, 0], axes[1, 0], ci=True)
         tl.format(axes[1, 0])
         axes[0, 0].label_outer()
         out.append(sink.add(fig, "abandonment_asa", "Abandonment and speed of answer",
@@ -375,19 +379,22 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
     if not lines and series(table, "occupancy") is not None:
         name = groups[0] if len(groups) == 1 else "all agents"
         lines = [(name, "occupancy", PALETTE["occupancy"])]
-    if lines:
-        fig, axes = _figure()
-        ax = axes[0, 0]
-        for label, column, colour in lines:
-            total = overall.get(f"occupancy.group={label}") or overall.get("occupancy") or {}
+    if lines:  # one panel per group: overlaid, several groups are unreadable
+        fig, axes = _figure(rows=len(lines), height=3.0 if len(lines) == 1 else 1.9,
+                            sharex=True)
+        for ax, (group, column, colour) in zip(axes[:, 0], lines, strict=True):
+            total = overall.get(f"occupancy.group={group}") or overall.get("occupancy") or {}
+            label = group
             if is_num(total.get("mean")):
-                label = f"{label} (overall {fmt(total['mean'], 'occupancy')})"
+                label = f"{group} (overall {fmt(total['mean'], 'occupancy')})"
             tl.step(ax, *series(table, column), colour=colour, label=label, scale=100,
                     clip=(0, 100))
-        ax.set_ylim(0, 102)
-        ax.set_ylabel("occupancy\n(% of time on duty busy)")
-        _legend(fig, ax)
-        tl.format(ax)
+            ax.set_ylim(0, 102)
+            ax.yaxis.set_major_locator(ticker.MultipleLocator(25 if len(lines) > 1 else 20))
+            ax.set_ylabel(f"{group}\noccupancy (%)")
+            ax.label_outer()
+        _legend(fig, *axes[:, 0], ci=True)
+        tl.format(axes[-1, 0])
         out.append(sink.add(fig, "occupancy", "Occupancy per agent group",
                             "Time agents spend talking and in after-call work over their time "
                             "on duty, per interval with 95% CI bands." + note))
@@ -467,13 +474,12 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
             c = PALETTE["delivery_on_time"]
             ax.plot(day, ontime[0] * 100, "o-", color=c, label="on time")
             ax.fill_between(day, np.clip(ontime[1] * 100, 0, 100),
-                            np.clip(ontime[2] * 100, 0, 100), color=c, alpha=0.2, linewidth=0,
-                            label="on time: 95% CI")
+                            np.clip(ontime[2] * 100, 0, 100), color=c, alpha=0.2, linewidth=0)
             _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time", 100)
             ax.set_ylim(0, 102)
             ax.set_ylabel("delivered on time\n(% of orders)")
             _day_axis(ax)
-            _legend(fig, ax)
+            _legend(fig, ax, ci=True)
             out.append(sink.add(fig, "delivery_on_time", "On-time delivery per day",
                                 "Share of orders delivered within the promise, by day, with "
                                 "95% CI band and target."))
