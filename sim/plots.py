@@ -299,7 +299,8 @@ def interval_figures(table: dict, sink: FigureSink, targets: dict, interval_s: f
     ``overall`` is summary.json's ``kpis``; ``groups`` the agent groups of the scenario.
     Runs longer than AVERAGE_DAY_AFTER days are drawn as an average day.
     """
-    if not table or "day" not in table or "start" not in table or not len(table["day"]):
+    if not table or "day" not in table or "start" not in table or not len(table["day"]) \
+            or table["start"].dtype != object:  # start is "HH:MM" text
         return []
     days = len(np.unique(table["day"]))
     averaged = days if days > AVERAGE_DAY_AFTER else 0
@@ -590,7 +591,9 @@ def sweep_lines(pts: dict, p: str, others: list[str], kpis: list[str], targets: 
                             capsize=2)
         _target_line(ax, targets.get(k), k, scale)
         ax.set_xlabel(p)
-        ax.set_ylabel(_axis_label(k), fontsize=8)
+        ax.set_ylabel(_axis_label(k), fontsize=9)
+        if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(kpis):]:
