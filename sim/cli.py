@@ -106,7 +106,8 @@ def cli() -> None:
 @simulation_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
-def run(file, out, seed, replications, workers, quiet, all_kpis, strict) -> None:
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+def run(file, out, seed, replications, workers, quiet, all_kpis, strict, no_report) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiment import replicate
     from sim.results import default_out_dir, write_run_folder
@@ -121,10 +122,13 @@ def run(file, out, seed, replications, workers, quiet, all_kpis, strict) -> None
         write_run_folder(folder, summary)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    report = None if no_report else _write_report(folder)
     console = Console()
     console.print(kpi_table(summary, f"{scenario.name}: {summary.replications} replications, "
                                      f"seed {summary.seed}", all_kpis))
     console.print(f"results: {folder}")
+    if report is not None:
+        console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
 
@@ -148,6 +152,26 @@ def validate(files) -> None:
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+def _write_report(folder: Path) -> Path:
+    """Build ``report.html`` in ``folder``; a folder that cannot hold one exits 2."""
+    from sim.report import ReportError, build_report
+
+    try:
+        return build_report(folder)
+    except ReportError as exc:
+        _fail(f"error: {exc}")
+    except OSError as exc:
+        _fail(f"error: cannot write the report in {folder}: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path())
+def report(folder) -> None:
+    """(Re)build report.html (and figures/) from the results folder FOLDER."""
+    click.echo(f"report: {_write_report(Path(folder))}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,392 @@
+"""The HTML report: built for every bundled scenario, comparisons and sweeps; self-contained;
+escaped; and rendered by a real headless Chromium with the network blocked.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.experiment import replicate
+from sim.plots import average_day
+from sim.report import ReportError, build_report, comparison_pairs
+from sim.results import write_run_folder
+from sim.scenario import scenario_from_dict
+from sim.yamlsource import load_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+class _Refs(HTMLParser):
+    """Everything in a page that could make a browser fetch something."""
+
+    def __init__(self):
+        super().__init__()
+        self.problems: list[str] = []
+        self.text: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "link", "iframe", "object", "embed", "base", "frame", "audio",
+                   "video", "source"):
+            self.problems.append(f"<{tag}>")
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            v = (value or "").strip().lower()
+            if name.startswith("on") or re.match(r"^(https?:|//|file:|ftp:)", v) or (
+                    name in ("src", "href", "srcset", "action", "poster", "data")
+                    and not v.startswith(("data:", "#"))):
+                self.problems.append(f"<{tag} {name}={value[:60]!r}>")
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style and re.search(r"url\(|@import", data):
+            self.problems.append("style with url() or @import")
+        self.text.append(data)
+
+
+def fetches(html: str) -> list[str]:
+    """What in ``html`` would make a request (text content may mention anything)."""
+    parser = _Refs()
+    parser.feed(html)
+    return parser.problems
+
+
+def short(path: Path, days: int = 2) -> object:
+    """A bundled scenario, shortened so that a report test takes about a second."""
+    data, _ = load_yaml(path)
+    data["horizon"] = {**data.get("horizon", {}), "days": days, "warmup": 0}
+    return scenario_from_dict(data, base_dir=path.parent, source=str(path))
+
+
+def run_folder(scenario, out: Path, reps: int = 2) -> Path:
+    write_run_folder(out, replicate(scenario, replications=reps, workers=1))
+    return out
+
+
+def tiny(**extra) -> object:
+    return scenario_from_dict({
+        "name": "tiny", "horizon": {"days": 1, "warmup": "2h"}, "interval": "1h",
+        "arrivals": {"rate_per_hour": 60},
+        "call_types": {"general": {"share": 1, "handle_time": {"dist": "exponential",
+                                                                 "mean": "3min"}}},
+        "customer_tiers": {"standard": {"share": 1, "patience": {"dist": "exponential",
+                                                                 "mean": "2min"}}},
+        "agents": {"groups": {"team": {"skills": ["general"], "staffing": 4}}},
+        "targets": {"service_level": {"within": "20s", "at_least": 0.8},
+                    "abandon_rate": {"at_most": 0.01}},
+        "seed": 7, **extra,
+    })
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory) -> Path:
+    folder = run_folder(tiny(), tmp_path_factory.mktemp("tiny"), reps=3)
+    build_report(folder)
+    return folder
+
+
+# --- run reports ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
+def test_report_builds_for_every_bundled_scenario(path, tmp_path):
+    scenario = short(path)
+    report = build_report(run_folder(scenario, tmp_path))
+    html = report.read_text(encoding="utf-8")
+    assert f"<title>{scenario.name}: run report</title>" in html
+    assert 'id="kpi-table"' in html and ">service_level<" in html
+    assert fetches(html) == []
+    source = path.read_text(encoding="utf-8")
+    for scheme in ("http://", "https://"):
+        assert html.count(scheme) == source.count(scheme)  # only inside the escaped YAML
+    figures = {p.name for p in (tmp_path / "figures").iterdir()}
+    for name in ("offered_vs_agents", "service_level", "abandonment_asa", "occupancy"):
+        assert {f"{name}.png", f"{name}.svg"} <= figures
+    assert html.count('src="data:image/png;base64,') == len(figures) // 2
+
+
+def test_run_report_content(tiny_folder):
+    html = (tiny_folder / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((tiny_folder / "summary.json").read_text())
+    rows = re.findall(r'<tr class="(\w+)"><td class="name">(\w+)</td>', html)
+    verdicts = {name: status for status, name in rows}
+    for kpi in ("service_level", "abandon_rate"):
+        met = summary["kpis"][kpi]["met"]
+        assert verdicts[kpi] == ("met" if met else "missed")
+    assert "tr.met td.verdict { color: #fff; background: #1b7f3b" in html
+    assert "tr.missed td.verdict { color: #fff; background: #c62828" in html
+    assert "≥ 80.0%" in html and "≤ 1.0%" in html
+    assert "seed 7" in html and "name: tiny" in html  # the resolved scenario at the end
+    assert html.index('id="kpi-table"') < html.index('id="scenario"')
+    assert 'id="business"' not in html  # no business files: the section is left out cleanly
+
+
+def business_folder(tmp_path: Path) -> Path:
+    """A run with two agent groups, plus the business-flow files issue 4 is to write."""
+    two = tiny(agents={"groups": {"a": {"skills": ["general"], "staffing": 2},
+                                  "b": {"skills": ["general"], "staffing": 2}}})
+    folder = run_folder(two, tmp_path)
+    assert "occupancy.group=a_mean" in (folder / "intervals.csv").read_text()
+    summary = json.loads((folder / "summary.json").read_text())
+    for i, channel in enumerate(("own_staff", "courier_company")):
+        for j, stage in enumerate(("orders_created", "orders_attempted", "orders_delivered",
+                                   "orders_failed", "orders_open")):
+            v = 100.0 - 20 * j - 10 * i
+            summary["kpis"][f"{stage}.channel={channel}"] = {"mean": v, "ci95": [v - 2, v + 2]}
+        summary["kpis"][f"cost_per_delivery.channel={channel}"] = {"mean": 30.0 - 15 * i,
+                                                                   "ci95": [28.0 - 15 * i,
+                                                                            32.0 - 15 * i]}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    with open(folder / "daily.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["day", "weekday", "delivery_on_time_mean", "delivery_on_time_ci_low",
+                    "delivery_on_time_ci_high", "back_office_backlog_mean",
+                    "cash_collected.channel=own_staff_mean",
+                    "cash_collected.channel=courier_company_mean", "pos_collected_mean"])
+        for d in range(1, 8):
+            w.writerow([d, "mon", 0.9, 0.85, 0.95, 10 * d, 100, 50, 80])
+    return folder
+
+
+def test_occupancy_per_group_and_business_flows(tmp_path):
+    folder = business_folder(tmp_path)
+    html = build_report(folder).read_text(encoding="utf-8")
+    figures = {p.stem for p in (folder / "figures").glob("*.png")}
+    assert {"order_funnel", "delivery_on_time", "back_office_backlog", "cash_pos",
+            "cost_per_delivery", "occupancy"} <= figures
+    assert "figures/order_funnel.png" in html
+    assert fetches(html) == []
+
+
+def test_average_day_combines_days():
+    table = {"day": np.array([2.0, 2, 3, 3]), "start": np.array(["00:00", "12:00"] * 2,
+                                                                 dtype=object),
+             "service_level_mean": np.array([0.8, 0.6, 0.9, np.nan]),
+             "service_level_ci_low": np.array([0.7, 0.5, 0.86, np.nan]),
+             "service_level_ci_high": np.array([0.9, 0.7, 0.94, np.nan])}
+    avg = average_day(table)
+    assert list(avg["start"]) == ["00:00", "12:00"]
+    np.testing.assert_allclose(avg["service_level_mean"], [0.85, 0.6])
+    half = np.sqrt(0.1**2 + 0.04**2) / 2  # independent days: sqrt(sum h_d^2) / D
+    np.testing.assert_allclose(avg["service_level_ci_high"] - avg["service_level_mean"],
+                               [half, 0.1])
+
+
+def test_long_run_is_drawn_as_an_average_day(tiny_folder, tmp_path):
+    for name in ("summary.json", "scenario.yaml"):
+        shutil.copy(tiny_folder / name, tmp_path / name)
+    one = (tiny_folder / "intervals.csv").read_text().splitlines()
+    rows = [line.split(",", 1)[1] for line in one[1:]]
+    with open(tmp_path / "intervals.csv", "w") as fh:
+        fh.write(one[0] + "\n")
+        for day in range(1, 11):
+            fh.writelines(f"{day},{row}\n" for row in rows)
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "Mean over the 10 simulated days by time of day" in html
+    assert (tmp_path / "figures" / "service_level.png").is_file()
+
+
+def test_script_in_name_and_description_shows_as_text(tmp_path):
+    evil = "<script>alert('x')</script>"
+    scenario = tiny(name=f"evil {evil}",
+                    description=f"desc {evil} <img src=\"https://leak.invalid/x.png\"> & co")
+    html = build_report(run_folder(scenario, tmp_path)).read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(" in html
+    assert "&lt;img src=" in html and "&amp; co" in html
+    assert fetches(html) == []
+    parser = _Refs()
+    parser.feed(html)
+    assert any(f"evil {evil}" in t for t in parser.text)  # shown as the text it is
+
+
+# --- comparison and sweep folders (shapes documented in sim/report.py; issue 5 writes them) ---
+
+
+def comparison_folder(tmp_path: Path) -> Path:
+    diff = {"service_level": {"mean": 0.05, "ci95": [0.03, 0.07], "significant": True},
+            "asa": {"mean": -4.0, "ci95": [-9.0, 1.0], "significant": False},
+            "abandon_rate": {"mean": -0.01, "ci95": [-0.015, -0.005], "significant": True}}
+    data = {"scenarios": ["base", "more-agents", "ivr"], "seed": 3, "replications": 10,
+            "pairs": [{"baseline": "base", "alternative": "more-agents", "differences": diff},
+                      {"baseline": "base", "alternative": "ivr", "kpis": {
+                          k: {**v, "mean": v["mean"] / 2} for k, v in diff.items()}}]}
+    (tmp_path / "comparison.json").write_text(json.dumps(data))
+    for name, sl in (("base", 0.78), ("more-agents", 0.83), ("ivr", 0.805)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({
+            "scenario": name, "seed": 3, "replications": 10,
+            "kpis": {"service_level": {"mean": sl, "ci95": [sl - 0.01, sl + 0.01],
+                                       "target": 0.8, "met": sl >= 0.8}}}))
+    return tmp_path
+
+
+def test_comparison_report(tmp_path):
+    folder = comparison_folder(tmp_path)
+    html = build_report(folder).read_text(encoding="utf-8")
+    assert (folder / "figures" / "comparison_forest.png").is_file()
+    assert 'id="comparison-table"' in html
+    assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
+    assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
+    side = html[html.index('id="scenarios-table"'):html.index("</table>",
+                                                              html.index('id="scenarios-table"'))]
+    assert re.findall(r'<td class="(\w*)">([\d.]+%)</td>', side) == [
+        ("missed", "78.0%"), ("met", "83.0%"), ("met", "80.5%")]
+    assert fetches(html) == [] and "http://" not in html and "https://" not in html
+
+
+def test_comparison_pairs_accepts_a_mapping():
+    pairs = comparison_pairs({"differences": {"B - A": {"asa": {"mean": 1.0}}}})
+    assert pairs == [("B - A", {"asa": {"mean": 1.0}})]
+
+
+def sweep_folder(tmp_path: Path, grid: bool = True) -> Path:
+    rng = np.random.default_rng(0)
+    if grid:
+        agents, cap = np.meshgrid([10, 12, 14, 16], [200, 300, 400])
+        agents, cap = agents.ravel(), cap.ravel()
+    else:
+        agents, cap = rng.uniform(10, 16, 12), rng.uniform(200, 400, 12)
+    sl = 1 - np.exp(-(agents - 8) / 3) - (400 - cap) / 4000
+    with open(tmp_path / "points.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["point", "agents.groups.general.staffing",
+                    "delivery.channels.courier_company.daily_capacity", "replications",
+                    "service_level_mean", "service_level_ci_low", "service_level_ci_high",
+                    "asa_mean", "asa_ci_low", "asa_ci_high"])
+        for i, (a, c, s) in enumerate(zip(agents, cap, sl, strict=True)):
+            w.writerow([i, a, c, 5, s, s - 0.02, s + 0.02, 60 / (a - 8), 50 / (a - 8),
+                        70 / (a - 8)])
+    (tmp_path / "scenario.yaml").write_text(
+        "name: sweep-base\ntargets:\n  service_level: {within: 20.0, at_least: 0.8}\n")
+    (tmp_path / "experiment.yaml").write_text("base: ../scenarios/x.yaml\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("grid", [True, False], ids=["grid", "latin-hypercube"])
+def test_sweep_report(tmp_path, grid):
+    folder = sweep_folder(tmp_path, grid)
+    html = build_report(folder).read_text(encoding="utf-8")
+    names = {p.stem for p in (folder / "figures").glob("*.png")}
+    assert "sweep_agents_groups_general_staffing" in names
+    assert "sweep_delivery_channels_courier_company_daily_capacity" in names
+    heat = "heat_service_level_agents_groups_general_staffing_delivery_channels_courier_company"
+    assert any(n.startswith(heat) for n in names)
+    assert "<title>sweep-base: sweep report</title>" in html
+    assert 'id="points-table"' in html and "base: ../scenarios/x.yaml" in html
+    assert fetches(html) == [] and "http://" not in html and "https://" not in html
+
+
+def test_not_a_results_folder(tmp_path):
+    with pytest.raises(ReportError, match=r"no summary\.json"):
+        build_report(tmp_path)
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "is this a results folder?" in result.output
+
+
+def test_cli_run_writes_report_unless_no_report(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: cli\nhorizon: {days: 1}\ninterval: 1h\n"
+                        "arrivals: {rate_per_hour: 30}\n"
+                        "call_types: {g: {share: 1, handle_time: {dist: fixed, value: 60s}}}\n"
+                        "customer_tiers: {s: {share: 1, patience: {dist: never}}}\n"
+                        "agents: {groups: {t: {skills: [g], staffing: 2}}}\n")
+    runner = CliRunner()
+    for flag, expected in (([], True), (["--no-report"], False)):
+        out = tmp_path / f"out{len(flag)}"
+        result = runner.invoke(cli, ["run", str(scenario), "--replications", "2", "--workers",
+                                     "1", "--quiet", "--out", str(out), *flag])
+        assert result.exit_code == 0, result.output
+        assert (out / "report.html").is_file() is expected
+        assert (out / "summary.json").is_file()
+    (tmp_path / "out1" / "intervals.csv").unlink()  # report works on whatever the folder holds
+    result = runner.invoke(cli, ["report", str(tmp_path / "out1")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out1" / "report.html").is_file()
+
+
+# --- a real browser ---------------------------------------------------------------------------
+
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
+                                                "google-chrome"))), None)
+# Chromium's own background services may still call home; anything else is the page's doing.
+BROWSER_OWN = re.compile(r"^(clients\d*|accounts|update|redirector|safebrowsing|"
+                         r"optimizationguide-pa|content-autofill)\.(google|googleapis|gvt1)\.com")
+
+
+class RecordingProxy:
+    """A proxy on 127.0.0.1 that forwards nothing: it records each request and hangs up."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.requests: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.requests.append(conn.recv(4096).split(b"\r\n")[0].decode("latin-1"))
+                except OSError:
+                    self.requests.append("?")
+
+    def hosts(self) -> list[str]:
+        return [re.sub(r"^\w+ (https?://)?([^/:\s]+).*$", r"\2", r) for r in self.requests]
+
+    def close(self):
+        self.sock.close()
+
+
+def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedProcess:
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={profile}", f"--proxy-server=127.0.0.1:{port}",
+           "--proxy-bypass-list=<-loopback>", "--window-size=1200,2000", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_report_renders_in_headless_chromium_offline(tmp_path):
+    import matplotlib.image
+
+    scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
+    report = build_report(run_folder(scenario, tmp_path / "run"))
+    url = report.resolve().as_uri()
+    proxy = RecordingProxy()
+    try:
+        shot = tmp_path / "shot.png"
+        chromium([f"--screenshot={shot}", url], tmp_path / "profile1", proxy.port)
+        dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
+    finally:
+        proxy.close()
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[0] > 500 and pixels.shape[1] > 500
+    assert float(np.var(pixels[..., :3])) > 0
+    assert np.mean(pixels[..., :3].min(axis=2) < 0.9) > 0.01  # more than a blank page
+    assert "<title>tiny: run report</title>" in dom
+    assert 'id="kpi-table"' in dom and "service_level" in dom
+    assert dom.count("<img") >= 4 and "leak.invalid" in dom  # figures; the beacon is text only
+    page = [h for h in proxy.hosts() if not BROWSER_OWN.match(h)]
+    assert page == [], proxy.requests
