@@ -24,6 +24,15 @@ from sim.scenario import scenario_to_yaml
 __all__ = ["default_out_dir", "write_atomic", "write_run_folder", "write_table"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write a whole file or nothing: temp file beside it, fsync, then rename over it."""
     path = Path(path)
@@ -31,6 +40,7 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     data = text.encode("utf-8") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for sharing
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
