@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.calendar import arrival_rates
 from sim.distributions import BatchSampler, uniforms
+from sim.events import call_later
 from sim.records import CallLog, Origin, Outcome
 from sim.scenario import Scenario
 from sim.streams import Streams
@@ -45,6 +45,8 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer: Callable[[int], None] = lambda cid: None  # set by the model: the router
+        self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
+        self.feed_times: list[float] = []
         self._next_customer = 0
         # per-event samplers for calls made again: their own streams, batched draws
         self._again_patience = [
@@ -98,22 +100,9 @@ class Callers:
         )  # fmt: skip
         self._next_customer = n
         queued = np.flatnonzero(~np.isnan(entry))
-        order = queued[np.argsort(entry[queued], kind="stable")] + ids.start
-        self._start_feed(order.tolist(), entry[order - ids.start].tolist())
-
-    def _start_feed(self, order: list[int], times: list[float]) -> None:
-        """One pending event at a time walks the sorted queue entries (a light heap)."""
-        env, offer, horizon = self.env, self, self.sc.horizon_s
-        state = {"i": 0}
-
-        def fire(event) -> None:
-            offer.offer(event._value)
-            i = state["i"] = state["i"] + 1
-            if i < len(order) and times[i] < horizon:
-                Timeout(env, times[i] - env.now, order[i]).callbacks.append(fire)
-
-        if order and times[0] < horizon:
-            Timeout(env, times[0], order[0]).callbacks.append(fire)
+        order = queued[np.argsort(entry[queued], kind="stable")]
+        self.feed_ids = (order + ids.start).tolist()
+        self.feed_times = entry[order].tolist()
 
     # --- calls made again ----------------------------------------------------------------------
 
@@ -127,8 +116,8 @@ class Callers:
         """A call by a known customer at time ``at`` (a redial, a complaint about a delivery)."""
         if at >= self.sc.horizon_s:
             return  # after the horizon: never happens inside this run
-        Timeout(self.env, at - self.env.now, (customer, tier, call_type, attempt, origin)) \
-            .callbacks.append(self._arrive_again)
+        call_later(self.env, at - self.env.now, self._arrive_again,
+                   (customer, tier, call_type, attempt, origin))
 
     def _arrive_again(self, event) -> None:
         customer, tier, ctype, attempt, origin = event._value
@@ -144,9 +133,13 @@ class Callers:
                 return
             cid = self.calls.add(**values, queue_entry=now + t_ivr)
             if now + t_ivr < sc.horizon_s:
-                Timeout(self.env, t_ivr, cid).callbacks.append(lambda ev: self.offer(ev._value))
+                call_later(self.env, t_ivr, self._leave_ivr, cid)
             return
         self.offer(self.calls.add(**values, queue_entry=now))
+
+
+    def _leave_ivr(self, event) -> None:
+        self.offer(event._value)
 
 
 def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:

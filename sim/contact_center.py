@@ -24,10 +24,10 @@ from collections import deque
 from collections.abc import Callable
 
 import simpy
-from simpy.events import Timeout
 
 from sim.calendar import staffing_timeline
 from sim.distributions import BatchSampler
+from sim.events import call_later
 from sim.records import CallLog, Origin, Outcome, StaffLog
 from sim.scenario import Scenario
 from sim.streams import Streams
@@ -111,7 +111,7 @@ class ContactCenter:
             self._set_staff(g, int(timeline.values[0]))
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(),
                             strict=True):
-                Timeout(self.env, t, (g, int(n))).callbacks.append(self._staff_change)
+                call_later(self.env, t, self._staff_change, (g, int(n)))
 
     def _staff_change(self, event) -> None:
         g, n = event._value
@@ -136,7 +136,7 @@ class ContactCenter:
                 self.present[g] -= 1
                 surplus -= 1
             self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
-        self.staff_log.record(g, self.env.now, self.present[g])
+        self.staff_log.record(g, self.env._now, self.present[g])
 
     def _new_agent(self) -> int:
         self._next_agent += 1
@@ -158,10 +158,10 @@ class ContactCenter:
         env = self.env
         patience = calls.patience[cid]
         if patience < math.inf:
-            Timeout(env, patience, cid).callbacks.append(self._give_up)
+            call_later(env, patience, self._give_up, cid)
         for after, _ in self.delayed[ctype]:
             if after < patience:
-                Timeout(env, after, cid).callbacks.append(self._overflow)
+                call_later(env, after, self._overflow, cid)
 
     def _overflow(self, event) -> None:
         """A waiting call may now go to a group that takes it only after a wait."""
@@ -169,7 +169,7 @@ class ContactCenter:
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return
-        waited = self.env.now - calls.queue_entry[cid]
+        waited = self.env._now - calls.queue_entry[cid]
         for after, g in self.delayed[calls.call_type[cid]]:
             if after <= waited and self.idle[g]:
                 self._count_waiting(-1)  # the queue entry is skipped lazily later
@@ -181,7 +181,7 @@ class ContactCenter:
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return  # answered before its patience ran out
-        now = self.env.now
+        now = self.env._now
         calls.outcome[cid] = _ABANDONED
         calls.end[cid] = now
         self._count_waiting(-1)
@@ -192,7 +192,7 @@ class ContactCenter:
                                Origin.AFTER_ABANDON)
 
     def _answer(self, cid: int, g: int, agent: int) -> None:
-        calls, now = self.calls, self.env.now
+        calls, now = self.calls, self.env._now
         talk = calls.handle[cid] * self.factor[g]
         busy = talk + (self.acw() if self.acw is not None else 0.0)
         calls.outcome[cid] = _ANSWERED
@@ -201,8 +201,9 @@ class ContactCenter:
         calls.release[cid] = now + busy
         calls.group[cid] = g
         calls.agent[cid] = agent
-        Timeout(self.env, busy, (g, agent)).callbacks.append(self._release)
-        self._handled(cid, now + talk)
+        call_later(self.env, busy, self._release, (g, agent))
+        if self.fcr_redial is not None or self.on_handled:
+            self._handled(cid, now + talk)
 
     def _handled(self, cid: int, at: float) -> None:
         """What follows the talk: a redial if unresolved, and the business it creates."""
@@ -221,7 +222,7 @@ class ContactCenter:
             self.leaving[g] -= 1
             self.present[g] -= 1
             self._off_duty[g].append(agent)
-            self.staff_log.record(g, self.env.now, self.present[g])
+            self.staff_log.record(g, self.env._now, self.present[g])
             return
         self._serve_next(g, agent)
 
@@ -237,7 +238,7 @@ class ContactCenter:
     def _pick(self, g: int) -> int | None:
         """Head of the eligible queue with the best (tier priority, queue entry); O(queues)."""
         outcome, entry = self.calls.outcome, self.calls.queue_entry
-        now = self.env.now
+        now = self.env._now
         best_q, best_key = None, None
         for q, after, prio in self.serves[g]:
             queue = self.queues[q]
@@ -254,7 +255,7 @@ class ContactCenter:
         return None if best_q is None else best_q.popleft()
 
     def _count_waiting(self, delta: int) -> None:
-        now = self.env.now
+        now = self.env._now  # the clock without the property call: this runs twice a call
         self.wait_area += self.waiting * (now - self._wait_last)
         self._wait_last = now
         self.waiting += delta

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.arrivals import Callers
 from sim.calendar import Timeline
 from sim.contact_center import ContactCenter
+from sim.events import call_later, run_feeding
 from sim.kpi import CallRecords, call_kpis, interval_table
 from sim.records import CallLog
 from sim.scenario import Scenario
@@ -76,8 +76,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
         def snapshot(_event):
             center._count_waiting(0)
             warm_area["area"] = center.wait_area
-        Timeout(env, warmup).callbacks.append(snapshot)
-    env.run(until=horizon)
+        call_later(env, warmup, snapshot)
+    run_feeding(env, horizon, callers.feed_times, callers.feed_ids, center.offer)
     center.close(horizon)
 
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
