@@ -56,7 +56,7 @@ CASE = {
     "warmup_s": 3600.0,
 }
 SEED = 1
-TOL_SL = 0.01  # |simulated - exact| allowed at 500,000 arrivals; widened as 1/sqrt(n) below
+TOL_SL = 0.015  # ~3 sd at 500,000 arrivals (seed-to-seed sd 0.0047); widened as 1/sqrt(n)
 TOL_ABANDON = 0.005
 TOL_ASA_S = 1.0
 TOL_AT = 500_000
