@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -118,7 +117,7 @@ def _staffing(value: Any) -> int | dict:
     if isinstance(value, bool) or value is None:
         raise ValueError("staffing must be a number of agents or a map of \"HH:MM\" to agents")
     if isinstance(value, int | float):
-        if value < 0 or value != int(value):
+        if not math.isfinite(value) or value < 0 or value != int(value):
             raise ValueError(f"staffing must be a whole number >= 0, got {value!r}")
         return int(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
@@ -162,12 +161,16 @@ class Horizon(Model):
 class Arrivals(Model):
     """Call volume: exactly one of ``rate_per_hour``, ``daily_volume`` or ``file``."""
 
-    rate_per_hour: float | None = Field(None, ge=0, description="constant arrival rate, calls/h")
-    daily_volume: float | None = Field(None, ge=0, description="expected calls on an average day")
+    rate_per_hour: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="constant arrival rate, calls/h"
+    )
+    daily_volume: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="expected calls on an average day"
+    )
     file: str | None = Field(
         None, description="CSV of calls per interval: columns day (optional), start, calls"
     )
-    weekday_factors: dict[Weekday, Annotated[float, Field(ge=0)]] = Field(
+    weekday_factors: dict[Weekday, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="volume factor per weekday; missing days are 1.0"
     )
     intraday_profile: dict[str, float] | None = Field(
@@ -352,7 +355,7 @@ class Agents(Model):
         None, description="wrap-up after each call, seconds (agent busy, caller gone)"
     )
     groups: dict[str, AgentGroup] = Field(min_length=1, description="agent groups by name")
-    handle_time_factor: dict[str, Annotated[float, Field(gt=0)]] = Field(
+    handle_time_factor: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="per-group multiplier of handle times (1.1 = slower)"
     )
 
@@ -419,8 +422,12 @@ class Target(Model):
     """A KPI bound the planner must reach."""
 
     within: Duration | None = Field(None, description="service_level only: answer within this")
-    at_least: float | None = Field(None, description="the KPI must be at least this")
-    at_most: float | None = Field(None, description="the KPI must be at most this")
+    at_least: float | None = Field(
+        None, allow_inf_nan=False, description="the KPI must be at least this"
+    )
+    at_most: float | None = Field(
+        None, allow_inf_nan=False, description="the KPI must be at most this"
+    )
 
     @model_validator(mode="after")
     def _one_bound(self):
@@ -453,7 +460,7 @@ class Scenario(Model):
     @field_validator("interval")
     @classmethod
     def _divides_day(cls, v):
-        if v < 60 or (DAY / v) != int(DAY / v):
+        if not math.isfinite(v) or v < 60 or (DAY / v) != int(DAY / v):
             raise ValueError(f"interval must divide a day evenly and be >= 1min, got {v:g} s")
         return v
 
@@ -631,7 +638,18 @@ def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<d
 
 def scenario_to_dict(scenario: Scenario) -> dict:
     """The scenario as plain data that :func:`scenario_from_dict` reads back identically."""
-    return json.loads(scenario.model_dump_json(by_alias=True, exclude_none=True))
+    return _plain(scenario.model_dump(mode="python", by_alias=True, exclude_none=True))
+
+
+def _plain(value: Any) -> Any:
+    """Lists for tuples and ``"never"`` for an infinite duration (JSON has no infinity)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and math.isinf(value) and value > 0:
+        return "never"
+    return value
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

@@ -211,15 +211,16 @@ def _walk(model: Any, loc: Loc) -> tuple[Any, Loc]:
         part = loc[i]
         tp = _strip(tp)
         members = _union_members(tp)
-        if len(members) > 1:  # a tagged union: pydantic puts the tag in the location
+        if len(members) > 1:  # pydantic puts the tag, or the member's name, in the location
             tagged = [m for m in members if _is_model(m) and _tag(m) == part]
+            tagged = tagged or [m for m in members if _label(m) == part]
             if tagged:
                 tp, i = tagged[0], i + 1
                 continue
             return None, (*clean, *loc[i:])
         origin = typing.get_origin(tp)
-        if _is_model(tp) and isinstance(part, str) and part in tp.model_fields:
-            tp = tp.model_fields[part].annotation
+        if _is_model(tp) and isinstance(part, str) and _field(tp, part) is not None:
+            tp = _field(tp, part).annotation
         elif origin is dict:
             tp = typing.get_args(tp)[1]
         elif origin in (list, tuple) and isinstance(part, int):
@@ -229,6 +230,42 @@ def _walk(model: Any, loc: Loc) -> tuple[Any, Loc]:
         clean.append(part)
         i += 1
     return _strip(tp), tuple(clean)
+
+
+def _field(model: type[pydantic.BaseModel], key: str) -> Any:
+    """The field a key names, by its alias (``break``) or its name."""
+    for name, info in model.model_fields.items():
+        if key in (info.alias, name):
+            return info
+    return None
+
+
+def _label(tp: Any) -> str:
+    """The name pydantic gives a union member in error locations (``Break``, ``list[Break]``)."""
+    args = typing.get_args(tp)
+    if args and typing.get_origin(tp) is not None:
+        return f"{typing.get_origin(tp).__name__}[{', '.join(_label(a) for a in args)}]"
+    return getattr(tp, "__name__", str(tp))
+
+
+_SHAPE_ERRORS = ("model_type", "model_attributes_type", "dict_type", "list_type", "tuple_type")
+
+
+def _union_noise(errors: list[dict], root: type[pydantic.BaseModel]) -> set[int]:
+    """Errors saying the input has not the shape of one member of a plain union (``Break |
+    list[Break]``) while another member's errors say what is really wrong: dropped."""
+    shape, where = {}, {}
+    for n, err in enumerate(errors):
+        loc = err["loc"]
+        for cut in range(len(loc), 0, -1):  # the innermost union member named in the location
+            members = _union_members(_walk(root, loc[: cut - 1])[0])
+            if len(members) > 1 and any(_label(m) == loc[cut - 1] for m in members):
+                where[n] = loc[: cut - 1]
+                if err["type"] in _SHAPE_ERRORS and cut == len(loc):
+                    shape[n] = loc[: cut - 1]
+                break
+    return {n for n, prefix in shape.items()
+            if any(where.get(m) == prefix and m not in shape for m in range(len(errors)))}
 
 
 def _is_model(tp: Any) -> bool:
@@ -250,7 +287,11 @@ def validation_error(
 ) -> ScenarioError:
     """Translate pydantic's errors into file/line/path messages with suggestions."""
     items = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    noise = _union_noise(errors, root)
+    for n, err in enumerate(errors):
+        if n in noise:
+            continue
         owner, loc = _walk(root, err["loc"])
         message, suggestion = err["msg"], None
         if err["type"] == "extra_forbidden":
@@ -267,7 +308,13 @@ def validation_error(
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         elif err["type"] == "union_tag_invalid":
-            message = f"unknown kind {err['input']!r}; " + message.split(";")[-1].strip()
+            ctx = err.get("ctx") or {}
+            tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            message = f"unknown kind '{ctx.get('tag')}'; allowed: {', '.join(tags)}"
+            close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1, cutoff=0.6)
+            suggestion = close[0] if close else None
+            if isinstance(err["input"], dict) and "dist" in err["input"]:
+                loc = (*loc, "dist")
         if owner is None and err["type"] != "extra_forbidden":
             loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
         items.append(smap.error(loc, message, suggestion))
