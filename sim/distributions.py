@@ -75,7 +75,7 @@ class Exponential(_Spec):
     """Memoryless: the textbook choice for handle times and patience (Erlang C / A)."""
 
     dist: Literal["exponential"]
-    mean_: Duration = Field(alias="mean", gt=0, description="mean, seconds")
+    mean_: Duration = Field(alias="mean", gt=0, allow_inf_nan=False, description="mean, seconds")
 
     @property
     def mean(self) -> float:
@@ -90,7 +90,7 @@ class Exponential(_Spec):
 
 
 class _MeanCv(_Spec):
-    mean_: Duration = Field(alias="mean", gt=0, description="mean, seconds")
+    mean_: Duration = Field(alias="mean", gt=0, allow_inf_nan=False, description="mean, seconds")
     cv: float = Field(ge=0, le=20, description="coefficient of variation: std / mean")
 
     @property
@@ -130,7 +130,7 @@ class Fixed(_Spec):
     """Always the same value (an IVR message, a scripted call)."""
 
     dist: Literal["fixed"]
-    value: Duration = Field(description="the value, seconds")
+    value: Duration = Field(allow_inf_nan=False, description="the value, seconds")
 
     @property
     def mean(self) -> float:
@@ -148,8 +148,8 @@ class Uniform(_Spec):
     """Uniform between ``low`` and ``high``."""
 
     dist: Literal["uniform"]
-    low: Duration = Field(description="lower bound, seconds")
-    high: Duration = Field(description="upper bound, seconds")
+    low: Duration = Field(allow_inf_nan=False, description="lower bound, seconds")
+    high: Duration = Field(allow_inf_nan=False, description="upper bound, seconds")
 
     @model_validator(mode="after")
     def _ordered(self):

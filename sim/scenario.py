@@ -62,6 +62,9 @@ KPI_NAMES = (
 )
 """KPI names fixed by the scenario-format spec (targets may name any of them)."""
 
+MAX_AGENTS = 100_000
+"""Agents in one group at one time: far above any real floor, low enough to catch a typo."""
+
 Share = Annotated[float, Field(ge=0, le=1)]
 Probability = Annotated[float, Field(ge=0, le=1, description="a probability in [0, 1]")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -108,6 +111,8 @@ def _time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
             raise ValueError(f"{what}: the value at {key!r} must be >= 0, got {item!r}")
         if cast is int and item != int(item):
             raise ValueError(f"{what}: the value at {key!r} must be a whole number, got {item!r}")
+        if cast is int and item > MAX_AGENTS:
+            raise ValueError(f"{what}: more than {MAX_AGENTS:,} at {key!r}: {item!r}")
         out[str(key)] = cast(item)
     return out
 
@@ -119,6 +124,8 @@ def _staffing(value: Any) -> int | dict:
     if isinstance(value, int | float):
         if not math.isfinite(value) or value < 0 or value != int(value):
             raise ValueError(f"staffing must be a whole number >= 0, got {value!r}")
+        if value > MAX_AGENTS:
+            raise ValueError(f"staffing above {MAX_AGENTS:,} agents in one group: {value!r}")
         return int(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
         return {day: _staffing(v) for day, v in value.items()}
@@ -162,10 +169,10 @@ class Arrivals(Model):
     """Call volume: exactly one of ``rate_per_hour``, ``daily_volume`` or ``file``."""
 
     rate_per_hour: float | None = Field(
-        None, ge=0, allow_inf_nan=False, description="constant arrival rate, calls/h"
+        None, ge=0, le=1e6, allow_inf_nan=False, description="constant arrival rate, calls/h"
     )
     daily_volume: float | None = Field(
-        None, ge=0, allow_inf_nan=False, description="expected calls on an average day"
+        None, ge=0, le=1e8, allow_inf_nan=False, description="expected calls on an average day"
     )
     file: str | None = Field(
         None, description="CSV of calls per interval: columns day (optional), start, calls"
@@ -311,7 +318,7 @@ class Shift(Model):
 
     start: Clock = Field(description="clock time the shift starts")
     end: Clock = Field(description="clock time the shift ends")
-    count: int = Field(ge=0, description="agents on this shift")
+    count: int = Field(ge=0, le=MAX_AGENTS, description="agents on this shift")
     break_: Break | list[Break] | None = Field(None, alias="break", description="breaks")
     days: list[Weekday] | None = Field(None, description="weekdays the shift runs; default all")
 
