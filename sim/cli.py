@@ -202,29 +202,28 @@ def _diff_fmt(value: float | None, name: str) -> str:
     return "-" if value is None else ("+" if value > 0 else "") + _fmt(value, name)
 
 
-def comparison_table(comparison, all_kpis: bool = False) -> Table:
-    """Each alternative minus the baseline: means, difference, 95% CI, significance, and the
-    variance reduction of common random numbers."""
+def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
+    """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
+    whether it is significant, and VR, the variance reduction of common random numbers."""
     base = comparison.labels[0]
-    table = Table(title=f"differences to {base}: {comparison.replications} paired "
-                        f"replications, seed {comparison.seed}")
-    table.add_column("KPI", overflow="fold", min_width=20)
-    for col in ("scenario", base, "value", "difference", "95% CI", "", "VR"):
-        table.add_column(col, justify="left" if col in ("scenario", "") else "right")
+    tables = []
     for label, diffs in comparison.differences.items():
+        table = Table(title=f"{label} − {base}: {comparison.replications} paired replications, "
+                            f"seed {comparison.seed}")
+        table.add_column("KPI", overflow="fold")
+        for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
+            table.add_column(col, justify="right")
         for name, d in diffs.items():
             if not all_kpis and name not in PRIMARY_KPIS:
                 continue
-            ci = (f"{_diff_fmt(d.ci95[0], name)} .. {_diff_fmt(d.ci95[1], name)}"
-                  if d.ci95 else "-")
-            verdict = {True: "[bold]significant[/bold]", False: "not significant",
-                       None: ""}[d.significant]
+            ci = f"{_fmt(d.ci95[0], name)} .. {_fmt(d.ci95[1], name)}" if d.ci95 else "-"
+            sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
             vr = d.variance_reduction
-            vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}x")
-            table.add_row(name, label, _fmt(d.baseline_mean, name),
-                          _fmt(d.alternative_mean, name), _diff_fmt(d.mean, name), ci, verdict,
-                          vr_text)
-    return table
+            vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
+            table.add_row(name, _fmt(d.baseline_mean, name), _fmt(d.alternative_mean, name),
+                          _diff_fmt(d.mean, name), ci, sig, vr_text)
+        tables.append(table)
+    return tables
 
 
 @cli.command()
@@ -257,9 +256,12 @@ def compare(files, out, seed, replications, workers, quiet, executor, address,
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     console = Console()
-    console.print(comparison_table(comparison, all_kpis))
-    console.print("VR: variance of the difference with independent seeds (s²A + s²B) over "
-                  "its variance with common random numbers (s² of B − A)")
+    console.print(f"A = {comparison.labels[0]} (baseline)")
+    for table in comparison_tables(comparison, all_kpis):
+        console.print(table)
+    console.print("sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
+                  "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
+                  "have with independent seeds over the variance it has (∞: B − A never varies).")
     console.print(f"results: {folder}")
 
 
@@ -267,14 +269,15 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
     """Per point: the parameters and each chosen KPI's mean with its 95% interval."""
     table = Table(title=f"{sweep.experiment.name}: {len(sweep.points)} points x "
                         f"{result.points['replications'][0] if sweep.points else 0} "
-                        f"replications, seed {sweep.seed}")
+                        f"replications, seed {sweep.seed}; mean ± 95% half-width")
     table.add_column("point", justify="right")
-    for name in sweep.parameters:
-        table.add_column(name.rsplit(".", 1)[-1] if len(sweep.parameters) > 2 else name,
-                         justify="right", overflow="fold")
+    short = [name.rsplit(".", 1)[-1] for name in sweep.parameters]
+    for name, tail in zip(sweep.parameters, short, strict=True):
+        table.add_column(tail if short.count(tail) == 1 else name, justify="right",
+                         overflow="fold")
     shown = [k for k in kpis if f"{k}_mean" in result.points]
     for k in shown:
-        table.add_column(f"{k} (95% CI)", justify="right", overflow="fold")
+        table.add_column(k, justify="right", overflow="fold")
     for i in range(len(sweep.points)):
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:

@@ -94,6 +94,6 @@ def progress(total: int, label: str, quiet: bool = False, stream: TextIO | None 
 
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TaskProgressColumn(), Speed(), TimeRemainingColumn(),
-                  console=Console(file=stream), transient=True) as bar:
+                  console=Console(file=stream, force_terminal=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -511,6 +511,8 @@ def run_sweep(sweep: Sweep, out: str | Path, replications: int | None = None,
     write_atomic(out / "experiment.yaml", sweep.text)
     write_atomic(out / "scenario.yaml", scenario_to_yaml(sweep.base))
     wanted = [(p, r) for p in range(len(sweep.points)) for r in range(reps)]
+    for stale in (out / "runs").glob(".*"):  # half-written by a killed sweep: never renamed
+        stale.unlink(missing_ok=True)
     done = stored_runs(out)
     write_atomic(out / "sweep.json", _sweep_json(sweep, reps, len(done & set(wanted)), False))
     todo = [(p, r) for p, r in wanted if (p, r) not in done]
