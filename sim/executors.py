@@ -8,6 +8,8 @@ job is a pure function of (scenario, seed, replication), so the executor never c
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -103,6 +105,18 @@ class SerialExecutor(Executor):
             yield job.key, run_job(job)
 
 
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """Pool-worker initializer: exit when the parent dies (a SIGKILLed sweep leaves no orphan
+    workers blocked on the job queue forever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class ProcessExecutor(Executor):
     """A pool of local processes (default: one per core), started on first use."""
 
@@ -118,7 +132,9 @@ class ProcessExecutor(Executor):
             yield from SerialExecutor().run(jobs)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                             initializer=_exit_with_parent,
+                                             initargs=(os.getpid(),))
         # Keep at most 2 jobs per worker in flight: results come back steadily and a killed
         # sweep has not pickled thousands of scenarios into the queue.
         pending: dict = {}

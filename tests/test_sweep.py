@@ -241,8 +241,9 @@ seed: 5
             proc.kill()
     stored = len(list((out / "runs").glob("p*.parquet")))
     assert 6 <= stored < 48, "the sweep should have been killed part way"
+    assert _gone(str(out), within_s=10), "pool workers outlived the killed sweep"
     assert not (out / "results.parquet").exists()
-    res = subprocess.run(cmd + ["--quiet"], cwd=ROOT, env=_env(), capture_output=True,
+    res = subprocess.run([*cmd, "--quiet"], cwd=ROOT, env=_env(), capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     table = read_results(out)
@@ -251,6 +252,24 @@ seed: 5
     assert f"{48 - stored} runs made, {stored} found stored" in res.stdout
     clean = run_sweep(load_experiment(path), tmp_path / "clean", executor="serial").table
     assert table.equals(clean)
+
+
+def _gone(marker: str, within_s: float) -> bool:
+    """No process whose command line holds ``marker`` is left after ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(
+                        errors="replace"):
+                    alive.append(proc.name)
+            except OSError:
+                continue
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 # --- Dask: a real scheduler and worker ---------------------------------------------------------
