@@ -318,8 +318,8 @@ def sweep(experiment, out, seed, replications, workers, quiet, executor, address
         _fail(f"error: {exc}")
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    kpis = loaded.experiment.kpis or [k for k in ("service_level", "abandon_rate", "asa")
-                                      if k in loaded.base.targets or k == "service_level"]
+    kpis = loaded.experiment.kpis or ["service_level", *(k for k in loaded.base.targets
+                                                         if k != "service_level")]
     console = Console()
     console.print(sweep_table(result, loaded, kpis))
     console.print(f"{result.new} runs made, {result.runs - result.new} found stored; "
