@@ -7,6 +7,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "compare",
     "load_scenario",
     "replicate",
     "scenario_from_dict",
@@ -16,8 +17,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    if name == "replicate":  # imported lazily: experiments pull in process pools
-        from sim.experiment import replicate
+    if name in ("replicate", "compare"):  # imported lazily: experiments pull in process pools
+        from sim import experiment
 
-        return replicate
+        return getattr(experiment, name)
     raise AttributeError(name)

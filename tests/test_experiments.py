@@ -215,3 +215,20 @@ def test_progress_rich_bar_on_a_terminal():
         for i in range(1, 5):
             advance(i, 4)
     assert "job" in buf.getvalue()
+
+
+def test_dask_executor_without_distributed_says_how_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.startswith(("dask", "distributed")):
+            raise ImportError(f"No module named '{name}'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    with pytest.raises(ExecutorError, match=r"pip install 'sim\[dask\]'"):
+        make_executor("dask")
+    res = CliRunner().invoke(cli, ["run", str(TINY), "--quiet", "--executor", "dask"])
+    assert res.exit_code == 2 and "pip install" in res.output
