@@ -8,6 +8,7 @@ run is written to at once, so a killed sweep resumes where it stopped. Runs go t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -207,6 +208,7 @@ class Sweep:
     def parameters(self) -> list[str]:
         return list(self.experiment.parameters)
 
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Identifies what every stored run depends on (the points' scenarios and the seed), so
         a resume into a folder of another experiment is refused. Replications may grow."""
@@ -462,7 +464,7 @@ def _sweep_json(sweep: Sweep, replications: int, runs: int, complete: bool) -> s
         "seed": sweep.seed,
         "runs": runs,
         "complete": complete,
-        "fingerprint": sweep.fingerprint(),
+        "fingerprint": sweep.fingerprint,
         "targets": targets,
     }
     return json.dumps(data, indent=2) + "\n"
@@ -476,7 +478,7 @@ def _check_folder(out: Path, sweep: Sweep) -> None:
             stored = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
         except (OSError, ValueError):
             stored = None
-        if stored != sweep.fingerprint():
+        if stored != sweep.fingerprint:
             raise ScenarioError([ErrorItem(str(out), None, "", (
                 "this folder holds a sweep of other points or another seed; resume only the "
                 "same experiment into it, or choose another --out"))])

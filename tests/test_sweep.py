@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.model import simulate
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
 from sim.sweep import load_experiment, parse_path, read_results, run_sweep, set_path
 
 HERE = Path(__file__).parent
@@ -199,8 +199,14 @@ def test_bundled_courier_capacity_experiment_loads():
     if not (ROOT / "scenarios" / "hotline_baseline.yaml").exists():
         pytest.skip("needs scenarios/hotline_baseline.yaml with the delivery section (issue 4)")
     sweep = load_experiment(ROOT / "experiments" / "courier_capacity.yaml")
-    caps = [s.delivery.channels["courier_company"].daily_capacity for s in sweep.scenarios]
-    assert caps == [p["delivery.channels.courier_company.daily_capacity"] for p in sweep.points]
+    path = "delivery.channels.courier_company.daily_capacity"
+    caps = [scenario_to_dict(s)["delivery"]["channels"]["courier_company"]["daily_capacity"]
+            for s in sweep.scenarios]
+    assert caps == [p[path] for p in sweep.points]
+    data = scenario_to_dict(sweep.scenarios[0])
+    data["horizon"].update(days=2, warmup=0)
+    kpis = simulate(scenario_from_dict(data, base_dir=ROOT / "scenarios"), seed=1).kpis
+    assert set(sweep.experiment.kpis) <= set(kpis)
 
 
 # --- a sweep killed with SIGKILL and resumed ---------------------------------------------------
