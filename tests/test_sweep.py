@@ -329,3 +329,18 @@ def test_dask_cluster_gives_the_same_numbers_as_serial(tmp_path):
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_mapping_values_are_stored_as_json_text(tmp_path):
+    path = write_experiment(tmp_path, """name: maps
+parameters:
+  agents.groups.team.staffing: [{"00:00": 4, "12:00": 6}, 5]
+replications: 1
+""")
+    sweep = load_experiment(path)
+    assert sweep.scenarios[0].agents.groups["team"].staffing != 5
+    table = run_sweep(sweep, tmp_path / "out", executor="serial").table
+    assert table.schema.field("agents.groups.team.staffing").type == "string"
+    assert json.loads(table["agents.groups.team.staffing"][0].as_py()) == {"00:00": 4,
+                                                                           "12:00": 6}
+    assert table["agents.groups.team.staffing"][1].as_py() == "5"
