@@ -17,8 +17,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    if name in ("replicate", "compare"):  # imported lazily: experiments pull in process pools
-        from sim import experiment
+    if name == "replicate":  # imported lazily: experiments pull in process pools
+        from sim.experiment import replicate
 
-        return getattr(experiment, name)
+        return replicate
+    if name == "compare":
+        from sim.compare import compare
+
+        return compare
     raise AttributeError(name)

@@ -239,7 +239,7 @@ def compare(files, out, seed, replications, workers, quiet, executor, address,
     replications.csv, ...). VR is the variance reduction of common random numbers: the
     variance the difference would have with independent seeds over the variance it has.
     """
-    from sim.experiment import compare as run_compare
+    from sim.compare import compare as run_compare
     from sim.results import default_out_dir, write_comparison_folder
 
     if len(files) < 2:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +28,9 @@ __all__ = [
     "ProcessExecutor",
     "SerialExecutor",
     "default_workers",
+    "executor_scope",
     "make_executor",
+    "run_all",
     "run_job",
 ]
 
@@ -232,3 +235,34 @@ def make_executor(kind: str | Executor | None = None, workers: int | None = None
     if kind == "dask":
         return DaskExecutor(workers, address)
     raise ExecutorError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+
+
+@contextmanager
+def executor_scope(kind: str | Executor | None = None, workers: int | None = None,
+                   address: str | None = None) -> Iterator[Executor]:
+    """An executor for a ``with`` block: made here and closed at its end, or the caller's own
+    :class:`Executor` (left open, so one pool can serve several calls)."""
+    if isinstance(kind, Executor):
+        yield kind
+        return
+    executor = make_executor(kind, workers, address)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def run_all(executor: Executor, jobs: list[Job],
+            progress: Callable[[int, int], None] | None = None, done: int = 0,
+            total: int | None = None) -> dict:
+    """Results of ``jobs`` keyed by ``job.key``, whatever order they finish in.
+
+    ``progress(done + finished, total)`` is called after each one.
+    """
+    total = len(jobs) if total is None else total
+    out = {}
+    for key, run in executor.run(jobs):
+        out[key] = run
+        if progress is not None:
+            progress(done + len(out), total)
+    return out

@@ -1,8 +1,8 @@
-"""Replications with confidence intervals, sequential stopping, and paired comparison.
+"""Replications with confidence intervals and sequential stopping.
 
 Owns running many independent replications and summarising them (mean and 95% t-interval per
-KPI, per interval), stopping rules, and differences between scenarios under common random
-numbers. Where runs execute is :mod:`sim.executors`; parameter sweeps are :mod:`sim.sweep`.
+KPI, per interval), and stopping rules. Where runs execute is :mod:`sim.executors`; paired
+comparison is :mod:`sim.compare`; parameter sweeps are :mod:`sim.sweep`.
 Replication ``i`` always uses the streams of (seed, i), and results are ordered by ``i``, so
 the numbers never depend on the number of workers or the executor.
 """
@@ -18,23 +18,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from sim.executors import Executor, Job, default_workers, make_executor
+from sim.executors import Executor, Job, default_workers, executor_scope, run_all
 from sim.model import RunResult
 from sim.scenario import Scenario
 
 __all__ = [
     "MAX_REPLICATIONS",
-    "Comparison",
     "Criterion",
-    "Difference",
     "KpiSummary",
     "StoppingRule",
     "StoppingRuleError",
     "Summary",
-    "compare",
     "default_workers",
     "mean_ci",
-    "paired_differences",
     "replicate",
     "run_replications",
     "summarize",
@@ -177,19 +173,6 @@ def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
 # --- running replications ----------------------------------------------------------------------
 
 
-def _run_jobs(executor: Executor, jobs: list[Job],
-              progress: Callable[[int, int], None] | None = None, done: int = 0,
-              total: int | None = None) -> dict:
-    """Results of ``jobs`` keyed by ``job.key``, whatever order the executor finishes them in."""
-    total = len(jobs) if total is None else total
-    out = {}
-    for key, run in executor.run(jobs):
-        out[key] = run
-        if progress is not None:
-            progress(done + len(out), total)
-    return out
-
-
 def run_replications(scenario: Scenario, seed: int, reps: Iterable[int], workers: int = 1,
                      executor: str | Executor | None = None, address: str | None = None,
                      ) -> Iterator[RunResult]:
@@ -199,25 +182,10 @@ def run_replications(scenario: Scenario, seed: int, reps: Iterable[int], workers
     for any executor and worker count.
     """
     reps = list(reps)
-    with _executor(executor, workers, address) as ex:
-        runs = _run_jobs(ex, [Job(rep, scenario, seed, rep) for rep in reps])
+    with executor_scope(executor, workers, address) as ex:
+        runs = run_all(ex, [Job(rep, scenario, seed, rep) for rep in reps])
     for rep in reps:
         yield runs[rep]
-
-
-class _executor:
-    """An executor made here (closed on exit) or the caller's own (left open)."""
-
-    def __init__(self, kind, workers, address):
-        self.own = not isinstance(kind, Executor)
-        self.ex = make_executor(kind, workers, address)
-
-    def __enter__(self) -> Executor:
-        return self.ex
-
-    def __exit__(self, *exc) -> None:
-        if self.own:
-            self.ex.close()
 
 
 # --- sequential stopping -----------------------------------------------------------------------
@@ -327,7 +295,7 @@ def _replicate_until(ex: Executor, scenario: Scenario, seed: int, rule: Stopping
         start = len(runs)
         size = min(max(ex.workers, n_min - start), n_max - start)
         jobs = [Job(rep, scenario, seed, rep) for rep in range(start, start + size)]
-        runs.update(_run_jobs(ex, jobs, progress, start, n_max))
+        runs.update(run_all(ex, jobs, progress, start, n_max))
         ordered = [runs[i] for i in range(len(runs))]
         if start == 0:
             rule.check_names(ordered)
@@ -369,10 +337,10 @@ def replicate(scenario: Scenario, replications: int | None = None, seed: int | N
     """
     seed = scenario.seed if seed is None else int(seed)
     rule = StoppingRule.parse(until) if isinstance(until, str) else until
-    with _executor(executor, workers, address) as ex:
+    with executor_scope(executor, workers, address) as ex:
         if rule is None:
             n = scenario.replications if replications is None else int(replications)
-            got = _run_jobs(ex, [Job(rep, scenario, seed, rep) for rep in range(n)], progress)
+            got = run_all(ex, [Job(rep, scenario, seed, rep) for rep in range(n)], progress)
             return summarize(scenario, seed, [got[rep] for rep in range(n)])
         n_max = MAX_REPLICATIONS if replications is None else int(replications)
         runs, info = _replicate_until(ex, scenario, seed, rule, n_max, min_replications,
@@ -380,132 +348,3 @@ def replicate(scenario: Scenario, replications: int | None = None, seed: int | N
     summary = summarize(scenario, seed, runs)
     summary.stopping = info
     return summary
-
-
-# --- paired comparison -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Difference:
-    """Alternative minus baseline for one KPI over paired replications (same seed and index).
-
-    ``variance_reduction`` is (s²_A + s²_B) / s²_(B−A): the variance the difference would have
-    with independent seeds (then Var(B − A) = Var A + Var B) over its variance with common
-    random numbers; how many times more replications independent seeds would need for an
-    interval as narrow. Infinite when the paired difference does not vary at all.
-    """
-
-    kpi: str
-    mean: float | None
-    ci95: tuple[float, float] | None
-    n: int
-    baseline_mean: float | None
-    alternative_mean: float | None
-    variance_reduction: float | None
-
-    @property
-    def significant(self) -> bool | None:
-        """The 95% interval of the difference excludes 0."""
-        if self.ci95 is None:
-            return None
-        return bool(self.ci95[0] > 0 or self.ci95[1] < 0)
-
-    def to_dict(self) -> dict:
-        return {"mean": self.mean, "ci95": list(self.ci95) if self.ci95 else None, "n": self.n,
-                "significant": self.significant, "baseline_mean": self.baseline_mean,
-                "alternative_mean": self.alternative_mean,
-                "variance_reduction": self.variance_reduction}
-
-
-def paired_differences(baseline: list[RunResult], alternative: list[RunResult],
-                       ) -> dict[str, Difference]:
-    """Per KPI: mean and 95% t-interval of alternative − baseline over paired replications.
-
-    Replication i of one list is paired with replication i of the other; pairs where either
-    figure is missing are left out.
-    """
-    names: list[str] = []
-    for run in (*baseline, *alternative):
-        names += [k for k in run.kpis if k not in names]
-    out = {}
-    for name in names:
-        pairs = [(a.kpis.get(name), b.kpis.get(name)) for a, b in zip(baseline, alternative,
-                                                                         strict=True)]
-        pairs = [(a, b) for a, b in pairs if a is not None and b is not None
-                 and not _isnan(a) and not _isnan(b)]
-        a = np.array([p[0] for p in pairs], dtype=float)
-        b = np.array([p[1] for p in pairs], dtype=float)
-        mean, ci, n = mean_ci((b - a).tolist())
-        reduction = None
-        if n >= 2:
-            var_d = float(np.var(b - a, ddof=1))
-            var_ind = float(np.var(a, ddof=1) + np.var(b, ddof=1))
-            reduction = var_ind / var_d if var_d > 0 else (math.inf if var_ind > 0 else None)
-        out[name] = Difference(name, mean, ci, n, float(a.mean()) if n else None,
-                               float(b.mean()) if n else None, reduction)
-    return out
-
-
-@dataclass
-class Comparison:
-    """Scenarios run with the same seed and replication indices, and each one minus the first."""
-
-    labels: list[str]
-    summaries: list[Summary]
-    seed: int
-    replications: int
-    differences: dict[str, dict[str, Difference]]  # alternative label -> KPI -> difference
-
-    def to_dict(self) -> dict:
-        """``comparison.json``: scenarios, the pairs (each alternative minus the baseline) and
-        every scenario's summary.json."""
-        base = self.labels[0]
-        return {
-            "scenarios": self.labels,
-            "seed": self.seed,
-            "replications": self.replications,
-            "pairs": [{"baseline": base, "alternative": label,
-                       "differences": {k: d.to_dict() for k, d in diffs.items()}}
-                      for label, diffs in self.differences.items()],
-            "summaries": {label: s.to_dict() for label, s in zip(self.labels, self.summaries,
-                                                                  strict=True)},
-        }
-
-
-def _labels(scenarios: list[Scenario]) -> list[str]:
-    """Scenario names, made unique with a suffix (-2, -3) when two share a name."""
-    labels: list[str] = []
-    for sc in scenarios:
-        label, k = sc.name, 2
-        while label in labels:
-            label, k = f"{sc.name}-{k}", k + 1
-        labels.append(label)
-    return labels
-
-
-def compare(scenarios: list[Scenario], replications: int | None = None, seed: int | None = None,
-            workers: int | None = None, progress: Callable[[int, int], None] | None = None, *,
-            executor: str | Executor | None = None, address: str | None = None) -> Comparison:
-    """Run every scenario with the same seed and replications; differences to the first one.
-
-    Replication i of every scenario uses streams (seed, i): the same callers, patience and
-    handle-time draws wherever the scenarios agree (common random numbers), so differences are
-    measured far more precisely than with independent seeds.
-
-    Parameters
-    ----------
-    scenarios : two or more; the first is the baseline.
-    replications, seed : default the baseline's.
-    """
-    if len(scenarios) < 2:
-        raise ValueError("compare needs at least two scenarios")
-    n = scenarios[0].replications if replications is None else int(replications)
-    seed = scenarios[0].seed if seed is None else int(seed)
-    jobs = [Job((s, rep), sc, seed, rep) for s, sc in enumerate(scenarios) for rep in range(n)]
-    with _executor(executor, workers, address) as ex:
-        got = _run_jobs(ex, jobs, progress)
-    runs = [[got[(s, rep)] for rep in range(n)] for s in range(len(scenarios))]
-    labels = _labels(scenarios)
-    summaries = [summarize(sc, seed, r) for sc, r in zip(scenarios, runs, strict=True)]
-    diffs = {labels[s]: paired_differences(runs[0], runs[s]) for s in range(1, len(scenarios))}
-    return Comparison(labels, summaries, seed, n, diffs)

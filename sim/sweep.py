@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.executors import Executor, Job, make_executor
+from sim.executors import Executor, Job, executor_scope
 from sim.experiment import mean_ci
 from sim.results import write_atomic, write_table
 from sim.scenario import (
@@ -524,7 +524,7 @@ def run_sweep(sweep: Sweep, out: str | Path, replications: int | None = None,
     if progress is not None:
         progress(finished, len(wanted))
     if jobs:
-        with make_executor(executor, workers, address) as ex:
+        with executor_scope(executor, workers, address) as ex:
             for count, ((p, r), run) in enumerate(ex.run(jobs), start=1):
                 row = _run_table(p, sweep.points[p], types, r, sweep.seed, run.kpis)
                 write_atomic(out / "runs" / _run_file(p, r), _parquet_bytes(row))

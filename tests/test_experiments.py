@@ -11,13 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
+from sim.compare import compare, paired_differences
 from sim.executors import ExecutorError, ProcessExecutor, SerialExecutor, make_executor
 from sim.experiment import (
     StoppingRule,
     StoppingRuleError,
-    compare,
     mean_ci,
-    paired_differences,
     replicate,
     run_replications,
 )
