@@ -186,7 +186,7 @@ class DaskExecutor(Executor):
             else:
                 n = default_workers() if workers is None else max(1, int(workers))
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None)
+                                             dashboard_address=":0")  # any free port
                 self._client = Client(self._cluster)
         except (OSError, TimeoutError) as exc:
             self.close()

@@ -321,6 +321,8 @@ def test_dask_cluster_gives_the_same_numbers_as_serial(tmp_path):
                                        "--quiet", "--executor", "dask", "--address", address])
         assert res.exit_code == 0, res.output
         assert read_results(tmp_path / "cli").equals(serial)
+        local = replicate(scenario, replications=3, executor="dask", workers=1)  # LocalCluster
+        assert local.to_dict() == replicate(scenario, replications=3, executor="serial").to_dict()
     finally:
         for proc in reversed(procs):
             proc.terminate()
