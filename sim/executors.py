@@ -108,9 +108,10 @@ class SerialExecutor(Executor):
             yield job.key, run_job(job)
 
 
-def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
-    """Pool-worker initializer: exit when the parent dies (a SIGKILLed sweep leaves no orphan
-    workers blocked on the job queue forever)."""
+def _exit_with_parent(every_s: float = 0.5) -> None:
+    """Pool-worker initializer: exit when the process that started this worker dies (then the
+    worker is re-parented), so a SIGKILLed sweep leaves no orphan workers waiting for jobs."""
+    parent = os.getppid()  # the main process (fork) or the fork server, which dies with it
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -136,8 +137,7 @@ class ProcessExecutor(Executor):
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             initializer=_exit_with_parent,
-                                             initargs=(os.getpid(),))
+                                             initializer=_exit_with_parent)
         # Keep at most 2 jobs per worker in flight: results come back steadily and a killed
         # sweep has not pickled thousands of scenarios into the queue.
         pending: dict = {}
