@@ -179,13 +179,17 @@ def test_resume_skips_stored_runs_and_refuses_another_experiment(tmp_path):
         run_sweep(other, out, executor="serial")
 
 
-def test_cli_sweep_prints_the_points_and_the_counts(tmp_path):
-    res = CliRunner().invoke(cli, ["sweep", str(SWEEP), "--out", str(tmp_path / "o"),
-                                   "--quiet", "--replications", "2"])
+def test_cli_sweep_prints_the_points_the_counts_and_progress_lines(tmp_path):
+    args = ["sweep", str(SWEEP), "--out", str(tmp_path / "o"), "--replications", "2"]
+    res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    assert "12 runs made, 0 found stored" in res.output
-    assert "service_level" in res.output
+    assert "12 runs made, 0 found stored" in res.stdout
+    assert "service_level" in res.stdout
+    assert "sweep-tiny: runs: 12 runs done in" in res.stderr  # not a terminal: plain lines
     assert pq.read_table(tmp_path / "o" / "results.parquet").num_rows == 12
+    again = CliRunner().invoke(cli, [*args, "--quiet"])
+    assert again.exit_code == 0 and "0 runs made, 12 found stored" in again.stdout
+    assert again.stderr == ""
 
 
 def test_bundled_agents_experiment_loads():
