@@ -7,6 +7,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "compare",
     "load_scenario",
     "replicate",
     "scenario_from_dict",
@@ -20,4 +21,8 @@ def __getattr__(name):
         from sim.experiment import replicate
 
         return replicate
+    if name == "compare":
+        from sim.compare import compare
+
+        return compare
     raise AttributeError(name)

@@ -38,16 +38,14 @@ def _load(path: str) -> Scenario:
 
 @contextmanager
 def progress_bar(total: int, label: str, quiet: bool):
-    """A rich progress bar on a terminal; nothing otherwise. Yields ``advance(done, total)``."""
-    if quiet or not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    """Runs done: a rich bar on a terminal, plain periodic lines otherwise, nothing when quiet.
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done, total: bar.update(task, completed=done)
+    Yields ``advance(done, total)``; see :func:`sim.progress.progress`.
+    """
+    from sim.progress import progress
+
+    with progress(total, label, quiet) as advance:
+        yield advance
 
 
 def _fmt(value: float | None, name: str) -> str:
@@ -82,6 +80,14 @@ def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
     return table
 
 
+def executor_options(fn: Callable) -> Callable:
+    """Where the runs execute (every experiment command takes these)."""
+    fn = click.option("--address", metavar="tcp://HOST:PORT",
+                      help="Dask scheduler (with --executor dask; none starts a local cluster)")(fn)
+    return click.option("--executor", type=click.Choice(["serial", "processes", "dask"]),
+                        help="serial, processes (default, all cores) or dask")(fn)
+
+
 def simulation_options(fn: Callable) -> Callable:
     """The options every simulating command takes."""
     for opt in reversed([
@@ -107,16 +113,24 @@ def cli() -> None:
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
-def run(file, out, seed, replications, workers, quiet, all_kpis, strict, no_report) -> None:
+@click.option("--until", metavar="RULE",
+              help="replicate until e.g. 'service_level half-width < 0.005' "
+                   "(--replications is then the maximum, default 200)")
+@executor_options
+def run(file, out, seed, replications, workers, quiet, all_kpis, strict, no_report, until,
+        executor, address) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
-    from sim.experiment import replicate
+    from sim.experiment import MAX_REPLICATIONS, replicate
     from sim.results import default_out_dir, write_run_folder
 
     scenario = _load(file)
-    n = replications or scenario.replications
-    with progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
+    rule = _rule(until) if until else None
+    n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
+    with _experiment_errors(), progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
         summary = replicate(scenario, replications=n, seed=seed, workers=workers,
-                            progress=advance)
+                            progress=advance, until=rule, executor=executor, address=address)
+    if summary.stopping is not None:
+        _print_stopping(summary.stopping)
     folder = Path(out) if out else default_out_dir(scenario.name)
     try:
         write_run_folder(folder, summary)
@@ -172,6 +186,169 @@ def _write_report(folder: Path) -> Path:
 def report(folder) -> None:
     """(Re)build report.html (and figures/) from the results folder FOLDER."""
     click.echo(f"report: {_write_report(Path(folder))}")
+
+
+# --- experiments: stopping rules, compare, sweep -----------------------------------------------
+
+
+@contextmanager
+def _experiment_errors():
+    """Executor set-up failures and bad stopping rules are bad input: message and exit 2."""
+    from sim.executors import ExecutorError
+    from sim.experiment import StoppingRuleError
+
+    try:
+        yield
+    except (ExecutorError, StoppingRuleError) as exc:
+        _fail(f"error: {exc}")
+
+
+def _rule(text: str):
+    from sim.experiment import StoppingRule, StoppingRuleError
+
+    try:
+        return StoppingRule.parse(text)
+    except StoppingRuleError as exc:
+        _fail(f"error: --until: {exc}")
+
+
+def _print_stopping(info: dict) -> None:
+    widths = ", ".join(f"{k}: {'-' if v is None else f'{v:.4g}'}"
+                       for k, v in info["widths"].items())
+    if info["reached"]:
+        click.echo(f"stopping rule met after {info['replications']} replications "
+                   f"({info['rule']}; now {widths})")
+    else:
+        click.echo(f"stopping rule NOT met within the maximum of {info['max_replications']} "
+                   f"replications ({info['rule']}; reached {widths})")
+
+
+def _diff_fmt(value: float | None, name: str) -> str:
+    return "-" if value is None else ("+" if value > 0 else "") + _fmt(value, name)
+
+
+def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
+    """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
+    whether it is significant, and VR, the variance reduction of common random numbers."""
+    base = comparison.labels[0]
+    tables = []
+    for label, diffs in comparison.differences.items():
+        table = Table(title=f"{label} − {base}: {comparison.replications} paired replications, "
+                            f"seed {comparison.seed}")
+        table.add_column("KPI", overflow="fold")
+        for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
+            table.add_column(col, justify="right")
+        for name, d in diffs.items():
+            if not all_kpis and name not in PRIMARY_KPIS:
+                continue
+            ci = f"{_fmt(d.ci95[0], name)} .. {_fmt(d.ci95[1], name)}" if d.ci95 else "-"
+            sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
+            vr = d.variance_reduction
+            vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
+            table.add_row(name, _fmt(d.baseline_mean, name), _fmt(d.alternative_mean, name),
+                          _diff_fmt(d.mean, name), ci, sig, vr_text)
+        tables.append(table)
+    return tables
+
+
+@cli.command()
+@click.argument("files", type=click.Path(), nargs=-1, required=True)
+@simulation_options
+@executor_options
+@click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
+def compare(files, out, seed, replications, workers, quiet, executor, address,
+            all_kpis) -> None:
+    """Run FILES with the same seeds; print each one minus the first, with 95% intervals.
+
+    Writes comparison.json, comparison.csv and a folder per scenario (summary.json,
+    replications.csv, ...). VR is the variance reduction of common random numbers: the
+    variance the difference would have with independent seeds over the variance it has.
+    """
+    from sim.compare import compare as run_compare
+    from sim.results import default_out_dir, write_comparison_folder
+
+    if len(files) < 2:
+        _fail("error: compare needs at least two scenario files")
+    scenarios = [_load(f) for f in files]
+    n = replications or scenarios[0].replications
+    with _experiment_errors(), progress_bar(n * len(scenarios), "compare: runs",
+                                            quiet) as advance:
+        comparison = run_compare(scenarios, replications=n, seed=seed, workers=workers,
+                                 progress=advance, executor=executor, address=address)
+    folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
+    try:
+        write_comparison_folder(folder, comparison)
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    console = Console()
+    console.print(f"A = {comparison.labels[0]} (baseline)")
+    for table in comparison_tables(comparison, all_kpis):
+        console.print(table)
+    console.print("sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
+                  "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
+                  "have with independent seeds over the variance it has (∞: B − A never varies).")
+    console.print(f"results: {folder}")
+
+
+def sweep_table(result, sweep, kpis: list[str]) -> Table:
+    """Per point: the parameters and each chosen KPI's mean with its 95% interval."""
+    table = Table(title=f"{sweep.experiment.name}: {len(sweep.points)} points x "
+                        f"{result.points['replications'][0] if sweep.points else 0} "
+                        f"replications, seed {sweep.seed}; mean ± 95% half-width")
+    table.add_column("point", justify="right")
+    short = [name.rsplit(".", 1)[-1] for name in sweep.parameters]
+    for name, tail in zip(sweep.parameters, short, strict=True):
+        table.add_column(tail if short.count(tail) == 1 else name, justify="right",
+                         overflow="fold")
+    shown = [k for k in kpis if f"{k}_mean" in result.points]
+    for k in shown:
+        table.add_column(k, justify="right", overflow="fold")
+    for i in range(len(sweep.points)):
+        cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
+        for k in shown:
+            mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
+            half = "" if lo is None else f" ± {_fmt((hi - lo) / 2, k)}"
+            cells.append(_fmt(mean, k) + half)
+        table.add_row(*cells)
+    return table
+
+
+@cli.command()
+@click.argument("experiment", type=click.Path())
+@simulation_options
+@executor_options
+def sweep(experiment, out, seed, replications, workers, quiet, executor, address) -> None:
+    """Run the parameter sweep of the EXPERIMENT file (see docs/experiments.md).
+
+    Every finished run is stored at once under OUT/runs/; run the same command with the same
+    --out again to resume a sweep that was stopped. Writes results.parquet (one row per point
+    and replication) and points.csv (mean and 95% CI per point).
+    """
+    from sim.results import default_out_dir
+    from sim.sweep import load_experiment, run_sweep
+
+    try:
+        loaded = load_experiment(experiment, seed=seed)
+    except ScenarioError as exc:
+        _fail(f"error: {exc}")
+    folder = Path(out) if out else default_out_dir(loaded.experiment.name)
+    reps = replications or loaded.experiment.replications
+    try:
+        with _experiment_errors(), progress_bar(len(loaded.points) * reps,
+                                                f"{loaded.experiment.name}: runs",
+                                                quiet) as advance:
+            result = run_sweep(loaded, folder, replications=reps, executor=executor,
+                               workers=workers, address=address, progress=advance)
+    except ScenarioError as exc:
+        _fail(f"error: {exc}")
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    kpis = loaded.experiment.kpis or ["service_level", *(k for k in loaded.base.targets
+                                                         if k != "service_level")]
+    console = Console()
+    console.print(sweep_table(result, loaded, kpis))
+    console.print(f"{result.new} runs made, {result.runs - result.new} found stored; "
+                  f"results: {folder}")
 
 
 def main(argv: list[str] | None = None) -> None:

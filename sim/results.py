@@ -21,7 +21,13 @@ import numpy as np
 from sim.experiment import Summary
 from sim.scenario import scenario_to_yaml
 
-__all__ = ["default_out_dir", "write_atomic", "write_run_folder", "write_table"]
+__all__ = [
+    "default_out_dir",
+    "write_atomic",
+    "write_comparison_folder",
+    "write_run_folder",
+    "write_table",
+]
 
 
 def _umask() -> int:
@@ -109,4 +115,27 @@ def write_run_folder(out: str | Path, summary: Summary) -> Path:
     rows.update({name: [r.kpis.get(name) for r in summary.runs] for name in names})
     write_table(out / "replications.csv", rows)
     write_table(out / "intervals.csv", summary.interval_summary())
+    return out
+
+
+def write_comparison_folder(out: str | Path, comparison) -> Path:
+    """A comparison's folder: ``comparison.json`` (scenarios, pairs of differences, summaries),
+    ``comparison.csv`` (one row per alternative and KPI) and a run folder per scenario."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "comparison.json", _json(comparison.to_dict()))
+    rows: dict[str, list] = {k: [] for k in (
+        "baseline", "alternative", "kpi", "baseline_mean", "alternative_mean", "difference",
+        "ci_low", "ci_high", "significant", "n", "variance_reduction")}
+    for label, diffs in comparison.differences.items():
+        for name, d in diffs.items():
+            values = (comparison.labels[0], label, name, d.baseline_mean, d.alternative_mean,
+                      d.mean, d.ci95[0] if d.ci95 else None, d.ci95[1] if d.ci95 else None,
+                      d.significant, d.n, d.variance_reduction)
+            for key, value in zip(rows, values, strict=True):
+                rows[key].append(value)
+    write_table(out / "comparison.csv", rows)
+    for label, summary in zip(comparison.labels, comparison.summaries, strict=True):
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "scenario"
+        write_run_folder(out / safe, summary)
     return out

@@ -1,0 +1,233 @@
+"""Replications with stopping rules, executors, paired comparison and progress output."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.compare import compare, paired_differences
+from sim.executors import ExecutorError, ProcessExecutor, SerialExecutor, make_executor
+from sim.experiment import (
+    StoppingRule,
+    StoppingRuleError,
+    mean_ci,
+    replicate,
+    run_replications,
+)
+from sim.model import simulate
+from sim.progress import progress
+from sim.scenario import load_scenario
+
+HERE = Path(__file__).parent
+TINY = HERE / "scenarios" / "tiny_mmc.yaml"
+TINY_MORE = HERE / "scenarios" / "tiny_mmc_more_agents.yaml"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_scenario(TINY)
+
+
+@pytest.fixture(scope="module")
+def tiny_more():
+    return load_scenario(TINY_MORE)
+
+
+# --- executors ---------------------------------------------------------------------------------
+
+
+def test_executors_give_identical_runs_in_index_order(tiny):
+    serial = list(run_replications(tiny, 3, range(5), executor="serial"))
+    pooled = list(run_replications(tiny, 3, range(5), workers=2, executor="processes"))
+    assert [r.replication for r in pooled] == list(range(5))
+    for a, b in zip(serial, pooled, strict=True):
+        assert a.kpis == b.kpis
+        assert a.intervals.keys() == b.intervals.keys()
+        for k in a.intervals:
+            np.testing.assert_array_equal(a.intervals[k], b.intervals[k])
+        assert b.records is None
+    # and equal to a direct call: replication i uses streams (seed, i)
+    assert serial[3].kpis == simulate(tiny, seed=3, replication=3).kpis
+
+
+def test_replicate_is_the_same_for_any_worker_count(tiny):
+    one = replicate(tiny, replications=6, seed=5, executor="serial")
+    many = replicate(tiny, replications=6, seed=5, workers=3)
+    assert one.to_dict() == many.to_dict()
+
+
+def test_make_executor_rejects_bad_combinations():
+    with pytest.raises(ExecutorError, match="unknown executor"):
+        make_executor("threads")
+    with pytest.raises(ExecutorError, match="--address goes with --executor dask"):
+        make_executor("processes", address="tcp://127.0.0.1:1")
+    assert isinstance(make_executor("serial"), SerialExecutor)
+    ex = make_executor(None, workers=3)
+    assert isinstance(ex, ProcessExecutor) and ex.workers == 3
+
+
+# --- stopping rules ----------------------------------------------------------------------------
+
+
+def test_stopping_rule_parses_absolute_relative_and_combined():
+    rule = StoppingRule.parse("service_level half-width < 0.005 and asa rel-half-width <= 5%")
+    assert [(c.kpi, c.measure, c.below) for c in rule.criteria] == [
+        ("service_level", "half-width", 0.005), ("asa", "rel-half-width", 0.05)]
+    for bad in ("service_level < 0.005", "service_level width < 1", "sl half-width > 1",
+                "service_level half-width < 0"):
+        with pytest.raises(StoppingRuleError):
+            StoppingRule.parse(bad)
+
+
+def test_stopping_stops_at_the_first_n_that_meets_the_rule_for_any_batch_size(tiny):
+    rule = "service_level half-width < 0.03"
+    results = [replicate(tiny, replications=40, seed=2, until=rule, executor="serial"),
+               replicate(tiny, replications=40, seed=2, until=rule, workers=2),
+               replicate(tiny, replications=40, seed=2, until=rule, workers=3)]
+    n = results[0].stopping["replications"]
+    assert results[0].stopping["reached"]
+    assert all(r.stopping["replications"] == n for r in results)
+    assert all(r.to_dict() == results[0].to_dict() for r in results)
+    # n is the first prefix whose interval is narrow enough (and at least 5)
+    values = [run.kpis["service_level"] for run in results[0].runs]
+    half = [None if ci is None else (ci[1] - ci[0]) / 2
+            for _, ci, _ in (mean_ci(values[:k]) for k in range(1, n + 1))]
+    assert half[n - 1] < 0.03
+    assert n == 5 or all(h is None or h >= 0.03 for h in half[4:n - 1])
+
+
+def test_stopping_rule_not_reached_runs_the_maximum(tiny):
+    s = replicate(tiny, replications=6, seed=1, until="service_level half-width < 1e-9",
+                  executor="serial")
+    assert s.replications == 6 and s.stopping["reached"] is False
+    assert s.to_dict()["stopping"]["max_replications"] == 6
+
+
+def test_stopping_rule_with_unknown_kpi_names_the_close_one(tiny):
+    with pytest.raises(StoppingRuleError, match="did you mean 'service_level'"):
+        replicate(tiny, replications=6, until="service_levle half-width < 0.01",
+                  executor="serial")
+
+
+def test_cli_run_until_reports_how_many_and_rejects_bad_rules(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", str(TINY), "--out", str(tmp_path / "r"), "--quiet",
+                              "--until", "service_level half-width < 0.05",
+                              "--executor", "serial", "--replications", "30"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    n = summary["stopping"]["replications"]
+    assert f"stopping rule met after {n} replications" in res.output
+    assert summary["replications"] == n
+    bad = runner.invoke(cli, ["run", str(TINY), "--out", str(tmp_path / "b"), "--quiet",
+                              "--until", "service_level below 0.05"])
+    assert bad.exit_code == 2 and "cannot read the stopping rule" in bad.output
+    typo = runner.invoke(cli, ["run", str(TINY), "--out", str(tmp_path / "t"), "--quiet",
+                               "--executor", "serial", "--until", "servce_level half-width < 1"])
+    assert typo.exit_code == 2 and "did you mean 'service_level'" in typo.output
+
+
+# --- paired comparison -------------------------------------------------------------------------
+
+
+def test_paired_differences_match_a_hand_computation(tiny, tiny_more):
+    a = list(run_replications(tiny, 4, range(6), executor="serial"))
+    b = list(run_replications(tiny_more, 4, range(6), executor="serial"))
+    diffs = paired_differences(a, b)
+    sl_a = np.array([r.kpis["service_level"] for r in a])
+    sl_b = np.array([r.kpis["service_level"] for r in b])
+    d = diffs["service_level"]
+    assert d.mean == pytest.approx(float(np.mean(sl_b - sl_a)))
+    assert d.ci95 == pytest.approx(mean_ci((sl_b - sl_a).tolist())[1])
+    var_ind = np.var(sl_a, ddof=1) + np.var(sl_b, ddof=1)
+    assert d.variance_reduction == pytest.approx(var_ind / np.var(sl_b - sl_a, ddof=1))
+    # common random numbers: the same callers, so the offered load does not differ at all
+    assert diffs["offered"].mean == 0 and diffs["offered"].significant is False
+    assert diffs["offered"].variance_reduction == float("inf")
+
+
+def test_compare_crn_beats_independent_seeds(tiny, tiny_more):
+    """The estimate (s²A + s²B) / s²(B−A) agrees with running B on independent streams."""
+    n = 30
+    cmp = compare([tiny, tiny_more], replications=n, seed=9, executor="serial")
+    d = cmp.differences["tiny-mmc-6-agents"]["service_level"]
+    assert d.significant and d.mean > 0
+    assert d.variance_reduction > 2
+    a = [r.kpis["service_level"] for r in cmp.summaries[0].runs]
+    b_indep = [r.kpis["service_level"]
+               for r in run_replications(tiny_more, 9, range(n, 2 * n), executor="serial")]
+    var_indep = np.var(np.subtract(b_indep, a), ddof=1)
+    b = [r.kpis["service_level"] for r in cmp.summaries[1].runs]
+    estimate = np.var(a, ddof=1) + np.var(b, ddof=1)
+    assert 0.5 < var_indep / estimate < 2
+    assert var_indep > 2 * np.var(np.subtract(b, a), ddof=1)
+
+
+def test_cli_compare_writes_the_folder_and_prints_the_table(tmp_path):
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(cli, ["compare", str(TINY), str(TINY_MORE), "--out", str(out),
+                                   "--replications", "5", "--quiet", "--executor", "serial"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["scenarios"] == ["tiny-mmc", "tiny-mmc-6-agents"]
+    pair = data["pairs"][0]
+    assert pair["baseline"] == "tiny-mmc" and pair["alternative"] == "tiny-mmc-6-agents"
+    sl = pair["differences"]["service_level"]
+    assert sl["ci95"][0] <= sl["mean"] <= sl["ci95"][1] and isinstance(sl["significant"], bool)
+    assert set(data["summaries"]) == {"tiny-mmc", "tiny-mmc-6-agents"}
+    csv = (out / "comparison.csv").read_text().splitlines()
+    assert csv[0].startswith("baseline,alternative,kpi,")
+    for folder in ("tiny-mmc", "tiny-mmc-6-agents"):
+        rows = (out / folder / "replications.csv").read_text().splitlines()
+        assert len(rows) == 1 + 5
+    assert "service_level" in res.output and "tiny-mmc-6-agents − tiny-mmc" in res.output
+    one = CliRunner().invoke(cli, ["compare", str(TINY), "--quiet"])
+    assert one.exit_code == 2 and "at least two" in one.output
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def test_progress_plain_lines_when_not_a_terminal_and_nothing_when_quiet():
+    buf = io.StringIO()
+    with progress(10, "job", stream=buf, every_s=0.0) as advance:
+        for i in range(1, 11):
+            advance(i, 10)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("job: 1/10 runs (10%)") and "runs/s" in lines[0]
+    assert "ETA" in lines[0] and lines[-1].startswith("job: 10 runs done in")
+    quiet = io.StringIO()
+    with progress(10, "job", quiet=True, stream=quiet) as advance:
+        advance(5, 10)
+    assert quiet.getvalue() == ""
+
+
+def test_progress_rich_bar_on_a_terminal():
+    buf = io.StringIO()
+    with progress(4, "job", stream=buf, tty=True) as advance:
+        for i in range(1, 5):
+            advance(i, 4)
+    assert "job" in buf.getvalue()
+
+
+def test_dask_executor_without_distributed_says_how_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.startswith(("dask", "distributed")):
+            raise ImportError(f"No module named '{name}'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    with pytest.raises(ExecutorError, match=r"pip install 'sim\[dask\]'"):
+        make_executor("dask")
+    res = CliRunner().invoke(cli, ["run", str(TINY), "--quiet", "--executor", "dask"])
+    assert res.exit_code == 2 and "pip install" in res.output
