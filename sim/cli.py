@@ -256,8 +256,9 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @simulation_options
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
+@click.option("--no-report", is_flag=True, help="do not write report.html")
 def compare(files, out, seed, replications, workers, quiet, executor, address,
-            all_kpis) -> None:
+            all_kpis, no_report) -> None:
     """Run FILES with the same seeds; print each one minus the first, with 95% intervals.
 
     Writes comparison.json, comparison.csv and a folder per scenario (summary.json,
@@ -288,6 +289,8 @@ def compare(files, out, seed, replications, workers, quiet, executor, address,
                   "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
                   "have with independent seeds over the variance it has (∞: B − A never varies).")
     console.print(f"results: {folder}")
+    if not no_report:
+        console.print(f"report: {_write_report(folder)}")
 
 
 def sweep_table(result, sweep, kpis: list[str]) -> Table:
@@ -317,7 +320,9 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
 @click.argument("experiment", type=click.Path())
 @simulation_options
 @executor_options
-def sweep(experiment, out, seed, replications, workers, quiet, executor, address) -> None:
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+def sweep(experiment, out, seed, replications, workers, quiet, executor, address,
+          no_report) -> None:
     """Run the parameter sweep of the EXPERIMENT file (see docs/experiments.md).
 
     Every finished run is stored at once under OUT/runs/; run the same command with the same
@@ -349,6 +354,8 @@ def sweep(experiment, out, seed, replications, workers, quiet, executor, address
     console.print(sweep_table(result, loaded, kpis))
     console.print(f"{result.new} runs made, {result.runs - result.new} found stored; "
                   f"results: {folder}")
+    if not no_report:
+        console.print(f"report: {_write_report(folder)}")
 
 
 def main(argv: list[str] | None = None) -> None:
