@@ -1,5 +1,7 @@
 """Contact-center and delivery simulator: scenario files in, KPIs with confidence intervals out."""
 
+from sim.compare import compare  # the function shadows the submodule name on purpose
+from sim.experiment import replicate
 from sim.model import RunResult, simulate
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
@@ -14,15 +16,3 @@ __all__ = [
     "simulate",
 ]
 __version__ = "0.1.0"
-
-
-def __getattr__(name):
-    if name == "replicate":  # imported lazily: experiments pull in process pools
-        from sim.experiment import replicate
-
-        return replicate
-    if name == "compare":
-        from sim.compare import compare
-
-        return compare
-    raise AttributeError(name)
