@@ -14,8 +14,11 @@ import simpy
 from simpy.events import Timeout
 
 from sim.arrivals import Callers
+from sim.back_office import BackOffice
+from sim.business_kpi import BusinessRecords, business_kpis, daily_table
 from sim.calendar import Timeline
 from sim.contact_center import ContactCenter
+from sim.delivery import Delivery
 from sim.kpi import CallRecords, call_kpis, interval_table
 from sim.records import CallLog
 from sim.scenario import Scenario
@@ -41,6 +44,7 @@ class RunResult:
     records: CallRecords | None = None
     elapsed_s: float = 0.0
     extra: dict = field(default_factory=dict)
+    business: BusinessRecords | None = None  # orders, leads, work orders (with keep_records)
 
     def without_records(self) -> RunResult:
         """A light copy to ship between processes."""
@@ -68,6 +72,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     callers = Callers(env, scenario, streams, calls)
     center = ContactCenter(env, scenario, streams, calls, callers.schedule_call)
     callers.offer = center.offer
+    flows = _business_flows(env, scenario, streams, calls, callers, center)
     center.start()
     callers.generate()
     warm_area = {"area": 0.0}
@@ -95,8 +100,49 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     )
     kpis = call_kpis(records)
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday)
+    extra, business = {}, None
+    if flows is not None:
+        business = flows()
+        kpis.update(business_kpis(business))
+        extra["daily"] = daily_table(business)
     return RunResult(scenario, seed, replication, kpis, intervals,
-                     records if keep_records else None, time.perf_counter() - started)
+                     records if keep_records else None, time.perf_counter() - started, extra,
+                     business if keep_records else None)
+
+
+def _business_flows(env, scenario: Scenario, streams: Streams, calls: CallLog,
+                    callers: Callers, center: ContactCenter):
+    """Wire the back office and delivery to the handled calls; None when neither is modelled.
+
+    Returns a function that freezes their records after the run. Both draw only from their own
+    named streams, so a scenario without them runs exactly as before.
+    """
+    sc = scenario
+    back_office = (BackOffice(env, sc, streams, calls, callers.schedule_call)
+                   if sc.back_office is not None else None)
+    delivery = (Delivery(env, sc, streams, calls, callers.schedule_call)
+                if sc.delivery is not None else None)
+    if back_office is None and delivery is None:
+        return None
+    if delivery is not None:
+        center.on_handled.append(delivery.on_handled)
+    if back_office is not None:
+        center.on_handled.append(back_office.on_handled)
+        if delivery is not None:
+            back_office.create_order = delivery.create_order
+
+    def freeze() -> BusinessRecords:
+        rec = BusinessRecords(sc)
+        if delivery is not None:
+            rec.orders, rec.attempts = delivery.orders.freeze(), delivery.attempts.freeze()
+        if back_office is not None:
+            rec.leads = back_office.leads.freeze() if sc.back_office.work.lead else None
+            rec.work_orders = (back_office.work_orders.freeze()
+                               if sc.back_office.work.work_order else None)
+            rec.tasks = back_office.tasks.freeze()
+        return rec
+
+    return freeze
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:

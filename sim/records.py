@@ -12,7 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["CallLog", "Calls", "Origin", "Outcome", "StaffLog"]
+__all__ = ["CallLog", "Calls", "ColumnLog", "Origin", "Outcome", "Rows", "StaffLog"]
 
 
 class Outcome(IntEnum):
@@ -132,3 +132,47 @@ class StaffLog:
         else:
             times.append(t)
             counts.append(present)
+
+
+@dataclass
+class Rows:
+    """Frozen records of any entity kind: numpy column arrays of equal length."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class ColumnLog:
+    """A live log for a few entities (orders, leads, work orders): a list per column.
+
+    Parameters
+    ----------
+    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
+    """
+
+    def __init__(self, spec: dict[str, tuple[type, object]]):
+        self._spec = spec
+        for name in spec:
+            setattr(self, name, [])
+
+    def __len__(self) -> int:
+        return len(getattr(self, next(iter(self._spec))))
+
+    def add(self, **values) -> int:
+        """Append one row; columns not given get their defaults. Returns its id."""
+        rid = len(self)
+        for name, (_, default) in self._spec.items():
+            getattr(self, name).append(values.get(name, default))
+        return rid
+
+    def freeze(self) -> Rows:
+        return Rows({name: np.asarray(getattr(self, name), dtype=dt)
+                     for name, (dt, _) in self._spec.items()})
