@@ -77,6 +77,21 @@ def _courier_day_cost(rec: BusinessRecords, name: str) -> float:
     return float(ch.cost_per_courier_day * ch.couriers * np.sum(_day_weights(rec) * worked))
 
 
+def _utilisation(starts: np.ndarray, ends: np.ndarray, opening: Opening, workers: int,
+                 rec: BusinessRecords) -> float | None:
+    """Busy time inside the working hours / (workers x working hours), in the window.
+
+    Work that runs past closing time (an attempt finished after hours) is overtime: it is
+    left out of both sides, so the figure stays in [0, 1].
+    """
+    lo, hi = rec.window
+    edges = np.clip(np.ravel(np.column_stack([opening.opens, opening.closes])), lo, hi)
+    if len(edges) < 2:
+        return None
+    busy = float(busy_time(starts, ends, edges)[::2].sum())
+    return ratio(busy, workers * float(np.sum(np.diff(edges)[::2])))
+
+
 def business_kpis(rec: BusinessRecords) -> dict[str, float | None]:
     """The spec's delivery and back-office KPIs, per-channel figures and open counts."""
     k: dict[str, float | None] = {}
@@ -124,7 +139,6 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         "pos_collected": float(o.value[collected & (o.payment == 1)].sum()) / days,
         "complaint_calls": complaint.sum() / days,
     })
-    window = np.array([lo, hi])
     for c, name in enumerate(rec.channels):
         sel = mine & (o.channel == c)
         per = figures(sel, day_costs[name])
@@ -132,10 +146,9 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         ch = sc.delivery.channels[name]
         if not ch.is_company:
             spans = a.channel == c
-            busy = float(busy_time(a.start[spans], a.end[spans], window)[0])
             opening = Opening.from_hours(ch.hours, sc.horizon.start_weekday, sc.horizon.days)
-            on_duty = ch.couriers * float(opening.open_time(window)[0])
-            per["courier_utilisation"] = ratio(busy, on_duty)
+            per["courier_utilisation"] = _utilisation(a.start[spans], a.end[spans], opening,
+                                                      ch.couriers, rec)
         for kind in ("cash", "pos"):
             paid = collected & (o.channel == c) & (o.payment == PAYMENTS.index(kind))
             per[f"{kind}_collected"] = float(o.value[paid].sum()) / days
@@ -176,10 +189,9 @@ def _back_office_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         k["work_order_wait"] = (float(np.mean(wo.start[started] - wo.created[started]))
                                 if started.any() else None)
     bo = sc.back_office
-    window = np.array([lo, hi])
-    busy = float(busy_time(rec.tasks.start, rec.tasks.end, window)[0])
     opening = Opening.from_hours(bo.team.hours, sc.horizon.start_weekday, sc.horizon.days)
-    k["back_office_utilisation"] = ratio(busy, bo.team.staff * float(opening.open_time(window)[0]))
+    k["back_office_utilisation"] = _utilisation(rec.tasks.start, rec.tasks.end, opening,
+                                                bo.team.staff, rec)
     backlog = _backlog(rec)
     k["back_office_backlog"] = float(np.mean(backlog)) if len(backlog) else None
     return k
