@@ -11,7 +11,6 @@ from collections.abc import Callable
 from enum import IntEnum
 
 import simpy
-from simpy.events import Timeout
 
 from sim.crew import Crew, Opening
 from sim.distributions import BatchSampler, uniforms
@@ -114,34 +113,23 @@ class BackOffice:
 
     def on_handled(self, cid: int, at: float) -> None:
         """A call's talk ends at ``at``: a lead call registers a lead, an unresolved complaint
-        opens a work order (both at ``at``, and only inside the horizon)."""
+        opens a work order (both at ``at``, and only inside the horizon). The row is written
+        now and the item joins the queue at ``at``."""
         calls = self.calls
         creates = self.creates[calls.call_type[cid]]
-        if at >= self.sc.horizon_s:
+        if creates is None or at >= self.sc.horizon_s:
             return
-        if creates == "lead":
-            kind = _LEAD
-        elif creates == "work_order" and not calls.resolved[cid]:
-            kind = _WORK_ORDER
-        else:
-            return
-        Timeout(self.env, at - self.env.now, (kind, cid)).callbacks.append(self._create)
-
-    def _create(self, event) -> None:
-        kind, cid = event._value
-        calls, now = self.calls, self.env.now
         customer, tier = calls.customer[cid], calls.tier[cid]
-        if kind == _LEAD:
-            item = self.leads.add(created=now, customer=customer, tier=tier,
-                                  deadline=now + self.lead_spec.deadline)
-            deadline = self.leads.deadline[item]
-        else:
-            item = self.work_orders.add(created=now, customer=customer, tier=tier,
+        if creates == "lead":
+            item = self.leads.add(created=at, customer=customer, tier=tier,
+                                  deadline=at + self.lead_spec.deadline)
+            self._queue((_LEAD, item), self.leads.deadline[item], at)
+        elif creates == "work_order" and not calls.resolved[cid]:
+            item = self.work_orders.add(created=at, customer=customer, tier=tier,
                                         call_type=calls.call_type[cid],
                                         attempt=calls.attempt[cid],
-                                        deadline=now + self.wo_spec.deadline)
-            deadline = self.work_orders.deadline[item]
-        self._queue((kind, item), deadline)
+                                        deadline=at + self.wo_spec.deadline)
+            self._queue((_WORK_ORDER, item), self.work_orders.deadline[item], at)
 
     def _queue(self, task: tuple[int, int], deadline: float, at: float | None = None) -> None:
         # EDF orders by deadline; FIFO by the time the task joins the queue

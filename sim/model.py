@@ -124,12 +124,20 @@ def _business_flows(env, scenario: Scenario, streams: Streams, calls: CallLog,
                 if sc.delivery is not None else None)
     if back_office is None and delivery is None:
         return None
-    if delivery is not None:
-        center.on_handled.append(delivery.on_handled)
-    if back_office is not None:
-        center.on_handled.append(back_office.on_handled)
-        if delivery is not None:
-            back_office.create_order = delivery.create_order
+    if back_office is not None and delivery is not None:
+        back_office.create_order = delivery.create_order
+    # one listener; call types that create nothing cost a list lookup
+    takes = {"delivery_order": delivery, "lead": back_office, "work_order": back_office}
+    by_type = [takes[ct.creates].on_handled if ct.creates else None
+               for ct in sc.call_types.values()]
+    call_type = calls.call_type
+
+    def on_handled(cid: int, at: float) -> None:
+        handler = by_type[call_type[cid]]
+        if handler is not None:
+            handler(cid, at)
+
+    center.on_handled.append(on_handled)
 
     def freeze() -> BusinessRecords:
         rec = BusinessRecords(sc)

@@ -162,15 +162,19 @@ class ColumnLog:
         self._spec = spec
         for name in spec:
             setattr(self, name, [])
+        self._columns = [(name, getattr(self, name), default)
+                         for name, (_, default) in spec.items()]
+        self._first = self._columns[0][1]
 
     def __len__(self) -> int:
-        return len(getattr(self, next(iter(self._spec))))
+        return len(self._first)
 
     def add(self, **values) -> int:
         """Append one row; columns not given get their defaults. Returns its id."""
-        rid = len(self)
-        for name, (_, default) in self._spec.items():
-            getattr(self, name).append(values.get(name, default))
+        rid = len(self._first)
+        get = values.get
+        for name, column, default in self._columns:
+            column.append(get(name, default))
         return rid
 
     def freeze(self) -> Rows:
