@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
 from sim.back_office import LeadState, WorkOrderState
-from sim.delivery import SOURCES, OrderState
+from sim.delivery import SOURCES, OrderState, channel_capacity
 from sim.records import Origin
 
 
@@ -56,6 +56,10 @@ def test_every_item_ends_once_or_is_open(case):
     np.testing.assert_array_equal(np.bincount(a.order, minlength=len(o)), o.attempts)
     wins = np.bincount(a.order, weights=a.success, minlength=len(o))
     np.testing.assert_array_equal(wins, o.state == OrderState.DELIVERED)
+    for c, ch in enumerate(sc.delivery.channels.values()):  # capacity never exceeded
+        days = o.dispatch_day[o.channel == c]
+        if len(days):
+            assert np.bincount(days).max() <= channel_capacity(ch)
     max_att = np.array([ch.max_attempts for ch in sc.delivery.channels.values()])
     failed = o.state == OrderState.FAILED
     np.testing.assert_array_equal(o.attempts[failed], max_att[o.channel[failed]])
@@ -83,3 +87,15 @@ def test_every_item_ends_once_or_is_open(case):
     k = run.kpis
     created = (o.created >= sc.warmup)
     assert k["orders_open"] == (created & (o.state == OrderState.OPEN)).sum()
+
+
+def test_business_figures_do_not_depend_on_workers():
+    from sim.experiment import replicate
+
+    sc = scenario_from_dict(fixture_data("business_small.yaml"))
+    one = replicate(sc, replications=2, workers=1)
+    two = replicate(sc, replications=2, workers=2)
+    for a, b in zip(one.runs, two.runs, strict=True):
+        assert a.kpis == b.kpis
+        for name, col in a.extra["daily"].items():
+            np.testing.assert_array_equal(col, b.extra["daily"][name])
