@@ -7,6 +7,7 @@ FIFO, inside working hours) and each item's end state. Orders from converted lea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -72,6 +73,11 @@ TASK_COLUMNS: dict[str, tuple[type, object]] = {
 _LEAD, _WORK_ORDER = 0, 1
 
 
+def _deadline(spec) -> float:
+    """A kind of work's deadline in seconds; inf when it has none (never due)."""
+    return math.inf if spec is None or spec.deadline is None else spec.deadline
+
+
 class BackOffice:
     """Leads and work orders in one queue worked by ``team.staff`` people in ``team.hours``.
 
@@ -86,6 +92,8 @@ class BackOffice:
         self.env, self.sc, self.calls, self.schedule_call = env, scenario, calls, schedule_call
         self.lead_spec, self.wo_spec = bo.work.lead, bo.work.work_order
         self.edf = bo.discipline == "earliest_deadline"
+        self._lead_deadline = _deadline(self.lead_spec)
+        self._wo_deadline = _deadline(self.wo_spec)
         self.leads, self.work_orders = ColumnLog(LEAD_COLUMNS), ColumnLog(WORK_ORDER_COLUMNS)
         self.tasks = ColumnLog(TASK_COLUMNS)
         self.create_order: Callable | None = None
@@ -122,13 +130,13 @@ class BackOffice:
         customer, tier = calls.customer[cid], calls.tier[cid]
         if creates == "lead":
             item = self.leads.add(created=at, customer=customer, tier=tier,
-                                  deadline=at + self.lead_spec.deadline)
+                                  deadline=at + self._lead_deadline)
             self._queue((_LEAD, item), self.leads.deadline[item], at)
         elif creates == "work_order" and not calls.resolved[cid]:
             item = self.work_orders.add(created=at, customer=customer, tier=tier,
                                         call_type=calls.call_type[cid],
                                         attempt=calls.attempt[cid],
-                                        deadline=at + self.wo_spec.deadline)
+                                        deadline=at + self._wo_deadline)
             self._queue((_WORK_ORDER, item), self.work_orders.deadline[item], at)
 
     def _queue(self, task: tuple[int, int], deadline: float, at: float | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -423,6 +424,14 @@ class Target(Model):
 # --- back office and delivery -----------------------------------------------------------------
 
 
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is not None and math.isinf(value) else value
+
+
+Deadline = Annotated[Duration | None, AfterValidator(_finite_or_none)]
+"""A deadline in seconds, or None (also for ``never``): no deadline, never due."""
+
+
 class Hours(Model):
     """Opening hours: from `start` to `end` (an earlier end wraps past midnight) on `days`."""
 
@@ -459,7 +468,9 @@ class LeadWork(Model):
     """Following up a lead: outbound contact attempts by the back office."""
 
     handle_time: Distribution = Field(description="staff time per contact attempt, seconds")
-    deadline: Duration = Field(math.inf, description="lead closed within this of creation, s")
+    deadline: Deadline = Field(
+        None, description="lead closed within this of creation, seconds (none: no deadline)"
+    )
     contact_success: Probability = Field(1.0, description="chance one attempt reaches them")
     max_attempts: int = Field(1, ge=1, description="contact attempts before the lead is lost")
     retry_delay: Duration = Field(
@@ -467,8 +478,8 @@ class LeadWork(Model):
         "next attempt also waits for working hours)"
     )
     conversion: Conversion = Field(description="chance a reached customer buys")
-    creates: Literal["delivery_order"] | None = Field(
-        "delivery_order", description="what a converted lead becomes (null: nothing modelled)"
+    creates: Literal["delivery_order", "nothing"] = Field(
+        "delivery_order", description="what a converted lead becomes (nothing: no order modelled)"
     )
 
 
@@ -476,7 +487,9 @@ class WorkOrderWork(Model):
     """A work order: an unresolved complaint handled by the back office."""
 
     handle_time: Distribution = Field(description="staff time per work order, seconds")
-    deadline: Duration = Field(math.inf, description="work order closed within this, seconds")
+    deadline: Deadline = Field(
+        None, description="work order closed within this of creation, seconds (none: no deadline)"
+    )
     resolution: Probability = Field(1.0, description="chance the work order resolves it")
     call_back: RedialRule | None = Field(
         None, description="unresolved: chance and delay of the customer calling again "
@@ -811,7 +824,8 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
             problems.append((("call_types", name, "creates"),
                              f"creates {ctype.creates} but the scenario has no "
                              f"{needs[ctype.creates][1]}", None))
-    if work is not None and work.lead is not None and work.lead.creates and dl is None:
+    if work is not None and work.lead is not None and work.lead.creates != "nothing" \
+            and dl is None:
         problems.append((("back_office", "work", "lead", "creates"),
                          "converted leads create delivery orders but the scenario has no "
                          "`delivery:` section", None))

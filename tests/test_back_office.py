@@ -68,7 +68,7 @@ def test_lead_conversion_decays_with_contact_delay(business_data):
     data["agents"] = {"groups": {"all": {"skills": ["lead_call"], "staffing": 100}}}
     data["back_office"] = {"team": {"staff": 1000}, "work": {"lead": {
         "handle_time": {"dist": "exponential", "mean": "1h"}, "contact_success": 1,
-        "conversion": {"initial": 0.5, "half_life": "1h"}, "creates": None}}}
+        "conversion": {"initial": 0.5, "half_life": "1h"}, "creates": "nothing"}}}
     run = simulate(scenario_from_dict(data), seed=8)
     leads = run.business.leads
     closed = leads.state != LeadState.OPEN

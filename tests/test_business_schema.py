@@ -123,3 +123,14 @@ def test_delivery_kpis_on_hand_made_orders(business_data):
     empty = business_kpis(_orders([], sc))
     assert empty["delivery_on_time"] is None and empty["cost_per_delivery"] is None
     assert np.isclose(empty["orders_created"], 0)
+
+
+def test_resolved_scenario_reads_back_identically(business_data):
+    """scenario.yaml in the results folder must load to the same scenario (no deadline too)."""
+    from sim.scenario import scenario_to_dict
+
+    business_data["back_office"]["work"]["work_order"]["deadline"] = "never"
+    business_data["back_office"]["work"]["lead"]["creates"] = "nothing"
+    sc = scenario_from_dict(business_data)
+    assert sc.back_office.work.work_order.deadline is None
+    assert scenario_from_dict(scenario_to_dict(sc)) == sc
