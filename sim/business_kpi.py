@@ -142,7 +142,12 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
     for c, name in enumerate(rec.channels):
         sel = mine & (o.channel == c)
         per = figures(sel, day_costs[name])
-        per["orders"] = sel.sum() / days
+        # the order funnel of the channel: per day, and still open at the horizon (a count)
+        per["orders_created"] = sel.sum() / days
+        per["orders_attempted"] = (attempted & sel).sum() / days
+        per["orders_delivered"] = (delivered & sel).sum() / days
+        per["orders_failed"] = (failed & sel).sum() / days
+        per["orders_open"] = float((sel & (o.state == OrderState.OPEN)).sum())
         ch = sc.delivery.channels[name]
         if not ch.is_company:
             spans = a.channel == c
@@ -237,6 +242,12 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
         failed = o.state == OrderState.FAILED
         nan = np.full(len(o), np.nan)
         cols["orders_created"] = per_day(o.created)
+        # on time by the day the order was created, among orders whose promise ended in the run
+        due = o.created + sc.delivery.promise <= days * DAY
+        on_time = due & delivered & (o.closed - o.created <= sc.delivery.promise)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols["delivery_on_time"] = (per_day(np.where(on_time, o.created, nan))
+                                        / per_day(np.where(due, o.created, nan)))
         cols["orders_delivered"] = per_day(np.where(delivered, o.closed, nan))
         cols["orders_failed"] = per_day(np.where(failed, o.closed, nan))
         cols["failed_value"] = per_day(np.where(failed, o.closed, nan), o.value)
