@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from sim import scenario_from_dict, simulate
 from sim.crew import Opening
@@ -138,3 +139,19 @@ def test_business_sections_do_not_change_the_calls(business_data):
         assert with_delivery.kpis[name] == value
     assert without.business is None and "daily" not in without.extra
     assert len(with_delivery.business.orders) > 0
+
+
+def test_channel_funnel_adds_up_and_daily_on_time_matches(business_data):
+    """Per channel: created = delivered + failed + open; per-day on-time share in [0, 1]."""
+    sc = scenario_from_dict(business_data)
+    run = simulate(sc, seed=12)
+    days = (sc.horizon_s - sc.warmup) / 86400
+    k = run.kpis
+    for name in sc.delivery.channels:
+        created = k[f"orders_created.channel={name}"] * days
+        closed = (k[f"orders_delivered.channel={name}"] + k[f"orders_failed.channel={name}"])
+        assert created == pytest.approx(closed * days + k[f"orders_open.channel={name}"])
+        assert k[f"orders_attempted.channel={name}"] <= k[f"orders_created.channel={name}"]
+    daily = run.extra["daily"]["delivery_on_time"]
+    shown = daily[~np.isnan(daily)]
+    assert len(shown) and np.all((shown >= 0) & (shown <= 1))
