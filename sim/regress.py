@@ -60,6 +60,7 @@ __all__ = [
     "library_versions",
     "make_baseline",
     "regress_table",
+    "run_kpis",
     "scenario_hash",
     "update",
 ]
@@ -175,11 +176,12 @@ def _values(v) -> float | None:
     return None if math.isnan(v) else v
 
 
-def _run(scenario: Scenario, seed: int, reps: list[int], workers: int,
-         bar: AbstractContextManager) -> dict[str, list[float | None]]:
+def run_kpis(scenario: Scenario, seed: int, reps: list[int], workers: int = 1,
+             bar: AbstractContextManager | None = None) -> dict[str, list[float | None]]:
     """KPIs of replications ``reps`` by name, one value per replication (None where missing)."""
     from sim.experiment import run_replications
 
+    bar = bar or nullcontext(lambda done, total: None)
     runs = []
     with bar as advance:
         for run in run_replications(scenario, seed, reps, workers):
@@ -202,7 +204,8 @@ def make_baseline(scenario_path: Path, previous: Baseline | None = None, workers
     settings = _settings_for(scenario, previous.settings if previous else None)
     run = _as_run(scenario, settings, scenario_path.parent)
     reps = list(range(settings["replications"]))
-    kpis = _run(run, run.seed, reps, workers, _bar(progress, len(reps), f"{run.name}: baseline"))
+    kpis = run_kpis(run, run.seed, reps, workers,
+                    _bar(progress, len(reps), f"{run.name}: baseline"))
     return Baseline(scenario_path.as_posix(), run.name, scenario_hash(run), run.seed, reps,
                     settings, library_versions(), kpis)
 
@@ -385,7 +388,7 @@ def check(scenario_dir: Path = SCENARIO_DIR, baseline_dir: Path = BASELINE_DIR, 
             item.mode, item.seed = "exact", base.seed
         reps = (base.replications if item.mode == "exact"
                 else list(range(len(base.replications))))
-        current = _run(run, item.seed, reps, workers,
+        current = run_kpis(run, item.seed, reps, workers,
                        _bar(progress, len(reps), f"{run.name}: {item.mode}"))
         compare = compare_exact if item.mode == "exact" else compare_samples
         names = list(base.kpis) + [k for k in current if k not in base.kpis]
