@@ -186,3 +186,15 @@ def test_update_removes_stale_and_bad_scenario_is_bad_input(project):
                                                                                  "agentz:"))
     with pytest.raises(rg.RegressError, match="cannot load the bundled scenario"):
         rg.check(scenarios, baselines)
+
+
+def test_long_horizon_is_cut_and_the_override_kept(project, monkeypatch):
+    scenarios, baselines = project
+    monkeypatch.setattr(rg, "MAX_DAYS", 1)
+    (baselines / "tiny.json").unlink()
+    rg.update(scenarios, baselines)
+    data = json.loads((baselines / "tiny.json").read_text())
+    assert data["settings"]["horizon"] == {"days": 1, "warmup": 7200.0}
+    monkeypatch.setattr(rg, "MAX_DAYS", 30)  # stored settings win over the defaults
+    assert rg.update(scenarios, baselines)[0].action == "unchanged"
+    assert rg.check(scenarios, baselines, exact=True)[0].mode == "exact"
