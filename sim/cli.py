@@ -358,6 +358,52 @@ def sweep(experiment, out, seed, replications, workers, quiet, executor, address
         console.print(f"report: {_write_report(folder)}")
 
 
+# --- regression check of model outputs ---------------------------------------------------------
+
+
+@cli.command()
+@click.option("--baselines", type=click.Path(file_okay=False), default="results/baselines",
+              show_default=True, help="folder of baseline files (<scenario stem>.json)")
+@click.option("--scenarios", type=click.Path(file_okay=False), default="scenarios",
+              show_default=True, help="folder of the bundled scenarios (*.yaml)")
+@click.option("--update", is_flag=True, help="re-make the baselines and say what moved")
+@click.option("--exact", is_flag=True, help="same seeds as the baseline; expect identical numbers")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="seed of the re-run (default: the baseline's + 1)")
+@click.option("--workers", type=click.IntRange(min=1), help="processes (default: cores)")
+@click.option("--quiet", is_flag=True, help="no progress bar, only the final tables")
+def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
+    """Re-run the bundled scenarios, test their KPIs against the baselines; exit 1 on a change."""
+    from sim import regress as rg
+    from sim.experiment import default_workers
+
+    workers = workers or default_workers()
+    bar = lambda total, label: progress_bar(total, label, quiet)  # noqa: E731
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    try:
+        if update:
+            for line in rg.iter_moved(rg.update(Path(scenarios), Path(baselines),
+                                                workers=workers, progress=bar)):
+                console.print(line, markup=False, highlight=False)
+            return
+        results = rg.check(Path(scenarios), Path(baselines), exact=exact, seed=seed,
+                           workers=workers, progress=bar)
+    except rg.RegressError as exc:
+        _fail(f"error: {exc}")
+    for item in results:
+        console.print(rg.regress_table(item))
+        for note in item.notes:
+            console.print(f"note: {note}", markup=False, highlight=False)
+    failed = [item.name for item in results if item.failed]
+    tested = sum(len(r.tests) for item in results for r in item.rows)
+    exact_n = sum(len(item.rows) for item in results if item.mode == "exact")
+    console.print(f"{len(results)} scenarios, {tested} statistical tests, {exact_n} exact "
+                  "comparisons: "
+                  + (f"CHANGED: {', '.join(failed)}" if failed else "no significant change"),
+                  markup=False, highlight=False)
+    sys.exit(1 if failed else 0)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sim`` console script."""
     try:
