@@ -365,6 +365,16 @@ class Agents(Model):
     handle_time_factor: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="per-group multiplier of handle times (1.1 = slower)"
     )
+    shrinkage: float | None = Field(
+        None, ge=0, lt=1, allow_inf_nan=False,
+        description="share of scheduled (paid) time not available for calls: training, meetings, "
+        "breaks not in the shift list; on duty = scheduled x (1 - shrinkage), rounded half up",
+    )
+    absenteeism: float | None = Field(
+        None, ge=0, lt=1, allow_inf_nan=False,
+        description="expected share of scheduled agents who do not come on a day (a binomial "
+        "draw per group and day)",
+    )
 
 
 def _route_step(value: Any) -> Any:
