@@ -328,6 +328,7 @@ class StaffingResult:
     """
 
     scenario: Scenario
+    seed: int
     targets: StaffingTargets
     staffing: dict[str, np.ndarray]
     erlang: dict[str, np.ndarray]
@@ -481,7 +482,7 @@ def staff(scenario: Scenario, seed: int | None = None, replications: int | None 
         if pool is not None:
             pool.shutdown()
     staffing = {g: level[i].reshape(7, -1) for i, g in enumerate(groups)}
-    return StaffingResult(scenario, targets, staffing, erlang, counts, iteration, converged,
+    return StaffingResult(scenario, seed, targets, staffing, erlang, counts, iteration, converged,
                           reps, simulated, time.perf_counter() - started, history)
 
 
@@ -524,7 +525,7 @@ def write_staffing_folder(out: str | Path, result: StaffingResult, schedule=None
     t = result.targets
     summary = {
         "scenario": result.scenario.name,
-        "seed": result.scenario.seed,
+        "seed": result.seed,
         "targets": {"within": t.within, "service_level": t.service_level,
                     "abandon_rate": t.abandon_rate, "max_occupancy": t.max_occupancy},
         "agent_hours": result.agent_hours(),
