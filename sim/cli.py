@@ -366,7 +366,7 @@ def sweep(experiment, out, seed, replications, workers, quiet, executor, address
 @click.option("--rate", required=True, metavar="RATE",
               help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)")
 @click.option("--aht", required=True, metavar="DURATION", help="mean handle time, e.g. 3min")
-@click.option("--agents", type=int, help="agents on duty (figures for this many)")
+@click.option("--agents", type=click.IntRange(min=1), help="agents on duty (figures for this many)")
 @click.option("--patience", metavar="DURATION",
               help="mean patience (exponential): Erlang A; without it Erlang C (nobody abandons)")
 @click.option("--within", default="20s", show_default=True, metavar="DURATION",
