@@ -34,6 +34,7 @@ __all__ = [
     "replicate",
     "run_replications",
     "summarize",
+    "table_summary",
 ]
 
 
@@ -113,24 +114,35 @@ class Summary:
 
     def interval_summary(self) -> dict[str, np.ndarray]:
         """Per day x interval: the key columns, then mean and CI bounds of every figure."""
-        first = self.runs[0].intervals
-        keys = ("day", "weekday", "start")
-        out = {k: first[k] for k in keys}
-        n = len(self.runs)
-        for name in first:
-            if name in keys:
-                continue
-            data = np.vstack([r.intervals[name].astype(float) for r in self.runs])
-            with np.errstate(invalid="ignore"), _quiet():
-                mean = np.nanmean(data, axis=0)
-                count = np.sum(~np.isnan(data), axis=0)
-                sd = np.nanstd(data, axis=0, ddof=1) if n > 1 else np.full(len(mean), np.nan)
-            tval = stats.t.ppf(0.975, np.maximum(count - 1, 1))
-            half = np.where(count > 1, tval * sd / np.sqrt(np.maximum(count, 1)), np.nan)
-            out[f"{name}_mean"] = mean
-            out[f"{name}_ci_low"] = mean - half
-            out[f"{name}_ci_high"] = mean + half
-        return out
+        return table_summary([r.intervals for r in self.runs], ("day", "weekday", "start"))
+
+    def daily_summary(self) -> dict[str, np.ndarray] | None:
+        """Per day: mean and CI bounds of the day-level business figures (None if none)."""
+        tables = [r.extra["daily"] for r in self.runs if "daily" in r.extra]
+        return table_summary(tables, ("day", "weekday")) if tables else None
+
+
+def table_summary(tables: list[dict[str, np.ndarray]], keys: tuple[str, ...],
+                  ) -> dict[str, np.ndarray]:
+    """Rows shared by every table (``keys`` columns), then mean and 95% t-interval bounds of
+    each other column across the tables (replications); NaN cells are left out."""
+    first = tables[0]
+    out = {k: first[k] for k in keys}
+    n = len(tables)
+    for name in first:
+        if name in keys:
+            continue
+        data = np.vstack([t[name].astype(float) for t in tables])
+        with np.errstate(invalid="ignore"), _quiet():
+            mean = np.nanmean(data, axis=0)
+            count = np.sum(~np.isnan(data), axis=0)
+            sd = np.nanstd(data, axis=0, ddof=1) if n > 1 else np.full(len(mean), np.nan)
+        tval = stats.t.ppf(0.975, np.maximum(count - 1, 1))
+        half = np.where(count > 1, tval * sd / np.sqrt(np.maximum(count, 1)), np.nan)
+        out[f"{name}_mean"] = mean
+        out[f"{name}_ci_low"] = mean - half
+        out[f"{name}_ci_high"] = mean + half
+    return out
 
 
 class _quiet:

@@ -13,8 +13,11 @@ import numpy as np
 import simpy
 
 from sim.arrivals import Callers
+from sim.back_office import BackOffice
+from sim.business_kpi import BusinessRecords, business_kpis, daily_table
 from sim.calendar import Timeline
 from sim.contact_center import ContactCenter
+from sim.delivery import Delivery
 from sim.events import call_later, run_feeding
 from sim.kpi import CallRecords, call_kpis, interval_table
 from sim.records import CallLog
@@ -41,6 +44,7 @@ class RunResult:
     records: CallRecords | None = None
     elapsed_s: float = 0.0
     extra: dict = field(default_factory=dict)
+    business: BusinessRecords | None = None  # orders, leads, work orders (with keep_records)
 
     def without_records(self) -> RunResult:
         """A light copy to ship between processes."""
@@ -68,6 +72,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     callers = Callers(env, scenario, streams, calls)
     center = ContactCenter(env, scenario, streams, calls, callers.schedule_call)
     callers.offer = center.offer
+    flows = _business_flows(env, scenario, streams, calls, callers, center)
     center.start()
     callers.generate()
     warm_area = {"area": 0.0}
@@ -95,8 +100,57 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0,
     )
     kpis = call_kpis(records)
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday)
+    extra, business = {}, None
+    if flows is not None:
+        business = flows()
+        kpis.update(business_kpis(business))
+        extra["daily"] = daily_table(business)
     return RunResult(scenario, seed, replication, kpis, intervals,
-                     records if keep_records else None, time.perf_counter() - started)
+                     records if keep_records else None, time.perf_counter() - started, extra,
+                     business if keep_records else None)
+
+
+def _business_flows(env, scenario: Scenario, streams: Streams, calls: CallLog,
+                    callers: Callers, center: ContactCenter):
+    """Wire the back office and delivery to the handled calls; None when neither is modelled.
+
+    Returns a function that freezes their records after the run. Both draw only from their own
+    named streams, so a scenario without them runs exactly as before.
+    """
+    sc = scenario
+    back_office = (BackOffice(env, sc, streams, calls, callers.schedule_call)
+                   if sc.back_office is not None else None)
+    delivery = (Delivery(env, sc, streams, calls, callers.schedule_call)
+                if sc.delivery is not None else None)
+    if back_office is None and delivery is None:
+        return None
+    if back_office is not None and delivery is not None:
+        back_office.create_order = delivery.create_order
+    # one listener; call types that create nothing cost a list lookup
+    takes = {"delivery_order": delivery, "lead": back_office, "work_order": back_office}
+    by_type = [takes[ct.creates].on_handled if ct.creates else None
+               for ct in sc.call_types.values()]
+    call_type = calls.call_type
+
+    def on_handled(cid: int, at: float) -> None:
+        handler = by_type[call_type[cid]]
+        if handler is not None:
+            handler(cid, at)
+
+    center.on_handled.append(on_handled)
+
+    def freeze() -> BusinessRecords:
+        rec = BusinessRecords(sc)
+        if delivery is not None:
+            rec.orders, rec.attempts = delivery.orders.freeze(), delivery.attempts.freeze()
+        if back_office is not None:
+            rec.leads = back_office.leads.freeze() if sc.back_office.work.lead else None
+            rec.work_orders = (back_office.work_orders.freeze()
+                               if sc.back_office.work.work_order else None)
+            rec.tasks = back_office.tasks.freeze()
+        return rec
+
+    return freeze
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:

@@ -460,11 +460,11 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
             ax.bar(x, mean, width, yerr=_errors(vals, mean), color=colour[c], label=c,
                    capsize=2)
         ax.set_xticks(np.arange(len(stages)), [s.removeprefix("orders_") for s in stages])
-        ax.set_ylabel("orders (mean per replication)")
+        ax.set_ylabel("orders per day\n(open: at the horizon)")
         _legend(fig, ax)
         out.append(sink.add(fig, "order_funnel", "Order funnel by delivery channel",
-                            "Orders created, attempted, delivered, failed and still open at the "
-                            "horizon, per channel, with 95% CIs."))
+                            "Orders created, attempted, delivered and failed per day, and still "
+                            "open at the horizon, per channel, with 95% CIs."))
 
     if "day" in daily and len(daily["day"]):
         day = daily["day"].astype(float)

@@ -13,7 +13,7 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["CallLog", "Calls", "Origin", "Outcome", "StaffLog"]
+__all__ = ["CallLog", "Calls", "ColumnLog", "Origin", "Outcome", "Rows", "StaffLog"]
 
 
 class Outcome(IntEnum):
@@ -144,3 +144,51 @@ class StaffLog:
         else:
             times.append(t)
             counts.append(present)
+
+
+@dataclass
+class Rows:
+    """Frozen records of any entity kind: numpy column arrays of equal length."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class ColumnLog:
+    """A live log for a few entities (orders, leads, work orders): a list per column.
+
+    Parameters
+    ----------
+    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
+    """
+
+    def __init__(self, spec: dict[str, tuple[type, object]]):
+        self._spec = spec
+        for name in spec:
+            setattr(self, name, [])
+        self._columns = [(name, getattr(self, name), default)
+                         for name, (_, default) in spec.items()]
+        self._first = self._columns[0][1]
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def add(self, **values) -> int:
+        """Append one row; columns not given get their defaults. Returns its id."""
+        rid = len(self._first)
+        get = values.get
+        for name, column, default in self._columns:
+            column.append(get(name, default))
+        return rid
+
+    def freeze(self) -> Rows:
+        return Rows({name: np.asarray(getattr(self, name), dtype=dt)
+                     for name, (dt, _) in self._spec.items()})

@@ -9,7 +9,7 @@ Files read (every one optional except that a folder must hold at least one of th
 - ``summary.json`` (a run): ``{"scenario", "seed", "replications", "kpis": {name: {"mean",
   "ci95": [lo, hi], "target"?, "met"?}}}``. Per-channel business KPIs are named
   ``<kpi>.channel=<name>``: ``orders_created``, ``orders_attempted``, ``orders_delivered``,
-  ``orders_failed``, ``orders_open`` (orders per replication over the measured horizon) draw
+  ``orders_failed`` (per day) and ``orders_open`` (a count at the horizon) draw
   the order funnel; ``cost_per_delivery`` the cost per delivery by channel.
 - ``comparison.json`` (a comparison): ``{"pairs": [{"baseline": A, "alternative": B,
   "differences": {kpi: {"mean", "ci95": [lo, hi], "significant": bool}}}]}`` where a

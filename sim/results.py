@@ -1,4 +1,5 @@
-"""The results folder of a run: resolved scenario, summary.json, replications.csv, intervals.csv.
+"""The results folder of a run: resolved scenario, summary.json, replications.csv, intervals.csv,
+and daily.csv when the scenario has business flows.
 
 Owns file formats and atomic writing (write to a temporary file in the same folder, then
 rename), so a reader never sees half a file. It does not plot (see :mod:`sim.report`).
@@ -115,6 +116,9 @@ def write_run_folder(out: str | Path, summary: Summary) -> Path:
     rows.update({name: [r.kpis.get(name) for r in summary.runs] for name in names})
     write_table(out / "replications.csv", rows)
     write_table(out / "intervals.csv", summary.interval_summary())
+    daily = summary.daily_summary()
+    if daily is not None:
+        write_table(out / "daily.csv", daily)
     return out
 
 

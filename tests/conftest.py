@@ -1,10 +1,15 @@
-"""Shared test fixture: writing a scenario text to a file."""
+"""Shared test helpers: writing a scenario text to a file, and small fixture scenarios as data."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
+
+from sim.yamlsource import load_yaml
+
+SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 @pytest.fixture
@@ -18,3 +23,14 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+def fixture_data(name: str) -> dict:
+    """A fixture scenario in tests/scenarios/ as a plain mapping (a fresh copy each time)."""
+    data, _ = load_yaml(SCENARIOS / name)
+    return copy.deepcopy(data)
+
+
+@pytest.fixture
+def business_data() -> dict:
+    return fixture_data("business_small.yaml")

@@ -6,6 +6,7 @@ Follows docs in /shared/spec/scenario-format.md ("Rules every key follows").
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def test_full_shape_without_back_office_and_delivery_loads():
     assert set(s.call_types) == {
         "inquiry", "direct_order", "sales_delivery", "lead_registration", "complaint"
     }
-    assert s.call_types["sales_delivery"].creates == "delivery_order"
+    assert s.call_types["sales_delivery"].accept_rate == 0.35
     assert s.call_types["complaint"].first_contact_resolution == 0.55
     assert s.redial.after_unresolved.delay.mean == 4 * 3600.0
     assert s.agents.after_call_work.mean == 20.0
@@ -543,3 +544,14 @@ def test_scenario_is_frozen():
     with pytest.raises(Exception, match="frozen"):
         s.seed = 2  # type: ignore[misc]
     assert isinstance(s, Scenario)
+
+
+def test_creates_needs_its_section(write):
+    """`creates:` without the back office or delivery that must take the business is an error."""
+    text = (Path(__file__).parent / "scenarios" / "ok_full_shape.yaml").read_text()
+    path = write(text.replace("    accept_rate: 0.35",
+                              "    accept_rate: 0.35\n    creates: delivery_order"))
+    with pytest.raises(ScenarioError, match=re.escape(
+            "call_types.sales_delivery.creates: creates delivery_order but the scenario has no "
+            "`delivery:` section")):
+        load_scenario(path)

@@ -1,0 +1,79 @@
+"""What the business flows cost: a week of hotline_baseline.yaml with and without them.
+
+Runs the same replication (same seed) of the bundled baseline with all flows (back office,
+delivery, complaint loop) and of the same scenario reduced to its contact center (no
+``back_office``, ``delivery`` or ``creates``), best of ``--repeat`` runs each, and prints wall
+time, SimPy events scheduled, events per second and the ratio. Usage:
+
+    PYTHONPATH=. python benchmarks/bench_business.py [--repeat 3] [--days 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import simpy
+
+from sim import scenario_from_dict, simulate
+from sim.yamlsource import load_yaml
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "hotline_baseline.yaml"
+BUSINESS_TARGETS = ("delivery_on_time", "delivery_success", "first_attempt_success",
+                    "cost_per_delivery", "back_office_on_time", "lead_conversion")
+
+
+class _CountingEnvironment(simpy.Environment):
+    """A SimPy environment that remembers itself, to read its event counter after the run."""
+
+    last: _CountingEnvironment | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _CountingEnvironment.last = self
+
+
+def contact_center_only(data: dict) -> dict:
+    """The scenario without business flows: no back office, no delivery, nothing created."""
+    data = {k: v for k, v in data.items() if k not in ("back_office", "delivery")}
+    data["call_types"] = {name: {k: v for k, v in ct.items() if k not in ("creates", "accept_rate")}
+                          for name, ct in data["call_types"].items()}
+    data["targets"] = {k: v for k, v in data.get("targets", {}).items()
+                       if k not in BUSINESS_TARGETS}
+    return data
+
+
+def measure(data: dict, repeat: int) -> tuple[float, int, int]:
+    """Best wall time (s), events scheduled and calls of one replication."""
+    scenario = scenario_from_dict(data, base_dir=BASELINE.parent)
+    best, events, calls = float("inf"), 0, 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run = simulate(scenario, replication=0)
+        best = min(best, time.perf_counter() - started)
+        events = next(_CountingEnvironment.last._eid)
+        calls = len(run.records.calls)
+    return best, events, calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--days", type=int, default=7)
+    args = parser.parse_args()
+    simpy.Environment = _CountingEnvironment  # simulate() builds simpy.Environment()
+    full, _ = load_yaml(BASELINE)
+    full["horizon"] = {**full["horizon"], "days": args.days}
+    rows = {"all flows": measure(full, args.repeat),
+            "contact center only": measure(contact_center_only(full), args.repeat)}
+    print(f"{args.days} days of {BASELINE.name}, best of {args.repeat}")
+    print(f"{'':22}{'seconds':>9}{'events':>10}{'calls':>9}{'events/s':>11}")
+    for name, (seconds, events, calls) in rows.items():
+        print(f"{name:22}{seconds:9.3f}{events:10d}{calls:9d}{events / seconds:11,.0f}")
+    (t_all, e_all, _), (t_cc, e_cc, _) = rows.values()
+    print(f"ratio all / contact center: time {t_all / t_cc:.3f}, events {e_all / e_cc:.3f}")
+
+
+if __name__ == "__main__":
+    main()
