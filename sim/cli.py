@@ -502,6 +502,54 @@ def staff(file, out, seed, replications, workers, quiet, max_iterations, max_occ
     console.print(f"results: {folder}")
 
 
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@simulation_options
+@click.option("--max-passes", type=click.IntRange(min=1), default=3, show_default=True,
+              help="rounds over the resources of the coordinate search")
+def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
+    """Couriers per own channel, courier-company daily capacity and back-office staff meeting
+    FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
+    daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
+    from sim.executors import default_workers
+    from sim.results import default_out_dir
+    from sim.sizing import FULFILMENT_TARGETS, write_sizing_folder
+    from sim.sizing import size as run_size
+
+    scenario = _load(file)
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        result = run_size(scenario, seed=seed, replications=replications,
+                          workers=workers or default_workers(), max_passes=max_passes,
+                          base_dir=Path(file).parent, progress=say)
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
+    try:
+        write_sizing_folder(folder, result)
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    table = Table(title=f"{scenario.name}: fulfilment sizing ({result.replications} "
+                        f"replications a point, seed {result.seed})")
+    for col in ("", "scenario", "sized"):
+        table.add_column(col, justify="left" if not col else "right")
+    for i, c in enumerate(result.coords):
+        table.add_row(c.label, str(result.start.values[i]), str(result.best.values[i]))
+    table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}")
+    for k in FULFILMENT_TARGETS:
+        if k in scenario.targets:
+            a, b = result.start.kpis.get(k), result.best.kpis.get(k)
+            table.add_row(k, "-" if a is None else f"{a:.4f}", "-" if b is None else f"{b:.4f}")
+    console = Console()
+    console.print(table)
+    for k, v in result.unreachable.items():
+        console.print(f"[red]{k}[/red] not reachable by these resources (best seen "
+                      f"{'-' if v is None else f'{v:.4f}'}); sized for the other targets")
+    console.print(f"{len(result.evaluations)} points x {result.replications} replications in "
+                  f"{result.elapsed_s:.1f} s; results: {folder}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sim`` console script."""
     try:
