@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -362,3 +363,71 @@ def test_load_templates_unknown_group(write):
     path = write("templates:\n  day: {length: 8h, starts: '08:00'}\ngroups: [teem]\n", "t.yaml")
     with pytest.raises(ScenarioError, match="teem"):
         load_templates(path, sc)
+
+
+# --------------------------------------------------------------------------- fulfilment sizing
+
+
+def _business(**targets) -> dict:
+    data = scenario_to_dict(load_scenario("tests/scenarios/business_small.yaml"))
+    data["targets"] = {k: {"at_least": v} for k, v in targets.items()}
+    data["replications"] = 2
+    return data
+
+
+def test_fixed_daily_cost_model():
+    from sim.sizing import fixed_daily_cost
+
+    data = _business(back_office_on_time=0.9)
+    data["back_office"]["team"]["cost_per_hour"] = 25.0
+    data["back_office"]["team"]["hours"] = {"start": "09:00", "end": "17:00",
+                                            "days": ["mon", "tue", "wed", "thu", "fri"]}
+    data["delivery"]["channels"]["company"]["cost_per_capacity_day"] = 0.5
+    sc = scenario_from_dict(data, base_dir="tests/scenarios")
+    assert fixed_daily_cost(sc) == pytest.approx(10 * 25 * 8 * 5 / 7 + 200 * 0.5)
+
+
+@pytest.mark.slow
+def test_size_back_office_is_smallest_meeting_target():
+    from sim.experiment import run_replications
+    from sim.sizing import _with_values, size
+
+    data = _business(back_office_on_time=0.9, delivery_success=0.9)
+    data["back_office"]["team"]["cost_per_hour"] = 30.0
+    sc = scenario_from_dict(data, base_dir="tests/scenarios")
+    result = size(sc, base_dir="tests/scenarios", max_passes=2)
+    labels = [c.label for c in result.coords]
+    assert labels == ["couriers.couriers", "company.daily_capacity", "back_office.staff"]
+    assert result.best.feasible and result.best.cost <= result.start.cost
+    staff_at = labels.index("back_office.staff")
+    assert result.best.values[staff_at] < 10  # the file's 10 are more than needed
+    fewer = list(result.best.values)
+    fewer[staff_at] -= 1
+    sc_fewer = _with_values(scenario_to_dict(sc), result.coords, tuple(fewer),
+                            Path("tests/scenarios"))
+    runs = list(run_replications(sc_fewer, sc.seed, range(result.replications)))
+    on_time = np.mean([r.kpis["back_office_on_time"] for r in runs])
+    backlog = np.mean([r.kpis["back_office_backlog"] for r in runs])
+    start_backlog = result.start.kpis["back_office_backlog"]
+    assert on_time < 0.9 or backlog > 1.1 * start_backlog + 1
+
+
+def test_sim_size_cli(tmp_path):
+    import ruamel.yaml
+
+    data = _business(delivery_success=0.9)
+    yaml = ruamel.yaml.YAML(typ="safe")
+    path = tmp_path / "s.yaml"
+    data["back_office"]["work"]["lead"]["conversion"]["half_life"] = 86400.0
+    with open(path, "w") as fh:
+        yaml.dump(data, fh)
+    res = CliRunner().invoke(cli, ["size", str(path), "--out", str(tmp_path / "o"), "--quiet",
+                                   "--workers", "1", "--max-passes", "1"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
+    assert summary["replications_simulated"] == 2 * summary["points_simulated"]
+    sized = yaml.load(tmp_path / "o" / "sizing.yaml")
+    assert set(sized) == {"back_office", "delivery"}
+    res = CliRunner().invoke(cli, ["size", "tests/scenarios/tiny_mmc.yaml", "--out",
+                                   str(tmp_path / "o2")])
+    assert res.exit_code == 2 and "no delivery channels" in res.output
