@@ -470,6 +470,9 @@ def staff(scenario: Scenario, seed: int | None = None, replications: int | None 
             if iteration >= max_iterations:
                 break
             nxt = np.maximum(np.where(hi < 0, level + step, 0), lo)  # none meets yet: gallop up
+            if iteration == 1:  # jump to Erlang on the load simulated (redials, overflow in)
+                nxt = np.where(hi < 0, np.maximum(nxt, _erlang_on_simulated(
+                    scenario, targets, loads, groups, pooled, reps)), nxt)
             bisect = (hi >= 0) & seen_miss
             nxt[bisect] = (lo[bisect] + hi[bisect]) // 2
             down = (hi >= 0) & ~seen_miss  # only meeting levels so far: gallop down
@@ -484,6 +487,32 @@ def staff(scenario: Scenario, seed: int | None = None, replications: int | None 
     staffing = {g: level[i].reshape(7, -1) for i, g in enumerate(groups)}
     return StaffingResult(scenario, seed, targets, staffing, erlang, counts, iteration, converged,
                           reps, simulated, time.perf_counter() - started, history)
+
+
+def _erlang_on_simulated(scenario: Scenario, targets: StaffingTargets,
+                         loads: dict[str, GroupLoad], groups: list[str], pooled: np.ndarray,
+                         reps: int) -> np.ndarray:
+    """Erlang staffing per slot on the arrival rate the simulation offered each group (first
+    calls, redials and complaint calls alike), as scheduled agents: a better place to resume
+    the upward search than one agent more."""
+    days_per_slot = np.bincount(_slot_index(scenario), minlength=pooled.shape[-1])
+    exposure = np.maximum(days_per_slot, 1) * reps * scenario.interval
+    out = np.zeros(pooled.shape[1:], dtype=np.int64)
+    cache: dict[tuple, int] = {}
+    for i, g in enumerate(groups):
+        load = loads[g]
+        for s, lam in enumerate((pooled[0, i] / exposure).tolist()):
+            key = (lam, i)
+            if key not in cache:
+                try:
+                    n = agents_required(lam, load.mean_handle, targets.within,
+                                        targets.service_level, load.mean_patience,
+                                        targets.abandon_rate, targets.max_occupancy)
+                except ValueError:
+                    n = 0
+                cache[key] = scheduled_for(n, scenario)
+            out[i, s] = cache[key]
+    return out
 
 
 def duration_arg(text: str, name: str) -> float:
