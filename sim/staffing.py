@@ -355,7 +355,8 @@ class StaffingResult:
 
     def table(self) -> dict[str, list]:
         """staffing.csv columns: per group, weekday and interval: agents, Erlang start, offered
-        calls per replication, service level (mean over replications, 95% CI), abandon rate,
+        calls per replication, service level (mean over replications, 95% t interval clipped
+        to [0, 1]), abandon rate,
         occupancy, and the share of replications meeting every target."""
         per_day = round(DAY / self.scenario.interval)
         sl, ab, occ = _rates(self.counts)
@@ -376,8 +377,8 @@ class StaffingResult:
                 cols["erlang_agents"].append(int(self.erlang[g][w, k]))
                 cols["offered_per_replication"].append(float(self.counts[:, 0, gi, s].mean()))
                 cols["service_level"].append(mean)
-                cols["service_level_ci_low"].append(ci[0] if ci else None)
-                cols["service_level_ci_high"].append(ci[1] if ci else None)
+                cols["service_level_ci_low"].append(max(0.0, ci[0]) if ci else None)
+                cols["service_level_ci_high"].append(min(1.0, ci[1]) if ci else None)
                 cols["abandon_rate"].append(_nanmean(ab[:, gi, s]))
                 cols["occupancy"].append(_nanmean(occ[:, gi, s]))
                 cols["p_meets_target"].append(float(ok[:, gi, s].mean()))
