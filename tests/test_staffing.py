@@ -431,3 +431,14 @@ def test_sim_size_cli(tmp_path):
     res = CliRunner().invoke(cli, ["size", "tests/scenarios/tiny_mmc.yaml", "--out",
                                    str(tmp_path / "o2")])
     assert res.exit_code == 2 and "no delivery channels" in res.output
+
+
+def test_occupancy_target_caps_occupancy():
+    """With a loose service-level target the occupancy cap decides: ceil(load / 0.75) agents."""
+    data = _stationary(200, 180, None, 0.5)
+    data["targets"]["occupancy"] = {"at_most": 0.75}
+    scenario = scenario_from_dict(data)
+    assert agents_required(200 / 3600, 180, 20.0, 0.5, max_occupancy=0.75) == 14
+    result = staff(scenario, max_iterations=10)
+    assert result.staffing["team"][0, 0] == 14
+    assert staff(scenario, max_iterations=10, max_occupancy=0.9).staffing["team"][0, 0] == 12
