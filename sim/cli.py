@@ -498,7 +498,8 @@ def staff(file, out, seed, replications, workers, quiet, max_iterations, max_occ
     if schedule is not None:
         console.print(f"shifts: {schedule.paid_hours:,.1f} paid hours "
                       f"({schedule.over_hours:,.1f} agent-hours over the requirement); "
-                      f"intervals meeting the targets with them: {schedule.met}/{schedule.slots}")
+                      f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
+                      f"(after {schedule.repairs} repair round(s))")
     console.print(f"results: {folder}")
 
 

@@ -218,7 +218,7 @@ class Schedule:
     simulation (intervals meeting every target with the shifts)."""
 
     shifts: dict[str, list[dict]]  # group -> scenario `shifts:` entries
-    requirement: dict[str, np.ndarray]  # group -> (7, per_day)
+    requirement: dict[str, np.ndarray]  # group -> (7, per_day), raised where repairs needed
     covered: dict[str, np.ndarray]
     scenario: Scenario  # the scenario on the chosen shifts
     paid_hours: float
@@ -226,14 +226,17 @@ class Schedule:
     met: int
     slots: int
     p_meet: dict[str, np.ndarray]
+    repairs: int = 0  # MILP rounds with raised requirements after the first
+    recommended: dict[str, np.ndarray] | None = None  # the staffing before repairs
 
     def summary(self) -> dict:
         return {"paid_hours": self.paid_hours, "over_hours": self.over_hours,
-                "intervals_met": self.met, "intervals": self.slots}
+                "intervals_met": self.met, "intervals": self.slots, "repairs": self.repairs}
 
     def write(self, out: Path) -> None:
         """shifts.yaml (the ``agents:`` section on shifts) and shifts.csv (per interval:
-        required, covered, over-staffing, share of replications meeting the targets)."""
+        required (after repairs), covered, over-staffing against it, share of replications
+        meeting the targets)."""
         import io
 
         from ruamel.yaml import YAML
@@ -249,8 +252,10 @@ class Schedule:
         yaml.dump({"agents": scenario_to_dict(self.scenario)["agents"]}, buf)
         write_atomic(out / "shifts.yaml", buf.getvalue())
         per_day = round(DAY / self.scenario.interval)
-        cols: dict[str, list] = {k: [] for k in ("group", "weekday", "start", "required",
-                                                 "covered", "over", "p_meets_target")}
+        cols: dict[str, list] = {k: [] for k in ("group", "weekday", "start", "recommended",
+                                                 "required", "covered", "over",
+                                                 "p_meets_target")}
+        recommended = self.recommended or self.requirement
         for g, req in self.requirement.items():
             for w in range(7):
                 if not req[w].any() and not self.covered[g][w].any():
@@ -259,9 +264,10 @@ class Schedule:
                     cols["group"].append(g)
                     cols["weekday"].append(WEEKDAYS[w])
                     cols["start"].append(format_clock(k * self.scenario.interval))
+                    cols["recommended"].append(int(recommended[g][w, k]))
                     cols["required"].append(int(req[w, k]))
                     cols["covered"].append(int(self.covered[g][w, k]))
-                    cols["over"].append(int(self.covered[g][w, k] - req[w, k]))
+                    cols["over"].append(int(self.covered[g][w, k] - recommended[g][w, k]))
                     cols["p_meets_target"].append(float(self.p_meet[g][w * per_day + k]))
         write_table(out / "shifts.csv", cols)
 
@@ -288,11 +294,47 @@ def shift_entries(candidates: list[Candidate], counts: np.ndarray,
     return out
 
 
+def _on_shifts(result, templates: Templates, candidates: list[Candidate], a: np.ndarray,
+               requirement: dict[str, np.ndarray], groups: list[str], base_dir: str | Path):
+    """The scenario with ``groups`` on the cheapest shifts covering ``requirement`` (the other
+    groups on their recommended staffing), and per group the shifts, coverage and paid hours."""
+    from sim.staffing import staffing_map
+
+    scenario = result.scenario
+    data = scenario_to_dict(scenario)
+    shifts, covered, paid = {}, {}, 0.0
+    for g, plan in requirement.items():
+        group = {k: v for k, v in data["agents"]["groups"][g].items()
+                 if k not in ("shifts", "staffing")}
+        if g in groups:
+            counts = cover(plan, candidates, templates, scenario.interval)
+            shifts[g] = shift_entries(candidates, counts, templates)
+            covered[g] = (a @ counts).reshape(plan.shape)
+            paid += float(counts @ np.array([c.cost for c in candidates]))
+            if shifts[g]:
+                group["shifts"] = shifts[g]
+            else:
+                group["staffing"] = 0
+        else:
+            covered[g] = plan
+            group["staffing"] = staffing_map(scenario, plan)
+        data["agents"]["groups"][g] = group
+    sc = scenario_from_dict(data, base_dir=base_dir, source=f"{scenario.name} (shifts)")
+    return sc, shifts, covered, paid
+
+
 def schedule_shifts(result, templates: Templates, workers: int = 1,
-                    base_dir: str | Path = ".") -> Schedule:
+                    base_dir: str | Path = ".", repair_rounds: int = 3) -> Schedule:
     """Shifts covering ``result.staffing`` (a :class:`sim.staffing.StaffingResult`) for the
-    groups of ``templates``, then the scenario on those shifts simulated with the same seeds and
-    replications to check every interval still meets the targets."""
+    groups of ``templates``, checked by simulating the scenario on those shifts with the same
+    seeds and replications.
+
+    Shifts change more than the count in each interval (agents leave for breaks and at the
+    end of a shift after their current call, and neighbouring intervals carry more or fewer
+    agents than the staffing found), so a few intervals may miss. Repair: the requirement of
+    each interval that misses is raised by one and the MILP solved again, up to
+    ``repair_rounds`` times; the requirement reported is the one finally covered.
+    """
     from concurrent.futures import ProcessPoolExecutor
 
     from sim.staffing import _rates, simulate_slots
@@ -302,41 +344,32 @@ def schedule_shifts(result, templates: Templates, workers: int = 1,
                        for d in range(scenario.horizon.days)})
     groups = templates.groups or list(scenario.agents.groups)
     candidates = candidate_shifts(templates, weekdays)
-    data = scenario_to_dict(scenario)
-    shifts, covered, paid, over = {}, {}, 0.0, 0.0
     a = coverage(candidates, templates, scenario.interval)
-    for g, plan in result.staffing.items():
-        group = {k: v for k, v in data["agents"]["groups"][g].items()
-                 if k not in ("shifts", "staffing")}
-        if g in groups:
-            counts = cover(plan, candidates, templates, scenario.interval)
-            entries = shift_entries(candidates, counts, templates)
-            shifts[g] = entries
-            covered[g] = (a @ counts).reshape(plan.shape)
-            paid += float(counts @ np.array([c.cost for c in candidates]))
-            over += float((covered[g] - plan).sum()) * scenario.interval / 3600.0
-            if entries:
-                group["shifts"] = entries
-            else:
-                group["staffing"] = 0
-        else:
-            from sim.staffing import staffing_map
-
-            covered[g] = plan
-            group["staffing"] = staffing_map(scenario, plan)
-        data["agents"]["groups"][g] = group
-    on_shifts = scenario_from_dict(data, base_dir=base_dir, source=f"{scenario.name} (shifts)")
+    names = list(scenario.agents.groups)
+    requirement = {g: result.staffing[g].copy() for g in names}
+    used = result.used_slots()
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
     try:
-        counts = simulate_slots(on_shifts, result.seed, result.replications, workers, pool)
+        for round_ in range(repair_rounds + 1):
+            on_shifts, shifts, covered, paid = _on_shifts(result, templates, candidates, a,
+                                                          requirement, groups, base_dir)
+            counts = simulate_slots(on_shifts, result.seed, result.replications, workers, pool)
+            pooled_ok = result.targets.met(*_rates(counts.sum(axis=0)))  # (groups, slots)
+            missing = ~pooled_ok & used[None, :]
+            for i, g in enumerate(names):
+                if g not in groups:
+                    missing[i] = False
+            if not missing.any() or round_ == repair_rounds:
+                break
+            for i, g in enumerate(names):
+                requirement[g] = requirement[g] + missing[i].reshape(requirement[g].shape)
     finally:
         if pool is not None:
             pool.shutdown()
     ok = result.targets.met(*_rates(counts))  # (reps, groups, slots)
-    pooled_ok = result.targets.met(*_rates(counts.sum(axis=0)))
-    used = result.used_slots()
-    names = list(scenario.agents.groups)
     p_meet = {g: ok[:, i, :].mean(axis=0) for i, g in enumerate(names)}
+    over = sum(float((covered[g] - result.staffing[g]).sum()) for g in groups)
     met = int(pooled_ok[:, used].sum())
-    return Schedule({g: shifts.get(g, []) for g in groups}, {g: result.staffing[g] for g in names},
-                    covered, on_shifts, paid, over, met, int(used.sum()) * len(names), p_meet)
+    return Schedule({g: shifts.get(g, []) for g in groups}, requirement, covered, on_shifts,
+                    paid, over * scenario.interval / 3600.0, met, int(used.sum()) * len(names),
+                    p_meet, round_, {g: result.staffing[g] for g in names})
