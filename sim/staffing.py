@@ -324,7 +324,7 @@ class StaffingResult:
 
     ``staffing[g]`` is a (7, intervals per day) array of agents to schedule (rows for weekdays
     the horizon lacks are 0); ``counts`` the per-replication counts of the final simulation
-    (see :func:`simulate_slots`); ``history`` the total scheduled agent-hours per iteration.
+    (see :func:`simulate_slots`); ``history`` the scheduled agent-hours of each iteration.
     """
 
     scenario: Scenario
@@ -456,7 +456,7 @@ def staff(scenario: Scenario, seed: int | None = None, replications: int | None 
             simulated += reps
             pooled = counts.sum(axis=0)
             ok = targets.met(*_rates(pooled))
-            history.append(float(level.sum()))
+            history.append(_hours(scenario, plan))
             missed = ~ok
             hi = np.where(missed & (level >= hi), -1, hi)  # a meeting level gone stale
             hi = np.where(ok & ((hi < 0) | (level < hi)), level, hi)
@@ -566,7 +566,7 @@ def write_staffing_folder(out: str | Path, result: StaffingResult, schedule=None
         "replications": result.replications,
         "replications_simulated": result.simulated,
         "elapsed_s": result.elapsed_s,
-        "agents_per_iteration": result.history,
+        "agent_hours_per_iteration": result.history,
     }
     if schedule is not None:
         summary["shifts"] = schedule.summary()
