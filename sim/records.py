@@ -59,13 +59,13 @@ CALL_COLUMNS: dict[str, tuple[type, object]] = {
 
 
 @dataclass
-class Calls:
-    """Frozen call records: numpy column arrays of equal length, one row per call."""
+class Rows:
+    """Frozen records of any entity kind: numpy column arrays of equal length, one row each."""
 
     columns: dict[str, np.ndarray]
 
     def __len__(self) -> int:
-        return len(self.columns["arrival"])
+        return len(next(iter(self.columns.values()))) if self.columns else 0
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -73,56 +73,75 @@ class Calls:
         except KeyError:
             raise AttributeError(name) from None
 
+
+class Calls(Rows):
+    """Frozen call records."""
+
     def wait(self) -> np.ndarray:
         """Time in the agent queue: to answer, to hang-up; nan if never queued or still open."""
         stop = np.where(self.outcome == Outcome.ANSWERED, self.answer, self.end)
         return stop - self.queue_entry
 
 
-_TYPECODES = {float: "d", np.int8: "b", np.int16: "h", np.int32: "i", np.int64: "q", bool: "b"}
+_TYPECODES = {float: "d", int: "q", np.int8: "b", np.int16: "h", np.int32: "i", np.int64: "q",
+              bool: "b"}
 
 
-class CallLog:
-    """The live call log: one compact ``array.array`` per column, rows are call ids.
+class ColumnLog:
+    """A live log: one compact ``array.array`` per column, rows are ids.
 
-    Arrays take 1 to 8 bytes a value (a list of Python floats takes 32) and are assigned into
-    as fast as lists; :meth:`freeze` turns them into numpy arrays without a Python loop.
+    Arrays take 1 to 8 bytes a value (a list of Python floats takes 32) and are appended and
+    assigned into as fast as lists; :meth:`freeze` turns them into numpy arrays without a
+    Python loop.
+
+    Parameters
+    ----------
+    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
+    frozen : the class of the frozen records.
     """
 
-    def __init__(self):
-        for name, (dtype, _) in CALL_COLUMNS.items():
+    def __init__(self, spec: dict[str, tuple[type, object]], frozen: type[Rows] = Rows):
+        self._spec, self._frozen = spec, frozen
+        for name, (dtype, _) in spec.items():
             setattr(self, name, array(_TYPECODES[dtype]))
-        self._defaults = {n: d for n, (_, d) in CALL_COLUMNS.items()}
+        self._columns = [(name, getattr(self, name), default)
+                         for name, (_, default) in spec.items()]
+        self._first = self._columns[0][1]
 
     def __len__(self) -> int:
-        return len(self.arrival)
-
-    def extend(self, **columns: np.ndarray) -> range:
-        """Append a batch of calls; columns not given get their defaults. Returns the new ids."""
-        n = len(next(iter(columns.values())))
-        start = len(self)
-        for name, default in self._defaults.items():
-            values = columns.get(name)
-            col = getattr(self, name)
-            if values is None:
-                col.extend(array(col.typecode, [default]) * n)
-            else:
-                col.frombytes(np.asarray(values, dtype=col.typecode).tobytes())
-        return range(start, start + n)
+        return len(self._first)
 
     def add(self, **values) -> int:
-        """Append one call; returns its id."""
-        cid = len(self)
-        for name, default in self._defaults.items():
-            getattr(self, name).append(values.get(name, default))
-        return cid
+        """Append one row; columns not given get their defaults. Returns its id."""
+        rid = len(self._first)
+        get = values.get
+        for name, column, default in self._columns:
+            column.append(get(name, default))
+        return rid
 
-    def freeze(self) -> Calls:
-        columns = {}
-        for name, (dtype, _) in CALL_COLUMNS.items():
-            col = getattr(self, name)
-            columns[name] = np.frombuffer(col, dtype=col.typecode).astype(dtype)
-        return Calls(columns)
+    def extend(self, **columns: np.ndarray) -> range:
+        """Append a batch of rows; columns not given get their defaults. Returns the new ids."""
+        n = len(next(iter(columns.values())))
+        start = len(self)
+        for name, column, default in self._columns:
+            values = columns.get(name)
+            if values is None:
+                column.extend(array(column.typecode, [default]) * n)
+            else:
+                column.frombytes(np.asarray(values, dtype=column.typecode).tobytes())
+        return range(start, start + n)
+
+    def freeze(self) -> Rows:
+        return self._frozen({
+            name: np.frombuffer(column, dtype=column.typecode).astype(self._spec[name][0])
+            for name, column, _ in self._columns})
+
+
+class CallLog(ColumnLog):
+    """The live call log (rows are call ids)."""
+
+    def __init__(self):
+        super().__init__(CALL_COLUMNS, Calls)
 
 
 @dataclass
@@ -144,51 +163,3 @@ class StaffLog:
         else:
             times.append(t)
             counts.append(present)
-
-
-@dataclass
-class Rows:
-    """Frozen records of any entity kind: numpy column arrays of equal length."""
-
-    columns: dict[str, np.ndarray]
-
-    def __len__(self) -> int:
-        return len(next(iter(self.columns.values()))) if self.columns else 0
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.__dict__["columns"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class ColumnLog:
-    """A live log for a few entities (orders, leads, work orders): a list per column.
-
-    Parameters
-    ----------
-    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
-    """
-
-    def __init__(self, spec: dict[str, tuple[type, object]]):
-        self._spec = spec
-        for name in spec:
-            setattr(self, name, [])
-        self._columns = [(name, getattr(self, name), default)
-                         for name, (_, default) in spec.items()]
-        self._first = self._columns[0][1]
-
-    def __len__(self) -> int:
-        return len(self._first)
-
-    def add(self, **values) -> int:
-        """Append one row; columns not given get their defaults. Returns its id."""
-        rid = len(self._first)
-        get = values.get
-        for name, column, default in self._columns:
-            column.append(get(name, default))
-        return rid
-
-    def freeze(self) -> Rows:
-        return Rows({name: np.asarray(getattr(self, name), dtype=dt)
-                     for name, (dt, _) in self._spec.items()})
