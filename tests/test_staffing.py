@@ -449,3 +449,10 @@ def test_occupancy_target_caps_occupancy():
     result = staff(scenario, max_iterations=10)
     assert result.staffing["team"][0, 0] == 14
     assert staff(scenario, max_iterations=10, max_occupancy=0.9).staffing["team"][0, 0] == 12
+
+
+def test_bundled_hotline_templates_load_and_cover_a_day():
+    sc = load_scenario("scenarios/hotline_contact_center.yaml")
+    templates = load_templates("scenarios/shifts/hotline_templates.yaml", sc)
+    cands = candidate_shifts(templates, list(range(7)))
+    assert coverage(cands, templates, sc.interval).sum(axis=1).min() > 0  # every interval
