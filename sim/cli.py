@@ -404,6 +404,198 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
     sys.exit(1 if failed else 0)
 
 
+# --- staffing (issue 6) ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--rate", required=True, metavar="RATE",
+              help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)")
+@click.option("--aht", required=True, metavar="DURATION", help="mean handle time, e.g. 3min")
+@click.option("--agents", type=click.IntRange(min=1), help="agents on duty (figures for this many)")
+@click.option("--patience", metavar="DURATION",
+              help="mean patience (exponential): Erlang A; without it Erlang C (nobody abandons)")
+@click.option("--within", default="20s", show_default=True, metavar="DURATION",
+              help="service-level threshold")
+@click.option("--target", type=float, help="service level to reach (gives agents_required)")
+@click.option("--abandon-target", type=float, help="abandon rate not to exceed")
+@click.option("--max-occupancy", type=float, help="occupancy not to exceed")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def erlang(rate, aht, agents, patience, within, target, abandon_target, max_occupancy,
+           as_json) -> None:
+    """Erlang C / Erlang A calculator: service level, abandonment, ASA, occupancy, and the
+    smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
+    import math
+
+    from sim.staffing import duration_arg, erlang_calculator, parse_rate
+
+    if agents is None and target is None and abandon_target is None and max_occupancy is None:
+        _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
+    try:
+        lam = parse_rate(rate)
+        result = erlang_calculator(
+            lam, duration_arg(aht, "aht"), agents,
+            duration_arg(patience, "patience") if patience is not None else math.inf,
+            duration_arg(within, "within"), target, abandon_target, max_occupancy)
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"{result['model'].replace('_', ' ').title()}: "
+                        f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
+                        f"{result['load']:.3g} Erlang")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, label, fmt in (
+        ("agents", "agents", "{:d}"), ("service_level", f"service level ({within})", "{:.4f}"),
+        ("abandon_rate", "abandon rate", "{:.4f}"), ("asa", "ASA (s)", "{:.1f}"),
+        ("mean_wait", "mean wait (s)", "{:.1f}"), ("occupancy", "occupancy", "{:.4f}"),
+        ("prob_wait", "probability of waiting", "{:.4f}"),
+        ("agents_required", "agents required", "{:d}"),
+    ):
+        if key in result:
+            table.add_row(label, fmt.format(result[key]))
+    Console().print(table)
+
+
+def staffing_table(result) -> Table:
+    """Per group and weekday: agent-hours, peak agents, intervals meeting, worst service level."""
+    import numpy as np
+
+    from sim.units import WEEKDAYS
+
+    cols = result.table()
+    table = Table(title=f"{result.scenario.name}: staffing meeting the targets in every interval")
+    for col in ("group", "day", "agent-hours", "peak", "intervals met", "lowest SL"):
+        table.add_column(col, justify="left" if col in ("group", "day") else "right")
+    group, weekday = np.array(cols["group"]), np.array(cols["weekday"])
+    agents = np.array(cols["agents"], dtype=float)
+    p_meet = np.array(cols["p_meets_target"], dtype=float)
+    sl = np.array([np.nan if v is None else v for v in cols["service_level"]], dtype=float)
+    hours = result.scenario.interval / 3600.0
+    for g in result.staffing:
+        for w in WEEKDAYS:
+            mine = (group == g) & (weekday == w)
+            if not mine.any():
+                continue
+            met = int((p_meet[mine] >= 0.5).sum())
+            low = np.nanmin(sl[mine]) if np.isfinite(sl[mine]).any() else None
+            table.add_row(g, w, f"{agents[mine].sum() * hours:,.1f}", f"{agents[mine].max():.0f}",
+                          f"{met}/{int(mine.sum())}", "-" if low is None else f"{low:.3f}")
+    return table
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@simulation_options
+@click.option("--max-iterations", type=click.IntRange(min=1), default=20, show_default=True,
+              help="simulation rounds of the iterative staffing algorithm")
+@click.option("--max-occupancy", type=click.FloatRange(0, 1, min_open=True),
+              help="occupancy not to exceed (default: the scenario's occupancy target)")
+@click.option("--shifts", "shifts_file", type=click.Path(),
+              help="shift templates (docs/staffing.md): also choose shifts covering the staffing")
+def staff(file, out, seed, replications, workers, quiet, max_iterations, max_occupancy,
+          shifts_file) -> None:
+    """Staffing per group and interval meeting FILE's service-level, abandonment (and occupancy)
+    targets in every interval: Erlang A, then corrected by simulation. Writes staffing.yaml (an
+    `agents:` section), staffing.csv and staffing.json to the results folder (--out)."""
+    from sim.executors import default_workers
+    from sim.results import default_out_dir
+    from sim.staffing import staff as run_staff
+    from sim.staffing import write_staffing_folder
+
+    scenario = _load(file)
+    templates = None
+    if shifts_file is not None:
+        from sim.shifts import load_templates
+
+        try:
+            templates = load_templates(shifts_file, scenario)
+        except ScenarioError as exc:
+            _fail(f"error: {exc}")
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        result = run_staff(scenario, seed=seed, replications=replications,
+                           workers=workers or default_workers(), max_iterations=max_iterations,
+                           max_occupancy=max_occupancy, base_dir=Path(file).parent, progress=say)
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
+    schedule = None
+    if templates is not None:
+        from sim.shifts import schedule_shifts
+
+        try:
+            schedule = schedule_shifts(result, templates, workers=workers or default_workers(),
+                                       base_dir=Path(file).parent)
+        except ValueError as exc:
+            _fail(f"error: {exc}")
+    try:
+        write_staffing_folder(folder, result, schedule)
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    console = Console()
+    console.print(staffing_table(result))
+    state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
+    console.print(f"{result.agent_hours():,.1f} scheduled agent-hours over the horizon; "
+                  f"{result.iterations} iterations, {state}; {result.simulated} replications "
+                  f"simulated in {result.elapsed_s:.1f} s")
+    if schedule is not None:
+        console.print(f"shifts: {schedule.paid_hours:,.1f} paid hours "
+                      f"({schedule.over_hours:,.1f} agent-hours over the requirement); "
+                      f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
+                      f"(after {schedule.repairs} repair round(s))")
+    console.print(f"results: {folder}")
+
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@simulation_options
+@click.option("--max-passes", type=click.IntRange(min=1), default=3, show_default=True,
+              help="rounds over the resources of the coordinate search")
+def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
+    """Couriers per own channel, courier-company daily capacity and back-office staff meeting
+    FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
+    daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
+    from sim.executors import default_workers
+    from sim.results import default_out_dir
+    from sim.sizing import FULFILMENT_TARGETS, write_sizing_folder
+    from sim.sizing import size as run_size
+
+    scenario = _load(file)
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        result = run_size(scenario, seed=seed, replications=replications,
+                          workers=workers or default_workers(), max_passes=max_passes,
+                          base_dir=Path(file).parent, progress=say)
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
+    try:
+        write_sizing_folder(folder, result)
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    table = Table(title=f"{scenario.name}: fulfilment sizing ({result.replications} "
+                        f"replications a point, seed {result.seed})")
+    for col in ("", "scenario", "sized"):
+        table.add_column(col, justify="left" if not col else "right")
+    for i, c in enumerate(result.coords):
+        table.add_row(c.label, str(result.start.values[i]), str(result.best.values[i]))
+    table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}")
+    for k in FULFILMENT_TARGETS:
+        if k in scenario.targets:
+            a, b = result.start.kpis.get(k), result.best.kpis.get(k)
+            table.add_row(k, "-" if a is None else f"{a:.4f}", "-" if b is None else f"{b:.4f}")
+    console = Console()
+    console.print(table)
+    for k, v in result.unreachable.items():
+        console.print(f"[red]{k}[/red] not reachable by these resources (best seen "
+                      f"{'-' if v is None else f'{v:.4f}'}); sized for the other targets")
+    console.print(f"{len(result.evaluations)} points x {result.replications} replications in "
+                  f"{result.elapsed_s:.1f} s; results: {folder}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sim`` console script."""
     try:

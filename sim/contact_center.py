@@ -25,12 +25,12 @@ from collections.abc import Callable
 
 import simpy
 
-from sim.calendar import staffing_timeline
 from sim.distributions import BatchSampler
 from sim.events import call_later
 from sim.records import CallLog, Origin, Outcome, StaffLog
 from sim.scenario import Scenario
 from sim.streams import Streams
+from sim.workforce import on_duty_timeline
 
 __all__ = ["ContactCenter"]
 
@@ -95,8 +95,7 @@ class ContactCenter:
         self._off_duty: list[list[int]] = [[] for _ in self.groups]
         self._next_agent = 0
         self.staff_log = StaffLog(self.groups)
-        self.scheduled = [staffing_timeline(scenario, scenario.agents.groups[g])
-                          for g in self.groups]
+        self.scheduled = [on_duty_timeline(scenario, g, streams) for g in self.groups]
 
         # time-weighted number of calls waiting (for Little's law and queue plots)
         self.waiting = 0

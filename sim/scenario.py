@@ -370,6 +370,16 @@ class Agents(Model):
     handle_time_factor: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="per-group multiplier of handle times (1.1 = slower)"
     )
+    shrinkage: float | None = Field(
+        None, ge=0, lt=1, allow_inf_nan=False,
+        description="share of scheduled (paid) time not available for calls: training, meetings, "
+        "breaks not in the shift list; on duty = scheduled x (1 - shrinkage), rounded half up",
+    )
+    absenteeism: float | None = Field(
+        None, ge=0, lt=1, allow_inf_nan=False,
+        description="expected share of scheduled agents who do not come on a day (a binomial "
+        "draw per group and day)",
+    )
 
 
 def _route_step(value: Any) -> Any:
@@ -482,6 +492,10 @@ class BackOfficeTeam(Model):
 
     staff: int = Field(ge=0, description="people working the queue at the same time")
     hours: Hours = Field(default_factory=Hours, description="working hours; default all day")
+    cost_per_hour: float | None = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="cost of one staff hour, currency (used by sim size)",
+    )
 
 
 class Conversion(Model):
@@ -576,6 +590,11 @@ class Channel(Model):
     cost_per_attempt: float = Field(0.0, ge=0, description="cost of one attempt, currency")
     cost_per_courier_day: float = Field(
         0.0, ge=0, description="cost of one courier for one working day, currency"
+    )
+    cost_per_capacity_day: float | None = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="company: cost of one order of daily_capacity for one day, currency "
+        "(used by sim size)",
     )
     complaint_rate: Probability = Field(
         0.0, description="share of deliveries that cause a complaint call"
