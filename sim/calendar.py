@@ -13,7 +13,7 @@ import numpy as np
 from sim.scenario import AgentGroup, Scenario
 from sim.units import DAY, WEEKDAYS, parse_clock
 
-__all__ = ["Timeline", "arrival_rates", "staffing_timeline", "weekday_of"]
+__all__ = ["Timeline", "arrival_rates", "compress", "staffing_timeline", "weekday_of"]
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def _cyclic_map(time_map: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     return starts, values
 
 
-def _compress(times: np.ndarray, values: np.ndarray, end: float) -> Timeline:
-    """Drop zero-length pieces and repeated values."""
+def compress(times: np.ndarray, values: np.ndarray, end: float) -> Timeline:
+    """A Timeline from change points: sorted, zero-length pieces and repeated values dropped."""
     order = np.argsort(times, kind="stable")
     times, values = times[order], values[order]
     keep = np.append(times[1:] > times[:-1], True)  # last value at a repeated time wins
@@ -75,7 +75,7 @@ def arrival_rates(scenario: Scenario, day_factors: np.ndarray | None = None) -> 
         starts, day_rates = _day_rates(scenario, d)
         times.append(starts + d * DAY)
         rates.append(day_rates * wd)
-    return _compress(np.concatenate(times), np.concatenate(rates), days * DAY)
+    return compress(np.concatenate(times), np.concatenate(rates), days * DAY)
 
 
 def _day_rates(scenario: Scenario, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +126,7 @@ def staffing_timeline(scenario: Scenario, group: AgentGroup) -> Timeline:
     before = t <= 0
     v0 = v[before][-1] if before.any() else 0.0
     t, v = np.concatenate(([0.0], t[~before])), np.concatenate(([v0], v[~before]))
-    return _compress(t, v, end)
+    return compress(t, v, end)
 
 
 def _shift_timeline(scenario: Scenario, group: AgentGroup, days: int, end: float) -> Timeline:
@@ -152,4 +152,4 @@ def _shift_timeline(scenario: Scenario, group: AgentGroup, days: int, end: float
     t = np.concatenate(([0.0], t[~before]))
     level = np.concatenate(([v0], level[~before]))
     keep = t < end
-    return _compress(t[keep], np.round(level[keep]), end)
+    return compress(t[keep], np.round(level[keep]), end)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -133,7 +134,8 @@ def table_summary(tables: list[dict[str, np.ndarray]], keys: tuple[str, ...],
         if name in keys:
             continue
         data = np.vstack([t[name].astype(float) for t in tables])
-        with np.errstate(invalid="ignore"), _quiet():
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # empty intervals are expected
             mean = np.nanmean(data, axis=0)
             count = np.sum(~np.isnan(data), axis=0)
             sd = np.nanstd(data, axis=0, ddof=1) if n > 1 else np.full(len(mean), np.nan)
@@ -144,19 +146,6 @@ def table_summary(tables: list[dict[str, np.ndarray]], keys: tuple[str, ...],
         out[f"{name}_ci_high"] = mean + half
     return out
 
-
-class _quiet:
-    """Silence numpy's all-NaN-slice warnings (empty intervals are expected)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
 
 
 def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:

@@ -25,7 +25,7 @@ from sim.calendar import Timeline
 from sim.records import Calls, Outcome
 from sim.units import DAY, WEEKDAYS, format_clock
 
-__all__ = ["CallRecords", "busy_time", "call_kpis", "interval_table", "ratio"]
+__all__ = ["CallRecords", "busy_time", "call_kpis", "call_masks", "interval_table", "ratio"]
 
 
 @dataclass
@@ -66,7 +66,12 @@ def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.nda
     return np.diff(b)
 
 
-def _masks(rec: CallRecords):
+def call_masks(rec: CallRecords):
+    """Masks of the calls KPIs count (counted, offered, answered, abandoned) and their waits.
+
+    Open calls wait up to the horizon. Shared with :mod:`sim.staffing`, which pools the same
+    figures by weekday slot.
+    """
     c = rec.calls
     counted = (c.arrival >= rec.warmup) & (c.arrival < rec.horizon)
     offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
@@ -80,7 +85,7 @@ def _masks(rec: CallRecords):
 def call_kpis(rec: CallRecords) -> dict[str, float | None]:
     """The contact-center KPIs of the spec for one replication, plus per tier/type/group detail."""
     c = rec.calls
-    counted, offered, answered, abandoned, wait = _masks(rec)
+    counted, offered, answered, abandoned, wait = call_masks(rec)
     days = (rec.horizon - rec.warmup) / DAY
     n_off = int(offered.sum())
     quick = answered & (wait <= rec.within)
@@ -127,7 +132,7 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
     """
     c = rec.calls
-    _, offered, answered, abandoned, wait = _masks(rec)
+    _, offered, answered, abandoned, wait = call_masks(rec)
     edges = np.arange(0.0, rec.horizon + interval / 2, interval)
     first = int(np.ceil(rec.warmup / interval - 1e-9))
     n_bins = len(edges) - 1

@@ -20,7 +20,7 @@ import numpy as np
 from sim.calendar import arrival_rates, weekday_of
 from sim.erlang import agents_required, erlang_a_metrics
 from sim.experiment import mean_ci
-from sim.kpi import _masks, busy_time
+from sim.kpi import busy_time, call_masks
 from sim.model import simulate
 from sim.records import Outcome
 from sim.scenario import Scenario, scenario_from_dict, scenario_to_dict
@@ -255,7 +255,7 @@ def _run_counts(args) -> np.ndarray:
     run = simulate(scenario, seed=seed, replication=rep, keep_records=True)
     rec = run.records
     c = rec.calls
-    _, offered, answered, abandoned, wait = _masks(rec)
+    _, offered, answered, abandoned, wait = call_masks(rec)
     quick = answered & (wait <= rec.within)
     interval = scenario.interval
     edges = np.arange(0.0, rec.horizon + interval / 2, interval)
@@ -287,18 +287,12 @@ def simulate_slots(scenario: Scenario, seed: int, replications: int, workers: in
     so the numbers are the same for any worker count.
     """
     jobs = [(scenario, seed, r) for r in range(replications)]
-    if pool is None or workers <= 1 or replications <= 1:
-        results = []
-        for job in jobs:
-            results.append(_run_counts(job))
-            if progress:
-                progress(1)
-    else:
-        results = []
-        for res in pool.map(_run_counts, jobs):
-            results.append(res)
-            if progress:
-                progress(1)
+    parallel = pool is not None and workers > 1 and replications > 1
+    results = []
+    for res in (pool.map if parallel else map)(_run_counts, jobs):
+        results.append(res)
+        if progress:
+            progress(1)
     slot = _slot_index(scenario)
     per_day = round(DAY / scenario.interval)
     out = np.zeros((replications, 5, len(scenario.agents.groups), 7 * per_day))

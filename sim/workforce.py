@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from sim.calendar import Timeline, _compress, staffing_timeline
+from sim.calendar import Timeline, compress, staffing_timeline
 from sim.scenario import Scenario
 from sim.streams import Streams
 from sim.units import DAY
@@ -48,7 +48,7 @@ def on_duty_timeline(scenario: Scenario, group: str, streams: Streams) -> Timeli
         absent = streams(f"absenteeism.{group}").binomial(peak.astype(np.int64), absenteeism)
         present = np.where(peak > 0, 1.0 - absent / np.maximum(peak, 1.0), 1.0)
     on_duty = np.floor(values * present[day] * (1.0 - shrinkage) + 0.5)
-    return _compress(times, on_duty, base.end)
+    return compress(times, on_duty, base.end)
 
 
 def scheduled_for(on_duty: int, scenario: Scenario) -> int:
