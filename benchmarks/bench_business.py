@@ -17,11 +17,17 @@ from pathlib import Path
 import simpy
 
 from sim import scenario_from_dict, simulate
-from sim.yamlsource import load_yaml
+from sim.scenario.yamlsource import load_yaml
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "hotline_baseline.yaml"
-BUSINESS_TARGETS = ("delivery_on_time", "delivery_success", "first_attempt_success",
-                    "cost_per_delivery", "back_office_on_time", "lead_conversion")
+BUSINESS_TARGETS = (
+    "delivery_on_time",
+    "delivery_success",
+    "first_attempt_success",
+    "cost_per_delivery",
+    "back_office_on_time",
+    "lead_conversion",
+)
 
 
 class _CountingEnvironment(simpy.Environment):
@@ -37,10 +43,13 @@ class _CountingEnvironment(simpy.Environment):
 def contact_center_only(data: dict) -> dict:
     """The scenario without business flows: no back office, no delivery, nothing created."""
     data = {k: v for k, v in data.items() if k not in ("back_office", "delivery")}
-    data["call_types"] = {name: {k: v for k, v in ct.items() if k not in ("creates", "accept_rate")}
-                          for name, ct in data["call_types"].items()}
-    data["targets"] = {k: v for k, v in data.get("targets", {}).items()
-                       if k not in BUSINESS_TARGETS}
+    data["call_types"] = {
+        name: {k: v for k, v in ct.items() if k not in ("creates", "accept_rate")}
+        for name, ct in data["call_types"].items()
+    }
+    data["targets"] = {
+        k: v for k, v in data.get("targets", {}).items() if k not in BUSINESS_TARGETS
+    }
     return data
 
 
@@ -65,8 +74,10 @@ def main() -> None:
     simpy.Environment = _CountingEnvironment  # simulate() builds simpy.Environment()
     full, _ = load_yaml(BASELINE)
     full["horizon"] = {**full["horizon"], "days": args.days}
-    rows = {"all flows": measure(full, args.repeat),
-            "contact center only": measure(contact_center_only(full), args.repeat)}
+    rows = {
+        "all flows": measure(full, args.repeat),
+        "contact center only": measure(contact_center_only(full), args.repeat),
+    }
     print(f"{args.days} days of {BASELINE.name}, best of {args.repeat}")
     print(f"{'':22}{'seconds':>9}{'events':>10}{'calls':>9}{'events/s':>11}")
     for name, (seconds, events, calls) in rows.items():

@@ -99,7 +99,7 @@ def _peak_kib() -> int:
 def _run_sim(horizon_s: float, seed: int) -> dict:
     """Our model; runs in a fresh process. Raises ImportError if ``sim`` is not importable."""
     from sim import simulate
-    from sim.scenario import scenario_from_dict
+    from sim.scenario.schema import scenario_from_dict
 
     days = round(horizon_s / DAY)
     scenario = scenario_from_dict(sim_scenario(days, seed))
@@ -144,8 +144,7 @@ def check(run: dict, exact: dict) -> list[str]:
     """Where ``run`` is off Erlang A by more than noise; tolerances widen as 1/sqrt(arrivals)."""
     widen = math.sqrt(max(1.0, TOL_AT / max(run["arrivals"], 1)))
     problems = []
-    for key, tol in (("service_level", TOL_SL), ("abandon_rate", TOL_ABANDON),
-                     ("asa", TOL_ASA_S)):
+    for key, tol in (("service_level", TOL_SL), ("abandon_rate", TOL_ABANDON), ("asa", TOL_ASA_S)):
         value = run[key]
         if value is None or not abs(value - exact[key]) < tol * widen:
             problems.append(f"{key} {value} vs exact {exact[key]:.4f} (tolerance {tol * widen:g})")
@@ -158,8 +157,10 @@ def _fmt(x, spec: str) -> str:
 
 def print_table(runs: dict[str, dict], exact: dict) -> None:
     ref = runs.get("plain SimPy", {}).get("arrivals_per_s")
-    head = (f"{'implementation':<14} {'arrivals':>9} {'seconds':>8} {'arrivals/s':>11} "
-            f"{'vs SimPy':>8} {'MiB/M calls':>11} {'SL':>7} {'abandon':>8} {'ASA s':>7}")
+    head = (
+        f"{'implementation':<14} {'arrivals':>9} {'seconds':>8} {'arrivals/s':>11} "
+        f"{'vs SimPy':>8} {'MiB/M calls':>11} {'SL':>7} {'abandon':>8} {'ASA s':>7}"
+    )
     print(head)
     print("-" * len(head))
     for name, r in runs.items():
@@ -168,11 +169,15 @@ def print_table(runs: dict[str, dict], exact: dict) -> None:
             continue
         rate = r.get("arrivals_per_s")  # None when the KPIs disagree with Erlang A
         ratio = rate / ref if rate and ref else None
-        print(f"{name:<14} {r['arrivals']:>9,} {r['elapsed_s']:>8.2f} {_fmt(rate, ',.0f'):>11} "
-              f"{_fmt(ratio, '.2f'):>8} {_fmt(r['mib_per_million'], '.1f'):>11} "
-              f"{r['service_level']:>7.4f} {r['abandon_rate']:>8.4f} {r['asa']:>7.2f}")
-    print(f"{'Erlang A exact':<14} {'':>9} {'':>8} {'':>11} {'':>8} {'':>11} "
-          f"{exact['service_level']:>7.4f} {exact['abandon_rate']:>8.4f} {exact['asa']:>7.2f}")
+        print(
+            f"{name:<14} {r['arrivals']:>9,} {r['elapsed_s']:>8.2f} {_fmt(rate, ',.0f'):>11} "
+            f"{_fmt(ratio, '.2f'):>8} {_fmt(r['mib_per_million'], '.1f'):>11} "
+            f"{r['service_level']:>7.4f} {r['abandon_rate']:>8.4f} {r['asa']:>7.2f}"
+        )
+    print(
+        f"{'Erlang A exact':<14} {'':>9} {'':>8} {'':>11} {'':>8} {'':>11} "
+        f"{exact['service_level']:>7.4f} {exact['abandon_rate']:>8.4f} {exact['asa']:>7.2f}"
+    )
     print(f"(exact figures from {exact['source']})")
 
 
@@ -190,8 +195,12 @@ def finish(run: dict, exact: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--arrivals", type=int, default=500_000,
-                    help="target arrivals after warm-up (sets the horizon in whole days)")
+    ap.add_argument(
+        "--arrivals",
+        type=int,
+        default=500_000,
+        help="target arrivals after warm-up (sets the horizon in whole days)",
+    )
     ap.add_argument("--skip-ciw", action="store_true", help="do not run Ciw (slowest)")
     ap.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
     ap.add_argument("--seed", type=int, default=SEED)
@@ -199,10 +208,17 @@ def main(argv: list[str] | None = None) -> int:
 
     days = horizon_days(args.arrivals)
     horizon_s = days * DAY
-    exact = base.erlang_a(CASE["rate_per_s"], CASE["mean_handle_s"], CASE["servers"],
-                          CASE["mean_patience_s"], base.SL_WITHIN_S)
-    print(f"M/M/c+M: c={CASE['servers']}, {RATE_PER_HOUR:g} calls/h, handle 180 s, "
-          f"patience 120 s, {days} days (warm-up 1 h), seed {args.seed}")
+    exact = base.erlang_a(
+        CASE["rate_per_s"],
+        CASE["mean_handle_s"],
+        CASE["servers"],
+        CASE["mean_patience_s"],
+        base.SL_WITHIN_S,
+    )
+    print(
+        f"M/M/c+M: c={CASE['servers']}, {RATE_PER_HOUR:g} calls/h, handle 180 s, "
+        f"patience 120 s, {days} days (warm-up 1 h), seed {args.seed}"
+    )
     notes: list[str] = []
     runs: dict[str, dict] = {}
     sim_failed = False
@@ -227,12 +243,15 @@ def main(argv: list[str] | None = None) -> int:
         ciw_horizon = horizon_s
         if predicted > CIW_BUDGET_S:
             ciw_horizon = CASE["warmup_s"] + (horizon_s - CASE["warmup_s"]) / 10.0
-            notes.append(f"Ciw ran on 1/10 of the horizon ({ciw_horizon / DAY:.2f} days): the full "
-                         f"run was predicted to take {predicted:.0f} s > {CIW_BUDGET_S:.0f} s; "
-                         "its arrivals/s is measured on that shorter run, its KPI tolerances "
-                         "widen as 1/sqrt(arrivals)")
-        print(f"running Ciw (predicted {predicted * (ciw_horizon / horizon_s):.0f} s) ...",
-              flush=True)
+            notes.append(
+                f"Ciw ran on 1/10 of the horizon ({ciw_horizon / DAY:.2f} days): the full "
+                f"run was predicted to take {predicted:.0f} s > {CIW_BUDGET_S:.0f} s; "
+                "its arrivals/s is measured on that shorter run, its KPI tolerances "
+                "widen as 1/sqrt(arrivals)"
+            )
+        print(
+            f"running Ciw (predicted {predicted * (ciw_horizon / horizon_s):.0f} s) ...", flush=True
+        )
         runs["Ciw"] = in_fresh_process(_run_baseline, "Ciw", ciw_horizon, args.seed)
 
     for r in runs.values():
@@ -242,21 +261,31 @@ def main(argv: list[str] | None = None) -> int:
     print_table(runs, exact)
     for note in notes:
         print(f"note: {note}")
-    print("memory: growth of peak RSS of a fresh spawned process over the run, per million "
-          "arrivals after warm-up")
+    print(
+        "memory: growth of peak RSS of a fresh spawned process over the run, per million "
+        "arrivals after warm-up"
+    )
     bad = {name: r["problems"] for name, r in runs.items() if r.get("problems")}
     for name, problems in bad.items():
-        print(f"DISAGREES WITH ERLANG A, speed withheld: {name}: {'; '.join(problems)}",
-              file=sys.stderr)
+        print(
+            f"DISAGREES WITH ERLANG A, speed withheld: {name}: {'; '.join(problems)}",
+            file=sys.stderr,
+        )
     if sim_failed:
         print(f"sim: {runs['sim']['error']}", file=sys.stderr)
 
     if args.json:
-        payload = {"case": {**CASE, "days": days, "seed": args.seed, "sl_within_s":
-                            base.SL_WITHIN_S},
-                   "erlang_a": exact, "runs": runs, "notes": notes,
-                   "tolerance_at_500k": {"service_level": TOL_SL, "abandon_rate": TOL_ABANDON,
-                                         "asa": TOL_ASA_S}}
+        payload = {
+            "case": {**CASE, "days": days, "seed": args.seed, "sl_within_s": base.SL_WITHIN_S},
+            "erlang_a": exact,
+            "runs": runs,
+            "notes": notes,
+            "tolerance_at_500k": {
+                "service_level": TOL_SL,
+                "abandon_rate": TOL_ABANDON,
+                "asa": TOL_ASA_S,
+            },
+        }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     if sim_failed:
         return 2

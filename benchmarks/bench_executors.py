@@ -24,8 +24,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from sim.executors import Job, ProcessExecutor, SerialExecutor, default_workers, run_job
-from sim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
+from sim.experiments.executors import Job, ProcessExecutor, SerialExecutor, default_workers, run_job
+from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     executors = {1: SerialExecutor()}
     executors.update({k: ProcessExecutor(k) for k in sorted({2, cores})})
     if args.dask:
-        from sim.executors import DaskExecutor
+        from sim.experiments.executors import DaskExecutor
 
         executors["dask"] = DaskExecutor(cores)
     try:
@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> dict:
     res_us, res_bytes = pickle_us(result)
     overhead = pool_overhead_s(scenario, max(10, n // 2))
     figures["overhead"] = {
-        "job_pickle_us": job_us, "job_bytes": job_bytes,
-        "result_pickle_us": res_us, "result_bytes": res_bytes,
+        "job_pickle_us": job_us,
+        "job_bytes": job_bytes,
+        "result_pickle_us": res_us,
+        "result_bytes": res_bytes,
         "pool_per_run_s": overhead,
         "pool_share_of_run": overhead / (1 / serial),
     }
@@ -151,13 +153,19 @@ def main(argv: list[str] | None = None) -> dict:
         where = "in process" if k == 1 else "process pool"
         print(f"{k:>3} cores ({where}): {v:7.2f} replications/s, scaling efficiency {eff:.0%}")
     if "dask_local_replications_per_s" in figures:
-        print(f"Dask LocalCluster, {cores} workers: "
-              f"{figures['dask_local_replications_per_s']:.2f} replications/s")
+        print(
+            f"Dask LocalCluster, {cores} workers: "
+            f"{figures['dask_local_replications_per_s']:.2f} replications/s"
+        )
     o = figures["overhead"]
-    print(f"pickle job (scenario): {o['job_pickle_us']:.0f} us, {o['job_bytes']} bytes; "
-          f"result without records: {o['result_pickle_us']:.0f} us, {o['result_bytes']} bytes")
-    print(f"1-worker pool adds {o['pool_per_run_s'] * 1000:.2f} ms per run "
-          f"({o['pool_share_of_run']:.1%} of a one-day run)")
+    print(
+        f"pickle job (scenario): {o['job_pickle_us']:.0f} us, {o['job_bytes']} bytes; "
+        f"result without records: {o['result_pickle_us']:.0f} us, {o['result_bytes']} bytes"
+    )
+    print(
+        f"1-worker pool adds {o['pool_per_run_s'] * 1000:.2f} ms per run "
+        f"({o['pool_share_of_run']:.1%} of a one-day run)"
+    )
     return figures
 
 

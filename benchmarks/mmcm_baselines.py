@@ -8,7 +8,7 @@ Two independent implementations of one queue, each as a plain outsider would wri
 Both take the same arguments and return the same KPI dict, so the benchmark can compare
 speed only among runs that agree on the answer. :func:`erlang_a` gives the exact figures.
 
-KPI definitions (those of ``sim.kpi``): arrivals in ``[warmup_s, horizon_s)`` count; the
+KPI definitions (those of ``sim.kpi.calls``): arrivals in ``[warmup_s, horizon_s)`` count; the
 source stops at ``horizon_s`` and the queue is drained, so every counted call ends answered or
 abandoned. ``service_level`` = answered with wait <= ``within`` / counted arrivals (abandoned
 calls stay in the denominator); ``abandon_rate`` = abandoned / counted; ``asa`` = mean wait of
@@ -27,8 +27,9 @@ SL_WITHIN_S = 20.0
 DRAIN_S = 3600.0  # time after the horizon for calls still queued or in service to finish
 
 
-def _kpis(arrivals: int, quick: int, answered: int, abandoned: int, wait_answered: float,
-          elapsed: float) -> dict:
+def _kpis(
+    arrivals: int, quick: int, answered: int, abandoned: int, wait_answered: float, elapsed: float
+) -> dict:
     """The shared result dict (counts over arrivals after the warm-up)."""
     return {
         "arrivals": arrivals,
@@ -43,9 +44,15 @@ def _kpis(arrivals: int, quick: int, answered: int, abandoned: int, wait_answere
 # --------------------------------------------------------------------------- plain SimPy
 
 
-def run_plain_simpy(rate_per_s: float, mean_handle_s: float, servers: int,
-                    mean_patience_s: float, horizon_s: float, warmup_s: float,
-                    seed: int) -> dict:
+def run_plain_simpy(
+    rate_per_s: float,
+    mean_handle_s: float,
+    servers: int,
+    mean_patience_s: float,
+    horizon_s: float,
+    warmup_s: float,
+    seed: int,
+) -> dict:
     """M/M/c+M the textbook SimPy way: a Resource, one process per caller, ``req | timeout``.
 
     Random draws are taken one at a time from ``numpy.random.default_rng(seed)`` as each caller
@@ -84,22 +91,36 @@ def run_plain_simpy(rate_per_s: float, mean_handle_s: float, servers: int,
                 return  # no new callers; the ones in the system finish below
             counted = env.now >= warmup_s
             stats["arrivals"] += counted
-            env.process(caller(counted, rng.exponential(mean_patience_s),
-                               rng.exponential(mean_handle_s)))
+            env.process(
+                caller(counted, rng.exponential(mean_patience_s), rng.exponential(mean_handle_s))
+            )
 
     env.process(source())
     started = time.perf_counter()
     env.run()  # until the event queue is empty: the source stopped and everyone left
     elapsed = time.perf_counter() - started
-    return _kpis(stats["arrivals"], stats["quick"], stats["answered"], stats["abandoned"],
-                 stats["wait"], elapsed)
+    return _kpis(
+        stats["arrivals"],
+        stats["quick"],
+        stats["answered"],
+        stats["abandoned"],
+        stats["wait"],
+        elapsed,
+    )
 
 
 # --------------------------------------------------------------------------- Ciw
 
 
-def run_ciw(rate_per_s: float, mean_handle_s: float, servers: int, mean_patience_s: float,
-            horizon_s: float, warmup_s: float, seed: int) -> dict:
+def run_ciw(
+    rate_per_s: float,
+    mean_handle_s: float,
+    servers: int,
+    mean_patience_s: float,
+    horizon_s: float,
+    warmup_s: float,
+    seed: int,
+) -> dict:
     """M/M/c+M in Ciw 3 (``reneging_time_distributions``: renegers leave a 'renege' record).
 
     Ciw cannot stop its arrivals at a time, so it runs ``DRAIN_S`` past the horizon and only
@@ -138,9 +159,10 @@ def run_ciw(rate_per_s: float, mean_handle_s: float, servers: int, mean_patience
 # --------------------------------------------------------------------------- exact Erlang A
 
 
-def _erlang_a_chain(rate_per_s: float, mean_handle_s: float, servers: int,
-                    mean_patience_s: float, within_s: float) -> dict:
-    """Exact Erlang A by the birth-death chain; used when ``sim.erlang`` is not importable.
+def _erlang_a_chain(
+    rate_per_s: float, mean_handle_s: float, servers: int, mean_patience_s: float, within_s: float
+) -> dict:
+    """Exact Erlang A by the birth-death chain; used when ``sim.planning.erlang`` is not importable.
 
     Death rate in state n is ``min(n, c) mu + max(n - c, 0) theta``; the chain is cut where the
     terms are negligible. By PASTA an arrival finding k calls queued is answered with
@@ -176,17 +198,27 @@ def _erlang_a_chain(rate_per_s: float, mean_handle_s: float, servers: int,
     }
 
 
-def erlang_a(rate_per_s: float, mean_handle_s: float, servers: int, mean_patience_s: float,
-             within_s: float = SL_WITHIN_S) -> dict:
-    """Exact steady-state SL, abandon rate and ASA: ``sim.erlang`` if it imports, else our own.
+def erlang_a(
+    rate_per_s: float,
+    mean_handle_s: float,
+    servers: int,
+    mean_patience_s: float,
+    within_s: float = SL_WITHIN_S,
+) -> dict:
+    """Exact steady-state SL, abandon rate and ASA: ``sim.planning.erlang`` if it imports, else
+    our own.
 
     Returns the figures plus ``"source"`` naming which was used.
     """
     try:
-        from sim.erlang import erlang_a_metrics
+        from sim.planning.erlang import erlang_a_metrics
     except Exception:  # sim is work in progress: any import failure means "use our own"
         out = _erlang_a_chain(rate_per_s, mean_handle_s, servers, mean_patience_s, within_s)
         return {**out, "source": "benchmarks birth-death chain"}
     m = erlang_a_metrics(rate_per_s, mean_handle_s, servers, mean_patience_s, within_s)
-    return {"service_level": m.service_level, "abandon_rate": m.abandon_rate, "asa": m.asa,
-            "source": "sim.erlang.erlang_a_metrics"}
+    return {
+        "service_level": m.service_level,
+        "abandon_rate": m.abandon_rate,
+        "asa": m.asa,
+        "source": "sim.planning.erlang.erlang_a_metrics",
+    }

@@ -2,7 +2,8 @@
 
 Repetition k makes a baseline with root seed ``S + 2k`` and checks it the way ``sim regress``
 does (root seed + 1, the same replication count), with the module's own test
-(:func:`sim.regress.compare_samples` per KPI, :func:`sim.regress.holm` over them). The model
+(:func:`sim.quality.regress.compare_samples` per KPI, :func:`sim.quality.regress.holm` over them).
+The model
 never changes, so every flagged repetition is a false alarm; the design goal is < 1%. Also
 reports how often each KPI's raw Welch p-value is below 0.05 (should be near 5% if the t-test
 is calibrated for these KPIs).
@@ -23,16 +24,16 @@ from concurrent.futures import ProcessPoolExecutor
 from scipy import stats
 
 from sim import load_scenario, scenario_from_dict
-from sim.regress import ALPHA, REPLICATIONS, compare_samples, holm, run_kpis
+from sim.quality.regress import ALPHA, REPLICATIONS, compare_samples, holm, run_kpis
 
 TINY = {
     "name": "false-alarm-bench",
     "horizon": {"days": 2, "warmup": "2h"},
     "arrivals": {"rate_per_hour": 120},
-    "call_types": {"general": {"share": 1,
-                               "handle_time": {"dist": "exponential", "mean": "3min"}}},
-    "customer_tiers": {"standard": {"share": 1,
-                                    "patience": {"dist": "exponential", "mean": "3min"}}},
+    "call_types": {"general": {"share": 1, "handle_time": {"dist": "exponential", "mean": "3min"}}},
+    "customer_tiers": {
+        "standard": {"share": 1, "patience": {"dist": "exponential", "mean": "3min"}}
+    },
     "agents": {"groups": {"team": {"skills": ["general"], "staffing": 8}}},
     "targets": {"service_level": {"within": "20s", "at_least": 0.8}},
     "seed": 1000,
@@ -75,11 +76,15 @@ def main() -> None:
                 raw_low[r.kpi] = raw_low.get(r.kpi, 0) + (p < 0.05)
     ci = stats.binomtest(alarms, args.repetitions).proportion_ci(0.95, method="exact")
     elapsed = time.perf_counter() - start
-    print(f"scenario: {_SCENARIO.name}; {REPLICATIONS} replications per sample; up to {tests} "
-          f"tests per repetition; Holm at family-wise {ALPHA}")
-    print(f"false alarms: {alarms} of {args.repetitions} repetitions = "
-          f"{alarms / args.repetitions:.4f} (95% Clopper-Pearson CI {ci.low:.4f} .. "
-          f"{ci.high:.4f})")
+    print(
+        f"scenario: {_SCENARIO.name}; {REPLICATIONS} replications per sample; up to {tests} "
+        f"tests per repetition; Holm at family-wise {ALPHA}"
+    )
+    print(
+        f"false alarms: {alarms} of {args.repetitions} repetitions = "
+        f"{alarms / args.repetitions:.4f} (95% Clopper-Pearson CI {ci.low:.4f} .. "
+        f"{ci.high:.4f})"
+    )
     print("raw Welch p < 0.05 per KPI (calibration; nominal 0.05):")
     for name in raw_n:
         print(f"  {name:32s} {raw_low[name] / raw_n[name]:.3f}  (n={raw_n[name]})")

@@ -1,9 +1,13 @@
-"""Contact-center and delivery simulator: scenario files in, KPIs with confidence intervals out."""
+"""Contact-center and delivery simulator: scenario files in, KPIs with confidence intervals out.
 
-from sim.compare import compare  # the function shadows the submodule name on purpose
-from sim.experiment import replicate
-from sim.model import RunResult, simulate
-from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+The public API is imported lazily (PEP 562), so that ``import sim.kpi`` or ``sim --help`` does
+not pay for SimPy, SciPy's statistics or the plotting stack. Layers, lowest first:
+``scenario`` -> ``model`` -> ``kpi`` -> ``experiments`` -> ``planning`` -> ``quality``;
+``report`` reads results on disk; ``cli`` sits on top (see docs/architecture.md).
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __all__ = [
     "RunResult",
@@ -16,3 +20,33 @@ __all__ = [
     "simulate",
 ]
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "RunResult": "sim.model.simulation",
+    "simulate": "sim.model.simulation",
+    "Scenario": "sim.scenario.schema",
+    "ScenarioError": "sim.scenario.schema",
+    "load_scenario": "sim.scenario.schema",
+    "scenario_from_dict": "sim.scenario.schema",
+    "replicate": "sim.experiments.replication",
+    "compare": "sim.experiments.comparison",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sim.experiments.comparison import compare
+    from sim.experiments.replication import replicate
+    from sim.model.simulation import RunResult, simulate
+    from sim.scenario.schema import Scenario, ScenarioError, load_scenario, scenario_from_dict
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sim.scenario import Scenario, ScenarioError, json_schema, load_scenario
+from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
 
@@ -40,9 +40,9 @@ def _load(path: str) -> Scenario:
 def progress_bar(total: int, label: str, quiet: bool):
     """Runs done: a rich bar on a terminal, plain periodic lines otherwise, nothing when quiet.
 
-    Yields ``advance(done, total)``; see :func:`sim.progress.progress`.
+    Yields ``advance(done, total)``; see :func:`sim.experiments.progress.progress`.
     """
-    from sim.progress import progress
+    from sim.experiments.progress import progress
 
     with progress(total, label, quiet) as advance:
         yield advance
@@ -60,8 +60,7 @@ def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
     """The KPI table: mean, 95% CI, target and met/missed."""
     table = Table(title=title)
     table.add_column("KPI", justify="left", overflow="fold", min_width=24)
-    for col, justify in (("mean", "right"), ("95% CI", "right"),
-                         ("target", "right"), ("", "left")):
+    for col, justify in (("mean", "right"), ("95% CI", "right"), ("target", "right"), ("", "left")):
         table.add_column(col, justify=justify)
     for name, k in summary.kpis.items():
         if not all_kpis and name not in PRIMARY_KPIS and k.target is None:
@@ -82,21 +81,33 @@ def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
 
 def executor_options(fn: Callable) -> Callable:
     """Where the runs execute (every experiment command takes these)."""
-    fn = click.option("--address", metavar="tcp://HOST:PORT",
-                      help="Dask scheduler (with --executor dask; none starts a local cluster)")(fn)
-    return click.option("--executor", type=click.Choice(["serial", "processes", "dask"]),
-                        help="serial, processes (default, all cores) or dask")(fn)
+    fn = click.option(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="Dask scheduler (with --executor dask; none starts a local cluster)",
+    )(fn)
+    return click.option(
+        "--executor",
+        type=click.Choice(["serial", "processes", "dask"]),
+        help="serial, processes (default, all cores) or dask",
+    )(fn)
 
 
 def simulation_options(fn: Callable) -> Callable:
     """The options every simulating command takes."""
-    for opt in reversed([
-        click.option("--out", type=click.Path(file_okay=False), help="results folder"),
-        click.option("--seed", type=click.IntRange(min=0), help="root seed (default: the file's)"),
-        click.option("--replications", type=click.IntRange(min=1), help="replications"),
-        click.option("--workers", type=click.IntRange(min=1), help="processes (default: cores)"),
-        click.option("--quiet", is_flag=True, help="no progress bar, only the final table"),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--out", type=click.Path(file_okay=False), help="results folder"),
+            click.option(
+                "--seed", type=click.IntRange(min=0), help="root seed (default: the file's)"
+            ),
+            click.option("--replications", type=click.IntRange(min=1), help="replications"),
+            click.option(
+                "--workers", type=click.IntRange(min=1), help="processes (default: cores)"
+            ),
+            click.option("--quiet", is_flag=True, help="no progress bar, only the final table"),
+        ]
+    ):
         fn = opt(fn)
     return fn
 
@@ -113,22 +124,45 @@ def cli() -> None:
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
-@click.option("--until", metavar="RULE",
-              help="replicate until e.g. 'service_level half-width < 0.005' "
-                   "(--replications is then the maximum, default 200)")
+@click.option(
+    "--until",
+    metavar="RULE",
+    help="replicate until e.g. 'service_level half-width < 0.005' "
+    "(--replications is then the maximum, default 200)",
+)
 @executor_options
-def run(file, out, seed, replications, workers, quiet, all_kpis, strict, no_report, until,
-        executor, address) -> None:
+def run(
+    file,
+    out,
+    seed,
+    replications,
+    workers,
+    quiet,
+    all_kpis,
+    strict,
+    no_report,
+    until,
+    executor,
+    address,
+) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
-    from sim.experiment import MAX_REPLICATIONS, replicate
-    from sim.results import default_out_dir, write_run_folder
+    from sim.experiments.replication import MAX_REPLICATIONS, replicate
+    from sim.report.files import default_out_dir, write_run_folder
 
     scenario = _load(file)
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
     with _experiment_errors(), progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
-        summary = replicate(scenario, replications=n, seed=seed, workers=workers,
-                            progress=advance, until=rule, executor=executor, address=address)
+        summary = replicate(
+            scenario,
+            replications=n,
+            seed=seed,
+            workers=workers,
+            progress=advance,
+            until=rule,
+            executor=executor,
+            address=address,
+        )
     if summary.stopping is not None:
         _print_stopping(summary.stopping)
     folder = Path(out) if out else default_out_dir(scenario.name)
@@ -138,8 +172,13 @@ def run(file, out, seed, replications, workers, quiet, all_kpis, strict, no_repo
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
     console = Console()
-    console.print(kpi_table(summary, f"{scenario.name}: {summary.replications} replications, "
-                                     f"seed {summary.seed}", all_kpis))
+    console.print(
+        kpi_table(
+            summary,
+            f"{scenario.name}: {summary.replications} replications, seed {summary.seed}",
+            all_kpis,
+        )
+    )
     console.print(f"results: {folder}")
     if report is not None:
         console.print(f"report: {report}")
@@ -170,7 +209,7 @@ def schema() -> None:
 
 def _write_report(folder: Path) -> Path:
     """Build ``report.html`` in ``folder``; a folder that cannot hold one exits 2."""
-    from sim.report import ReportError, build_report
+    from sim.report.html import ReportError, build_report
 
     try:
         return build_report(folder)
@@ -194,8 +233,8 @@ def report(folder) -> None:
 @contextmanager
 def _experiment_errors():
     """Executor set-up failures and bad stopping rules are bad input: message and exit 2."""
-    from sim.executors import ExecutorError
-    from sim.experiment import StoppingRuleError
+    from sim.experiments.executors import ExecutorError
+    from sim.experiments.replication import StoppingRuleError
 
     try:
         yield
@@ -204,7 +243,7 @@ def _experiment_errors():
 
 
 def _rule(text: str):
-    from sim.experiment import StoppingRule, StoppingRuleError
+    from sim.experiments.replication import StoppingRule, StoppingRuleError
 
     try:
         return StoppingRule.parse(text)
@@ -213,14 +252,19 @@ def _rule(text: str):
 
 
 def _print_stopping(info: dict) -> None:
-    widths = ", ".join(f"{k}: {'-' if v is None else f'{v:.4g}'}"
-                       for k, v in info["widths"].items())
+    widths = ", ".join(
+        f"{k}: {'-' if v is None else f'{v:.4g}'}" for k, v in info["widths"].items()
+    )
     if info["reached"]:
-        click.echo(f"stopping rule met after {info['replications']} replications "
-                   f"({info['rule']}; now {widths})")
+        click.echo(
+            f"stopping rule met after {info['replications']} replications "
+            f"({info['rule']}; now {widths})"
+        )
     else:
-        click.echo(f"stopping rule NOT met within the maximum of {info['max_replications']} "
-                   f"replications ({info['rule']}; reached {widths})")
+        click.echo(
+            f"stopping rule NOT met within the maximum of {info['max_replications']} "
+            f"replications ({info['rule']}; reached {widths})"
+        )
 
 
 def _diff_fmt(value: float | None, name: str) -> str:
@@ -233,8 +277,10 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     base = comparison.labels[0]
     tables = []
     for label, diffs in comparison.differences.items():
-        table = Table(title=f"{label} − {base}: {comparison.replications} paired replications, "
-                            f"seed {comparison.seed}")
+        table = Table(
+            title=f"{label} − {base}: {comparison.replications} paired replications, "
+            f"seed {comparison.seed}"
+        )
         table.add_column("KPI", overflow="fold")
         for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
             table.add_column(col, justify="right")
@@ -245,8 +291,15 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
             sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
-            table.add_row(name, _fmt(d.baseline_mean, name), _fmt(d.alternative_mean, name),
-                          _diff_fmt(d.mean, name), ci, sig, vr_text)
+            table.add_row(
+                name,
+                _fmt(d.baseline_mean, name),
+                _fmt(d.alternative_mean, name),
+                _diff_fmt(d.mean, name),
+                ci,
+                sig,
+                vr_text,
+            )
         tables.append(table)
     return tables
 
@@ -257,25 +310,32 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
-def compare(files, out, seed, replications, workers, quiet, executor, address,
-            all_kpis, no_report) -> None:
+def compare(
+    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report
+) -> None:
     """Run FILES with the same seeds; print each one minus the first, with 95% intervals.
 
     Writes comparison.json, comparison.csv and a folder per scenario (summary.json,
     replications.csv, ...). VR is the variance reduction of common random numbers: the
     variance the difference would have with independent seeds over the variance it has.
     """
-    from sim.compare import compare as run_compare
-    from sim.results import default_out_dir, write_comparison_folder
+    from sim.experiments.comparison import compare as run_compare
+    from sim.report.files import default_out_dir, write_comparison_folder
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
     scenarios = [_load(f) for f in files]
     n = replications or scenarios[0].replications
-    with _experiment_errors(), progress_bar(n * len(scenarios), "compare: runs",
-                                            quiet) as advance:
-        comparison = run_compare(scenarios, replications=n, seed=seed, workers=workers,
-                                 progress=advance, executor=executor, address=address)
+    with _experiment_errors(), progress_bar(n * len(scenarios), "compare: runs", quiet) as advance:
+        comparison = run_compare(
+            scenarios,
+            replications=n,
+            seed=seed,
+            workers=workers,
+            progress=advance,
+            executor=executor,
+            address=address,
+        )
     folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
     try:
         write_comparison_folder(folder, comparison)
@@ -285,9 +345,11 @@ def compare(files, out, seed, replications, workers, quiet, executor, address,
     console.print(f"A = {comparison.labels[0]} (baseline)")
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
-    console.print("sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
-                  "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
-                  "have with independent seeds over the variance it has (∞: B − A never varies).")
+    console.print(
+        "sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
+        "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
+        "have with independent seeds over the variance it has (∞: B − A never varies)."
+    )
     console.print(f"results: {folder}")
     if not no_report:
         console.print(f"report: {_write_report(folder)}")
@@ -295,14 +357,15 @@ def compare(files, out, seed, replications, workers, quiet, executor, address,
 
 def sweep_table(result, sweep, kpis: list[str]) -> Table:
     """Per point: the parameters and each chosen KPI's mean with its 95% interval."""
-    table = Table(title=f"{sweep.experiment.name}: {len(sweep.points)} points x "
-                        f"{result.points['replications'][0] if sweep.points else 0} "
-                        f"replications, seed {sweep.seed}; mean ± 95% half-width")
+    table = Table(
+        title=f"{sweep.experiment.name}: {len(sweep.points)} points x "
+        f"{result.points['replications'][0] if sweep.points else 0} "
+        f"replications, seed {sweep.seed}; mean ± 95% half-width"
+    )
     table.add_column("point", justify="right")
     short = [name.rsplit(".", 1)[-1] for name in sweep.parameters]
     for name, tail in zip(sweep.parameters, short, strict=True):
-        table.add_column(tail if short.count(tail) == 1 else name, justify="right",
-                         overflow="fold")
+        table.add_column(tail if short.count(tail) == 1 else name, justify="right", overflow="fold")
     shown = [k for k in kpis if f"{k}_mean" in result.points]
     for k in shown:
         table.add_column(k, justify="right", overflow="fold")
@@ -321,16 +384,17 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
 @simulation_options
 @executor_options
 @click.option("--no-report", is_flag=True, help="do not write report.html")
-def sweep(experiment, out, seed, replications, workers, quiet, executor, address,
-          no_report) -> None:
+def sweep(
+    experiment, out, seed, replications, workers, quiet, executor, address, no_report
+) -> None:
     """Run the parameter sweep of the EXPERIMENT file (see docs/experiments.md).
 
     Every finished run is stored at once under OUT/runs/; run the same command with the same
     --out again to resume a sweep that was stopped. Writes results.parquet (one row per point
     and replication) and points.csv (mean and 95% CI per point).
     """
-    from sim.results import default_out_dir
-    from sim.sweep import load_experiment, run_sweep
+    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.report.files import default_out_dir
 
     try:
         loaded = load_experiment(experiment, seed=seed)
@@ -339,21 +403,34 @@ def sweep(experiment, out, seed, replications, workers, quiet, executor, address
     folder = Path(out) if out else default_out_dir(loaded.experiment.name)
     reps = replications or loaded.experiment.replications
     try:
-        with _experiment_errors(), progress_bar(len(loaded.points) * reps,
-                                                f"{loaded.experiment.name}: runs",
-                                                quiet) as advance:
-            result = run_sweep(loaded, folder, replications=reps, executor=executor,
-                               workers=workers, address=address, progress=advance)
+        with (
+            _experiment_errors(),
+            progress_bar(
+                len(loaded.points) * reps, f"{loaded.experiment.name}: runs", quiet
+            ) as advance,
+        ):
+            result = run_sweep(
+                loaded,
+                folder,
+                replications=reps,
+                executor=executor,
+                workers=workers,
+                address=address,
+                progress=advance,
+            )
     except ScenarioError as exc:
         _fail(f"error: {exc}")
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    kpis = loaded.experiment.kpis or ["service_level", *(k for k in loaded.base.targets
-                                                         if k != "service_level")]
+    kpis = loaded.experiment.kpis or [
+        "service_level",
+        *(k for k in loaded.base.targets if k != "service_level"),
+    ]
     console = Console()
     console.print(sweep_table(result, loaded, kpis))
-    console.print(f"{result.new} runs made, {result.runs - result.new} found stored; "
-                  f"results: {folder}")
+    console.print(
+        f"{result.new} runs made, {result.runs - result.new} found stored; results: {folder}"
+    )
     if not no_report:
         console.print(f"report: {_write_report(folder)}")
 
@@ -362,32 +439,45 @@ def sweep(experiment, out, seed, replications, workers, quiet, executor, address
 
 
 @cli.command()
-@click.option("--baselines", type=click.Path(file_okay=False), default="results/baselines",
-              show_default=True, help="folder of baseline files (<scenario stem>.json)")
-@click.option("--scenarios", type=click.Path(file_okay=False), default="scenarios",
-              show_default=True, help="folder of the bundled scenarios (*.yaml)")
+@click.option(
+    "--baselines",
+    type=click.Path(file_okay=False),
+    default="results/baselines",
+    show_default=True,
+    help="folder of baseline files (<scenario stem>.json)",
+)
+@click.option(
+    "--scenarios",
+    type=click.Path(file_okay=False),
+    default="scenarios",
+    show_default=True,
+    help="folder of the bundled scenarios (*.yaml)",
+)
 @click.option("--update", is_flag=True, help="re-make the baselines and say what moved")
 @click.option("--exact", is_flag=True, help="same seeds as the baseline; expect identical numbers")
-@click.option("--seed", type=click.IntRange(min=0),
-              help="seed of the re-run (default: the baseline's + 1)")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="seed of the re-run (default: the baseline's + 1)"
+)
 @click.option("--workers", type=click.IntRange(min=1), help="processes (default: cores)")
 @click.option("--quiet", is_flag=True, help="no progress bar, only the final tables")
 def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
     """Re-run the bundled scenarios, test their KPIs against the baselines; exit 1 on a change."""
-    from sim import regress as rg
-    from sim.experiment import default_workers
+    from sim.experiments.replication import default_workers
+    from sim.quality import regress as rg
 
     workers = workers or default_workers()
     bar = lambda total, label: progress_bar(total, label, quiet)  # noqa: E731
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         if update:
-            for line in rg.iter_moved(rg.update(Path(scenarios), Path(baselines),
-                                                workers=workers, progress=bar)):
+            for line in rg.iter_moved(
+                rg.update(Path(scenarios), Path(baselines), workers=workers, progress=bar)
+            ):
                 console.print(line, markup=False, highlight=False)
             return
-        results = rg.check(Path(scenarios), Path(baselines), exact=exact, seed=seed,
-                           workers=workers, progress=bar)
+        results = rg.check(
+            Path(scenarios), Path(baselines), exact=exact, seed=seed, workers=workers, progress=bar
+        )
     except rg.RegressError as exc:
         _fail(f"error: {exc}")
     for item in results:
@@ -397,10 +487,12 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
     failed = [item.name for item in results if item.failed]
     tested = sum(len(r.tests) for item in results for r in item.rows)
     exact_n = sum(len(item.rows) for item in results if item.mode == "exact")
-    console.print(f"{len(results)} scenarios, {tested} statistical tests, {exact_n} exact "
-                  "comparisons: "
-                  + (f"CHANGED: {', '.join(failed)}" if failed else "no significant change"),
-                  markup=False, highlight=False)
+    console.print(
+        f"{len(results)} scenarios, {tested} statistical tests, {exact_n} exact "
+        "comparisons: " + (f"CHANGED: {', '.join(failed)}" if failed else "no significant change"),
+        markup=False,
+        highlight=False,
+    )
     sys.exit(1 if failed else 0)
 
 
@@ -408,48 +500,68 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
 
 
 @cli.command()
-@click.option("--rate", required=True, metavar="RATE",
-              help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)")
+@click.option(
+    "--rate",
+    required=True,
+    metavar="RATE",
+    help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)",
+)
 @click.option("--aht", required=True, metavar="DURATION", help="mean handle time, e.g. 3min")
 @click.option("--agents", type=click.IntRange(min=1), help="agents on duty (figures for this many)")
-@click.option("--patience", metavar="DURATION",
-              help="mean patience (exponential): Erlang A; without it Erlang C (nobody abandons)")
-@click.option("--within", default="20s", show_default=True, metavar="DURATION",
-              help="service-level threshold")
+@click.option(
+    "--patience",
+    metavar="DURATION",
+    help="mean patience (exponential): Erlang A; without it Erlang C (nobody abandons)",
+)
+@click.option(
+    "--within", default="20s", show_default=True, metavar="DURATION", help="service-level threshold"
+)
 @click.option("--target", type=float, help="service level to reach (gives agents_required)")
 @click.option("--abandon-target", type=float, help="abandon rate not to exceed")
 @click.option("--max-occupancy", type=float, help="occupancy not to exceed")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def erlang(rate, aht, agents, patience, within, target, abandon_target, max_occupancy,
-           as_json) -> None:
+def erlang(
+    rate, aht, agents, patience, within, target, abandon_target, max_occupancy, as_json
+) -> None:
     """Erlang C / Erlang A calculator: service level, abandonment, ASA, occupancy, and the
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.staffing import duration_arg, erlang_calculator, parse_rate
+    from sim.planning.staffing import duration_arg, erlang_calculator, parse_rate
 
     if agents is None and target is None and abandon_target is None and max_occupancy is None:
         _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
     try:
         lam = parse_rate(rate)
         result = erlang_calculator(
-            lam, duration_arg(aht, "aht"), agents,
+            lam,
+            duration_arg(aht, "aht"),
+            agents,
             duration_arg(patience, "patience") if patience is not None else math.inf,
-            duration_arg(within, "within"), target, abandon_target, max_occupancy)
+            duration_arg(within, "within"),
+            target,
+            abandon_target,
+            max_occupancy,
+        )
     except ValueError as exc:
         _fail(f"error: {exc}")
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    table = Table(title=f"{result['model'].replace('_', ' ').title()}: "
-                        f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
-                        f"{result['load']:.3g} Erlang")
+    table = Table(
+        title=f"{result['model'].replace('_', ' ').title()}: "
+        f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
+        f"{result['load']:.3g} Erlang"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, label, fmt in (
-        ("agents", "agents", "{:d}"), ("service_level", f"service level ({within})", "{:.4f}"),
-        ("abandon_rate", "abandon rate", "{:.4f}"), ("asa", "ASA (s)", "{:.1f}"),
-        ("mean_wait", "mean wait (s)", "{:.1f}"), ("occupancy", "occupancy", "{:.4f}"),
+        ("agents", "agents", "{:d}"),
+        ("service_level", f"service level ({within})", "{:.4f}"),
+        ("abandon_rate", "abandon rate", "{:.4f}"),
+        ("asa", "ASA (s)", "{:.1f}"),
+        ("mean_wait", "mean wait (s)", "{:.1f}"),
+        ("occupancy", "occupancy", "{:.4f}"),
         ("prob_wait", "probability of waiting", "{:.4f}"),
         ("agents_required", "agents required", "{:d}"),
     ):
@@ -462,7 +574,7 @@ def staffing_table(result) -> Table:
     """Per group and weekday: agent-hours, peak agents, intervals meeting, worst service level."""
     import numpy as np
 
-    from sim.units import WEEKDAYS
+    from sim.scenario.units import WEEKDAYS
 
     cols = result.table()
     table = Table(title=f"{result.scenario.name}: staffing meeting the targets in every interval")
@@ -480,34 +592,53 @@ def staffing_table(result) -> Table:
                 continue
             met = int((p_meet[mine] >= 0.5).sum())
             low = np.nanmin(sl[mine]) if np.isfinite(sl[mine]).any() else None
-            table.add_row(g, w, f"{agents[mine].sum() * hours:,.1f}", f"{agents[mine].max():.0f}",
-                          f"{met}/{int(mine.sum())}", "-" if low is None else f"{low:.3f}")
+            table.add_row(
+                g,
+                w,
+                f"{agents[mine].sum() * hours:,.1f}",
+                f"{agents[mine].max():.0f}",
+                f"{met}/{int(mine.sum())}",
+                "-" if low is None else f"{low:.3f}",
+            )
     return table
 
 
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
-@click.option("--max-iterations", type=click.IntRange(min=1), default=20, show_default=True,
-              help="simulation rounds of the iterative staffing algorithm")
-@click.option("--max-occupancy", type=click.FloatRange(0, 1, min_open=True),
-              help="occupancy not to exceed (default: the scenario's occupancy target)")
-@click.option("--shifts", "shifts_file", type=click.Path(),
-              help="shift templates (docs/staffing.md): also choose shifts covering the staffing")
-def staff(file, out, seed, replications, workers, quiet, max_iterations, max_occupancy,
-          shifts_file) -> None:
+@click.option(
+    "--max-iterations",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="simulation rounds of the iterative staffing algorithm",
+)
+@click.option(
+    "--max-occupancy",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="occupancy not to exceed (default: the scenario's occupancy target)",
+)
+@click.option(
+    "--shifts",
+    "shifts_file",
+    type=click.Path(),
+    help="shift templates (docs/staffing.md): also choose shifts covering the staffing",
+)
+def staff(
+    file, out, seed, replications, workers, quiet, max_iterations, max_occupancy, shifts_file
+) -> None:
     """Staffing per group and interval meeting FILE's service-level, abandonment (and occupancy)
     targets in every interval: Erlang A, then corrected by simulation. Writes staffing.yaml (an
     `agents:` section), staffing.csv and staffing.json to the results folder (--out)."""
-    from sim.executors import default_workers
-    from sim.results import default_out_dir
-    from sim.staffing import staff as run_staff
-    from sim.staffing import write_staffing_folder
+    from sim.experiments.executors import default_workers
+    from sim.planning.staffing import staff as run_staff
+    from sim.planning.staffing import write_staffing_folder
+    from sim.report.files import default_out_dir
 
     scenario = _load(file)
     templates = None
     if shifts_file is not None:
-        from sim.shifts import load_templates
+        from sim.planning.shifts import load_templates
 
         try:
             templates = load_templates(shifts_file, scenario)
@@ -515,19 +646,27 @@ def staff(file, out, seed, replications, workers, quiet, max_iterations, max_occ
             _fail(f"error: {exc}")
     say = None if quiet else (lambda line: click.echo(line, err=True))
     try:
-        result = run_staff(scenario, seed=seed, replications=replications,
-                           workers=workers or default_workers(), max_iterations=max_iterations,
-                           max_occupancy=max_occupancy, base_dir=Path(file).parent, progress=say)
+        result = run_staff(
+            scenario,
+            seed=seed,
+            replications=replications,
+            workers=workers or default_workers(),
+            max_iterations=max_iterations,
+            max_occupancy=max_occupancy,
+            base_dir=Path(file).parent,
+            progress=say,
+        )
     except ValueError as exc:
         _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
     schedule = None
     if templates is not None:
-        from sim.shifts import schedule_shifts
+        from sim.planning.shifts import schedule_shifts
 
         try:
-            schedule = schedule_shifts(result, templates, workers=workers or default_workers(),
-                                       base_dir=Path(file).parent)
+            schedule = schedule_shifts(
+                result, templates, workers=workers or default_workers(), base_dir=Path(file).parent
+            )
         except ValueError as exc:
             _fail(f"error: {exc}")
     try:
@@ -537,38 +676,52 @@ def staff(file, out, seed, replications, workers, quiet, max_iterations, max_occ
     console = Console()
     console.print(staffing_table(result))
     state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
-    console.print(f"{result.agent_hours():,.1f} scheduled agent-hours over the horizon; "
-                  f"{result.iterations} iterations, {state}; {result.simulated} replications "
-                  f"simulated in {result.elapsed_s:.1f} s")
+    console.print(
+        f"{result.agent_hours():,.1f} scheduled agent-hours over the horizon; "
+        f"{result.iterations} iterations, {state}; {result.simulated} replications "
+        f"simulated in {result.elapsed_s:.1f} s"
+    )
     if schedule is not None:
-        console.print(f"shifts: {schedule.paid_hours:,.1f} paid hours "
-                      f"({schedule.over_hours:,.1f} agent-hours over the requirement); "
-                      f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
-                      f"(after {schedule.repairs} repair round(s))")
+        console.print(
+            f"shifts: {schedule.paid_hours:,.1f} paid hours "
+            f"({schedule.over_hours:,.1f} agent-hours over the requirement); "
+            f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
+            f"(after {schedule.repairs} repair round(s))"
+        )
     console.print(f"results: {folder}")
-
 
 
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
-@click.option("--max-passes", type=click.IntRange(min=1), default=3, show_default=True,
-              help="rounds over the resources of the coordinate search")
+@click.option(
+    "--max-passes",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="rounds over the resources of the coordinate search",
+)
 def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
     """Couriers per own channel, courier-company daily capacity and back-office staff meeting
     FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
     daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
-    from sim.executors import default_workers
-    from sim.results import default_out_dir
-    from sim.sizing import FULFILMENT_TARGETS, write_sizing_folder
-    from sim.sizing import size as run_size
+    from sim.experiments.executors import default_workers
+    from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
+    from sim.planning.sizing import size as run_size
+    from sim.report.files import default_out_dir
 
     scenario = _load(file)
     say = None if quiet else (lambda line: click.echo(line, err=True))
     try:
-        result = run_size(scenario, seed=seed, replications=replications,
-                          workers=workers or default_workers(), max_passes=max_passes,
-                          base_dir=Path(file).parent, progress=say)
+        result = run_size(
+            scenario,
+            seed=seed,
+            replications=replications,
+            workers=workers or default_workers(),
+            max_passes=max_passes,
+            base_dir=Path(file).parent,
+            progress=say,
+        )
     except ValueError as exc:
         _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
@@ -576,8 +729,10 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
         write_sizing_folder(folder, result)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    table = Table(title=f"{scenario.name}: fulfilment sizing ({result.replications} "
-                        f"replications a point, seed {result.seed})")
+    table = Table(
+        title=f"{scenario.name}: fulfilment sizing ({result.replications} "
+        f"replications a point, seed {result.seed})"
+    )
     for col in ("", "scenario", "sized"):
         table.add_column(col, justify="left" if not col else "right")
     for i, c in enumerate(result.coords):
@@ -590,10 +745,14 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
     console = Console()
     console.print(table)
     for k, v in result.unreachable.items():
-        console.print(f"[red]{k}[/red] not reachable by these resources (best seen "
-                      f"{'-' if v is None else f'{v:.4f}'}); sized for the other targets")
-    console.print(f"{len(result.evaluations)} points x {result.replications} replications in "
-                  f"{result.elapsed_s:.1f} s; results: {folder}")
+        console.print(
+            f"[red]{k}[/red] not reachable by these resources (best seen "
+            f"{'-' if v is None else f'{v:.4f}'}); sized for the other targets"
+        )
+    console.print(
+        f"{len(result.evaluations)} points x {result.replications} replications in "
+        f"{result.elapsed_s:.1f} s; results: {folder}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

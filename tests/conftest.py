@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.yamlsource import load_yaml
+from sim.scenario.yamlsource import load_yaml
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

@@ -18,15 +18,20 @@ def test_public_names_are_the_functions():
 
 def test_load_simulate_replicate_compare():
     scenario = sim.load_scenario(ROOT / "scenarios" / "erlang_c_textbook.yaml")
-    short = sim.scenario_from_dict({**scenario.model_dump(by_alias=True),
-                                    "horizon": {"days": 2, "warmup": "2h"}})
+    short = sim.scenario_from_dict(
+        {**scenario.model_dump(by_alias=True), "horizon": {"days": 2, "warmup": "2h"}}
+    )
     result = sim.simulate(short, seed=1)
     assert 0 < result.kpis["service_level"] <= 1
     assert len(result.records.calls) > 5000
     summary = sim.replicate(short, replications=3, workers=1)
     assert summary.kpis["service_level"].ci95 is not None
-    more = sim.scenario_from_dict({**short.model_dump(by_alias=True), "agents": {
-        "groups": {"team": {"skills": ["general"], "staffing": 15}}}})
+    more = sim.scenario_from_dict(
+        {
+            **short.model_dump(by_alias=True),
+            "agents": {"groups": {"team": {"skills": ["general"], "staffing": 15}}},
+        }
+    )
     comparison = sim.compare([short, more], replications=3, workers=1)
     assert len(comparison.labels) == 2
     gain = comparison.differences[comparison.labels[1]]["service_level"]

@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from sim import scenario_from_dict, simulate
-from sim.back_office import LeadState, WorkOrderState
-from sim.crew import Opening
-from sim.units import DAY
+from sim.model.back_office import LeadState, WorkOrderState
+from sim.model.crew import Opening
+from sim.scenario.units import DAY
 
 
 def erlang_c(servers: int, load: float) -> float:
@@ -24,13 +24,21 @@ def erlang_c(servers: int, load: float) -> float:
 def _work_orders_only(data: dict, rate: float, staff: int, mean_handle: str) -> dict:
     """Every call an unresolved complaint (a work order); ample agents; no delivery."""
     data["arrivals"] = {"rate_per_hour": rate}
-    data["call_types"] = {"complaint": {
-        "share": 1, "handle_time": {"dist": "exponential", "mean": "5min"},
-        "first_contact_resolution": 0, "creates": "work_order"}}
+    data["call_types"] = {
+        "complaint": {
+            "share": 1,
+            "handle_time": {"dist": "exponential", "mean": "5min"},
+            "first_contact_resolution": 0,
+            "creates": "work_order",
+        }
+    }
     data["agents"] = {"groups": {"all": {"skills": ["complaint"], "staffing": 200}}}
     data.pop("delivery")
-    data["back_office"] = {"team": {"staff": staff}, "discipline": "fifo", "work": {
-        "work_order": {"handle_time": {"dist": "exponential", "mean": mean_handle}}}}
+    data["back_office"] = {
+        "team": {"staff": staff},
+        "discipline": "fifo",
+        "work": {"work_order": {"handle_time": {"dist": "exponential", "mean": mean_handle}}},
+    }
     return data
 
 
@@ -63,12 +71,25 @@ def test_lead_conversion_decays_with_contact_delay(business_data):
     data.pop("delivery")
     data["arrivals"] = {"rate_per_hour": 120}
     data["horizon"] = {"days": 2}
-    data["call_types"] = {"lead_call": {"share": 1, "creates": "lead",
-                                        "handle_time": {"dist": "exponential", "mean": "1min"}}}
+    data["call_types"] = {
+        "lead_call": {
+            "share": 1,
+            "creates": "lead",
+            "handle_time": {"dist": "exponential", "mean": "1min"},
+        }
+    }
     data["agents"] = {"groups": {"all": {"skills": ["lead_call"], "staffing": 100}}}
-    data["back_office"] = {"team": {"staff": 1000}, "work": {"lead": {
-        "handle_time": {"dist": "exponential", "mean": "1h"}, "contact_success": 1,
-        "conversion": {"initial": 0.5, "half_life": "1h"}, "creates": "nothing"}}}
+    data["back_office"] = {
+        "team": {"staff": 1000},
+        "work": {
+            "lead": {
+                "handle_time": {"dist": "exponential", "mean": "1h"},
+                "contact_success": 1,
+                "conversion": {"initial": 0.5, "half_life": "1h"},
+                "creates": "nothing",
+            }
+        },
+    }
     run = simulate(scenario_from_dict(data), seed=8)
     leads = run.business.leads
     closed = leads.state != LeadState.OPEN
@@ -106,19 +127,24 @@ def test_earliest_deadline_first_serves_urgent_work_first(business_data):
     waits = {}
     for discipline in ("earliest_deadline", "fifo"):
         data = fixture = business_data.copy()
-        data["back_office"] = {**fixture["back_office"], "discipline": discipline,
-                               "team": {"staff": 2}}
+        data["back_office"] = {
+            **fixture["back_office"],
+            "discipline": discipline,
+            "team": {"staff": 2},
+        }
         run = simulate(scenario_from_dict(data), seed=12)
         leads, wo = run.business.leads, run.business.work_orders
-        waits[discipline] = (np.nanmean(leads.first_start - leads.created),
-                             np.nanmean(wo.start - wo.created))
+        waits[discipline] = (
+            np.nanmean(leads.first_start - leads.created),
+            np.nanmean(wo.start - wo.created),
+        )
     edf, fifo = waits["earliest_deadline"], waits["fifo"]
     assert edf[0] < fifo[0] and edf[1] > fifo[1]
     assert edf[0] < edf[1]
 
 
 def test_unresolved_work_orders_call_back(business_data):
-    from sim.records import Origin
+    from sim.model.records import Origin
 
     business_data["back_office"]["work"]["work_order"]["resolution"] = 0.3
     run = simulate(scenario_from_dict(business_data), seed=3)

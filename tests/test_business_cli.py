@@ -14,17 +14,37 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_hotline_baseline_runs_and_writes_daily(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "sim", "run", "scenarios/hotline_baseline.yaml",
-         "--replications", "2", "--workers", "1", "--quiet", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            "scenarios/hotline_baseline.yaml",
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT)},
     )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     kpis = summary["kpis"]
     for name in ("delivery_on_time", "delivery_success", "back_office_on_time"):
         assert kpis[name]["target"] is not None and isinstance(kpis[name]["met"], bool)
-    for name in ("first_attempt_success", "cost_per_delivery", "lead_conversion",
-                 "courier_utilisation.channel=own_staff", "cash_collected.channel=own_staff"):
+    for name in (
+        "first_attempt_success",
+        "cost_per_delivery",
+        "lead_conversion",
+        "courier_utilisation.channel=own_staff",
+        "cash_collected.channel=own_staff",
+    ):
         assert kpis[name]["mean"] is not None
     with open(out / "daily.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -9,16 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
-from sim.back_office import LeadState, WorkOrderState
-from sim.delivery import SOURCES, OrderState, channel_capacity
-from sim.records import Origin
+from sim.model.back_office import LeadState, WorkOrderState
+from sim.model.delivery import SOURCES, OrderState, channel_capacity
+from sim.model.records import Origin
 
 
 @st.composite
 def small_scenarios(draw):
     data = fixture_data("business_small.yaml")
-    data["horizon"] = {"days": draw(st.integers(1, 3)),
-                       "warmup": draw(st.sampled_from([0, "6h"]))}
+    data["horizon"] = {"days": draw(st.integers(1, 3)), "warmup": draw(st.sampled_from([0, "6h"]))}
     data["arrivals"] = {"rate_per_hour": draw(st.floats(2, 30))}
     bo = data["back_office"]
     bo["team"]["staff"] = draw(st.integers(0, 4))
@@ -80,17 +79,22 @@ def test_every_item_ends_once_or_is_open(case):
     back = wo.called_back < horizon
     assert (calls.origin == Origin.WORK_ORDER_UNRESOLVED).sum() == back.sum()
     # KPIs are numbers in range or None, never errors
-    for name in ("delivery_on_time", "delivery_success", "first_attempt_success",
-                 "back_office_on_time", "lead_conversion"):
+    for name in (
+        "delivery_on_time",
+        "delivery_success",
+        "first_attempt_success",
+        "back_office_on_time",
+        "lead_conversion",
+    ):
         v = run.kpis[name]
         assert v is None or 0 <= v <= 1
     k = run.kpis
-    created = (o.created >= sc.warmup)
+    created = o.created >= sc.warmup
     assert k["orders_open"] == (created & (o.state == OrderState.OPEN)).sum()
 
 
 def test_business_figures_do_not_depend_on_workers():
-    from sim.experiment import replicate
+    from sim.experiments.replication import replicate
 
     sc = scenario_from_dict(fixture_data("business_small.yaml"))
     one = replicate(sc, replications=2, workers=1)

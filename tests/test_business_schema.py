@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from sim import ScenarioError, load_scenario, scenario_from_dict
-from sim.business_kpi import BusinessRecords, business_kpis
-from sim.delivery import ORDER_COLUMNS, OrderState
-from sim.records import ColumnLog
-from sim.units import DAY
+from sim.kpi.business import BusinessRecords, business_kpis
+from sim.model.delivery import ORDER_COLUMNS, OrderState
+from sim.model.records import ColumnLog
+from sim.scenario.units import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,8 +61,10 @@ def test_payment_shares_and_channel_kind(business_data):
 def test_last_rule_catches_every_order(business_data):
     business_data["delivery"]["routing"] = [{"when": {"tier": "vip"}, "use": "couriers"}]
     assert "last routing rule" in _error(business_data)
-    business_data["delivery"]["routing"] = [{"when": {"tier": "vipp"}, "use": "couriers"},
-                                            {"use": "company"}]
+    business_data["delivery"]["routing"] = [
+        {"when": {"tier": "vipp"}, "use": "couriers"},
+        {"use": "company"},
+    ]
     assert "unknown customer tier 'vipp'" in _error(business_data)
 
 
@@ -72,12 +74,28 @@ def test_unknown_key_in_channel(business_data):
 
 
 def test_schema_lists_the_new_keys():
-    out = subprocess.run([sys.executable, "-m", "sim", "schema"], cwd=ROOT, check=True,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "sim", "schema"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT)},
+    ).stdout
     schema = json.loads(out)
     text = json.dumps(schema)
-    for key in ("back_office", "delivery", "daily_capacity", "cutoff", "half_life",
-                "cost_per_courier_day", "order_value", "payment", "retry_delay", "call_back"):
+    for key in (
+        "back_office",
+        "delivery",
+        "daily_capacity",
+        "cutoff",
+        "half_life",
+        "cost_per_courier_day",
+        "order_value",
+        "payment",
+        "retry_delay",
+        "call_back",
+    ):
         assert f'"{key}"' in text, key
 
 
@@ -85,9 +103,19 @@ def _orders(rows: list[dict], sc) -> BusinessRecords:
     log = ColumnLog(ORDER_COLUMNS)
     for r in rows:
         log.add(**r)
-    return BusinessRecords(sc, orders=log.freeze(), attempts=ColumnLog(
-        {"order": (int, 0), "channel": (int, 0), "start": (float, 0.0), "end": (float, 0.0),
-         "success": (bool, False)}).freeze())
+    return BusinessRecords(
+        sc,
+        orders=log.freeze(),
+        attempts=ColumnLog(
+            {
+                "order": (int, 0),
+                "channel": (int, 0),
+                "start": (float, 0.0),
+                "end": (float, 0.0),
+                "success": (bool, False),
+            }
+        ).freeze(),
+    )
 
 
 def test_delivery_kpis_on_hand_made_orders(business_data):
@@ -102,12 +130,29 @@ def test_delivery_kpis_on_hand_made_orders(business_data):
     d, f, o = int(OrderState.DELIVERED), int(OrderState.FAILED), int(OrderState.OPEN)
     rows = [
         dict(created=0.5 * DAY, state=d, closed=0.6 * DAY, attempts=1, channel=1),  # warm-up
-        dict(created=1.0 * DAY, state=d, closed=1.5 * DAY, attempts=1, channel=1, cost=10,
-             payment=0, value=100),  # on time, cash
-        dict(created=1.1 * DAY, state=d, closed=2.5 * DAY, attempts=2, channel=1, cost=20,
-             payment=1, value=50),  # late (promise 24 h)
-        dict(created=1.2 * DAY, state=f, closed=2.2 * DAY, attempts=2, channel=0, cost=40,
-             value=70),
+        dict(
+            created=1.0 * DAY,
+            state=d,
+            closed=1.5 * DAY,
+            attempts=1,
+            channel=1,
+            cost=10,
+            payment=0,
+            value=100,
+        ),  # on time, cash
+        dict(
+            created=1.1 * DAY,
+            state=d,
+            closed=2.5 * DAY,
+            attempts=2,
+            channel=1,
+            cost=20,
+            payment=1,
+            value=50,
+        ),  # late (promise 24 h)
+        dict(
+            created=1.2 * DAY, state=f, closed=2.2 * DAY, attempts=2, channel=0, cost=40, value=70
+        ),
         dict(created=2.5 * DAY, state=o, attempts=0, channel=0),  # not due yet: open
     ]
     k = business_kpis(_orders(rows, sc))
@@ -127,7 +172,7 @@ def test_delivery_kpis_on_hand_made_orders(business_data):
 
 def test_resolved_scenario_reads_back_identically(business_data):
     """scenario.yaml in the results folder must load to the same scenario (no deadline too)."""
-    from sim.scenario import scenario_to_dict
+    from sim.scenario.schema import scenario_to_dict
 
     business_data["back_office"]["work"]["work_order"]["deadline"] = "never"
     business_data["back_office"]["work"]["lead"]["creates"] = "nothing"

@@ -7,11 +7,11 @@ import pytest
 from scipy import stats
 
 from sim import scenario_from_dict, simulate
-from sim.arrivals import poisson_times
-from sim.calendar import arrival_rates, staffing_timeline
-from sim.records import Origin
-from sim.streams import Streams
-from sim.units import DAY
+from sim.model.calendar import arrival_rates, staffing_timeline
+from sim.model.callers import poisson_times
+from sim.model.records import Origin
+from sim.model.streams import Streams
+from sim.scenario.units import DAY
 
 
 def base(**over):
@@ -29,8 +29,9 @@ def base(**over):
 
 
 def test_staffing_map_wraps_past_midnight():
-    sc = base(agents={"groups": {"team": {"skills": ["general"],
-                                          "staffing": {"08:00": 10, "22:00": 2}}}})
+    sc = base(
+        agents={"groups": {"team": {"skills": ["general"], "staffing": {"08:00": 10, "22:00": 2}}}}
+    )
     tl = staffing_timeline(sc, sc.agents.groups["team"])
     assert tl.at(0) == 2  # before 08:00 on day 1: the evening value of the map
     assert tl.at(8 * 3600) == 10
@@ -42,9 +43,12 @@ def test_staffing_map_wraps_past_midnight():
 
 
 def test_weekday_staffing_maps():
-    sc = base(horizon={"days": 7, "start_weekday": "fri"},
-              agents={"groups": {"team": {"skills": ["general"],
-                                          "staffing": {"fri": {"09:00": 5}, "sat": 1}}}})
+    sc = base(
+        horizon={"days": 7, "start_weekday": "fri"},
+        agents={
+            "groups": {"team": {"skills": ["general"], "staffing": {"fri": {"09:00": 5}, "sat": 1}}}
+        },
+    )
     tl = staffing_timeline(sc, sc.agents.groups["team"])
     assert tl.at(10 * 3600) == 5  # friday
     assert tl.at(DAY + 10 * 3600) == 1  # saturday
@@ -53,10 +57,24 @@ def test_weekday_staffing_maps():
 
 
 def test_shifts_with_breaks_and_overnight():
-    sc = base(agents={"groups": {"team": {"skills": ["general"], "shifts": [
-        {"start": "08:00", "end": "16:00", "count": 4,
-         "break": {"at": "12:00", "length": "30min"}},
-        {"start": "22:00", "end": "06:00", "count": 2}]}}})
+    sc = base(
+        agents={
+            "groups": {
+                "team": {
+                    "skills": ["general"],
+                    "shifts": [
+                        {
+                            "start": "08:00",
+                            "end": "16:00",
+                            "count": 4,
+                            "break": {"at": "12:00", "length": "30min"},
+                        },
+                        {"start": "22:00", "end": "06:00", "count": 2},
+                    ],
+                }
+            }
+        }
+    )
     tl = staffing_timeline(sc, sc.agents.groups["team"])
     assert tl.at(3 * 3600) == 2  # the night shift that started on day 0
     assert tl.at(9 * 3600) == 4
@@ -67,9 +85,14 @@ def test_shifts_with_breaks_and_overnight():
 
 
 def test_daily_volume_profile_and_weekday_factors():
-    sc = base(horizon={"days": 7, "start_weekday": "mon"},
-              arrivals={"daily_volume": 1000, "weekday_factors": {"sat": 0.5},
-                        "intraday_profile": {"08:00": 3.0, "20:00": 1.0}})
+    sc = base(
+        horizon={"days": 7, "start_weekday": "mon"},
+        arrivals={
+            "daily_volume": 1000,
+            "weekday_factors": {"sat": 0.5},
+            "intraday_profile": {"08:00": 3.0, "20:00": 1.0},
+        },
+    )
     rates = arrival_rates(sc)
     day_volume = rates.integral(np.arange(8) * DAY)
     np.testing.assert_allclose(day_volume, [1000] * 5 + [500, 1000])

@@ -16,22 +16,33 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.scenario import KPI_NAMES, load_scenario
-from sim.yamlsource import load_yaml
+from sim.scenario.schema import KPI_NAMES, load_scenario
+from sim.scenario.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "scenarios"
 TINY = FIXTURES / "ok_tiny.yaml"
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))
-OK_FIXTURES = [FIXTURES / "ok_minimal.yaml", FIXTURES / "ok_full_shape.yaml", TINY,
-               FIXTURES / "ok_extends_base.yaml"]
+OK_FIXTURES = [
+    FIXTURES / "ok_minimal.yaml",
+    FIXTURES / "ok_full_shape.yaml",
+    TINY,
+    FIXTURES / "ok_extends_base.yaml",
+]
 
 
 def sim(*args: str | Path) -> subprocess.CompletedProcess:
     """Run ``python -m sim ARGS`` as a user would, from outside the repository."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=Path("/"), timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path("/"),
+        timeout=300,
+        check=False,
+    )
 
 
 def invoke(*args: str | Path):
@@ -116,8 +127,21 @@ def test_schema_documents_every_top_level_key():
     result = invoke("schema")
     assert result.exit_code == 0
     props = json.loads(result.output)["properties"]
-    for key in ("name", "horizon", "interval", "arrivals", "customer_tiers", "ivr",
-                "call_types", "redial", "agents", "routing", "targets", "replications", "seed"):
+    for key in (
+        "name",
+        "horizon",
+        "interval",
+        "arrivals",
+        "customer_tiers",
+        "ivr",
+        "call_types",
+        "redial",
+        "agents",
+        "routing",
+        "targets",
+        "replications",
+        "seed",
+    ):
         assert key in props and props[key].get("description"), key
 
 
@@ -136,13 +160,24 @@ def test_run_end_to_end_writes_the_results_folder(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "service_level" in proc.stdout and "missed" in proc.stdout  # SL about 0.6 < 0.8
     assert {p.name for p in out.iterdir()} >= {
-        "scenario.yaml", "summary.json", "replications.csv", "intervals.csv"
+        "scenario.yaml",
+        "summary.json",
+        "replications.csv",
+        "intervals.csv",
     }
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["scenario"], summary["seed"], summary["replications"]) == ("tiny", 7, 2)
     kpis = summary["kpis"]
-    for name in ("offered", "service_level", "answer_rate", "abandon_rate", "asa", "mean_wait",
-                 "occupancy", "first_contact_resolution"):
+    for name in (
+        "offered",
+        "service_level",
+        "answer_rate",
+        "abandon_rate",
+        "asa",
+        "mean_wait",
+        "occupancy",
+        "first_contact_resolution",
+    ):
         k = kpis[name]
         assert isinstance(k["mean"], float) and len(k["ci95"]) == 2, name
         assert k["ci95"][0] <= k["mean"] <= k["ci95"][1], name
@@ -165,13 +200,24 @@ def test_run_workers_1_and_2_give_identical_summaries(tmp_path):
     outs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        result = invoke("run", TINY, "--out", out, "--workers", workers, "--quiet",
-                        "--no-report", "--replications", "3")
+        result = invoke(
+            "run",
+            TINY,
+            "--out",
+            out,
+            "--workers",
+            workers,
+            "--quiet",
+            "--no-report",
+            "--replications",
+            "3",
+        )
         assert result.exit_code == 0, result.output
         outs.append(out)
     assert (outs[0] / "summary.json").read_bytes() == (outs[1] / "summary.json").read_bytes()
     assert (outs[0] / "replications.csv").read_bytes() == (
-        outs[1] / "replications.csv").read_bytes()
+        outs[1] / "replications.csv"
+    ).read_bytes()
     assert json.loads((outs[0] / "summary.json").read_text())["replications"] == 3
 
 
@@ -179,8 +225,9 @@ def test_run_seed_option_changes_the_numbers(tmp_path):
     summaries = []
     for seed in ("7", "8"):
         out = tmp_path / seed
-        result = invoke("run", TINY, "--out", out, "--workers", "1", "--quiet", "--no-report",
-                        "--seed", seed)
+        result = invoke(
+            "run", TINY, "--out", out, "--workers", "1", "--quiet", "--no-report", "--seed", seed
+        )
         assert result.exit_code == 0, result.output
         summaries.append(json.loads((out / "summary.json").read_text()))
     assert [s["seed"] for s in summaries] == [7, 8]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import scenario_from_dict, simulate
-from sim.records import Origin, Outcome
+from sim.model.records import Origin, Outcome
 
 
 def scenario(groups, routing=None, **over):
@@ -25,9 +25,10 @@ def scenario(groups, routing=None, **over):
 
 
 def test_overflow_group_takes_calls_only_after_the_wait():
-    sc = scenario({"first": {"skills": ["x"], "staffing": 0},
-                   "backup": {"skills": ["x"], "staffing": 3}},
-                  routing={"x": ["first", {"group": "backup", "after": "45s"}]})
+    sc = scenario(
+        {"first": {"skills": ["x"], "staffing": 0}, "backup": {"skills": ["x"], "staffing": 3}},
+        routing={"x": ["first", {"group": "backup", "after": "45s"}]},
+    )
     c = simulate(sc, seed=1).records.calls
     answered = c.outcome == Outcome.ANSWERED
     assert answered.sum() > 300
@@ -38,9 +39,11 @@ def test_overflow_group_takes_calls_only_after_the_wait():
 
 
 def test_overtime_agent_finishes_the_call_then_leaves():
-    sc = scenario({"team": {"skills": ["x"], "staffing": {"00:00": 2, "01:00": 0}}},
-                  call_types={"x": {"share": 1, "handle_time": {"dist": "fixed", "value": 1500}}},
-                  arrivals={"rate_per_hour": 30})
+    sc = scenario(
+        {"team": {"skills": ["x"], "staffing": {"00:00": 2, "01:00": 0}}},
+        call_types={"x": {"share": 1, "handle_time": {"dist": "fixed", "value": 1500}}},
+        arrivals={"rate_per_hour": 30},
+    )
     run = simulate(sc, seed=2)
     c = run.records.calls
     answered = c.outcome == Outcome.ANSWERED
@@ -53,10 +56,14 @@ def test_overtime_agent_finishes_the_call_then_leaves():
 
 
 def test_after_call_work_and_group_speed_factor():
-    sc = scenario({"slow": {"skills": ["x"], "staffing": 5}},
-                  agents={"groups": {"slow": {"skills": ["x"], "staffing": 5}},
-                          "after_call_work": {"dist": "fixed", "value": 15},
-                          "handle_time_factor": {"slow": 1.5}})
+    sc = scenario(
+        {"slow": {"skills": ["x"], "staffing": 5}},
+        agents={
+            "groups": {"slow": {"skills": ["x"], "staffing": 5}},
+            "after_call_work": {"dist": "fixed", "value": 15},
+            "handle_time_factor": {"slow": 1.5},
+        },
+    )
     c = simulate(sc, seed=3).records.calls
     answered = c.outcome == Outcome.ANSWERED
     np.testing.assert_allclose(c.end[answered] - c.answer[answered], 90)
@@ -64,9 +71,11 @@ def test_after_call_work_and_group_speed_factor():
 
 
 def test_ivr_self_service_and_time():
-    sc = scenario({"team": {"skills": ["x"], "staffing": 5}},
-                  ivr={"self_service": 0.3, "time": {"dist": "fixed", "value": 40}},
-                  horizon={"days": 5})
+    sc = scenario(
+        {"team": {"skills": ["x"], "staffing": 5}},
+        ivr={"self_service": 0.3, "time": {"dist": "fixed", "value": 40}},
+        horizon={"days": 5},
+    )
     run = simulate(sc, seed=4)
     c = run.records.calls
     assert run.kpis["self_service_rate"] == pytest.approx(0.3, abs=0.03)
@@ -77,26 +86,28 @@ def test_ivr_self_service_and_time():
 
 
 def test_redials_after_abandon_come_back_as_the_same_customer():
-    sc = scenario({"team": {"skills": ["x"], "staffing": 1}},
-                  arrivals={"rate_per_hour": 120},
-                  customer_tiers={"std": {"share": 1, "patience": {"dist": "fixed", "value": 30}}},
-                  redial={"after_abandon": {"probability": 1.0,
-                                            "delay": {"dist": "fixed", "value": 300}}})
+    sc = scenario(
+        {"team": {"skills": ["x"], "staffing": 1}},
+        arrivals={"rate_per_hour": 120},
+        customer_tiers={"std": {"share": 1, "patience": {"dist": "fixed", "value": 30}}},
+        redial={"after_abandon": {"probability": 1.0, "delay": {"dist": "fixed", "value": 300}}},
+    )
     c = simulate(sc, seed=5).records.calls
     again = np.flatnonzero(c.origin == Origin.AFTER_ABANDON)
     assert len(again) > 50
     abandoned = np.flatnonzero(c.outcome == Outcome.ABANDONED)
     # every abandonment before the last 300 s has exactly one redial, 300 s later
     due = abandoned[c.end[abandoned] + 300 < sc.horizon_s]
-    by_customer_attempt = {(cu, at): i for i, cu, at in zip(again, c.customer[again],
-                                                             c.attempt[again], strict=True)}
+    by_customer_attempt = {
+        (cu, at): i for i, cu, at in zip(again, c.customer[again], c.attempt[again], strict=True)
+    }
     for i in due:
         j = by_customer_attempt[(c.customer[i], c.attempt[i] + 1)]
         assert c.arrival[j] == pytest.approx(c.end[i] + 300)
 
 
 def test_workers_do_not_change_results():
-    from sim.experiment import replicate
+    from sim.experiments.replication import replicate
 
     sc = scenario({"team": {"skills": ["x"], "staffing": 1}}, replications=4)
     one, two = replicate(sc, workers=1), replicate(sc, workers=2)

@@ -8,18 +8,23 @@ import numpy as np
 import pytest
 
 from sim import scenario_from_dict, simulate
-from sim.crew import Opening
-from sim.delivery import OrderState
-from sim.records import Origin
-from sim.units import DAY, parse_clock
+from sim.model.crew import Opening
+from sim.model.delivery import OrderState
+from sim.model.records import Origin
+from sim.scenario.units import DAY, parse_clock
 
 
 def _only_sales(data: dict, rate: float) -> dict:
     """Every call a sales call that becomes an order; no back office."""
     data["arrivals"] = {"rate_per_hour": rate}
-    data["call_types"] = {"sales": {"share": 1, "handle_time": {"dist": "exponential",
-                                                                "mean": "1min"},
-                                    "accept_rate": 1.0, "creates": "delivery_order"}}
+    data["call_types"] = {
+        "sales": {
+            "share": 1,
+            "handle_time": {"dist": "exponential", "mean": "1min"},
+            "accept_rate": 1.0,
+            "creates": "delivery_order",
+        }
+    }
     data["agents"] = {"groups": {"all": {"skills": ["sales"], "staffing": 100}}}
     data.pop("back_office")
     for channel in data["delivery"]["channels"].values():
@@ -33,9 +38,15 @@ def test_attempts_match_geometric_closed_form(business_data):
     p, k = 0.6, 3
     data = _only_sales(business_data, rate=300)
     data["horizon"] = {"days": 2}
-    data["delivery"]["channels"] = {"van": {
-        "couriers": 2000, "service_time": {"dist": "fixed", "value": "1min"},
-        "first_attempt_success": p, "retry_delay": "10min", "max_attempts": k}}
+    data["delivery"]["channels"] = {
+        "van": {
+            "couriers": 2000,
+            "service_time": {"dist": "fixed", "value": "1min"},
+            "first_attempt_success": p,
+            "retry_delay": "10min",
+            "max_attempts": k,
+        }
+    }
     data["delivery"]["routing"] = [{"use": "van"}]
     run = simulate(scenario_from_dict(data), seed=3)
     o = run.business.orders
@@ -102,12 +113,16 @@ def test_complaint_calls_enter_the_call_records_once(business_data):
     assert due.sum() > 5
     assert complaint.sum() == due.sum()
     order = np.argsort(o.complaint_at[due])
-    np.testing.assert_allclose(np.sort(calls.arrival[complaint]), o.complaint_at[due][order],
-                               rtol=0, atol=1e-6)
-    pairs = {(int(c), round(t, 3)) for c, t in zip(o.customer[due], o.complaint_at[due],
-                                                     strict=True)}
-    got = {(int(c), round(t, 3)) for c, t in zip(calls.customer[complaint],
-                                                   calls.arrival[complaint], strict=True)}
+    np.testing.assert_allclose(
+        np.sort(calls.arrival[complaint]), o.complaint_at[due][order], rtol=0, atol=1e-6
+    )
+    pairs = {
+        (int(c), round(t, 3)) for c, t in zip(o.customer[due], o.complaint_at[due], strict=True)
+    }
+    got = {
+        (int(c), round(t, 3))
+        for c, t in zip(calls.customer[complaint], calls.arrival[complaint], strict=True)
+    }
     assert pairs == got
     assert np.all(o.state[due] == OrderState.DELIVERED)
 
@@ -120,8 +135,10 @@ def test_changing_couriers_keeps_the_call_arrivals(business_data):
         runs.append(simulate(scenario_from_dict(business_data), seed=4))
     first = [r.records.calls.origin == Origin.FIRST for r in runs]
     for col in ("arrival", "tier", "call_type", "handle", "customer"):
-        np.testing.assert_array_equal(getattr(runs[0].records.calls, col)[first[0]],
-                                      getattr(runs[1].records.calls, col)[first[1]])
+        np.testing.assert_array_equal(
+            getattr(runs[0].records.calls, col)[first[0]],
+            getattr(runs[1].records.calls, col)[first[1]],
+        )
     assert not np.array_equal(runs[0].business.attempts.start, runs[1].business.attempts.start)
 
 
@@ -149,7 +166,7 @@ def test_channel_funnel_adds_up_and_daily_on_time_matches(business_data):
     k = run.kpis
     for name in sc.delivery.channels:
         created = k[f"orders_created.channel={name}"] * days
-        closed = (k[f"orders_delivered.channel={name}"] + k[f"orders_failed.channel={name}"])
+        closed = k[f"orders_delivered.channel={name}"] + k[f"orders_failed.channel={name}"]
         assert created == pytest.approx(closed * days + k[f"orders_open.channel={name}"])
         assert k[f"orders_attempted.channel={name}"] <= k[f"orders_created.channel={name}"]
     daily = run.extra["daily"]["delivery_on_time"]

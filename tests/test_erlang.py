@@ -1,4 +1,5 @@
-"""Closed forms of sim.erlang against independent calculations: factorial sums, Poisson tails,
+"""Closed forms of sim.planning.erlang against independent calculations: factorial sums, Poisson
+tails,
 a generator solved by linear algebra, matrix exponentials, and a customer-level Monte Carlo."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 from scipy.linalg import expm
 from scipy.stats import poisson
 
-from sim.erlang import (
+from sim.planning.erlang import (
     QueueMetrics,
     agents_required,
     erlang_a_metrics,
@@ -179,8 +180,15 @@ def test_erlang_c_metrics_unstable_and_idle():
 def test_queue_metrics_to_dict():
     m = erlang_c_metrics(0.01, 100, 2, 20)
     d = m.to_dict()
-    assert list(d) == ["service_level", "abandon_rate", "asa", "mean_wait", "occupancy",
-                       "prob_wait", "mean_queue_length"]
+    assert list(d) == [
+        "service_level",
+        "abandon_rate",
+        "asa",
+        "mean_wait",
+        "occupancy",
+        "prob_wait",
+        "mean_queue_length",
+    ]
     assert QueueMetrics(**d) == m
     with pytest.raises(AttributeError):
         m.asa = 0.0  # frozen
@@ -217,9 +225,11 @@ def test_erlang_a_identities(lam, s, c, patience, t):
     assert m.asa * (1 - m.abandon_rate) < m.mean_wait
     assert 0 < m.service_level < 1 - m.abandon_rate
     assert erlang_a_metrics(lam, s, c, patience, 0.0).service_level == pytest.approx(
-        1 - m.prob_wait)
+        1 - m.prob_wait
+    )
     assert erlang_a_metrics(lam, s, c, patience, math.inf).service_level == pytest.approx(
-        1 - m.abandon_rate, rel=1e-9)
+        1 - m.abandon_rate, rel=1e-9
+    )
 
 
 def test_erlang_a_theta_equal_mu_is_poisson():
@@ -243,8 +253,14 @@ def test_erlang_a_converges_to_erlang_c():
     exact = erlang_c_metrics(lam, s, c, t)
     for patience, tol in [(1e6, 1e-3), (1e9, 1e-6)]:
         m = erlang_a_metrics(lam, s, c, patience, t)
-        for name in ("service_level", "asa", "mean_wait", "occupancy", "prob_wait",
-                     "mean_queue_length"):
+        for name in (
+            "service_level",
+            "asa",
+            "mean_wait",
+            "occupancy",
+            "prob_wait",
+            "mean_queue_length",
+        ):
             assert getattr(m, name) == pytest.approx(getattr(exact, name), rel=tol), name
         assert m.abandon_rate < 10 * s / patience
     assert erlang_a_metrics(lam, s, c, math.inf, t) == exact
@@ -263,8 +279,10 @@ def test_erlang_a_monte_carlo():
     assert (wait > 0).mean() == pytest.approx(m.prob_wait, abs=0.006)
 
 
-@pytest.mark.parametrize(("c", "a", "patience"), [(1000, 990.0, 60.0), (2000, 2000.0, 600.0),
-                                                  (1500, 1800.0, 60.0), (2000, 100.0, 30.0)])
+@pytest.mark.parametrize(
+    ("c", "a", "patience"),
+    [(1000, 990.0, 60.0), (2000, 2000.0, 600.0), (1500, 1800.0, 60.0), (2000, 100.0, 30.0)],
+)
 def test_erlang_a_stable_for_large_systems(c, a, patience):
     s = 180.0
     m = erlang_a_metrics(a / s, s, c, patience, 20.0)
@@ -290,11 +308,14 @@ def test_priority_mm1_two_classes_cobham_by_hand():
     assert priority_waits([lam1, lam2], s, 1) == pytest.approx([63.1579, 315.7895], abs=1e-4)
 
 
-@pytest.mark.parametrize(("rates", "s", "c"), [
-    ([0.01, 0.02, 0.03], 60.0, 4),
-    ([0.2, 0.5], 100.0, 80),
-    ([0.001, 0.003, 0.002, 0.004], 300.0, 4),
-])
+@pytest.mark.parametrize(
+    ("rates", "s", "c"),
+    [
+        ([0.01, 0.02, 0.03], 60.0, 4),
+        ([0.2, 0.5], 100.0, 80),
+        ([0.001, 0.003, 0.002, 0.004], 300.0, 4),
+    ],
+)
 def test_priority_conservation_law(rates, s, c):
     """Work conservation: the rate-weighted mean of class waits is the FCFS M/M/c wait."""
     waits = priority_waits(rates, s, c)
@@ -321,23 +342,30 @@ def _met(rate, s, t, sl, patience, ab, occ, c):
             return False
     else:
         m = erlang_a_metrics(rate, s, c, patience, t)
-    return ((sl is None or m.service_level >= sl) and (ab is None or m.abandon_rate <= ab)
-            and (occ is None or m.occupancy <= occ))
+    return (
+        (sl is None or m.service_level >= sl)
+        and (ab is None or m.abandon_rate <= ab)
+        and (occ is None or m.occupancy <= occ)
+    )
 
 
-@pytest.mark.parametrize(("rate", "s", "t", "sl", "patience", "ab", "occ"), [
-    (200 / 3600, 180.0, 20.0, 0.8, math.inf, None, None),
-    (200 / 3600, 180.0, 20.0, 0.8, 120.0, 0.03, None),
-    (0.5, 240.0, 30.0, 0.9, math.inf, None, None),  # 120 Erlang
-    (0.5, 240.0, 30.0, 0.5, math.inf, None, 0.85),  # occupancy binds
-    (2000 / 180, 180.0, 20.0, 0.95, 300.0, 0.01, 0.97),  # 2000 Erlang
-    (30 / 3600, 300.0, 60.0, 0.8, 180.0, None, None),  # under 3 Erlang
-    (300 / 3600, 180.0, 20.0, None, 60.0, 0.05, None),  # abandonment only
-    (300 / 3600, 180.0, 20.0, 0.0, 60.0, None, None),  # a zero target: one agent does
-])
+@pytest.mark.parametrize(
+    ("rate", "s", "t", "sl", "patience", "ab", "occ"),
+    [
+        (200 / 3600, 180.0, 20.0, 0.8, math.inf, None, None),
+        (200 / 3600, 180.0, 20.0, 0.8, 120.0, 0.03, None),
+        (0.5, 240.0, 30.0, 0.9, math.inf, None, None),  # 120 Erlang
+        (0.5, 240.0, 30.0, 0.5, math.inf, None, 0.85),  # occupancy binds
+        (2000 / 180, 180.0, 20.0, 0.95, 300.0, 0.01, 0.97),  # 2000 Erlang
+        (30 / 3600, 300.0, 60.0, 0.8, 180.0, None, None),  # under 3 Erlang
+        (300 / 3600, 180.0, 20.0, None, 60.0, 0.05, None),  # abandonment only
+        (300 / 3600, 180.0, 20.0, 0.0, 60.0, None, None),  # a zero target: one agent does
+    ],
+)
 def test_agents_required_is_smallest(rate, s, t, sl, patience, ab, occ):
-    c = agents_required(rate, s, t, sl, mean_patience=patience, abandon_target=ab,
-                        max_occupancy=occ)
+    c = agents_required(
+        rate, s, t, sl, mean_patience=patience, abandon_target=ab, max_occupancy=occ
+    )
     assert _met(rate, s, t, sl, patience, ab, occ, c)
     assert c == 1 or not _met(rate, s, t, sl, patience, ab, occ, c - 1)
 
@@ -354,24 +382,27 @@ def test_agents_required_known_values():
 # --------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("call", [
-    lambda: erlang_b(0, 1.0),
-    lambda: erlang_b(2.5, 1.0),
-    lambda: erlang_b(True, 1.0),
-    lambda: erlang_b(3, -1.0),
-    lambda: erlang_c(3, math.nan),
-    lambda: erlang_c(3, math.inf),
-    lambda: offered_load(-1.0, 10.0),
-    lambda: erlang_c_metrics(0.1, 0.0, 3, 20),
-    lambda: erlang_c_metrics(0.1, 10.0, 3, -1),
-    lambda: erlang_a_metrics(0.1, 10.0, 3, 0.0, 20),
-    lambda: erlang_a_metrics(-0.1, 10.0, 3, 60.0, 20),
-    lambda: priority_waits([0.01, -0.01], 10.0, 1),
-    lambda: agents_required(0.1, 10.0, 20, 1.5),
-    lambda: agents_required(0.1, 10.0, 20, 0.8, abandon_target=-0.1),
-    lambda: agents_required(0.1, 10.0, 20, 0.8, max_occupancy=0.0),
-    lambda: agents_required(0.1, 10.0, 20, 0.8, max_agents=0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: erlang_b(0, 1.0),
+        lambda: erlang_b(2.5, 1.0),
+        lambda: erlang_b(True, 1.0),
+        lambda: erlang_b(3, -1.0),
+        lambda: erlang_c(3, math.nan),
+        lambda: erlang_c(3, math.inf),
+        lambda: offered_load(-1.0, 10.0),
+        lambda: erlang_c_metrics(0.1, 0.0, 3, 20),
+        lambda: erlang_c_metrics(0.1, 10.0, 3, -1),
+        lambda: erlang_a_metrics(0.1, 10.0, 3, 0.0, 20),
+        lambda: erlang_a_metrics(-0.1, 10.0, 3, 60.0, 20),
+        lambda: priority_waits([0.01, -0.01], 10.0, 1),
+        lambda: agents_required(0.1, 10.0, 20, 1.5),
+        lambda: agents_required(0.1, 10.0, 20, 0.8, abandon_target=-0.1),
+        lambda: agents_required(0.1, 10.0, 20, 0.8, max_occupancy=0.0),
+        lambda: agents_required(0.1, 10.0, 20, 0.8, max_agents=0),
+    ],
+)
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()

@@ -11,18 +11,18 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.compare import compare, paired_differences
-from sim.executors import ExecutorError, ProcessExecutor, SerialExecutor, make_executor
-from sim.experiment import (
+from sim.experiments.comparison import compare, paired_differences
+from sim.experiments.executors import ExecutorError, ProcessExecutor, SerialExecutor, make_executor
+from sim.experiments.progress import progress
+from sim.experiments.replication import (
     StoppingRule,
     StoppingRuleError,
     mean_ci,
     replicate,
     run_replications,
 )
-from sim.model import simulate
-from sim.progress import progress
-from sim.scenario import load_scenario
+from sim.model.simulation import simulate
+from sim.scenario.schema import load_scenario
 
 HERE = Path(__file__).parent
 TINY = HERE / "scenarios" / "tiny_mmc.yaml"
@@ -78,58 +78,103 @@ def test_make_executor_rejects_bad_combinations():
 def test_stopping_rule_parses_absolute_relative_and_combined():
     rule = StoppingRule.parse("service_level half-width < 0.005 and asa rel-half-width <= 5%")
     assert [(c.kpi, c.measure, c.below) for c in rule.criteria] == [
-        ("service_level", "half-width", 0.005), ("asa", "rel-half-width", 0.05)]
-    for bad in ("service_level < 0.005", "service_level width < 1", "sl half-width > 1",
-                "service_level half-width < 0"):
+        ("service_level", "half-width", 0.005),
+        ("asa", "rel-half-width", 0.05),
+    ]
+    for bad in (
+        "service_level < 0.005",
+        "service_level width < 1",
+        "sl half-width > 1",
+        "service_level half-width < 0",
+    ):
         with pytest.raises(StoppingRuleError):
             StoppingRule.parse(bad)
 
 
 def test_stopping_stops_at_the_first_n_that_meets_the_rule_for_any_batch_size(tiny):
     rule = "service_level half-width < 0.03"
-    results = [replicate(tiny, replications=40, seed=2, until=rule, executor="serial"),
-               replicate(tiny, replications=40, seed=2, until=rule, workers=2),
-               replicate(tiny, replications=40, seed=2, until=rule, workers=3)]
+    results = [
+        replicate(tiny, replications=40, seed=2, until=rule, executor="serial"),
+        replicate(tiny, replications=40, seed=2, until=rule, workers=2),
+        replicate(tiny, replications=40, seed=2, until=rule, workers=3),
+    ]
     n = results[0].stopping["replications"]
     assert results[0].stopping["reached"]
     assert all(r.stopping["replications"] == n for r in results)
     assert all(r.to_dict() == results[0].to_dict() for r in results)
     # n is the first prefix whose interval is narrow enough (and at least 5)
     values = [run.kpis["service_level"] for run in results[0].runs]
-    half = [None if ci is None else (ci[1] - ci[0]) / 2
-            for _, ci, _ in (mean_ci(values[:k]) for k in range(1, n + 1))]
+    half = [
+        None if ci is None else (ci[1] - ci[0]) / 2
+        for _, ci, _ in (mean_ci(values[:k]) for k in range(1, n + 1))
+    ]
     assert half[n - 1] < 0.03
-    assert n == 5 or all(h is None or h >= 0.03 for h in half[4:n - 1])
+    assert n == 5 or all(h is None or h >= 0.03 for h in half[4 : n - 1])
 
 
 def test_stopping_rule_not_reached_runs_the_maximum(tiny):
-    s = replicate(tiny, replications=6, seed=1, until="service_level half-width < 1e-9",
-                  executor="serial")
+    s = replicate(
+        tiny, replications=6, seed=1, until="service_level half-width < 1e-9", executor="serial"
+    )
     assert s.replications == 6 and s.stopping["reached"] is False
     assert s.to_dict()["stopping"]["max_replications"] == 6
 
 
 def test_stopping_rule_with_unknown_kpi_names_the_close_one(tiny):
     with pytest.raises(StoppingRuleError, match="did you mean 'service_level'"):
-        replicate(tiny, replications=6, until="service_levle half-width < 0.01",
-                  executor="serial")
+        replicate(tiny, replications=6, until="service_levle half-width < 0.01", executor="serial")
 
 
 def test_cli_run_until_reports_how_many_and_rejects_bad_rules(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(cli, ["run", str(TINY), "--out", str(tmp_path / "r"), "--quiet",
-                              "--until", "service_level half-width < 0.05",
-                              "--executor", "serial", "--replications", "30"])
+    res = runner.invoke(
+        cli,
+        [
+            "run",
+            str(TINY),
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+            "--until",
+            "service_level half-width < 0.05",
+            "--executor",
+            "serial",
+            "--replications",
+            "30",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     n = summary["stopping"]["replications"]
     assert f"stopping rule met after {n} replications" in res.output
     assert summary["replications"] == n
-    bad = runner.invoke(cli, ["run", str(TINY), "--out", str(tmp_path / "b"), "--quiet",
-                              "--until", "service_level below 0.05"])
+    bad = runner.invoke(
+        cli,
+        [
+            "run",
+            str(TINY),
+            "--out",
+            str(tmp_path / "b"),
+            "--quiet",
+            "--until",
+            "service_level below 0.05",
+        ],
+    )
     assert bad.exit_code == 2 and "cannot read the stopping rule" in bad.output
-    typo = runner.invoke(cli, ["run", str(TINY), "--out", str(tmp_path / "t"), "--quiet",
-                               "--executor", "serial", "--until", "servce_level half-width < 1"])
+    typo = runner.invoke(
+        cli,
+        [
+            "run",
+            str(TINY),
+            "--out",
+            str(tmp_path / "t"),
+            "--quiet",
+            "--executor",
+            "serial",
+            "--until",
+            "servce_level half-width < 1",
+        ],
+    )
     assert typo.exit_code == 2 and "did you mean 'service_level'" in typo.output
 
 
@@ -160,8 +205,10 @@ def test_compare_crn_beats_independent_seeds(tiny, tiny_more):
     assert d.significant and d.mean > 0
     assert d.variance_reduction > 2
     a = [r.kpis["service_level"] for r in cmp.summaries[0].runs]
-    b_indep = [r.kpis["service_level"]
-               for r in run_replications(tiny_more, 9, range(n, 2 * n), executor="serial")]
+    b_indep = [
+        r.kpis["service_level"]
+        for r in run_replications(tiny_more, 9, range(n, 2 * n), executor="serial")
+    ]
     var_indep = np.var(np.subtract(b_indep, a), ddof=1)
     b = [r.kpis["service_level"] for r in cmp.summaries[1].runs]
     estimate = np.var(a, ddof=1) + np.var(b, ddof=1)
@@ -171,8 +218,21 @@ def test_compare_crn_beats_independent_seeds(tiny, tiny_more):
 
 def test_cli_compare_writes_the_folder_and_prints_the_table(tmp_path):
     out = tmp_path / "cmp"
-    res = CliRunner().invoke(cli, ["compare", str(TINY), str(TINY_MORE), "--out", str(out),
-                                   "--replications", "5", "--quiet", "--executor", "serial"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(TINY),
+            str(TINY_MORE),
+            "--out",
+            str(out),
+            "--replications",
+            "5",
+            "--quiet",
+            "--executor",
+            "serial",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads((out / "comparison.json").read_text())
     assert data["scenarios"] == ["tiny-mmc", "tiny-mmc-6-agents"]

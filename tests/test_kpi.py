@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.calendar import Timeline
-from sim.kpi import CallRecords, busy_time, call_kpis, interval_table
-from sim.records import CALL_COLUMNS, Calls, Outcome
+from sim.kpi.calls import CallRecords, busy_time, call_kpis, interval_table
+from sim.model.calendar import Timeline
+from sim.model.records import CALL_COLUMNS, Calls, Outcome
 
 A, B, S, OPEN = Outcome.ANSWERED, Outcome.ABANDONED, Outcome.SELF_SERVED, Outcome.OPEN
 NAN = np.nan
@@ -17,8 +17,16 @@ def records(rows, present=2.0, horizon=7200.0, warmup=0.0):
     """rows: (arrival, queue_entry, outcome, answer, end, release, group, resolved)."""
     cols = {name: [] for name in CALL_COLUMNS}
     for arrival, entry, outcome, answer, end, release, group, resolved in rows:
-        row = dict(arrival=arrival, queue_entry=entry, outcome=int(outcome), answer=answer,
-                   end=end, release=release, group=group, resolved=resolved)
+        row = dict(
+            arrival=arrival,
+            queue_entry=entry,
+            outcome=int(outcome),
+            answer=answer,
+            end=end,
+            release=release,
+            group=group,
+            resolved=resolved,
+        )
         for name, (_, default) in CALL_COLUMNS.items():
             cols[name].append(row.get(name, default))
     calls = Calls({n: np.asarray(v, dtype=CALL_COLUMNS[n][0]) for n, v in cols.items()})
@@ -51,8 +59,15 @@ def test_spec_definitions():
 
 def test_nothing_behind_a_figure_is_none():
     k = call_kpis(records([(700, NAN, S, NAN, 730, NAN, -1, False)], present=0.0))
-    for name in ("service_level", "answer_rate", "abandon_rate", "asa", "mean_wait", "occupancy",
-                 "first_contact_resolution"):
+    for name in (
+        "service_level",
+        "answer_rate",
+        "abandon_rate",
+        "asa",
+        "mean_wait",
+        "occupancy",
+        "first_contact_resolution",
+    ):
         assert k[name] is None, name
     table = interval_table(records([], present=0.0), 1800.0, "mon")
     assert np.all(np.isnan(table["service_level"]))

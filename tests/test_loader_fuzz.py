@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sim.cli import cli
-from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.yamlsource import load_yaml
+from sim.scenario.schema import Scenario, ScenarioError, load_scenario
+from sim.scenario.yamlsource import load_yaml
 
 FIXTURES = Path(__file__).parent / "scenarios"
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +29,11 @@ BASE_FILES = [
 ]
 BASE_DATA = [load_yaml(p)[0] for p in BASE_FILES]
 BASE_TEXT = [p.read_text(encoding="utf-8") for p in BASE_FILES]
-FUZZ = settings(max_examples=100, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def check_like_the_cli(path: Path) -> None:
@@ -98,9 +101,9 @@ def misspell(key: str, data: st.DataObject) -> str:
     i = data.draw(st.integers(0, max(len(key) - 1, 0)))
     how = data.draw(st.sampled_from(["drop", "swap", "insert", "double"]))
     if how == "drop" and len(key) > 1:
-        return key[:i] + key[i + 1:]
+        return key[:i] + key[i + 1 :]
     if how == "swap" and len(key) > 2 and i < len(key) - 1:
-        return key[:i] + key[i + 1] + key[i] + key[i + 2:]
+        return key[:i] + key[i + 1] + key[i] + key[i + 2 :]
     if how == "double":
         return key[:i] + key[i] + key[i:]
     return key[:i] + data.draw(st.sampled_from("aeiourstxz_")) + key[i:]
@@ -113,9 +116,11 @@ def mutate(tree: dict, data: st.DataObject) -> str:
     for part in where[:-1]:
         parent = parent[part]
     last = where[-1]
-    kind = data.draw(st.sampled_from(
-        ["wrong_type", "negative", "delete", "misspell", "unknown_key", "delete_section"]
-    ))
+    kind = data.draw(
+        st.sampled_from(
+            ["wrong_type", "negative", "delete", "misspell", "unknown_key", "delete_section"]
+        )
+    )
     if kind == "delete_section":
         tree.pop(data.draw(st.sampled_from(sorted(tree))), None)
     elif kind == "wrong_type":
@@ -167,15 +172,15 @@ def test_broken_yaml_loads_or_gives_exit_2(tmp_path_factory, base, data):
             chars = data.draw(st.text(":{}[]-,#&*!|>'\"%@` \t\n?\\a0", min_size=1, max_size=4))
             raw = raw[:at] + chars.encode() + raw[at:]
         elif kind == "delete":
-            raw = raw[:at] + raw[at + data.draw(st.integers(1, 40)):]
+            raw = raw[:at] + raw[at + data.draw(st.integers(1, 40)) :]
         elif kind == "truncate":
             raw = raw[:at]
         elif kind == "byte":
-            raw = raw[:at] + bytes([data.draw(st.integers(0, 255))]) + raw[at + 1:]
+            raw = raw[:at] + bytes([data.draw(st.integers(0, 255))]) + raw[at + 1 :]
         else:  # duplicate a line: duplicate keys, misplaced indentation
             lines = raw.split(b"\n")
             i = min(at, len(lines) - 1) % max(len(lines), 1)
-            raw = b"\n".join([*lines[: i + 1], lines[i], *lines[i + 1:]])
+            raw = b"\n".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
     path = tmp_path_factory.mktemp("broken") / "scenario.yaml"
     path.write_bytes(raw)
     check_like_the_cli(path)

@@ -11,19 +11,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
-from sim.records import Origin, Outcome
+from sim.model.records import Origin, Outcome
 
 TYPES = ["inquiry", "order", "complaint"]
-DIST = st.sampled_from([
-    {"dist": "exponential", "mean": 120},
-    {"dist": "lognormal", "mean": 200, "cv": 0.8},
-    {"dist": "gamma", "mean": 90, "cv": 0.5},
-    {"dist": "fixed", "value": 60},
-    {"dist": "uniform", "low": 30, "high": 200},
-])
-PATIENCE = st.sampled_from([
-    {"dist": "never"}, {"dist": "exponential", "mean": 60}, {"dist": "fixed", "value": 45},
-])
+DIST = st.sampled_from(
+    [
+        {"dist": "exponential", "mean": 120},
+        {"dist": "lognormal", "mean": 200, "cv": 0.8},
+        {"dist": "gamma", "mean": 90, "cv": 0.5},
+        {"dist": "fixed", "value": 60},
+        {"dist": "uniform", "low": 30, "high": 200},
+    ]
+)
+PATIENCE = st.sampled_from(
+    [
+        {"dist": "never"},
+        {"dist": "exponential", "mean": 60},
+        {"dist": "fixed", "value": 45},
+    ]
+)
 
 
 @st.composite
@@ -40,10 +46,17 @@ def scenarios(draw):
             groups[f"g{g}"] = {"skills": skills, "staffing": staffing}
         else:
             start = draw(st.integers(0, 20))
-            groups[f"g{g}"] = {"skills": skills, "shifts": [
-                {"start": f"{start:02d}:00", "end": f"{(start + 8) % 24:02d}:00",
-                 "count": draw(st.integers(1, 5)),
-                 "break": {"at": f"{(start + 4) % 24:02d}:00", "length": "30min"}}]}
+            groups[f"g{g}"] = {
+                "skills": skills,
+                "shifts": [
+                    {
+                        "start": f"{start:02d}:00",
+                        "end": f"{(start + 8) % 24:02d}:00",
+                        "count": draw(st.integers(1, 5)),
+                        "break": {"at": f"{(start + 4) % 24:02d}:00", "length": "30min"},
+                    }
+                ],
+            }
     for t in types:  # every type must be servable
         if not any(t in g["skills"] for g in groups.values()):
             groups["g0"]["skills"].append(t)
@@ -58,16 +71,24 @@ def scenarios(draw):
         "name": "prop",
         "horizon": {"days": draw(st.integers(1, 2)), "warmup": draw(st.sampled_from([0, "2h"]))},
         "arrivals": {"rate_per_hour": draw(st.integers(5, 120))},
-        "call_types": {t: {"share": s / sum(shares), "handle_time": draw(DIST),
-                           "first_contact_resolution": draw(st.sampled_from([1.0, 0.7]))}
-                       for t, s in zip(types, shares, strict=True)},
-        "customer_tiers": {"vip": {"share": 0.2, "priority": 0, "patience": draw(PATIENCE)},
-                           "std": {"share": 0.8, "priority": 1, "patience": draw(PATIENCE)}},
+        "call_types": {
+            t: {
+                "share": s / sum(shares),
+                "handle_time": draw(DIST),
+                "first_contact_resolution": draw(st.sampled_from([1.0, 0.7])),
+            }
+            for t, s in zip(types, shares, strict=True)
+        },
+        "customer_tiers": {
+            "vip": {"share": 0.2, "priority": 0, "patience": draw(PATIENCE)},
+            "std": {"share": 0.8, "priority": 1, "patience": draw(PATIENCE)},
+        },
         "agents": {"groups": groups},
         "routing": routing,
-        "redial": {"after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 300}},
-                   "after_unresolved": {"probability": 0.5,
-                                        "delay": {"dist": "exponential", "mean": 600}}},
+        "redial": {
+            "after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 300}},
+            "after_unresolved": {"probability": 0.5, "delay": {"dist": "exponential", "mean": 600}},
+        },
     }
     if draw(st.booleans()):
         data["ivr"] = {"self_service": 0.2, "time": {"dist": "fixed", "value": 30}}
@@ -76,8 +97,11 @@ def scenarios(draw):
     return scenario_from_dict(data)
 
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @SETTINGS
@@ -117,8 +141,7 @@ def test_invariants(scenario, seed):
     # redials belong to a customer seen before, with the same tier
     again = c.origin != Origin.FIRST
     first_tier = dict(zip(c.customer[~again].tolist(), c.tier[~again].tolist(), strict=True))
-    assert all(first_tier[cu] == t for cu, t in zip(c.customer[again], c.tier[again],
-                                                     strict=True))
+    assert all(first_tier[cu] == t for cu, t in zip(c.customer[again], c.tier[again], strict=True))
     assert np.all(c.attempt[again] >= 1)
 
 
@@ -144,8 +167,7 @@ def first_calls(run):
 def test_common_random_numbers_across_staffing_and_groups(scenario, seed, extra):
     """Changing staffing or adding a group leaves the first calls exactly as they were."""
     data = scenario.model_dump(by_alias=True)
-    data["agents"]["groups"]["extra"] = {"skills": list(scenario.call_types),
-                                         "staffing": extra}
+    data["agents"]["groups"]["extra"] = {"skills": list(scenario.call_types), "staffing": extra}
     for group in data["agents"]["groups"].values():
         if "staffing" in group and isinstance(group["staffing"], int):
             group["staffing"] += 1

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sim import regress as rg
 from sim.cli import cli
+from sim.quality import regress as rg
 
 TINY = """\
 name: regress-tiny
@@ -143,8 +143,16 @@ def test_holm_matches_hand_computation():
 
 def test_cli_exit_codes(project):
     scenarios, baselines = project
-    args = ["regress", "--scenarios", str(scenarios), "--baselines", str(baselines), "--quiet",
-            "--workers", "1"]
+    args = [
+        "regress",
+        "--scenarios",
+        str(scenarios),
+        "--baselines",
+        str(baselines),
+        "--quiet",
+        "--workers",
+        "1",
+    ]
     ok = CliRunner().invoke(cli, args)
     assert ok.exit_code == 0, ok.output
     assert "no significant change" in ok.output and "service_level" in ok.output
@@ -156,8 +164,9 @@ def test_cli_exit_codes(project):
 def test_cli_missing_baseline_is_bad_input(project):
     scenarios, baselines = project
     (scenarios / "other.yaml").write_text(TINY.format(aht="3min", agents=8))
-    out = CliRunner().invoke(cli, ["regress", "--scenarios", str(scenarios),
-                                   "--baselines", str(baselines)])
+    out = CliRunner().invoke(
+        cli, ["regress", "--scenarios", str(scenarios), "--baselines", str(baselines)]
+    )
     assert out.exit_code == 2
     assert "no baseline for" in out.output and "other.yaml" in out.output
     assert "run sim regress --update" in out.output
@@ -182,8 +191,9 @@ def test_update_removes_stale_and_bad_scenario_is_bad_input(project):
     (baselines / "gone.json").write_text("{}")
     assert [u.action for u in rg.update(scenarios, baselines)] == ["unchanged", "removed"]
     assert not (baselines / "gone.json").exists()
-    (scenarios / "tiny.yaml").write_text(TINY.format(aht="3min", agents=8).replace("agents:",
-                                                                                 "agentz:"))
+    (scenarios / "tiny.yaml").write_text(
+        TINY.format(aht="3min", agents=8).replace("agents:", "agentz:")
+    )
     with pytest.raises(rg.RegressError, match="cannot load the bundled scenario"):
         rg.check(scenarios, baselines)
 

@@ -19,12 +19,12 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.experiment import replicate
-from sim.plots import average_day
-from sim.report import ReportError, build_report, comparison_pairs
-from sim.results import write_run_folder
-from sim.scenario import scenario_from_dict
-from sim.yamlsource import load_yaml
+from sim.experiments.replication import replicate
+from sim.report.files import write_run_folder
+from sim.report.html import ReportError, build_report, comparison_pairs
+from sim.report.plots import average_day
+from sim.scenario.schema import scenario_from_dict
+from sim.scenario.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -40,15 +40,30 @@ class _Refs(HTMLParser):
         self._in_style = False
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "link", "iframe", "object", "embed", "base", "frame", "audio",
-                   "video", "source"):
+        if tag in (
+            "script",
+            "link",
+            "iframe",
+            "object",
+            "embed",
+            "base",
+            "frame",
+            "audio",
+            "video",
+            "source",
+        ):
             self.problems.append(f"<{tag}>")
         self._in_style = tag == "style"
         for name, value in attrs:
             v = (value or "").strip().lower()
-            if name.startswith("on") or re.match(r"^(https?:|//|file:|ftp:)", v) or (
+            if (
+                name.startswith("on")
+                or re.match(r"^(https?:|//|file:|ftp:)", v)
+                or (
                     name in ("src", "href", "srcset", "action", "poster", "data")
-                    and not v.startswith(("data:", "#"))):
+                    and not v.startswith(("data:", "#"))
+                )
+            ):
                 self.problems.append(f"<{tag} {name}={value[:60]!r}>")
 
     def handle_endtag(self, tag):
@@ -80,18 +95,27 @@ def run_folder(scenario, out: Path, reps: int = 2) -> Path:
 
 
 def tiny(**extra) -> object:
-    return scenario_from_dict({
-        "name": "tiny", "horizon": {"days": 1, "warmup": "2h"}, "interval": "1h",
-        "arrivals": {"rate_per_hour": 60},
-        "call_types": {"general": {"share": 1, "handle_time": {"dist": "exponential",
-                                                                 "mean": "3min"}}},
-        "customer_tiers": {"standard": {"share": 1, "patience": {"dist": "exponential",
-                                                                 "mean": "2min"}}},
-        "agents": {"groups": {"team": {"skills": ["general"], "staffing": 4}}},
-        "targets": {"service_level": {"within": "20s", "at_least": 0.8},
-                    "abandon_rate": {"at_most": 0.01}},
-        "seed": 7, **extra,
-    })
+    return scenario_from_dict(
+        {
+            "name": "tiny",
+            "horizon": {"days": 1, "warmup": "2h"},
+            "interval": "1h",
+            "arrivals": {"rate_per_hour": 60},
+            "call_types": {
+                "general": {"share": 1, "handle_time": {"dist": "exponential", "mean": "3min"}}
+            },
+            "customer_tiers": {
+                "standard": {"share": 1, "patience": {"dist": "exponential", "mean": "2min"}}
+            },
+            "agents": {"groups": {"team": {"skills": ["general"], "staffing": 4}}},
+            "targets": {
+                "service_level": {"within": "20s", "at_least": 0.8},
+                "abandon_rate": {"at_most": 0.01},
+            },
+            "seed": 7,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,26 +163,49 @@ def test_run_report_content(tiny_folder):
 
 def business_folder(tmp_path: Path) -> Path:
     """A run with two agent groups, plus the business-flow files issue 4 is to write."""
-    two = tiny(agents={"groups": {"a": {"skills": ["general"], "staffing": 2},
-                                  "b": {"skills": ["general"], "staffing": 2}}})
+    two = tiny(
+        agents={
+            "groups": {
+                "a": {"skills": ["general"], "staffing": 2},
+                "b": {"skills": ["general"], "staffing": 2},
+            }
+        }
+    )
     folder = run_folder(two, tmp_path)
     assert "occupancy.group=a_mean" in (folder / "intervals.csv").read_text()
     summary = json.loads((folder / "summary.json").read_text())
     for i, channel in enumerate(("own_staff", "courier_company")):
-        for j, stage in enumerate(("orders_created", "orders_attempted", "orders_delivered",
-                                   "orders_failed", "orders_open")):
+        for j, stage in enumerate(
+            (
+                "orders_created",
+                "orders_attempted",
+                "orders_delivered",
+                "orders_failed",
+                "orders_open",
+            )
+        ):
             v = 100.0 - 20 * j - 10 * i
             summary["kpis"][f"{stage}.channel={channel}"] = {"mean": v, "ci95": [v - 2, v + 2]}
-        summary["kpis"][f"cost_per_delivery.channel={channel}"] = {"mean": 30.0 - 15 * i,
-                                                                   "ci95": [28.0 - 15 * i,
-                                                                            32.0 - 15 * i]}
+        summary["kpis"][f"cost_per_delivery.channel={channel}"] = {
+            "mean": 30.0 - 15 * i,
+            "ci95": [28.0 - 15 * i, 32.0 - 15 * i],
+        }
     (folder / "summary.json").write_text(json.dumps(summary))
     with open(folder / "daily.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["day", "weekday", "delivery_on_time_mean", "delivery_on_time_ci_low",
-                    "delivery_on_time_ci_high", "back_office_backlog_mean",
-                    "cash_collected.channel=own_staff_mean",
-                    "cash_collected.channel=courier_company_mean", "pos_collected_mean"])
+        w.writerow(
+            [
+                "day",
+                "weekday",
+                "delivery_on_time_mean",
+                "delivery_on_time_ci_low",
+                "delivery_on_time_ci_high",
+                "back_office_backlog_mean",
+                "cash_collected.channel=own_staff_mean",
+                "cash_collected.channel=courier_company_mean",
+                "pos_collected_mean",
+            ]
+        )
         for d in range(1, 8):
             w.writerow([d, "mon", 0.9, 0.85, 0.95, 10 * d, 100, 50, 80])
     return folder
@@ -168,24 +215,33 @@ def test_occupancy_per_group_and_business_flows(tmp_path):
     folder = business_folder(tmp_path)
     html = build_report(folder).read_text(encoding="utf-8")
     figures = {p.stem for p in (folder / "figures").glob("*.png")}
-    assert {"order_funnel", "delivery_on_time", "back_office_backlog", "cash_pos",
-            "cost_per_delivery", "occupancy"} <= figures
+    assert {
+        "order_funnel",
+        "delivery_on_time",
+        "back_office_backlog",
+        "cash_pos",
+        "cost_per_delivery",
+        "occupancy",
+    } <= figures
     assert "figures/order_funnel.png" in html
     assert fetches(html) == []
 
 
 def test_average_day_combines_days():
-    table = {"day": np.array([2.0, 2, 3, 3]), "start": np.array(["00:00", "12:00"] * 2,
-                                                                 dtype=object),
-             "service_level_mean": np.array([0.8, 0.6, 0.9, np.nan]),
-             "service_level_ci_low": np.array([0.7, 0.5, 0.86, np.nan]),
-             "service_level_ci_high": np.array([0.9, 0.7, 0.94, np.nan])}
+    table = {
+        "day": np.array([2.0, 2, 3, 3]),
+        "start": np.array(["00:00", "12:00"] * 2, dtype=object),
+        "service_level_mean": np.array([0.8, 0.6, 0.9, np.nan]),
+        "service_level_ci_low": np.array([0.7, 0.5, 0.86, np.nan]),
+        "service_level_ci_high": np.array([0.9, 0.7, 0.94, np.nan]),
+    }
     avg = average_day(table)
     assert list(avg["start"]) == ["00:00", "12:00"]
     np.testing.assert_allclose(avg["service_level_mean"], [0.85, 0.6])
     half = np.sqrt(0.1**2 + 0.04**2) / 2  # independent days: sqrt(sum h_d^2) / D
-    np.testing.assert_allclose(avg["service_level_ci_high"] - avg["service_level_mean"],
-                               [half, 0.1])
+    np.testing.assert_allclose(
+        avg["service_level_ci_high"] - avg["service_level_mean"], [half, 0.1]
+    )
 
 
 def test_long_run_is_drawn_as_an_average_day(tiny_folder, tmp_path):
@@ -204,8 +260,9 @@ def test_long_run_is_drawn_as_an_average_day(tiny_folder, tmp_path):
 
 def test_script_in_name_and_description_shows_as_text(tmp_path):
     evil = "<script>alert('x')</script>"
-    scenario = tiny(name=f"evil {evil}",
-                    description=f"desc {evil} <img src=\"https://leak.invalid/x.png\"> & co")
+    scenario = tiny(
+        name=f"evil {evil}", description=f'desc {evil} <img src="https://leak.invalid/x.png"> & co'
+    )
     html = build_report(run_folder(scenario, tmp_path)).read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(" in html
@@ -220,20 +277,44 @@ def test_script_in_name_and_description_shows_as_text(tmp_path):
 
 
 def comparison_folder(tmp_path: Path) -> Path:
-    diff = {"service_level": {"mean": 0.05, "ci95": [0.03, 0.07], "significant": True},
-            "asa": {"mean": -4.0, "ci95": [-9.0, 1.0], "significant": False},
-            "abandon_rate": {"mean": -0.01, "ci95": [-0.015, -0.005], "significant": True}}
-    data = {"scenarios": ["base", "more-agents", "ivr"], "seed": 3, "replications": 10,
-            "pairs": [{"baseline": "base", "alternative": "more-agents", "differences": diff},
-                      {"baseline": "base", "alternative": "ivr", "kpis": {
-                          k: {**v, "mean": v["mean"] / 2} for k, v in diff.items()}}]}
+    diff = {
+        "service_level": {"mean": 0.05, "ci95": [0.03, 0.07], "significant": True},
+        "asa": {"mean": -4.0, "ci95": [-9.0, 1.0], "significant": False},
+        "abandon_rate": {"mean": -0.01, "ci95": [-0.015, -0.005], "significant": True},
+    }
+    data = {
+        "scenarios": ["base", "more-agents", "ivr"],
+        "seed": 3,
+        "replications": 10,
+        "pairs": [
+            {"baseline": "base", "alternative": "more-agents", "differences": diff},
+            {
+                "baseline": "base",
+                "alternative": "ivr",
+                "kpis": {k: {**v, "mean": v["mean"] / 2} for k, v in diff.items()},
+            },
+        ],
+    }
     (tmp_path / "comparison.json").write_text(json.dumps(data))
     for name, sl in (("base", 0.78), ("more-agents", 0.83), ("ivr", 0.805)):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "summary.json").write_text(json.dumps({
-            "scenario": name, "seed": 3, "replications": 10,
-            "kpis": {"service_level": {"mean": sl, "ci95": [sl - 0.01, sl + 0.01],
-                                       "target": 0.8, "met": sl >= 0.8}}}))
+        (tmp_path / name / "summary.json").write_text(
+            json.dumps(
+                {
+                    "scenario": name,
+                    "seed": 3,
+                    "replications": 10,
+                    "kpis": {
+                        "service_level": {
+                            "mean": sl,
+                            "ci95": [sl - 0.01, sl + 0.01],
+                            "target": 0.8,
+                            "met": sl >= 0.8,
+                        }
+                    },
+                }
+            )
+        )
     return tmp_path
 
 
@@ -244,10 +325,16 @@ def test_comparison_report(tmp_path):
     assert 'id="comparison-table"' in html
     assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
     assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
-    side = html[html.index('id="scenarios-table"'):html.index("</table>",
-                                                              html.index('id="scenarios-table"'))]
+    side = html[
+        html.index('id="scenarios-table"') : html.index(
+            "</table>", html.index('id="scenarios-table"')
+        )
+    ]
     assert re.findall(r'<td class="(\w*)">([\d.]+%)</td>', side) == [
-        ("missed", "78.0%"), ("met", "83.0%"), ("met", "80.5%")]
+        ("missed", "78.0%"),
+        ("met", "83.0%"),
+        ("met", "80.5%"),
+    ]
     assert fetches(html) == [] and "http://" not in html and "https://" not in html
 
 
@@ -266,15 +353,27 @@ def sweep_folder(tmp_path: Path, grid: bool = True) -> Path:
     sl = 1 - np.exp(-(agents - 8) / 3) - (400 - cap) / 4000
     with open(tmp_path / "points.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["point", "agents.groups.general.staffing",
-                    "delivery.channels.courier_company.daily_capacity", "replications",
-                    "service_level_mean", "service_level_ci_low", "service_level_ci_high",
-                    "asa_mean", "asa_ci_low", "asa_ci_high"])
+        w.writerow(
+            [
+                "point",
+                "agents.groups.general.staffing",
+                "delivery.channels.courier_company.daily_capacity",
+                "replications",
+                "service_level_mean",
+                "service_level_ci_low",
+                "service_level_ci_high",
+                "asa_mean",
+                "asa_ci_low",
+                "asa_ci_high",
+            ]
+        )
         for i, (a, c, s) in enumerate(zip(agents, cap, sl, strict=True)):
-            w.writerow([i, a, c, 5, s, s - 0.02, s + 0.02, 60 / (a - 8), 50 / (a - 8),
-                        70 / (a - 8)])
+            w.writerow(
+                [i, a, c, 5, s, s - 0.02, s + 0.02, 60 / (a - 8), 50 / (a - 8), 70 / (a - 8)]
+            )
     (tmp_path / "scenario.yaml").write_text(
-        "name: sweep-base\ntargets:\n  service_level: {within: 20.0, at_least: 0.8}\n")
+        "name: sweep-base\ntargets:\n  service_level: {within: 20.0, at_least: 0.8}\n"
+    )
     (tmp_path / "experiment.yaml").write_text("base: ../scenarios/x.yaml\n")
     return tmp_path
 
@@ -302,16 +401,31 @@ def test_not_a_results_folder(tmp_path):
 
 def test_cli_run_writes_report_unless_no_report(tmp_path):
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("name: cli\nhorizon: {days: 1}\ninterval: 1h\n"
-                        "arrivals: {rate_per_hour: 30}\n"
-                        "call_types: {g: {share: 1, handle_time: {dist: fixed, value: 60s}}}\n"
-                        "customer_tiers: {s: {share: 1, patience: {dist: never}}}\n"
-                        "agents: {groups: {t: {skills: [g], staffing: 2}}}\n")
+    scenario.write_text(
+        "name: cli\nhorizon: {days: 1}\ninterval: 1h\n"
+        "arrivals: {rate_per_hour: 30}\n"
+        "call_types: {g: {share: 1, handle_time: {dist: fixed, value: 60s}}}\n"
+        "customer_tiers: {s: {share: 1, patience: {dist: never}}}\n"
+        "agents: {groups: {t: {skills: [g], staffing: 2}}}\n"
+    )
     runner = CliRunner()
     for flag, expected in (([], True), (["--no-report"], False)):
         out = tmp_path / f"out{len(flag)}"
-        result = runner.invoke(cli, ["run", str(scenario), "--replications", "2", "--workers",
-                                     "1", "--quiet", "--out", str(out), *flag])
+        result = runner.invoke(
+            cli,
+            [
+                "run",
+                str(scenario),
+                "--replications",
+                "2",
+                "--workers",
+                "1",
+                "--quiet",
+                "--out",
+                str(out),
+                *flag,
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert (out / "report.html").is_file() is expected
         assert (out / "summary.json").is_file()
@@ -323,11 +437,14 @@ def test_cli_run_writes_report_unless_no_report(tmp_path):
 
 # --- a real browser ---------------------------------------------------------------------------
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
-                                                "google-chrome"))), None)
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+)
 # Chromium's own background services may still call home; anything else is the page's doing.
-BROWSER_OWN = re.compile(r"^(clients\d*|accounts|update|redirector|safebrowsing|"
-                         r"optimizationguide-pa|content-autofill)\.(google|googleapis|gvt1)\.com")
+BROWSER_OWN = re.compile(
+    r"^(clients\d*|accounts|update|redirector|safebrowsing|"
+    r"optimizationguide-pa|content-autofill)\.(google|googleapis|gvt1)\.com"
+)
 
 
 class RecordingProxy:
@@ -360,10 +477,22 @@ class RecordingProxy:
 
 
 def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", f"--user-data-dir={profile}", f"--proxy-server=127.0.0.1:{port}",
-           "--proxy-bypass-list=<-loopback>", "--window-size=1200,2000", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--proxy-server=127.0.0.1:{port}",
+        "--proxy-bypass-list=<-loopback>",
+        "--window-size=1200,2000",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 

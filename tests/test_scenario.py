@@ -14,8 +14,8 @@ import pytest
 from pydantic import TypeAdapter
 from ruamel.yaml import YAML
 
-from sim.distributions import Patience
-from sim.scenario import (
+from sim.scenario.distributions import Patience
+from sim.scenario.schema import (
     Scenario,
     ScenarioError,
     load_scenario,
@@ -23,8 +23,8 @@ from sim.scenario import (
     scenario_to_dict,
     scenario_to_yaml,
 )
-from sim.units import parse_clock, parse_duration
-from sim.yamlsource import load_yaml
+from sim.scenario.units import parse_clock, parse_duration
+from sim.scenario.yamlsource import load_yaml
 
 FIXTURES = Path(__file__).parent / "scenarios"
 MINIMAL = (FIXTURES / "ok_minimal.yaml").read_text(encoding="utf-8")
@@ -73,7 +73,11 @@ def test_full_shape_without_back_office_and_delivery_loads():
     assert s.customer_tiers["vip"].patience.cv == 1.0
     assert s.ivr.self_service == 0.15 and s.ivr.time.value == 40.0
     assert set(s.call_types) == {
-        "inquiry", "direct_order", "sales_delivery", "lead_registration", "complaint"
+        "inquiry",
+        "direct_order",
+        "sales_delivery",
+        "lead_registration",
+        "complaint",
     }
     assert s.call_types["sales_delivery"].accept_rate == 0.35
     assert s.call_types["complaint"].first_contact_resolution == 0.55
@@ -81,12 +85,14 @@ def test_full_shape_without_back_office_and_delivery_loads():
     assert s.agents.after_call_work.mean == 20.0
     shifts = s.agents.groups["complaints"].shifts
     assert [(x.start, x.end, x.count) for x in shifts] == [
-        ("08:00", "16:30", 12), ("13:30", "22:00", 10)
+        ("08:00", "16:30", 12),
+        ("13:30", "22:00", 10),
     ]
     assert shifts[0].breaks[0].length == 1800.0 and shifts[1].breaks == []
     assert s.agents.handle_time_factor == {"general": 1.0, "complaints": 1.1}
     assert [(r.group, r.after) for r in s.route("complaint")] == [
-        ("complaints", 0.0), ("general", 60.0)
+        ("complaints", 0.0),
+        ("general", 60.0),
     ]
     assert [r.group for r in s.route("inquiry")] == ["general"]
     assert s.routing.tier_priority is True
@@ -98,8 +104,19 @@ def test_full_shape_without_back_office_and_delivery_loads():
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("20s", 20), ("3min", 180), ("1.5h", 5400), ("2d", 172800), (45, 45), (2.5, 2.5),
-     ("90", 90), ("0.5min", 30), ("1e2s", 100), (" 3 min ", 180), ("1w", 604800)],
+    [
+        ("20s", 20),
+        ("3min", 180),
+        ("1.5h", 5400),
+        ("2d", 172800),
+        (45, 45),
+        (2.5, 2.5),
+        ("90", 90),
+        ("0.5min", 30),
+        ("1e2s", 100),
+        (" 3 min ", 180),
+        ("1w", 604800),
+    ],
 )
 def test_durations_with_units(text, seconds):
     assert parse_duration(text) == seconds
@@ -160,8 +177,11 @@ DISTRIBUTIONS = [
     ({"dist": "gamma", "mean": 60, "cv": 1.0}, 60.0, 3600.0),
     ({"dist": "fixed", "value": "45s"}, 45.0, 0.0),
     ({"dist": "uniform", "low": "10s", "high": "1min"}, 35.0, 50.0**2 / 12),
-    ({"dist": "empirical", "file": "ok_aht.csv"}, float(np.mean(EMPIRICAL_VALUES)),
-     float(np.var(EMPIRICAL_VALUES))),
+    (
+        {"dist": "empirical", "file": "ok_aht.csv"},
+        float(np.mean(EMPIRICAL_VALUES)),
+        float(np.var(EMPIRICAL_VALUES)),
+    ),
 ]
 
 
@@ -195,11 +215,17 @@ def test_empirical_file_is_relative_to_the_scenario_file(write):
     s = load_scenario(write(text))
     assert s.call_types["general"].handle_time.mean == 90.0
     (write("x\n10\n20\n", name="data/aht.csv"))
-    s = load_scenario(write(MINIMAL.replace(
-        "{dist: exponential, mean: 3min}", "{dist: empirical, file: data/aht.csv}")))
+    s = load_scenario(
+        write(
+            MINIMAL.replace(
+                "{dist: exponential, mean: 3min}", "{dist: empirical, file: data/aht.csv}"
+            )
+        )
+    )
     assert s.call_types["general"].handle_time.values == (10.0, 20.0)
-    path = write(MINIMAL.replace(
-        "{dist: exponential, mean: 3min}", "{dist: empirical, file: data/none.csv}"))
+    path = write(
+        MINIMAL.replace("{dist: exponential, mean: 3min}", "{dist: empirical, file: data/none.csv}")
+    )
     item = one_error(errors_of(path), "call_types.general.handle_time")
     assert "none.csv" in item.message and item.line == line_of(MINIMAL, "handle_time")
 
@@ -262,9 +288,7 @@ def test_call_type_shares_are_checked_too(write):
 
 
 def test_normalize_true_rescales_shares(write):
-    text = MINIMAL.replace(
-        TIERS, "  normalize: true\n  vip: {share: 1}\n  standard: {share: 3}\n"
-    )
+    text = MINIMAL.replace(TIERS, "  normalize: true\n  vip: {share: 1}\n  standard: {share: 3}\n")
     s = load_scenario(write(text))
     assert s.customer_tiers["vip"].share == pytest.approx(0.25)
     assert s.customer_tiers["standard"].share == pytest.approx(0.75)
@@ -297,10 +321,14 @@ def test_extends_deep_merges_relative_to_the_file():
 
 
 def test_extends_lists_replace_and_errors_name_the_file_that_wrote_the_key(write):
-    base = MINIMAL.replace(
-        "    team: {skills: [general], staffing: 14}",
-        "    team: {skills: [general], staffing: 14}\n    backup: {skills: [general], staffing: 2}",
-    ) + "routing:\n  general: [team, backup]\n"
+    base = (
+        MINIMAL.replace(
+            "    team: {skills: [general], staffing: 14}",
+            "    team: {skills: [general], staffing: 14}\n"
+            "    backup: {skills: [general], staffing: 2}",
+        )
+        + "routing:\n  general: [team, backup]\n"
+    )
     base_path = write(base, name="base/base.yaml")
     child = "extends: ../base/base.yaml\nrouting:\n  general: [backup]\n"
     s = load_scenario(write(child, name="child/child.yaml"))
@@ -352,14 +380,26 @@ def test_unknown_keys_give_file_line_dotted_path_allowed_keys_and_a_suggestion()
 @pytest.mark.parametrize(
     ("old", "new", "path", "suggestion"),
     [
-        ("horizon: {days: 20, warmup: 1d}", "horizon: {days: 20, warmpu: 1d}",
-         "horizon.warmpu", "warmup"),
+        (
+            "horizon: {days: 20, warmup: 1d}",
+            "horizon: {days: 20, warmpu: 1d}",
+            "horizon.warmpu",
+            "warmup",
+        ),
         ("replications: 10", "replication: 10", "replication", "replications"),
-        ("rate_per_hour: 200", "rate_per_hour: 200\n  weekday_factor: {mon: 1}",
-         "arrivals.weekday_factor", "weekday_factors"),
+        (
+            "rate_per_hour: 200",
+            "rate_per_hour: 200\n  weekday_factor: {mon: 1}",
+            "arrivals.weekday_factor",
+            "weekday_factors",
+        ),
         ("{share: 1, patience", "{shares: 1, patience", "customer_tiers.standard.shares", "share"),
-        ("within: 20s, at_least", "within: 20s, at_lest", "targets.service_level.at_lest",
-         "at_least"),
+        (
+            "within: 20s, at_least",
+            "within: 20s, at_lest",
+            "targets.service_level.at_lest",
+            "at_least",
+        ),
         ("staffing: 14}", "staffing: 14, skils: []}", "agents.groups.team.skils", "skills"),
         ("seed: 1", "seed: 1\nzzz: 3", "zzz", None),
     ],
@@ -378,16 +418,20 @@ def test_unknown_key_in_a_shift_break_has_a_clean_path_and_a_suggestion(write):
     text = MINIMAL.replace(
         "    team: {skills: [general], staffing: 14}",
         "    team:\n      skills: [general]\n      shifts:\n"
-        "        - {start: \"08:00\", end: \"16:00\", count: 3}\n"
-        "        - {start: \"16:00\", end: \"23:00\", count: 3, break: {at: \"18:00\", lenght: 5}}",
+        '        - {start: "08:00", end: "16:00", count: 3}\n'
+        '        - {start: "16:00", end: "23:00", count: 3, break: {at: "18:00", lenght: 5}}',
     )
     items = errors_of(write(text))
     item = one_error(items, "agents.groups.team.shifts[1].break.lenght")
     assert item.suggestion == "length" and item.line == line_of(text, "lenght")
     assert all("Break" not in i.path for i in items), [str(i) for i in items]
     assert not any("valid list" in i.message for i in items)  # the other union member's noise
-    item = one_error(errors_of(write(text.replace("break: {", "break: [{").replace(
-        "lenght: 5}", "lenght: 5}]"))), "agents.groups.team.shifts[1].break[0].lenght")
+    item = one_error(
+        errors_of(
+            write(text.replace("break: {", "break: [{").replace("lenght: 5}", "lenght: 5}]"))
+        ),
+        "agents.groups.team.shifts[1].break[0].lenght",
+    )
     assert item.suggestion == "length"
 
 
@@ -447,10 +491,13 @@ def test_skill_naming_an_unknown_call_type_points_at_its_line(write):
 
 
 def test_call_type_no_group_can_serve_points_at_its_line(write):
-    text = TWO_TYPES.replace("        - complaint\n", "", 1).replace(
-        "      skills: [complaint]", "      skills: [inquiry]"
-    ).replace("routing:\n  complaint:\n    - complaints\n    - {group: general, after: 60s}\n",
-              "")
+    text = (
+        TWO_TYPES.replace("        - complaint\n", "", 1)
+        .replace("      skills: [complaint]", "      skills: [inquiry]")
+        .replace(
+            "routing:\n  complaint:\n    - complaints\n    - {group: general, after: 60s}\n", ""
+        )
+    )
     item = one_error(errors_of(write(text)), "call_types.complaint")
     assert item.line == line_of(text, "  complaint:") and "no agent group" in item.message
 
@@ -518,8 +565,9 @@ def test_round_trip_through_dict_and_yaml(path, tmp_path):
 
 
 def test_round_trip_keeps_empirical_values_and_infinite_durations(write, tmp_path):
-    text = TWO_TYPES.replace("{dist: exponential, mean: 5min}",
-                             f"{{dist: empirical, file: {FIXTURES / 'ok_aht.csv'}}}")
+    text = TWO_TYPES.replace(
+        "{dist: exponential, mean: 5min}", f"{{dist: empirical, file: {FIXTURES / 'ok_aht.csv'}}}"
+    )
     text = text.replace("after: 60s", "after: never")
     s = load_scenario(write(text))
     assert math.isinf(s.route("complaint")[1].after)
@@ -529,7 +577,8 @@ def test_round_trip_keeps_empirical_values_and_infinite_durations(write, tmp_pat
     out.write_text(scenario_to_yaml(s), encoding="utf-8")
     again = load_scenario(out)
     assert again == s and again.call_types["complaint"].handle_time.values == tuple(
-        EMPIRICAL_VALUES)
+        EMPIRICAL_VALUES
+    )
 
 
 def test_scenario_to_yaml_is_plain_yaml_with_seconds():
@@ -549,9 +598,14 @@ def test_scenario_is_frozen():
 def test_creates_needs_its_section(write):
     """`creates:` without the back office or delivery that must take the business is an error."""
     text = (Path(__file__).parent / "scenarios" / "ok_full_shape.yaml").read_text()
-    path = write(text.replace("    accept_rate: 0.35",
-                              "    accept_rate: 0.35\n    creates: delivery_order"))
-    with pytest.raises(ScenarioError, match=re.escape(
+    path = write(
+        text.replace("    accept_rate: 0.35", "    accept_rate: 0.35\n    creates: delivery_order")
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=re.escape(
             "call_types.sales_delivery.creates: creates delivery_order but the scenario has no "
-            "`delivery:` section")):
+            "`delivery:` section"
+        ),
+    ):
         load_scenario(path)

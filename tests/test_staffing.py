@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sim.calendar import staffing_timeline
 from sim.cli import cli
-from sim.erlang import agents_required, erlang_a_metrics, erlang_c_metrics
-from sim.model import simulate
-from sim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
-from sim.shifts import Templates, candidate_shifts, cover, coverage, load_templates
-from sim.staffing import (
+from sim.model.calendar import staffing_timeline
+from sim.model.simulation import simulate
+from sim.model.streams import Streams
+from sim.model.workforce import on_duty_timeline, scheduled_for
+from sim.planning.erlang import agents_required, erlang_a_metrics, erlang_c_metrics
+from sim.planning.shifts import Templates, candidate_shifts, cover, coverage, load_templates
+from sim.planning.staffing import (
     _rates,
     parse_rate,
     simulate_slots,
@@ -26,9 +27,8 @@ from sim.staffing import (
     staffing_yaml,
     with_staffing,
 )
-from sim.streams import Streams
-from sim.workforce import on_duty_timeline, scheduled_for
-from sim.yamlsource import ScenarioError
+from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.yamlsource import ScenarioError
 
 # --------------------------------------------------------------------------- sim erlang
 
@@ -45,8 +45,23 @@ def test_parse_rate_units():
 
 
 def test_erlang_json_erlang_c():
-    out = CliRunner().invoke(cli, ["erlang", "--rate", "200/h", "--aht", "3min", "--agents", "14",
-                                   "--within", "20s", "--target", "0.8", "--json"])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "erlang",
+            "--rate",
+            "200/h",
+            "--aht",
+            "3min",
+            "--agents",
+            "14",
+            "--within",
+            "20s",
+            "--target",
+            "0.8",
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     want = erlang_c_metrics(200 / 3600, 180, 14, 20)
@@ -57,9 +72,27 @@ def test_erlang_json_erlang_c():
 
 
 def test_erlang_json_erlang_a():
-    out = CliRunner().invoke(cli, ["erlang", "--rate", "3.5/min", "--aht", "200s", "--agents",
-                                   "12", "--patience", "2min", "--within", "30s", "--target",
-                                   "0.85", "--abandon-target", "0.03", "--json"])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "erlang",
+            "--rate",
+            "3.5/min",
+            "--aht",
+            "200s",
+            "--agents",
+            "12",
+            "--patience",
+            "2min",
+            "--within",
+            "30s",
+            "--target",
+            "0.85",
+            "--abandon-target",
+            "0.03",
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     want = erlang_a_metrics(3.5 / 60, 200, 12, 120, 30)
@@ -75,14 +108,17 @@ def test_erlang_table_output():
     assert "service level" in out.output and "occupancy" in out.output
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--rate", "lots", "--aht", "3min", "--agents", "5"], "rate"),
-    (["--rate", "200/h", "--aht", "3 parsecs", "--agents", "5"], "--aht"),
-    (["--rate", "200/h", "--aht", "3min", "--agents", "10"], "without abandonment"),
-    (["--rate", "200/h", "--aht", "3min", "--target", "1.5"], "[0, 1]"),
-    (["--rate", "200/h", "--aht", "3min"], "--agents"),
-    (["--rate", "200/h", "--aht", "3min", "--agents", "0"], "--agents"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--rate", "lots", "--aht", "3min", "--agents", "5"], "rate"),
+        (["--rate", "200/h", "--aht", "3 parsecs", "--agents", "5"], "--aht"),
+        (["--rate", "200/h", "--aht", "3min", "--agents", "10"], "without abandonment"),
+        (["--rate", "200/h", "--aht", "3min", "--target", "1.5"], "[0, 1]"),
+        (["--rate", "200/h", "--aht", "3min"], "--agents"),
+        (["--rate", "200/h", "--aht", "3min", "--agents", "0"], "--agents"),
+    ],
+)
 def test_erlang_bad_input_exits_2(args, words):
     out = CliRunner().invoke(cli, ["erlang", *args])
     assert out.exit_code == 2
@@ -93,21 +129,32 @@ def test_erlang_bad_input_exits_2(args, words):
 # --------------------------------------------------------------------------- stationary staffing
 
 
-def _stationary(rate_h: float, aht_s: float, patience_s: float | None, target: float,
-                abandon: float | None = None) -> dict:
-    patience = {"dist": "never"} if patience_s is None else {"dist": "exponential",
-                                                            "mean": patience_s}
+def _stationary(
+    rate_h: float,
+    aht_s: float,
+    patience_s: float | None,
+    target: float,
+    abandon: float | None = None,
+) -> dict:
+    patience = (
+        {"dist": "never"} if patience_s is None else {"dist": "exponential", "mean": patience_s}
+    )
     targets = {"service_level": {"within": 20.0, "at_least": target}}
     if abandon is not None:
         targets["abandon_rate"] = {"at_most": abandon}
     return {
-        "name": "stationary", "horizon": {"days": 1, "warmup": 3600.0}, "interval": 86400.0,
+        "name": "stationary",
+        "horizon": {"days": 1, "warmup": 3600.0},
+        "interval": 86400.0,
         "arrivals": {"rate_per_hour": rate_h},
-        "call_types": {"general": {"share": 1,
-                                   "handle_time": {"dist": "exponential", "mean": aht_s}}},
+        "call_types": {
+            "general": {"share": 1, "handle_time": {"dist": "exponential", "mean": aht_s}}
+        },
         "customer_tiers": {"standard": {"share": 1, "patience": patience}},
         "agents": {"groups": {"team": {"skills": ["general"], "staffing": 1}}},
-        "targets": targets, "replications": 3, "seed": 11,
+        "targets": targets,
+        "replications": 3,
+        "seed": 11,
     }
 
 
@@ -147,11 +194,14 @@ def test_stationary_erlang_a_minimum(monkeypatch, rate_h, aht_s, patience_s, c, 
 
 def _shift_start(monkeypatch, offset: int) -> None:
     """Start the search ``offset`` agents away from the Erlang staffing."""
-    import sim.staffing as st
+    import sim.planning.staffing as st
 
     real = st.erlang_staffing
-    monkeypatch.setattr(st, "erlang_staffing", lambda sc, t: {
-        g: np.maximum(v + offset, 1) for g, v in real(sc, t).items()})
+    monkeypatch.setattr(
+        st,
+        "erlang_staffing",
+        lambda sc, t: {g: np.maximum(v + offset, 1) for g, v in real(sc, t).items()},
+    )
 
 
 # --------------------------------------------------------------------------- time-varying
@@ -159,8 +209,17 @@ def _shift_start(monkeypatch, offset: int) -> None:
 
 def _time_varying() -> dict:
     data = _stationary(0, 240, 180, 0.8)
-    data["arrivals"] = {"daily_volume": 2400, "intraday_profile": {
-        "00:00": 0.3, "06:00": 1.0, "09:00": 2.5, "12:00": 1.5, "17:00": 2.0, "21:00": 0.5}}
+    data["arrivals"] = {
+        "daily_volume": 2400,
+        "intraday_profile": {
+            "00:00": 0.3,
+            "06:00": 1.0,
+            "09:00": 2.5,
+            "12:00": 1.5,
+            "17:00": 2.0,
+            "21:00": 0.5,
+        },
+    }
     data["interval"] = 3600.0
     data["horizon"] = {"days": 1, "warmup": 0.0}
     data["replications"] = 6
@@ -203,9 +262,22 @@ def test_staffing_yaml_round_trips(tmp_path):
 
 def test_sim_staff_cli_writes_folder(tmp_path):
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["staff", "tests/scenarios/tiny_mmc.yaml", "--out", str(out),
-                                   "--replications", "2", "--workers", "1", "--quiet",
-                                   "--max-iterations", "4"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "staff",
+            "tests/scenarios/tiny_mmc.yaml",
+            "--out",
+            str(out),
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--max-iterations",
+            "4",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "staffing.json").read_text())
     assert summary["replications_simulated"] == 2 * summary["iterations"]
@@ -221,13 +293,27 @@ def test_sim_staff_bad_inputs_exit_2(tmp_path, write):
     res = CliRunner().invoke(cli, ["staff", str(bad)])
     assert res.exit_code == 2 and "error" in res.output
     templates = write("templates:\n  day: {length: 8h, startz: ['08:00']}\n", "t.yaml")
-    res = CliRunner().invoke(cli, ["staff", "tests/scenarios/tiny_mmc.yaml", "--shifts",
-                                   str(templates), "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "staff",
+            "tests/scenarios/tiny_mmc.yaml",
+            "--shifts",
+            str(templates),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2
     assert "t.yaml:2" in res.output and "startz" in res.output and "starts" in res.output
-    notarget = write("\n".join(line for line in open("tests/scenarios/tiny_mmc.yaml")
-                               .read().splitlines() if "targets" not in line
-                               and "service_level" not in line), "nt.yaml")
+    notarget = write(
+        "\n".join(
+            line
+            for line in open("tests/scenarios/tiny_mmc.yaml").read().splitlines()
+            if "targets" not in line and "service_level" not in line
+        ),
+        "nt.yaml",
+    )
     res = CliRunner().invoke(cli, ["staff", str(notarget), "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2 and "target" in res.output
 
@@ -302,11 +388,16 @@ def _templates(spec: dict) -> Templates:
 
 def test_milp_covers_and_is_optimal_by_brute_force():
     interval = 6 * 3600.0  # 4 intervals a day keeps brute force small
-    templates = _templates({
-        "long": {"length": "12h", "starts": {"from": "00:00", "to": "18:00", "every": "6h"},
-                 "paid_hours": 11},
-        "short": {"length": "6h", "starts": ["06:00", "12:00", "18:00"]},
-    })
+    templates = _templates(
+        {
+            "long": {
+                "length": "12h",
+                "starts": {"from": "00:00", "to": "18:00", "every": "6h"},
+                "paid_hours": 11,
+            },
+            "short": {"length": "6h", "starts": ["06:00", "12:00", "18:00"]},
+        }
+    )
     cands = candidate_shifts(templates, [0])
     a = coverage(cands, templates, interval)
     rng = np.random.default_rng(4)
@@ -322,8 +413,9 @@ def test_milp_covers_and_is_optimal_by_brute_force():
 
 
 def test_coverage_skips_breaks_and_wraps_the_week():
-    templates = _templates({"night": {"length": "8h", "starts": ["20:00"],
-                                      "break": {"after": "2h", "length": "1h"}}})
+    templates = _templates(
+        {"night": {"length": "8h", "starts": ["20:00"], "break": {"after": "2h", "length": "1h"}}}
+    )
     cands = candidate_shifts(templates, [6])  # sunday night runs into monday
     a = coverage(cands, templates, 3600.0)[:, 0]
     on = np.flatnonzero(a)
@@ -341,10 +433,24 @@ def test_cover_reports_uncovered_interval():
 
 def test_staff_with_shifts_cli(tmp_path):
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["staff", "tests/scenarios/tiny_mmc.yaml", "--out", str(out),
-                                   "--replications", "2", "--workers", "1", "--quiet",
-                                   "--max-iterations", "4", "--shifts",
-                                   "tests/scenarios/shift_templates.yaml"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "staff",
+            "tests/scenarios/tiny_mmc.yaml",
+            "--out",
+            str(out),
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--max-iterations",
+            "4",
+            "--shifts",
+            "tests/scenarios/shift_templates.yaml",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = (out / "shifts.csv").read_text().splitlines()[1:]
     header = (out / "shifts.csv").read_text().splitlines()[0].split(",")
@@ -383,12 +489,15 @@ def _business(**targets) -> dict:
 
 
 def test_fixed_daily_cost_model():
-    from sim.sizing import fixed_daily_cost
+    from sim.planning.sizing import fixed_daily_cost
 
     data = _business(back_office_on_time=0.9)
     data["back_office"]["team"]["cost_per_hour"] = 25.0
-    data["back_office"]["team"]["hours"] = {"start": "09:00", "end": "17:00",
-                                            "days": ["mon", "tue", "wed", "thu", "fri"]}
+    data["back_office"]["team"]["hours"] = {
+        "start": "09:00",
+        "end": "17:00",
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+    }
     data["delivery"]["channels"]["company"]["cost_per_capacity_day"] = 0.5
     sc = scenario_from_dict(data, base_dir="tests/scenarios")
     assert fixed_daily_cost(sc) == pytest.approx(10 * 25 * 8 * 5 / 7 + 200 * 0.5)
@@ -396,8 +505,8 @@ def test_fixed_daily_cost_model():
 
 @pytest.mark.slow
 def test_size_back_office_is_smallest_meeting_target():
-    from sim.experiment import run_replications
-    from sim.sizing import _with_values, size
+    from sim.experiments.replication import run_replications
+    from sim.planning.sizing import _with_values, size
 
     data = _business(back_office_on_time=0.9, delivery_success=0.9)
     data["back_office"]["team"]["cost_per_hour"] = 30.0
@@ -410,8 +519,9 @@ def test_size_back_office_is_smallest_meeting_target():
     assert result.best.values[staff_at] < 10  # the file's 10 are more than needed
     fewer = list(result.best.values)
     fewer[staff_at] -= 1
-    sc_fewer = _with_values(scenario_to_dict(sc), result.coords, tuple(fewer),
-                            Path("tests/scenarios"))
+    sc_fewer = _with_values(
+        scenario_to_dict(sc), result.coords, tuple(fewer), Path("tests/scenarios")
+    )
     runs = list(run_replications(sc_fewer, sc.seed, range(result.replications)))
     on_time = np.mean([r.kpis["back_office_on_time"] for r in runs])
     backlog = np.mean([r.kpis["back_office_backlog"] for r in runs])
@@ -428,15 +538,28 @@ def test_sim_size_cli(tmp_path):
     data["back_office"]["work"]["lead"]["conversion"]["half_life"] = 86400.0
     with open(path, "w") as fh:
         yaml.dump(data, fh)
-    res = CliRunner().invoke(cli, ["size", str(path), "--out", str(tmp_path / "o"), "--quiet",
-                                   "--workers", "1", "--max-passes", "1"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "size",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+            "--workers",
+            "1",
+            "--max-passes",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
     assert summary["replications_simulated"] == 2 * summary["points_simulated"]
     sized = yaml.load(tmp_path / "o" / "sizing.yaml")
     assert set(sized) == {"back_office", "delivery"}
-    res = CliRunner().invoke(cli, ["size", "tests/scenarios/tiny_mmc.yaml", "--out",
-                                   str(tmp_path / "o2")])
+    res = CliRunner().invoke(
+        cli, ["size", "tests/scenarios/tiny_mmc.yaml", "--out", str(tmp_path / "o2")]
+    )
     assert res.exit_code == 2 and "no delivery channels" in res.output
 
 

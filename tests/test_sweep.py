@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.model import simulate
-from sim.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
-from sim.sweep import load_experiment, parse_path, read_results, run_sweep, set_path
+from sim.experiments.sweep import load_experiment, parse_path, read_results, run_sweep, set_path
+from sim.model.simulation import simulate
+from sim.scenario.schema import ScenarioError, scenario_from_dict, scenario_to_dict
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -58,12 +58,15 @@ def test_dotted_paths_set_nested_values_and_list_items():
 
 
 def test_grid_is_the_product_in_file_order_and_ranges_include_the_end(tmp_path):
-    path = write_experiment(tmp_path, """name: g
+    path = write_experiment(
+        tmp_path,
+        """name: g
 parameters:
   agents.groups.team.staffing: {from: 4, to: 6, step: 1}
   arrivals.rate_per_hour: {from: 50, to: 60.5, step: 2.5}
 replications: 2
-""")
+""",
+    )
     sweep = load_experiment(path)
     staff = [p["agents.groups.team.staffing"] for p in sweep.points]
     rate = [p["arrivals.rate_per_hour"] for p in sweep.points]
@@ -99,20 +102,42 @@ replications: 1
 # --- bad experiment files ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, where, message", [
-    ("name: x\nparameters:\n  agents.groups.team.staffing: [4]\nreplicatons: 3\n",
-     ":5: replicatons", "did you mean 'replications'"),
-    ("name: x\nparameters:\n  agents.groups.team.staffing: [4, -1]\n",
-     ":4: parameters.agents.groups.team.staffing", "point 1 (agents.groups.team.staffing = -1)"),
-    ("name: x\nparameters:\n  agents.groups.team.stafing: [4]\n",
-     ":4: parameters.agents.groups.team.stafing", "unknown key 'stafing'"),
-    ("name: x\nparameters:\n  agents.groups.team.staffing: {low: 1, high: 4}\n",
-     ":4: parameters.agents.groups.team.staffing", "need design: latin_hypercube"),
-    ("name: x\nparameters:\n  agents.groups.team.staffing: {from: 5, to: 1, step: 1}\n",
-     ":4: parameters.agents.groups.team.staffing", "from <= to"),
-    ("name: x\ndesign: latin_hypercube\nparameters:\n  arrivals.rate_per_hour: {low: 1, high: 4}\n",
-     ":3: design", "needs points"),
-])
+@pytest.mark.parametrize(
+    "body, where, message",
+    [
+        (
+            "name: x\nparameters:\n  agents.groups.team.staffing: [4]\nreplicatons: 3\n",
+            ":5: replicatons",
+            "did you mean 'replications'",
+        ),
+        (
+            "name: x\nparameters:\n  agents.groups.team.staffing: [4, -1]\n",
+            ":4: parameters.agents.groups.team.staffing",
+            "point 1 (agents.groups.team.staffing = -1)",
+        ),
+        (
+            "name: x\nparameters:\n  agents.groups.team.stafing: [4]\n",
+            ":4: parameters.agents.groups.team.stafing",
+            "unknown key 'stafing'",
+        ),
+        (
+            "name: x\nparameters:\n  agents.groups.team.staffing: {low: 1, high: 4}\n",
+            ":4: parameters.agents.groups.team.staffing",
+            "need design: latin_hypercube",
+        ),
+        (
+            "name: x\nparameters:\n  agents.groups.team.staffing: {from: 5, to: 1, step: 1}\n",
+            ":4: parameters.agents.groups.team.staffing",
+            "from <= to",
+        ),
+        (
+            "name: x\ndesign: latin_hypercube\nparameters:\n"
+            "  arrivals.rate_per_hour: {low: 1, high: 4}\n",
+            ":3: design",
+            "needs points",
+        ),
+    ],
+)
 def test_bad_experiment_files_name_file_line_and_path(tmp_path, body, where, message):
     path = write_experiment(tmp_path, body)
     with pytest.raises(ScenarioError) as err:
@@ -138,9 +163,13 @@ def test_sweep_store_is_tidy_and_matches_direct_runs(tmp_path):
     result = run_sweep(sweep, tmp_path / "out", executor="serial")
     table = read_results(tmp_path / "out")
     assert table.num_rows == 6 * 3 == result.runs == result.new
-    assert table.column_names[:5] == ["point", "agents.groups.team.staffing",
-                                      "customer_tiers.standard.patience.mean", "replication",
-                                      "seed"]
+    assert table.column_names[:5] == [
+        "point",
+        "agents.groups.team.staffing",
+        "customer_tiers.standard.patience.mean",
+        "replication",
+        "seed",
+    ]
     keys = list(zip(table["point"].to_pylist(), table["replication"].to_pylist(), strict=True))
     assert keys == [(p, r) for p in range(6) for r in range(3)]
     row = 4 * 3 + 2  # point 4, replication 2
@@ -153,7 +182,8 @@ def test_sweep_store_is_tidy_and_matches_direct_runs(tmp_path):
     points = (tmp_path / "out" / "points.csv").read_text().splitlines()
     assert len(points) == 7 and points[0].startswith(
         "point,agents.groups.team.staffing,customer_tiers.standard.patience.mean,replications,"
-        "seed,offered_mean,offered_ci_low,offered_ci_high,service_level_mean")
+        "seed,offered_mean,offered_ci_low,offered_ci_high,service_level_mean"
+    )
     meta = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert meta["complete"] and meta["runs"] == 18
     assert meta["targets"] == {"service_level": {"at_least": 0.8}}
@@ -204,8 +234,10 @@ def test_bundled_courier_capacity_experiment_loads():
         pytest.skip("needs scenarios/hotline_baseline.yaml with the delivery section (issue 4)")
     sweep = load_experiment(ROOT / "experiments" / "courier_capacity.yaml")
     path = "delivery.channels.courier_company.daily_capacity"
-    caps = [scenario_to_dict(s)["delivery"]["channels"]["courier_company"]["daily_capacity"]
-            for s in sweep.scenarios]
+    caps = [
+        scenario_to_dict(s)["delivery"]["channels"]["courier_company"]["daily_capacity"]
+        for s in sweep.scenarios
+    ]
     assert caps == [p[path] for p in sweep.points]
     data = scenario_to_dict(sweep.scenarios[0])
     data["horizon"].update(days=2, warmup=0)
@@ -222,7 +254,9 @@ def _env() -> dict:
 
 @pytest.mark.slow
 def test_sweep_killed_with_sigkill_resumes_without_gaps_or_duplicates(tmp_path):
-    path = write_experiment(tmp_path, """name: kill-me
+    path = write_experiment(
+        tmp_path,
+        """name: kill-me
 fixed:
   horizon.days: 2
   arrivals.rate_per_hour: 200
@@ -231,12 +265,13 @@ parameters:
   customer_tiers.standard.patience.mean: [60, 120, 240, 480]
 replications: 12
 seed: 5
-""")
+""",
+    )
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
-           "--workers", "2"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    cmd = [sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -253,8 +288,9 @@ seed: 5
     assert 6 <= stored < 48, "the sweep should have been killed part way"
     assert _gone(str(out), within_s=10), "pool workers outlived the killed sweep"
     assert not (out / "results.parquet").exists()
-    res = subprocess.run([*cmd, "--quiet"], cwd=ROOT, env=_env(), capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(
+        [*cmd, "--quiet"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     table = read_results(out)
     keys = list(zip(table["point"].to_pylist(), table["replication"].to_pylist(), strict=True))
@@ -272,7 +308,8 @@ def _gone(marker: str, within_s: float) -> bool:
         for proc in Path("/proc").iterdir():
             try:
                 if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(
-                        errors="replace"):
+                    errors="replace"
+                ):
                     alive.append(proc.name)
             except OSError:
                 continue
@@ -296,21 +333,50 @@ def test_dask_cluster_gives_the_same_numbers_as_serial(tmp_path):
     pytest.importorskip("distributed")
     from dask.distributed import Client
 
-    from sim.experiment import replicate
-    from sim.scenario import load_scenario
+    from sim.experiments.replication import replicate
+    from sim.scenario.schema import load_scenario
 
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                 "--port", str(port), "--no-dashboard"]
-    worker = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
-              "127.0.0.1", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"]
+    scheduler = [
+        sys.executable,
+        "-m",
+        "distributed.cli.dask_scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-dashboard",
+    ]
+    worker = [
+        sys.executable,
+        "-m",
+        "distributed.cli.dask_worker",
+        address,
+        "--host",
+        "127.0.0.1",
+        "--nworkers",
+        "2",
+        "--nthreads",
+        "1",
+        "--no-dashboard",
+    ]
     procs = []
     try:
-        procs.append(subprocess.Popen(scheduler, cwd=ROOT, env=_env(),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        procs.append(subprocess.Popen(worker, cwd=ROOT, env=_env(),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                scheduler,
+                cwd=ROOT,
+                env=_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                worker, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         sweep = load_experiment(SWEEP)
@@ -321,8 +387,20 @@ def test_dask_cluster_gives_the_same_numbers_as_serial(tmp_path):
         a = replicate(scenario, replications=4, executor="dask", address=address)
         b = replicate(scenario, replications=4, executor="serial")
         assert a.to_dict() == b.to_dict()
-        res = CliRunner().invoke(cli, ["sweep", str(SWEEP), "--out", str(tmp_path / "cli"),
-                                       "--quiet", "--executor", "dask", "--address", address])
+        res = CliRunner().invoke(
+            cli,
+            [
+                "sweep",
+                str(SWEEP),
+                "--out",
+                str(tmp_path / "cli"),
+                "--quiet",
+                "--executor",
+                "dask",
+                "--address",
+                address,
+            ],
+        )
         assert res.exit_code == 0, res.output
         assert read_results(tmp_path / "cli").equals(serial)
         local = replicate(scenario, replications=3, executor="dask", workers=1)  # LocalCluster
@@ -338,15 +416,17 @@ def test_dask_cluster_gives_the_same_numbers_as_serial(tmp_path):
 
 
 def test_mapping_values_are_stored_as_json_text(tmp_path):
-    path = write_experiment(tmp_path, """name: maps
+    path = write_experiment(
+        tmp_path,
+        """name: maps
 parameters:
   agents.groups.team.staffing: [{"00:00": 4, "12:00": 6}, 5]
 replications: 1
-""")
+""",
+    )
     sweep = load_experiment(path)
     assert sweep.scenarios[0].agents.groups["team"].staffing != 5
     table = run_sweep(sweep, tmp_path / "out", executor="serial").table
     assert table.schema.field("agents.groups.team.staffing").type == "string"
-    assert json.loads(table["agents.groups.team.staffing"][0].as_py()) == {"00:00": 4,
-                                                                           "12:00": 6}
+    assert json.loads(table["agents.groups.team.staffing"][0].as_py()) == {"00:00": 4, "12:00": 6}
     assert table["agents.groups.team.staffing"][1].as_py() == "5"

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from sim import scenario_from_dict, simulate
-from sim.erlang import erlang_a_metrics, erlang_c_metrics, priority_waits
-from sim.experiment import mean_ci
-from sim.records import Outcome
+from sim.experiments.replication import mean_ci
+from sim.model.records import Outcome
+from sim.planning.erlang import erlang_a_metrics, erlang_c_metrics, priority_waits
 
 pytestmark = pytest.mark.slow
 
@@ -21,19 +21,20 @@ pytestmark = pytest.mark.slow
 def queue(rate_per_hour, aht_s, agents, patience=None, days=10, tiers=None):
     tiers = tiers or {"standard": {"share": 1}}
     for t in tiers.values():
-        t["patience"] = (
-            {"dist": "exponential", "mean": patience} if patience else {"dist": "never"}
-        )
-    return scenario_from_dict({
-        "name": "validation",
-        "horizon": {"days": days, "warmup": "6h"},
-        "arrivals": {"rate_per_hour": rate_per_hour},
-        "call_types": {"general": {"share": 1,
-                                   "handle_time": {"dist": "exponential", "mean": aht_s}}},
-        "customer_tiers": tiers,
-        "agents": {"groups": {"team": {"skills": ["general"], "staffing": agents}}},
-        "targets": {"service_level": {"within": "20s", "at_least": 0.8}},
-    })
+        t["patience"] = {"dist": "exponential", "mean": patience} if patience else {"dist": "never"}
+    return scenario_from_dict(
+        {
+            "name": "validation",
+            "horizon": {"days": days, "warmup": "6h"},
+            "arrivals": {"rate_per_hour": rate_per_hour},
+            "call_types": {
+                "general": {"share": 1, "handle_time": {"dist": "exponential", "mean": aht_s}}
+            },
+            "customer_tiers": tiers,
+            "agents": {"groups": {"team": {"skills": ["general"], "staffing": agents}}},
+            "targets": {"service_level": {"within": "20s", "at_least": 0.8}},
+        }
+    )
 
 
 def replicate_kpis(scenario, reps=6, seed=11):
@@ -86,16 +87,17 @@ def test_littles_law_on_queue_length():
     for rep in range(3):
         run = simulate(scenario, seed=5, replication=rep)
         lam = run.kpis["offered"] / 86400.0
-        assert run.kpis["mean_queue_length"] == pytest.approx(lam * run.kpis["mean_wait"],
-                                                              rel=0.01)
+        assert run.kpis["mean_queue_length"] == pytest.approx(lam * run.kpis["mean_wait"], rel=0.01)
 
 
 def test_cobham_priority_two_classes():
     """Non-preemptive priority M/M/1, two tiers: mean wait per tier against Cobham (1954)."""
     aht, rho, vip_share = 60.0, 0.8, 0.3
     rate = rho / aht * 3600
-    tiers = {"vip": {"share": vip_share, "priority": 0},
-             "ordinary": {"share": 1 - vip_share, "priority": 1}}
+    tiers = {
+        "vip": {"share": vip_share, "priority": 0},
+        "ordinary": {"share": 1 - vip_share, "priority": 1},
+    }
     scenario = queue(rate, aht, 1, days=40, tiers=tiers)
     exact = priority_waits([rate / 3600 * vip_share, rate / 3600 * (1 - vip_share)], aht, 1)
     waits = {0: [], 1: []}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim import validation as val
+from sim.quality import validation as val
 
 TINY = val.Settings(days=1, replications=3, workers=1, warmup_s=3600.0)
 
@@ -23,8 +23,12 @@ def test_queue_cases_compare_every_measure(monkeypatch):
     monkeypatch.setattr(val, "ERLANG_C", [(60, 240, 6)])
     monkeypatch.setattr(val, "ERLANG_A", [(100, 300, 8, 180)])
     c_case, a_case, little = val.queue_cases(TINY)
-    assert [r.measure for r in c_case.rows] == ["service_level", "asa", "mean_queue_length",
-                                                "occupancy"]
+    assert [r.measure for r in c_case.rows] == [
+        "service_level",
+        "asa",
+        "mean_queue_length",
+        "occupancy",
+    ]
     assert [r.measure for r in a_case.rows] == list(val.QUEUE_MEASURES)
     assert all(r.ci is not None and r.ci[0] <= r.mean <= r.ci[1] for r in a_case.rows)
     assert len(little.rows) == 4 and "Largest relative difference" in little.note
@@ -42,8 +46,10 @@ def test_a_rejected_business_case_is_skipped_with_the_reason():
 def test_render_and_main_write_the_dossier(tmp_path, monkeypatch):
     def fake(settings):
         case = val.Case("Fake case", "a formula")
-        case.rows = [val.Row("q", "m", 1.0, 1.1, (0.9, 1.3)), val.Row("q", "n", 2.0, 1.0,
-                                                                     (0.5, 1.5))]
+        case.rows = [
+            val.Row("q", "m", 1.0, 1.1, (0.9, 1.3)),
+            val.Row("q", "n", 2.0, 1.0, (0.5, 1.5)),
+        ]
         return case, val.Case("Later", "b", skipped="pending business flows: x")
 
     monkeypatch.setattr(val, "CASES", [fake])
@@ -51,7 +57,7 @@ def test_render_and_main_write_the_dossier(tmp_path, monkeypatch):
     val.main(["--out", str(out), "--quick", "--workers", "1"])
     text = out.read_text()
     assert text.startswith("# Validation dossier")
-    assert f"`python -m sim.validation --quick --out {out}`" in text
+    assert f"`python -m sim.quality.validation --quick --out {out}`" in text
     assert "**Overall: 1 of 2 exact values inside" in text
     assert "| q | m | 1 | 1.1 | 0.9 .. 1.3 | yes |" in text
     assert "| q | n | 2 | 1 | 0.5 .. 1.5 | **no** |" in text

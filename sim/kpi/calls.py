@@ -1,0 +1,189 @@
+"""KPIs of the spec as pure numpy functions of the records: overall and per day x interval.
+
+Owns every figure a planner reads. It knows nothing of SimPy: hand-made records are enough to
+test it. A figure with nothing behind it (no calls, no agents) is ``None`` overall and NaN in
+per-interval columns, never a division error.
+
+Choices a planner may question:
+
+- A call counts in the interval where it *arrives* at the hotline, and calls arriving during the
+  warm-up are left out entirely.
+- Abandoned calls stay in the service-level denominator (the spec's definition), and so do calls
+  still waiting at the horizon (OPEN): they are offered but neither answered nor abandoned, so
+  answer_rate + abandon_rate + open share = 1.
+- Occupancy is measured on time, not on calls: agent busy time (talk and after-call work) inside
+  the window over agent time present (on the schedule, plus overtime spent finishing a call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.calendar import Timeline
+from sim.model.records import Calls, Outcome
+from sim.scenario.units import DAY, WEEKDAYS, format_clock
+
+__all__ = ["CallRecords", "busy_time", "call_kpis", "call_masks", "interval_table", "ratio"]
+
+
+@dataclass
+class CallRecords:
+    """What the call KPIs need: the calls and the agents present per group over time."""
+
+    calls: Calls
+    groups: list[str]
+    present: list[Timeline]  # agents present per group (scheduled + overtime)
+    scheduled: list[Timeline]  # agents scheduled per group
+    tiers: list[str]
+    call_types: list[str]
+    warmup: float
+    horizon: float
+    within: float  # service-level threshold, s
+    mean_queue_length: float | None = None  # time average after warm-up, measured by the router
+
+
+def ratio(num: float, den: float) -> float | None:
+    """num / den, or None when there is nothing behind it."""
+    return float(num) / float(den) if den > 0 else None
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Total overlap of the spans ``[starts, ends)`` with each bin ``[edges[k], edges[k+1])``.
+
+    B(x) = sum_i clip(x - s_i, 0, e_i - s_i) is evaluated at the edges with sorted cumulative
+    sums, so the cost is O((n + bins) log n), not n x bins.
+    """
+    s, e = np.sort(starts), np.sort(ends)
+    cs, ce = np.concatenate(([0.0], np.cumsum(s))), np.concatenate(([0.0], np.cumsum(e)))
+    ks, ke = np.searchsorted(s, edges), np.searchsorted(e, edges)
+    b = (ks * edges - cs[ks]) - (ke * edges - ce[ke])
+    return np.diff(b)
+
+
+def call_masks(rec: CallRecords):
+    """Masks of the calls KPIs count (counted, offered, answered, abandoned) and their waits.
+
+    Open calls wait up to the horizon. Shared with :mod:`sim.planning.staffing`, which pools the
+    same
+    figures by weekday slot.
+    """
+    c = rec.calls
+    counted = (c.arrival >= rec.warmup) & (c.arrival < rec.horizon)
+    offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
+    answered = offered & (c.outcome == Outcome.ANSWERED)
+    abandoned = offered & (c.outcome == Outcome.ABANDONED)
+    wait = c.wait()
+    wait = np.where(offered & (c.outcome == Outcome.OPEN), rec.horizon - c.queue_entry, wait)
+    return counted, offered, answered, abandoned, wait
+
+
+def call_kpis(rec: CallRecords) -> dict[str, float | None]:
+    """The contact-center KPIs of the spec for one replication, plus per tier/type/group detail."""
+    c = rec.calls
+    counted, offered, answered, abandoned, wait = call_masks(rec)
+    days = (rec.horizon - rec.warmup) / DAY
+    n_off = int(offered.sum())
+    quick = answered & (wait <= rec.within)
+    k: dict[str, float | None] = {
+        "offered": n_off / days,
+        "service_level": ratio(quick.sum(), n_off),
+        "answer_rate": ratio(answered.sum(), n_off),
+        "abandon_rate": ratio(abandoned.sum(), n_off),
+        "asa": _mean(wait[answered]),
+        "mean_wait": _mean(wait[offered]),
+        "occupancy": None,
+        "first_contact_resolution": ratio((answered & c.resolved).sum(), answered.sum()),
+        "calls": counted.sum() / days,
+        "self_service_rate": ratio(
+            (counted & (c.outcome == Outcome.SELF_SERVED)).sum(), counted.sum()
+        ),
+        "open_calls": float((counted & (c.outcome == Outcome.OPEN)).sum()),
+        "mean_queue_length": rec.mean_queue_length,
+    }
+    window = np.array([rec.warmup, rec.horizon])
+    busy_all = present_all = scheduled_all = 0.0
+    for g, name in enumerate(rec.groups):
+        mine = (c.group == g) & (c.outcome == Outcome.ANSWERED)
+        busy = float(busy_time(c.answer[mine], c.release[mine], window)[0])
+        present = float(rec.present[g].integral(window)[0])
+        busy_all, present_all = busy_all + busy, present_all + present
+        scheduled_all += float(rec.scheduled[g].integral(window)[0])
+        k[f"occupancy.group={name}"] = ratio(busy, present)
+    k["occupancy"] = ratio(busy_all, present_all)
+    k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
+    for label, column, names in (
+        ("tier", c.tier, rec.tiers),
+        ("type", c.call_type, rec.call_types),
+    ):
+        if len(names) < 2:
+            continue
+        for i, name in enumerate(names):
+            mine = offered & (column == i)
+            k[f"service_level.{label}={name}"] = ratio((quick & mine).sum(), mine.sum())
+            k[f"abandon_rate.{label}={name}"] = ratio((abandoned & mine).sum(), mine.sum())
+    return k
+
+
+def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dict[str, np.ndarray]:
+    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy.
+
+    Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
+    """
+    c = rec.calls
+    _, offered, answered, abandoned, wait = call_masks(rec)
+    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
+    first = int(np.ceil(rec.warmup / interval - 1e-9))
+    n_bins = len(edges) - 1
+    which = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+
+    def count(mask):
+        return np.bincount(which[mask], minlength=n_bins).astype(float)
+
+    def total(mask, values):
+        return np.bincount(which[mask], weights=values[mask], minlength=n_bins)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_off, n_ans, n_ab = count(offered), count(answered), count(abandoned)
+        quick = count(answered & (wait <= rec.within))
+        cols = {
+            "offered": n_off,
+            "answered": n_ans,
+            "abandoned": n_ab,
+            "service_level": quick / n_off,
+            "answer_rate": n_ans / n_off,
+            "abandon_rate": n_ab / n_off,
+            "asa": total(answered, wait) / n_ans,
+            "mean_wait": total(offered, wait) / n_off,
+        }
+        busy_all, present_all, scheduled_all = np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)
+        per_group = {}
+        for g, name in enumerate(rec.groups):
+            mine = (c.group == g) & (c.outcome == Outcome.ANSWERED)
+            busy = busy_time(c.answer[mine], c.release[mine], edges)
+            present = rec.present[g].integral(edges)
+            scheduled = rec.scheduled[g].integral(edges)
+            busy_all += busy
+            present_all += present
+            scheduled_all += scheduled
+            per_group[f"agents_on_duty.group={name}"] = present / interval
+            per_group[f"occupancy.group={name}"] = busy / present
+        cols["agents_scheduled"] = scheduled_all / interval
+        cols["agents_on_duty"] = present_all / interval
+        cols["occupancy"] = busy_all / present_all
+        cols.update(per_group if len(rec.groups) > 1 else {})
+    starts = edges[:-1]
+    day = (starts // DAY).astype(np.int64)
+    weekday_idx = (WEEKDAYS.index(start_weekday) + day) % 7
+    table = {
+        "day": day + 1,
+        "weekday": np.array([WEEKDAYS[i] for i in weekday_idx]),
+        "start": np.array([format_clock(t % DAY) for t in starts]),
+        **cols,
+    }
+    return {name: np.asarray(values)[first:] for name, values in table.items()}

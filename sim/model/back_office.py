@@ -1,0 +1,231 @@
+"""The back office: leads followed up by outbound contact attempts, and work orders from complaints.
+
+Owns creating leads and work orders from handled calls, the team's queue (earliest deadline or
+FIFO, inside working hours) and each item's end state. Orders from converted leads are handed to
+:mod:`sim.model.delivery`; customers who call again go through
+:meth:`sim.model.callers.Callers.schedule_call`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from enum import IntEnum
+
+import simpy
+
+from sim.model.crew import Crew, Opening
+from sim.model.records import NAN, CallLog, ColumnLog, Origin
+from sim.model.streams import Streams
+from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.schema import Scenario
+
+__all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice", "LeadState", "WorkOrderState"]
+
+
+class LeadState(IntEnum):
+    """How a lead ended: bought, reached but said no, never reached. OPEN: not yet ended."""
+
+    OPEN = 0
+    CONVERTED = 1
+    DECLINED = 2
+    UNREACHED = 3
+
+
+class WorkOrderState(IntEnum):
+    """How a work order ended. OPEN: waiting or in hand at the horizon."""
+
+    OPEN = 0
+    RESOLVED = 1
+    UNRESOLVED = 2
+
+
+LEAD_COLUMNS: dict[str, tuple[type, object]] = {
+    "created": (float, NAN),  # s, end of the call that registered it
+    "customer": (int, 0),
+    "tier": (int, 0),
+    "deadline": (float, NAN),  # s, created + lead.deadline
+    "attempts": (int, 0),  # contact attempts made
+    "first_start": (float, NAN),  # s, first attempt begun (the wait in the queue ends)
+    "contact": (float, NAN),  # s, when the customer was reached (nan: never)
+    "state": (int, 0),  # LeadState
+    "closed": (float, NAN),  # s, when it reached its state
+    "order": (int, -1),  # delivery order created from it
+}
+
+WORK_ORDER_COLUMNS: dict[str, tuple[type, object]] = {
+    "created": (float, NAN),  # s, end of the unresolved complaint call
+    "customer": (int, 0),
+    "tier": (int, 0),
+    "call_type": (int, 0),
+    "attempt": (int, 0),  # attempt number of the call that created it
+    "deadline": (float, NAN),
+    "start": (float, NAN),  # s, taken by a staff member
+    "state": (int, 0),  # WorkOrderState
+    "closed": (float, NAN),
+    "called_back": (float, NAN),  # s, when the customer calls again (nan: does not)
+}
+
+TASK_COLUMNS: dict[str, tuple[type, object]] = {
+    "start": (float, NAN),  # s, one staff member busy from start to end
+    "end": (float, NAN),
+}
+
+_LEAD, _WORK_ORDER = 0, 1
+
+
+def _deadline(spec) -> float:
+    """A kind of work's deadline in seconds; inf when it has none (never due)."""
+    return math.inf if spec is None or spec.deadline is None else spec.deadline
+
+
+class BackOffice:
+    """Leads and work orders in one queue worked by ``team.staff`` people in ``team.hours``.
+
+    ``create_order(at, customer, tier, source)`` is set by the model to the delivery's order
+    intake, so that a converted lead becomes an order without this module knowing delivery.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        streams: Streams,
+        calls: CallLog,
+        schedule_call: Callable,
+    ):
+        bo = scenario.back_office
+        assert bo is not None
+        self.env, self.sc, self.calls, self.schedule_call = env, scenario, calls, schedule_call
+        self.lead_spec, self.wo_spec = bo.work.lead, bo.work.work_order
+        self.edf = bo.discipline == "earliest_deadline"
+        self._lead_deadline = _deadline(self.lead_spec)
+        self._wo_deadline = _deadline(self.wo_spec)
+        self.leads, self.work_orders = ColumnLog(LEAD_COLUMNS), ColumnLog(WORK_ORDER_COLUMNS)
+        self.tasks = ColumnLog(TASK_COLUMNS)
+        self.create_order: Callable | None = None
+        self.creates = [c.creates for c in scenario.call_types.values()]
+        self.opening = Opening.from_hours(
+            bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days
+        )
+        self.crew = Crew(
+            env, bo.team.staff, self.opening, self._work, self._done, scenario.horizon_s
+        )
+        self._u = {
+            k: uniforms(streams(f"back_office.{k}"))
+            for k in ("contact", "convert", "resolve", "call_back")
+        }
+        self._handle = {}
+        if self.lead_spec is not None:
+            self._handle[_LEAD] = BatchSampler(
+                self.lead_spec.handle_time, streams("back_office.lead.handle"), 256
+            )
+        if self.wo_spec is not None:
+            self._handle[_WORK_ORDER] = BatchSampler(
+                self.wo_spec.handle_time, streams("back_office.work_order.handle"), 256
+            )
+            rule = self.wo_spec.call_back or scenario.redial.after_unresolved
+            self.call_back = rule
+            if rule is not None:
+                self._call_back_delay = BatchSampler(
+                    rule.delay, streams("back_office.call_back.delay"), 256
+                )
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def on_handled(self, cid: int, at: float) -> None:
+        """A call's talk ends at ``at``: a lead call registers a lead, an unresolved complaint
+        opens a work order (both at ``at``, and only inside the horizon). The row is written
+        now and the item joins the queue at ``at``."""
+        calls = self.calls
+        creates = self.creates[calls.call_type[cid]]
+        if creates is None or at >= self.sc.horizon_s:
+            return
+        customer, tier = calls.customer[cid], calls.tier[cid]
+        if creates == "lead":
+            item = self.leads.add(
+                created=at, customer=customer, tier=tier, deadline=at + self._lead_deadline
+            )
+            self._queue((_LEAD, item), self.leads.deadline[item], at)
+        elif creates == "work_order" and not calls.resolved[cid]:
+            item = self.work_orders.add(
+                created=at,
+                customer=customer,
+                tier=tier,
+                call_type=calls.call_type[cid],
+                attempt=calls.attempt[cid],
+                deadline=at + self._wo_deadline,
+            )
+            self._queue((_WORK_ORDER, item), self.work_orders.deadline[item], at)
+
+    def _queue(self, task: tuple[int, int], deadline: float, at: float | None = None) -> None:
+        # EDF orders by deadline; FIFO by the time the task joins the queue
+        key = deadline if self.edf else (self.env.now if at is None else at)
+        self.crew.submit(task, key, at)
+
+    # --- the work -----------------------------------------------------------------------------
+
+    def _work(self, task: tuple[int, int]) -> float:
+        kind, item = task
+        now = self.env.now
+        duration = self._handle[kind]()
+        self.tasks.add(start=now, end=now + duration)
+        if kind == _LEAD:
+            leads = self.leads
+            leads.attempts[item] += 1
+            if leads.attempts[item] == 1:
+                leads.first_start[item] = now
+        else:
+            self.work_orders.start[item] = now
+        return duration
+
+    def _done(self, task: tuple[int, int]) -> None:
+        kind, item = task
+        if kind == _LEAD:
+            self._lead_attempt_done(item)
+        else:
+            self._work_order_done(item)
+
+    def _lead_attempt_done(self, item: int) -> None:
+        """One contact attempt ended: reached (then bought or not), or try again later."""
+        leads, spec, now = self.leads, self.lead_spec, self.env.now
+        if self._u["contact"]() < spec.contact_success:
+            leads.contact[item] = now
+            # the appetite fades while the lead waits: halves every half_life
+            chance = spec.conversion.initial * 0.5 ** (
+                (now - leads.created[item]) / spec.conversion.half_life
+            )
+            if self._u["convert"]() < chance:
+                leads.state[item] = int(LeadState.CONVERTED)
+                if spec.creates == "delivery_order" and self.create_order is not None:
+                    leads.order[item] = self.create_order(
+                        now, leads.customer[item], leads.tier[item], "lead"
+                    )
+            else:
+                leads.state[item] = int(LeadState.DECLINED)
+            leads.closed[item] = now
+        elif leads.attempts[item] < spec.max_attempts:
+            self._queue((_LEAD, item), leads.deadline[item], now + spec.retry_delay)
+        else:
+            leads.state[item] = int(LeadState.UNREACHED)
+            leads.closed[item] = now
+
+    def _work_order_done(self, item: int) -> None:
+        wo, now = self.work_orders, self.env.now
+        wo.closed[item] = now
+        if self._u["resolve"]() < self.wo_spec.resolution:
+            wo.state[item] = int(WorkOrderState.RESOLVED)
+            return
+        wo.state[item] = int(WorkOrderState.UNRESOLVED)
+        rule = self.call_back
+        if rule is not None and self._u["call_back"]() < rule.probability:
+            at = now + self._call_back_delay()
+            wo.called_back[item] = at
+            self.schedule_call(
+                at,
+                wo.customer[item],
+                wo.tier[item],
+                wo.call_type[item],
+                wo.attempt[item] + 1,
+                Origin.WORK_ORDER_UNRESOLVED,
+            )

@@ -1,0 +1,179 @@
+"""The callers: time-varying Poisson arrivals, tiers, call types, the IVR, and calls made again.
+
+Owns creating call rows and bringing each call to the agent queue at its time. First calls are
+drawn for the whole horizon at once with numpy; calls made again (redials, complaints caused by
+deliveries) come through :meth:`Callers.schedule_call` from their own streams, so they never shift
+the first calls (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from sim.model.calendar import arrival_rates
+from sim.model.events import call_later
+from sim.model.records import CallLog, Origin, Outcome
+from sim.model.streams import Streams
+from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.schema import Scenario
+
+__all__ = ["Callers", "poisson_times"]
+
+
+def poisson_times(rng: np.random.Generator, starts, ends, rates) -> np.ndarray:
+    """Exact non-homogeneous Poisson arrivals for a piecewise-constant rate, sorted.
+
+    Each piece gets a Poisson number of arrivals placed uniformly inside it (the order
+    statistics property), so a short peak is never skipped or smeared.
+    """
+    lengths = np.asarray(ends) - np.asarray(starts)
+    counts = rng.poisson(np.asarray(rates) * lengths)
+    offsets = rng.random(int(counts.sum()))
+    times = np.repeat(starts, counts) + offsets * np.repeat(lengths, counts)
+    return np.sort(times, kind="stable")
+
+
+class Callers:
+    """Creates calls and offers them to the contact center when they leave the IVR."""
+
+    def __init__(
+        self, env: simpy.Environment, scenario: Scenario, streams: Streams, calls: CallLog
+    ):
+        self.env, self.sc, self.streams, self.calls = env, scenario, streams, calls
+        self.tiers = list(scenario.customer_tiers)
+        self.types = list(scenario.call_types)
+        self.offer: Callable[[int], None] = lambda cid: None  # set by the model: the router
+        self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
+        self.feed_times: list[float] = []
+        self._next_customer = 0
+        # per-event samplers for calls made again: their own streams, batched draws
+        self._again_patience = [
+            BatchSampler(t.patience, streams(f"again.patience.{name}"))
+            for name, t in scenario.customer_tiers.items()
+        ]
+        self._again_handle = [
+            BatchSampler(c.handle_time, streams(f"again.handle.{name}"))
+            for name, c in scenario.call_types.items()
+        ]
+        ivr = scenario.ivr
+        self._again_ivr_time = BatchSampler(ivr.time, streams("again.ivr_time")) if ivr else None
+        self._again_u = uniforms(streams("again.decisions"))
+
+    # --- first calls ---------------------------------------------------------------------------
+
+    def generate(self) -> None:
+        """Draw every first call of the horizon and schedule their queue entries."""
+        sc, streams = self.sc, self.streams
+        cv = sc.arrivals.day_to_day_cv
+        day_factors = None
+        if cv > 0:
+            shape = 1.0 / cv**2
+            day_factors = streams("arrivals.day_factor").gamma(shape, 1.0 / shape, sc.horizon.days)
+        rate = arrival_rates(sc, day_factors)
+        ends = np.append(rate.times[1:], rate.end)
+        arrival = poisson_times(streams("arrivals"), rate.times, ends, rate.values)
+        n = len(arrival)
+        tier = _categorical(streams("tiers"), [t.share for t in sc.customer_tiers.values()], n)
+        ctype = _categorical(streams("call_types"), [c.share for c in sc.call_types.values()], n)
+        patience = _by_category(
+            tier,
+            [t.patience for t in sc.customer_tiers.values()],
+            [streams(f"patience.{k}") for k in self.tiers],
+        )
+        handle = _by_category(
+            ctype,
+            [c.handle_time for c in sc.call_types.values()],
+            [streams(f"handle.{k}") for k in self.types],
+        )
+        resolved = (
+            streams("resolution").random(n)
+            < np.array([c.first_contact_resolution for c in sc.call_types.values()])[ctype]
+        )
+        outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
+        end = np.full(n, np.nan)
+        entry = arrival.copy()
+        if sc.ivr is not None:
+            ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
+            self_served = streams("ivr").random(n) < sc.ivr.self_service
+            entry = arrival + ivr_time
+            end = np.where(self_served, entry, np.nan)
+            outcome[self_served] = Outcome.SELF_SERVED
+            entry[self_served] = np.nan
+        ids = self.calls.extend(
+            arrival=arrival, queue_entry=entry, tier=tier, call_type=ctype,
+            customer=np.arange(n), outcome=outcome, end=end, patience=patience, handle=handle,
+            resolved=resolved,
+        )  # fmt: skip
+        self._next_customer = n
+        queued = np.flatnonzero(~np.isnan(entry))
+        order = queued[np.argsort(entry[queued], kind="stable")]
+        self.feed_ids = (order + ids.start).tolist()
+        self.feed_times = entry[order].tolist()
+
+    # --- calls made again ----------------------------------------------------------------------
+
+    def new_customer(self) -> int:
+        """A customer id for a caller the first-call stream did not draw (e.g. a lead's owner)."""
+        self._next_customer += 1
+        return self._next_customer - 1
+
+    def schedule_call(
+        self, at: float, customer: int, tier: int, call_type: int, attempt: int, origin: Origin
+    ) -> None:
+        """A call by a known customer at time ``at`` (a redial, a complaint about a delivery)."""
+        if at >= self.sc.horizon_s:
+            return  # after the horizon: never happens inside this run
+        call_later(
+            self.env,
+            at - self.env.now,
+            self._arrive_again,
+            (customer, tier, call_type, attempt, origin),
+        )
+
+    def _arrive_again(self, event) -> None:
+        customer, tier, ctype, attempt, origin = event._value
+        now, sc = self.env.now, self.sc
+        resolved = self._again_u() < sc.call_types[self.types[ctype]].first_contact_resolution
+        values = dict(
+            arrival=now,
+            tier=tier,
+            call_type=ctype,
+            customer=customer,
+            attempt=attempt,
+            origin=int(origin),
+            resolved=resolved,
+            patience=self._again_patience[tier](),
+            handle=self._again_handle[ctype](),
+        )
+        if sc.ivr is not None:
+            t_ivr = self._again_ivr_time()
+            if self._again_u() < sc.ivr.self_service:
+                self.calls.add(**values, outcome=int(Outcome.SELF_SERVED), end=now + t_ivr)
+                return
+            cid = self.calls.add(**values, queue_entry=now + t_ivr)
+            if now + t_ivr < sc.horizon_s:
+                call_later(self.env, t_ivr, self._leave_ivr, cid)
+            return
+        self.offer(self.calls.add(**values, queue_entry=now))
+
+    def _leave_ivr(self, event) -> None:
+        self.offer(event._value)
+
+
+def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:
+    """``n`` category indices with probabilities ``shares`` (inverse CDF of one uniform each)."""
+    cdf = np.cumsum(shares, dtype=float)
+    cdf /= cdf[-1]
+    return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int16)
+
+
+def _by_category(category: np.ndarray, specs, rngs) -> np.ndarray:
+    """One draw per row from the spec of its category, each category from its own stream."""
+    out = np.empty(len(category))
+    for k, (spec, rng) in enumerate(zip(specs, rngs, strict=True)):
+        mask = category == k
+        out[mask] = spec.sample(rng, int(mask.sum()))
+    return out

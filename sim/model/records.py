@@ -1,0 +1,176 @@
+"""Append-only columnar records: one row per call, one column per fact, numpy at the end.
+
+While the model runs, columns are plain Python lists (the cheapest thing to append to and
+assign into from Python); :meth:`CallLog.freeze` converts them once into numpy arrays so that
+KPIs are vectorised. No per-event objects are created.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+__all__ = ["CallLog", "Calls", "ColumnLog", "Origin", "Outcome", "Rows", "StaffLog"]
+
+
+class Outcome(IntEnum):
+    """How a call ended. OPEN: still in the IVR or the queue when the horizon came."""
+
+    OPEN = 0
+    SELF_SERVED = 1
+    ANSWERED = 2
+    ABANDONED = 3
+
+
+class Origin(IntEnum):
+    """Why a call was made: a fresh call, a redial, or a call caused by earlier business."""
+
+    FIRST = 0
+    AFTER_ABANDON = 1
+    AFTER_UNRESOLVED = 2
+    DELIVERY_COMPLAINT = 3
+    WORK_ORDER_UNRESOLVED = 4
+
+
+NAN = float("nan")
+
+# column name -> (dtype, default for a new row)
+CALL_COLUMNS: dict[str, tuple[type, object]] = {
+    "arrival": (float, NAN),  # s, when the call reached the hotline
+    "queue_entry": (float, NAN),  # s, when it left the IVR for the agent queue (nan: never)
+    "tier": (np.int16, 0),
+    "call_type": (np.int16, 0),
+    "customer": (np.int64, 0),
+    "attempt": (np.int32, 0),  # 0 for a first call, k for the k-th call again
+    "origin": (np.int8, 0),  # Origin
+    "outcome": (np.int8, 0),  # Outcome
+    "answer": (float, NAN),  # s, when an agent took it
+    "end": (float, NAN),  # s, end of talk (answered), hang-up (abandoned), IVR exit (self-served)
+    "release": (float, NAN),  # s, the agent free again (after after-call work)
+    "group": (np.int16, -1),
+    "agent": (np.int32, -1),
+    "resolved": (bool, False),
+    "patience": (float, NAN),  # s, drawn at arrival
+    "handle": (float, NAN),  # s, base talk time before the group's factor
+}
+
+
+@dataclass
+class Rows:
+    """Frozen records of any entity kind: numpy column arrays of equal length, one row each."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Calls(Rows):
+    """Frozen call records."""
+
+    def wait(self) -> np.ndarray:
+        """Time in the agent queue: to answer, to hang-up; nan if never queued or still open."""
+        stop = np.where(self.outcome == Outcome.ANSWERED, self.answer, self.end)
+        return stop - self.queue_entry
+
+
+_TYPECODES = {
+    float: "d",
+    int: "q",
+    np.int8: "b",
+    np.int16: "h",
+    np.int32: "i",
+    np.int64: "q",
+    bool: "b",
+}
+
+
+class ColumnLog:
+    """A live log: one compact ``array.array`` per column, rows are ids.
+
+    Arrays take 1 to 8 bytes a value (a list of Python floats takes 32) and are appended and
+    assigned into as fast as lists; :meth:`freeze` turns them into numpy arrays without a
+    Python loop.
+
+    Parameters
+    ----------
+    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
+    frozen : the class of the frozen records.
+    """
+
+    def __init__(self, spec: dict[str, tuple[type, object]], frozen: type[Rows] = Rows):
+        self._spec, self._frozen = spec, frozen
+        for name, (dtype, _) in spec.items():
+            setattr(self, name, array(_TYPECODES[dtype]))
+        self._columns = [
+            (name, getattr(self, name), default) for name, (_, default) in spec.items()
+        ]
+        self._first = self._columns[0][1]
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def add(self, **values) -> int:
+        """Append one row; columns not given get their defaults. Returns its id."""
+        rid = len(self._first)
+        get = values.get
+        for name, column, default in self._columns:
+            column.append(get(name, default))
+        return rid
+
+    def extend(self, **columns: np.ndarray) -> range:
+        """Append a batch of rows; columns not given get their defaults. Returns the new ids."""
+        n = len(next(iter(columns.values())))
+        start = len(self)
+        for name, column, default in self._columns:
+            values = columns.get(name)
+            if values is None:
+                column.extend(array(column.typecode, [default]) * n)
+            else:
+                column.frombytes(np.asarray(values, dtype=column.typecode).tobytes())
+        return range(start, start + n)
+
+    def freeze(self) -> Rows:
+        return self._frozen(
+            {
+                name: np.frombuffer(column, dtype=column.typecode).astype(self._spec[name][0])
+                for name, column, _ in self._columns
+            }
+        )
+
+
+class CallLog(ColumnLog):
+    """The live call log (rows are call ids)."""
+
+    def __init__(self):
+        super().__init__(CALL_COLUMNS, Calls)
+
+
+@dataclass
+class StaffLog:
+    """Agents present per group over time (scheduled plus those finishing a call after shift)."""
+
+    groups: list[str]
+    times: list[list[float]] = field(default_factory=list)
+    present: list[list[int]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.times = [[] for _ in self.groups]
+        self.present = [[] for _ in self.groups]
+
+    def record(self, group: int, t: float, present: int) -> None:
+        times, counts = self.times[group], self.present[group]
+        if times and times[-1] == t:
+            counts[-1] = present
+        else:
+            times.append(t)
+            counts.append(present)

@@ -1,0 +1,350 @@
+"""Fulfilment sizing: the fewest couriers, courier-company capacity and back-office staff that meet
+the delivery and back-office targets at the lowest daily cost, searched by simulation.
+
+Owns the fulfilment cost model and the coordinate search; the model itself is
+:mod:`sim.model.simulation`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim.experiments.replication import run_replications
+from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
+
+__all__ = [
+    "FULFILMENT_TARGETS",
+    "Coordinate",
+    "SizingResult",
+    "coordinates",
+    "daily_cost",
+    "size",
+    "write_sizing_folder",
+]
+
+FULFILMENT_TARGETS = ("delivery_on_time", "delivery_success", "back_office_on_time")
+BACKLOG_KPIS = ("orders_open", "orders_deferred", "back_office_backlog")
+"""Work left undone that a cheaper point may not grow: delivery_success counts closed orders
+only, so without this fewer couriers would look cheaper by leaving orders undelivered."""
+BACKLOG_SLACK = 1.1
+SCALE_UPS = 4  # x1.5 each: up to 5 times the scenario's resources
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    """One resource to size: where it sits in the scenario data and its current value."""
+
+    label: str
+    path: tuple[str, ...]
+    value: int
+
+
+def coordinates(scenario: Scenario) -> list[Coordinate]:
+    """Couriers of each courier channel, daily capacity of each company, back-office staff."""
+    out = []
+    if scenario.delivery is not None:
+        for name, ch in scenario.delivery.channels.items():
+            if ch.is_company:
+                out.append(
+                    Coordinate(
+                        f"{name}.daily_capacity",
+                        ("delivery", "channels", name, "daily_capacity"),
+                        int(ch.daily_capacity),
+                    )
+                )
+            else:
+                out.append(
+                    Coordinate(
+                        f"{name}.couriers",
+                        ("delivery", "channels", name, "couriers"),
+                        int(ch.couriers),
+                    )
+                )
+    if scenario.back_office is not None:
+        out.append(
+            Coordinate(
+                "back_office.staff",
+                ("back_office", "team", "staff"),
+                int(scenario.back_office.team.staff),
+            )
+        )
+    return out
+
+
+def _with_values(
+    data: dict, coords: list[Coordinate], values: tuple[int, ...], base_dir: Path
+) -> Scenario:
+    data = copy.deepcopy(data)
+    for c, v in zip(coords, values, strict=True):
+        node = data
+        for key in c.path[:-1]:
+            node = node[key]
+        node[c.path[-1]] = int(v)
+    return scenario_from_dict(data, base_dir=base_dir, source="sizing point")
+
+
+def fixed_daily_cost(scenario: Scenario) -> float:
+    """Costs not simulated, per day: company capacity bought and back-office staff hours.
+
+    ``daily_capacity x cost_per_capacity_day`` per company, plus ``staff x cost_per_hour x``
+    (opening hours a week / 7) for the back office.
+    """
+    cost = 0.0
+    if scenario.delivery is not None:
+        for ch in scenario.delivery.channels.values():
+            if ch.is_company and ch.cost_per_capacity_day:
+                cost += ch.daily_capacity * ch.cost_per_capacity_day
+    bo = scenario.back_office
+    if bo is not None and bo.team.cost_per_hour:
+        days = len(bo.team.hours.days) if bo.team.hours.days is not None else 7
+        cost += bo.team.staff * bo.team.cost_per_hour * bo.team.hours.length_s / 3600 * days / 7
+    return cost
+
+
+def daily_cost(scenario: Scenario, kpis: dict) -> float:
+    """Cost per day of one run: the delivery cost the model charges (attempts x
+    ``cost_per_attempt`` and working courier days x ``cost_per_courier_day``, as
+    ``cost_per_delivery.channel=X x orders_delivered.channel=X``) plus :func:`fixed_daily_cost`.
+    """
+    cost = fixed_daily_cost(scenario)
+    if scenario.delivery is not None:
+        for name in scenario.delivery.channels:
+            per = kpis.get(f"cost_per_delivery.channel={name}")
+            n = kpis.get(f"orders_delivered.channel={name}")
+            if per is not None and n:
+                cost += per * n
+    return cost
+
+
+@dataclass
+class Evaluation:
+    values: tuple[int, ...]
+    cost: float
+    kpis: dict[str, float | None]
+    feasible: bool
+
+
+@dataclass
+class SizingResult:
+    """The cheapest feasible point found, every point simulated, and the targets left out
+    because no amount of these resources reached them (within the search's limits)."""
+
+    scenario: Scenario
+    coords: list[Coordinate]
+    best: Evaluation
+    start: Evaluation
+    evaluations: list[Evaluation]
+    unreachable: dict[str, float | None]
+    replications: int
+    seed: int
+    elapsed_s: float
+    sized: Scenario | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def size(
+    scenario: Scenario,
+    seed: int | None = None,
+    replications: int | None = None,
+    workers: int = 1,
+    max_passes: int = 3,
+    base_dir: str | Path = ".",
+    progress: Callable[[str], None] | None = None,
+) -> SizingResult:
+    """The couriers, company capacity and back-office staff meeting ``delivery_on_time``,
+    ``delivery_success`` and ``back_office_on_time`` (those the scenario targets) at the lowest
+    daily cost (:func:`daily_cost`), by coordinate search with common random numbers.
+
+    Every point runs replications ``0..R-1`` of the same seed, so two points differ by their
+    resources only. The search: if the scenario's own point misses a target, every resource is
+    scaled by 1.5 until it meets (at most 4 times; a target still missed then is reported as
+    unreachable by these resources and left out). Then, one resource at a time, the smallest
+    value still meeting every target is found by bisection between 0 and the current value
+    (the targets are taken as monotone in each resource) and the cheapest feasible value seen
+    on that line is kept; passes repeat until nothing changes (``max_passes``). It is a local
+    search: a cheaper mix reached only by raising one resource to cut another is not explored.
+
+    A point must also leave no more work undone than the scenario's own resources do: each of
+    ``orders_open``, ``orders_deferred`` and ``back_office_backlog`` at most 1.1 x its value at
+    the starting point + 1 (otherwise delivering less would look cheaper).
+    """
+    started = time.perf_counter()
+    seed = scenario.seed if seed is None else int(seed)
+    reps = replications or scenario.replications
+    coords = coordinates(scenario)
+    if not coords:
+        raise ValueError("the scenario has no delivery channels or back office to size")
+    wanted = {k: t for k, t in scenario.targets.items() if k in FULFILMENT_TARGETS}
+    if not wanted:
+        raise ValueError(
+            "the scenario has no delivery_on_time, delivery_success or "
+            "back_office_on_time target to size for"
+        )
+    base = Path(base_dir)
+    data = scenario_to_dict(scenario)
+    cache: dict[tuple[int, ...], Evaluation] = {}
+    evaluations: list[Evaluation] = []
+    active = dict(wanted)
+
+    def kpi_means(values: tuple[int, ...]) -> tuple[Scenario, dict[str, float | None]]:
+        sc = _with_values(data, coords, values, base)
+        runs = list(run_replications(sc, seed, range(reps), workers=workers))
+        names = {k for r in runs for k in r.kpis}
+        means = {}
+        for k in names:
+            vals = [r.kpis.get(k) for r in runs if r.kpis.get(k) is not None]
+            means[k] = sum(vals) / len(vals) if vals else None
+        means["daily_cost"] = sum(daily_cost(sc, r.kpis) for r in runs) / len(runs)
+        return sc, means
+
+    caps: dict[str, float] = {}  # backlog at the horizon may not grow (see the docstring)
+
+    def meets(kpis: dict) -> bool:
+        for k, cap in caps.items():
+            v = kpis.get(k)
+            if v is not None and v > cap:
+                return False
+        for k, t in active.items():
+            v = kpis.get(k)
+            if v is None:
+                continue
+            if t.at_least is not None and v < t.at_least - 1e-12:
+                return False
+            if t.at_most is not None and v > t.at_most + 1e-12:
+                return False
+        return True
+
+    def evaluate(values: tuple[int, ...]) -> Evaluation:
+        if values not in cache:
+            _, kpis = kpi_means(values)
+            cache[values] = Evaluation(values, kpis["daily_cost"], kpis, meets(kpis))
+            evaluations.append(cache[values])
+            if progress:
+                ev = cache[values]
+                progress(
+                    f"{dict(zip([c.label for c in coords], values, strict=True))}: "
+                    f"cost {ev.cost:,.0f}/day, {'meets' if ev.feasible else 'misses'}"
+                )
+        ev = cache[values]
+        ev.feasible = meets(ev.kpis)  # the active targets may have shrunk
+        return ev
+
+    current = tuple(c.value for c in coords)
+    _, first = kpi_means(current)
+    caps.update(
+        {k: BACKLOG_SLACK * first[k] + 1.0 for k in BACKLOG_KPIS if first.get(k) is not None}
+    )
+    start = evaluate(current)
+    unreachable: dict[str, float | None] = {}
+    point = current
+    ev = start
+    for _ in range(SCALE_UPS):
+        if ev.feasible:
+            break
+        point = tuple(max(v + 1, math.ceil(v * 1.5)) for v in point)
+        ev = evaluate(point)
+    if not ev.feasible:
+        for k in list(active):
+            v = ev.kpis.get(k)
+            if v is not None and not meets({k: v}):
+                unreachable[k] = v
+                del active[k]
+        if not active:
+            raise ValueError(
+                "no target can be reached by scaling couriers, capacity and "
+                f"back-office staff: {unreachable}"
+            )
+        ev = evaluate(point)
+        point = current if evaluate(current).feasible else point
+    best = evaluate(point)
+    for _ in range(max_passes):
+        changed = False
+        for i in range(len(coords)):
+            lo_fail, hi_ok = -1, best.values[i]
+            line = [best]
+            while hi_ok - lo_fail > 1:
+                mid = (lo_fail + hi_ok) // 2
+                trial = evaluate((*best.values[:i], mid, *best.values[i + 1 :]))
+                if trial.feasible:
+                    hi_ok = mid
+                    line.append(trial)
+                else:
+                    lo_fail = mid
+            cheapest = min(line, key=lambda e: (e.cost, sum(e.values)))
+            if cheapest.values != best.values:
+                best, changed = cheapest, True
+        if not changed:
+            break
+    sized = _with_values(data, coords, best.values, base)
+    return SizingResult(
+        scenario,
+        coords,
+        best,
+        start,
+        evaluations,
+        unreachable,
+        reps,
+        seed,
+        time.perf_counter() - started,
+        sized,
+    )
+
+
+def write_sizing_folder(out: str | Path, result: SizingResult) -> Path:
+    """sizing.json (best point, cost model, unreachable targets), sizing.csv (every point
+    simulated) and sizing.yaml (the sized ``delivery:`` and ``back_office:`` sections)."""
+    import io
+    import json
+
+    from ruamel.yaml import YAML
+
+    from sim.report.files import write_atomic, write_table
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = [c.label for c in result.coords]
+    cols: dict[str, list] = {
+        k: [] for k in (*labels, "daily_cost", *FULFILMENT_TARGETS, "meets_targets")
+    }
+    for ev in result.evaluations:
+        for label, v in zip(labels, ev.values, strict=True):
+            cols[label].append(v)
+        cols["daily_cost"].append(ev.cost)
+        for k in FULFILMENT_TARGETS:
+            cols[k].append(ev.kpis.get(k))
+        cols["meets_targets"].append(ev.feasible)
+    write_table(out / "sizing.csv", cols)
+    summary = {
+        "scenario": result.scenario.name,
+        "seed": result.seed,
+        "replications": result.replications,
+        "points_simulated": len(result.evaluations),
+        "replications_simulated": len(result.evaluations) * result.replications,
+        "elapsed_s": result.elapsed_s,
+        "start": {
+            "values": dict(zip(labels, result.start.values, strict=True)),
+            "daily_cost": result.start.cost,
+            "meets_targets": result.start.feasible,
+        },
+        "best": {
+            "values": dict(zip(labels, result.best.values, strict=True)),
+            "daily_cost": result.best.cost,
+            "kpis": {k: result.best.kpis.get(k) for k in FULFILMENT_TARGETS},
+        },
+        "unreachable_targets": result.unreachable,
+    }
+    write_atomic(out / "sizing.json", json.dumps(summary, indent=2) + "\n")
+    data = scenario_to_dict(result.sized)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = None
+    yaml.sort_base_mapping_type_on_output = False
+    buf = io.StringIO()
+    buf.write("# sized fulfilment (sim size); paste over the scenario's sections\n")
+    yaml.dump({k: data[k] for k in ("back_office", "delivery") if k in data}, buf)
+    write_atomic(out / "sizing.yaml", buf.getvalue())
+    return out

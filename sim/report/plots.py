@@ -1,0 +1,823 @@
+"""Figures of the reports: matplotlib (Agg canvas, no GUI), one colour per concept, units on axes.
+
+Owns drawing from plain columns and KPI dicts and saving each figure as PNG and SVG; it knows
+nothing of files or folders (see :mod:`sim.report.html`) nor of the model.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib import ticker
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.report.files import write_atomic
+
+__all__ = [
+    "ENTITY_COLOURS",
+    "KPI_DISPLAY",
+    "MAIN_KPIS",
+    "PALETTE",
+    "FigureSink",
+    "average_day",
+    "business_figures",
+    "fmt",
+    "forest_plot",
+    "heat_map",
+    "interval_figures",
+    "is_num",
+    "series",
+    "sweep_lines",
+    "unit_of",
+]
+
+# One colour per concept, used for that concept in every figure (Okabe-Ito, colour-blind safe).
+PALETTE = {
+    "offered": "#0072B2",
+    "agents_on_duty": "#E69F00",
+    "service_level": "#009E73",
+    "abandon_rate": "#D55E00",
+    "asa": "#CC79A7",
+    "occupancy": "#56B4E9",
+    "delivery_on_time": "#117733",
+    "back_office_backlog": "#6F4E37",
+    "cash_collected": "#B8860B",
+    "pos_collected": "#2F4F4F",
+    "cost_per_delivery": "#882255",
+    "target": "#000000",
+    "significant": "#000000",
+    "not_significant": "#999999",
+    "other": "#555555",
+}
+# Named things (agent groups, delivery channels) take these in the order the file lists them.
+ENTITY_COLOURS = ("#332288", "#AA4499", "#999933", "#44AA99", "#DDCC77", "#88CCEE", "#CC6677")
+FUNNEL = ("orders_created", "orders_attempted", "orders_delivered", "orders_failed", "orders_open")
+
+# How a KPI is shown, by its base name (before the first "."): (scale, unit).
+_SHARE = (100.0, "%")
+KPI_DISPLAY = {
+    "offered": (1.0, "calls/day"),
+    "service_level": _SHARE,
+    "answer_rate": _SHARE,
+    "abandon_rate": _SHARE,
+    "asa": (1.0, "s"),
+    "mean_wait": (1.0, "s"),
+    "occupancy": _SHARE,
+    "first_contact_resolution": _SHARE,
+    "delivery_on_time": _SHARE,
+    "delivery_success": _SHARE,
+    "first_attempt_success": _SHARE,
+    "cost_per_delivery": (1.0, "money/delivery"),
+    "back_office_on_time": _SHARE,
+    "lead_conversion": _SHARE,
+    "calls": (1.0, "calls/day"),
+    "self_service_rate": _SHARE,
+    "open_calls": (1.0, "calls"),
+    "mean_queue_length": (1.0, "calls"),
+    "overtime_hours": (1.0, "h/day"),
+}
+MAIN_KPIS = tuple(list(KPI_DISPLAY)[:14])  # the spec's KPIs, in the spec's order
+DPI = 110
+AVERAGE_DAY_AFTER = 8  # days: longer runs are drawn as an average day, not day after day
+
+
+def is_num(v) -> bool:
+    """A finite real number (not a bool, not None)."""
+    return isinstance(v, int | float | np.floating) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def unit_of(kpi: str) -> tuple[float, str]:
+    """(scale, unit) to show ``kpi`` with: shares become %, unknown KPIs stay as they are."""
+    return KPI_DISPLAY.get(kpi.split(".")[0], (1.0, ""))
+
+
+def fmt(value, kpi: str) -> str:
+    """A KPI value for a table: shares in %, times in s, counts with thousands separators."""
+    if not is_num(value):
+        return "–"
+    scale, unit = unit_of(kpi)
+    v = value * scale
+    if unit == "%":
+        return f"{v:.1f}%"
+    text = f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+    return f"{text} {unit}" if unit else text
+
+
+def _axis_label(kpi: str) -> str:
+    unit = unit_of(kpi)[1]
+    return f"{kpi.replace('_', ' ')} ({unit})" if unit else kpi
+
+
+@dataclass
+class FigureSink:
+    """Saves each figure as ``<name>.png`` and ``.svg`` in ``folder``; keeps the PNG to inline."""
+
+    folder: Path
+
+    items: list[dict] = field(default_factory=list)
+
+    def add(self, fig: Figure, name: str, title: str, caption: str) -> dict:
+        """Render ``fig``; return {name, title, caption, src} with a ``data:`` PNG source."""
+        FigureCanvasAgg(fig)
+        png, svg = io.BytesIO(), io.BytesIO()
+        fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+        write_atomic(self.folder / f"{name}.png", png.getvalue())
+        write_atomic(self.folder / f"{name}.svg", svg.getvalue())
+        src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
+        item = {"name": name, "title": title, "caption": caption, "src": src}
+        self.items.append(item)
+        return item
+
+
+def _figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float = 10.0, **kw):
+    fig = Figure(figsize=(width, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, **kw)
+    for ax in axes.flat:
+        ax.grid(True, color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    return fig, axes
+
+
+def _legend(fig: Figure, *axes, ci: bool = False) -> None:
+    """One legend above the plots, outside the data, for all ``axes`` (and the CI shading)."""
+    handles, labels = [], []
+    for ax in axes:
+        h, lab = ax.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    if ci:
+        handles.append(Patch(facecolor="#888888", alpha=0.3, linewidth=0))
+        labels.append("shaded: 95% CI")
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside upper left",
+            ncols=min(len(handles), 5),
+            fontsize=8,
+            frameon=False,
+        )
+
+
+def series(table: dict, name: str):
+    """(mean, low, high) of a figure in a table with ``_mean/_ci_low/_ci_high`` columns.
+
+    A bare ``name`` column is accepted (no interval); None when absent or all missing.
+    """
+    if f"{name}_mean" in table:
+        mean = table[f"{name}_mean"]
+        lo = table.get(f"{name}_ci_low", np.full(len(mean), np.nan))
+        hi = table.get(f"{name}_ci_high", np.full(len(mean), np.nan))
+    elif name in table:
+        mean = table[name]
+        lo = hi = np.full(len(mean), np.nan)
+    else:
+        return None
+    if mean.dtype == object or not np.any(np.isfinite(mean)):
+        return None
+    return mean, lo, hi
+
+
+def _lighter(colour: str, amount: float) -> tuple:
+    r, g, b = mcolors.to_rgb(colour)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = str(clock).split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def average_day(table: dict) -> dict:
+    """Per-interval columns averaged over days, by time of day.
+
+    The mean is the mean of the days' means. Its 95% half-width is sqrt(sum h_d^2) / D from
+    the days' half-widths h_d, which treats days as independent (they are apart by a night of
+    calls, so the correlation between the same interval on two days is small).
+    """
+    clocks = [str(s) for s in table["start"]]
+    order = sorted(set(clocks), key=_minutes)
+    where = {c: i for i, c in enumerate(order)}
+    idx = np.array([where[c] for c in clocks], dtype=np.int64)
+    n = len(order)
+
+    def by_time(values):
+        ok = np.isfinite(values)
+        total = np.bincount(idx[ok], weights=values[ok], minlength=n)
+        return total, np.bincount(idx[ok], minlength=n).astype(float)
+
+    out: dict = {
+        "day": np.ones(n),
+        "weekday": np.array([""] * n, dtype=object),
+        "start": np.array(order, dtype=object),
+    }
+    for column in table:
+        if not column.endswith("_mean"):
+            continue
+        s = series(table, column[:-5])
+        if s is None:
+            continue
+        total, count = by_time(s[0])
+        half2, count_h = by_time(((s[2] - s[1]) / 2) ** 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            half = np.where(count_h > 0, np.sqrt(half2) / count_h, np.nan)
+        out[column] = mean
+        out[f"{column[:-5]}_ci_low"], out[f"{column[:-5]}_ci_high"] = mean - half, mean + half
+    return out
+
+
+class _Timeline:
+    """The x axis of per-interval figures: days since the start of day 1 (0 = day 1, 00:00)."""
+
+    def __init__(self, table: dict, interval_s: float | None, days_averaged: int = 0):
+        day = table["day"].astype(float)
+        minutes = np.array([_minutes(s) for s in table["start"]], dtype=float)
+        self.x = (day - 1) + minutes / 1440.0
+        steps = np.diff(self.x)
+        step = (
+            interval_s / 86400.0
+            if interval_s
+            else (steps[steps > 0].min() if np.any(steps > 0) else 1 / 48)
+        )
+        self.edges = np.append(self.x, self.x[-1] + step)
+        self.days_averaged = days_averaged
+        weekday = table.get("weekday", [""] * len(day))
+        self.names = {int(d): str(w).capitalize() for d, w in zip(day, weekday, strict=True)}
+
+    @property
+    def per(self) -> str:
+        minutes = (self.edges[1] - self.edges[0]) * 1440
+        return f"per {minutes:.0f} min" if minutes < 60 else f"per {minutes / 60:g} h"
+
+    def step(self, ax, values, lo=None, hi=None, colour="k", label=None, scale=1.0, clip=None):
+        """The values as steps over their intervals, with the 95% CI as a band."""
+        y = np.append(values, values[-1]) * scale
+        ax.step(self.edges, y, where="post", color=colour, linewidth=1.3, label=label)
+        if lo is not None and hi is not None and np.any(np.isfinite(lo)):
+            lo2, hi2 = np.append(lo, lo[-1]) * scale, np.append(hi, hi[-1]) * scale
+            if clip is not None:
+                lo2, hi2 = np.clip(lo2, *clip), np.clip(hi2, *clip)
+            ax.fill_between(self.edges, lo2, hi2, step="post", color=colour, alpha=0.2, linewidth=0)
+
+    def format(self, ax) -> None:
+        span = self.edges[-1] - self.edges[0]
+        ax.set_xlim(self.edges[0], self.edges[-1])
+        if self.days_averaged:
+            ax.xaxis.set_major_locator(ticker.MultipleLocator(0.125))
+            ax.xaxis.set_major_formatter(
+                ticker.FuncFormatter(
+                    lambda v, _: f"{round(v * 24) % 24:02d}:00" if v < 1 - 1e-9 else "24:00"
+                )
+            )
+            ax.set_xlabel(f"time of day (mean over {self.days_averaged} days)")
+        elif span > 3:
+            every = max(1, math.ceil(span / 14))
+            ax.xaxis.set_major_locator(ticker.MultipleLocator(every))
+            ax.xaxis.set_minor_locator(ticker.MultipleLocator(0.25))
+            ax.xaxis.set_major_formatter(
+                ticker.FuncFormatter(
+                    lambda v, _: f"{self.names.get(round(v) + 1, '')} d{round(v) + 1}"
+                )
+            )
+            ax.set_xlabel("day of the run (major ticks at 00:00, minor every 6 h)")
+        else:
+            ax.xaxis.set_major_locator(ticker.MultipleLocator(0.25))
+            ax.xaxis.set_major_formatter(
+                ticker.FuncFormatter(
+                    lambda v, _: f"d{int(v + 1e-9) + 1} {round((v % 1) * 24) % 24:02d}:00"
+                )
+            )
+            ax.set_xlabel("day and time of day")
+
+
+def _target_line(ax, target, kpi: str, scale: float = 1.0) -> None:
+    if target is None:
+        return
+    bound, value = target
+    sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
+    ax.axhline(
+        value * scale,
+        color=PALETTE["target"],
+        linestyle="--",
+        linewidth=1.2,
+        label=f"target {sign}{fmt(value, kpi)}",
+    )
+
+
+def interval_figures(
+    table: dict,
+    sink: FigureSink,
+    targets: dict,
+    interval_s: float | None,
+    within_s: float | None,
+    overall: dict,
+    groups: list[str],
+) -> list[dict]:
+    """Offered vs agents, service level, abandonment and ASA, occupancy per group.
+
+    ``table`` holds intervals.csv's columns; ``targets`` maps KPI to (bound, value);
+    ``overall`` is summary.json's ``kpis``; ``groups`` the agent groups of the scenario.
+    Runs longer than AVERAGE_DAY_AFTER days are drawn as an average day.
+    """
+    if (
+        not table
+        or "day" not in table
+        or "start" not in table
+        or not len(table["day"])
+        or table["start"].dtype != object
+    ):  # start is "HH:MM" text
+        return []
+    days = len(np.unique(table["day"]))
+    averaged = days if days > AVERAGE_DAY_AFTER else 0
+    if averaged:
+        table = average_day(table)
+    tl = _Timeline(table, interval_s, averaged)
+    note = (
+        f" Mean over the {averaged} simulated days by time of day (too many days to "
+        "read one after another); the band combines the days' 95% CIs."
+        if averaged
+        else ""
+    )
+    out = []
+
+    offered, agents = series(table, "offered"), series(table, "agents_on_duty")
+    if offered is not None:
+        fig, axes = _figure()
+        ax = axes[0, 0]
+        tl.step(ax, *offered, colour=PALETTE["offered"], label="offered calls")
+        ax.set_ylabel(f"offered calls ({tl.per})", color=PALETTE["offered"])
+        ax.set_ylim(bottom=0)
+        axes_ = [ax]
+        if agents is not None:
+            ax2 = ax.twinx()
+            ax2.spines["top"].set_visible(False)
+            tl.step(ax2, agents[0], colour=PALETTE["agents_on_duty"], label="agents on duty")
+            ax2.set_ylabel("agents on duty (agents)", color=PALETTE["agents_on_duty"])
+            ax2.set_ylim(0, max(np.nanmax(agents[0]) * 1.1, 1))
+            axes_.append(ax2)
+        _legend(fig, *axes_, ci=True)
+        tl.format(ax)
+        out.append(
+            sink.add(
+                fig,
+                "offered_vs_agents",
+                "Offered calls and agents on duty",
+                f"Mean offered calls {tl.per} with their 95% CI over replications, "
+                "and the agents on duty (scheduled plus overtime)." + note,
+            )
+        )
+
+    sl = series(table, "service_level")
+    if sl is not None:
+        fig, axes = _figure()
+        ax = axes[0, 0]
+        what = f"answered within {within_s:g} s" if within_s else "answered in time"
+        tl.step(
+            ax,
+            *sl,
+            colour=PALETTE["service_level"],
+            label="service level",
+            scale=100,
+            clip=(0, 100),
+        )
+        _target_line(ax, targets.get("service_level"), "service_level", 100)
+        ax.set_ylim(0, 102)
+        ax.set_ylabel(f"service level\n(% {what})")
+        _legend(fig, ax, ci=True)
+        tl.format(ax)
+        out.append(
+            sink.add(
+                fig,
+                "service_level",
+                "Service level per interval",
+                "Share of offered calls answered in time (abandoned calls count as "
+                "not in time), mean and 95% CI band, with the target." + note,
+            )
+        )
+
+    ab, asa = series(table, "abandon_rate"), series(table, "asa")
+    if ab is not None or asa is not None:
+        fig, axes = _figure(rows=2, height=2.4, sharex=True)
+        if ab is not None:
+            ax = axes[0, 0]
+            tl.step(
+                ax,
+                *ab,
+                colour=PALETTE["abandon_rate"],
+                label="abandonment",
+                scale=100,
+                clip=(0, 100),
+            )
+            _target_line(ax, targets.get("abandon_rate"), "abandon_rate", 100)
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel("abandoned\n(% of offered)")
+        if asa is not None:
+            ax = axes[1, 0]
+            tl.step(ax, *asa, colour=PALETTE["asa"], label="ASA", clip=(0, np.inf))
+            _target_line(ax, targets.get("asa"), "asa")
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel("average speed\nof answer (s)")
+        _legend(fig, axes[0, 0], axes[1, 0], ci=True)
+        tl.format(axes[1, 0])
+        axes[0, 0].label_outer()
+        out.append(
+            sink.add(
+                fig,
+                "abandonment_asa",
+                "Abandonment and speed of answer",
+                "Share of offered calls that hung up while waiting, and the mean "
+                "wait of answered calls, per interval with 95% CI bands." + note,
+            )
+        )
+
+    groups = groups or [
+        c[len("occupancy.group=") : -5]
+        for c in table
+        if c.startswith("occupancy.group=") and c.endswith("_mean")
+    ]
+    per_group = [g for g in groups if series(table, f"occupancy.group={g}") is not None]
+    lines = [(g, f"occupancy.group={g}", ENTITY_COLOURS[groups.index(g) % 7]) for g in per_group]
+    if not lines and series(table, "occupancy") is not None:
+        name = groups[0] if len(groups) == 1 else "all agents"
+        lines = [(name, "occupancy", PALETTE["occupancy"])]
+    if lines:  # one panel per group: overlaid, several groups are unreadable
+        fig, axes = _figure(rows=len(lines), height=3.0 if len(lines) == 1 else 1.9, sharex=True)
+        for ax, (group, column, colour) in zip(axes[:, 0], lines, strict=True):
+            total = overall.get(f"occupancy.group={group}") or overall.get("occupancy") or {}
+            label = group
+            if is_num(total.get("mean")):
+                label = f"{group} (overall {fmt(total['mean'], 'occupancy')})"
+            tl.step(
+                ax, *series(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
+            )
+            ax.set_ylim(0, 102)
+            ax.yaxis.set_major_locator(ticker.MultipleLocator(25 if len(lines) > 1 else 20))
+            ax.set_ylabel(f"{group}\noccupancy (%)")
+            ax.label_outer()
+        _legend(fig, *axes[:, 0], ci=True)
+        tl.format(axes[-1, 0])
+        out.append(
+            sink.add(
+                fig,
+                "occupancy",
+                "Occupancy per agent group",
+                "Time agents spend talking and in after-call work over their time "
+                "on duty, per interval with 95% CI bands." + note,
+            )
+        )
+    return out
+
+
+# --- business flows ---------------------------------------------------------------------------
+
+
+def _channels(kpis: dict, prefix: str) -> list[str]:
+    return [k.split(".channel=", 1)[1] for k in kpis if k.startswith(f"{prefix}.channel=")]
+
+
+def _errors(vals: list[dict], mean: np.ndarray) -> np.ndarray:
+    lo = np.array([(v.get("ci95") or [np.nan, np.nan])[0] for v in vals], dtype=float)
+    hi = np.array([(v.get("ci95") or [np.nan, np.nan])[1] for v in vals], dtype=float)
+    return np.nan_to_num(np.vstack([mean - lo, hi - mean]), nan=0.0).clip(min=0)
+
+
+def _band_err(s) -> np.ndarray:
+    return np.nan_to_num(np.vstack([s[0] - s[1], s[2] - s[0]]), nan=0.0).clip(min=0)
+
+
+def _money(daily: dict, name: str):
+    """The day's total; summed over ``<name>.channel=<c>`` columns (no CI) when missing."""
+    s = series(daily, name)
+    if s is not None:
+        return s
+    parts = [
+        series(daily, k[:-5])
+        for k in daily
+        if k.startswith(f"{name}.channel=") and k.endswith("_mean")
+    ]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    total = np.nansum([p[0] for p in parts], axis=0)
+    return total, np.full(len(total), np.nan), np.full(len(total), np.nan)
+
+
+def _day_axis(ax) -> None:
+    ax.set_xlabel("day of the run")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, nbins=15))
+
+
+def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -> list[dict]:
+    """Order funnel and cost per delivery by channel (from ``kpis``), and per day (from
+    ``daily``): on-time share, back-office backlog, cash and POS collected. Each is drawn only
+    when its KPIs or columns exist."""
+    out = []
+    channels: list[str] = []
+    for stage in (*FUNNEL, "cost_per_delivery"):
+        channels += [c for c in _channels(kpis, stage) if c not in channels]
+    colour = {c: ENTITY_COLOURS[i % len(ENTITY_COLOURS)] for i, c in enumerate(channels)}
+
+    stages = [s for s in FUNNEL if _channels(kpis, s)]
+    if stages:
+        fig, axes = _figure(height=3.4)
+        ax = axes[0, 0]
+        width = 0.8 / max(len(channels), 1)
+        for i, c in enumerate(channels):
+            vals = [kpis.get(f"{s}.channel={c}", {}) for s in stages]
+            mean = np.array([v.get("mean") if is_num(v.get("mean")) else np.nan for v in vals])
+            x = np.arange(len(stages)) + (i - (len(channels) - 1) / 2) * width
+            ax.bar(x, mean, width, yerr=_errors(vals, mean), color=colour[c], label=c, capsize=2)
+        ax.set_xticks(np.arange(len(stages)), [s.removeprefix("orders_") for s in stages])
+        ax.set_ylabel("orders per day\n(open: at the horizon)")
+        _legend(fig, ax)
+        out.append(
+            sink.add(
+                fig,
+                "order_funnel",
+                "Order funnel by delivery channel",
+                "Orders created, attempted, delivered and failed per day, and still "
+                "open at the horizon, per channel, with 95% CIs.",
+            )
+        )
+
+    if "day" in daily and len(daily["day"]):
+        day = daily["day"].astype(float)
+        ontime = series(daily, "delivery_on_time")
+        if ontime is not None:
+            fig, axes = _figure(height=2.8)
+            ax = axes[0, 0]
+            c = PALETTE["delivery_on_time"]
+            ax.plot(day, ontime[0] * 100, "o-", color=c, label="on time")
+            ax.fill_between(
+                day,
+                np.clip(ontime[1] * 100, 0, 100),
+                np.clip(ontime[2] * 100, 0, 100),
+                color=c,
+                alpha=0.2,
+                linewidth=0,
+            )
+            _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time", 100)
+            ax.set_ylim(0, 102)
+            ax.set_ylabel("delivered on time\n(% of orders)")
+            _day_axis(ax)
+            _legend(fig, ax, ci=True)
+            out.append(
+                sink.add(
+                    fig,
+                    "delivery_on_time",
+                    "On-time delivery per day",
+                    "Share of orders delivered within the promise, by day, with "
+                    "95% CI band and target.",
+                )
+            )
+        backlog = series(daily, "back_office_backlog")
+        if backlog is not None:
+            fig, axes = _figure(height=2.8)
+            ax = axes[0, 0]
+            ax.bar(
+                day,
+                backlog[0],
+                0.7,
+                yerr=_band_err(backlog),
+                capsize=2,
+                color=PALETTE["back_office_backlog"],
+                label="backlog at the day's end",
+            )
+            ax.set_ylabel("back-office backlog\n(items)")
+            _day_axis(ax)
+            _legend(fig, ax)
+            out.append(
+                sink.add(
+                    fig,
+                    "back_office_backlog",
+                    "Back-office backlog per day",
+                    "Leads and work orders still open at the end of each day, mean with 95% CI.",
+                )
+            )
+        money = {m: _money(daily, m) for m in ("cash_collected", "pos_collected")}
+        money = {m: s for m, s in money.items() if s is not None}
+        if money:
+            fig, axes = _figure(height=2.8)
+            ax = axes[0, 0]
+            width = 0.8 / len(money)
+            for i, (m, s) in enumerate(money.items()):
+                x = day + (i - (len(money) - 1) / 2) * width
+                ax.bar(
+                    x,
+                    s[0],
+                    width,
+                    yerr=_band_err(s),
+                    capsize=2,
+                    color=PALETTE[m],
+                    label={"cash_collected": "cash", "pos_collected": "POS"}[m],
+                )
+            ax.set_ylabel("collected on delivery\n(money/day)")
+            _day_axis(ax)
+            _legend(fig, ax)
+            out.append(
+                sink.add(
+                    fig,
+                    "cash_pos",
+                    "Cash and POS collected per day",
+                    "What the couriers collect at the door each day (what finance "
+                    "must reconcile), mean with 95% CI.",
+                )
+            )
+
+    costs = _channels(kpis, "cost_per_delivery")
+    if costs:
+        fig, axes = _figure(height=0.9 + 0.45 * len(costs))
+        ax = axes[0, 0]
+        vals = [kpis[f"cost_per_delivery.channel={c}"] for c in costs]
+        mean = np.array([v.get("mean") if is_num(v.get("mean")) else np.nan for v in vals])
+        ax.barh(
+            np.arange(len(costs)),
+            mean,
+            0.6,
+            xerr=_errors(vals, mean),
+            capsize=3,
+            color=[colour[c] for c in costs],
+        )
+        ax.set_yticks(np.arange(len(costs)), costs)
+        ax.invert_yaxis()
+        ax.set_xlabel("cost per delivered order (money/delivery)")
+        out.append(
+            sink.add(
+                fig,
+                "cost_per_delivery",
+                "Cost per delivery by channel",
+                "Delivery cost (all attempts) over orders delivered, per channel, with 95% CIs.",
+            )
+        )
+    return out
+
+
+# --- comparison and sweep ---------------------------------------------------------------------
+
+
+def forest_plot(pairs: list[tuple[str, dict]], kpis: list[str], sink: FigureSink) -> dict:
+    """Paired differences with 95% CIs: one panel per KPI (own unit), one row per pair."""
+    fig, axes = _figure(rows=len(kpis), height=0.6 + 0.32 * len(pairs), width=9.0)
+    for ax, k in zip(axes[:, 0], kpis, strict=True):
+        scale, unit = unit_of(k)
+        for i, (_, diffs) in enumerate(pairs):
+            d = diffs.get(k) or {}
+            if not is_num(d.get("mean")):
+                continue
+            ci = d.get("ci95") or [d["mean"], d["mean"]]
+            m, lo, hi = d["mean"] * scale, ci[0] * scale, ci[1] * scale
+            sig = bool(d.get("significant"))
+            c = PALETTE["significant" if sig else "not_significant"]
+            ax.errorbar(
+                [m],
+                [i],
+                xerr=[[max(m - lo, 0)], [max(hi - m, 0)]],
+                fmt="o",
+                color=c,
+                mfc=c if sig else "white",
+                capsize=3,
+            )
+        ax.axvline(0, color=PALETTE["target"], linewidth=0.8)
+        ax.set_yticks(range(len(pairs)), [p[0] for p in pairs], fontsize=8)
+        ax.set_ylim(len(pairs) - 0.5, -0.5)
+        ax.set_xlabel(
+            f"Δ {k} ({'percentage points' if unit == '%' else unit or 'value'})", fontsize=8
+        )
+    return sink.add(
+        fig,
+        "comparison_forest",
+        "Paired differences (forest plot)",
+        "Mean difference (alternative − baseline) over replications with common "
+        "random numbers, with its 95% CI; filled: significant, hollow: not.",
+    )
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)
+
+
+def sweep_lines(
+    pts: dict, p: str, others: list[str], kpis: list[str], targets: dict, sink: FigureSink
+) -> dict:
+    """Each KPI against parameter ``p`` with CI bands; one line per combination of the
+    ``others`` (shades of the KPI's colour), or points with error bars when there are many."""
+    cols = 2 if len(kpis) > 1 else 1
+    fig, axes = _figure(rows=math.ceil(len(kpis) / cols), cols=cols, height=2.8)
+    combos = sorted({tuple(pts[q][i] for q in others) for i in range(len(pts[p]))})
+    lines = len(combos) <= 6
+    for ax, k in zip(axes.flat, kpis, strict=False):
+        scale = unit_of(k)[0]
+        base = PALETTE.get(k.split(".")[0], PALETTE["other"])
+        mean, lo, hi = series(pts, k)
+        for j, combo in enumerate(combos if lines else [()]):
+            mask = np.ones(len(mean), bool)
+            for q, v in zip(others, combo, strict=False):
+                mask &= pts[q] == v
+            order = np.argsort(pts[p][mask])
+            x, m = pts[p][mask][order], mean[mask][order] * scale
+            low, high = lo[mask][order] * scale, hi[mask][order] * scale
+            if lines:
+                colour = _lighter(base, 0.6 * j / max(len(combos) - 1, 1))
+                label = ", ".join(f"{q}={v:g}" for q, v in zip(others, combo, strict=True))
+                ax.plot(x, m, "o-", color=colour, label=label or None, ms=3)
+                ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+            else:
+                ax.errorbar(
+                    x, m, yerr=_band_err((m, low, high)), fmt="o", color=base, ms=3, capsize=2
+                )
+        _target_line(ax, targets.get(k), k, scale)
+        ax.set_xlabel(p)
+        ax.set_ylabel(_axis_label(k), fontsize=9)
+        if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(kpis) :]:
+        ax.set_visible(False)
+    return sink.add(
+        fig,
+        f"sweep_{_safe(p)}",
+        f"KPIs against {p}",
+        f"Each KPI's mean over replications at each value of {p}, with 95% CI "
+        "bands"
+        + (", one line per value of the other parameters" if others and lines else "")
+        + "; dashed: the target.",
+    )
+
+
+def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> dict | None:
+    """Mean ``kpi`` over two parameters, with the target's contour: cells for a full grid,
+    filled contours for scattered points (a Latin hypercube)."""
+    scale = unit_of(kpi)[0]
+    mean = series(pts, kpi)[0] * scale
+    level = target[1] * scale if target is not None else None
+    xs, ys = np.unique(pts[x]), np.unique(pts[y])
+    fig, axes = _figure(height=4.2, width=8.0)
+    ax = axes[0, 0]
+    ax.grid(False)
+    if len(xs) * len(ys) == len(mean) and len(xs) > 1 and len(ys) > 1:
+        z = np.full((len(ys), len(xs)), np.nan)
+        z[np.searchsorted(ys, pts[y]), np.searchsorted(xs, pts[x])] = mean
+        mesh = ax.pcolormesh(
+            np.arange(len(xs)), np.arange(len(ys)), z, cmap="viridis", shading="nearest"
+        )
+        middle = np.nanmean(z)
+        for (r, c), v in np.ndenumerate(z):
+            if np.isfinite(v):
+                ax.text(
+                    c,
+                    r,
+                    f"{v:.3g}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v < middle else "black",
+                )
+        if level is not None and np.nanmin(z) < level < np.nanmax(z):
+            ax.contour(
+                np.arange(len(xs)),
+                np.arange(len(ys)),
+                np.ma.masked_invalid(z),
+                levels=[level],
+                colors=PALETTE["target"],
+                linewidths=2,
+            )
+        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    elif np.sum(np.isfinite(mean)) >= 3:
+        ok = np.isfinite(mean)
+        try:
+            mesh = ax.tricontourf(pts[x][ok], pts[y][ok], mean[ok], levels=12, cmap="viridis")
+            if level is not None and np.nanmin(mean) < level < np.nanmax(mean):
+                ax.tricontour(
+                    pts[x][ok],
+                    pts[y][ok],
+                    mean[ok],
+                    levels=[level],
+                    colors=PALETTE["target"],
+                    linewidths=2,
+                )
+        except (ValueError, RuntimeError):  # collinear points: no triangulation
+            return None
+        ax.plot(pts[x], pts[y], "k.", ms=3)
+    else:
+        return None
+    fig.colorbar(mesh, ax=ax, label=_axis_label(kpi))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    caption = f"Mean {kpi} at each point."
+    if target is not None:
+        bound = {"at_least": "≥ ", "at_most": "≤ "}.get(target[0], "") + fmt(target[1], kpi)
+        caption += f" The black line is the target ({bound}): points on its good side meet it."
+    return sink.add(fig, f"heat_{_safe(f'{kpi}_{x}_{y}')}", f"{kpi} over {x} and {y}", caption)

@@ -1,0 +1,293 @@
+"""Distribution specs, given by mean (and cv) as planners think, that draw numpy batches.
+
+Each spec knows its ``mean`` and ``var`` (so tests and reports can check draws against them) and
+``sample(rng, n)`` draws ``n`` values with a numpy ``Generator``. :class:`BatchSampler` serves
+values one at a time from batches, for the few places that need a draw per event.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+from sim.scenario.units import parse_duration
+
+__all__ = [
+    "BatchSampler",
+    "Distribution",
+    "Duration",
+    "Empirical",
+    "Exponential",
+    "Fixed",
+    "Gamma",
+    "LogNormal",
+    "Never",
+    "Patience",
+    "Uniform",
+    "uniforms",
+]
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*[a-zA-Z]*\s*$"},
+            ],
+            "description": "seconds, or a number with a unit: 20s, 3min, 1.5h, 2d",
+        }
+    ),
+]
+"""Seconds; YAML may say ``20s``, ``3min``, ``1.5h`` or ``2d``."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @property
+    def mean(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def var(self) -> float:
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Exponential(_Spec):
+    """Memoryless: the textbook choice for handle times and patience (Erlang C / A)."""
+
+    dist: Literal["exponential"]
+    mean_: Duration = Field(alias="mean", gt=0, allow_inf_nan=False, description="mean, seconds")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def var(self) -> float:
+        return self.mean_**2
+
+    def sample(self, rng, n):
+        return rng.exponential(self.mean_, n)
+
+
+class _MeanCv(_Spec):
+    mean_: Duration = Field(alias="mean", gt=0, allow_inf_nan=False, description="mean, seconds")
+    cv: float = Field(ge=0, le=20, description="coefficient of variation: std / mean")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def var(self) -> float:
+        return (self.cv * self.mean_) ** 2
+
+
+class LogNormal(_MeanCv):
+    """Right-skewed handle times, from mean and cv: s^2 = ln(1+cv^2), m = ln(mean) - s^2/2."""
+
+    dist: Literal["lognormal"]
+
+    def sample(self, rng, n):
+        if self.cv == 0:
+            return np.full(n, self.mean_)
+        s2 = math.log1p(self.cv**2)
+        return rng.lognormal(math.log(self.mean_) - s2 / 2, math.sqrt(s2), n)
+
+
+class Gamma(_MeanCv):
+    """Gamma with shape 1/cv^2 and scale mean*cv^2 (cv=1 is exponential)."""
+
+    dist: Literal["gamma"]
+
+    def sample(self, rng, n):
+        if self.cv == 0:
+            return np.full(n, self.mean_)
+        shape = 1.0 / self.cv**2
+        return rng.gamma(shape, self.mean_ / shape, n)
+
+
+class Fixed(_Spec):
+    """Always the same value (an IVR message, a scripted call)."""
+
+    dist: Literal["fixed"]
+    value: Duration = Field(allow_inf_nan=False, description="the value, seconds")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def var(self) -> float:
+        return 0.0
+
+    def sample(self, rng, n):
+        return np.full(n, self.value)
+
+
+class Uniform(_Spec):
+    """Uniform between ``low`` and ``high``."""
+
+    dist: Literal["uniform"]
+    low: Duration = Field(allow_inf_nan=False, description="lower bound, seconds")
+    high: Duration = Field(allow_inf_nan=False, description="upper bound, seconds")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high:g}) must be >= low ({self.low:g})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def var(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    def sample(self, rng, n):
+        return rng.uniform(self.low, self.high, n)
+
+
+class Empirical(_Spec):
+    """Observed values resampled with replacement (one column of a CSV, header optional)."""
+
+    dist: Literal["empirical"]
+    file: str = Field(description="CSV file, relative to the scenario file")
+    values: tuple[float, ...] = Field(
+        default=(), description="filled from the file when loaded; may be given inline instead"
+    )
+
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo):
+        if self.values:
+            return self
+        base = Path((info.context or {}).get("base_dir", "."))
+        values = _read_column(base / self.file)
+        object.__setattr__(self, "values", tuple(values))
+        return self
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def var(self) -> float:
+        return float(np.var(self.values))
+
+    def sample(self, rng, n):
+        return rng.choice(np.asarray(self.values), n)
+
+
+def _read_column(path: Path) -> list[float]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = [row for row in csv.reader(fh) if row and row[0].strip()]
+    except OSError as exc:
+        raise ValueError(f"cannot read empirical data file {str(path)!r}: {exc.strerror}") from None
+    values = []
+    for i, row in enumerate(rows):
+        try:
+            values.append(parse_duration(row[0].strip()))
+        except ValueError:
+            if i == 0:
+                continue  # a header line
+            raise ValueError(f"{path}:{i + 1}: not a number or duration: {row[0]!r}") from None
+    if not values:
+        raise ValueError(f"empirical data file {str(path)!r} holds no values")
+    return values
+
+
+class Never(_Spec):
+    """Infinite patience: the caller never hangs up (Erlang C)."""
+
+    dist: Literal["never"]
+
+    @property
+    def mean(self) -> float:
+        return math.inf
+
+    @property
+    def var(self) -> float:
+        return math.inf
+
+    def sample(self, rng, n):
+        return np.full(n, math.inf)
+
+
+Distribution = Annotated[
+    Exponential | LogNormal | Gamma | Fixed | Uniform | Empirical, Field(discriminator="dist")
+]
+"""A distribution of a finite positive quantity (a handle time, a delay)."""
+
+Patience = Annotated[
+    Exponential | LogNormal | Gamma | Fixed | Uniform | Empirical | Never,
+    Field(discriminator="dist"),
+]
+"""Time a caller is willing to wait; ``{dist: never}`` for callers who never hang up."""
+
+
+class BatchSampler:
+    """Serves draws one by one from numpy batches: a Python call per value, a numpy call per batch.
+
+    Parameters
+    ----------
+    spec : a distribution spec; rng : the stream it draws from; batch : values per refill.
+    """
+
+    __slots__ = ("_batch", "_buf", "_i", "_rng", "_spec")
+
+    def __init__(self, spec: _Spec, rng: np.random.Generator, batch: int = 4096):
+        self._spec, self._rng, self._batch = spec, rng, batch
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._spec.sample(self._rng, self._batch).tolist()
+            self._i = 0
+        value = self._buf[self._i]
+        self._i += 1
+        return value
+
+
+class _Uniforms:
+    """A batch of U(0,1) draws served one at a time (for Bernoulli decisions)."""
+
+    __slots__ = ("_batch", "_buf", "_i", "_rng")
+
+    def __init__(self, rng: np.random.Generator, batch: int = 4096):
+        self._rng, self._batch, self._buf, self._i = rng, batch, [], 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.random(self._batch).tolist()
+            self._i = 0
+        value = self._buf[self._i]
+        self._i += 1
+        return value
+
+
+def uniforms(rng: np.random.Generator, batch: int = 4096) -> _Uniforms:
+    """A callable returning U(0,1) draws from ``rng``, refilled in batches."""
+    return _Uniforms(rng, batch)

@@ -1,0 +1,359 @@
+"""Scenario schema of the business after the call: back office, delivery channels, payment.
+
+Owns the `back_office:` and `delivery:` sections and the checks linking them to the calls;
+:mod:`sim.model.back_office` and :mod:`sim.model.delivery` simulate them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    model_validator,
+)
+
+from sim.scenario.distributions import Distribution, Duration
+from sim.scenario.schema_types import (
+    Clock,
+    Model,
+    Probability,
+    RedialRule,
+    Share,
+    Weekday,
+    _suggest,
+)
+from sim.scenario.units import DAY, parse_clock
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+__all__ = ["BackOffice", "Channel", "Delivery", "DeliveryRule", "Hours", "Payment"]
+
+# --- back office and delivery -----------------------------------------------------------------
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is not None and math.isinf(value) else value
+
+
+Deadline = Annotated[Duration | None, AfterValidator(_finite_or_none)]
+"""A deadline in seconds, or None (also for ``never``): no deadline, never due."""
+
+
+class Hours(Model):
+    """Opening hours: from `start` to `end` (an earlier end wraps past midnight) on `days`."""
+
+    start: Clock = Field("00:00", description="clock time work starts")
+    end: Clock = Field("24:00", description="clock time work ends (24:00 = midnight)")
+    days: list[Weekday] | None = Field(None, description="weekdays worked; default every day")
+
+    @property
+    def start_s(self) -> float:
+        return parse_clock(self.start)
+
+    @property
+    def length_s(self) -> float:
+        """Length of one opening, seconds (start == end means around the clock)."""
+        length = (parse_clock(self.end) - self.start_s) % DAY
+        return length if length > 0 else DAY
+
+
+class BackOfficeTeam(Model):
+    """The back-office staff and when they work."""
+
+    staff: int = Field(ge=0, description="people working the queue at the same time")
+    hours: Hours = Field(default_factory=Hours, description="working hours; default all day")
+    cost_per_hour: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="cost of one staff hour, currency (used by sim size)",
+    )
+
+
+class Conversion(Model):
+    """Chance a reached lead buys: ``initial x 0.5 ** (time from lead creation / half_life)``."""
+
+    initial: Probability = Field(description="chance of buying when contacted at once")
+    half_life: Duration = Field(gt=0, description="time for that chance to halve, seconds")
+
+
+class LeadWork(Model):
+    """Following up a lead: outbound contact attempts by the back office."""
+
+    handle_time: Distribution = Field(description="staff time per contact attempt, seconds")
+    deadline: Deadline = Field(
+        None, description="lead closed within this of creation, seconds (none: no deadline)"
+    )
+    contact_success: Probability = Field(1.0, description="chance one attempt reaches them")
+    max_attempts: int = Field(1, ge=1, description="contact attempts before the lead is lost")
+    retry_delay: Duration = Field(
+        4 * 3600.0,
+        description="wait after a failed attempt before the next one (s; the "
+        "next attempt also waits for working hours)",
+    )
+    conversion: Conversion = Field(description="chance a reached customer buys")
+    creates: Literal["delivery_order", "nothing"] = Field(
+        "delivery_order", description="what a converted lead becomes (nothing: no order modelled)"
+    )
+
+
+class WorkOrderWork(Model):
+    """A work order: an unresolved complaint handled by the back office."""
+
+    handle_time: Distribution = Field(description="staff time per work order, seconds")
+    deadline: Deadline = Field(
+        None, description="work order closed within this of creation, seconds (none: no deadline)"
+    )
+    resolution: Probability = Field(1.0, description="chance the work order resolves it")
+    call_back: RedialRule | None = Field(
+        None,
+        description="unresolved: chance and delay of the customer calling again "
+        "(default: redial.after_unresolved)",
+    )
+
+
+class BackOfficeWork(Model):
+    """The kinds of work the back office does."""
+
+    lead: LeadWork | None = Field(None, description="leads from lead_registration calls")
+    work_order: WorkOrderWork | None = Field(None, description="work orders from complaints")
+
+
+class BackOffice(Model):
+    """A team working one queue of leads and work orders."""
+
+    team: BackOfficeTeam = Field(description="staff and hours")
+    work: BackOfficeWork = Field(default_factory=BackOfficeWork, description="kinds of work")
+    discipline: Literal["earliest_deadline", "fifo"] = Field(
+        "earliest_deadline", description="queue order: earliest deadline first, or FIFO"
+    )
+
+
+class Channel(Model):
+    """A delivery channel: couriers working hours (`couriers`), or a company (`daily_capacity`).
+
+    A courier channel makes each attempt with one of its couriers inside its hours; a company
+    takes up to `daily_capacity` orders a day, picks them up at the cut-off and attempts each
+    after `lead_time`.
+    """
+
+    couriers: int | None = Field(None, ge=0, description="couriers on duty (courier channel)")
+    hours: Hours | None = Field(None, description="courier hours; attempts start inside them")
+    service_time: Distribution | None = Field(
+        None, description="travel plus hand-over per attempt, seconds (courier channel)"
+    )
+    daily_capacity: int | None = Field(
+        None,
+        ge=0,
+        description="orders taken per day; couriers default: couriers x open "
+        "hours / mean service_time",
+    )
+    cutoff: Clock | None = Field(
+        None,
+        description="orders after this leave the next day (default: couriers' end of "
+        "hours; a company needs it)",
+    )
+    lead_time: Distribution | None = Field(
+        None, description="company: from pick-up at the cut-off to the first attempt, seconds"
+    )
+    first_attempt_success: Probability = Field(1.0, description="chance an attempt delivers")
+    retry_success: Probability | None = Field(
+        None, description="chance a later attempt delivers (default: first_attempt_success)"
+    )
+    retry_delay: Duration = Field(
+        DAY, description="wait after a failed attempt, seconds (couriers: then within hours)"
+    )
+    max_attempts: int = Field(1, ge=1, description="attempts before the order fails (returned)")
+    cost_per_attempt: float = Field(0.0, ge=0, description="cost of one attempt, currency")
+    cost_per_courier_day: float = Field(
+        0.0, ge=0, description="cost of one courier for one working day, currency"
+    )
+    cost_per_capacity_day: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="company: cost of one order of daily_capacity for one day, currency "
+        "(used by sim size)",
+    )
+    complaint_rate: Probability = Field(
+        0.0, description="share of deliveries that cause a complaint call"
+    )
+
+    @property
+    def is_company(self) -> bool:
+        return self.couriers is None
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        courier_keys = ("hours", "service_time")
+        if self.couriers is not None:
+            if self.service_time is None:
+                raise ValueError("a courier channel (couriers:) needs service_time")
+            if self.lead_time is not None:
+                raise ValueError(
+                    "lead_time goes with a company (daily_capacity:), not with couriers"
+                )
+        else:
+            if self.daily_capacity is None or self.lead_time is None or self.cutoff is None:
+                raise ValueError(
+                    "give couriers (with service_time) for couriers, or "
+                    "daily_capacity, cutoff and lead_time for a courier company"
+                )
+            given = [k for k in courier_keys if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} go with couriers, not with a company")
+        return self
+
+
+class RouteWhen(Model):
+    """Conditions of a routing rule; each is one value or a list, all must hold."""
+
+    tier: str | list[str] | None = Field(None, description="customer tier(s)")
+    source: Literal["call", "lead"] | list[Literal["call", "lead"]] | None = Field(
+        None, description="where the order came from: a sales call or a converted lead"
+    )
+    payment: Literal["cash", "pos", "online"] | list[Literal["cash", "pos", "online"]] | None = (
+        Field(None, description="how the order is paid")
+    )
+
+    def values(self, key: str) -> list[str] | None:
+        v = getattr(self, key)
+        return None if v is None else ([v] if isinstance(v, str) else list(v))
+
+
+class DeliveryRule(Model):
+    """First matching rule wins: `use` its channel, or `fallback` when that one is full."""
+
+    when: RouteWhen = Field(default_factory=RouteWhen, description="conditions; none = any")
+    use: str = Field(description="channel name")
+    fallback: str | None = Field(None, description="channel when `use` is full that day")
+
+
+class Payment(Model):
+    """How orders are paid: cash and POS on delivery, online at order time; shares sum to 1."""
+
+    cash: Share = Field(0.0, description="share paid in cash on delivery")
+    pos: Share = Field(0.0, description="share paid by card terminal on delivery")
+    online: Share = Field(1.0, description="share paid online when ordering")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self):
+        total = self.cash + self.pos + self.online
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"payment shares sum to {total:.6g}, not 1")
+        return self
+
+
+class Delivery(Model):
+    """Orders delivered to the door by channels chosen by rules."""
+
+    promise: Duration = Field(
+        2 * DAY, description="on time = delivered within this of order creation, seconds"
+    )
+    channels: dict[str, Channel] = Field(min_length=1, description="channels by name")
+    routing: list[DeliveryRule] = Field(
+        min_length=1, description="rules in order; the last must have no `when`"
+    )
+    payment: Payment = Field(default_factory=Payment, description="payment mix")
+    order_value: Distribution | None = Field(
+        None,
+        description="value of one order, currency (e.g. {dist: lognormal, mean: 450, "
+        "cv: 0.6}); default 0",
+    )
+    complaint_call_type: str = Field(
+        "complaint", description="call type of complaint calls caused by deliveries"
+    )
+    complaint_delay: Distribution = Field(
+        default_factory=lambda: {"dist": "exponential", "mean": 4 * 3600.0},
+        validate_default=True,
+        description="from the delivery to the complaint call, seconds",
+    )
+
+
+def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """Links between calls, the back office and delivery: every name used must exist."""
+    problems: list[tuple[tuple, str, str | None]] = []
+    bo, dl = sc.back_office, sc.delivery
+    work = bo.work if bo is not None else None
+    needs = {
+        "delivery_order": (dl is not None, "`delivery:` section"),
+        "lead": (work is not None and work.lead is not None, "back_office.work.lead"),
+        "work_order": (
+            work is not None and work.work_order is not None,
+            "back_office.work.work_order",
+        ),
+    }
+    for name, ctype in sc.call_types.items():
+        if ctype.creates is not None and not needs[ctype.creates][0]:
+            problems.append(
+                (
+                    ("call_types", name, "creates"),
+                    f"creates {ctype.creates} but the scenario has no {needs[ctype.creates][1]}",
+                    None,
+                )
+            )
+    if work is not None and work.lead is not None and work.lead.creates != "nothing" and dl is None:
+        problems.append(
+            (
+                ("back_office", "work", "lead", "creates"),
+                "converted leads create delivery orders but the scenario has no "
+                "`delivery:` section",
+                None,
+            )
+        )
+    if dl is None:
+        return problems
+    channels, tiers = list(dl.channels), list(sc.customer_tiers)
+    for i, rule in enumerate(dl.routing):
+        for key in ("use", "fallback"):
+            name = getattr(rule, key)
+            if name is not None and name not in dl.channels:
+                problems.append(
+                    (
+                        ("delivery", "routing", i, key),
+                        f"unknown channel '{name}'; channels: {', '.join(channels)}",
+                        _suggest(name, channels),
+                    )
+                )
+        for tier in rule.when.values("tier") or []:
+            if tier not in sc.customer_tiers:
+                problems.append(
+                    (
+                        ("delivery", "routing", i, "when", "tier"),
+                        f"unknown customer tier '{tier}'; tiers: {', '.join(tiers)}",
+                        _suggest(tier, tiers),
+                    )
+                )
+        if rule.fallback is not None and rule.fallback == rule.use:
+            problems.append(
+                (
+                    ("delivery", "routing", i, "fallback"),
+                    "fallback is the same channel as use",
+                    None,
+                )
+            )
+    last = dl.routing[-1].when
+    if any(last.values(k) for k in ("tier", "source", "payment")):
+        problems.append(
+            (
+                ("delivery", "routing", len(dl.routing) - 1),
+                "the last routing rule must have no `when`, so that every order has a channel",
+                None,
+            )
+        )
+    complaining = [n for n, ch in dl.channels.items() if ch.complaint_rate > 0]
+    if complaining and dl.complaint_call_type not in sc.call_types:
+        problems.append(
+            (
+                ("delivery", "complaint_call_type"),
+                f"unknown call type '{dl.complaint_call_type}' for complaint calls "
+                f"(channels {', '.join(complaining)} have a complaint_rate); "
+                f"call types: {', '.join(types_ := list(sc.call_types))}",
+                _suggest(dl.complaint_call_type, types_),
+            )
+        )
+    return problems

@@ -1,0 +1,612 @@
+"""The scenario schema (frozen pydantic models) and loading it from YAML with clear errors.
+
+Owns what a scenario file may say and the checks across its parts (shares, references, order).
+It does not simulate; :mod:`sim.model.calendar` turns the validated times into timelines.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience
+from sim.scenario.fulfilment_schema import (
+    BackOffice,
+    Channel,
+    Delivery,
+    DeliveryRule,
+    Hours,
+    _business_checks,
+)
+from sim.scenario.schema_types import (
+    KPI_NAMES,
+    MAX_AGENTS,
+    Clock,
+    Model,
+    Probability,
+    RedialRule,
+    Share,
+    Staffing,
+    Weekday,
+    _suggest,
+    _time_map,
+)
+from sim.scenario.units import DAY, parse_clock
+from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
+
+__all__ = [
+    "KPI_NAMES",
+    "AgentGroup",
+    "BackOffice",
+    "CallType",
+    "Channel",
+    "Clock",
+    "Delivery",
+    "DeliveryRule",
+    "Hours",
+    "Model",
+    "RouteStep",
+    "Scenario",
+    "ScenarioError",
+    "Tier",
+    "Weekday",
+    "cross_check",
+    "json_schema",
+    "load_scenario",
+    "scenario_from_dict",
+    "scenario_to_dict",
+    "scenario_to_yaml",
+]
+
+# --- horizon and arrivals ----------------------------------------------------------------------
+
+
+class Horizon(Model):
+    """How long to simulate; the warm-up is the first part, excluded from KPIs."""
+
+    days: int = Field(ge=1, le=3660, description="simulated days, warm-up included")
+    warmup: Duration = Field(0.0, description="time at the start excluded from KPIs, seconds")
+    start_weekday: Weekday = Field("mon", description="weekday of day 1")
+
+    @model_validator(mode="after")
+    def _warmup_inside(self):
+        if self.warmup >= self.days * DAY:
+            raise ValueError(f"warmup ({self.warmup:g} s) must be shorter than the horizon")
+        return self
+
+
+class Arrivals(Model):
+    """Call volume: exactly one of ``rate_per_hour``, ``daily_volume`` or ``file``."""
+
+    rate_per_hour: float | None = Field(
+        None, ge=0, le=1e6, allow_inf_nan=False, description="constant arrival rate, calls/h"
+    )
+    daily_volume: float | None = Field(
+        None, ge=0, le=1e8, allow_inf_nan=False, description="expected calls on an average day"
+    )
+    file: str | None = Field(
+        None, description="CSV of calls per interval: columns day (optional), start, calls"
+    )
+    weekday_factors: dict[Weekday, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="volume factor per weekday; missing days are 1.0"
+    )
+    intraday_profile: dict[str, float] | None = Field(
+        None,
+        description='relative rate weights from each "HH:MM" on (with daily_volume); '
+        "the day's volume is spread in proportion to weight x duration",
+    )
+    day_to_day_cv: float = Field(
+        0.0, ge=0, le=5, description="cv of a gamma day factor with mean 1; 0 = Poisson"
+    )
+    rows: tuple[tuple[int, float, float], ...] = Field(
+        default=(), description="(day or 0 for every day, start s, calls) read from `file`"
+    )
+
+    @field_validator("intraday_profile")
+    @classmethod
+    def _profile(cls, v):
+        if v is None:
+            return v
+        out = _time_map(v, "intraday_profile", float)
+        if not any(out.values()):
+            raise ValueError("intraday_profile: at least one weight must be > 0")
+        return out
+
+    @model_validator(mode="after")
+    def _exactly_one(self, info: ValidationInfo):
+        given = [
+            k for k in ("rate_per_hour", "daily_volume", "file") if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of rate_per_hour, daily_volume or file"
+                + (f" (found {', '.join(given)})" if given else "")
+            )
+        if self.intraday_profile is not None and self.daily_volume is None:
+            raise ValueError("intraday_profile goes with daily_volume")
+        if self.file is not None and not self.rows:
+            base = Path((info.context or {}).get("base_dir", "."))
+            object.__setattr__(self, "rows", _read_rate_file(base / self.file))
+        return self
+
+
+def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = [f.strip() for f in (reader.fieldnames or [])]
+            if "start" not in fields or "calls" not in fields:
+                raise ValueError(
+                    f"arrivals file {str(path)!r} needs columns start and calls (and optional "
+                    f"day); found {', '.join(fields) or 'none'}"
+                )
+            rows = []
+            for n, row in enumerate(reader, start=2):
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                try:
+                    day = int(row["day"]) if row.get("day") else 0
+                    calls = float(row["calls"])
+                    start = parse_clock(row["start"])
+                except (ValueError, KeyError) as exc:
+                    raise ValueError(f"{path}:{n}: bad row: {exc}") from None
+                if calls < 0 or day < 0:
+                    raise ValueError(f"{path}:{n}: calls and day must be >= 0")
+                rows.append((day, start, calls))
+    except OSError as exc:
+        raise ValueError(f"cannot read arrivals file {str(path)!r}: {exc.strerror}") from None
+    if not rows:
+        raise ValueError(f"arrivals file {str(path)!r} has no rows")
+    return tuple(rows)
+
+
+# --- callers ----------------------------------------------------------------------------------
+
+
+class Tier(Model):
+    """A customer tier: its share of callers, its priority (0 first) and its patience."""
+
+    share: Share = Field(description="share of callers in this tier")
+    priority: int = Field(0, ge=0, description="0 is served first when routing.tier_priority")
+    patience: Patience = Field(
+        default_factory=lambda: Never(dist="never"),
+        description="time willing to wait before hanging up, seconds",
+    )
+
+
+class Ivr(Model):
+    """Self-service before the agent queue; every caller spends `time` in it."""
+
+    self_service: Probability = Field(description="share of calls finished in the IVR")
+    time: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=0.0), description="time in the IVR"
+    )
+
+
+class CallType(Model):
+    """Why a customer calls, how long it takes, and what business it creates."""
+
+    share: Share = Field(description="share of calls of this type")
+    handle_time: Distribution = Field(description="talk time with the agent, seconds")
+    first_contact_resolution: Probability = Field(
+        1.0, description="chance the call resolves the matter (else maybe redial)"
+    )
+    accept_rate: Probability = Field(
+        1.0, description="with creates: delivery_order, share of calls that end in an order"
+    )
+    creates: Literal["delivery_order", "lead", "work_order"] | None = Field(
+        None, description="business created: an order, a lead, or (when unresolved) a work order"
+    )
+
+
+class Redial(Model):
+    """When customers call again."""
+
+    after_abandon: RedialRule | None = Field(None, description="after hanging up in the queue")
+    after_unresolved: RedialRule | None = Field(
+        None, description="after a call that did not resolve the matter"
+    )
+
+
+# --- agents and routing -----------------------------------------------------------------------
+
+
+class Break(Model):
+    """A break inside a shift: its agents leave at `at` (after the current call) for `length`."""
+
+    at: Clock = Field(description="clock time the break starts")
+    length: Duration = Field(gt=0, description="length of the break, seconds")
+
+
+class Shift(Model):
+    """`count` agents on duty from `start` to `end` (an earlier end wraps past midnight)."""
+
+    start: Clock = Field(description="clock time the shift starts")
+    end: Clock = Field(description="clock time the shift ends")
+    count: int = Field(ge=0, le=MAX_AGENTS, description="agents on this shift")
+    break_: Break | list[Break] | None = Field(None, alias="break", description="breaks")
+    days: list[Weekday] | None = Field(None, description="weekdays the shift runs; default all")
+
+    @property
+    def breaks(self) -> list[Break]:
+        if self.break_ is None:
+            return []
+        return list(self.break_) if isinstance(self.break_, list) else [self.break_]
+
+    @model_validator(mode="after")
+    def _breaks_inside(self):
+        start, end = parse_clock(self.start), parse_clock(self.end)
+        if start == end:
+            raise ValueError(f"shift start and end are both {self.start}")
+        length = (end - start) % DAY
+        for b in self.breaks:
+            offset = (parse_clock(b.at) - start) % DAY
+            if offset + b.length > length:
+                raise ValueError(f"the break at {b.at} does not fit inside {self.start}-{self.end}")
+        return self
+
+
+class AgentGroup(Model):
+    """Agents with the same skills; on duty by a `staffing` map or a list of `shifts`."""
+
+    skills: list[str] = Field(min_length=1, description="call types this group takes")
+    staffing: Staffing | None = Field(None, description="agents on duty from each time")
+    shifts: list[Shift] | None = Field(None, description="shifts; alternative to staffing")
+
+    @model_validator(mode="after")
+    def _one_plan(self):
+        if (self.staffing is None) == (self.shifts is None):
+            raise ValueError("give exactly one of staffing or shifts")
+        return self
+
+
+class Agents(Model):
+    """The agent groups, their after-call work and speed factors."""
+
+    after_call_work: Distribution | None = Field(
+        None, description="wrap-up after each call, seconds (agent busy, caller gone)"
+    )
+    groups: dict[str, AgentGroup] = Field(min_length=1, description="agent groups by name")
+    handle_time_factor: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="per-group multiplier of handle times (1.1 = slower)"
+    )
+    shrinkage: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="share of scheduled (paid) time not available for calls: training, meetings, "
+        "breaks not in the shift list; on duty = scheduled x (1 - shrinkage), rounded half up",
+    )
+    absenteeism: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="expected share of scheduled agents who do not come on a day (a binomial "
+        "draw per group and day)",
+    )
+
+
+def _route_step(value: Any) -> Any:
+    return {"group": value} if isinstance(value, str) else value
+
+
+class RouteStep(Model):
+    """A group that may take the call once it has waited `after`."""
+
+    group: str = Field(description="agent group name")
+    after: Duration = Field(0.0, description="wait before this group may take the call, seconds")
+
+
+_ROUTE_STEP_SCHEMA = {
+    "description": "a group name, or {group, after} for a group that may take the call once it "
+    "has waited `after`",
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"group": {"type": "string"}, "after": {"type": ["number", "string"]}},
+            "required": ["group"],
+            "additionalProperties": False,
+        },
+    ],
+}
+Route = list[Annotated[RouteStep, BeforeValidator(_route_step), WithJsonSchema(_ROUTE_STEP_SCHEMA)]]
+
+_ROUTING_RESERVED = ("default", "tier_priority")
+
+
+class Routing(Model):
+    """Per call type, agent groups in order of preference; other keys name call types."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "additionalProperties": {
+                "type": "array",
+                "description": "groups in order of preference for this call type",
+            }
+        }
+    )
+    tier_priority: bool = Field(
+        True, description="waiting calls served by tier priority, then FIFO"
+    )
+    default: Route | None = Field(None, description="route for call types without their own")
+    rules: dict[str, Route] = Field(
+        default_factory=dict, description="routes by call type (written as top-level keys)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "rules" in data:
+            return data
+        out = {k: v for k, v in data.items() if k in _ROUTING_RESERVED}
+        out["rules"] = {k: v for k, v in data.items() if k not in _ROUTING_RESERVED}
+        return out
+
+
+class Target(Model):
+    """A KPI bound the planner must reach."""
+
+    within: Duration | None = Field(None, description="service_level only: answer within this")
+    at_least: float | None = Field(
+        None, allow_inf_nan=False, description="the KPI must be at least this"
+    )
+    at_most: float | None = Field(
+        None, allow_inf_nan=False, description="the KPI must be at most this"
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self):
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most")
+        return self
+
+
+# --- the scenario -----------------------------------------------------------------------------
+
+
+class Scenario(Model):
+    """A complete, validated scenario. Frozen: derive variants with :func:`scenario_from_dict`."""
+
+    name: str = Field(min_length=1, description="scenario name; names the results folder")
+    description: str = Field("", description="free text shown in reports")
+    horizon: Horizon = Field(description="simulated days and warm-up")
+    interval: Duration = Field(1800.0, description="reporting and staffing interval, seconds")
+    arrivals: Arrivals = Field(description="call volume over time")
+    customer_tiers: dict[str, Tier] = Field(min_length=1, description="who calls")
+    ivr: Ivr | None = Field(None, description="self-service before the queue")
+    call_types: dict[str, CallType] = Field(min_length=1, description="why they call")
+    redial: Redial = Field(default_factory=Redial, description="calling again")
+    agents: Agents = Field(description="agent groups")
+    routing: Routing = Field(default_factory=Routing, description="who takes which call")
+    back_office: BackOffice | None = Field(None, description="leads and work orders")
+    delivery: Delivery | None = Field(None, description="delivery channels and routing")
+    targets: dict[str, Target] = Field(default_factory=dict, description="KPI targets")
+    replications: int = Field(10, ge=1, le=100000, description="independent replications")
+    seed: int = Field(1, ge=0, description="root seed of all random streams")
+
+    @field_validator("interval")
+    @classmethod
+    def _divides_day(cls, v):
+        if not math.isfinite(v) or v < 60 or (DAY / v) != int(DAY / v):
+            raise ValueError(f"interval must divide a day evenly and be >= 1min, got {v:g} s")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize_shares(cls, data: Any) -> Any:
+        """``normalize: true`` inside a shares mapping rescales its shares to sum to 1."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("customer_tiers", "call_types"):
+            block = data.get(key)
+            if not isinstance(block, dict) or "normalize" not in block:
+                continue
+            block = dict(block)
+            flag = block.pop("normalize")
+            shares = [v.get("share") for v in block.values() if isinstance(v, dict)]
+            if flag is True and shares and all(_is_number(s) for s in shares) and sum(shares) > 0:
+                total = sum(shares)
+                block = {k: {**v, "share": v["share"] / total} for k, v in block.items()}
+            elif flag is not False and flag is not True:
+                block["normalize"] = flag  # reported as an unknown key by the schema
+            data[key] = block
+        return data
+
+    @property
+    def warmup(self) -> float:
+        return self.horizon.warmup
+
+    @property
+    def horizon_s(self) -> float:
+        return self.horizon.days * DAY
+
+    def service_level_within(self) -> float:
+        """The service-level threshold: the target's `within`, or the usual 20 s."""
+        target = self.targets.get("service_level")
+        return target.within if target is not None and target.within is not None else 20.0
+
+    def route(self, call_type: str) -> list[RouteStep]:
+        """Groups that may take ``call_type``, in order of preference, with their delays.
+
+        A call type's own rule is used as written: listing a group there lets it take the
+        type (an overflow skill) even when the type is not among the group's ``skills``.
+        Otherwise ``default`` is used, keeping the groups that have the skill, and finally
+        every group with the skill, in the order the file lists them.
+        """
+        if call_type in self.routing.rules:
+            return list(self.routing.rules[call_type])
+        skilled = [g for g, grp in self.agents.groups.items() if call_type in grp.skills]
+        if self.routing.default:
+            steps = [s for s in self.routing.default if s.group in skilled]
+            if steps:
+                return steps
+        return [RouteStep(group=g) for g in skilled]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# --- checks across sections -------------------------------------------------------------------
+
+
+def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """Checks that need more than one section: (location, message, suggestion) per problem."""
+    problems: list[tuple[tuple, str, str | None]] = []
+    for key in ("customer_tiers", "call_types"):
+        total = sum(item.share for item in getattr(sc, key).values())
+        if abs(total - 1.0) > 1e-6:
+            problems.append(
+                ((key,), f"shares sum to {total:.6g}, not 1 (or add `normalize: true`)", None)
+            )
+    types_, groups = list(sc.call_types), list(sc.agents.groups)
+    for gname, group in sc.agents.groups.items():
+        for i, skill in enumerate(group.skills):
+            if skill not in sc.call_types:
+                problems.append(
+                    (
+                        ("agents", "groups", gname, "skills", i),
+                        f"unknown call type '{skill}'; call types: {', '.join(types_)}",
+                        _suggest(skill, types_),
+                    )
+                )
+    for gname in sc.agents.handle_time_factor:
+        if gname not in sc.agents.groups:
+            problems.append(
+                (
+                    ("agents", "handle_time_factor", gname),
+                    f"unknown agent group '{gname}'; groups: {', '.join(groups)}",
+                    _suggest(gname, groups),
+                )
+            )
+    routes = dict(sc.routing.rules)
+    if sc.routing.default is not None:
+        routes["default"] = sc.routing.default
+    for ctype, route in routes.items():
+        if ctype != "default" and ctype not in sc.call_types:
+            problems.append(
+                (
+                    ("routing", ctype),
+                    f"unknown call type '{ctype}'; routing keys are call types, "
+                    f"default or tier_priority",
+                    _suggest(ctype, [*types_, *_ROUTING_RESERVED]),
+                )
+            )
+            continue
+        seen = set()
+        for i, step in enumerate(route):
+            if step.group not in sc.agents.groups:
+                problems.append(
+                    (
+                        ("routing", ctype, i),
+                        f"unknown agent group '{step.group}'; groups: {', '.join(groups)}",
+                        _suggest(step.group, groups),
+                    )
+                )
+            elif step.group in seen:
+                problems.append((("routing", ctype, i), f"group '{step.group}' twice", None))
+            seen.add(step.group)
+    for ctype in types_:
+        if sc.call_types[ctype].share > 0 and not sc.route(ctype):
+            problems.append(
+                (("call_types", ctype), f"no agent group can serve call type '{ctype}'", None)
+            )
+    for name, target in sc.targets.items():
+        if name not in KPI_NAMES:
+            problems.append(
+                (
+                    ("targets", name),
+                    f"unknown KPI '{name}'; KPIs: {', '.join(KPI_NAMES)}",
+                    _suggest(name, list(KPI_NAMES)),
+                )
+            )
+        elif target.within is not None and name != "service_level":
+            problems.append((("targets", name, "within"), "within goes with service_level", None))
+    problems += _business_checks(sc)
+    return problems
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _validate(data: dict, smap: SourceMap, base_dir: Path) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, smap, Scenario) from None
+    problems = cross_check(scenario)
+    if problems:
+        raise ScenarioError([smap.error(loc, msg, sug) for loc, msg, sug in problems])
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge (``extends:``), validate and cross-check a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        with every problem found, each naming the file, line and dotted path.
+    """
+    path = Path(path)
+    data, smap = load_yaml(path)
+    return _validate(data, smap, path.parent)
+
+
+def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<dict>") -> Scenario:
+    """Validate a plain mapping as a scenario (for sweeps and tests)."""
+    return _validate(data, SourceMap(source), Path(base_dir))
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """The scenario as plain data that :func:`scenario_from_dict` reads back identically."""
+    return _plain(scenario.model_dump(mode="python", by_alias=True, exclude_none=True))
+
+
+def _plain(value: Any) -> Any:
+    """Lists for tuples and ``"never"`` for an infinite duration (JSON has no infinity)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and math.isinf(value) and value > 0:
+        return "never"
+    return value
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML (durations in seconds), for the results folder."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False
+    buf = io.StringIO()
+    yaml.dump(scenario_to_dict(scenario), buf)
+    return buf.getvalue()
+
+
+def json_schema() -> dict:
+    """JSON Schema of scenario files, for editors (``sim schema``)."""
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Contact-center simulator scenario"
+    return schema
