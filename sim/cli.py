@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
@@ -24,7 +25,7 @@ PRIMARY_KPIS = (
 
 
 def _fail(message: str, code: int = 2) -> None:
-    click.echo(message, err=True)
+    click.echo(message.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(code)
 
 
@@ -79,6 +80,40 @@ def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
     return table
 
 
+def _enter(resource) -> Callable:
+    """A click callback entering ``resource(value)`` for the life of the command."""
+
+    def callback(ctx: click.Context, _param, value):
+        ctx.with_resource(resource(value))
+        return value
+
+    return callback
+
+
+def input_options(fn: Callable) -> Callable:
+    """Where input files may be read from, and how big a run may be (docs: README, Limits)."""
+    from sim.scenario.confine import extra_roots
+    from sim.scenario.limits import MAX_CALLS, call_limit
+
+    fn = click.option(
+        "--data-root",
+        "data_root",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False),
+        expose_value=False,
+        callback=_enter(lambda dirs: extra_roots(*dirs)),
+        help="a folder input files may also read from (repeatable); by default only the "
+        "folder of the file named here",
+    )(fn)
+    return click.option(
+        "--max-calls",
+        type=click.IntRange(min=1),
+        expose_value=False,
+        callback=_enter(call_limit),
+        help=f"largest expected number of first calls in one replication [default: {MAX_CALLS:,}]",
+    )(fn)
+
+
 def executor_options(fn: Callable) -> Callable:
     """Where the runs execute (every experiment command takes these)."""
     fn = click.option(
@@ -121,6 +156,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
+@input_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
@@ -146,12 +182,18 @@ def run(
     address,
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
+    from sim.experiments.checkpoint import RunStore, checkpoint_folder
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
     from sim.report.files import default_out_dir, write_run_folder
 
     scenario = _load(file)
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
+    folder = Path(out) if out else default_out_dir(scenario.name)
+    store = None
+    if rule is None:  # finished replications kept beside the folder: a rerun resumes
+        root_seed = scenario.seed if seed is None else seed
+        store = RunStore(checkpoint_folder(folder), scenario, root_seed)
     with _experiment_errors(), progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
         summary = replicate(
             scenario,
@@ -162,32 +204,34 @@ def run(
             until=rule,
             executor=executor,
             address=address,
+            store=store,
         )
     if summary.stopping is not None:
         _print_stopping(summary.stopping)
-    folder = Path(out) if out else default_out_dir(scenario.name)
-    try:
-        write_run_folder(folder, summary)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    report = None if no_report else _write_report(folder)
+    with _results_folder(folder) as staged:
+        write_run_folder(staged, summary)
+        report = None if no_report else _write_report(staged)
+    if store is not None:
+        store.clear()
+    report = None if report is None else folder / report.name
     console = Console()
     console.print(
         kpi_table(
             summary,
-            f"{scenario.name}: {summary.replications} replications, seed {summary.seed}",
+            f"{escape(scenario.name)}: {summary.replications} replications, seed {summary.seed}",
             all_kpis,
         )
     )
-    console.print(f"results: {folder}")
+    console.print(f"results: {escape(str(folder))}")
     if report is not None:
-        console.print(f"report: {report}")
+        console.print(f"report: {escape(str(report))}")
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
 
 
 @cli.command()
 @click.argument("files", type=click.Path(), nargs=-1, required=True)
+@input_options
 def validate(files) -> None:
     """Check scenario FILES: print ok or every error; exit 0 or 2."""
     bad = False
@@ -205,6 +249,18 @@ def validate(files) -> None:
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@contextmanager
+def _results_folder(folder: Path):
+    """A staged results folder that replaces ``folder`` whole on success (exit 2 on OSError)."""
+    from sim.report.staging import staged_folder
+
+    try:
+        with staged_folder(folder) as staged:
+            yield staged
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
 
 
 def _write_report(folder: Path) -> Path:
@@ -235,10 +291,11 @@ def _experiment_errors():
     """Executor set-up failures and bad stopping rules are bad input: message and exit 2."""
     from sim.experiments.executors import ExecutorError
     from sim.experiments.replication import StoppingRuleError
+    from sim.model.callers import SimulationLimitError
 
     try:
         yield
-    except (ExecutorError, StoppingRuleError) as exc:
+    except (ExecutorError, StoppingRuleError, SimulationLimitError) as exc:
         _fail(f"error: {exc}")
 
 
@@ -278,8 +335,8 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     tables = []
     for label, diffs in comparison.differences.items():
         table = Table(
-            title=f"{label} − {base}: {comparison.replications} paired replications, "
-            f"seed {comparison.seed}"
+            title=f"{escape(label)} − {escape(base)}: {comparison.replications} paired "
+            f"replications, seed {comparison.seed}"
         )
         table.add_column("KPI", overflow="fold")
         for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
@@ -307,6 +364,7 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @cli.command()
 @click.argument("files", type=click.Path(), nargs=-1, required=True)
 @simulation_options
+@input_options
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
@@ -337,12 +395,11 @@ def compare(
             address=address,
         )
     folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
-    try:
-        write_comparison_folder(folder, comparison)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    with _results_folder(folder) as staged:
+        write_comparison_folder(staged, comparison)
+        report = None if no_report else _write_report(staged)
     console = Console()
-    console.print(f"A = {comparison.labels[0]} (baseline)")
+    console.print(f"A = {escape(comparison.labels[0])} (baseline)")
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(
@@ -350,15 +407,15 @@ def compare(
         "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
         "have with independent seeds over the variance it has (∞: B − A never varies)."
     )
-    console.print(f"results: {folder}")
-    if not no_report:
-        console.print(f"report: {_write_report(folder)}")
+    console.print(f"results: {escape(str(folder))}")
+    if report is not None:
+        console.print(f"report: {escape(str(folder / report.name))}")
 
 
 def sweep_table(result, sweep, kpis: list[str]) -> Table:
     """Per point: the parameters and each chosen KPI's mean with its 95% interval."""
     table = Table(
-        title=f"{sweep.experiment.name}: {len(sweep.points)} points x "
+        title=f"{escape(sweep.experiment.name)}: {len(sweep.points)} points x "
         f"{result.points['replications'][0] if sweep.points else 0} "
         f"replications, seed {sweep.seed}; mean ± 95% half-width"
     )
@@ -375,13 +432,14 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
             mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
             half = "" if lo is None else f" ± {_fmt((hi - lo) / 2, k)}"
             cells.append(_fmt(mean, k) + half)
-        table.add_row(*cells)
+        table.add_row(*map(escape, cells))
     return table
 
 
 @cli.command()
 @click.argument("experiment", type=click.Path())
 @simulation_options
+@input_options
 @executor_options
 @click.option("--no-report", is_flag=True, help="do not write report.html")
 def sweep(
@@ -429,10 +487,11 @@ def sweep(
     console = Console()
     console.print(sweep_table(result, loaded, kpis))
     console.print(
-        f"{result.new} runs made, {result.runs - result.new} found stored; results: {folder}"
+        f"{result.new} runs made, {result.runs - result.new} found stored; "
+        f"results: {escape(str(folder))}"
     )
     if not no_report:
-        console.print(f"report: {_write_report(folder)}")
+        console.print(f"report: {escape(str(_write_report(folder)))}")
 
 
 # --- regression check of model outputs ---------------------------------------------------------
@@ -577,7 +636,9 @@ def staffing_table(result) -> Table:
     from sim.scenario.units import WEEKDAYS
 
     cols = result.table()
-    table = Table(title=f"{result.scenario.name}: staffing meeting the targets in every interval")
+    table = Table(
+        title=f"{escape(result.scenario.name)}: staffing meeting the targets in every interval"
+    )
     for col in ("group", "day", "agent-hours", "peak", "intervals met", "lowest SL"):
         table.add_column(col, justify="left" if col in ("group", "day") else "right")
     group, weekday = np.array(cols["group"]), np.array(cols["weekday"])
@@ -593,7 +654,7 @@ def staffing_table(result) -> Table:
             met = int((p_meet[mine] >= 0.5).sum())
             low = np.nanmin(sl[mine]) if np.isfinite(sl[mine]).any() else None
             table.add_row(
-                g,
+                escape(g),
                 w,
                 f"{agents[mine].sum() * hours:,.1f}",
                 f"{agents[mine].max():.0f}",
@@ -606,6 +667,7 @@ def staffing_table(result) -> Table:
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
+@input_options
 @click.option(
     "--max-iterations",
     type=click.IntRange(min=1),
@@ -669,10 +731,8 @@ def staff(
             )
         except ValueError as exc:
             _fail(f"error: {exc}")
-    try:
-        write_staffing_folder(folder, result, schedule)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    with _results_folder(folder) as staged:
+        write_staffing_folder(staged, result, schedule)
     console = Console()
     console.print(staffing_table(result))
     state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
@@ -688,12 +748,13 @@ def staff(
             f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
             f"(after {schedule.repairs} repair round(s))"
         )
-    console.print(f"results: {folder}")
+    console.print(f"results: {escape(str(folder))}")
 
 
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
+@input_options
 @click.option(
     "--max-passes",
     type=click.IntRange(min=1),
@@ -725,18 +786,16 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
     except ValueError as exc:
         _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
-    try:
-        write_sizing_folder(folder, result)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    with _results_folder(folder) as staged:
+        write_sizing_folder(staged, result)
     table = Table(
-        title=f"{scenario.name}: fulfilment sizing ({result.replications} "
+        title=f"{escape(scenario.name)}: fulfilment sizing ({result.replications} "
         f"replications a point, seed {result.seed})"
     )
     for col in ("", "scenario", "sized"):
         table.add_column(col, justify="left" if not col else "right")
     for i, c in enumerate(result.coords):
-        table.add_row(c.label, str(result.start.values[i]), str(result.best.values[i]))
+        table.add_row(escape(c.label), str(result.start.values[i]), str(result.best.values[i]))
     table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}")
     for k in FULFILMENT_TARGETS:
         if k in scenario.targets:
@@ -751,7 +810,7 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
         )
     console.print(
         f"{len(result.evaluations)} points x {result.replications} replications in "
-        f"{result.elapsed_s:.1f} s; results: {folder}"
+        f"{result.elapsed_s:.1f} s; results: {escape(str(folder))}"
     )
 
 

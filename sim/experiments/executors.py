@@ -264,15 +264,18 @@ def run_all(
     progress: Callable[[int, int], None] | None = None,
     done: int = 0,
     total: int | None = None,
+    on_result: Callable[[object], None] | None = None,
 ) -> dict:
     """Results of ``jobs`` keyed by ``job.key``, whatever order they finish in.
 
-    ``progress(done + finished, total)`` is called after each one.
+    ``progress(done + finished, total)`` and ``on_result(run)`` are called after each one.
     """
     total = len(jobs) if total is None else total
     out = {}
     for key, run in executor.run(jobs):
         out[key] = run
+        if on_result is not None:
+            on_result(run)
         if progress is not None:
             progress(done + len(out), total)
     return out

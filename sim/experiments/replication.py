@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from sim.experiments.checkpoint import RunStore
 from sim.experiments.executors import Executor, Job, default_workers, executor_scope, run_all
 from sim.model.simulation import RunResult
 from sim.scenario.schema import Scenario
@@ -345,6 +346,7 @@ def replicate(
     executor: str | Executor | None = None,
     address: str | None = None,
     min_replications: int = MIN_REPLICATIONS,
+    store: RunStore | None = None,
 ) -> Summary:
     """Run independent replications and summarise them.
 
@@ -359,13 +361,18 @@ def replicate(
         the worker count until it holds; ``Summary.stopping`` says how many were needed.
     executor : ``"serial"``, ``"processes"`` (default) or ``"dask"``, or an :class:`Executor`.
     address : the Dask scheduler (``tcp://host:port``); none starts a local cluster.
+    store : finished replications kept on disk (without ``until``): those stored are loaded,
+        not run again, and each new one is saved as it finishes.
     """
     seed = scenario.seed if seed is None else int(seed)
     rule = StoppingRule.parse(until) if isinstance(until, str) else until
     with executor_scope(executor, workers, address) as ex:
         if rule is None:
             n = scenario.replications if replications is None else int(replications)
-            got = run_all(ex, [Job(rep, scenario, seed, rep) for rep in range(n)], progress)
+            got = {r: run for r, run in (store.load() if store else {}).items() if r < n}
+            jobs = [Job(rep, scenario, seed, rep) for rep in range(n) if rep not in got]
+            save = store.save if store else None
+            got |= run_all(ex, jobs, progress, len(got), n, on_result=save)
             return summarize(scenario, seed, [got[rep] for rep in range(n)])
         n_max = MAX_REPLICATIONS if replications is None else int(replications)
         runs, info = _replicate_until(ex, scenario, seed, rule, n_max, min_replications, progress)

@@ -18,9 +18,14 @@ from sim.model.events import call_later
 from sim.model.records import CallLog, Origin, Outcome
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.limits import AGAIN_FACTOR
 from sim.scenario.schema import Scenario
 
-__all__ = ["Callers", "poisson_times"]
+__all__ = ["Callers", "SimulationLimitError", "poisson_times"]
+
+
+class SimulationLimitError(RuntimeError):
+    """A run that makes no progress: calls made again without end (a redial loop)."""
 
 
 def poisson_times(rng: np.random.Generator, starts, ends, rates) -> np.ndarray:
@@ -49,6 +54,7 @@ class Callers:
         self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
         self.feed_times: list[float] = []
         self._next_customer = 0
+        self._again_left = 0  # calls made again still allowed (set from the first calls)
         # per-event samplers for calls made again: their own streams, batched draws
         self._again_patience = [
             BatchSampler(t.patience, streams(f"again.patience.{name}"))
@@ -108,6 +114,7 @@ class Callers:
             resolved=resolved,
         )  # fmt: skip
         self._next_customer = n
+        self._again_left = AGAIN_FACTOR * max(n, 1000)
         queued = np.flatnonzero(~np.isnan(entry))
         order = queued[np.argsort(entry[queued], kind="stable")]
         self.feed_ids = (order + ids.start).tolist()
@@ -126,6 +133,13 @@ class Callers:
         """A call by a known customer at time ``at`` (a redial, a complaint about a delivery)."""
         if at >= self.sc.horizon_s:
             return  # after the horizon: never happens inside this run
+        self._again_left -= 1
+        if self._again_left < 0:
+            raise SimulationLimitError(
+                f"{self.sc.name}: more than {AGAIN_FACTOR} calls made again (redials, "
+                f"call-backs, complaints) per first call by t = {self.env.now:,.0f} s; the "
+                "scenario loops without progress (check redial probabilities and delays)"
+            )
         call_later(
             self.env,
             at - self.env.now,

@@ -168,9 +168,14 @@ class Channel(Model):
         DAY, description="wait after a failed attempt, seconds (couriers: then within hours)"
     )
     max_attempts: int = Field(1, ge=1, description="attempts before the order fails (returned)")
-    cost_per_attempt: float = Field(0.0, ge=0, description="cost of one attempt, currency")
+    cost_per_attempt: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="cost of one attempt, currency"
+    )
     cost_per_courier_day: float = Field(
-        0.0, ge=0, description="cost of one courier for one working day, currency"
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="cost of one courier for one working day, currency",
     )
     cost_per_capacity_day: float | None = Field(
         None,
@@ -193,6 +198,8 @@ class Channel(Model):
         if self.couriers is not None:
             if self.service_time is None:
                 raise ValueError("a courier channel (couriers:) needs service_time")
+            if self.service_time.mean <= 0:
+                raise ValueError("service_time must have a mean above 0")
             if self.lead_time is not None:
                 raise ValueError(
                     "lead_time goes with a company (daily_capacity:), not with couriers"

@@ -7,6 +7,7 @@ It does not simulate; :mod:`sim.model.calendar` turns the validated times into t
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,8 +22,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
-from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience
+from sim.scenario.confine import data_roots, excerpt, read_text
+from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience, loader_filled
 from sim.scenario.fulfilment_schema import (
     BackOffice,
     Channel,
@@ -31,6 +34,7 @@ from sim.scenario.fulfilment_schema import (
     Hours,
     _business_checks,
 )
+from sim.scenario.limits import max_calls
 from sim.scenario.schema_types import (
     KPI_NAMES,
     MAX_AGENTS,
@@ -44,7 +48,7 @@ from sim.scenario.schema_types import (
     _suggest,
     _time_map,
 )
-from sim.scenario.units import DAY, parse_clock
+from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
 
 __all__ = [
@@ -111,8 +115,10 @@ class Arrivals(Model):
     day_to_day_cv: float = Field(
         0.0, ge=0, le=5, description="cv of a gamma day factor with mean 1; 0 = Poisson"
     )
-    rows: tuple[tuple[int, float, float], ...] = Field(
-        default=(), description="(day or 0 for every day, start s, calls) read from `file`"
+    rows: SkipJsonSchema[tuple[tuple[int, float, float], ...]] = Field(
+        default=(),
+        description="(day or 0 for every day, start s, calls) read from `file` by "
+        "the loader; a scenario file cannot set it",
     )
 
     @field_validator("intraday_profile")
@@ -137,38 +143,59 @@ class Arrivals(Model):
             )
         if self.intraday_profile is not None and self.daily_volume is None:
             raise ValueError("intraday_profile goes with daily_volume")
+        if loader_filled(info, "rows", self.rows):
+            raise ValueError("rows are read from `file`; a scenario cannot give them")
         if self.file is not None and not self.rows:
             base = Path((info.context or {}).get("base_dir", "."))
             object.__setattr__(self, "rows", _read_rate_file(base / self.file))
         return self
 
+    def daily_calls(self, days: int, weekdays: list[str]) -> float:
+        """Expected first calls over ``days`` days whose weekdays are ``weekdays``."""
+        if self.rows:
+            dated = [r for r in self.rows if r[0] > 0]
+            cycle = max((r[0] for r in dated), default=0)
+            per_day = [
+                sum(r[2] for r in (dated or self.rows) if r[0] == (k + 1 if dated else 0))
+                for k in range(max(cycle, 1))
+            ]
+        else:
+            per_day = [self.daily_volume if self.rate_per_hour is None else self.rate_per_hour * 24]
+        return sum(
+            per_day[d % len(per_day)] * self.weekday_factors.get(weekdays[d], 1.0)
+            for d in range(days)
+        )
+
 
 def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fields = [f.strip() for f in (reader.fieldnames or [])]
-            if "start" not in fields or "calls" not in fields:
-                raise ValueError(
-                    f"arrivals file {str(path)!r} needs columns start and calls (and optional "
-                    f"day); found {', '.join(fields) or 'none'}"
-                )
-            rows = []
-            for n, row in enumerate(reader, start=2):
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-                try:
-                    day = int(row["day"]) if row.get("day") else 0
-                    calls = float(row["calls"])
-                    start = parse_clock(row["start"])
-                except (ValueError, KeyError) as exc:
-                    raise ValueError(f"{path}:{n}: bad row: {exc}") from None
-                if calls < 0 or day < 0:
-                    raise ValueError(f"{path}:{n}: calls and day must be >= 0")
-                rows.append((day, start, calls))
-    except OSError as exc:
-        raise ValueError(f"cannot read arrivals file {str(path)!r}: {exc.strerror}") from None
+        text = read_text(path, "arrivals file")
+    except FileNotFoundError:
+        raise ValueError(f"arrivals file {excerpt(path)} not found") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    fields = [f.strip() for f in (reader.fieldnames or [])]
+    if "start" not in fields or "calls" not in fields:
+        raise ValueError(
+            f"arrivals file {excerpt(path)} needs columns start and calls (and optional "
+            f"day); its first line is {excerpt(','.join(fields)) if fields else 'empty'}"
+        )
+    rows = []
+    for n, row in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        try:
+            day = int(row["day"]) if row.get("day") else 0
+            calls = float(row["calls"])
+            start = parse_clock(row["start"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(
+                f"{path}:{n}: bad row {excerpt(','.join(row.values()))}: day a whole number, "
+                'start a clock time "HH:MM", calls a number'
+            ) from None
+        if not math.isfinite(calls) or calls < 0 or not 0 <= day <= 3660:
+            raise ValueError(f"{path}:{n}: calls must be a finite number >= 0, day 0 to 3660")
+        rows.append((day, start, calls))
     if not rows:
-        raise ValueError(f"arrivals file {str(path)!r} has no rows")
+        raise ValueError(f"arrivals file {excerpt(path)} has no rows")
     return tuple(rows)
 
 
@@ -419,7 +446,7 @@ class Scenario(Model):
                 continue
             block = dict(block)
             flag = block.pop("normalize")
-            shares = [v.get("share") for v in block.values() if isinstance(v, dict)]
+            shares = [v.get("share") if isinstance(v, dict) else None for v in block.values()]
             if flag is True and shares and all(_is_number(s) for s in shares) and sum(shares) > 0:
                 total = sum(shares)
                 block = {k: {**v, "share": v["share"] / total} for k, v in block.items()}
@@ -538,16 +565,78 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
             )
         elif target.within is not None and name != "service_level":
             problems.append((("targets", name, "within"), "within goes with service_level", None))
+        else:
+            problems += _target_range(name, target)
     problems += _business_checks(sc)
+    problems += _zero_delay_loops(sc)
+    problems += _run_size(sc)
     return problems
+
+
+_RATE_KPIS = {
+    "service_level", "answer_rate", "abandon_rate", "occupancy", "first_contact_resolution",
+    "delivery_on_time", "delivery_success", "first_attempt_success", "back_office_on_time",
+    "lead_conversion",
+}  # fmt: skip
+_MAX_AMOUNT = 1e12
+
+
+def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | None]]:
+    """A target a KPI can reach: rates and shares in [0, 1], other figures in [0, 1e12]."""
+    bound = "at_least" if target.at_least is not None else "at_most"
+    value = getattr(target, bound)
+    high = 1.0 if name in _RATE_KPIS else _MAX_AMOUNT
+    if 0 <= value <= high:
+        return []
+    what = "a share from 0 to 1" if high == 1.0 else f"from 0 to {high:g}"
+    message = f"{name} is {what}; a target of {value:g} cannot apply"
+    return [(("targets", name, bound), message, None)]
+
+
+def _zero_delay_loops(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """A redial that always happens, at once, repeats without end: reject it."""
+    rules = [(("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")]
+    work = sc.back_office.work.work_order if sc.back_office is not None else None
+    if work is not None and work.call_back is not None:
+        rules.append((("back_office", "work", "work_order", "call_back"), work.call_back))
+    return [
+        (
+            loc,
+            "a redial with probability 1 and zero delay repeats without end at the same "
+            "instant; give a delay or a probability below 1",
+            None,
+        )
+        for loc, rule in rules
+        if rule is not None and rule.probability >= 1 and rule.delay.mean <= 0
+    ]
+
+
+def _run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """The horizon's expected first calls must fit (checked before any allocation)."""
+    first = WEEKDAYS.index(sc.horizon.start_weekday)
+    weekdays = [WEEKDAYS[(first + d) % 7] for d in range(sc.horizon.days)]
+    calls = sc.arrivals.daily_calls(sc.horizon.days, weekdays)
+    limit = max_calls()
+    if calls <= limit:
+        return []
+    return [
+        (
+            ("arrivals",),
+            f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
+            "120 bytes a call). Check rates and weekday_factors, shorten the horizon, or "
+            "raise the limit with --max-calls",
+            None,
+        )
+    ]
 
 
 # --- loading ----------------------------------------------------------------------------------
 
 
-def _validate(data: dict, smap: SourceMap, base_dir: Path) -> Scenario:
+def _validate(data: dict, smap: SourceMap, base_dir: Path, from_file: bool = False) -> Scenario:
+    context = {"base_dir": str(base_dir), "from_file": from_file}
     try:
-        scenario = Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+        scenario = Scenario.model_validate(data, context=context)
     except pydantic.ValidationError as exc:
         raise validation_error(exc, smap, Scenario) from None
     problems = cross_check(scenario)
@@ -559,19 +648,24 @@ def _validate(data: dict, smap: SourceMap, base_dir: Path) -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (``extends:``), validate and cross-check a scenario file.
 
+    Every file it names must lie under its folder or a ``--data-root``
+    (:mod:`sim.scenario.confine`).
+
     Raises
     ------
     ScenarioError
         with every problem found, each naming the file, line and dotted path.
     """
     path = Path(path)
-    data, smap = load_yaml(path)
-    return _validate(data, smap, path.parent)
+    with data_roots(path.parent):
+        data, smap = load_yaml(path)
+        return _validate(data, smap, path.parent, from_file=True)
 
 
 def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<dict>") -> Scenario:
-    """Validate a plain mapping as a scenario (for sweeps and tests)."""
-    return _validate(data, SourceMap(source), Path(base_dir))
+    """Validate a plain mapping as a scenario (for sweeps and tests); files under ``base_dir``."""
+    with data_roots(base_dir):
+        return _validate(data, SourceMap(source), Path(base_dir))
 
 
 def scenario_to_dict(scenario: Scenario) -> dict:

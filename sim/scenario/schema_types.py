@@ -15,10 +15,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
-from sim.scenario.distributions import Distribution
+from sim.scenario.distributions import Distribution, numbers_only
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
@@ -76,6 +78,11 @@ class Model(BaseModel):
     """Base of every schema model: frozen, unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return numbers_only(cls, value, info.field_name)
 
 
 def _time_map(value: Any, what: str, cast: type) -> dict[str, Any]:

@@ -7,6 +7,7 @@ turning pydantic errors into :class:`ScenarioError`. Knows nothing of what the k
 from __future__ import annotations
 
 import difflib
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,9 +17,14 @@ from typing import Any
 import pydantic
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError
+
+from sim.scenario.confine import ConfinementError, data_roots, excerpt, printable, read_text
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_EXTENDS",
+    "MAX_VALUES",
     "ErrorItem",
     "ScenarioError",
     "SourceMap",
@@ -28,6 +34,17 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
+
+MAX_VALUES = 200_000
+"""Values (mappings, lists and scalars) one YAML file may hold once its aliases are expanded."""
+
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and lists in an input file."""
+
+MAX_EXTENDS = 16
+"""Longest ``extends:`` chain (a file, its parent, its parent's parent, ...)."""
+
+_MESSAGE_CHARS, _PATH_CHARS = 600, 160
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,15 @@ class ErrorItem:
     path: str
     message: str
     suggestion: str | None = None
+
+    def __post_init__(self):  # never echo an input at large, nor control characters
+        for name, limit in (("path", _PATH_CHARS), ("message", _MESSAGE_CHARS)):
+            text = printable(getattr(self, name))
+            if len(text) > limit:
+                text = text[: limit - 1] + "…"
+            object.__setattr__(self, name, text)
+        if self.suggestion is not None:
+            object.__setattr__(self, "suggestion", printable(self.suggestion)[:_PATH_CHARS])
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -90,47 +116,73 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _plain(node: Any, file: str, loc: Loc, lines: dict[Loc, tuple[str, int]]) -> Any:
+class _Budget:
+    """Counts the values built from one file, so aliases cannot expand it without bound."""
+
+    def __init__(self, file: str):
+        self.file, self.left = file, MAX_VALUES
+
+    def spend(self, loc: Loc, lines: dict[Loc, tuple[str, int]]) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise self.error(
+                loc,
+                lines,
+                f"holds more than {MAX_VALUES:,} values once its aliases (*name) "
+                "are expanded; a scenario needs far fewer",
+            )
+        if len(loc) > MAX_DEPTH:
+            raise self.error(loc, lines, f"nested more than {MAX_DEPTH} levels deep")
+
+    def error(self, loc: Loc, lines: dict[Loc, tuple[str, int]], message: str) -> ScenarioError:
+        return ScenarioError([SourceMap(self.file, lines).error(loc[:MAX_DEPTH], message)])
+
+
+def _key_line(node: Any, key: Any, index: bool = False) -> int | None:
+    try:
+        return (node.lc.item(key) if index else node.lc.key(key))[0] + 1
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], budget: _Budget) -> Any:
     """Convert ruamel nodes to plain dict/list/scalars, recording each path's line (1-based)."""
-    if isinstance(node, CommentedMap):
-        out = {}
-        for key, value in node.items():
-            key_loc = (*loc, str(key))
-            try:
-                lines[key_loc] = (file, node.lc.key(key)[0] + 1)
-            except (KeyError, TypeError, AttributeError):
-                pass
-            out[str(key)] = _plain(value, file, key_loc, lines)
+    budget.spend(loc, lines)
+    file = budget.file
+    if isinstance(node, CommentedMap | CommentedSeq):
+        is_map = isinstance(node, CommentedMap)
+        items = node.items() if is_map else enumerate(node)
+        out: Any = {} if is_map else []
+        for key, value in items:
+            item_loc = (*loc, str(key) if is_map else key)
+            line = _key_line(node, key, index=not is_map)
+            if line is not None:
+                lines[item_loc] = (file, line)
+            if is_map:
+                out[str(key)] = _plain(value, item_loc, lines, budget)
+            else:
+                out.append(_plain(value, item_loc, lines, budget))
         return out
-    if isinstance(node, CommentedSeq):
-        out_list = []
-        for i, value in enumerate(node):
-            item_loc = (*loc, i)
-            try:
-                lines[item_loc] = (file, node.lc.item(i)[0] + 1)
-            except (KeyError, TypeError, AttributeError, IndexError):
-                pass
-            out_list.append(_plain(value, file, item_loc, lines))
-        return out_list
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):
         return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return str(node)  # dates and other YAML types: let the schema reject or parse the text
+    text = str(node)  # dates and other YAML types: let the schema reject or parse the text
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise budget.error(loc, lines, "text holds a lone surrogate (an invalid \\u escape)")
+    return text
 
 
 def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "file")
     except FileNotFoundError:
         raise ScenarioError([ErrorItem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([ErrorItem(name, None, "", f"cannot read file: {exc}")]) from None
+    except ConfinementError as exc:
+        raise ScenarioError([ErrorItem(name, None, "", str(exc))]) from None
     try:
         node = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -138,10 +190,15 @@ def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ScenarioError([ErrorItem(name, line, "", f"invalid YAML: {problem}")]) from None
-    except (YAMLError, ValueError, TypeError, RecursionError) as exc:
-        raise ScenarioError([ErrorItem(name, None, "", f"invalid YAML: {exc}")]) from None
-    lines: dict[Loc, tuple[str, int]] = {}
-    return _plain(node, name, (), lines), lines
+    except RecursionError:
+        raise ScenarioError(
+            [ErrorItem(name, 1, "", f"nested too deeply (at most {MAX_DEPTH} levels)")]
+        ) from None
+    except Exception as exc:  # ruamel raises assertion and value errors on odd directives
+        message = f"invalid YAML: {excerpt(exc, 200)}"
+        raise ScenarioError([ErrorItem(name, 1, "", message)]) from None
+    lines: dict[Loc, tuple[str, int]] = {(): (name, 1)}  # the top mapping: its file's line 1
+    return _plain(node, (), lines, _Budget(name)), lines
 
 
 def _merge(base: Any, top: Any) -> Any:
@@ -155,8 +212,17 @@ def _merge(base: Any, top: Any) -> Any:
 
 
 def load_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
-    """Read a YAML mapping, resolving ``extends:`` (relative to the file) by deep merge."""
+    """Read a YAML mapping, resolving ``extends:`` (relative to the file) by deep merge.
+
+    Every file read must lie under the data roots (:mod:`sim.scenario.confine`); the first
+    file read sets them to its own folder (plus any ``--data-root``).
+    """
     path = Path(path)
+    with data_roots(path.parent):
+        return _load_yaml(path, _seen)
+
+
+def _load_yaml(path: Path, seen: tuple[Path, ...]) -> tuple[dict, SourceMap]:
     data, lines = _read_one(path)
     smap = SourceMap(str(path), lines)
     if data is None:
@@ -166,12 +232,22 @@ def load_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, Sou
     parent = data.pop("extends", None)
     if parent is None:
         return data, smap
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip() or "\x00" in parent:
         raise ScenarioError([smap.error(("extends",), "must be a file name (a string)")])
-    parent_path = (path.parent / parent).resolve()
-    if parent_path in _seen or parent_path == path.resolve():
-        raise ScenarioError([smap.error(("extends",), f"extends itself in a cycle: {parent}")])
-    base, base_map = load_yaml(parent_path, (*_seen, path.resolve()))
+    parent_path = Path(os.path.realpath(path.parent / parent))
+    if parent_path in seen or parent_path == Path(os.path.realpath(path)):
+        message = f"extends itself in a cycle: {excerpt(parent)}"
+        raise ScenarioError([smap.error(("extends",), message)])
+    if len(seen) + 1 >= MAX_EXTENDS:
+        message = f"the extends chain is longer than {MAX_EXTENDS} files"
+        raise ScenarioError([smap.error(("extends",), message)])
+    try:
+        base, base_map = _load_yaml(parent_path, (*seen, Path(os.path.realpath(path))))
+    except ScenarioError as exc:  # the parent cannot be read at all: blame the extends line
+        if len(exc.items) == 1 and exc.items[0].file == str(parent_path) and not exc.items[0].line:
+            message = f"{excerpt(parent)}: {exc.items[0].message}"
+            raise ScenarioError([smap.error(("extends",), message)]) from None
+        raise
     merged_lines = dict(base_map.lines)
     merged_lines.update(lines)  # the child's lines win where both wrote a key
     return _merge(base, data), SourceMap(str(path), merged_lines)
