@@ -64,7 +64,8 @@ def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
     for col, justify in (("mean", "right"), ("95% CI", "right"), ("target", "right"), ("", "left")):
         table.add_column(col, justify=justify)
     for name, k in summary.kpis.items():
-        if not all_kpis and name not in PRIMARY_KPIS and k.target is None:
+        backlog = name == "open_calls" and bool(k.mean)  # an overloaded run: always shown
+        if not all_kpis and name not in PRIMARY_KPIS and k.target is None and not backlog:
             continue
         ci = f"{_fmt(k.ci95[0], name)} .. {_fmt(k.ci95[1], name)}" if k.ci95 else "-"
         target, verdict = "", ""
@@ -74,7 +75,9 @@ def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
                 verdict = "no data"
             else:
                 verdict = "[green]met[/green]" if k.met else "[red]missed[/red]"
-                if not k.clear:
+                if k.ci95 is None:
+                    verdict += " (1 run, no CI)"
+                elif not k.clear:
                     verdict += " (CI spans target)"
         table.add_row(name, _fmt(k.mean, name), ci, target, verdict)
     return table
@@ -112,6 +115,21 @@ def input_options(fn: Callable) -> Callable:
         callback=_enter(call_limit),
         help=f"largest expected number of first calls in one replication [default: {MAX_CALLS:,}]",
     )(fn)
+
+
+def _warn_overload(console: Console, summary) -> None:
+    """Calls still waiting at the end of the horizon: the load exceeded capacity."""
+    backlog, offered = summary.kpis.get("open_calls"), summary.kpis.get("offered")
+    if backlog is None or not backlog.mean or offered is None or not offered.mean:
+        return
+    days = summary.scenario.horizon.days
+    share = backlog.mean / (offered.mean * days)
+    if share > 0.01:
+        console.print(
+            f"[yellow]warning:[/yellow] {backlog.mean:,.0f} calls still waiting at the end "
+            f"({share:.1%} of those offered): the load exceeds capacity and the queue grows; "
+            "the figures describe an overloaded system (see open_calls)"
+        )
 
 
 def executor_options(fn: Callable) -> Callable:
@@ -194,6 +212,9 @@ def run(
     if rule is None:  # finished replications kept beside the folder: a rerun resumes
         root_seed = scenario.seed if seed is None else seed
         store = RunStore(checkpoint_folder(folder), scenario, root_seed)
+        stored = len(store.load())
+        if stored and not quiet:
+            click.echo(f"resuming: {stored} finished replications kept in {store.folder}", err=True)
     with _experiment_errors(), progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
         summary = replicate(
             scenario,
@@ -222,6 +243,7 @@ def run(
             all_kpis,
         )
     )
+    _warn_overload(console, summary)
     console.print(f"results: {escape(str(folder))}")
     if report is not None:
         console.print(f"report: {escape(str(report))}")
@@ -442,8 +464,22 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
 @input_options
 @executor_options
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option(
+    "--allow-file-address",
+    is_flag=True,
+    help="connect to the Dask scheduler the experiment file names (executor.address)",
+)
 def sweep(
-    experiment, out, seed, replications, workers, quiet, executor, address, no_report
+    experiment,
+    out,
+    seed,
+    replications,
+    workers,
+    quiet,
+    executor,
+    address,
+    no_report,
+    allow_file_address,
 ) -> None:
     """Run the parameter sweep of the EXPERIMENT file (see docs/experiments.md).
 
@@ -475,6 +511,7 @@ def sweep(
                 workers=workers,
                 address=address,
                 progress=advance,
+                trust_file_address=allow_file_address,
             )
     except ScenarioError as exc:
         _fail(f"error: {exc}")

@@ -24,6 +24,7 @@ from sim.experiments.checkpoint import RunStore
 from sim.experiments.executors import Executor, Job, default_workers, executor_scope, run_all
 from sim.model.simulation import RunResult
 from sim.scenario.schema import Scenario
+from sim.scenario.schema_types import is_share
 
 __all__ = [
     "MAX_REPLICATIONS",
@@ -159,6 +160,8 @@ def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     kpis = {}
     for name in names:
         mean, ci, n = mean_ci(run.kpis.get(name) for run in runs)
+        if ci is not None and is_share(name):  # a share's interval stays inside [0, 1]
+            ci = (max(ci[0], 0.0), min(ci[1], 1.0))
         target = scenario.targets.get(name)
         if target is None or mean is None:
             kpis[name] = KpiSummary(mean, ci, n)

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.experiments.executors import Executor, Job, executor_scope
+from sim.experiments.executors import Executor, ExecutorError, Job, executor_scope
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
 from sim.scenario.schema import (
@@ -550,6 +550,7 @@ def run_sweep(
     workers: int | None = None,
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trust_file_address: bool = False,
 ) -> SweepResult:
     """Run every (point, replication) not yet stored in ``out``; consolidate the store.
 
@@ -558,6 +559,10 @@ def run_sweep(
     sampling noise. Each finished run is written at once to ``out/runs/`` (atomically), so a
     sweep killed at any moment resumes with no run missing and none twice; at the end the runs
     are gathered into ``results.parquet`` and summarised in ``points.csv``.
+
+    A scheduler named in the experiment file (``executor.address``) is used only with
+    ``trust_file_address`` (``--allow-file-address``): a shared file must not make runs connect
+    to whatever host it names.
     """
     out = Path(out)
     exp = sweep.experiment
@@ -565,7 +570,12 @@ def run_sweep(
     settings = exp.executor or ExecutorSettings()
     if executor is None:
         executor = "dask" if address else settings.kind
-    if address is None and executor == "dask":
+    if address is None and executor == "dask" and settings.address is not None:
+        if not trust_file_address:
+            raise ExecutorError(
+                f"the experiment file names a Dask scheduler ({settings.address}); connect to "
+                "it with --address on the command line, or confirm with --allow-file-address"
+            )
         address = settings.address
     workers = settings.workers if workers is None else workers
     _check_folder(out, sweep)

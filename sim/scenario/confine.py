@@ -92,13 +92,13 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def read_text(path: str | Path, what: str, limit: int = MAX_FILE_BYTES) -> str:
+def read_text(path: str | Path, what: str, limit: int | None = None) -> str:
     """The text of ``path`` (a ``what``: "arrivals file", ...) if the rules above allow it.
 
     Raises :class:`ConfinementError` (a ``ValueError``) with a message naming the file, or
     ``FileNotFoundError``.
     """
-    name = str(path)
+    name, limit = str(path), MAX_FILE_BYTES if limit is None else limit
     if "\x00" in name:
         raise ConfinementError(f"{what} name contains a NUL byte: {excerpt(name, 200)}")
     roots = _roots.get() or (Path.cwd().resolve(), *_extra.get())

@@ -47,6 +47,7 @@ from sim.scenario.schema_types import (
     Weekday,
     _suggest,
     _time_map,
+    is_share,
 )
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
@@ -573,11 +574,6 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     return problems
 
 
-_RATE_KPIS = {
-    "service_level", "answer_rate", "abandon_rate", "occupancy", "first_contact_resolution",
-    "delivery_on_time", "delivery_success", "first_attempt_success", "back_office_on_time",
-    "lead_conversion",
-}  # fmt: skip
 _MAX_AMOUNT = 1e12
 
 
@@ -585,7 +581,7 @@ def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | Non
     """A target a KPI can reach: rates and shares in [0, 1], other figures in [0, 1e12]."""
     bound = "at_least" if target.at_least is not None else "at_most"
     value = getattr(target, bound)
-    high = 1.0 if name in _RATE_KPIS else _MAX_AMOUNT
+    high = 1.0 if is_share(name) else _MAX_AMOUNT
     if 0 <= value <= high:
         return []
     what = "a share from 0 to 1" if high == 1.0 else f"from 0 to {high:g}"

@@ -26,6 +26,7 @@ from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 __all__ = [
     "KPI_NAMES",
     "MAX_AGENTS",
+    "SHARE_KPIS",
     "Clock",
     "Model",
     "Probability",
@@ -33,6 +34,7 @@ __all__ = [
     "Share",
     "Staffing",
     "Weekday",
+    "is_share",
 ]
 
 KPI_NAMES = (
@@ -52,6 +54,21 @@ KPI_NAMES = (
     "lead_conversion",
 )
 """KPI names fixed by the scenario-format spec (targets may name any of them)."""
+
+SHARE_KPIS = frozenset(
+    {
+        "service_level", "answer_rate", "abandon_rate", "occupancy", "first_contact_resolution",
+        "delivery_on_time", "delivery_success", "first_attempt_success", "back_office_on_time",
+        "lead_conversion",
+    }
+)  # fmt: skip
+"""KPIs that are shares, from 0 to 1 (targets and confidence intervals stay inside)."""
+
+
+def is_share(kpi: str) -> bool:
+    """Whether ``kpi`` (also ``service_level.gold`` and other ``*_rate`` figures) is a share."""
+    return kpi in SHARE_KPIS or kpi.split(".")[0] in SHARE_KPIS or kpi.endswith("_rate")
+
 
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
