@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.experiments.executors import Executor, ExecutorError, Job, executor_scope
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
+from sim.scenario.confine import data_roots
 from sim.scenario.schema import (
     KPI_NAMES,
     Scenario,
@@ -153,11 +154,25 @@ class Experiment(_Model):
     @field_validator("parameters", "fixed")
     @classmethod
     def _paths(cls, value: dict) -> dict:
-        for path in value:
-            parse_path(path)
+        for path, values in value.items():
+            parts = parse_path(path)
             if path in RESERVED:
                 raise ValueError(f"'{path}' is a column of the results, not a parameter")
+            if _LOADER_KEYS & {*parts, *_keys(values)}:
+                raise ValueError(f"'{path}': values and rows are read from files by the loader")
         return value
+
+
+_LOADER_KEYS = {"values", "rows"}
+
+
+def _keys(value: Any) -> set:
+    """Every mapping key inside ``value`` (for the loader-only keys check)."""
+    if isinstance(value, dict):
+        return set(value) | set().union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
 
 
 def parse_path(path: str) -> list[str | int]:
@@ -331,6 +346,11 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
         scenario names the parameter and value.
     """
     path = Path(path)
+    with data_roots(path.parent):  # the base scenario and its files: under the experiment's
+        return _load_experiment(path, seed)
+
+
+def _load_experiment(path: Path, seed: int | None) -> Sweep:
     data, smap = load_yaml(path)
     try:
         exp = Experiment.model_validate(data)
@@ -342,7 +362,13 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
     base_file = path.parent / exp.scenario
     if not base_file.is_file():
         raise ScenarioError([smap.error(("scenario",), f"scenario file not found: {base_file}")])
-    base = load_scenario(base_file)
+    try:
+        base = load_scenario(base_file)
+    except ScenarioError as exc:  # the base cannot be read at all: blame the `scenario:` line
+        item = exc.items[0]
+        if len(exc.items) > 1 or item.file != str(base_file) or item.line:
+            raise
+        raise ScenarioError([smap.error(("scenario",), f"{base_file}: {item.message}")]) from None
     if exp.fixed:
         base = _point_scenario(
             scenario_to_dict(base), exp.fixed, base_file.parent, smap, "fixed", "the fixed settings"

@@ -146,6 +146,8 @@ class Arrivals(Model):
             raise ValueError("intraday_profile goes with daily_volume")
         if loader_filled(info, "rows", self.rows):
             raise ValueError("rows are read from `file`; a scenario cannot give them")
+        if not all(math.isfinite(c) and c >= 0 and d >= 0 for d, _, c in self.rows):
+            raise ValueError("rows: calls must be finite and >= 0")
         if self.file is not None and not self.rows:
             base = Path((info.context or {}).get("base_dir", "."))
             object.__setattr__(self, "rows", _read_rate_file(base / self.file))
