@@ -301,6 +301,50 @@ def mutated_scenarios(draw) -> Case:
     return Case(f"mutated-{stem}", {"scenario.yaml": text, "x.csv": "seconds\n100\n200\n"})
 
 
+_ODD = {  # in range, but odd: the run must end, quickly, with every KPI in range
+    "rate_per_hour": [0, 0.001, 3000],
+    "daily_volume": [0, 1, 40000],
+    "staffing": [0, 1, 400, {"00:00": 0, "12:00": 50}],
+    "count": [0, 1, 300],
+    "patience": [{"dist": "fixed", "value": 0}, {"dist": "never"}, {"dist": "uniform",
+                 "low": 0, "high": 1}],
+    "handle_time": [{"dist": "fixed", "value": 0}, {"dist": "exponential", "mean": 0.001},
+                    {"dist": "gamma", "mean": 3600, "cv": 20}],
+    "first_contact_resolution": [0, 1],
+    "self_service": [0, 1],
+    "after_abandon": [{"probability": 1, "delay": {"dist": "exponential", "mean": 1}},
+                      {"probability": 0.99, "delay": {"dist": "fixed", "value": 0}}],
+    "after_unresolved": [{"probability": 1, "delay": {"dist": "fixed", "value": 1}}],
+    "weekday_factors": [{"sat": 0, "sun": 0}, {"mon": 50}],
+    "day_to_day_cv": [0, 5],
+    "couriers": [0, 1, 500],
+    "daily_capacity": [0, 1],
+    "staff": [0, 1],
+    "max_attempts": [1, 50],
+    "retry_delay": [0, 1],
+    "complaint_rate": [0, 1],
+    "accept_rate": [0, 1],
+    "shrinkage": [0, 0.99],
+    "absenteeism": [0, 0.99],
+    "warmup": [0],
+}  # fmt: skip
+
+
+@st.composite
+def odd_valid_scenarios(draw) -> Case:
+    """A bundled scenario, short, with in-range but extreme values: most validate and run."""
+    import copy
+
+    stem, base = draw(st.sampled_from(_BASE_DATA))
+    data = copy.deepcopy(base)
+    data["horizon"] = {"days": draw(st.integers(1, 3))}
+    keys = sorted(_ODD)
+    for key in draw(st.lists(st.sampled_from(keys), min_size=1, max_size=4, unique=True)):
+        for path in [p for p in _paths(data) if p and p[-1] == key]:
+            _get(data, path[:-1])[key] = copy.deepcopy(draw(st.sampled_from(_ODD[key])))
+    return Case(f"odd-{stem}", {"scenario.yaml": dump(data)})
+
+
 def _base_text(draw) -> str:
     return draw(st.sampled_from(BASES)).read_text(encoding="utf-8")
 
@@ -424,5 +468,11 @@ def special_files(draw) -> Case:
     return Case(f"special-{where}-{kind}", files, special)
 
 
-all_cases = st.one_of(mutated_scenarios(), raw_yaml_attacks(), extends_tricks(), special_files())
+all_cases = st.one_of(
+    mutated_scenarios(),
+    odd_valid_scenarios(),
+    raw_yaml_attacks(),
+    extends_tricks(),
+    special_files(),
+)
 """Every kind of generated case."""
