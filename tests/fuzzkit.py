@@ -341,7 +341,9 @@ def odd_valid_scenarios(draw) -> Case:
     keys = sorted(_ODD)
     for key in draw(st.lists(st.sampled_from(keys), min_size=1, max_size=4, unique=True)):
         for path in [p for p in _paths(data) if p and p[-1] == key]:
-            _get(data, path[:-1])[key] = copy.deepcopy(draw(st.sampled_from(_ODD[key])))
+            parent = _get(data, path[:-1])
+            if isinstance(parent, dict):
+                parent[key] = copy.deepcopy(draw(st.sampled_from(_ODD[key])))
     return Case(f"odd-{stem}", {"scenario.yaml": dump(data)})
 
 
