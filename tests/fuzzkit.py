@@ -284,11 +284,11 @@ def mutated_scenarios(draw) -> Case:
         parent = _get(data, path[:-1])
         kind = draw(st.sampled_from(["value", "delete", "key", "type", "dup"]))
         if kind == "value":
-            parent[path[-1]] = draw(st.sampled_from(_NONSENSE))
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(_NONSENSE)))
         elif kind == "delete":
             del parent[path[-1]]
         elif kind == "key" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(_KEYS))] = draw(st.sampled_from(_NONSENSE))
+            parent[draw(st.sampled_from(_KEYS))] = copy.deepcopy(draw(st.sampled_from(_NONSENSE)))
         elif kind == "type":
             value = parent[path[-1]]
             parent[path[-1]] = [value] if not isinstance(value, list) else {"x": value}
