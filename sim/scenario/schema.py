@@ -31,8 +31,8 @@ from sim.scenario.fulfilment_schema import (
     Hours,
     _business_checks,
 )
+from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema_types import (
-    KPI_NAMES,
     MAX_AGENTS,
     Clock,
     Model,
@@ -48,7 +48,6 @@ from sim.scenario.units import DAY, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
 
 __all__ = [
-    "KPI_NAMES",
     "AgentGroup",
     "BackOffice",
     "CallType",
@@ -528,12 +527,12 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (("call_types", ctype), f"no agent group can serve call type '{ctype}'", None)
             )
     for name, target in sc.targets.items():
-        if name not in KPI_NAMES:
+        if name not in HEADLINE:
             problems.append(
                 (
                     ("targets", name),
-                    f"unknown KPI '{name}'; KPIs: {', '.join(KPI_NAMES)}",
-                    _suggest(name, list(KPI_NAMES)),
+                    f"unknown KPI '{name}'; a target may name: {', '.join(HEADLINE)}",
+                    _suggest(name, list(HEADLINE)),
                 )
             )
         elif target.within is not None and name != "service_level":

@@ -22,7 +22,6 @@ from sim.scenario.distributions import Distribution
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
-    "KPI_NAMES",
     "MAX_AGENTS",
     "Clock",
     "Model",
@@ -32,24 +31,6 @@ __all__ = [
     "Staffing",
     "Weekday",
 ]
-
-KPI_NAMES = (
-    "offered",
-    "service_level",
-    "answer_rate",
-    "abandon_rate",
-    "asa",
-    "mean_wait",
-    "occupancy",
-    "first_contact_resolution",
-    "delivery_on_time",
-    "delivery_success",
-    "first_attempt_success",
-    "cost_per_delivery",
-    "back_office_on_time",
-    "lead_conversion",
-)
-"""KPI names fixed by the scenario-format spec (targets may name any of them)."""
 
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
