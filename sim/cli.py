@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sim.scenario.kpis import HEADLINE, format_ci, format_value, unit_label
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge, unit_label
 from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
@@ -265,7 +265,8 @@ def _print_stopping(info: dict) -> None:
 
 def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
-    whether it is significant, and VR, the variance reduction of common random numbers."""
+    whether it is significant (and then better or worse), and VR, the variance reduction of
+    common random numbers."""
     base = comparison.labels[0]
     tables = []
     for label, diffs in comparison.differences.items():
@@ -281,6 +282,10 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
                 continue
             ci = format_ci(d.ci95, name, signed=True, with_unit=False)
             sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
+            if d.significant:
+                sig += {"better": ", better", "worse": ", [red]worse[/red]"}.get(
+                    judge(name, d.mean), ""
+                )
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
             table.add_row(

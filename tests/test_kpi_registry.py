@@ -1,4 +1,4 @@
-"""The KPI registry: complete for what the model reports, documented, used by targets, formatting."""
+"""The KPI registry: covers what the model reports, documented, used by targets; formatting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.model.simulation import simulate
-from sim.scenario.kpis import HEADLINE, KPIS, format_ci, format_value, lookup, unit_of
+from sim.scenario.kpis import HEADLINE, KPIS, format_ci, format_value, judge, lookup, unit_of
 from sim.scenario.schema import ScenarioError, load_scenario, scenario_from_dict, scenario_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,3 +122,11 @@ def test_format_ci():
     assert format_ci((0.8, 0.9), "service_level") == "80.0% … 90.0%"
     assert format_ci([-0.01, 0.02], "abandon_rate", signed=True) == "-1.00 pp … +2.00 pp"
     assert format_ci(None, "asa") == "–" and format_ci([None, None], "asa") == "–"
+
+
+def test_judge_reads_the_direction_of_the_kpi():
+    assert judge("service_level", 0.02) == "better" and judge("service_level", -0.02) == "worse"
+    assert judge("abandon_rate.tier=gold", -0.01) == "better"
+    assert judge("asa", 3.0) == "worse"
+    assert judge("offered", 10.0) == "" and judge("occupancy", 0.1) == ""  # no better direction
+    assert judge("asa", 0.0) == "" and judge("unknown", 1.0) == "" and judge("asa", None) == ""

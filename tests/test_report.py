@@ -325,6 +325,16 @@ def test_comparison_report(tmp_path):
     assert 'id="comparison-table"' in html
     assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
     assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
+    verdicts = re.findall(
+        r'<td class="name">more-agents − base</td><td class="name">(\w+)</td>\s*'
+        r"<td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>",
+        html,
+    )  # fewer abandons is better, a higher service level too; asa's change is not significant
+    assert sorted(verdicts) == [
+        ("abandon_rate", "yes, better"),
+        ("asa", "no"),
+        ("service_level", "yes, better"),
+    ]
     side = html[
         html.index('id="scenarios-table"') : html.index(
             "</table>", html.index('id="scenarios-table"')

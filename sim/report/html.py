@@ -54,7 +54,7 @@ from sim.report.plots import (
     series,
     sweep_lines,
 )
-from sim.scenario.kpis import HEADLINE, format_ci, format_value
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
 from sim.scenario.units import parse_duration
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
@@ -240,7 +240,9 @@ def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
                     "kpi": k,
                     "mean": format_value(d.get("mean"), k, signed=True),
                     "ci": format_ci(d.get("ci95"), k, signed=True),
-                    "significant": "yes" if d.get("significant") else "no",
+                    "significant": ", ".join(filter(None, ["yes", judge(k, d.get("mean"))]))
+                    if d.get("significant")
+                    else "no",
                 }
             )
     figure = forest_plot(pairs, kpis, sink) if kpis else None

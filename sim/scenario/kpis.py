@@ -29,6 +29,7 @@ __all__ = [
     "base_name",
     "format_ci",
     "format_value",
+    "judge",
     "lookup",
     "unit_label",
     "unit_of",
@@ -144,6 +145,15 @@ def base_name(name: str) -> str:
 def lookup(name: str) -> Kpi | None:
     """The registry entry of a KPI or of one of its per-group/tier/type/channel variants."""
     return _BY_NAME.get(base_name(name))
+
+
+def judge(name: str, difference: float | None) -> str:
+    """``better`` or ``worse`` for a change of ``name`` by ``difference``; ``""`` when the KPI
+    has no better direction (a volume, a load) or nothing changed."""
+    kpi = lookup(name)
+    if kpi is None or kpi.better is None or not difference:
+        return ""
+    return "better" if (difference > 0) == (kpi.better == "higher") else "worse"
 
 
 def unit_of(name: str) -> Unit:
