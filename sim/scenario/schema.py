@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pydantic
 from pydantic import (
     BeforeValidator,
@@ -357,6 +358,10 @@ class Routing(Model):
         return out
 
 
+TARGET_TOLERANCE = 1e-12
+"""A KPI this close to its target meets it (rounding of ratios, not a planning margin)."""
+
+
 class Target(Model):
     """A KPI bound the planner must reach."""
 
@@ -373,6 +378,30 @@ class Target(Model):
         if (self.at_least is None) == (self.at_most is None):
             raise ValueError("give exactly one of at_least or at_most")
         return self
+
+    @property
+    def bound(self) -> Literal["at_least", "at_most"]:
+        return "at_least" if self.at_least is not None else "at_most"
+
+    @property
+    def value(self) -> float:
+        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+
+    def met(self, value):
+        """Whether ``value`` reaches the bound, element-wise for arrays.
+
+        A value within 1e-12 of the bound meets it (a ratio such as 8/10 need not come out of
+        the arithmetic exactly at a target of 0.8). NaN, nothing behind the figure, meets it:
+        an interval nobody called in needs no agents. ``None`` gives ``None`` (no verdict).
+        """
+        if value is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            if self.at_least is not None:
+                ok = ~(np.asarray(value) < self.at_least - TARGET_TOLERANCE)
+            else:
+                ok = ~(np.asarray(value) > self.at_most + TARGET_TOLERANCE)
+        return bool(ok) if ok.ndim == 0 else ok
 
 
 # --- the scenario -----------------------------------------------------------------------------
