@@ -143,7 +143,7 @@ def run(
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
-    from sim.report.files import default_out_dir, write_run_folder
+    from sim.report.files import default_out_dir, write_folder
 
     scenario = _load(file)
     rule = _rule(until) if until else None
@@ -163,7 +163,7 @@ def run(
         _print_stopping(summary.stopping)
     folder = Path(out) if out else default_out_dir(scenario.name)
     try:
-        write_run_folder(folder, summary)
+        write_folder(folder, summary.files())
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
@@ -317,7 +317,7 @@ def compare(
     variance the difference would have with independent seeds over the variance it has.
     """
     from sim.experiments.comparison import compare as run_compare
-    from sim.report.files import default_out_dir, write_comparison_folder
+    from sim.report.files import default_out_dir, write_folder
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
@@ -335,7 +335,7 @@ def compare(
         )
     folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
     try:
-        write_comparison_folder(folder, comparison)
+        write_folder(folder, comparison.files())
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     console = Console()

@@ -10,6 +10,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.experiments.replication import replicate
-from sim.report.files import write_run_folder
+from sim.report.files import write_folder
 from sim.report.html import ReportError, build_report, comparison_pairs
 from sim.report.plots import average_day
 from sim.scenario.schema import scenario_from_dict
@@ -90,7 +91,7 @@ def short(path: Path, days: int = 2) -> object:
 
 
 def run_folder(scenario, out: Path, reps: int = 2) -> Path:
-    write_run_folder(out, replicate(scenario, replications=reps, workers=1))
+    write_folder(out, replicate(scenario, replications=reps, workers=1).files())
     return out
 
 
@@ -529,3 +530,36 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
     assert dom.count("<img") >= 4 and "leak.invalid" in dom  # figures; the beacon is text only
     page = [h for h in proxy.hosts() if not BROWSER_OWN.match(h)]
     assert page == [], proxy.requests
+
+
+def test_write_folder_picks_the_format_by_name_and_makes_subfolder_names_safe(tmp_path):
+    out = write_folder(
+        tmp_path / "o",
+        {
+            "summary.json": {"mean": float("nan"), "n": np.int64(3)},
+            "t.csv": {"a": [1.5, None], "b": np.array(["x", "y"])},
+            "scenario.yaml": "name: x\n",
+            "run 1/v2.0/": {"summary.json": {"scenario": "s"}},
+        },
+    )
+    assert json.loads((out / "summary.json").read_text()) == {"mean": None, "n": 3}
+    assert (out / "t.csv").read_text() == "a,b\n1.5,x\n,y\n"
+    assert (out / "scenario.yaml").read_text() == "name: x\n"
+    assert json.loads((out / "run_1_v2.0" / "summary.json").read_text()) == {"scenario": "s"}
+    with pytest.raises(TypeError, match=r"x\.bin"):
+        write_folder(tmp_path / "p", {"x.bin": 3})
+
+
+def test_report_and_kpi_modules_import_neither_the_model_nor_the_experiments():
+    """The report reads files and the KPIs read records: neither needs SimPy to be imported."""
+    code = (
+        "import sys, sim.report.html, sim.report.files, sim.kpi.business, sim.kpi.calls\n"
+        "bad = [m for m in sys.modules if m == 'simpy' or m.startswith('sim.experiments')\n"
+        "       or (m.startswith('sim.model.') and m not in ('sim.model.records',\n"
+        "                                             'sim.model.calendar'))]\n"
+        "print(bad)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert proc.stdout.strip() == "[]"

@@ -22,7 +22,7 @@ from scipy import stats
 
 from sim.experiments.executors import Executor, Job, default_workers, executor_scope, run_all
 from sim.model.simulation import RunResult
-from sim.scenario.schema import Scenario, Target
+from sim.scenario.schema import Scenario, Target, scenario_to_yaml
 
 __all__ = [
     "MAX_REPLICATIONS",
@@ -109,6 +109,29 @@ class Summary:
             "replications": self.replications,
             "kpis": {name: k.to_dict() for name, k in self.kpis.items()},
         } | ({"stopping": self.stopping} if self.stopping is not None else {})
+
+    def files(self) -> dict[str, object]:
+        """The spec's results folder as plain data (file name -> content), for
+        :func:`sim.report.files.write_folder`: the resolved scenario, ``summary.json``,
+        ``replications.csv``, ``intervals.csv`` and, with business flows, ``daily.csv``."""
+        names: list[str] = []
+        for run in self.runs:
+            names += [k for k in run.kpis if k not in names]
+        rows = {
+            "replication": [r.replication for r in self.runs],
+            "seed": [r.seed for r in self.runs],
+        }
+        rows.update({name: [r.kpis.get(name) for r in self.runs] for name in names})
+        files: dict[str, object] = {
+            "scenario.yaml": scenario_to_yaml(self.scenario),
+            "summary.json": self.to_dict(),
+            "replications.csv": rows,
+            "intervals.csv": self.interval_summary(),
+        }
+        daily = self.daily_summary()
+        if daily is not None:
+            files["daily.csv"] = daily
+        return files
 
     def interval_summary(self) -> dict[str, np.ndarray]:
         """Per day x interval: the key columns, then mean and CI bounds of every figure."""
