@@ -30,7 +30,7 @@ from sim.scenario.fulfilment_schema import (
     Delivery,
     DeliveryRule,
     Hours,
-    _business_checks,
+    business_checks,
 )
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema_types import (
@@ -42,8 +42,8 @@ from sim.scenario.schema_types import (
     Share,
     Staffing,
     Weekday,
-    _suggest,
-    _time_map,
+    suggest,
+    time_map,
 )
 from sim.scenario.units import DAY, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
@@ -120,7 +120,7 @@ class Arrivals(Model):
     def _profile(cls, v):
         if v is None:
             return v
-        out = _time_map(v, "intraday_profile", float)
+        out = time_map(v, "intraday_profile", float)
         if not any(out.values()):
             raise ValueError("intraday_profile: at least one weight must be > 0")
         return out
@@ -511,7 +511,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("agents", "groups", gname, "skills", i),
                         f"unknown call type '{skill}'; call types: {', '.join(types_)}",
-                        _suggest(skill, types_),
+                        suggest(skill, types_),
                     )
                 )
     for gname in sc.agents.handle_time_factor:
@@ -520,7 +520,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (
                     ("agents", "handle_time_factor", gname),
                     f"unknown agent group '{gname}'; groups: {', '.join(groups)}",
-                    _suggest(gname, groups),
+                    suggest(gname, groups),
                 )
             )
     routes = dict(sc.routing.rules)
@@ -533,7 +533,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     ("routing", ctype),
                     f"unknown call type '{ctype}'; routing keys are call types, "
                     f"default or tier_priority",
-                    _suggest(ctype, [*types_, *_ROUTING_RESERVED]),
+                    suggest(ctype, [*types_, *_ROUTING_RESERVED]),
                 )
             )
             continue
@@ -544,7 +544,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("routing", ctype, i),
                         f"unknown agent group '{step.group}'; groups: {', '.join(groups)}",
-                        _suggest(step.group, groups),
+                        suggest(step.group, groups),
                     )
                 )
             elif step.group in seen:
@@ -561,12 +561,12 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (
                     ("targets", name),
                     f"unknown KPI '{name}'; a target may name: {', '.join(HEADLINE)}",
-                    _suggest(name, list(HEADLINE)),
+                    suggest(name, list(HEADLINE)),
                 )
             )
         elif target.within is not None and name != "service_level":
             problems.append((("targets", name, "within"), "within goes with service_level", None))
-    problems += _business_checks(sc)
+    problems += business_checks(sc)
     return problems
 
 

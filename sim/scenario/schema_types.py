@@ -30,6 +30,8 @@ __all__ = [
     "Share",
     "Staffing",
     "Weekday",
+    "suggest",
+    "time_map",
 ]
 
 MAX_AGENTS = 100_000
@@ -59,7 +61,7 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
+def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
     """Check a ``{"HH:MM": value}`` map: clock keys in increasing order, values of ``cast``."""
     if not isinstance(value, dict) or not value:
         raise ValueError(f'{what} must be a non-empty mapping of "HH:MM" to a value')
@@ -99,7 +101,7 @@ def _staffing(value: Any) -> int | dict:
         return int(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
         return {day: _staffing(v) for day, v in value.items()}
-    return _time_map(value, "staffing", int)
+    return time_map(value, "staffing", int)
 
 
 Staffing = Annotated[
@@ -118,7 +120,8 @@ Staffing = Annotated[
 ]
 
 
-def _suggest(word: str, choices: list[str]) -> str | None:
+def suggest(word: str, choices: list[str]) -> str | None:
+    """The choice closest to a misspelt ``word``, for "did you mean" in error messages."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 
