@@ -154,12 +154,45 @@ def test_run_report_content(tiny_folder):
     for kpi in ("service_level", "abandon_rate"):
         met = summary["kpis"][kpi]["met"]
         assert verdicts[kpi] == ("met" if met else "missed")
-    assert "tr.met td.verdict { color: #fff; background: #1b7f3b" in html
-    assert "tr.missed td.verdict { color: #fff; background: #c62828" in html
     assert "≥ 80.0%" in html and "≤ 1.0%" in html
     assert "seed 7" in html and "name: tiny" in html  # the resolved scenario at the end
     assert html.index('id="kpi-table"') < html.index('id="scenario"')
     assert 'id="business"' not in html  # no business files: the section is left out cleanly
+
+
+def test_each_verdict_is_shown_as_what_it_means(tmp_path):
+    """A met target, a missed one, one the CI straddles and one with no data: each row carries
+    its verdict as class and text, and the three verdicts are styled apart."""
+    kpis = {
+        "service_level": {"mean": 0.81, "ci95": [0.78, 0.84], "target": 0.8, "met": True},
+        "abandon_rate": {"mean": 0.03, "ci95": [0.02, 0.04], "target": 0.01, "met": False},
+        "asa": {"mean": 12.0, "ci95": [10.0, 14.0], "target": 30.0, "met": True},
+        "delivery_on_time": {"mean": None, "ci95": None, "target": 0.9, "met": None},
+    }
+    (tmp_path / "summary.json").write_text(json.dumps({"scenario": "s", "kpis": kpis}))
+    (tmp_path / "scenario.yaml").write_text(
+        "name: s\ntargets:\n  service_level: {at_least: 0.8}\n  abandon_rate: {at_most: 0.01}\n"
+        "  asa: {at_most: 30}\n  delivery_on_time: {at_least: 0.9}\n"
+    )
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    rows = re.findall(
+        r'<tr class="(\w+)"><td class="name">(\w+)</td>.*?<td>([^<]*)</td>'
+        r'<td class="verdict">([^<]*)</td>\s*<td class="note">([^<]*)</td>',
+        html,
+        re.S,
+    )
+    got = {name: (status, target, verdict, note) for status, name, target, verdict, note in rows}
+    assert got == {
+        "service_level": ("met", "≥ 80.0%", "met", "CI spans target"),
+        "abandon_rate": ("missed", "≤ 1.0%", "missed", ""),
+        "asa": ("met", "≤ 30.00 s", "met", ""),
+        "delivery_on_time": ("nodata", "≥ 90.0%", "no data", ""),
+    }
+    style = {
+        status: re.search(rf"tr\.{status} td\.verdict {{([^}}]*)}}", html).group(1)
+        for status in ("met", "missed", "nodata")
+    }
+    assert len(set(style.values())) == 3  # met, missed and no data never look alike
 
 
 def business_folder(tmp_path: Path) -> Path:
