@@ -23,11 +23,12 @@ import numpy as np
 
 from sim.kpi.calls import busy_time, ratio
 from sim.model.back_office import LeadState, WorkOrderState
+from sim.model.calendar import weekday_of
 from sim.model.crew import Opening
 from sim.model.delivery import PAYMENTS, OrderState, channel_capacity
 from sim.model.records import Rows
 from sim.scenario.schema import Scenario
-from sim.scenario.units import DAY, WEEKDAYS
+from sim.scenario.units import DAY
 
 __all__ = ["BusinessRecords", "business_kpis", "daily_table"]
 
@@ -66,18 +67,13 @@ def _day_weights(rec: BusinessRecords) -> np.ndarray:
 
 
 def _courier_day_cost(rec: BusinessRecords, name: str) -> float:
+    """What the channel costs by the working day (couriers), over the window."""
     sc = rec.scenario
     ch = sc.delivery.channels[name]
-    if ch.is_company or ch.cost_per_courier_day == 0:
+    if ch.cost_per_working_day == 0:
         return 0.0
-    first = WEEKDAYS.index(sc.horizon.start_weekday)
-    worked = np.array(
-        [
-            ch.hours is None or ch.hours.days is None or WEEKDAYS[(first + d) % 7] in ch.hours.days
-            for d in range(sc.horizon.days)
-        ]
-    )
-    return float(ch.cost_per_courier_day * ch.couriers * np.sum(_day_weights(rec) * worked))
+    worked = np.array([ch.works_on(weekday_of(sc, d)) for d in range(sc.horizon.days)])
+    return float(ch.cost_per_working_day * np.sum(_day_weights(rec) * worked))
 
 
 def _utilisation(
@@ -155,11 +151,11 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         per["orders_failed"] = (failed & sel).sum() / days
         per["orders_open"] = float((sel & (o.state == OrderState.OPEN)).sum())
         ch = sc.delivery.channels[name]
-        if not ch.is_company:
+        if ch.crew_size is not None:
             spans = a.channel == c
             opening = Opening.from_hours(ch.hours, sc.horizon.start_weekday, sc.horizon.days)
             per["courier_utilisation"] = _utilisation(
-                a.start[spans], a.end[spans], opening, ch.couriers, rec
+                a.start[spans], a.end[spans], opening, ch.crew_size, rec
             )
         for kind in ("cash", "pos"):
             paid = collected & (o.channel == c) & (o.payment == PAYMENTS.index(kind))
@@ -247,9 +243,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
     index = np.arange(first, days)
     cols: dict[str, np.ndarray] = {
         "day": index + 1,
-        "weekday": np.array(
-            [WEEKDAYS[(WEEKDAYS.index(sc.horizon.start_weekday) + d) % 7] for d in index]
-        ),
+        "weekday": np.array([weekday_of(sc, int(d)) for d in index]),
     }
     o = rec.orders
     if o is not None:
