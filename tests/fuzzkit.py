@@ -184,7 +184,7 @@ def judge(outcome: Outcome, folder: Path) -> None:
 
 def kpi_problems(summary: Path) -> list[str]:
     """KPIs out of range in a run's summary.json: shares outside [0, 1], negative figures."""
-    from sim.scenario.schema_types import is_share
+    from sim.scenario.kpis import unit_of
 
     try:
         data = json.loads(summary.read_text(encoding="utf-8"))
@@ -198,9 +198,9 @@ def kpi_problems(summary: Path) -> list[str]:
                 continue
             if not math.isfinite(v):
                 problems.append(f"{name} = {v}")
-            elif is_share(name) and not -1e-12 <= v <= 1 + 1e-12:
+            elif unit_of(name).is_share and not -1e-12 <= v <= 1 + 1e-12:
                 problems.append(f"{name} = {v} outside [0, 1]")
-            elif not is_share(name) and v < -1e-9 and name not in ("open_calls",):
+            elif not unit_of(name).is_share and v < -1e-9 and name not in ("open_calls",):
                 problems.append(f"{name} = {v} < 0")
     return problems
 

@@ -31,8 +31,8 @@ from sim.experiments.executors import Executor, ExecutorError, Job, executor_sco
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
 from sim.scenario.confine import data_roots
+from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
-    KPI_NAMES,
     Scenario,
     load_scenario,
     scenario_from_dict,
@@ -411,7 +411,7 @@ def _cell(value: Any, dtype: pa.DataType) -> Any:
 def _kpi_order(names) -> list[str]:
     """Spec KPIs in the spec's order, then the others alphabetically: the same in every file."""
     names = set(names)
-    return [k for k in KPI_NAMES if k in names] + sorted(names - set(KPI_NAMES))
+    return [k for k in HEADLINE if k in names] + sorted(names - set(HEADLINE))
 
 
 def _run_table(

@@ -85,21 +85,24 @@ class RegressError(ValueError):
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of what decides the numbers: Python, numpy, scipy and simpy."""
-    import scipy
-    import simpy
+    """Versions of what decides the numbers: Python, numpy, scipy and simpy (read from the
+    installed distributions, so that asking does not import the engine)."""
+    from importlib.metadata import version
 
     return {
         "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "simpy": simpy.__version__,
+        "numpy": version("numpy"),
+        "scipy": version("scipy"),
+        "simpy": version("simpy"),
     }
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """SHA-256 of the resolved scenario (canonical JSON): equal hashes, equal model inputs."""
-    text = json.dumps(scenario_to_dict(scenario), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the resolved scenario (canonical JSON, keys at their default left out): equal
+    hashes, equal model inputs; a new key added to the format at its default keeps the hash, so
+    the exact check still compares bit for bit (and shows it when a new default moves numbers)."""
+    data = scenario_to_dict(scenario, exclude_defaults=True)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

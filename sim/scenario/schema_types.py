@@ -24,9 +24,7 @@ from sim.scenario.distributions import Distribution, numbers_only
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
-    "KPI_NAMES",
     "MAX_AGENTS",
-    "SHARE_KPIS",
     "Clock",
     "Model",
     "Probability",
@@ -34,41 +32,9 @@ __all__ = [
     "Share",
     "Staffing",
     "Weekday",
-    "is_share",
+    "suggest",
+    "time_map",
 ]
-
-KPI_NAMES = (
-    "offered",
-    "service_level",
-    "answer_rate",
-    "abandon_rate",
-    "asa",
-    "mean_wait",
-    "occupancy",
-    "first_contact_resolution",
-    "delivery_on_time",
-    "delivery_success",
-    "first_attempt_success",
-    "cost_per_delivery",
-    "back_office_on_time",
-    "lead_conversion",
-)
-"""KPI names fixed by the scenario-format spec (targets may name any of them)."""
-
-SHARE_KPIS = frozenset(
-    {
-        "service_level", "answer_rate", "abandon_rate", "occupancy", "first_contact_resolution",
-        "delivery_on_time", "delivery_success", "first_attempt_success", "back_office_on_time",
-        "lead_conversion",
-    }
-)  # fmt: skip
-"""KPIs that are shares, from 0 to 1 (targets and confidence intervals stay inside)."""
-
-
-def is_share(kpi: str) -> bool:
-    """Whether ``kpi`` (also ``service_level.gold`` and other ``*_rate`` figures) is a share."""
-    return kpi in SHARE_KPIS or kpi.split(".")[0] in SHARE_KPIS or kpi.endswith("_rate")
-
 
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
@@ -102,7 +68,7 @@ class Model(BaseModel):
         return numbers_only(cls, value, info.field_name)
 
 
-def _time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
+def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
     """Check a ``{"HH:MM": value}`` map: clock keys in increasing order, values of ``cast``."""
     if not isinstance(value, dict) or not value:
         raise ValueError(f'{what} must be a non-empty mapping of "HH:MM" to a value')
@@ -142,7 +108,7 @@ def _staffing(value: Any) -> int | dict:
         return int(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
         return {day: _staffing(v) for day, v in value.items()}
-    return _time_map(value, "staffing", int)
+    return time_map(value, "staffing", int)
 
 
 Staffing = Annotated[
@@ -161,7 +127,8 @@ Staffing = Annotated[
 ]
 
 
-def _suggest(word: str, choices: list[str]) -> str | None:
+def suggest(word: str, choices: list[str]) -> str | None:
+    """The choice closest to a misspelt ``word``, for "did you mean" in error messages."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 
