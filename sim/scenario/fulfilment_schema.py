@@ -38,6 +38,9 @@ __all__ = [
     "business_checks",
 ]
 
+MAX_ATTEMPTS = 100
+"""Attempts per order or lead: far above practice, and a retry loop with no delay must end."""
+
 # --- back office and delivery -----------------------------------------------------------------
 
 
@@ -95,7 +98,9 @@ class LeadWork(Model):
         None, description="lead closed within this of creation, seconds (none: no deadline)"
     )
     contact_success: Probability = Field(1.0, description="chance one attempt reaches them")
-    max_attempts: int = Field(1, ge=1, description="contact attempts before the lead is lost")
+    max_attempts: int = Field(
+        1, ge=1, le=MAX_ATTEMPTS, description="contact attempts before the lead is lost"
+    )
     retry_delay: Duration = Field(
         4 * 3600.0,
         description="wait after a failed attempt before the next one (s; the "
@@ -149,7 +154,9 @@ class _ChannelTerms(Model):
     retry_delay: Duration = Field(
         DAY, description="wait after a failed attempt, seconds (couriers: then within hours)"
     )
-    max_attempts: int = Field(1, ge=1, description="attempts before the order fails (returned)")
+    max_attempts: int = Field(
+        1, ge=1, le=MAX_ATTEMPTS, description="attempts before the order fails (returned)"
+    )
     cost_per_attempt: float = Field(
         0.0, ge=0, allow_inf_nan=False, description="cost of one attempt, currency"
     )

@@ -604,6 +604,8 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
 
 
 _MAX_AMOUNT = 1e12
+MAX_SLOTS = 1_000_000
+"""Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""
 
 
 def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | None]]:
@@ -641,10 +643,18 @@ def _run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     first = WEEKDAYS.index(sc.horizon.start_weekday)
     weekdays = [WEEKDAYS[(first + d) % 7] for d in range(sc.horizon.days)]
     calls = sc.arrivals.daily_calls(sc.horizon.days, weekdays)
+    problems = []
+    slots = sc.horizon.days * round(DAY / sc.interval)
+    if slots > MAX_SLOTS:
+        message = (
+            f"{sc.horizon.days} days of {sc.interval:g} s intervals make {slots:,} reporting "
+            f"intervals; the limit is {MAX_SLOTS:,}: use a longer interval or a shorter horizon"
+        )
+        problems.append((("interval",), message, None))
     limit = max_calls()
     if calls <= limit:
-        return []
-    return [
+        return problems
+    return problems + [
         (
             ("arrivals",),
             f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
