@@ -652,17 +652,14 @@ def _run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
         )
         problems.append((("interval",), message, None))
     limit = max_calls()
-    if calls <= limit:
-        return problems
-    return problems + [
-        (
-            ("arrivals",),
+    if calls > limit:
+        message = (
             f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
             "120 bytes a call). Check rates and weekday_factors, shorten the horizon, or "
-            "raise the limit with --max-calls",
-            None,
+            "raise the limit with --max-calls"
         )
-    ]
+        problems.append((("arrivals",), message, None))
+    return problems
 
 
 # --- loading ----------------------------------------------------------------------------------
