@@ -18,7 +18,7 @@ from sim.model.events import call_later
 from sim.model.records import CallLog, Origin, Outcome
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
-from sim.scenario.limits import AGAIN_FACTOR
+from sim.scenario.limits import AGAIN_FACTOR, AGAIN_FLOOR
 from sim.scenario.schema import Scenario
 
 __all__ = ["Callers", "SimulationLimitError", "poisson_times"]
@@ -59,7 +59,8 @@ class Callers:
         self.offer = offer
         self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
         self.feed_times: list[float] = []
-        self._again_left = 0  # calls made again still allowed (set from the first calls)
+        self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
+        self._again_minute, self._again_count = -1, 0
         # per-event samplers for calls made again: their own streams, batched draws
         self._again_patience = [
             BatchSampler(t.patience, streams(f"again.patience.{name}"))
@@ -118,7 +119,7 @@ class Callers:
             customer=np.arange(n), outcome=outcome, end=end, patience=patience, handle=handle,
             resolved=resolved,
         )  # fmt: skip
-        self._again_left = AGAIN_FACTOR * max(n, 1000)
+        self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / self.sc.horizon_s))
         queued = np.flatnonzero(~np.isnan(entry))
         order = queued[np.argsort(entry[queued], kind="stable")]
         self.feed_ids = (order + ids.start).tolist()
@@ -132,12 +133,15 @@ class Callers:
         """A call by a known customer at time ``at`` (a redial, a complaint about a delivery)."""
         if at >= self.sc.horizon_s:
             return  # after the horizon: never happens inside this run
-        self._again_left -= 1
-        if self._again_left < 0:
+        minute = int(self.env.now // 60)  # a loop without progress in time fills one minute
+        if minute != self._again_minute:
+            self._again_minute, self._again_count = minute, 0
+        self._again_count += 1
+        if self._again_count > self._again_cap:
             raise SimulationLimitError(
-                f"{self.sc.name}: more than {AGAIN_FACTOR} calls made again (redials, "
-                f"call-backs, complaints) per first call by t = {self.env.now:,.0f} s; the "
-                "scenario loops without progress (check redial probabilities and delays)"
+                f"{self.sc.name}: more than {self._again_cap:,} calls made again (redials, "
+                f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
+                "the scenario loops without progress (check redial probabilities and delays)"
             )
         call_later(
             self.env,
