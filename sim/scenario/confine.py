@@ -11,6 +11,8 @@ messages quote at most :data:`EXCERPT_CHARS` characters of what a file holds.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import stat
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ __all__ = [
     "excerpt",
     "extra_roots",
     "printable",
+    "read_rows",
     "read_text",
 ]
 
@@ -138,3 +141,16 @@ def read_text(path: str | Path, what: str, limit: int | None = None) -> str:
         raise ConfinementError(
             f"{what} {excerpt(name, 200)} is not UTF-8 text (byte {exc.start})"
         ) from None
+
+
+def read_rows(path: str | Path, what: str) -> list[list[str]]:
+    """The rows of CSV data file ``path`` (read by :func:`read_text`), cells stripped; a
+    ``ValueError`` naming the file when it is missing or not CSV."""
+    try:
+        text = read_text(path, what)
+    except FileNotFoundError:
+        raise ValueError(f"{what} {excerpt(path, 200)} not found") from None
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+    except csv.Error as exc:
+        raise ValueError(f"{what} {excerpt(path, 200)} is not CSV: {exc}") from None

@@ -7,8 +7,6 @@ values one at a time from batches, for the few places that need a draw per event
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import typing
 from pathlib import Path
@@ -26,7 +24,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from sim.scenario.confine import excerpt, read_text
+from sim.scenario.confine import excerpt, read_rows
 from sim.scenario.units import parse_duration
 
 __all__ = [
@@ -252,11 +250,7 @@ class Empirical(_Spec):
 
 
 def _read_column(path: Path) -> list[float]:
-    try:
-        text = read_text(path, "empirical data file")
-    except FileNotFoundError:
-        raise ValueError(f"empirical data file {excerpt(path, 200)} not found") from None
-    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row and row[0].strip()]
+    rows = [row for row in read_rows(path, "empirical data file") if row and row[0]]
     values = []
     for i, row in enumerate(rows):
         try:

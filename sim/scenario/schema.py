@@ -6,7 +6,6 @@ It does not simulate; :mod:`sim.model.calendar` turns the validated times into t
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from pathlib import Path
@@ -25,7 +24,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from sim.scenario.confine import data_roots, excerpt, read_text
+from sim.scenario.confine import data_roots, excerpt, read_rows
 from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience, loader_filled
 from sim.scenario.fulfilment_schema import (
     BackOffice,
@@ -170,20 +169,16 @@ class Arrivals(Model):
 
 
 def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
-    try:
-        text = read_text(path, "arrivals file")
-    except FileNotFoundError:
-        raise ValueError(f"arrivals file {excerpt(path)} not found") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [f.strip() for f in (reader.fieldnames or [])]
+    table = read_rows(path, "arrivals file")
+    fields = table[0] if table else []
     if "start" not in fields or "calls" not in fields:
         raise ValueError(
             f"arrivals file {excerpt(path)} needs columns start and calls (and optional "
             f"day); its first line is {excerpt(','.join(fields)) if fields else 'empty'}"
         )
+    reader = (dict(zip(fields, cells, strict=False)) for cells in table[1:] if any(cells))
     rows = []
     for n, row in enumerate(reader, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         try:
             day = int(row["day"]) if row.get("day") else 0
             calls = float(row["calls"])
@@ -723,7 +718,6 @@ def _plain(value: Any) -> Any:
 
 def scenario_to_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (durations in seconds), for the results folder."""
-    import io
 
     from ruamel.yaml import YAML
 

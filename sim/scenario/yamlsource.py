@@ -25,6 +25,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_EXTENDS",
     "MAX_VALUES",
+    "MAX_YAML_BYTES",
     "ErrorItem",
     "ScenarioError",
     "SourceMap",
@@ -43,6 +44,9 @@ MAX_DEPTH = 40
 
 MAX_EXTENDS = 16
 """Longest ``extends:`` chain (a file, its parent, its parent's parent, ...)."""
+
+MAX_YAML_BYTES = 4 * 1024 * 1024
+"""Largest YAML input (scenario, experiment, templates): far above any real one."""
 
 _MESSAGE_CHARS, _PATH_CHARS = 600, 160
 
@@ -116,26 +120,38 @@ def _yaml() -> YAML:
     return yaml
 
 
-class _Budget:
-    """Counts the values built from one file, so aliases cannot expand it without bound."""
+def _check_graph(root: Any, file: str) -> None:
+    """Refuse a composed YAML node graph that expands to more than :data:`MAX_VALUES` values or
+    nests deeper than :data:`MAX_DEPTH`, counting each alias as the whole node it names (linear
+    in the file: each node's expanded size is computed once)."""
+    sizes: dict[int, int] = {}
 
-    def __init__(self, file: str):
-        self.file, self.left = file, MAX_VALUES
+    def refuse(node: Any, message: str) -> ScenarioError:
+        mark = getattr(node, "start_mark", None)
+        return ScenarioError([ErrorItem(file, mark.line + 1 if mark else 1, "", message)])
 
-    def spend(self, loc: Loc, lines: dict[Loc, tuple[str, int]]) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise self.error(
-                loc,
-                lines,
-                f"holds more than {MAX_VALUES:,} values once its aliases (*name) "
-                "are expanded; a scenario needs far fewer",
-            )
-        if len(loc) > MAX_DEPTH:
-            raise self.error(loc, lines, f"nested more than {MAX_DEPTH} levels deep")
+    def size(node: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise refuse(node, f"nested more than {MAX_DEPTH} levels deep")
+        if sizes.get(id(node)) == -1:
+            raise refuse(node, "an alias refers to the node that holds it")
+        if id(node) not in sizes:
+            sizes[id(node)] = -1
+            total = 1
+            for item in node.value if isinstance(node.value, list) else ():
+                parts = item if isinstance(item, tuple) else (item,)  # (key, value) in mappings
+                total += sum(size(part, depth + 1) for part in parts)
+                if total > MAX_VALUES:
+                    raise refuse(
+                        node,
+                        f"holds more than {MAX_VALUES:,} values once its aliases (*name) are "
+                        "expanded; a scenario needs far fewer",
+                    )
+            sizes[id(node)] = total
+        return sizes[id(node)]
 
-    def error(self, loc: Loc, lines: dict[Loc, tuple[str, int]], message: str) -> ScenarioError:
-        return ScenarioError([SourceMap(self.file, lines).error(loc[:MAX_DEPTH], message)])
+    if root is not None:
+        size(root, 0)
 
 
 def _key_line(node: Any, key: Any, index: bool = False) -> int | None:
@@ -145,10 +161,8 @@ def _key_line(node: Any, key: Any, index: bool = False) -> int | None:
         return None
 
 
-def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], budget: _Budget) -> Any:
+def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], file: str) -> Any:
     """Convert ruamel nodes to plain dict/list/scalars, recording each path's line (1-based)."""
-    budget.spend(loc, lines)
-    file = budget.file
     if isinstance(node, CommentedMap | CommentedSeq):
         is_map = isinstance(node, CommentedMap)
         items = node.items() if is_map else enumerate(node)
@@ -159,9 +173,9 @@ def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], budget: _Budg
             if line is not None:
                 lines[item_loc] = (file, line)
             if is_map:
-                out[str(key)] = _plain(value, item_loc, lines, budget)
+                out[str(key)] = _plain(value, item_loc, lines, file)
             else:
-                out.append(_plain(value, item_loc, lines, budget))
+                out.append(_plain(value, item_loc, lines, file))
         return out
     if isinstance(node, bool) or node is None:
         return node
@@ -171,25 +185,29 @@ def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], budget: _Budg
         return float(node)
     text = str(node)  # dates and other YAML types: let the schema reject or parse the text
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise budget.error(loc, lines, "text holds a lone surrogate (an invalid \\u escape)")
+        message = "text holds a lone surrogate (an invalid \\u escape)"
+        raise ScenarioError([SourceMap(file, lines).error(loc, message)])
     return text
 
 
 def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     name = str(path)
     try:
-        text = read_text(path, "file")
+        text = read_text(path, "file", limit=MAX_YAML_BYTES)
     except FileNotFoundError:
         raise ScenarioError([ErrorItem(name, None, "", "file not found")]) from None
     except ConfinementError as exc:
         raise ScenarioError([ErrorItem(name, None, "", str(exc))]) from None
     try:
+        _check_graph(_yaml().compose(text), name)  # before ruamel builds (and reprs) values
         node = _yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ScenarioError([ErrorItem(name, line, "", f"invalid YAML: {problem}")]) from None
+    except ScenarioError:
+        raise
     except RecursionError:
         raise ScenarioError(
             [ErrorItem(name, 1, "", f"nested too deeply (at most {MAX_DEPTH} levels)")]
@@ -198,7 +216,7 @@ def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
         message = f"invalid YAML: {excerpt(exc, 200)}"
         raise ScenarioError([ErrorItem(name, 1, "", message)]) from None
     lines: dict[Loc, tuple[str, int]] = {(): (name, 1)}  # the top mapping: its file's line 1
-    return _plain(node, (), lines, _Budget(name)), lines
+    return _plain(node, (), lines, name), lines
 
 
 def _merge(base: Any, top: Any) -> Any:
