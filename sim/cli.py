@@ -9,18 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_signed
+from sim.report.terminal import console as _console
+from sim.report.terminal import kpi_table
 from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
-
-PRIMARY_KPIS = (
-    "offered", "service_level", "answer_rate", "abandon_rate", "asa", "mean_wait", "occupancy",
-    "first_contact_resolution", "delivery_on_time", "delivery_success", "first_attempt_success",
-    "cost_per_delivery", "back_office_on_time", "lead_conversion",
-)  # fmt: skip
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -46,37 +42,6 @@ def progress_bar(total: int, label: str, quiet: bool):
 
     with progress(total, label, quiet) as advance:
         yield advance
-
-
-def _fmt(value: float | None, name: str) -> str:
-    if value is None:
-        return "-"
-    if name in ("offered", "calls") or name.startswith(("asa", "mean_wait", "cost")):
-        return f"{value:,.1f}"
-    return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
-
-
-def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
-    """The KPI table: mean, 95% CI, target and met/missed."""
-    table = Table(title=title)
-    table.add_column("KPI", justify="left", overflow="fold", min_width=24)
-    for col, justify in (("mean", "right"), ("95% CI", "right"), ("target", "right"), ("", "left")):
-        table.add_column(col, justify=justify)
-    for name, k in summary.kpis.items():
-        if not all_kpis and name not in PRIMARY_KPIS and k.target is None:
-            continue
-        ci = f"{_fmt(k.ci95[0], name)} .. {_fmt(k.ci95[1], name)}" if k.ci95 else "-"
-        target, verdict = "", ""
-        if k.target is not None:
-            target = f"{'>=' if k.bound == 'at_least' else '<='} {_fmt(k.target, name)}"
-            if k.met is None:
-                verdict = "no data"
-            else:
-                verdict = "[green]met[/green]" if k.met else "[red]missed[/red]"
-                if not k.clear:
-                    verdict += " (CI spans target)"
-        table.add_row(name, _fmt(k.mean, name), ci, target, verdict)
-    return table
 
 
 def executor_options(fn: Callable) -> Callable:
@@ -171,19 +136,33 @@ def run(
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
-    console = Console()
-    console.print(
-        kpi_table(
-            summary,
-            f"{scenario.name}: {summary.replications} replications, seed {summary.seed}",
-            all_kpis,
-        )
-    )
+    _print_run(summary, all_kpis)
+    console = _console()
     console.print(f"results: {folder}")
     if report is not None:
         console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
+
+
+def _print_run(summary, all_kpis: bool) -> None:
+    """Attainment interval by interval first, where it misses, then the overall KPI table."""
+    from sim.report.terminal import attainment_table, misses_lines
+    from sim.scenario.units import format_duration
+
+    console = _console()
+    attainment = summary.attainment()
+    if attainment["targets"]:
+        every = f" of {format_duration(summary.scenario.interval)}"
+        console.print(attainment_table(attainment, summary.to_dict(), every))
+        lines = misses_lines(attainment)
+        if lines:
+            console.print("[bold]Where it misses[/bold] (times of day, days missing, worst):")
+            for line in lines:
+                console.print(f"  {line}", markup=False, highlight=False)
+        console.print()
+    title = f"{summary.scenario.name}: {summary.replications} replications, seed {summary.seed}"
+    console.print(kpi_table(summary, title, all_kpis, attainment))
 
 
 @cli.command()
@@ -267,10 +246,6 @@ def _print_stopping(info: dict) -> None:
         )
 
 
-def _diff_fmt(value: float | None, name: str) -> str:
-    return "-" if value is None else ("+" if value > 0 else "") + _fmt(value, name)
-
-
 def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
     whether it is significant, and VR, the variance reduction of common random numbers."""
@@ -285,17 +260,18 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
         for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
             table.add_column(col, justify="right")
         for name, d in diffs.items():
-            if not all_kpis and name not in PRIMARY_KPIS:
+            if not all_kpis and name not in MAIN_KPIS:
                 continue
-            ci = f"{_fmt(d.ci95[0], name)} .. {_fmt(d.ci95[1], name)}" if d.ci95 else "-"
+            lo, hi = d.ci95 or (None, None)
+            ci = f"{fmt_signed(lo, name)} .. {fmt_signed(hi, name)}" if d.ci95 else "-"
             sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
             table.add_row(
                 name,
-                _fmt(d.baseline_mean, name),
-                _fmt(d.alternative_mean, name),
-                _diff_fmt(d.mean, name),
+                fmt(d.baseline_mean, name),
+                fmt(d.alternative_mean, name),
+                fmt_signed(d.mean, name),
                 ci,
                 sig,
                 vr_text,
@@ -341,7 +317,7 @@ def compare(
         write_comparison_folder(folder, comparison)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    console = Console()
+    console = _console()
     console.print(f"A = {comparison.labels[0]} (baseline)")
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
@@ -373,8 +349,8 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:
             mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
-            half = "" if lo is None else f" ± {_fmt((hi - lo) / 2, k)}"
-            cells.append(_fmt(mean, k) + half)
+            half = "" if lo is None else f" ± {fmt((hi - lo) / 2, k)}"
+            cells.append(fmt(mean, k) + half)
         table.add_row(*cells)
     return table
 
@@ -426,7 +402,7 @@ def sweep(
         "service_level",
         *(k for k in loaded.base.targets if k != "service_level"),
     ]
-    console = Console()
+    console = _console()
     console.print(sweep_table(result, loaded, kpis))
     console.print(
         f"{result.new} runs made, {result.runs - result.new} found stored; results: {folder}"
@@ -467,7 +443,7 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
 
     workers = workers or default_workers()
     bar = lambda total, label: progress_bar(total, label, quiet)  # noqa: E731
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    console = _console()
     try:
         if update:
             for line in rg.iter_moved(
@@ -555,19 +531,19 @@ def erlang(
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
-    for key, label, fmt in (
+    for key, label, pattern in (
         ("agents", "agents", "{:d}"),
-        ("service_level", f"service level ({within})", "{:.4f}"),
-        ("abandon_rate", "abandon rate", "{:.4f}"),
-        ("asa", "ASA (s)", "{:.1f}"),
-        ("mean_wait", "mean wait (s)", "{:.1f}"),
-        ("occupancy", "occupancy", "{:.4f}"),
-        ("prob_wait", "probability of waiting", "{:.4f}"),
+        ("service_level", f"service level ({within})", "{:.2%}"),
+        ("abandon_rate", "abandon rate", "{:.2%}"),
+        ("asa", "ASA", "{:.1f} s"),
+        ("mean_wait", "mean wait", "{:.1f} s"),
+        ("occupancy", "occupancy", "{:.1%}"),
+        ("prob_wait", "probability of waiting", "{:.2%}"),
         ("agents_required", "agents required", "{:d}"),
     ):
         if key in result:
-            table.add_row(label, fmt.format(result[key]))
-    Console().print(table)
+            table.add_row(label, pattern.format(result[key]))
+    _console().print(table)
 
 
 def staffing_table(result) -> Table:
@@ -673,7 +649,7 @@ def staff(
         write_staffing_folder(folder, result, schedule)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    console = Console()
+    console = _console()
     console.print(staffing_table(result))
     state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
     console.print(
@@ -742,7 +718,7 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
             table.add_row(k, "-" if a is None else f"{a:.4f}", "-" if b is None else f"{b:.4f}")
-    console = Console()
+    console = _console()
     console.print(table)
     for k, v in result.unreachable.items():
         console.print(

@@ -519,3 +519,46 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
     assert dom.count("<img") >= 4 and "leak.invalid" in dom  # figures; the beacon is text only
     page = [h for h in proxy.hosts() if not BROWSER_OWN.match(h)]
     assert page == [], proxy.requests
+
+
+def _covers(span: str, clock: str) -> bool:
+    """Whether the times of day ``"22:00–08:00"`` (wrapping past midnight) hold ``clock``."""
+    start, end = span.split("–")
+    return start <= clock < end if start < end else clock >= start or clock < end
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
+    import matplotlib.image
+
+    scenario = scenario_from_dict(
+        load_yaml(ROOT / "scenarios/hotline_baseline.yaml")[0], base_dir=ROOT / "scenarios"
+    )
+    report = build_report(run_folder(scenario, tmp_path / "run", reps=2))
+    url = report.resolve().as_uri()
+    proxy = RecordingProxy()
+    try:
+        shot = tmp_path / "shot.png"
+        chromium([f"--screenshot={shot}", url], tmp_path / "profile1", proxy.port)
+        dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
+    finally:
+        proxy.close()
+    pixels = matplotlib.image.imread(shot)
+    assert float(np.var(pixels[:1000, :, :3])) > 0  # the top of the page is not blank
+    sections = re.findall(r'<section id="([\w-]+)"', dom)
+    assert sections[0] == "attainment" and "kpis" in sections[1:], sections
+    head = dom[dom.index('id="attainment"') : dom.index('id="kpis"')]
+    assert "Targets interval by interval" in head
+    assert re.search(
+        r"service_level ≥ 85.0%</strong>: [\d.]+% over\s+the run, met overall, "
+        r"missed in \d+ of 336 intervals",
+        head,
+    ), head[:2000]
+    table = head[
+        head.index('id="misses-table"') : head.index("</table>", head.index("misses-table"))
+    ]
+    spans = re.findall(
+        r"service_level ≥ 85.0%</td>\s*<td[^>]*>([\d:]+–[\d:]+)</td>\s*<td>7 of 7", table
+    )
+    assert any(_covers(s, "03:00") and _covers(s, "23:00") for s in spans), table
+    assert 'id="fig-attainment_service_level"' in head

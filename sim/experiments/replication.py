@@ -112,7 +112,14 @@ class Summary:
             "seed": self.seed,
             "replications": self.replications,
             "kpis": {name: k.to_dict() for name, k in self.kpis.items()},
+            "attainment": self.attainment(),
         } | ({"stopping": self.stopping} if self.stopping is not None else {})
+
+    def attainment(self) -> dict:
+        """Targets interval by interval (see :mod:`sim.kpi.attainment`)."""
+        from sim.kpi.attainment import attainment
+
+        return attainment(self.interval_summary(), self.scenario.targets)
 
     def interval_summary(self) -> dict[str, np.ndarray]:
         """Per day x interval: the key columns, then mean and CI bounds of every figure."""

@@ -131,7 +131,8 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
 
 
 def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dict[str, np.ndarray]:
-    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy.
+    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy, and
+    offered, service level and abandonment per tier and call type (when there are several).
 
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
     """
@@ -150,7 +151,8 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
 
     with np.errstate(invalid="ignore", divide="ignore"):
         n_off, n_ans, n_ab = count(offered), count(answered), count(abandoned)
-        quick = count(answered & (wait <= rec.within))
+        quick_mask = answered & (wait <= rec.within)
+        quick = count(quick_mask)
         cols = {
             "offered": n_off,
             "answered": n_ans,
@@ -177,6 +179,18 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
         cols["agents_on_duty"] = present_all / interval
         cols["occupancy"] = busy_all / present_all
         cols.update(per_group if len(rec.groups) > 1 else {})
+        for label, column, names in (
+            ("tier", c.tier, rec.tiers),
+            ("type", c.call_type, rec.call_types),
+        ):
+            if len(names) < 2:
+                continue
+            for i, name in enumerate(names):
+                mine = offered & (column == i)
+                n_mine = count(mine)
+                cols[f"offered.{label}={name}"] = n_mine
+                cols[f"service_level.{label}={name}"] = count(quick_mask & mine) / n_mine
+                cols[f"abandon_rate.{label}={name}"] = count(abandoned & mine) / n_mine
     starts = edges[:-1]
     day = (starts // DAY).astype(np.int64)
     weekday_idx = (WEEKDAYS.index(start_weekday) + day) % 7

@@ -44,18 +44,17 @@ import jinja2
 import numpy as np
 
 from sim.report.files import write_atomic
+from sim.kpi.attainment import attainment, headline
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
+from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import (
-    MAIN_KPIS,
     FigureSink,
     business_figures,
-    fmt,
     forest_plot,
     heat_map,
     interval_figures,
-    is_num,
     series,
     sweep_lines,
-    unit_of,
 )
 from sim.scenario.units import parse_duration
 
@@ -180,17 +179,18 @@ def _json(path: Path) -> dict | None:
 # --- what the report shows -------------------------------------------------------------------
 
 
-def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
+def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     """The KPI table: the spec's KPIs and those with targets first, every other figure after."""
     kpis = (folder.summary or {}).get("kpis") or {}
     targets = folder.targets()
+    missed_in = {e["kpi"]: e for e in attained["targets"] if e["intervals_missed"]}
     main, more = [], []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
         row = {
             "name": name,
             "mean": fmt(k.get("mean"), name),
-            "ci": f"{fmt(ci[0], name)} … {fmt(ci[1], name)}" if is_num(ci[0]) else "–",
+            "ci": fmt_range(ci[0], ci[1], name).replace("..", "…") if is_num(ci[0]) else "–",
             "target": "",
             "verdict": "",
             "status": "",
@@ -204,8 +204,104 @@ def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
             row["verdict"] = {True: "met", False: "missed"}.get(met, "no data")
             if met is not None and is_num(ci[0]) and ci[0] <= value <= ci[1]:
                 row["note"] = "CI spans target"
+            entry = missed_in.get(name)
+            if met and entry:
+                row["verdict"], row["status"] = "met overall", "partly"
+                missed = f"missed in {entry['intervals_missed']} of {entry['intervals']} intervals"
+                row["note"] = missed + (f"; {row['note']}" if row["note"] else "")
         (main if name in MAIN_KPIS or row["target"] else more).append(row)
     return main, more
+
+
+def _attained(folder: Folder) -> dict:
+    """summary.json's ``attainment``, or computed from intervals.csv and the scenario's
+    targets for a folder written before it existed."""
+    data = (folder.summary or {}).get("attainment")
+    if isinstance(data, dict) and isinstance(data.get("targets"), list):
+        return data
+    if folder.intervals is None or not folder.scenario.get("targets"):
+        return {"intervals": 0, "targets": []}
+    try:
+        return attainment(folder.intervals, folder.scenario["targets"])
+    except (TypeError, ValueError, KeyError):
+        return {"intervals": 0, "targets": []}
+
+
+def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None:
+    """Targets interval by interval: headlines, a row per target (call types and tiers too),
+    where it misses, the worst intervals and a weekday x interval heat map per target."""
+    entries = attained["targets"]
+    if not entries:
+        return None
+    kpis = (folder.summary or {}).get("kpis") or {}
+    rows, misses = [], []
+    for e in entries:
+        k = e["kpi"]
+        target = ("≥ " if e["bound"] == "at_least" else "≤ ") + fmt(e["target"], k)
+        n, ok = e["intervals"], e["intervals_met"]
+        share = e["share_calls_met"]
+        worst = e["worst"][0] if e["worst"] else None
+        row = {
+            "kpi": k,
+            "target": target,
+            "overall": fmt((kpis.get(k) or {}).get("mean"), k),
+            "headline": headline(e, kpis.get(k)),
+            "intervals": f"{ok} of {n} ({ok / n:.0%})" if n else "–",
+            "calls": "–" if share is None else f"{share:.0%}",
+            "worst": "" if worst is None else f"{_when(worst)}: {fmt(worst['value'], k)}",
+            "status": "met" if n and ok == n else "missed",
+        }
+        rows.append(row)
+        for m in e["misses"]:
+            misses.append(
+                {
+                    "kpi": k,
+                    "target": target,
+                    "when": f"{m['from']}–{m['to']}",
+                    "days": f"{m['days_missed']} of {m['days']} days",
+                    "intervals": m["intervals_missed"],
+                    "worst": fmt(m["worst"], k),
+                }
+            )
+    main = [e for e in entries if "=" not in e["kpi"]]
+    worst_tables = [
+        {
+            "kpi": e["kpi"],
+            "target": rows[entries.index(e)]["target"],
+            "rows": [_worst_row(w, e["kpi"]) for w in e["worst"]],
+        }
+        for e in main
+        if e["worst"]
+    ]
+    targets = folder.targets()
+    figures = [
+        attainment_heat_map(folder.intervals, e["kpi"], targets.get(e["kpi"]), sink)
+        for e in main
+        if folder.intervals is not None
+    ]
+    return {
+        "intervals": attained["intervals"],
+        "headlines": [r for r in rows if "=" not in r["kpi"]],
+        "rows": rows,
+        "misses": [m for m in misses if "=" not in m["kpi"]],
+        "segment_misses": [m for m in misses if "=" in m["kpi"]],
+        "worst": worst_tables,
+        "figures": [f for f in figures if f],
+    }
+
+
+def _when(row: dict) -> str:
+    return f"{str(row['weekday']).capitalize()} {row['start']} (day {row['day']})"
+
+
+def _worst_row(w: dict, kpi: str) -> dict:
+    w = {**w, kpi: w.get("value")}
+    return {
+        "when": _when(w),
+        "offered": "–" if w.get("offered") is None else f"{w['offered']:,.1f}",
+        "agents": "–" if w.get("agents_on_duty") is None else f"{w['agents_on_duty']:.1f}",
+        **{k: fmt(w.get(k), k) for k in ("service_level", "abandon_rate", "asa")},
+    }
 
 
 def comparison_pairs(data: dict) -> list[tuple[str, dict]]:
@@ -220,12 +316,6 @@ def comparison_pairs(data: dict) -> list[tuple[str, dict]]:
     elif isinstance(data.get("differences"), dict):
         pairs = [(str(k), v) for k, v in data["differences"].items() if isinstance(v, dict)]
     return pairs
-
-
-def _signed(v, kpi: str) -> str:
-    scale, unit = unit_of(kpi)
-    unit = "pp" if unit == "%" else unit
-    return f"{v * scale:+,.2f} {unit}".strip() if is_num(v) else "–"
 
 
 def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
@@ -245,8 +335,10 @@ def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
                 {
                     "pair": label,
                     "kpi": k,
-                    "mean": _signed(d.get("mean"), k),
-                    "ci": f"{_signed(ci[0], k)} … {_signed(ci[1], k)}" if is_num(ci[0]) else "–",
+                    "mean": fmt_signed(d.get("mean"), k),
+                    "ci": f"{fmt_signed(ci[0], k)} … {fmt_signed(ci[1], k)}"
+                    if is_num(ci[0])
+                    else "–",
                     "significant": "yes" if d.get("significant") else "no",
                 }
             )
@@ -378,7 +470,8 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         or f.path.name
     )
     kind = "comparison" if f.comparison else "sweep" if f.points is not None else "run"
-    main, more = _kpi_rows(f)
+    attained = _attained(f) if kind == "run" else {"intervals": 0, "targets": []}
+    main, more = _kpi_rows(f, attained)
     context = {
         "title": f"{name}: {kind} report",
         "name": str(name),
@@ -387,6 +480,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         "description": str(f.scenario.get("description") or ""),
         "seed": summary.get("seed", f.scenario.get("seed", (f.comparison or {}).get("seed"))),
         "replications": summary.get("replications", (f.comparison or {}).get("replications")),
+        "attainment": _attainment(f, attained, sink),
         "kpi_rows": main,
         "more_rows": more,
         "run_figures": interval_figures(

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.report.files import write_atomic
+from sim.report.numbers import KPI_DISPLAY, MAIN_KPIS, fmt, is_num, unit_of
 
 __all__ = [
     "ENTITY_COLOURS",
@@ -61,54 +62,8 @@ PALETTE = {
 ENTITY_COLOURS = ("#332288", "#AA4499", "#999933", "#44AA99", "#DDCC77", "#88CCEE", "#CC6677")
 FUNNEL = ("orders_created", "orders_attempted", "orders_delivered", "orders_failed", "orders_open")
 
-# How a KPI is shown, by its base name (before the first "."): (scale, unit).
-_SHARE = (100.0, "%")
-KPI_DISPLAY = {
-    "offered": (1.0, "calls/day"),
-    "service_level": _SHARE,
-    "answer_rate": _SHARE,
-    "abandon_rate": _SHARE,
-    "asa": (1.0, "s"),
-    "mean_wait": (1.0, "s"),
-    "occupancy": _SHARE,
-    "first_contact_resolution": _SHARE,
-    "delivery_on_time": _SHARE,
-    "delivery_success": _SHARE,
-    "first_attempt_success": _SHARE,
-    "cost_per_delivery": (1.0, "money/delivery"),
-    "back_office_on_time": _SHARE,
-    "lead_conversion": _SHARE,
-    "calls": (1.0, "calls/day"),
-    "self_service_rate": _SHARE,
-    "open_calls": (1.0, "calls"),
-    "mean_queue_length": (1.0, "calls"),
-    "overtime_hours": (1.0, "h/day"),
-}
-MAIN_KPIS = tuple(list(KPI_DISPLAY)[:14])  # the spec's KPIs, in the spec's order
 DPI = 110
 AVERAGE_DAY_AFTER = 8  # days: longer runs are drawn as an average day, not day after day
-
-
-def is_num(v) -> bool:
-    """A finite real number (not a bool, not None)."""
-    return isinstance(v, int | float | np.floating) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def unit_of(kpi: str) -> tuple[float, str]:
-    """(scale, unit) to show ``kpi`` with: shares become %, unknown KPIs stay as they are."""
-    return KPI_DISPLAY.get(kpi.split(".")[0], (1.0, ""))
-
-
-def fmt(value, kpi: str) -> str:
-    """A KPI value for a table: shares in %, times in s, counts with thousands separators."""
-    if not is_num(value):
-        return "–"
-    scale, unit = unit_of(kpi)
-    v = value * scale
-    if unit == "%":
-        return f"{v:.1f}%"
-    text = f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-    return f"{text} {unit}" if unit else text
 
 
 def _axis_label(kpi: str) -> str:
