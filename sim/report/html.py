@@ -43,8 +43,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from sim.report.files import write_atomic
 from sim.kpi.attainment import attainment, headline
+from sim.report.files import write_atomic
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
 from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import (

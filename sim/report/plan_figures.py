@@ -70,8 +70,8 @@ def attainment_heat_map(table: dict, kpi: str, target, sink: FigureSink) -> dict
         fig,
         f"attainment_{kpi.replace('.', '_').replace('=', '_')}",
         f"{kpi} by weekday and interval against the target ({sign} {level:g}{unit})",
-        f"Mean over replications (and over the days of each weekday); x: the interval misses "
-        f"the target. The colour scale is centred on the target (black line on the scale).",
+        "Mean over replications (and over the days of each weekday); x: the interval misses "
+        "the target. The colour scale is centred on the target (black line on the scale).",
     )
 
 
@@ -134,7 +134,7 @@ def small_multiples(
     fig, axes = _figure(rows=rows, cols=cols, height=0.32 * tall + 1.0, width=10.5)
     for ax, (area, kpis) in zip(axes.flat, panels, strict=False):
         y = np.arange(len(kpis))
-        for j, (label, diffs) in enumerate(pairs):
+        for j, (_label, diffs) in enumerate(pairs):
             offset = (j - (len(pairs) - 1) / 2) * 0.25
             for i, k in enumerate(kpis):
                 d = diffs.get(k) or {}
@@ -165,7 +165,7 @@ def small_multiples(
 
 
 def _short(kpi: str) -> str:
-    scale, unit = unit_of(kpi)
+    _scale, unit = unit_of(kpi)
     unit = "pp" if unit == "%" else unit
     return f"{kpi} ({unit})" if unit else kpi
 
