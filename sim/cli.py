@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_signed
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed
 from sim.report.terminal import console as _console
 from sim.report.terminal import kpi_table
 from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
@@ -246,6 +246,45 @@ def _print_stopping(info: dict) -> None:
         )
 
 
+def _changes(scenarios: list[Scenario], labels: list[str]) -> dict[str, dict]:
+    """Per alternative: the keys of its resolved scenario that differ from the baseline's."""
+    from sim.scenario.diff import changes, describe
+    from sim.scenario.schema import scenario_to_dict
+
+    base = scenario_to_dict(scenarios[0])
+    out = {}
+    for label, sc in zip(labels[1:], scenarios[1:], strict=True):
+        other = scenario_to_dict(sc)
+        out[label] = {
+            "summary": describe(base, other),
+            "keys": [
+                {"key": k, "baseline": a, "alternative": b} for k, a, b in changes(base, other)
+            ],
+        }
+    return out
+
+
+def plans_table(plans: dict[str, dict], currency: str | None = None) -> Table:
+    """Per scenario: agent-hours, overtime and fulfilment cost per day, with B − A."""
+    table = Table(title="The plans: hours and cost per day (B − A: paired difference)")
+    table.add_column("figure", no_wrap=True)
+    for label in plans:
+        table.add_column(label, justify="right")
+    names = ["agent_hours", "overtime_hours", "delivery_cost", "fixed_cost", "fulfilment_cost"]
+    for name in names:
+        if not any((row.get(name) or {}).get("mean") for row in plans.values()):
+            continue  # not modelled, or zero in every plan
+        cells = []
+        for row in plans.values():
+            v = row.get(name) or {}
+            text = fmt(v.get("mean"), name, currency)
+            if v.get("difference") is not None:
+                text += f" ({fmt_signed(v['difference'], name, currency)})"
+            cells.append(text)
+        table.add_row(name, *cells)
+    return table
+
+
 def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
     whether it is significant, and VR, the variance reduction of common random numbers."""
@@ -262,8 +301,7 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
         for name, d in diffs.items():
             if not all_kpis and name not in MAIN_KPIS:
                 continue
-            lo, hi = d.ci95 or (None, None)
-            ci = f"{fmt_signed(lo, name)} .. {fmt_signed(hi, name)}" if d.ci95 else "-"
+            ci = fmt_range(*d.ci95, name, signed=True) if d.ci95 else "-"
             sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
@@ -296,6 +334,7 @@ def compare(
     variance the difference would have with independent seeds over the variance it has.
     """
     from sim.experiments.comparison import compare as run_compare
+    from sim.planning.sizing import plan_costs
     from sim.report.files import default_out_dir, write_comparison_folder
 
     if len(files) < 2:
@@ -313,12 +352,20 @@ def compare(
             address=address,
         )
     folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
+    extra = {
+        "plans": plan_costs(comparison),
+        "changes": _changes(scenarios, comparison.labels),
+        "currency": scenarios[0].currency,
+    }
     try:
-        write_comparison_folder(folder, comparison)
+        write_comparison_folder(folder, comparison, extra)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     console = _console()
     console.print(f"A = {comparison.labels[0]} (baseline)")
+    for label, change in extra["changes"].items():
+        console.print(f"{label} changes: {change['summary']}", markup=False, highlight=False)
+    console.print(plans_table(extra["plans"], scenarios[0].currency))
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(

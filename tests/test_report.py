@@ -321,7 +321,7 @@ def comparison_folder(tmp_path: Path) -> Path:
 def test_comparison_report(tmp_path):
     folder = comparison_folder(tmp_path)
     html = build_report(folder).read_text(encoding="utf-8")
-    assert (folder / "figures" / "comparison_forest.png").is_file()
+    assert (folder / "figures" / "compare_differences.png").is_file()
     assert 'id="comparison-table"' in html
     assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
     assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
@@ -562,3 +562,45 @@ def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
     )
     assert any(_covers(s, "03:00") and _covers(s, "23:00") for s in spans), table
     assert 'id="fig-attainment_service_level"' in head
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_compare_report_shows_agent_hours_and_the_plans_interval_by_interval(tmp_path):
+    import matplotlib.image
+
+    from sim.scenario.schema import scenario_to_dict
+
+    files = []
+    for name, agents in (("four", 4), ("five", 5)):
+        data = {**scenario_to_dict(tiny()), "name": name}
+        data["agents"]["groups"]["team"]["staffing"] = agents
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(json.dumps(data))  # JSON is YAML
+        files.append(str(path))
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        cli,
+        ["compare", *files, "--replications", "2", "--workers", "1", "--quiet", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "five changes: agents.groups.team.staffing: 4 -> 5" in result.output
+    plans = json.loads((out / "comparison.json").read_text())["plans"]
+    # 4 and 5 agents all day: 96 and 120 agent-hours a day, whatever the calls did
+    assert plans["four"]["agent_hours"]["mean"] == pytest.approx(96.0)
+    assert plans["five"]["agent_hours"]["difference"] == pytest.approx(24.0)
+    url = (out / "report.html").resolve().as_uri()
+    proxy = RecordingProxy()
+    try:
+        shot = tmp_path / "shot.png"
+        chromium([f"--screenshot={shot}", url], tmp_path / "profile1", proxy.port)
+        dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
+    finally:
+        proxy.close()
+    assert float(np.var(matplotlib.image.imread(shot)[..., :3])) > 0
+    plans_table = dom[
+        dom.index('id="plans-table"') : dom.index("</table>", dom.index("plans-table"))
+    ]
+    assert "agent_hours" in plans_table and "120 h/day" in plans_table
+    assert "(+24.00 h/day)" in plans_table
+    assert 'id="fig-compare_overlay"' in dom and 'id="fig-compare_differences"' in dom
+    assert "agents.groups.team.staffing" in dom[dom.index('id="changes"') :]

@@ -117,6 +117,7 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
         k[f"occupancy.group={name}"] = ratio(busy, present)
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
+    k["agent_hours"] = scheduled_all / 3600.0 / days
     for label, column, names in (
         ("tier", c.tier, rec.tiers),
         ("type", c.call_type, rec.call_types),

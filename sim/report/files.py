@@ -124,12 +124,13 @@ def write_run_folder(out: str | Path, summary: Summary) -> Path:
     return out
 
 
-def write_comparison_folder(out: str | Path, comparison) -> Path:
-    """A comparison's folder: ``comparison.json`` (scenarios, pairs of differences, summaries),
-    ``comparison.csv`` (one row per alternative and KPI) and a run folder per scenario."""
+def write_comparison_folder(out: str | Path, comparison, extra: dict | None = None) -> Path:
+    """A comparison's folder: ``comparison.json`` (scenarios, pairs of differences, summaries,
+    and ``extra`` such as ``plans`` and ``changes``), ``comparison.csv`` (one row per
+    alternative and KPI) and a run folder per scenario."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "comparison.json", _json(comparison.to_dict()))
+    write_atomic(out / "comparison.json", _json(comparison.to_dict() | (extra or {})))
     rows: dict[str, list] = {
         k: []
         for k in (

@@ -35,145 +35,30 @@ A figure whose columns are missing is left out; the report never fails for a mis
 
 from __future__ import annotations
 
-import csv
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import numpy as np
 
 from sim.kpi.attainment import attainment, headline
+from sim.report.compare_page import comparison_pairs, comparison_section
 from sim.report.files import write_atomic
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
+from sim.report.folder import Folder, ReportError, read_table
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, is_num
 from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import (
     FigureSink,
     business_figures,
-    forest_plot,
     heat_map,
     interval_figures,
     series,
     sweep_lines,
 )
-from sim.scenario.units import parse_duration
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
 
 _KEYS = ("point", "replications", "n", "seed", "runs")  # sweep columns that are not parameters
 _TEMPLATES = Path(__file__).parent / "templates"
-
-
-class ReportError(Exception):
-    """A folder that holds nothing a report can be built from."""
-
-
-# --- reading the folder -----------------------------------------------------------------------
-
-
-def read_table(path: str | Path) -> dict[str, np.ndarray]:
-    """A CSV file as columns: float arrays (empty cell = NaN) or, for text, object arrays."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return {}
-    header, body = rows[0], rows[1:]
-    cols: dict[str, np.ndarray] = {}
-    for j, name in enumerate(header):
-        raw = [r[j] if j < len(r) else "" for r in body]
-        try:
-            cols[name] = np.array([float(v) if v.strip() else np.nan for v in raw], dtype=float)
-        except ValueError:
-            cols[name] = np.array(raw, dtype=object)
-    return cols
-
-
-@dataclass
-class Folder:
-    """The files of a results folder, as plain data (missing files are None)."""
-
-    path: Path
-    scenario_text: str | None = None
-    scenario: dict = field(default_factory=dict)
-    summary: dict | None = None
-    intervals: dict | None = None
-    daily: dict | None = None
-    comparison: dict | None = None
-    points: dict | None = None
-    sweep: dict | None = None
-    experiment_text: str | None = None
-
-    @classmethod
-    def read(cls, path: str | Path) -> Folder:
-        path = Path(path)
-        if not path.is_dir():
-            raise ReportError(f"{path}: not a folder")
-        f = cls(path)
-        text = _text(path / "scenario.yaml")
-        if text is not None:
-            from ruamel.yaml import YAML
-
-            f.scenario_text = text
-            try:
-                data = YAML(typ="safe", pure=True).load(text)
-            except Exception as exc:  # a broken file still gets its text shown
-                raise ReportError(f"{path / 'scenario.yaml'}: not YAML: {exc}") from exc
-            f.scenario = data if isinstance(data, dict) else {}
-        f.summary = _json(path / "summary.json")
-        f.comparison = _json(path / "comparison.json")
-        f.sweep = _json(path / "sweep.json")
-        f.experiment_text = _text(path / "experiment.yaml")
-        for name in ("intervals", "daily", "points"):
-            if (path / f"{name}.csv").is_file():
-                setattr(f, name, read_table(path / f"{name}.csv"))
-        if f.summary is None and f.comparison is None and f.points is None:
-            raise ReportError(
-                f"{path}: no summary.json, comparison.json or points.csv; is this a results folder?"
-            )
-        return f
-
-    def targets(self) -> dict[str, tuple[str, float]]:
-        """KPI -> (bound, value), from the scenario, sweep.json, then summary.json."""
-        out: dict[str, tuple[str, float]] = {}
-        sources = [self.scenario.get("targets"), (self.sweep or {}).get("targets")]
-        for block in sources:
-            for kpi, t in (block or {}).items():
-                if isinstance(t, dict):
-                    for bound in ("at_least", "at_most"):
-                        if is_num(t.get(bound)):
-                            out[kpi] = (bound, float(t[bound]))
-        for kpi, k in ((self.summary or {}).get("kpis") or {}).items():
-            if kpi not in out and is_num(k.get("target")):
-                out[kpi] = ("target", float(k["target"]))
-        return out
-
-    def interval_s(self) -> float | None:
-        try:
-            return parse_duration(self.scenario.get("interval"))
-        except (TypeError, ValueError):
-            return None
-
-    def within_s(self) -> float | None:
-        t = (self.scenario.get("targets") or {}).get("service_level") or {}
-        try:
-            return parse_duration(t.get("within", 20.0))
-        except (TypeError, ValueError):
-            return None
-
-
-def _text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.is_file() else None
-
-
-def _json(path: Path) -> dict | None:
-    text = _text(path)
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: not JSON: {exc}") from exc
-    return data if isinstance(data, dict) else None
 
 
 # --- what the report shows -------------------------------------------------------------------
@@ -304,88 +189,6 @@ def _worst_row(w: dict, kpi: str) -> dict:
     }
 
 
-def comparison_pairs(data: dict) -> list[tuple[str, dict]]:
-    """(label "B − A", {kpi: {"mean", "ci95", "significant"}}) per pair, from comparison.json."""
-    pairs = []
-    if isinstance(data.get("pairs"), list):
-        for p in data["pairs"]:
-            base = p.get("baseline", p.get("a", "?"))
-            alt = p.get("alternative", p.get("b", "?"))
-            label = p.get("label") or f"{alt} − {base}"
-            pairs.append((str(label), p.get("differences") or p.get("kpis") or {}))
-    elif isinstance(data.get("differences"), dict):
-        pairs = [(str(k), v) for k, v in data["differences"].items() if isinstance(v, dict)]
-    return pairs
-
-
-def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
-    if folder.comparison is None:
-        return None
-    pairs = comparison_pairs(folder.comparison)
-    kpis: list[str] = []
-    for _, diffs in pairs:
-        kpis += [k for k in diffs if k not in kpis and is_num((diffs[k] or {}).get("mean"))]
-    kpis.sort(key=lambda k: (MAIN_KPIS.index(k) if k in MAIN_KPIS else len(MAIN_KPIS), k))
-    rows = []
-    for label, diffs in pairs:
-        for k in kpis:
-            d = diffs.get(k) or {}
-            ci = d.get("ci95") or [None, None]
-            rows.append(
-                {
-                    "pair": label,
-                    "kpi": k,
-                    "mean": fmt_signed(d.get("mean"), k),
-                    "ci": f"{fmt_signed(ci[0], k)} … {fmt_signed(ci[1], k)}"
-                    if is_num(ci[0])
-                    else "–",
-                    "significant": "yes" if d.get("significant") else "no",
-                }
-            )
-    figure = forest_plot(pairs, kpis, sink) if kpis else None
-    return {"rows": rows, "figure": figure, **_side_by_side(folder)}
-
-
-def _side_by_side(folder: Folder) -> dict:
-    """Each compared scenario's KPI means, from comparison.json's ``summaries`` mapping
-    (name -> summary.json shape) or from the summary.json of each subfolder."""
-    data = (folder.comparison or {}).get("summaries")
-    summaries: dict[str, dict] = {}
-    if isinstance(data, dict):
-        summaries = {str(k): v for k, v in data.items() if isinstance(v, dict)}
-    else:
-        for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
-            summary = _json(sub / "summary.json")
-            if summary is not None:
-                summaries[str(summary.get("scenario") or sub.name)] = summary
-    order = [str(n) for n in (folder.comparison or {}).get("scenarios") or []]
-    summaries = dict(
-        sorted(
-            summaries.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
-        )
-    )
-    names: list[str] = []
-    for summary in summaries.values():
-        names += [
-            k
-            for k, v in (summary.get("kpis") or {}).items()
-            if k not in names and (k in MAIN_KPIS or "target" in v)
-        ]
-    rows = []
-    for k in names:
-        cells = []
-        for summary in summaries.values():
-            v = (summary.get("kpis") or {}).get(k) or {}
-            cells.append(
-                {
-                    "mean": fmt(v.get("mean"), k),
-                    "status": {True: "met", False: "missed"}.get(v.get("met"), ""),
-                }
-            )
-        rows.append({"kpi": k, "cells": cells})
-    return {"scenarios": list(summaries), "levels": rows}
-
-
 def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
     pts = folder.points
     if pts is None:
@@ -487,7 +290,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             f.intervals or {}, sink, f.targets(), f.interval_s(), f.within_s(), kpis, groups
         ),
         "business_figures": business_figures(kpis, f.daily or {}, f.targets(), sink),
-        "comparison": _comparison(f, sink),
+        "comparison": comparison_section(f, sink),
         "sweep": _sweep(f, sink),
         "scenario_text": f.scenario_text,
         "experiment_text": f.experiment_text,

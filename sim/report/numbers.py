@@ -55,8 +55,10 @@ KPI_DISPLAY = {
     "cash_collected": (1.0, "money"),
     "pos_collected": (1.0, "money"),
     "back_office_backlog": (1.0, "items"),
-    "agent_hours": (1.0, "h"),
-    "cost": (1.0, "money"),
+    "agent_hours": (1.0, "h/day"),
+    "delivery_cost": (1.0, "money/day"),
+    "fixed_cost": (1.0, "money/day"),
+    "fulfilment_cost": (1.0, "money/day"),
 }
 MAIN_KPIS = tuple(list(KPI_DISPLAY)[:14])  # the spec's KPIs, in the spec's order
 
@@ -106,10 +108,11 @@ def fmt_signed(value, kpi: str, currency: str | None = None) -> str:
     return f"{value * scale:+,.2f} {unit}".strip() if is_num(value) else "–"
 
 
-def fmt_range(low, high, kpi: str, currency: str | None = None) -> str:
-    """An interval with its unit once: ``89.6 .. 91.6%``, ``5,187 .. 5,397 calls/day``."""
-    lo, hi = fmt(low, kpi, currency), fmt(high, kpi, currency)
-    unit = unit_of(kpi, currency)[1]
+def fmt_range(low, high, kpi: str, currency: str | None = None, signed: bool = False) -> str:
+    """An interval with its unit once: ``89.6 .. 91.6%``, ``+5.11 .. +5.70 pp``."""
+    show = fmt_signed if signed else fmt
+    lo, hi = show(low, kpi, currency), show(high, kpi, currency)
+    unit = hi.rsplit(" ", 1)[-1] if " " in hi else "%" if hi.endswith("%") else ""
     if unit and lo.endswith(unit):
         lo = lo[: -len(unit)].rstrip()
     return f"{lo} .. {hi}"

@@ -128,10 +128,10 @@ def small_multiples(
             panels.append((area, keep))
     if not panels:
         return None
-    cols = 2
-    rows = (len(panels) + 1) // cols
+    cols = 3
+    rows = (len(panels) + cols - 1) // cols
     tall = max(len(k) for _, k in panels)
-    fig, axes = _figure(rows=rows, cols=cols, height=0.32 * tall + 1.0, width=10.5)
+    fig, axes = _figure(rows=rows, cols=cols, height=0.3 * tall + 0.9, width=11.0)
     for ax, (area, kpis) in zip(axes.flat, panels, strict=False):
         y = np.arange(len(kpis))
         for j, (_label, diffs) in enumerate(pairs):
@@ -149,7 +149,8 @@ def small_multiples(
                 marker = "os^Dv"[j % 5]
                 ax.plot(mean * scale, i + offset, marker, color=colour, ms=4)
         ax.axvline(0, color="#888888", lw=0.8)
-        ax.set_yticks(y, [_short(k) for k in kpis], fontsize=7)
+        ax.set_yticks(y, [k.replace("_", " ") for k in kpis], fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
         ax.invert_yaxis()
         ax.set_title(area, fontsize=9, loc="left")
     for ax in list(axes.flat)[len(panels) :]:
@@ -162,12 +163,6 @@ def small_multiples(
         "unit (shares in percentage points); black: significant; KPIs that do not change "
         "are left out; markers o s ^ for the alternatives in table order.",
     )
-
-
-def _short(kpi: str) -> str:
-    _scale, unit = unit_of(kpi)
-    unit = "pp" if unit == "%" else unit
-    return f"{kpi} ({unit})" if unit else kpi
 
 
 def _num(v) -> float | None:

@@ -31,7 +31,6 @@ __all__ = [
     "average_day",
     "business_figures",
     "fmt",
-    "forest_plot",
     "heat_map",
     "interval_figures",
     "is_num",
@@ -619,43 +618,6 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
 
 
 # --- comparison and sweep ---------------------------------------------------------------------
-
-
-def forest_plot(pairs: list[tuple[str, dict]], kpis: list[str], sink: FigureSink) -> dict:
-    """Paired differences with 95% CIs: one panel per KPI (own unit), one row per pair."""
-    fig, axes = _figure(rows=len(kpis), height=0.6 + 0.32 * len(pairs), width=9.0)
-    for ax, k in zip(axes[:, 0], kpis, strict=True):
-        scale, unit = unit_of(k)
-        for i, (_, diffs) in enumerate(pairs):
-            d = diffs.get(k) or {}
-            if not is_num(d.get("mean")):
-                continue
-            ci = d.get("ci95") or [d["mean"], d["mean"]]
-            m, lo, hi = d["mean"] * scale, ci[0] * scale, ci[1] * scale
-            sig = bool(d.get("significant"))
-            c = PALETTE["significant" if sig else "not_significant"]
-            ax.errorbar(
-                [m],
-                [i],
-                xerr=[[max(m - lo, 0)], [max(hi - m, 0)]],
-                fmt="o",
-                color=c,
-                mfc=c if sig else "white",
-                capsize=3,
-            )
-        ax.axvline(0, color=PALETTE["target"], linewidth=0.8)
-        ax.set_yticks(range(len(pairs)), [p[0] for p in pairs], fontsize=8)
-        ax.set_ylim(len(pairs) - 0.5, -0.5)
-        ax.set_xlabel(
-            f"Δ {k} ({'percentage points' if unit == '%' else unit or 'value'})", fontsize=8
-        )
-    return sink.add(
-        fig,
-        "comparison_forest",
-        "Paired differences (forest plot)",
-        "Mean difference (alternative − baseline) over replications with common "
-        "random numbers, with its 95% CI; filled: significant, hollow: not.",
-    )
 
 
 def _safe(text: str) -> str:

@@ -398,6 +398,12 @@ class Scenario(Model):
     targets: dict[str, Target] = Field(default_factory=dict, description="KPI targets")
     replications: int = Field(10, ge=1, le=100000, description="independent replications")
     seed: int = Field(1, ge=0, description="root seed of all random streams")
+    currency: str | None = Field(
+        None,
+        min_length=1,
+        max_length=12,
+        description="what money figures are counted in, shown beside them (e.g. EUR, $)",
+    )
 
     @field_validator("interval")
     @classmethod
