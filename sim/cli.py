@@ -89,6 +89,7 @@ def cli() -> None:
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option("--xlsx", is_flag=True, help="also write results.xlsx (see sim export)")
 @click.option(
     "--until",
     metavar="RULE",
@@ -106,6 +107,7 @@ def run(
     all_kpis,
     strict,
     no_report,
+    xlsx,
     until,
     executor,
     address,
@@ -139,6 +141,8 @@ def run(
     _print_run(summary, all_kpis)
     console = _console()
     console.print(f"results: {folder}")
+    for book in _export(folder) if xlsx else []:
+        console.print(f"workbook: {book}")
     if report is not None:
         console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
@@ -324,8 +328,9 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option("--xlsx", is_flag=True, help="also write a results.xlsx per folder")
 def compare(
-    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report
+    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report, xlsx
 ) -> None:
     """Run FILES with the same seeds; print each one minus the first, with 95% intervals.
 
@@ -376,6 +381,31 @@ def compare(
     console.print(f"results: {folder}")
     if not no_report:
         console.print(f"report: {_write_report(folder)}")
+    for book in _export(folder) if xlsx else []:
+        console.print(f"workbook: {book}")
+
+
+def _export(folder: Path) -> list[Path]:
+    from sim.report.workbook import export_folder
+
+    try:
+        return export_folder(folder)
+    except OSError as exc:
+        _fail(f"error: cannot write the workbook in {folder}: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--xlsx", is_flag=True, default=True, help="write results.xlsx (the default)")
+def export(folder, xlsx) -> None:
+    """Write results.xlsx in a results FOLDER (and in each scenario folder of a comparison):
+    summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
+    written = _export(Path(folder))
+    if not written:
+        _fail(f"error: {folder}: no summary.json or CSV files; is this a results folder?")
+    for book in written:
+        click.echo(f"workbook: {book}")
 
 
 def sweep_table(result, sweep, kpis: list[str]) -> Table:

@@ -53,6 +53,14 @@ def _mean(values: np.ndarray) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
+def _share(busy: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """busy / present per bin, NaN where nobody is present (rounding can leave a busy time of
+    -1e-13 in an empty bin, which must not become -inf)."""
+    out = np.full(len(present), np.nan)
+    np.divide(busy, present, out=out, where=present > 0)
+    return out
+
+
 def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Total overlap of the spans ``[starts, ends)`` with each bin ``[edges[k], edges[k+1])``.
 
@@ -175,10 +183,10 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
             present_all += present
             scheduled_all += scheduled
             per_group[f"agents_on_duty.group={name}"] = present / interval
-            per_group[f"occupancy.group={name}"] = busy / present
+            per_group[f"occupancy.group={name}"] = _share(busy, present)
         cols["agents_scheduled"] = scheduled_all / interval
         cols["agents_on_duty"] = present_all / interval
-        cols["occupancy"] = busy_all / present_all
+        cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
         for label, column, names in (
             ("tier", c.tier, rec.tiers),
