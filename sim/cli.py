@@ -26,10 +26,26 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _load(path: str) -> Scenario:
     try:
-        return load_scenario(path)
+        return _load_warning(path)
     except ScenarioError as exc:
         _fail(f"error: {exc}")
         raise  # unreachable
+
+
+def _load_warning(path: str) -> Scenario:
+    """load_scenario, printing its warnings (a duration without a unit) as ``warning: ...``."""
+    import warnings
+
+    from sim.scenario.pitfalls import ScenarioWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        try:
+            return load_scenario(path)
+        finally:
+            for w in caught:
+                if issubclass(w.category, ScenarioWarning):
+                    click.echo(f"warning: {w.message}", err=True)
 
 
 @contextmanager
@@ -176,7 +192,7 @@ def validate(files) -> None:
     bad = False
     for file in files:
         try:
-            load_scenario(file)
+            _load_warning(file)
             click.echo(f"{file}: ok")
         except ScenarioError as exc:
             bad = True

@@ -16,20 +16,23 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 
-from sim.scenario.distributions import Distribution
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock
+from sim.scenario.distributions import Distribution, Duration
+from sim.scenario.units import DAY, WEEKDAYS, parse_clock, parse_share
 
 __all__ = [
     "KPI_NAMES",
     "MAX_AGENTS",
+    "SHARE_KPIS",
     "Clock",
     "Model",
     "Probability",
     "RedialRule",
     "Share",
     "Staffing",
+    "Target",
     "Weekday",
 ]
 
@@ -54,8 +57,22 @@ KPI_NAMES = (
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
 
-Share = Annotated[float, Field(ge=0, le=1)]
-Probability = Annotated[float, Field(ge=0, le=1, description="a probability in [0, 1]")]
+_SHARE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1},
+        {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*%\s*$"},
+    ]
+}
+Share = Annotated[
+    float,
+    BeforeValidator(parse_share),
+    WithJsonSchema({**_SHARE_SCHEMA, "description": "a share in [0, 1], or a percentage: 35%"}),
+]
+Probability = Annotated[
+    float,
+    BeforeValidator(parse_share),
+    WithJsonSchema({**_SHARE_SCHEMA, "description": "a probability in [0, 1], or 35%"}),
+]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -147,3 +164,39 @@ class RedialRule(Model):
 
     probability: Probability = Field(description="chance the customer calls again")
     delay: Distribution = Field(description="time until the new call, seconds")
+
+
+def _bound(value: Any) -> Any:
+    """A target bound: a number, or a percentage (``80%``) for a share KPI."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            pass
+        raise ValueError(f"expected a number or a percentage such as 80%, got {value!r}")
+    if isinstance(value, str):
+        raise ValueError(f"expected a number or a percentage such as 80%, got {value!r}")
+    return value
+
+
+Bound = Annotated[
+    float | None,
+    BeforeValidator(_bound),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"%\s*$"}]}),
+]
+SHARE_KPIS = frozenset(KPI_NAMES) - {"offered", "asa", "mean_wait", "cost_per_delivery"}
+"""Targets on these KPIs are shares: in [0, 1], or a percentage."""
+
+
+class Target(Model):
+    """A KPI bound the planner must reach."""
+
+    within: Duration | None = Field(None, description="service_level only: answer within this")
+    at_least: Bound = Field(None, allow_inf_nan=False, description="the KPI must be at least this")
+    at_most: Bound = Field(None, allow_inf_nan=False, description="the KPI must be at most this")
+
+    @model_validator(mode="after")
+    def _one_bound(self):
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most")
+        return self
