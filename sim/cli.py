@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -14,7 +15,10 @@ from rich.table import Table
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed
 from sim.report.terminal import console as _console
 from sim.report.terminal import kpi_table
-from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
+from sim.scenario.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 __all__ = ["main"]
 
@@ -37,6 +41,7 @@ def _load_warning(path: str) -> Scenario:
     import warnings
 
     from sim.scenario.pitfalls import ScenarioWarning
+    from sim.scenario.schema import load_scenario
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScenarioWarning)
@@ -203,6 +208,8 @@ def validate(files) -> None:
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
+    from sim.scenario.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -596,7 +603,7 @@ def erlang(
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.planning.staffing import duration_arg, erlang_calculator, parse_rate
+    from sim.planning.calculator import duration_arg, erlang_calculator, parse_rate
 
     if agents is None and target is None and abandon_target is None and max_occupancy is None:
         _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
