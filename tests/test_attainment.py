@@ -122,3 +122,20 @@ def test_run_prints_attainment_first_and_summary_json_holds_it(tmp_path):
     entry = summary["attainment"]["targets"][0]
     assert entry["kpi"] == "service_level"
     assert entry["intervals_met"] + entry["intervals_missed"] == entry["intervals"] > 0
+
+
+def test_output_in_a_log_keeps_names_and_paths_on_one_line(tmp_path):
+    out = tmp_path / ("a_long_folder_name_for_a_log_" * 4) / "run"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("run", "scenarios/hotline_baseline.yaml", "--replications", "2", "--workers", "1"),
+            *("--quiet", "--no-report", "--out", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"results: {out}" in lines  # the path is not folded across lines
+    assert any("first_contact_resolution" in line for line in lines)
+    assert any("service_level, complaint calls" in line for line in lines)
+    assert all(len(line) <= 240 or line.startswith("  ") for line in lines)
