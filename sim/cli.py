@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed
 from sim.report.terminal import console as _console
-from sim.report.terminal import kpi_table
+from sim.report.terminal import kpi_table, with_unit
 from sim.scenario.errors import ScenarioError
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -135,7 +135,7 @@ def run(
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
-    from sim.report.files import default_out_dir, write_run_folder
+    from sim.report.files import default_out_dir, write_folder
 
     scenario = _load(file)
     rule = _rule(until) if until else None
@@ -155,7 +155,7 @@ def run(
         _print_stopping(summary.stopping)
     folder = Path(out) if out else default_out_dir(scenario.name)
     try:
-        write_run_folder(folder, summary)
+        write_folder(folder, summary.files())
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
@@ -173,12 +173,10 @@ def run(
 def _print_run(summary, all_kpis: bool) -> None:
     """Attainment interval by interval first, where it misses, then the overall KPI table."""
     from sim.report.terminal import attainment_table, misses_lines
-    from sim.scenario.units import format_duration
-
     console = _console()
     attainment = summary.attainment()
     if attainment["targets"]:
-        every = f" of {format_duration(summary.scenario.interval)}"
+        every = f" of {summary.scenario.interval / 60:g} min"
         console.print(attainment_table(attainment, summary.to_dict(), every))
         lines = misses_lines(attainment)
         if lines:
@@ -304,9 +302,10 @@ def plans_table(plans: dict[str, dict], currency: str | None = None) -> Table:
         cells = []
         for row in plans.values():
             v = row.get(name) or {}
-            text = fmt(v.get("mean"), name, currency)
+            text = format_value(v.get("mean"), name, currency or "money")
             if v.get("difference") is not None:
-                text += f" ({fmt_signed(v['difference'], name, currency)})"
+                diff = format_value(v["difference"], name, currency or "money", signed=True)
+                text += f" ({diff})"
             cells.append(text)
         table.add_row(name, *cells)
     return table
@@ -314,7 +313,8 @@ def plans_table(plans: dict[str, dict], currency: str | None = None) -> Table:
 
 def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
-    whether it is significant, and VR, the variance reduction of common random numbers."""
+    whether it is significant (and then better or worse), and VR, the variance reduction of
+    common random numbers."""
     base = comparison.labels[0]
     tables = []
     for label, diffs in comparison.differences.items():
@@ -326,17 +326,21 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
         for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
             table.add_column(col, justify="right")
         for name, d in diffs.items():
-            if not all_kpis and name not in MAIN_KPIS:
+            if not all_kpis and name not in HEADLINE:
                 continue
-            ci = fmt_range(*d.ci95, name, signed=True) if d.ci95 else "-"
+            ci = format_ci(d.ci95, name, signed=True, with_unit=False)
             sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
+            if d.significant:
+                sig += {"better": ", better", "worse": ", [red]worse[/red]"}.get(
+                    judge(name, d.mean), ""
+                )
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
             table.add_row(
-                name,
-                fmt(d.baseline_mean, name),
-                fmt(d.alternative_mean, name),
-                fmt_signed(d.mean, name),
+                with_unit(name),
+                format_value(d.baseline_mean, name, with_unit=False),
+                format_value(d.alternative_mean, name, with_unit=False),
+                format_value(d.mean, name, signed=True, with_unit=False),
                 ci,
                 sig,
                 vr_text,
@@ -363,7 +367,7 @@ def compare(
     """
     from sim.experiments.comparison import compare as run_compare
     from sim.planning.sizing import plan_costs
-    from sim.report.files import default_out_dir, write_comparison_folder
+    from sim.report.files import default_out_dir, write_folder
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
@@ -386,7 +390,9 @@ def compare(
         "currency": scenarios[0].currency,
     }
     try:
-        write_comparison_folder(folder, comparison, extra)
+        files = comparison.files()
+        files["comparison.json"] = {**files["comparison.json"], **extra}
+        write_folder(folder, files)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     console = _console()
@@ -444,13 +450,13 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
         table.add_column(tail if short.count(tail) == 1 else name, justify="right", overflow="fold")
     shown = [k for k in kpis if f"{k}_mean" in result.points]
     for k in shown:
-        table.add_column(k, justify="right", overflow="fold")
+        table.add_column(with_unit(k), justify="right", overflow="fold")
     for i in range(len(sweep.points)):
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:
             mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
-            half = "" if lo is None else f" ± {fmt((hi - lo) / 2, k)}"
-            cells.append(fmt(mean, k) + half)
+            half = "" if lo is None else f" ± {format_value((hi - lo) / 2, k, with_unit=False)}"
+            cells.append(format_value(mean, k, with_unit=False) + half)
         table.add_row(*cells)
     return table
 
@@ -817,13 +823,13 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
     for k in FULFILMENT_TARGETS:
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
-            table.add_row(k, "-" if a is None else f"{a:.4f}", "-" if b is None else f"{b:.4f}")
+            table.add_row(k, format_value(a, k), format_value(b, k))
     console = _console()
     console.print(table)
     for k, v in result.unreachable.items():
         console.print(
             f"[red]{k}[/red] not reachable by these resources (best seen "
-            f"{'-' if v is None else f'{v:.4f}'}); sized for the other targets"
+            f"{format_value(v, k)}); sized for the other targets"
         )
     console.print(
         f"{len(result.evaluations)} points x {result.replications} replications in "

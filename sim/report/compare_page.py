@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.report.folder import Folder, read_json, read_table
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num, unit_of
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
 from sim.report.plan_figures import overlay, small_multiples
 from sim.report.plots import FigureSink
+from sim.scenario.kpis import judge, unit_label
 
 __all__ = ["comparison_pairs", "comparison_section"]
 
@@ -73,12 +74,14 @@ def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
                     "kpi": k,
                     "mean": fmt_signed(d.get("mean"), k),
                     "ci": fmt_range(ci[0], ci[1], k, signed=True) if is_num(ci[0]) else "–",
-                    "significant": "yes" if d.get("significant") else "no",
+                    "significant": ", ".join(filter(None, ["yes", judge(k, d.get("mean"))]))
+                    if d.get("significant")
+                    else "no",
                 }
             )
     areas: dict[str, list[str]] = {}
     for k in headline:  # one panel per area and unit, so a scale never mixes units
-        unit = unit_of(k)[1].replace("%", "pp") or "count"
+        unit = unit_label(k, signed=True) or "count"
         areas.setdefault(f"{_area(k) or 'targets'} ({unit})", []).append(k)
     tables = {name: read_table(p) for name, p in _intervals(folder).items()}
     return {

@@ -1,7 +1,9 @@
-"""How figures are shown to people: the unit and scale of each KPI and one number formatter.
+"""Numbers for people, on top of the KPI registry (:mod:`sim.scenario.kpis`): the terminal, the
+CSV/Excel headers and the report all format through here, so a share reads 89.9% and a wait
+3.83 s everywhere. What the registry does not cover lives here: the unit of a file's column
+(per-interval counts, agents on duty) and an interval written with its unit once.
 
-Light on purpose (no numpy, no matplotlib): the terminal, the CSV/Excel headers and the report
-all format through here, so a share reads 89.9% and a wait 3.83 s everywhere.
+Light on purpose (no numpy, no matplotlib), so the command line can use it at once.
 """
 
 from __future__ import annotations
@@ -9,58 +11,18 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = [
-    "KPI_DISPLAY",
-    "MAIN_KPIS",
-    "fmt",
-    "fmt_range",
-    "fmt_signed",
-    "header",
-    "is_num",
-    "unit_of",
-]
+from sim.scenario.kpis import HEADLINE, format_value, unit_label, unit_of
 
-# How a KPI is shown, by its base name (before the first "."): (scale, unit).
-_SHARE = (100.0, "%")
-KPI_DISPLAY = {
-    "offered": (1.0, "calls/day"),
-    "service_level": _SHARE,
-    "answer_rate": _SHARE,
-    "abandon_rate": _SHARE,
-    "asa": (1.0, "s"),
-    "mean_wait": (1.0, "s"),
-    "occupancy": _SHARE,
-    "first_contact_resolution": _SHARE,
-    "delivery_on_time": _SHARE,
-    "delivery_success": _SHARE,
-    "first_attempt_success": _SHARE,
-    "cost_per_delivery": (1.0, "money/delivery"),
-    "back_office_on_time": _SHARE,
-    "lead_conversion": _SHARE,
-    "calls": (1.0, "calls/day"),
-    "self_service_rate": _SHARE,
-    "open_calls": (1.0, "calls"),
-    "mean_queue_length": (1.0, "calls"),
-    "overtime_hours": (1.0, "h/day"),
-    # per-interval and per-day figures (intervals.csv, daily.csv)
-    "answered": (1.0, "calls"),
-    "abandoned": (1.0, "calls"),
-    "agents_on_duty": (1.0, "agents"),
-    "agents_scheduled": (1.0, "agents"),
-    "orders_created": (1.0, "orders"),
-    "orders_delivered": (1.0, "orders"),
-    "orders_failed": (1.0, "orders"),
-    "orders_open": (1.0, "orders"),
-    "failed_value": (1.0, "money"),
-    "cash_collected": (1.0, "money"),
-    "pos_collected": (1.0, "money"),
-    "back_office_backlog": (1.0, "items"),
-    "agent_hours": (1.0, "h/day"),
-    "delivery_cost": (1.0, "money/day"),
-    "fixed_cost": (1.0, "money/day"),
-    "fulfilment_cost": (1.0, "money/day"),
+__all__ = ["MAIN_KPIS", "fmt", "fmt_range", "fmt_signed", "header", "is_num", "scale_of"]
+
+MAIN_KPIS = HEADLINE  # the spec's KPIs, in the spec's order
+
+COLUMN_UNITS = {  # figures of intervals.csv that are not KPIs of a run
+    "answered": "calls",
+    "abandoned": "calls",
+    "agents_on_duty": "agents",
+    "agents_scheduled": "agents",
 }
-MAIN_KPIS = tuple(list(KPI_DISPLAY)[:14])  # the spec's KPIs, in the spec's order
 
 
 def is_num(v) -> bool:
@@ -68,11 +30,28 @@ def is_num(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def unit_of(kpi: str, currency: str | None = None) -> tuple[float, str]:
-    """(scale, unit) to show ``kpi`` with: shares become %, money takes the scenario's
-    ``currency``; unknown KPIs stay as they are."""
-    scale, unit = KPI_DISPLAY.get(kpi.split(".")[0], (1.0, ""))
-    return scale, unit.replace("money", currency or "money")
+def scale_of(kpi: str) -> float:
+    """What a value is multiplied by to be shown (100 for a share)."""
+    return unit_of(kpi).scale
+
+
+def fmt(value, kpi: str, currency: str | None = None) -> str:
+    """A KPI value in its unit (``89.9%``, ``3.83 s``, ``18.74 EUR/delivery``)."""
+    return format_value(value, kpi, currency or "money")
+
+
+def fmt_signed(value, kpi: str, currency: str | None = None) -> str:
+    """A difference: signed, shares in percentage points (``+1.20 pp``)."""
+    return format_value(value, kpi, currency or "money", signed=True)
+
+
+def fmt_range(low, high, kpi: str, currency: str | None = None, signed: bool = False) -> str:
+    """An interval with its unit once: ``89.6 .. 91.6%``, ``+5.11 .. +5.70 pp``."""
+    if not is_num(low) or not is_num(high):
+        return "–"
+    money = currency or "money"
+    lo = format_value(low, kpi, money, signed=signed, with_unit=False)
+    return f"{lo} .. {format_value(high, kpi, money, signed=signed)}"
 
 
 def header(column: str, currency: str | None = None, per_row: bool = False) -> str:
@@ -84,35 +63,12 @@ def header(column: str, currency: str | None = None, per_row: bool = False) -> s
     base = column
     for suffix in ("_mean", "_ci_low", "_ci_high"):
         base = base.removesuffix(suffix)
-    unit = unit_of(base, currency)[1]
-    unit = "share" if unit == "%" else unit.removesuffix("/day") if per_row else unit
+    name = base.split(".", 1)[0]
+    if name in COLUMN_UNITS:
+        unit = COLUMN_UNITS[name]
+    elif unit_of(base).is_share:
+        unit = "share"
+    else:
+        unit = unit_label(base, currency or "money")
+        unit = unit.removesuffix("/day") if per_row else unit
     return f"{column} ({unit})" if unit else column
-
-
-def fmt(value, kpi: str, currency: str | None = None) -> str:
-    """A KPI value for a table: shares in %, times in s, counts with thousands separators."""
-    if not is_num(value):
-        return "–"
-    scale, unit = unit_of(kpi, currency)
-    v = value * scale
-    if unit == "%":
-        return f"{v:.1f}%"
-    text = f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-    return f"{text} {unit}" if unit else text
-
-
-def fmt_signed(value, kpi: str, currency: str | None = None) -> str:
-    """A difference: signed, shares in percentage points (``+1.20 pp``)."""
-    scale, unit = unit_of(kpi, currency)
-    unit = "pp" if unit == "%" else unit
-    return f"{value * scale:+,.2f} {unit}".strip() if is_num(value) else "–"
-
-
-def fmt_range(low, high, kpi: str, currency: str | None = None, signed: bool = False) -> str:
-    """An interval with its unit once: ``89.6 .. 91.6%``, ``+5.11 .. +5.70 pp``."""
-    show = fmt_signed if signed else fmt
-    lo, hi = show(low, kpi, currency), show(high, kpi, currency)
-    unit = hi.rsplit(" ", 1)[-1] if " " in hi else "%" if hi.endswith("%") else ""
-    if unit and lo.endswith(unit):
-        lo = lo[: -len(unit)].rstrip()
-    return f"{lo} .. {hi}"

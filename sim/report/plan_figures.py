@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colors as mcolors
 
-from sim.report.numbers import unit_of
 from sim.report.plots import ENTITY_COLOURS, PALETTE, FigureSink, _figure, _legend, series
+from sim.scenario.kpis import unit_label, unit_of
 
 __all__ = ["attainment_heat_map", "overlay", "small_multiples"]
 
@@ -39,7 +39,7 @@ def attainment_heat_map(table: dict, kpi: str, target, sink: FigureSink) -> dict
     if s is None or "weekday" not in table or "start" not in table or target is None:
         return None
     bound, level = target
-    scale, unit = unit_of(kpi)
+    scale, unit = unit_of(kpi).scale, unit_label(kpi)
     weekdays, starts, grid = _weekday_grid(table, s[0] * scale)
     if not np.isfinite(grid).any():
         return None
@@ -87,7 +87,7 @@ def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | 
     fig, axes = _figure(rows=len(shown), height=2.3, width=10.5, sharex=True)
     for row, kpi in enumerate(shown):
         ax = axes[row, 0]
-        scale, unit = unit_of(kpi)
+        scale, unit = unit_of(kpi).scale, unit_label(kpi)
         for i, (name, table) in enumerate(tables.items()):
             s = series(table, kpi)
             if s is None:
@@ -141,7 +141,7 @@ def small_multiples(
                 mean, ci = _num(d.get("mean")), d.get("ci95") or [None, None]
                 if mean is None:
                     continue
-                scale = unit_of(k)[0]
+                scale = unit_of(k).scale
                 colour = PALETTE["significant" if d.get("significant") else "not_significant"]
                 lo, hi = _num(ci[0]), _num(ci[1])
                 if lo is not None and hi is not None:

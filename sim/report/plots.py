@@ -20,23 +20,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.report.files import write_atomic
-from sim.report.numbers import KPI_DISPLAY, MAIN_KPIS, fmt, is_num, unit_of
+from sim.scenario.kpis import format_value, unit_of
 
 __all__ = [
     "ENTITY_COLOURS",
-    "KPI_DISPLAY",
-    "MAIN_KPIS",
     "PALETTE",
     "FigureSink",
     "average_day",
     "business_figures",
-    "fmt",
     "heat_map",
     "interval_figures",
     "is_num",
     "series",
     "sweep_lines",
-    "unit_of",
 ]
 
 # One colour per concept, used for that concept in every figure (Okabe-Ito, colour-blind safe).
@@ -65,8 +61,13 @@ DPI = 110
 AVERAGE_DAY_AFTER = 8  # days: longer runs are drawn as an average day, not day after day
 
 
+def is_num(v) -> bool:
+    """A finite real number (not a bool, not None)."""
+    return isinstance(v, int | float | np.floating) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _axis_label(kpi: str) -> str:
-    unit = unit_of(kpi)[1]
+    unit = unit_of(kpi).label()
     return f"{kpi.replace('_', ' ')} ({unit})" if unit else kpi
 
 
@@ -265,7 +266,7 @@ def _target_line(ax, target, kpi: str, scale: float = 1.0) -> None:
         color=PALETTE["target"],
         linestyle="--",
         linewidth=1.2,
-        label=f"target {sign}{fmt(value, kpi)}",
+        label=f"target {sign}{format_value(value, kpi)}",
     )
 
 
@@ -411,7 +412,7 @@ def interval_figures(
             total = overall.get(f"occupancy.group={group}") or overall.get("occupancy") or {}
             label = group
             if is_num(total.get("mean")):
-                label = f"{group} (overall {fmt(total['mean'], 'occupancy')})"
+                label = f"{group} (overall {format_value(total['mean'], 'occupancy')})"
             tl.step(
                 ax, *series(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
             )
@@ -576,7 +577,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                     color=PALETTE[m],
                     label={"cash_collected": "cash", "pos_collected": "POS"}[m],
                 )
-            ax.set_ylabel("collected on delivery\n(money/day)")
+            ax.set_ylabel(f"collected on delivery\n({unit_of('cash_collected').label()})")
             _day_axis(ax)
             _legend(fig, ax)
             out.append(
@@ -605,7 +606,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
         )
         ax.set_yticks(np.arange(len(costs)), costs)
         ax.invert_yaxis()
-        ax.set_xlabel("cost per delivered order (money/delivery)")
+        ax.set_xlabel(f"cost per delivered order ({unit_of('cost_per_delivery').label()})")
         out.append(
             sink.add(
                 fig,
@@ -634,7 +635,7 @@ def sweep_lines(
     combos = sorted({tuple(pts[q][i] for q in others) for i in range(len(pts[p]))})
     lines = len(combos) <= 6
     for ax, k in zip(axes.flat, kpis, strict=False):
-        scale = unit_of(k)[0]
+        scale = unit_of(k).scale
         base = PALETTE.get(k.split(".")[0], PALETTE["other"])
         mean, lo, hi = series(pts, k)
         for j, combo in enumerate(combos if lines else [()]):
@@ -676,7 +677,7 @@ def sweep_lines(
 def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> dict | None:
     """Mean ``kpi`` over two parameters, with the target's contour: cells for a full grid,
     filled contours for scattered points (a Latin hypercube)."""
-    scale = unit_of(kpi)[0]
+    scale = unit_of(kpi).scale
     mean = series(pts, kpi)[0] * scale
     level = target[1] * scale if target is not None else None
     xs, ys = np.unique(pts[x]), np.unique(pts[y])
@@ -735,6 +736,8 @@ def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> d
     ax.set_ylabel(y)
     caption = f"Mean {kpi} at each point."
     if target is not None:
-        bound = {"at_least": "≥ ", "at_most": "≤ "}.get(target[0], "") + fmt(target[1], kpi)
+        bound = {"at_least": "≥ ", "at_most": "≤ "}.get(target[0], "") + format_value(
+            target[1], kpi
+        )
         caption += f" The black line is the target ({bound}): points on its good side meet it."
     return sink.add(fig, f"heat_{_safe(f'{kpi}_{x}_{y}')}", f"{kpi} over {x} and {y}", caption)

@@ -12,7 +12,8 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_range
+from sim.report.numbers import MAIN_KPIS, fmt
+from sim.scenario.kpis import format_ci, format_value, unit_label
 
 __all__ = [
     "attainment_table",
@@ -73,22 +74,31 @@ def _entry(attainment: dict | None, kpi: str) -> dict | None:
     return None
 
 
+def with_unit(name: str) -> str:
+    """The KPI's name and, dimmed, its unit (the cells beside it show bare numbers)."""
+    unit = unit_label(name)
+    return f"{name} [dim]({unit})[/dim]" if unit else name
+
+
 def kpi_table(summary, title: str, all_kpis: bool = False, attainment: dict | None = None):
-    """The overall KPI table: mean, 95 % CI, target and verdict."""
-    currency = getattr(summary.scenario, "currency", None)
+    """The overall KPI table: mean, 95 % CI, target (in the KPI's unit) and the verdict."""
+    currency = getattr(summary.scenario, "currency", None) or "money"
     table = Table(title=title)
     table.add_column("KPI", justify="left", no_wrap=True)
-    for col, justify in (("mean", "right"), ("95% CI", "right"), ("target", "right"), ("", "left")):
-        table.add_column(col, justify=justify)
+    for col in ("mean", "95% CI", "target"):
+        table.add_column(col, justify="right")
+    table.add_column("", min_width=6)  # the verdict stays readable on a narrow terminal
     for name, k in summary.kpis.items():
         if not all_kpis and name not in MAIN_KPIS and k.target is None:
             continue
-        ci = fmt_range(*k.ci95, name, currency) if k.ci95 else "-"
-        target = "" if k.target is None else target_text(name, k.bound, k.target, currency)
+        target = ""
+        if k.target is not None:
+            bound = ">=" if k.bound == "at_least" else "<="
+            target = f"{bound} {format_value(k.target, name, currency, with_unit=False)}"
         table.add_row(
-            name,
-            fmt(k.mean, name, currency),
-            ci,
+            with_unit(name).replace("money", currency),
+            format_value(k.mean, name, currency, with_unit=False),
+            format_ci(k.ci95, name, currency, with_unit=False),
             target,
             verdict(name, k, attainment) if k.target is not None else "",
         )

@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 
 from sim.report.files import write_atomic
-from sim.report.numbers import header, unit_of
+from sim.report.numbers import header
+from sim.scenario.kpis import unit_label, unit_of
 
 __all__ = ["export_folder", "write_workbook"]
 
@@ -61,7 +62,7 @@ def _sheet(wb, title: str, columns: list[str], rows: list[list], currency, per_r
     for row in rows:
         ws.append(row)
     for j, c in enumerate(columns, start=1):
-        if unit_of(_base(c))[1] == "%":
+        if unit_of(_base(c)).is_share:
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                 cell.number_format = "0.0%"
         ws.column_dimensions[ws.cell(1, j).column_letter].width = max(10, min(40, len(c) + 4))
@@ -69,12 +70,12 @@ def _sheet(wb, title: str, columns: list[str], rows: list[list], currency, per_r
     return ws
 
 
-def _summary_rows(summary: dict) -> tuple[list[str], list[list]]:
+def _summary_rows(summary: dict, currency: str | None) -> tuple[list[str], list[list]]:
     columns = ["kpi", "mean", "ci95_low", "ci95_high", "target", "met", "unit"]
     rows = []
     for name, k in (summary.get("kpis") or {}).items():
         ci = k.get("ci95") or [None, None]
-        unit = unit_of(name)[1]
+        unit = "share" if unit_of(name).is_share else unit_label(name, currency or "money")
         rows.append(
             [
                 name,
@@ -83,7 +84,7 @@ def _summary_rows(summary: dict) -> tuple[list[str], list[list]]:
                 ci[1],
                 k.get("target"),
                 k.get("met"),
-                "share" if unit == "%" else unit,
+                unit,
             ]
         )
     return columns, rows
@@ -109,7 +110,7 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         currency = summary.get("currency")
-        cols, rows = _summary_rows(summary)
+        cols, rows = _summary_rows(summary, currency)
         ws = _sheet(wb, "summary", cols, rows, currency, per_row=False)
         for (cell,) in ws.iter_rows(min_row=2, min_col=7, max_col=7):
             if cell.value == "share":

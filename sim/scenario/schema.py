@@ -29,12 +29,12 @@ from sim.scenario.fulfilment_schema import (
     Delivery,
     DeliveryRule,
     Hours,
-    _business_checks,
+    business_checks,
 )
+from sim.scenario.kpis import HEADLINE
 from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
 from sim.scenario.resolved import RESOLVED_MARK, scenario_to_dict, scenario_to_yaml
 from sim.scenario.schema_types import (
-    KPI_NAMES,
     MAX_AGENTS,
     SHARE_KPIS,
     Clock,
@@ -45,14 +45,13 @@ from sim.scenario.schema_types import (
     Staffing,
     Target,
     Weekday,
-    _suggest,
-    _time_map,
+    suggest,
+    time_map,
 )
 from sim.scenario.units import DAY, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
 
 __all__ = [
-    "KPI_NAMES",
     "AgentGroup",
     "BackOffice",
     "CallType",
@@ -124,7 +123,7 @@ class Arrivals(Model):
     def _profile(cls, v):
         if v is None:
             return v
-        out = _time_map(v, "intraday_profile", float)
+        out = time_map(v, "intraday_profile", float)
         if not any(out.values()):
             raise ValueError("intraday_profile: at least one weight must be > 0")
         return out
@@ -490,7 +489,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("agents", "groups", gname, "skills", i),
                         f"unknown call type '{skill}'; call types: {', '.join(types_)}",
-                        _suggest(skill, types_),
+                        suggest(skill, types_),
                     )
                 )
     for gname in sc.agents.handle_time_factor:
@@ -499,7 +498,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (
                     ("agents", "handle_time_factor", gname),
                     f"unknown agent group '{gname}'; groups: {', '.join(groups)}",
-                    _suggest(gname, groups),
+                    suggest(gname, groups),
                 )
             )
     routes = dict(sc.routing.rules)
@@ -512,7 +511,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     ("routing", ctype),
                     f"unknown call type '{ctype}'; routing keys are call types, "
                     f"default or tier_priority",
-                    _suggest(ctype, [*types_, *_ROUTING_RESERVED]),
+                    suggest(ctype, [*types_, *_ROUTING_RESERVED]),
                 )
             )
             continue
@@ -523,7 +522,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("routing", ctype, i),
                         f"unknown agent group '{step.group}'; groups: {', '.join(groups)}",
-                        _suggest(step.group, groups),
+                        suggest(step.group, groups),
                     )
                 )
             elif step.group in seen:
@@ -535,17 +534,17 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (("call_types", ctype), f"no agent group can serve call type '{ctype}'", None)
             )
     for name, target in sc.targets.items():
-        if name not in KPI_NAMES:
+        if name not in HEADLINE:
             problems.append(
                 (
                     ("targets", name),
-                    f"unknown KPI '{name}'; KPIs: {', '.join(KPI_NAMES)}",
-                    _suggest(name, list(KPI_NAMES)),
+                    f"unknown KPI '{name}'; a target may name: {', '.join(HEADLINE)}",
+                    suggest(name, list(HEADLINE)),
                 )
             )
         elif target.within is not None and name != "service_level":
             problems.append((("targets", name, "within"), "within goes with service_level", None))
-    problems += _business_checks(sc)
+    problems += business_checks(sc)
     return problems
 
 

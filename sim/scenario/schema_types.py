@@ -10,6 +10,7 @@ import difflib
 import math
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -20,10 +21,10 @@ from pydantic import (
 )
 
 from sim.scenario.distributions import Distribution, Duration
+from sim.scenario.kpis import HEADLINE, unit_of
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock, parse_share
 
 __all__ = [
-    "KPI_NAMES",
     "MAX_AGENTS",
     "SHARE_KPIS",
     "Clock",
@@ -34,25 +35,9 @@ __all__ = [
     "Staffing",
     "Target",
     "Weekday",
+    "suggest",
+    "time_map",
 ]
-
-KPI_NAMES = (
-    "offered",
-    "service_level",
-    "answer_rate",
-    "abandon_rate",
-    "asa",
-    "mean_wait",
-    "occupancy",
-    "first_contact_resolution",
-    "delivery_on_time",
-    "delivery_success",
-    "first_attempt_success",
-    "cost_per_delivery",
-    "back_office_on_time",
-    "lead_conversion",
-)
-"""KPI names fixed by the scenario-format spec (targets may name any of them)."""
 
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
@@ -95,7 +80,7 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
+def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
     """Check a ``{"HH:MM": value}`` map: clock keys in increasing order, values of ``cast``."""
     if not isinstance(value, dict) or not value:
         raise ValueError(f'{what} must be a non-empty mapping of "HH:MM" to a value')
@@ -135,7 +120,7 @@ def _staffing(value: Any) -> int | dict:
         return int(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
         return {day: _staffing(v) for day, v in value.items()}
-    return _time_map(value, "staffing", int)
+    return time_map(value, "staffing", int)
 
 
 Staffing = Annotated[
@@ -154,7 +139,8 @@ Staffing = Annotated[
 ]
 
 
-def _suggest(word: str, choices: list[str]) -> str | None:
+def suggest(word: str, choices: list[str]) -> str | None:
+    """The choice closest to a misspelt ``word``, for "did you mean" in error messages."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -184,8 +170,12 @@ Bound = Annotated[
     BeforeValidator(_bound),
     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"%\s*$"}]}),
 ]
-SHARE_KPIS = frozenset(KPI_NAMES) - {"offered", "asa", "mean_wait", "cost_per_delivery"}
+SHARE_KPIS = frozenset(k for k in HEADLINE if unit_of(k).is_share)
 """Targets on these KPIs are shares: in [0, 1], or a percentage."""
+
+
+TARGET_TOLERANCE = 1e-12
+"""A KPI this close to its target meets it (rounding of ratios, not a planning margin)."""
 
 
 class Target(Model):
@@ -200,3 +190,27 @@ class Target(Model):
         if (self.at_least is None) == (self.at_most is None):
             raise ValueError("give exactly one of at_least or at_most")
         return self
+
+    @property
+    def bound(self) -> Literal["at_least", "at_most"]:
+        return "at_least" if self.at_least is not None else "at_most"
+
+    @property
+    def value(self) -> float:
+        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+
+    def met(self, value):
+        """Whether ``value`` reaches the bound, element-wise for arrays.
+
+        A value within 1e-12 of the bound meets it (a ratio such as 8/10 need not come out of
+        the arithmetic exactly at a target of 0.8). NaN, nothing behind the figure, meets it:
+        an interval nobody called in needs no agents. ``None`` gives ``None`` (no verdict).
+        """
+        if value is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            if self.at_least is not None:
+                ok = ~(np.asarray(value) < self.at_least - TARGET_TOLERANCE)
+            else:
+                ok = ~(np.asarray(value) > self.at_most + TARGET_TOLERANCE)
+        return bool(ok) if ok.ndim == 0 else ok
