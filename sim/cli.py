@@ -173,6 +173,7 @@ def run(
 def _print_run(summary, all_kpis: bool) -> None:
     """Attainment interval by interval first, where it misses, then the overall KPI table."""
     from sim.report.terminal import attainment_table, misses_lines
+
     console = _console()
     attainment = summary.attainment()
     if attainment["targets"]:

@@ -7,7 +7,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.kpi.attainment import attainment, headline, interval_targets
+from sim.kpi.attainment import attainment, interval_targets
+from sim.report.numbers import headline
 
 ROWS = [  # day, weekday, start, offered, service level
     (1, "mon", "00:00", 10, 0.50),

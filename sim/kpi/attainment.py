@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WORST", "attainment", "headline", "interval_targets", "meets"]
+__all__ = ["WORST", "attainment", "interval_targets", "meets"]
 
 WORST = 10  # worst intervals listed per target
 _CONTEXT = ("offered", "agents_on_duty", "service_level", "abandon_rate", "asa")
@@ -155,25 +155,3 @@ def _misses(table, missed, has, values, bound) -> list[dict]:
         )
     out.sort(key=lambda r: -r["intervals_missed"])
     return out
-
-
-def headline(entry: dict, overall: dict | None = None) -> str:
-    """One line a planner can trust: overall verdict and the intervals that miss.
-
-    ``overall`` is the KPI's summary (``mean``, ``met``); a target met overall but missed in
-    some intervals says both, never a bare "met".
-    """
-    parts = []
-    if overall and overall.get("met") is not None:
-        parts.append("met overall" if overall["met"] else "missed overall")
-    n, missed = entry["intervals"], entry["intervals_missed"]
-    if n == 0:
-        parts.append("no interval has calls")
-    elif missed == 0:
-        parts.append(f"met in all {n} intervals")
-    else:
-        share = missed / n
-        parts.append(f"missed in {missed} of {n} intervals ({share:.0%})")
-        if entry["calls"] > 0:
-            parts.append(f"{entry['calls_in_missed'] / entry['calls']:.0%} of calls")
-    return ", ".join(parts)

@@ -40,11 +40,10 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from sim.kpi.attainment import attainment, headline
 from sim.report.compare_page import comparison_pairs, comparison_section
 from sim.report.files import write_atomic
 from sim.report.folder import Folder, ReportError, read_table
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, is_num
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, headline, is_num
 from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import (
     FigureSink,
@@ -99,17 +98,11 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
 
 
 def _attained(folder: Folder) -> dict:
-    """summary.json's ``attainment``, or computed from intervals.csv and the scenario's
-    targets for a folder written before it existed."""
+    """summary.json's ``attainment`` section (a folder written before it existed has none)."""
     data = (folder.summary or {}).get("attainment")
     if isinstance(data, dict) and isinstance(data.get("targets"), list):
         return data
-    if folder.intervals is None or not folder.scenario.get("targets"):
-        return {"intervals": 0, "targets": []}
-    try:
-        return attainment(folder.intervals, folder.scenario["targets"])
-    except (TypeError, ValueError, KeyError):
-        return {"intervals": 0, "targets": []}
+    return {"intervals": 0, "targets": []}
 
 
 def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None:

@@ -13,7 +13,16 @@ import numbers
 
 from sim.scenario.kpis import HEADLINE, format_value, unit_label, unit_of
 
-__all__ = ["MAIN_KPIS", "fmt", "fmt_range", "fmt_signed", "header", "is_num", "scale_of"]
+__all__ = [
+    "MAIN_KPIS",
+    "fmt",
+    "fmt_range",
+    "fmt_signed",
+    "header",
+    "headline",
+    "is_num",
+    "scale_of",
+]
 
 MAIN_KPIS = HEADLINE  # the spec's KPIs, in the spec's order
 
@@ -72,3 +81,25 @@ def header(column: str, currency: str | None = None, per_row: bool = False) -> s
         unit = unit_label(base, currency or "money")
         unit = unit.removesuffix("/day") if per_row else unit
     return f"{column} ({unit})" if unit else column
+
+
+def headline(entry: dict, overall: dict | None = None) -> str:
+    """One line a planner can trust: overall verdict and the intervals that miss.
+
+    ``overall`` is the KPI's summary (``mean``, ``met``); a target met overall but missed in
+    some intervals says both, never a bare "met".
+    """
+    parts = []
+    if overall and overall.get("met") is not None:
+        parts.append("met overall" if overall["met"] else "missed overall")
+    n, missed = entry["intervals"], entry["intervals_missed"]
+    if n == 0:
+        parts.append("no interval has calls")
+    elif missed == 0:
+        parts.append(f"met in all {n} intervals")
+    else:
+        share = missed / n
+        parts.append(f"missed in {missed} of {n} intervals ({share:.0%})")
+        if entry["calls"] > 0:
+            parts.append(f"{entry['calls_in_missed'] / entry['calls']:.0%} of calls")
+    return ", ".join(parts)
