@@ -68,13 +68,14 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     kpis = (folder.summary or {}).get("kpis") or {}
     targets = folder.targets()
     missed_in = {e["kpi"]: e for e in attained["targets"] if e["intervals_missed"]}
+    currency = folder.scenario.get("currency")
     main, more = [], []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
         row = {
             "name": name,
-            "mean": fmt(k.get("mean"), name),
-            "ci": fmt_range(ci[0], ci[1], name).replace("..", "…") if is_num(ci[0]) else "–",
+            "mean": fmt(k.get("mean"), name, currency),
+            "ci": fmt_range(ci[0], ci[1], name, currency).replace("..", "…"),
             "target": "",
             "verdict": "",
             "status": "",
@@ -82,7 +83,8 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
         }
         if name in targets:
             bound, value = targets[name]
-            row["target"] = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "") + fmt(value, name)
+            sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
+            row["target"] = sign + fmt(value, name, currency)
             met = k.get("met")
             row["status"] = {True: "met", False: "missed"}.get(met, "nodata")
             row["verdict"] = {True: "met", False: "missed"}.get(met, "no data")
