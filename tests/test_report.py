@@ -681,3 +681,13 @@ def test_report_and_kpi_modules_import_neither_the_model_nor_the_experiments():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_sweep_parameters_are_named_as_people_say_them():
+    from sim.report.plots import param_label
+
+    params = ["agents.groups.team.staffing", "arrivals.rate_per_hour"]
+    assert param_label(params[0], params) == "staffing"
+    assert param_label(params[1], params) == "rate per hour"
+    alike = ["agents.groups.a.staffing", "agents.groups.b.staffing"]
+    assert [param_label(p, alike) for p in alike] == ["a staffing", "b staffing"]

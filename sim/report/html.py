@@ -200,7 +200,9 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
         [k for k in kpis if k in targets or k in MAIN_KPIS],
         key=lambda k: (k not in targets, MAIN_KPIS.index(k) if k in MAIN_KPIS else 99),
     )
-    shown = shown[:8] or kpis[:4]
+    varying = [k for k in shown if np.nanmax(pts[f"{k}_mean"]) - np.nanmin(pts[f"{k}_mean"]) > 1e-9]
+    constant = [k for k in shown if k not in varying]  # a panel of a flat line says nothing
+    shown = varying[:8] or kpis[:4]
     figures = (
         [sweep_lines(pts, p, [q for q in numeric if q != p], shown, targets, sink) for p in numeric]
         if shown
@@ -218,6 +220,7 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
         "head": head,
         "table": table,
         "points": n,
+        "constant": [f"{k} {fmt(float(np.nanmean(pts[f'{k}_mean'])), k)}" for k in constant],
     }
 
 
@@ -261,10 +264,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     groups = [str(g) for g in ((f.scenario.get("agents") or {}).get("groups") or {})]
     compared = (f.comparison or {}).get("scenarios")
     name = (
-        summary.get("scenario")
+        (f.sweep or {}).get("name")  # a sweep is named by its experiment, not its base scenario
+        or summary.get("scenario")
         or f.scenario.get("name")
         or (" vs ".join(map(str, compared)) if isinstance(compared, list) else None)
-        or (f.sweep or {}).get("name")
         or f.path.name
     )
     kind = "comparison" if f.comparison else "sweep" if f.points is not None else "run"

@@ -31,6 +31,7 @@ __all__ = [
     "heat_map",
     "interval_figures",
     "is_num",
+    "param_label",
     "series",
     "sweep_lines",
 ]
@@ -625,6 +626,17 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text)
 
 
+def param_label(path: str, params: list[str]) -> str:
+    """A sweep parameter as people say it: the last part of its path with spaces
+    (``agents.groups.team.staffing`` -> ``staffing``), with the part before it when two
+    parameters end alike (``team staffing``)."""
+    parts = path.split(".")
+    tail = parts[-1]
+    if sum(q.split(".")[-1] == tail for q in params) > 1 and len(parts) > 1:
+        tail = f"{parts[-2]} {tail}"
+    return tail.replace("_", " ")
+
+
 def sweep_lines(
     pts: dict, p: str, others: list[str], kpis: list[str], targets: dict, sink: FigureSink
 ) -> dict:
@@ -647,7 +659,10 @@ def sweep_lines(
             low, high = lo[mask][order] * scale, hi[mask][order] * scale
             if lines:
                 colour = _lighter(base, 0.6 * j / max(len(combos) - 1, 1))
-                label = ", ".join(f"{q}={v:g}" for q, v in zip(others, combo, strict=True))
+                label = ", ".join(
+                    f"{param_label(q, [p, *others])} {v:g}"
+                    for q, v in zip(others, combo, strict=True)
+                )
                 ax.plot(x, m, "o-", color=colour, label=label or None, ms=3)
                 ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
             else:
@@ -655,8 +670,9 @@ def sweep_lines(
                     x, m, yerr=_band_err((m, low, high)), fmt="o", color=base, ms=3, capsize=2
                 )
         _target_line(ax, targets.get(k), k, scale)
-        ax.set_xlabel(p)
+        ax.set_xlabel(param_label(p, [p, *others]))
         ax.set_ylabel(_axis_label(k), fontsize=9)
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")  # no "+1e2" offsets
         if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks
             ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         if ax.get_legend_handles_labels()[0]:
@@ -666,7 +682,7 @@ def sweep_lines(
     return sink.add(
         fig,
         f"sweep_{_safe(p)}",
-        f"KPIs against {p}",
+        f"KPIs against {param_label(p, [p, *others])}",
         f"Each KPI's mean over replications at each value of {p}, with 95% CI "
         "bands"
         + (", one line per value of the other parameters" if others and lines else "")
