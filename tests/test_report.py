@@ -540,13 +540,10 @@ def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedP
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
-def test_report_renders_in_headless_chromium_offline(tmp_path):
+def browse(url: str, tmp_path: Path) -> tuple[np.ndarray, str, RecordingProxy]:
+    """Screenshot and DOM of ``url`` in headless chromium behind a recording proxy."""
     import matplotlib.image
 
-    scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
-    report = build_report(run_folder(scenario, tmp_path / "run"))
-    url = report.resolve().as_uri()
     proxy = RecordingProxy()
     try:
         shot = tmp_path / "shot.png"
@@ -554,7 +551,15 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
         dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
     finally:
         proxy.close()
-    pixels = matplotlib.image.imread(shot)
+    return matplotlib.image.imread(shot), dom, proxy
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_report_renders_in_headless_chromium_offline(tmp_path):
+    scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
+    report = build_report(run_folder(scenario, tmp_path / "run"))
+    url = report.resolve().as_uri()
+    pixels, dom, proxy = browse(url, tmp_path)
     assert pixels.shape[0] > 500 and pixels.shape[1] > 500
     assert float(np.var(pixels[..., :3])) > 0
     assert np.mean(pixels[..., :3].min(axis=2) < 0.9) > 0.01  # more than a blank page
@@ -573,21 +578,12 @@ def _covers(span: str, clock: str) -> bool:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
-    import matplotlib.image
-
     scenario = scenario_from_dict(
         load_yaml(ROOT / "scenarios/hotline_baseline.yaml")[0], base_dir=ROOT / "scenarios"
     )
     report = build_report(run_folder(scenario, tmp_path / "run", reps=2))
     url = report.resolve().as_uri()
-    proxy = RecordingProxy()
-    try:
-        shot = tmp_path / "shot.png"
-        chromium([f"--screenshot={shot}", url], tmp_path / "profile1", proxy.port)
-        dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
-    finally:
-        proxy.close()
-    pixels = matplotlib.image.imread(shot)
+    pixels, dom, _proxy = browse(url, tmp_path)
     assert float(np.var(pixels[:1000, :, :3])) > 0  # the top of the page is not blank
     sections = re.findall(r'<section id="([\w-]+)"', dom)
     assert sections[0] == "attainment" and "kpis" in sections[1:], sections
@@ -610,8 +606,6 @@ def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_compare_report_shows_agent_hours_and_the_plans_interval_by_interval(tmp_path):
-    import matplotlib.image
-
     from sim.scenario.schema import scenario_to_dict
 
     files = []
@@ -633,14 +627,8 @@ def test_compare_report_shows_agent_hours_and_the_plans_interval_by_interval(tmp
     assert plans["four"]["agent_hours"]["mean"] == pytest.approx(96.0)
     assert plans["five"]["agent_hours"]["difference"] == pytest.approx(24.0)
     url = (out / "report.html").resolve().as_uri()
-    proxy = RecordingProxy()
-    try:
-        shot = tmp_path / "shot.png"
-        chromium([f"--screenshot={shot}", url], tmp_path / "profile1", proxy.port)
-        dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
-    finally:
-        proxy.close()
-    assert float(np.var(matplotlib.image.imread(shot)[..., :3])) > 0
+    pixels, dom, _proxy = browse(url, tmp_path)
+    assert float(np.var(pixels[..., :3])) > 0
     plans_table = dom[
         dom.index('id="plans-table"') : dom.index("</table>", dom.index("plans-table"))
     ]

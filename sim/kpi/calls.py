@@ -126,6 +126,15 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
     k["agent_hours"] = scheduled_all / 3600.0 / days
+    for segment, mine in segments(rec, offered):
+        k[f"service_level.{segment}"] = ratio((quick & mine).sum(), mine.sum())
+        k[f"abandon_rate.{segment}"] = ratio((abandoned & mine).sum(), mine.sum())
+    return k
+
+
+def segments(rec: CallRecords, offered: np.ndarray):
+    """(``tier=T`` or ``type=C``, mask of the offered calls of it), when there are several."""
+    c = rec.calls
     for label, column, names in (
         ("tier", c.tier, rec.tiers),
         ("type", c.call_type, rec.call_types),
@@ -133,10 +142,7 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
         if len(names) < 2:
             continue
         for i, name in enumerate(names):
-            mine = offered & (column == i)
-            k[f"service_level.{label}={name}"] = ratio((quick & mine).sum(), mine.sum())
-            k[f"abandon_rate.{label}={name}"] = ratio((abandoned & mine).sum(), mine.sum())
-    return k
+            yield f"{label}={name}", offered & (column == i)
 
 
 def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dict[str, np.ndarray]:
@@ -188,18 +194,11 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
         cols["agents_on_duty"] = present_all / interval
         cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
-        for label, column, names in (
-            ("tier", c.tier, rec.tiers),
-            ("type", c.call_type, rec.call_types),
-        ):
-            if len(names) < 2:
-                continue
-            for i, name in enumerate(names):
-                mine = offered & (column == i)
-                n_mine = count(mine)
-                cols[f"offered.{label}={name}"] = n_mine
-                cols[f"service_level.{label}={name}"] = count(quick_mask & mine) / n_mine
-                cols[f"abandon_rate.{label}={name}"] = count(abandoned & mine) / n_mine
+        for segment, mine in segments(rec, offered):
+            n_mine = count(mine)
+            cols[f"offered.{segment}"] = n_mine
+            cols[f"service_level.{segment}"] = count(quick_mask & mine) / n_mine
+            cols[f"abandon_rate.{segment}"] = count(abandoned & mine) / n_mine
     starts = edges[:-1]
     day = (starts // DAY).astype(np.int64)
     week = np.array([weekday_of(start_weekday, d) for d in range(7)])
