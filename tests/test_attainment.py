@@ -92,7 +92,7 @@ def test_at_most_targets_and_segments_with_their_own_target():
 def test_headline_never_says_a_bare_met_over_missed_intervals():
     sl = attainment(table(), {"service_level": {"at_least": 0.85}})["targets"][0]
     text = headline(sl, {"mean": 0.88, "met": True})
-    assert text == "met overall, missed in 3 of 5 intervals (60%), 29% of calls"
+    assert text == "met overall, missed in 3 of 5 intervals (60%, with 29% of the calls)"
     ok = attainment(table(), {"service_level": {"at_least": 0.1}})["targets"][0]
     assert headline(ok, {"met": True}) == "met overall, met in all 5 intervals"
 

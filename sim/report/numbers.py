@@ -98,8 +98,8 @@ def headline(entry: dict, overall: dict | None = None) -> str:
     elif missed == 0:
         parts.append(f"met in all {n} intervals")
     else:
-        share = missed / n
-        parts.append(f"missed in {missed} of {n} intervals ({share:.0%})")
+        text = f"missed in {missed} of {n} intervals ({missed / n:.0%}"
         if entry["calls"] > 0:
-            parts.append(f"{entry['calls_in_missed'] / entry['calls']:.0%} of calls")
+            text += f", with {entry['calls_in_missed'] / entry['calls']:.0%} of the calls"
+        parts.append(text + ")")
     return ", ".join(parts)
