@@ -290,8 +290,11 @@ def _changes(scenarios: list[Scenario], labels: list[str]) -> dict[str, dict]:
     return out
 
 
-def plans_table(plans: dict[str, dict], currency: str | None = None) -> Table:
-    """Per scenario: agent-hours, overtime and fulfilment cost per day, with B − A."""
+def plans_table(
+    plans: dict[str, dict], currency: str | None = None, attained: dict | None = None
+) -> Table:
+    """Per scenario: agent-hours, overtime and fulfilment cost per day, with B − A, and the
+    intervals meeting each overall target."""
     table = Table(title="The plans: hours and cost per day (B − A: paired difference)")
     table.add_column("figure", no_wrap=True)
     for label in plans:
@@ -309,6 +312,14 @@ def plans_table(plans: dict[str, dict], currency: str | None = None) -> Table:
                 text += f" ({diff})"
             cells.append(text)
         table.add_row(name, *cells)
+    for kpi in [e["kpi"] for e in next(iter((attained or {}).values()), {}).get("targets", [])]:
+        if "=" in kpi:
+            continue
+        cells = []
+        for label in plans:
+            e = next((e for e in attained[label]["targets"] if e["kpi"] == kpi), None)
+            cells.append("-" if e is None else f"{e['intervals_met']} of {e['intervals']}")
+        table.add_row(f"intervals meeting {kpi}", *cells)
     return table
 
 
@@ -400,7 +411,9 @@ def compare(
     console.print(f"A = {comparison.labels[0]} (baseline)")
     for label, change in extra["changes"].items():
         console.print(f"{label} changes: {change['summary']}", markup=False, highlight=False)
-    console.print(plans_table(extra["plans"], scenarios[0].currency))
+    pairs = zip(comparison.labels, comparison.summaries, strict=True)
+    attained = {label: summary.attainment() for label, summary in pairs}
+    console.print(plans_table(extra["plans"], scenarios[0].currency, attained))
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(

@@ -57,7 +57,7 @@ def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
     if folder.comparison is None:
         return None
     pairs = comparison_pairs(folder.comparison)
-    targets = folder.targets()
+    targets = folder.targets() or _targets_of(folder)
     kpis: list[str] = []
     for _, diffs in pairs:
         kpis += [k for k in diffs if k not in kpis and is_num((diffs[k] or {}).get("mean"))]
@@ -93,6 +93,15 @@ def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
         "changes": _changes(folder),
         **_side_by_side(folder),
     }
+
+
+def _targets_of(folder: Folder) -> dict[str, tuple[str, float]]:
+    """KPI -> (bound, value) from the baseline's attainment (a comparison folder has no
+    scenario.yaml of its own)."""
+    for summary in _summaries(folder).values():
+        entries = (summary.get("attainment") or {}).get("targets") or []
+        return {e["kpi"]: (e["bound"], e["target"]) for e in entries if "=" not in e["kpi"]}
+    return {}
 
 
 def _subfolders(folder: Folder) -> dict[str, Path]:
@@ -182,9 +191,10 @@ def _short(value, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _side_by_side(folder: Folder) -> dict:
-    """Each compared scenario's KPI means, from comparison.json's ``summaries`` mapping
-    (name -> summary.json shape) or from the summary.json of each subfolder."""
+def _summaries(folder: Folder) -> dict[str, dict]:
+    """Each compared scenario's summary.json, in the comparison's order: from comparison.json's
+    ``summaries`` mapping (name -> summary.json shape) or from the summary.json of each
+    subfolder."""
     data = (folder.comparison or {}).get("summaries")
     summaries: dict[str, dict] = {}
     if isinstance(data, dict):
@@ -195,11 +205,16 @@ def _side_by_side(folder: Folder) -> dict:
             if summary is not None:
                 summaries[str(summary.get("scenario") or sub.name)] = summary
     order = [str(n) for n in (folder.comparison or {}).get("scenarios") or []]
-    summaries = dict(
+    return dict(
         sorted(
             summaries.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
         )
     )
+
+
+def _side_by_side(folder: Folder) -> dict:
+    """Each compared scenario's headline KPI means and the intervals meeting each target."""
+    summaries = _summaries(folder)
     names: list[str] = []
     for summary in summaries.values():
         names += [

@@ -15,6 +15,7 @@ from sim.scenario.kpis import HEADLINE, format_value, unit_label, unit_of
 
 __all__ = [
     "MAIN_KPIS",
+    "column_unit",
     "fmt",
     "fmt_range",
     "fmt_signed",
@@ -72,15 +73,18 @@ def header(column: str, currency: str | None = None, per_row: bool = False) -> s
     base = column
     for suffix in ("_mean", "_ci_low", "_ci_high"):
         base = base.removesuffix(suffix)
-    name = base.split(".", 1)[0]
-    if name in COLUMN_UNITS:
-        unit = COLUMN_UNITS[name]
-    elif unit_of(base).is_share:
-        unit = "share"
-    else:
-        unit = unit_label(base, currency or "money")
-        unit = unit.removesuffix("/day") if per_row else unit
+    unit = "share" if unit_of(base).is_share else column_unit(base, currency, per_row)
     return f"{column} ({unit})" if unit else column
+
+
+def column_unit(name: str, currency: str | None = None, per_row: bool = True) -> str:
+    """The unit of a figure in a table of intervals or days (``%`` for shares, ``calls`` for
+    offered calls per interval, ``agents`` for agents on duty)."""
+    base = name.split(".", 1)[0]
+    if base in COLUMN_UNITS:
+        return COLUMN_UNITS[base]
+    unit = unit_label(name, currency or "money")
+    return unit.removesuffix("/day") if per_row else unit
 
 
 def headline(entry: dict, overall: dict | None = None) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib import ticker
 
+from sim.report.numbers import column_unit
 from sim.report.plots import ENTITY_COLOURS, PALETTE, FigureSink, _figure, _legend, series
 from sim.scenario.kpis import unit_label, unit_of
 
@@ -87,7 +89,7 @@ def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | 
     fig, axes = _figure(rows=len(shown), height=2.3, width=10.5, sharex=True)
     for row, kpi in enumerate(shown):
         ax = axes[row, 0]
-        scale, unit = unit_of(kpi).scale, unit_label(kpi)
+        scale, unit = unit_of(kpi).scale, column_unit(kpi)
         for i, (name, table) in enumerate(tables.items()):
             s = series(table, kpi)
             if s is None:
@@ -130,8 +132,14 @@ def small_multiples(
         return None
     cols = 3
     rows = (len(panels) + cols - 1) // cols
-    tall = max(len(k) for _, k in panels)
-    fig, axes = _figure(rows=rows, cols=cols, height=0.3 * tall + 0.9, width=11.0)
+    tall = [max(len(k) for _, k in panels[r * cols : (r + 1) * cols]) + 2 for r in range(rows)]
+    fig, axes = _figure(
+        rows=rows,
+        cols=cols,
+        height=0.3 * sum(tall) / rows + 0.3,
+        width=11.0,
+        gridspec_kw={"height_ratios": tall},
+    )
     for ax, (area, kpis) in zip(axes.flat, panels, strict=False):
         y = np.arange(len(kpis))
         for j, (_label, diffs) in enumerate(pairs):
@@ -151,6 +159,7 @@ def small_multiples(
         ax.axvline(0, color="#888888", lw=0.8)
         ax.set_yticks(y, [k.replace("_", " ") for k in kpis], fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(4))
         ax.invert_yaxis()
         ax.set_title(area, fontsize=9, loc="left")
     for ax in list(axes.flat)[len(panels) :]:
