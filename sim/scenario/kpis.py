@@ -64,6 +64,9 @@ def _per_day(what: str) -> Unit:
     return Unit(f"{what}/day")
 
 
+Section = Literal["KPIs", "Business KPIs"]
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One KPI of the registry (per-group, per-tier, per-type and per-channel variants named
@@ -73,11 +76,12 @@ class Kpi:
     unit: Unit
     better: Literal["higher", "lower"] | None  # None: neither (a volume, a load)
     description: str
-    section: Literal["KPIs", "Business KPIs"]  # README section with the full definition
+    section: Section  # README section with the full definition
     headline: bool = False  # in the spec's fixed list: always shown, may carry a target
 
 
-_CALLS, _BUSINESS = "KPIs", "Business KPIs"
+_CALLS: Section = "KPIs"
+_BUSINESS: Section = "Business KPIs"
 
 KPIS: tuple[Kpi, ...] = (
     # the spec's fourteen, in the spec's order
