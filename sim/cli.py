@@ -343,9 +343,10 @@ def compare(
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(
-        "sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
-        "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
-        "have with independent seeds over the variance it has (∞: B − A never varies)."
+        "sig.: the 95% CI of B − A excludes 0 (better or worse, for a KPI with a direction). "
+        "VR: variance reduction of common random numbers, (s²A + s²B) / s²(B − A), "
+        "the variance the difference would have with independent seeds over the variance it "
+        "has (∞: B − A never varies)."
     )
     console.print(f"results: {folder}")
     if not no_report:
