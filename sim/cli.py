@@ -596,7 +596,7 @@ def staffing_table(result) -> Table:
                 f"{agents[mine].sum() * hours:,.1f}",
                 f"{agents[mine].max():.0f}",
                 f"{met}/{int(mine.sum())}",
-                "-" if low is None else f"{low:.3f}",
+                format_value(low, "service_level"),
             )
     return table
 
