@@ -138,7 +138,8 @@ def _show(value) -> str:
 
 
 def _error(source: str, line: int | None, column: str, message: str) -> ScenarioError:
-    return ScenarioError([ErrorItem(source, line, f"column '{column}'", message)])
+    where = f"line {line}, column '{column}'" if line else f"column '{column}'"
+    return ScenarioError([ErrorItem(source, None, where, message)])
 
 
 def _read_table(path: Path, mapping: LogMapping, wanted: list[str]):
@@ -270,13 +271,17 @@ def _parse_numbers(text, clock: bool):
     if clock and bad.any():
         is_clock = np.asarray(pc.match_substring_regex(text, _CLOCK).to_numpy(zero_copy_only=False), dtype=bool)
         if is_clock.any():
-            parts = pc.split_pattern(pc.if_else(pa.array(is_clock), text, "0"), ":")
-            secs = np.zeros(len(text))
-            for k, scale in ((0, 1.0), (1, 60.0), (2, 3600.0)):
-                for_k = pc.list_element(pc.list_slice(parts, -(k + 1), None), 0)
-                has = pc.greater(pc.list_value_length(parts), k).to_numpy(zero_copy_only=False)
-                v = pc.cast(pc.if_else(has, for_k, "0"), pa.float64()).to_numpy(zero_copy_only=False)
-                secs += np.where(has, v, 0.0) * scale
+            clock_text = pc.utf8_trim_whitespace(pc.if_else(pa.array(is_clock), text, "0:0"))
+            colons = pc.count_substring(clock_text, ":").to_numpy(zero_copy_only=False)
+            padded = pc.if_else(
+                pa.array(colons == 1), pc.binary_join_element_wise("0", clock_text, ":"), clock_text
+            )  # M:SS -> 0:M:SS
+            parts = pc.split_pattern(padded, ":")
+            secs = sum(
+                pc.cast(pc.list_element(parts, k), pa.float64()).to_numpy(zero_copy_only=False)
+                * scale
+                for k, scale in ((0, 3600.0), (1, 60.0), (2, 1.0))
+            )
             values = np.where(is_clock, secs, values)
             bad &= ~is_clock
     return values, empty, bad
@@ -370,7 +375,7 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
         raise ScenarioError(
             [
                 ErrorItem(
-                    name, None, "",
+                    name, None, "rows",
                     f"{n_bad:,} of {n:,} rows cannot be used (more than "
                     f"{MAX_BAD_SHARE:.0%}): {counts}\nfirst offending rows:\n{lines}",
                 )

@@ -163,6 +163,8 @@ def backtest(scenario, history_table: dict, open_days: np.ndarray, replications:
         wd, start = key.split()
         row = {"weekday": wd, "start": start}
         h = hist.get(key, [{}])[0]
+        if not h.get("offered") and not any(m.get("offered") for m in model.get(key, [])):
+            continue  # closed on both sides
         for f in FIGURES:
             row[f"history_{f}"] = h.get(f, 0.0 if f == "offered" else math.nan)
             vals = [m.get(f, math.nan) for m in model.get(key, [])]
