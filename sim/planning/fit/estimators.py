@@ -113,16 +113,21 @@ def fit_family(x: np.ndarray) -> dict:
     x = x[x > 0]
     if len(x) < 2:
         return {"family": None, "n": int(len(x)), "note": "too few observations to fit"}
+    moments = mean_cv_intervals(x)
+    if not moments["cv"] > 1e-9:  # every value the same (a scripted or padded time)
+        return {"family": "fixed", "estimator": "all values equal", "ks": 0.0,
+                "fits_badly": False, **moments}  # fmt: skip
     logx = np.log(x)
     aic = {}
-    fitted = {}
     for family in FAMILIES:
         k = 1 if family == "exponential" else 2
-        ll, params = _loglik(family, x, logx)
-        aic[family] = 2 * k - 2 * ll
-        fitted[family] = params
+        try:
+            ll, _ = _loglik(family, x, logx)
+        except (ValueError, RuntimeError, FloatingPointError):
+            continue  # the optimiser failed on this family: it is not offered
+        if math.isfinite(ll):
+            aic[family] = 2 * k - 2 * ll
     best = min(aic, key=aic.get)
-    moments = mean_cv_intervals(x)
     step = max(1, len(x) // 200_000)  # the KS distance on at most 200k points
     xs = np.sort(x[::step])
     ecdf_hi = np.arange(1, len(xs) + 1) / len(xs)

@@ -34,6 +34,8 @@ def _dist(fit: dict | None, fallback: str = "never") -> dict:
         return {"dist": "exponential", "mean": mean}
     if family == "never":
         return {"dist": "never"}
+    if family == "fixed":
+        return {"dist": "fixed", "value": mean}
     return {"dist": family, "mean": mean, "cv": float(f"{fit['cv']:.4g}")}
 
 
