@@ -2,7 +2,8 @@
 and day-to-day overdispersion.
 
 Only *first* calls enter here (redials are modelled by ``redial:``, see :mod:`.redials`). A day
-inside the log's span with no call at all is closed: a weekday closed on every one of its days
+inside the log's span with (almost) no call is closed (fewer than :data:`OPEN_DAY_SHARE` of
+the median day's calls: a few stray calls, e.g. redials past midnight, do not open a day): a weekday closed on every one of its days
 gets factor 0, an isolated closed day (a holiday) is listed and left out of every mean, never
 averaged in as a zero.
 """
@@ -20,6 +21,7 @@ from sim.scenario.units import DAY, WEEKDAYS, format_clock
 __all__ = ["LogCalendar", "fit_arrivals", "log_calendar"]
 
 PROFILE_TEST_ALPHA = 0.01  # below this p-value the weekdays get their own intraday profiles
+OPEN_DAY_SHARE = 0.05  # a day with fewer calls than this share of the median day is closed
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class LogCalendar:
     first_epoch_day: int
     day: np.ndarray  # per call, 0-based day of the log
     weekday: np.ndarray  # per day, 0 = mon
-    open: np.ndarray  # per day: any call at all
+    open: np.ndarray  # per day: open (see OPEN_DAY_SHARE)
     seconds: np.ndarray  # per call, seconds from the log's first midnight
 
     @property
@@ -47,7 +49,9 @@ def log_calendar(arrival: np.ndarray) -> LogCalendar:
     day = (seconds // DAY).astype(np.int64)
     n_days = int(day.max()) + 1
     weekday = (np.arange(first, first + n_days) + 3) % 7  # 1970-01-01 was a Thursday
-    return LogCalendar(first, day, weekday, np.bincount(day, minlength=n_days) > 0, seconds)
+    counts = np.bincount(day, minlength=n_days)
+    is_open = counts >= OPEN_DAY_SHARE * np.median(counts[counts > 0])
+    return LogCalendar(first, day, weekday, is_open, seconds)
 
 
 def _t95(df: int) -> float:
@@ -139,6 +143,7 @@ def _profiles(cal: LogCalendar, grid: np.ndarray, means: dict, interval: float):
             "share_ci95": wilson(int(pooled[s]), int(total)),
         }
     cols = pooled > 0
+    table = table[table.sum(axis=1) > 0]
     test = {"test": "chi-square homogeneity of weekday x interval counts", "p_value": None}
     by_weekday = None
     if len(open_wd) > 1 and cols.sum() > 1:
