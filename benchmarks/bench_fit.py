@@ -2,7 +2,8 @@
 the calibration simulations. The target is under 30 s for the CSV read plus the fit.
 
 The log is the call log of tests/scenarios/fit_truth.yaml scaled 45 times (volume and staffing),
-simulated once and cached in the temporary folder. Run: ``PYTHONPATH=. python benchmarks/bench_fit.py``.
+simulated once and cached in the temporary folder.
+Run: ``PYTHONPATH=. python benchmarks/bench_fit.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def scaled_scenario():
     data["arrivals"]["daily_volume"] *= SCALE
     for plan in data["agents"]["groups"]["team"]["staffing"].values():
         for clock in plan:
-            plan[clock] = int(round(plan[clock] * SCALE * 0.95))
+            plan[clock] = round(plan[clock] * SCALE * 0.95)
     return scenario_from_dict(data)
 
 

@@ -186,7 +186,9 @@ def run(
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
-    log_path = _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
+    log_path = (
+        _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
+    )
     console = Console()
     console.print(
         kpi_table(
@@ -839,9 +841,21 @@ def _duration_option(value: str, name: str) -> float:
 @click.option("--quiet", is_flag=True, help="no progress lines")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
 def fit(
-    log, mapping, interval, out, within, min_handle, redial_window, no_calibrate,
-    replications, max_days, seed, workers, quiet, no_report,
-) -> None:  # fmt: skip
+    log,
+    mapping,
+    interval,
+    out,
+    within,
+    min_handle,
+    redial_window,
+    no_calibrate,
+    replications,
+    max_days,
+    seed,
+    workers,
+    quiet,
+    no_report,
+) -> None:
     """Fit a scenario to the call log LOG (CSV or Parquet; docs/call-log.md, docs/fit.md).
 
     Writes scenario.yaml (runnable as is, every number commented with its source), fit.json
@@ -875,9 +889,15 @@ def fit(
             say(f"read and fitted {len(data):,} calls in {result.fit['fit_seconds']:.1f} s")
         folder.mkdir(parents=True, exist_ok=True)
         finish_fit(
-            result, folder, calibrate=not no_calibrate, replications=replications, seed=seed,
-            workers=workers or default_workers(), max_days=max_days, say=say,
-        )  # fmt: skip
+            result,
+            folder,
+            calibrate=not no_calibrate,
+            replications=replications,
+            seed=seed,
+            workers=workers or default_workers(),
+            max_days=max_days,
+            say=say,
+        )
         write_fit_folder(folder, result)
     except (ValueError, ScenarioError) as exc:
         _fail(f"error: {log}: {exc}")
@@ -898,10 +918,12 @@ def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
     for name, e in fit.get("backtest", {}).get("overall", {}).items():
         ci = e["model_ci95"]
         table.add_row(
-            name, _fmt(e["history"], name), _fmt(e["model"], name),
+            name,
+            _fmt(e["history"], name),
+            _fmt(e["model"], name),
             f"{_fmt(ci[0], name)} .. {_fmt(ci[1], name)}" if ci else "-",
             "yes" if e["inside"] else "[red]no[/red]",
-        )  # fmt: skip
+        )
     console = Console()
     console.print(table)
     dropped = sum(fit["log"]["rows_dropped"].values())

@@ -74,7 +74,11 @@ def test_a_few_bad_rows_are_dropped_counted_and_shown_with_line_and_column(write
         ("yesterday,answered,0,10,sales,gold,a1,c9", "arrival", "not a date-time"),
         ("2024-01-01T09:00:00,answered,-4,10,sales,gold,a1,c9", "wait", "negative"),
         ("2024-01-01T09:00:00,answered,abc,10,sales,gold,a1,c9", "wait", "not a number"),
-        ("2024-01-01T09:00:00,answered,3,,sales,gold,a1,c9", "handle_time", "answered call without a handle"),
+        (
+            "2024-01-01T09:00:00,answered,3,,sales,gold,a1,c9",
+            "handle_time",
+            "answered call without a handle",
+        ),
         ("2024-01-01T09:00:00,hung_up,3,,sales,gold,a1,c9", "outcome", "unknown outcome"),
     ],
 )

@@ -8,11 +8,13 @@ widened by 1.6); a plain 95% check of each would fail on some number more often 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import SCENARIOS, fixture_data
 
 from sim.cli import cli
 from sim.model.simulation import simulate
@@ -24,7 +26,6 @@ from sim.planning.fit.scenario_out import build_scenario, to_yaml
 from sim.report.call_log import call_log_table, write_call_log
 from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
 from sim.scenario.schema import load_scenario, scenario_from_dict
-from conftest import SCENARIOS, fixture_data
 
 WIDEN = 3.14 / 1.96  # Bonferroni for ~30 simultaneous checks
 TRUTH = SCENARIOS / "fit_truth.yaml"
@@ -63,7 +64,7 @@ def test_round_trip_intraday_profile(truth_fit):
     profile = sc.arrivals.intraday_profile
     starts = [int(k[:2]) * 2 + int(k[3:]) // 30 for k in profile] + [48]
     weights = np.zeros(48)
-    for (a, b), w in zip(zip(starts, starts[1:], strict=False), profile.values(), strict=False):
+    for (a, b), w in zip(itertools.pairwise(starts), profile.values(), strict=False):
         weights[a:b] = w
     truth = weights / weights.sum()
     fitted = result.fit["arrivals"]["intraday_profile"]
@@ -114,7 +115,7 @@ def test_round_trip_agents_seen_track_the_staffing(truth_fit):
     plan = sc.agents.groups["team"].staffing["mon"]
     starts = [int(k[:2]) * 2 for k in plan] + [48]
     truth = np.zeros(48)
-    for (a, b), n in zip(zip(starts, starts[1:], strict=False), plan.values(), strict=False):
+    for (a, b), n in zip(itertools.pairwise(starts), plan.values(), strict=False):
         truth[a:b] = n
     staffed = truth > 0
     assert np.all(seen[0][~staffed] == 0)
@@ -206,10 +207,14 @@ def test_wilson_interval_known_value():
 def _synthetic(arrival: np.ndarray, **labels) -> CallLogData:
     n = len(arrival)
     return CallLogData(
-        "synthetic.csv", n, np.sort(arrival).astype(np.int64), np.full(n, ANSWERED, np.int8),
-        np.zeros(n), np.full(n, 100.0),
+        "synthetic.csv",
+        n,
+        np.sort(arrival).astype(np.int64),
+        np.full(n, ANSWERED, np.int8),
+        np.zeros(n),
+        np.full(n, 100.0),
         labels={k: Labels(np.asarray(v[0], np.int32), v[1]) for k, v in labels.items()},
-    )  # fmt: skip
+    )
 
 
 def _days_of_calls(rng, per_day: np.ndarray, monday: int = 19723) -> np.ndarray:
@@ -292,13 +297,38 @@ def test_round_trip_through_the_cli_reproduces_the_kpis(tmp_path):
     from sim.experiments.replication import replicate
 
     runner = CliRunner()
-    res = runner.invoke(cli, ["run", str(TRUTH), "--call-log", "--replications", "1",
-                              "--out", str(tmp_path / "run"), "--quiet", "--no-report",
-                              "--workers", "1"])  # fmt: skip
+    res = runner.invoke(
+        cli,
+        [
+            "run",
+            str(TRUTH),
+            "--call-log",
+            "--replications",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+            "--no-report",
+            "--workers",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     log = tmp_path / "run" / "calls.parquet"
-    res = runner.invoke(cli, ["fit", str(log), "--out", str(tmp_path / "fit"), "--quiet",
-                              "--replications", "3", "--workers", "2"])  # fmt: skip
+    res = runner.invoke(
+        cli,
+        [
+            "fit",
+            str(log),
+            "--out",
+            str(tmp_path / "fit"),
+            "--quiet",
+            "--replications",
+            "3",
+            "--workers",
+            "2",
+        ],
+    )
     assert res.exit_code == 0, res.output
     for name in ("scenario.yaml", "fit.json", "backtest.csv", "report.html"):
         assert (tmp_path / "fit" / name).exists(), name

@@ -86,7 +86,6 @@ def write_call_log(path: str | Path, table, fmt: str = "parquet") -> Path:
     """Write ``table`` atomically as Parquet (default) or CSV (ISO 8601 arrival)."""
     import io
 
-    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq

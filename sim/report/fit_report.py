@@ -75,9 +75,11 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
         ax.set_ylim(0, 1.02)
     _legend(fig, axes.flat[0])
     return sink.add(
-        fig, "patience", "Patience: Kaplan–Meier and the exponential fit",
+        fig,
+        "patience",
+        "Patience: Kaplan–Meier and the exponential fit",
         "Survival of patience from censored waits (answered calls are right-censored).",
-    )  # fmt: skip
+    )
 
 
 def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
@@ -99,10 +101,12 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
         ax.set_xticks(firsts, [str(d) for d in days[firsts]])
     _legend(fig, axes.flat[0], ci=True)
     return sink.add(
-        fig, "backtest", "Back-test: history and fitted model per weekday and interval",
+        fig,
+        "backtest",
+        "Back-test: history and fitted model per weekday and interval",
         "Black: the log (mean over its open days); colour: the fitted scenario (mean of "
         "replications, shaded 95% CI).",
-    )  # fmt: skip
+    )
 
 
 def build_fit_report(folder: str | Path) -> Path:
@@ -120,60 +124,114 @@ def build_fit_report(folder: str | Path) -> Path:
     )
     if log["rows_dropped"]:
         parts.append("<h2>Rows not used</h2>")
-        parts.append(_table(["reason", "rows"], [[k, _n(v)] for k, v in log["rows_dropped"].items()]))
+        parts.append(
+            _table(["reason", "rows"], [[k, _n(v)] for k, v in log["rows_dropped"].items()])
+        )
     bt = fit.get("backtest")
     if bt:
         parts.append(f"<h2>Back-test ({bt['days']} days, {bt['replications']} replications)</h2>")
         rows = [
-            [k, _n(v["history"]), _n(v["model"]), _ci(v["model_ci95"]), "yes" if v["inside"] else "no"]
+            [
+                k,
+                _n(v["history"]),
+                _n(v["model"]),
+                _ci(v["model_ci95"]),
+                "yes" if v["inside"] else "no",
+            ]
             for k, v in bt["overall"].items()
         ]
         parts.append(_table(["figure", "history", "model", "model 95% CI", "history inside"], rows))
-        parts.append(_table(
-            ["figure", "MAE", "RMSE", "bias (model - history)", "offered-weighted MAE"],
-            [[k, _n(e["mae"]), _n(e["rmse"]), _n(e["bias"]), _n(e["weighted_mae"])]
-             for k, e in bt["errors"].items()],
-        ))  # fmt: skip
+        parts.append(
+            _table(
+                ["figure", "MAE", "RMSE", "bias (model - history)", "offered-weighted MAE"],
+                [
+                    [k, _n(e["mae"]), _n(e["rmse"]), _n(e["bias"]), _n(e["weighted_mae"])]
+                    for k, e in bt["errors"].items()
+                ],
+            )
+        )
     for item in (_backtest_figure(backtest, sink), _patience_figure(fit, sink)):
         if item:
-            parts.append(f"<h2>{html.escape(item['title'])}</h2><img src=\"{item['src']}\">"
-                         f"<p>{html.escape(item['caption'])}</p>")  # fmt: skip
+            parts.append(
+                f'<h2>{html.escape(item["title"])}</h2><img src="{item["src"]}">'
+                f"<p>{html.escape(item['caption'])}</p>"
+            )
     parts.append("<h2>Arrivals</h2>")
-    parts.append(_table(
-        ["weekday", "open days", "mean first calls", "95% CI", "factor", "95% CI"],
-        [[w, e["open_days"], _n(e.get("mean_calls")), _ci(e.get("mean_calls_ci95")),
-          _n(e["factor"]), _ci(e.get("factor_ci95"))] for w, e in arr["weekdays"].items()],
-    ))  # fmt: skip
-    parts.append(f"<p>daily volume {_n(arr['daily_volume'])} (95% CI {_ci(arr['daily_volume_ci95'])});"
-                 f" day-to-day cv {_n(arr['day_to_day_cv']['value'])}; closed days inside the log: "
-                 f"{', '.join(arr['holidays']) or 'none'}.</p>")  # fmt: skip
+    parts.append(
+        _table(
+            ["weekday", "open days", "mean first calls", "95% CI", "factor", "95% CI"],
+            [
+                [
+                    w,
+                    e["open_days"],
+                    _n(e.get("mean_calls")),
+                    _ci(e.get("mean_calls_ci95")),
+                    _n(e["factor"]),
+                    _ci(e.get("factor_ci95")),
+                ]
+                for w, e in arr["weekdays"].items()
+            ],
+        )
+    )
+    parts.append(
+        f"<p>daily volume {_n(arr['daily_volume'])} (95% CI {_ci(arr['daily_volume_ci95'])});"
+        f" day-to-day cv {_n(arr['day_to_day_cv']['value'])}; closed days inside the log: "
+        f"{', '.join(arr['holidays']) or 'none'}.</p>"
+    )
     parts.append("<h2>Handle times</h2>")
-    parts.append(_table(
-        ["call type", "calls", "family", "mean (s)", "95% CI", "cv", "95% CI", "KS"],
-        [[t, _n(h["n"]), h["family"], _n(h["mean"]), _ci(h.get("mean_ci95")), _n(h["cv"]),
-          _ci(h.get("cv_ci95")), _n(h["ks"], 3) + (" (fits badly)" if h["fits_badly"] else "")]
-         for t, h in fit["handle_times"]["by_type"].items() if h.get("family")],
-    ))  # fmt: skip
+    parts.append(
+        _table(
+            ["call type", "calls", "family", "mean (s)", "95% CI", "cv", "95% CI", "KS"],
+            [
+                [
+                    t,
+                    _n(h["n"]),
+                    h["family"],
+                    _n(h["mean"]),
+                    _ci(h.get("mean_ci95")),
+                    _n(h["cv"]),
+                    _ci(h.get("cv_ci95")),
+                    _n(h["ks"], 3) + (" (fits badly)" if h["fits_badly"] else ""),
+                ]
+                for t, h in fit["handle_times"]["by_type"].items()
+                if h.get("family")
+            ],
+        )
+    )
     parts.append("<h2>Patience</h2>")
-    parts.append(_table(
-        ["tier", "queued", "abandoned", "exp. mean (s)", "95% CI", "family used", "mean", "cv"],
-        [[t, _n(p["exponential"]["n"]), _n(p["exponential"]["abandoned"]),
-          _n(p["exponential"].get("mean")), _ci(p["exponential"].get("mean_ci95")),
-          p.get("family", "-"), _n(p.get("mean")), _n(p.get("cv"))]
-         for t, p in fit["patience"].items()],
-    ))  # fmt: skip
+    parts.append(
+        _table(
+            ["tier", "queued", "abandoned", "exp. mean (s)", "95% CI", "family used", "mean", "cv"],
+            [
+                [
+                    t,
+                    _n(p["exponential"]["n"]),
+                    _n(p["exponential"]["abandoned"]),
+                    _n(p["exponential"].get("mean")),
+                    _ci(p["exponential"].get("mean_ci95")),
+                    p.get("family", "-"),
+                    _n(p.get("mean")),
+                    _n(p.get("cv")),
+                ]
+                for t, p in fit["patience"].items()
+            ],
+        )
+    )
     agents = fit["agents"]
-    parts.append(f"<h2>Agents</h2><p>{html.escape(agents['seen']['method'])}; factor "
-                 f"{_n(agents.get('factor'))}: {html.escape(agents.get('factor_source', ''))}.</p>")  # fmt: skip
+    parts.append(
+        f"<h2>Agents</h2><p>{html.escape(agents['seen']['method'])}; factor "
+        f"{_n(agents.get('factor'))}: {html.escape(agents.get('factor_source', ''))}.</p>"
+    )
     scenario = folder / "scenario.yaml"
     if scenario.exists():
         text = scenario.read_text(encoding="utf-8")
         parts.append(f"<h2>scenario.yaml</h2><pre>{html.escape(text)}</pre>")
     page = (
-        f"<!doctype html><html><head><meta charset=\"utf-8\"><title>sim fit: "
+        f'<!doctype html><html><head><meta charset="utf-8"><title>sim fit: '
         f"{html.escape(log['file'])}</title><style>{_STYLE}</style></head><body>"
-        + "\n".join(parts) + "</body></html>"
-    )  # fmt: skip
+        + "\n".join(parts)
+        + "</body></html>"
+    )
     out = folder / "report.html"
     write_atomic(out, page)
     return out

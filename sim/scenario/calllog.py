@@ -24,8 +24,8 @@ from sim.scenario.schema_types import Model
 from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml, validation_error
 
 __all__ = [
-    "ANSWERED",
     "ABANDONED",
+    "ANSWERED",
     "FIELDS",
     "MAX_BAD_SHARE",
     "SELF_SERVED",
@@ -124,11 +124,17 @@ class CallLogData:
         """The same log restricted to ``mask`` (e.g. without very short calls)."""
         sub = lambda a: None if a is None else a[mask]  # noqa: E731
         return CallLogData(
-            self.source, self.rows_read, self.arrival[mask], self.outcome[mask],
-            self.wait[mask], self.handle[mask], sub(self.acw),
+            self.source,
+            self.rows_read,
+            self.arrival[mask],
+            self.outcome[mask],
+            self.wait[mask],
+            self.handle[mask],
+            sub(self.acw),
             {k: Labels(v.codes[mask], v.names) for k, v in self.labels.items()},
-            dict(self.dropped), list(self.examples),
-        )  # fmt: skip
+            dict(self.dropped),
+            list(self.examples),
+        )
 
 
 def _show(value) -> str:
@@ -261,15 +267,23 @@ def _parse_numbers(text, clock: bool):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    empty = np.asarray(pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False), dtype=bool)
-    is_num = np.asarray(pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False), dtype=bool)
+    empty = np.asarray(
+        pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False), dtype=bool
+    )
+    is_num = np.asarray(
+        pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False), dtype=bool
+    )
     values = np.full(len(text), np.nan)
     if is_num.any():
         nums = pc.if_else(pa.array(is_num), text, "0")
-        values = np.where(is_num, pc.cast(nums, pa.float64()).to_numpy(zero_copy_only=False), np.nan)
+        values = np.where(
+            is_num, pc.cast(nums, pa.float64()).to_numpy(zero_copy_only=False), np.nan
+        )
     bad = ~empty & ~is_num
     if clock and bad.any():
-        is_clock = np.asarray(pc.match_substring_regex(text, _CLOCK).to_numpy(zero_copy_only=False), dtype=bool)
+        is_clock = np.asarray(
+            pc.match_substring_regex(text, _CLOCK).to_numpy(zero_copy_only=False), dtype=bool
+        )
         if is_clock.any():
             clock_text = pc.utf8_trim_whitespace(pc.if_else(pa.array(is_clock), text, "0:0"))
             colons = pc.count_substring(clock_text, ":").to_numpy(zero_copy_only=False)
@@ -307,9 +321,11 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
             found = ", ".join(_show(h) for h in have[:12]) + (" ..." if len(have) > 12 else "")
             hint = "" if f in mapping.columns else f" (map it with --map: columns: {{{f}: ...}})"
             raise _error(
-                name, 1 if is_csv else None, missing[0],
+                name,
+                1 if is_csv else None,
+                missing[0],
                 f"required column for '{f}' is missing; the header has {found}{hint}",
-            )  # fmt: skip
+            )
     present = {f: cols for f, cols in sources.items() if all(c in have for c in cols)}
     n = table.num_rows
     rows = _Rows(n, name, is_csv)
@@ -319,7 +335,11 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
     if len(present["arrival"]) == 1 and pa.types.is_timestamp(first.type):
         stamps = pc.cast(first, pa.timestamp("s"), safe=False)
         bad_time = np.asarray(pc.is_null(stamps).to_numpy(zero_copy_only=False), dtype=bool)
-        arrival = pc.fill_null(pc.cast(stamps, pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        arrival = (
+            pc.fill_null(pc.cast(stamps, pa.int64()), 0)
+            .to_numpy(zero_copy_only=False)
+            .astype(np.int64)
+        )
         text = None
     else:
         text = _text(table, present["arrival"])
@@ -375,12 +395,14 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
         raise ScenarioError(
             [
                 ErrorItem(
-                    name, None, "rows",
+                    name,
+                    None,
+                    "rows",
                     f"{n_bad:,} of {n:,} rows cannot be used (more than "
                     f"{MAX_BAD_SHARE:.0%}): {counts}\nfirst offending rows:\n{lines}",
                 )
             ]
-        )  # fmt: skip
+        )
     if skip.any():
         dropped["outcome: mapped to skip"] = int((skip & ~rows.bad).sum())
     if not ok.any():
@@ -394,9 +416,15 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
             labels[f] = Labels(codes_f[ok], names)
     order = np.argsort(arrival[ok], kind="stable")
     data = CallLogData(
-        name, n, arrival[ok], outcome[ok], numbers["wait"][ok],
+        name,
+        n,
+        arrival[ok],
+        outcome[ok],
+        numbers["wait"][ok],
         np.where(answered, handle, np.nan)[ok],
         numbers["after_call_work"][ok] if "after_call_work" in numbers else None,
-        labels, dropped, examples,
-    )  # fmt: skip
+        labels,
+        dropped,
+        examples,
+    )
     return data if np.all(order[1:] > order[:-1]) else data.keep(order)

@@ -49,7 +49,7 @@ def agents_seen(data: CallLogData, cal: LogCalendar, interval: float) -> dict:
     stop = start + np.maximum(busy, 0.0)
     gcodes, gnames = _group_of_call(data)
     gcodes = gcodes[answered]
-    n_slots = cal.days * int(round(DAY / interval))
+    n_slots = cal.days * round(DAY / interval)
     s0 = np.minimum((start // interval).astype(np.int64), n_slots - 1)
     s1 = np.clip((np.maximum(stop - 1e-6, start) // interval).astype(np.int64), s0, n_slots - 1)
     lengths = s1 - s0 + 1
@@ -72,14 +72,16 @@ def agents_seen(data: CallLogData, cal: LogCalendar, interval: float) -> dict:
             hi = np.minimum(stop[call[mine]], (slot[mine] + 1) * interval)
             counts = np.bincount(slot[mine], weights=hi - lo, minlength=n_slots) / interval
         per_group[name] = _by_weekday(counts.astype(float), cal, interval)
-    method = "distinct agents busy in the interval" if agent is not None else (
-        "mean agents busy (busy agent-seconds / interval): no agent column"
+    method = (
+        "distinct agents busy in the interval"
+        if agent is not None
+        else ("mean agents busy (busy agent-seconds / interval): no agent column")
     )
     return {"groups": per_group, "method": method}
 
 
 def _by_weekday(counts: np.ndarray, cal: LogCalendar, interval: float) -> list[list[float]]:
-    slots = int(round(DAY / interval))
+    slots = round(DAY / interval)
     grid = counts.reshape(cal.days, slots)
     out = []
     for w in range(7):
@@ -102,7 +104,9 @@ def group_skills(data: CallLogData, types: list[str]) -> dict[str, list[str]]:
         counts = np.bincount(ctype.codes[mine & (ctype.codes >= 0)], minlength=len(ctype.names))
         total = max(int(counts.sum()), 1)
         out[name] = [
-            n for c, n in enumerate(ctype.names) if n in types and counts[c] / total >= SKILL_MIN_SHARE
+            n
+            for c, n in enumerate(ctype.names)
+            if n in types and counts[c] / total >= SKILL_MIN_SHARE
         ]
     return {g: s for g, s in out.items() if s}
 

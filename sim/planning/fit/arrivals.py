@@ -2,10 +2,10 @@
 and day-to-day overdispersion.
 
 Only *first* calls enter here (redials are modelled by ``redial:``, see :mod:`.redials`). A day
-inside the log's span with (almost) no call is closed (fewer than :data:`OPEN_DAY_SHARE` of
-the median day's calls: a few stray calls, e.g. redials past midnight, do not open a day): a weekday closed on every one of its days
-gets factor 0, an isolated closed day (a holiday) is listed and left out of every mean, never
-averaged in as a zero.
+inside the log's span with (almost) no call is closed: fewer calls than :data:`OPEN_DAY_SHARE`
+of the median day's (a few stray calls, e.g. redials past midnight, do not open a day). A
+weekday closed on every one of its days gets factor 0; an isolated closed day (a holiday) is
+listed and left out of every mean, never averaged in as a zero.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
     ``first`` masks the first calls. Returns a JSON-ready dict; ``profile_by_weekday`` is set
     when a chi-square test of homogeneity rejects one profile for all open weekdays.
     """
-    slots = int(round(DAY / interval))
+    slots = round(DAY / interval)
     per_day = np.bincount(cal.day[first], minlength=cal.days).astype(float)
     slot = (cal.seconds[first] % DAY // interval).astype(np.int64)
     grid = np.zeros((cal.days, slots))
@@ -105,9 +105,7 @@ def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
         if "mean_calls_ci95" in entry:
             entry["factor_ci95"] = [v / volume for v in entry["mean_calls_ci95"]]
     holidays = [
-        cal.date(d)
-        for d in np.flatnonzero(~cal.open).tolist()
-        if WEEKDAYS[cal.weekday[d]] in means
+        cal.date(d) for d in np.flatnonzero(~cal.open).tolist() if WEEKDAYS[cal.weekday[d]] in means
     ]
     profile, by_weekday, test = _profiles(cal, grid, means, interval)
     return {

@@ -17,7 +17,14 @@ from sim.planning.fit.estimators import (
 )
 from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
 
-__all__ = ["ALL", "fit_handle_times", "fit_patience", "fit_shares", "short_calls", "tier_priorities"]
+__all__ = [
+    "ALL",
+    "fit_handle_times",
+    "fit_patience",
+    "fit_shares",
+    "short_calls",
+    "tier_priorities",
+]
 
 ALL = "all"  # the name of the single call type / tier when the log has no such column
 PRIORITY_SHARE = 0.8  # one tier overtakes another at least this often: it has priority
@@ -129,8 +136,10 @@ def tier_priorities(data: CallLogData, given: dict[str, int]) -> dict:
     counts = np.bincount(later * k + earlier, minlength=k * k).reshape(k, k)
     out["overtakes"] = {
         f"{tier.names[a]} over {tier.names[b]}": int(counts[a, b])
-        for a in range(k) for b in range(k) if a != b and counts[a, b]
-    }  # fmt: skip
+        for a in range(k)
+        for b in range(k)
+        if a != b and counts[a, b]
+    }
     pair = counts + counts.T
     np.fill_diagonal(pair, 0)
     share = np.divide(counts, pair, out=np.zeros((k, k)), where=pair > 0)

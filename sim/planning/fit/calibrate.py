@@ -35,15 +35,23 @@ def history_records(data: CallLogData, cal: LogCalendar, within: float) -> CallR
     answer = np.where(answered, t + data.wait, np.nan)
     end = np.where(answered, answer + data.handle, np.where(abandoned, t + data.wait, t))
     acw = np.nan_to_num(data.acw) if data.acw is not None else 0.0
-    cols = {name: np.full(n, default, dtype=dtype) for name, (dtype, default) in CALL_COLUMNS.items()}
-    labels = {f: data.labels[f].codes if f in data.labels else np.zeros(n) for f in ("tier", "call_type")}
+    cols = {
+        name: np.full(n, default, dtype=dtype) for name, (dtype, default) in CALL_COLUMNS.items()
+    }
+    labels = {
+        f: data.labels[f].codes if f in data.labels else np.zeros(n) for f in ("tier", "call_type")
+    }
     cols.update(
-        arrival=t, queue_entry=np.where(data.outcome == SELF_SERVED, np.nan, t),
-        outcome=data.outcome.astype(np.int8), answer=answer, end=end,
-        release=np.where(answered, end + acw, np.nan), group=np.where(answered, 0, -1).astype(np.int16),
+        arrival=t,
+        queue_entry=np.where(data.outcome == SELF_SERVED, np.nan, t),
+        outcome=data.outcome.astype(np.int8),
+        answer=answer,
+        end=end,
+        release=np.where(answered, end + acw, np.nan),
+        group=np.where(answered, 0, -1).astype(np.int16),
         tier=np.maximum(labels["tier"], 0).astype(np.int16),
         call_type=np.maximum(labels["call_type"], 0).astype(np.int16),
-    )  # fmt: skip
+    )
     horizon = cal.days * DAY
     none = Timeline(np.array([0.0]), np.array([0.0]), horizon)
     return CallRecords(Calls(cols), ["log"], [none], [none], ["t"], ["c"], 0.0, horizon, within)
@@ -70,8 +78,12 @@ def pooled_by_slot(tables: list[dict], days_open: np.ndarray | None = None) -> d
         s = lambda v, inv=inv, k=len(keys): np.bincount(inv, weights=v, minlength=k)  # noqa: E731
         days, o, a = s(np.ones(len(inv))), s(off), s(ans)
         with np.errstate(invalid="ignore", divide="ignore"):
-            figs = {"offered": o / days, "service_level": s(quick) / o,
-                    "abandon_rate": s(aband) / o, "asa": s(wait) / a}  # fmt: skip
+            figs = {
+                "offered": o / days,
+                "service_level": s(quick) / o,
+                "abandon_rate": s(aband) / o,
+                "asa": s(wait) / a,
+            }
         for j, k in enumerate(keys.tolist()):
             out.setdefault(k, [dict() for _ in tables])[i] = {f: float(figs[f][j]) for f in FIGURES}
     return out
@@ -81,17 +93,27 @@ def _overall(tables: list[dict], days_open=None) -> list[dict]:
     """Per table: the four figures over the whole span (offered per day)."""
     res = []
     for tab in tables:
-        keep = np.ones(len(tab["day"]), dtype=bool) if days_open is None else np.isin(tab["day"], days_open)
+        keep = (
+            np.ones(len(tab["day"]), dtype=bool)
+            if days_open is None
+            else np.isin(tab["day"], days_open)
+        )
         off = np.nan_to_num(tab["offered"][keep])
         ans = np.nan_to_num(tab["answered"][keep])
         n_days = len(np.unique(tab["day"][keep]))
         o, a = off.sum(), ans.sum()
-        res.append({
-            "offered": o / max(n_days, 1),
-            "service_level": float((np.nan_to_num(tab["service_level"][keep]) * off).sum() / o) if o else math.nan,
-            "abandon_rate": float(np.nan_to_num(tab["abandoned"][keep]).sum() / o) if o else math.nan,
-            "asa": float((np.nan_to_num(tab["asa"][keep]) * ans).sum() / a) if a else math.nan,
-        })  # fmt: skip
+        res.append(
+            {
+                "offered": o / max(n_days, 1),
+                "service_level": float((np.nan_to_num(tab["service_level"][keep]) * off).sum() / o)
+                if o
+                else math.nan,
+                "abandon_rate": float(np.nan_to_num(tab["abandoned"][keep]).sum() / o)
+                if o
+                else math.nan,
+                "asa": float((np.nan_to_num(tab["asa"][keep]) * ans).sum() / a) if a else math.nan,
+            }
+        )
     return res
 
 
@@ -145,12 +167,19 @@ def calibrate(
         else:
             hi = mid
     best = min(points, key=lambda p: abs(p[metric] - target))
-    return {"metric": metric, "target": target, "factor": best["factor"], "points": points,
-            "replications": replications, "seed": seed}  # fmt: skip
+    return {
+        "metric": metric,
+        "target": target,
+        "factor": best["factor"],
+        "points": points,
+        "replications": replications,
+        "seed": seed,
+    }
 
 
-def backtest(scenario, history_table: dict, open_days: np.ndarray, replications: int, seed: int,
-             workers: int) -> tuple[list[dict], dict]:  # fmt: skip
+def backtest(
+    scenario, history_table: dict, open_days: np.ndarray, replications: int, seed: int, workers: int
+) -> tuple[list[dict], dict]:
     """Per weekday x interval rows of history and model, and the error measures and overall KPIs."""
     from sim.experiments.replication import mean_ci
 
@@ -181,8 +210,12 @@ def backtest(scenario, history_table: dict, open_days: np.ndarray, replications:
         if not ok.any():
             continue
         d, wt = (m - h)[ok], w[ok] / w[ok].sum()
-        errors[f] = {"mae": float(np.abs(d).mean()), "rmse": float(np.sqrt((d * d).mean())),
-                     "bias": float(d.mean()), "weighted_mae": float((np.abs(d) * wt).sum())}  # fmt: skip
+        errors[f] = {
+            "mae": float(np.abs(d).mean()),
+            "rmse": float(np.sqrt((d * d).mean())),
+            "bias": float(d.mean()),
+            "weighted_mae": float((np.abs(d) * wt).sum()),
+        }
         if f == "offered":
             errors[f]["wape"] = float(np.abs(d).sum() / h[ok].sum())
     hist_all = _overall([history_table], open_days)[0]
@@ -190,8 +223,12 @@ def backtest(scenario, history_table: dict, open_days: np.ndarray, replications:
     overall = {}
     for f in FIGURES:
         mean, ci, _ = mean_ci([m[f] for m in model_all if math.isfinite(m[f])])
-        overall[f] = {"history": hist_all[f], "model": mean, "model_ci95": list(ci) if ci else None,
-                      "inside": bool(ci and ci[0] <= hist_all[f] <= ci[1])}  # fmt: skip
+        overall[f] = {
+            "history": hist_all[f],
+            "model": mean,
+            "model_ci95": list(ci) if ci else None,
+            "inside": bool(ci and ci[0] <= hist_all[f] <= ci[1]),
+        }
     return rows, {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
 
 

@@ -83,7 +83,9 @@ def _loglik(family: str, x: np.ndarray, logx: np.ndarray) -> tuple[float, dict]:
 
     shape, _, scale = stats.gamma.fit(x, floc=0)
     ll = float(
-        (shape - 1) * logx.sum() - x.sum() / scale - n * (special.gammaln(shape) + shape * math.log(scale))
+        (shape - 1) * logx.sum()
+        - x.sum() / scale
+        - n * (special.gammaln(shape) + shape * math.log(scale))
     )
     return ll, {"mean": shape * scale, "cv": 1 / math.sqrt(shape)}
 
@@ -112,11 +114,16 @@ def fit_family(x: np.ndarray) -> dict:
     x = np.asarray(x, dtype=float)
     x = x[x > 0]
     if len(x) < 2:
-        return {"family": None, "n": int(len(x)), "note": "too few observations to fit"}
+        return {"family": None, "n": len(x), "note": "too few observations to fit"}
     moments = mean_cv_intervals(x)
     if not moments["cv"] > 1e-9:  # every value the same (a scripted or padded time)
-        return {"family": "fixed", "estimator": "all values equal", "ks": 0.0,
-                "fits_badly": False, **moments}  # fmt: skip
+        return {
+            "family": "fixed",
+            "estimator": "all values equal",
+            "ks": 0.0,
+            "fits_badly": False,
+            **moments,
+        }
     logx = np.log(x)
     aic = {}
     for family in FAMILIES:
@@ -162,7 +169,7 @@ def exponential_patience(wait: np.ndarray, abandoned: np.ndarray) -> dict:
 
     total, d = float(wait.sum()), int(abandoned.sum())
     out = {
-        "n": int(len(wait)),
+        "n": len(wait),
         "abandoned": d,
         "censored_share": 1 - d / len(wait) if len(wait) else None,
         "estimator": "exponential MLE: total time waited / abandons (right-censored)",
@@ -238,10 +245,14 @@ def censored_family_fit(wait: np.ndarray, abandoned: np.ndarray) -> dict:
             return -(lp.sum() + ls.sum())
 
         with np.errstate(all="ignore"):
-            res = optimize.minimize(nll, [math.log(exp_mean), 0.0], method="Nelder-Mead",
-                                    options={"xatol": 1e-4, "fatol": 1e-3, "maxiter": 400})  # fmt: skip
+            res = optimize.minimize(
+                nll,
+                [math.log(exp_mean), 0.0],
+                method="Nelder-Mead",
+                options={"xatol": 1e-4, "fatol": 1e-3, "maxiter": 400},
+            )
         if np.isfinite(res.fun):
             aic[family] = 4 + 2 * float(res.fun)
             params[family] = {"mean": math.exp(res.x[0]), "cv": math.exp(res.x[1])}
     best = min(aic, key=aic.get)
-    return {"family": best, "aic": aic, "params": params, "rows_used": int(len(w))}
+    return {"family": best, "aic": aic, "params": params, "rows_used": len(w)}

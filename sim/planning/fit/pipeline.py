@@ -24,7 +24,7 @@ from sim.planning.fit.redials import fit_redials
 from sim.scenario.calllog import SELF_SERVED, CallLogData
 from sim.scenario.units import WEEKDAYS
 
-__all__ = ["FitOptions", "FitResult", "fit_log", "finish_fit", "write_fit_folder"]
+__all__ = ["FitOptions", "FitResult", "finish_fit", "fit_log", "write_fit_folder"]
 
 
 @dataclass(frozen=True)

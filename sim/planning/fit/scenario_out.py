@@ -14,7 +14,6 @@ import re
 import numpy as np
 
 from sim.planning.fit.agents import staffing_maps
-from sim.planning.fit.behaviour import ALL
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
@@ -41,11 +40,11 @@ def _dist(fit: dict | None, fallback: str = "never") -> dict:
 
 def _profile(arr: dict, interval: float) -> tuple[dict, dict]:
     """intraday_profile weights (shares per slot; 0 where no call) and their comments."""
-    slots = int(round(DAY / interval))
+    slots = round(DAY / interval)
     shares = np.zeros(slots)
     notes = {}
     for clock, entry in arr["intraday_profile"].items():
-        s = int(round((int(clock[:2]) * 3600 + int(clock[3:]) * 60) / interval))
+        s = round((int(clock[:2]) * 3600 + int(clock[3:]) * 60) / interval)
         shares[s] = entry["share"]
         notes[clock] = f"share of first calls{_ci(entry, 'share_ci95', '.4f')}"
     out, comments, last = {}, {}, None
@@ -99,15 +98,18 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             c[("arrivals", "intraday_profile", clock)] = note
     d2d = arr["day_to_day_cv"]
     sc["arrivals"]["day_to_day_cv"] = float(f"{d2d['value']:.3f}")
-    c[("arrivals", "day_to_day_cv")] = (
-        f"{d2d['estimator']} ({d2d['days']} days)" + (f"; {d2d['note']}" if "note" in d2d else "")
+    c[("arrivals", "day_to_day_cv")] = f"{d2d['estimator']} ({d2d['days']} days)" + (
+        f"; {d2d['note']}" if "note" in d2d else ""
     )
     prio = fit["tier_priority"]["priority"]
     tiers = {}
     for t, e in fit["tiers"].items():
         p = fit["patience"].get(t, {})
-        tiers[t] = {"share": float(f"{e['share']:.5f}"), "priority": int(prio.get(t, 0)),
-                    "patience": _dist(p)}  # fmt: skip
+        tiers[t] = {
+            "share": float(f"{e['share']:.5f}"),
+            "priority": int(prio.get(t, 0)),
+            "patience": _dist(p),
+        }
         c[("customer_tiers", t, "share")] = f"{e['calls']:,} first calls{_ci(e, 'share_ci95')}"
         c[("customer_tiers", t, "priority")] = fit["tier_priority"]["source"]
         exp = p.get("exponential", {})
@@ -144,14 +146,23 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     rd = {}
     ab, an = redial.get("after_abandon"), redial.get("after_answered")
     if ab and ab.get("probability"):
-        rd["after_abandon"] = {"probability": float(f"{ab['probability']:.4f}"),
-                               "delay": _dist(ab.get("delay"), "exponential")}  # fmt: skip
+        rd["after_abandon"] = {
+            "probability": float(f"{ab['probability']:.4f}"),
+            "delay": _dist(ab.get("delay"), "exponential"),
+        }
         c[("redial", "after_abandon")] = (
-            f"{ab['followed']:,} of {ab['calls']:,} abandoned calls followed{_ci(ab, 'probability_ci95')}"
+            f"{ab['followed']:,} of {ab['calls']:,} abandoned calls followed"
+            + _ci(ab, "probability_ci95")
         )
-    if an and an.get("probability") and any("first_contact_resolution" in t for t in types.values()):
-        rd["after_unresolved"] = {"probability": 1.0,
-                                  "delay": _dist(an.get("delay"), "exponential")}  # fmt: skip
+    if (
+        an
+        and an.get("probability")
+        and any("first_contact_resolution" in t for t in types.values())
+    ):
+        rd["after_unresolved"] = {
+            "probability": 1.0,
+            "delay": _dist(an.get("delay"), "exponential"),
+        }
         c[("redial", "after_unresolved")] = (
             "every unresolved call is followed (the log cannot tell the two apart; docs/fit.md)"
         )
@@ -159,7 +170,10 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         sc["redial"] = rd
     self_served = fit["log"].get("self_served_share", 0.0)
     if self_served > 0:
-        sc["ivr"] = {"self_service": float(f"{self_served:.4f}"), "time": {"dist": "fixed", "value": 0}}
+        sc["ivr"] = {
+            "self_service": float(f"{self_served:.4f}"),
+            "time": {"dist": "fixed", "value": 0},
+        }
         c[("ivr",)] = "share of rows with outcome self_served; IVR time not in the log"
     staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd)
     groups = {g: {"skills": fit["agents"]["skills"][g], "staffing": staffing[g]} for g in staffing}
@@ -223,7 +237,9 @@ def _flow(v, path: tuple) -> bool:
     )
 
 
-def to_yaml(data: dict, comments: dict, header: str = "", _path: tuple = (), _indent: int = 0) -> str:
+def to_yaml(
+    data: dict, comments: dict, header: str = "", _path: tuple = (), _indent: int = 0
+) -> str:
     """YAML text of ``data`` with ``comments[path]`` at the end of each key's line."""
     lines = [f"# {line}" for line in header.splitlines()] if header else []
     pad = " " * _indent
