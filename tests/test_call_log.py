@@ -110,6 +110,7 @@ columns:
 time_format: "%y%m%d %H:%M:%S"
 outcomes: {AGENT: answered, HANG: abandoned, PHANTOM: skip}
 durations: clock
+missing: ["0", NO_SERVER]
 """
 EXPORT = """\
 date,q_start,outcome,q_time,ser_time,priority,customer_id,server
@@ -126,6 +127,8 @@ def test_mapping_joins_columns_translates_codes_and_parses_clock_durations(write
     assert data.wait.tolist() == [12.0, 45.0] and data.handle[0] == 185.0
     assert data.arrival[1] - data.arrival[0] == 38
     assert str(np.datetime64(int(data.arrival[0]), "s")) == "1999-02-01T08:09:22"
+    agent = data.labels["agent"]
+    assert agent.names[agent.codes[0]] == "DORIT" and agent.codes[1] == -1  # NO_SERVER
 
 
 def test_wrong_mapping_key_names_file_line_and_suggestion(write):

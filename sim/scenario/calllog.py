@@ -66,6 +66,10 @@ class LogMapping(Model):
         "seconds", description="wait and handle times as seconds, or clock text H:MM:SS"
     )
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator")
+    missing: list[str] = Field(
+        default_factory=list,
+        description="label values that mean 'not known' (e.g. customer 0, agent NO_SERVER)",
+    )
     tier_priority: dict[str, int] = Field(
         default_factory=dict, description="tier -> priority (0 served first), if known"
     )
@@ -411,8 +415,9 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
     for f in LABELS:
         if f in present:
             codes_f, names = _encode(pc.utf8_trim_whitespace(_text(table, present[f])))
-            if "" in names:
-                codes_f = np.where(codes_f == names.index(""), -1, codes_f)
+            unknown = [i for i, v in enumerate(names) if v == "" or v in mapping.missing]
+            if unknown:
+                codes_f = np.where(np.isin(codes_f, unknown), -1, codes_f)
             labels[f] = Labels(codes_f[ok], names)
     order = np.argsort(arrival[ok], kind="stable")
     data = CallLogData(
