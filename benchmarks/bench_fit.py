@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from sim.model.call_log import call_log_table, encode_call_log
 from sim.model.simulation import simulate
 from sim.planning.fit.pipeline import FitOptions, fit_log
-from sim.report.call_log import call_log_table, write_call_log
 from sim.scenario.calllog import read_call_log
 from sim.scenario.schema import scenario_from_dict
 from sim.scenario.yamlsource import load_yaml
@@ -40,8 +40,8 @@ def make_log(folder: Path) -> tuple[Path, Path]:
     started = time.perf_counter()
     run = simulate(scaled_scenario(), seed=11)
     table = call_log_table(run.records)
-    write_call_log(parquet, table)
-    write_call_log(csv, table, "csv")
+    parquet.write_bytes(encode_call_log(table))
+    csv.write_bytes(encode_call_log(table, "csv"))
     print(f"simulated and wrote {table.num_rows:,} calls in {time.perf_counter() - started:.1f} s")
     return csv, parquet
 

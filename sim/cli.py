@@ -780,14 +780,16 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
 
 def _write_call_log(folder: Path, scenario: Scenario, seed: int, fmt: str) -> Path:
     """Replication 0 again, in this process with its records (same streams: same calls)."""
+    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
-    from sim.report.call_log import call_log_table, write_call_log
+    from sim.report.files import write_atomic
 
     result = simulate(scenario, seed=seed, replication=0)
     table = call_log_table(result.records, scenario.horizon.start_weekday)
     path = folder / f"calls.{fmt}"
     try:
-        return write_call_log(path, table, fmt)
+        write_atomic(path, encode_call_log(table, fmt))
+        return path
     except OSError as exc:
         _fail(f"error: cannot write {path}: {exc.strerror or exc}")
     raise AssertionError("unreachable")

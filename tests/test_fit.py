@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from conftest import SCENARIOS, fixture_data
 
 from sim.cli import cli
+from sim.model.call_log import call_log_table, encode_call_log
 from sim.model.simulation import simulate
 from sim.model.streams import Streams
 from sim.planning.fit import estimators as est
 from sim.planning.fit.arrivals import fit_arrivals, log_calendar
 from sim.planning.fit.pipeline import FitOptions, fit_log
 from sim.planning.fit.scenario_out import build_scenario, to_yaml
-from sim.report.call_log import call_log_table, write_call_log
 from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
 from sim.scenario.schema import load_scenario, scenario_from_dict
 
@@ -41,7 +41,7 @@ def truth_fit(tmp_path_factory):
     scenario = load_scenario(TRUTH)
     run = simulate(scenario, seed=11)
     path = tmp_path_factory.mktemp("log") / "calls.parquet"
-    write_call_log(path, call_log_table(run.records))
+    path.write_bytes(encode_call_log(call_log_table(run.records)))
     return scenario, fit_log(read_call_log(path), FitOptions())
 
 
@@ -284,7 +284,7 @@ def test_fcfs_tiers_get_no_priority(tmp_path):
     data["routing"] = {"tier_priority": False}
     run = simulate(scenario_from_dict(data), seed=3)
     path = tmp_path / "calls.parquet"
-    write_call_log(path, call_log_table(run.records))
+    path.write_bytes(encode_call_log(call_log_table(run.records)))
     result = fit_log(read_call_log(path), FitOptions())
     assert result.fit["tier_priority"]["priority"] == {}
 

@@ -9,13 +9,12 @@ real log does not have; readers ignore them.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 
 from sim.model.records import Origin, Outcome
 
-__all__ = ["START_DATE", "call_log_table", "log_start_date", "write_call_log"]
+__all__ = ["START_DATE", "call_log_table", "encode_call_log", "log_start_date"]
 
 START_DATE = date(2024, 1, 1)  # a Monday: simulated day 1 is the first matching weekday on or after
 _OUTCOMES = {
@@ -82,15 +81,16 @@ def call_log_table(records, start_weekday: str = "mon", replication: int = 0):
     )
 
 
-def write_call_log(path: str | Path, table, fmt: str = "parquet") -> Path:
-    """Write ``table`` atomically as Parquet (default) or CSV (ISO 8601 arrival)."""
+def encode_call_log(table, fmt: str = "parquet") -> bytes:
+    """``table`` as the bytes of a Parquet file (default) or a CSV file (ISO 8601 arrival).
+
+    The caller writes them atomically (sim.report.files.write_atomic).
+    """
     import io
 
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
-
-    from sim.report.files import write_atomic
 
     buf = io.BytesIO()
     if fmt == "csv":
@@ -99,5 +99,4 @@ def write_call_log(path: str | Path, table, fmt: str = "parquet") -> Path:
         pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
     else:
         pq.write_table(table, buf, compression="zstd")
-    write_atomic(path, buf.getvalue())
-    return Path(path)
+    return buf.getvalue()
