@@ -258,6 +258,23 @@ def test_weekday_profiles_that_differ_get_their_own():
     assert abs(sat.sum() - 800) < 1e-6 and sat[:18].sum() == 0 and sat[24:].sum() == 0
 
 
+def test_weekday_profiles_go_to_an_arrivals_file_the_scenario_reads(tmp_path):
+    from sim.planning.fit.scenario_out import arrivals_csv
+
+    rng = Streams(8)("test")
+    weekdays = _days_of_calls(rng, np.tile([400, 400, 400, 400, 400, 0, 0], 2))
+    saturday = (19723 + np.array([5, 12]).repeat(300)) * 86400 + 9 * 3600
+    log = np.concatenate([weekdays, saturday + rng.random(600) * 3 * 3600])
+    result = fit_log(_synthetic(log), FitOptions())
+    (tmp_path / "arrivals.csv").write_text(arrivals_csv(result.fit))
+    data, comments = build_scenario(result.fit, "fitted", 1.0, 14)
+    (tmp_path / "scenario.yaml").write_text(to_yaml(data, comments))
+    sc = load_scenario(tmp_path / "scenario.yaml")
+    assert sc.arrivals.file == "arrivals.csv" and "daily_volume" not in data["arrivals"]
+    saturday_rows = [r for r in sc.arrivals.rows if r[0] == 6]  # day 6 of a Monday start
+    assert abs(sum(r[2] for r in saturday_rows) - 300) < 1e-6
+
+
 def test_fit_without_customer_agent_or_type_columns_still_gives_a_scenario(tmp_path):
     rng = Streams(4)("test")
     data = _synthetic(_days_of_calls(rng, np.full(14, 300)))

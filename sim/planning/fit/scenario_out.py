@@ -176,7 +176,8 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         }
         c[("ivr",)] = "share of rows with outcome self_served; IVR time not in the log"
     staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd)
-    groups = {g: {"skills": fit["agents"]["skills"][g], "staffing": staffing[g]} for g in staffing}
+    skills = fit["agents"]["skills"]
+    groups = {g: {"skills": skills[g], "staffing": staffing[g]} for g in staffing if g in skills}
     agents: dict = {}
     acw = fit["handle_times"].get("after_call_work")
     if acw:
