@@ -97,7 +97,7 @@ def violations(root: Path) -> list[str]:
                 found.append(
                     f"{name} -> {target} (third-party {top} belongs to {', '.join(CONFINED[top])})"
                 )
-            if top != "sim" or target == "sim" and layer in ("sim", "sim.cli"):
+            if top != "sim" or (target == "sim" and layer in ("sim", "sim.cli")):
                 continue
             if _under(target, layer) and layer != "sim":
                 continue
