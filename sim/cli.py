@@ -918,9 +918,9 @@ def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
         ci = e["model_ci95"]
         table.add_row(
             name,
-            _fmt(e["history"], name),
-            _fmt(e["model"], name),
-            f"{_fmt(ci[0], name)} .. {_fmt(ci[1], name)}" if ci else "-",
+            format_value(e["history"], name),
+            format_value(e["model"], name),
+            format_ci(ci, name),
             "yes" if e["inside"] else "[red]no[/red]",
         )
     console = Console()
