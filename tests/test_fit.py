@@ -37,12 +37,16 @@ def inside(value: float, ci, widen: float = WIDEN) -> bool:
 
 
 @pytest.fixture(scope="module")
-def truth_fit(tmp_path_factory):
-    scenario = load_scenario(TRUTH)
-    run = simulate(scenario, seed=11)
+def truth_log(tmp_path_factory):
+    run = simulate(load_scenario(TRUTH), seed=11)
     path = tmp_path_factory.mktemp("log") / "calls.parquet"
     path.write_bytes(encode_call_log(call_log_table(run.records)))
-    return scenario, fit_log(read_call_log(path), FitOptions())
+    return path
+
+
+@pytest.fixture(scope="module")
+def truth_fit(truth_log):
+    return load_scenario(TRUTH), fit_log(read_call_log(truth_log), FitOptions())
 
 
 def test_round_trip_volume_and_weekday_factors(truth_fit):
@@ -362,3 +366,55 @@ def test_round_trip_through_the_cli_reproduces_the_kpis(tmp_path):
     off_a = a.kpis["offered"].mean * 28 / 24
     off_b = b.kpis["offered"].mean * fitted.horizon.days / 24
     assert abs(off_a / off_b - 1) < 0.03
+
+
+def test_a_bank_style_export_through_a_mapping_fits_like_the_generic_log(
+    truth_log, truth_fit, tmp_path
+):
+    """The round-trip log rewritten the way a real switch exports it: a date column 240101, a
+    clock-time column, AGENT/HANG codes, H:MM:SS durations, PHANTOM rows, customer 0 unknown."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    _, generic = truth_fit
+    cols = pq.read_table(truth_log).to_pydict()
+    lines = ["date,q_start,outcome,q_time,ser_time,type,priority,customer_id,server"]
+    for i, when in enumerate(cols["arrival"]):
+        code = {"answered": "AGENT", "abandoned": "HANG"}[cols["outcome"][i]]
+        ser = cols["handle_time"][i]
+        ser_text = (
+            "" if ser is None else f"{ser // 3600:.0f}:{ser % 3600 // 60:02.0f}:{ser % 60:06.3f}"
+        )
+        lines.append(
+            f"{when:%y%m%d},{when.hour}:{when:%M:%S},{code},{cols['wait'][i]},{ser_text},"
+            f"{cols['call_type'][i]},{cols['tier'][i]},{cols['customer'][i]},"
+            f"{cols['agent'][i] or 'NO_SERVER'}"
+        )
+        if i % 500 == 0:
+            lines.append(
+                f"{when:%y%m%d},{when.hour}:{when:%M:%S},PHANTOM,0,,sales,gold,0,NO_SERVER"
+            )
+    (tmp_path / "export.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "map.yaml").write_text(
+        "columns: {arrival: [date, q_start], wait: q_time, handle_time: ser_time, call_type: type,"
+        " tier: priority, customer: customer_id, agent: server}\n"
+        "time_format: '%y%m%d %H:%M:%S'\noutcomes: {AGENT: answered, HANG: abandoned, "
+        "PHANTOM: skip}\ndurations: clock\nmissing: ['0', NO_SERVER]\n"
+    )
+    res = CliRunner().invoke(cli, ["fit", str(tmp_path / "export.csv"), "--map",
+                                   str(tmp_path / "map.yaml"), "--out", str(tmp_path / "o"),
+                                   "--quiet", "--no-calibrate", "--replications", "2",
+                                   "--max-days", "7", "--workers", "1", "--no-report"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    fit = json.loads((tmp_path / "o" / "fit.json").read_text())
+    assert fit["log"]["rows_dropped"] == {"outcome: mapped to skip": 48}
+    want = generic.fit
+    assert fit["arrivals"]["daily_volume"] == pytest.approx(want["arrivals"]["daily_volume"])
+    assert (
+        fit["redials"]["after_abandon"]["followed"] == want["redials"]["after_abandon"]["followed"]
+    )
+    for t in ("sales", "support"):
+        got, ref = fit["handle_times"]["by_type"][t], want["handle_times"]["by_type"][t]
+        assert got["mean"] == pytest.approx(ref["mean"], rel=1e-6)
+    assert load_scenario(tmp_path / "o" / "scenario.yaml").horizon.days == 27
