@@ -53,6 +53,7 @@ from sim.report.plots import (
     series,
     sweep_lines,
 )
+from sim.scenario.kpis import lookup
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
 
@@ -72,8 +73,10 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     main, more = [], []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
+        kpi = lookup(name)
         row = {
             "name": name,
+            "about": kpi.description if kpi is not None else "",
             "mean": fmt(k.get("mean"), name, currency),
             "ci": fmt_range(ci[0], ci[1], name, currency).replace("..", "…"),
             "target": "",

@@ -17,9 +17,14 @@ RESOLVED_MARK = "# resolved scenario: every duration is in seconds"
 loading it again does not warn about durations without a unit."""
 
 
-def scenario_to_dict(scenario: Scenario) -> dict:
-    """The scenario as plain data that :func:`scenario_from_dict` reads back identically."""
-    return _plain(scenario.model_dump(mode="python", by_alias=True, exclude_none=True))
+def scenario_to_dict(scenario: Scenario, exclude_defaults: bool = False) -> dict:
+    """The scenario as plain data that :func:`scenario_from_dict` reads back identically
+    (``exclude_defaults``: only the keys whose value is not the default)."""
+    return _plain(
+        scenario.model_dump(
+            mode="python", by_alias=True, exclude_none=True, exclude_defaults=exclude_defaults
+        )
+    )
 
 
 def _plain(value: Any) -> Any:
