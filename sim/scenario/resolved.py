@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["RESOLVED_MARK", "scenario_to_dict", "scenario_to_yaml"]
+__all__ = ["SECONDS_NOTE", "scenario_to_dict", "scenario_to_yaml"]
 
-RESOLVED_MARK = "# resolved scenario: every duration is in seconds"
-"""First line of a resolved scenario file: bare numbers there are seconds by construction, so
-loading it again does not warn about durations without a unit."""
+SECONDS_NOTE = "every duration is in seconds"
+"""Said in the leading comments of a file written by the program (a resolved or fitted
+scenario): bare numbers there are seconds by construction, so loading it again does not warn
+about durations without a unit."""
 
 
 def scenario_to_dict(scenario: Scenario, exclude_defaults: bool = False) -> dict:
@@ -49,4 +50,4 @@ def scenario_to_yaml(scenario: Scenario) -> str:
     yaml.sort_base_mapping_type_on_output = False
     buf = io.StringIO()
     yaml.dump(scenario_to_dict(scenario), buf)
-    return f"{RESOLVED_MARK}\n{buf.getvalue()}"
+    return f"# resolved scenario: {SECONDS_NOTE}\n{buf.getvalue()}"
