@@ -101,18 +101,7 @@ def test_run_prints_attainment_first_and_summary_json_holds_it(tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(
         cli,
-        [
-            "run",
-            "scenarios/erlang_a.yaml",
-            "--replications",
-            "2",
-            "--workers",
-            "1",
-            "--quiet",
-            "--out",
-            str(out),
-            "--no-report",
-        ],
+        f"run scenarios/erlang_a.yaml --replications 2 --workers 1 --quiet --no-report --out {out}",
     )
     assert result.exit_code == 0, result.output
     first = result.output.index("Targets interval by interval")
