@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -94,3 +95,21 @@ def test_export_command(run_folder, tmp_path):
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "is this a results folder" in result.output
+
+
+def test_currency_is_shown_beside_money(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    path = tmp_path / "eur.yaml"
+    path.write_text(
+        f"extends: {root / 'scenarios/hotline_baseline.yaml'}\nname: eur\ncurrency: EUR\n"
+        "horizon: {days: 2}\n"
+    )
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli, f"run {path} --replications 2 --workers 1 --quiet --no-report --xlsx --out {out}"
+    )
+    assert result.exit_code == 0, result.output
+    assert "cost_per_delivery (EUR/delivery)" in result.output
+    assert json.loads((out / "summary.json").read_text())["currency"] == "EUR"
+    rows = openpyxl.load_workbook(out / "results.xlsx")["summary"].iter_rows(values_only=True)
+    assert {r[0]: r[6] for r in rows}["cost_per_delivery"] == "EUR/delivery"

@@ -182,8 +182,16 @@ class Target(Model):
     """A KPI bound the planner must reach."""
 
     within: Duration | None = Field(None, description="service_level only: answer within this")
-    at_least: Bound = Field(None, allow_inf_nan=False, description="the KPI must be at least this")
-    at_most: Bound = Field(None, allow_inf_nan=False, description="the KPI must be at most this")
+    at_least: Bound = Field(
+        None,
+        allow_inf_nan=False,
+        description="the KPI must be at least this, in its unit (a share: 0.8 or 80%)",
+    )
+    at_most: Bound = Field(
+        None,
+        allow_inf_nan=False,
+        description="the KPI must be at most this, in its unit (a share: 0.05 or 5%)",
+    )
 
     @model_validator(mode="after")
     def _one_bound(self):
