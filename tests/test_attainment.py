@@ -68,6 +68,7 @@ def test_misses_merge_times_of_day_and_wrap_past_midnight():
             "days_missed": 2,
             "days": 2,
             "worst": 0.5,
+            "clearly": None,
         }
     ]
 
@@ -129,3 +130,19 @@ def test_output_in_a_log_keeps_names_and_paths_on_one_line(tmp_path):
     assert any("first_contact_resolution" in line for line in lines)
     assert any("service_level, complaint calls" in line for line in lines)
     assert all(len(line) <= 240 or line.startswith("  ") for line in lines)
+
+
+def test_clearly_missed_needs_the_whole_ci_on_the_wrong_side():
+    t = table()
+    t["service_level_ci_high"] = np.array([0.6, 0.95, 0.9, 0.84, 0.99, np.nan])
+    sl = attainment(t, {"service_level": {"at_least": 0.85}})["targets"][0]
+    # missed: mon 00:00 (CI up to 0.6: clearly), mon 18:00 (up to 0.9: maybe noise),
+    # tue 00:00 (up to 0.84: clearly)
+    assert sl["intervals_missed"] == 3 and sl["intervals_missed_clearly"] == 2
+    assert headline(sl, {"met": True}).endswith("; 2 clearly, their 95% CI on the wrong side)")
+    assert (
+        attainment(table(), {"service_level": {"at_least": 0.85}})["targets"][0][
+            "intervals_missed_clearly"
+        ]
+        is None
+    )

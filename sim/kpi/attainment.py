@@ -72,6 +72,17 @@ def attainment(table: dict[str, np.ndarray], targets: dict, worst: int = WORST) 
     return {"intervals": n, "targets": entries}
 
 
+def _clearly_missed(table: dict, kpi: str, bound: str, value: float) -> np.ndarray | None:
+    """Where the whole 95% CI of the interval's mean is on the wrong side of the target (the
+    miss is not the noise of a few replications); None without CI columns."""
+    edge = table.get(f"{kpi}_ci_high" if bound == "at_least" else f"{kpi}_ci_low")
+    if edge is None:
+        return None
+    edge = np.asarray(edge, dtype=float)
+    ok = np.isfinite(edge)
+    return ok & ~meets(np.where(ok, edge, value), bound, value)
+
+
 def _offered_of(kpi: str) -> str:
     return "offered." + kpi.split(".", 1)[1]
 
@@ -89,6 +100,7 @@ def _entry(table, kpi, bound, value, values, offered, worst) -> dict:
     total_calls = float(calls[has].sum())
     gap = np.where(bound == "at_least", value - values, values - value)
     order = [int(i) for i in np.argsort(-np.where(missed, gap, -np.inf), kind="stable")]
+    clear = _clearly_missed(table, kpi, bound, value)
     return {
         "kpi": kpi,
         "bound": bound,
@@ -101,7 +113,8 @@ def _entry(table, kpi, bound, value, values, offered, worst) -> dict:
         "calls_in_missed": float(calls[missed].sum()),
         "share_calls_met": float(calls[ok].sum() / total_calls) if total_calls > 0 else None,
         "worst": [_interval(table, i, kpi, values) for i in order[: min(worst, int(missed.sum()))]],
-        "misses": _misses(table, missed, has, values, bound),
+        "intervals_missed_clearly": None if clear is None else int(clear.sum()),
+        "misses": _misses(table, missed, has, values, bound, clear),
     }
 
 
@@ -120,9 +133,10 @@ def _num(v) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def _misses(table, missed, has, values, bound) -> list[dict]:
+def _misses(table, missed, has, values, bound, clear) -> list[dict]:
     """Runs of consecutive times of day that miss on at least one day, with how many days
-    miss, out of the days with a figure, and the worst value in the run."""
+    miss, out of the days with a figure, the worst value in the run and how many of its
+    intervals miss clearly (CI on the wrong side)."""
     starts = np.asarray(table["start"]).astype(str)
     ordered = sorted(set(starts.tolist()))  # "HH:MM" sorts as the clock does
     runs: list[list[str]] = []
@@ -151,6 +165,7 @@ def _misses(table, missed, has, values, bound) -> list[dict]:
                 "days_missed": len(set(days[mask].tolist())),
                 "days": len(set(days[has & np.isin(starts, run)].tolist())),
                 "worst": _num(worst),
+                "clearly": None if clear is None else int((clear & mask).sum()),
             }
         )
     out.sort(key=lambda r: -r["intervals_missed"])

@@ -131,6 +131,7 @@ def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None
             "headline": headline(e, kpis.get(k)),
             "intervals": f"{ok} of {n} ({ok / n:.0%})" if n else "–",
             "calls": "–" if share is None else f"{share:.0%}",
+            "clearly": e.get("intervals_missed_clearly", "–"),
             "worst": "" if worst is None else f"{_when(worst)}: {fmt(worst['value'], k)}",
             "status": "met" if n and ok == n else "missed",
         }
@@ -143,6 +144,7 @@ def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None
                     "when": f"{m['from']}–{m['to']}",
                     "days": f"{m['days_missed']} of {m['days']} days",
                     "intervals": m["intervals_missed"],
+                    "clearly": "–" if m.get("clearly") is None else m["clearly"],
                     "worst": fmt(m["worst"], k),
                 }
             )

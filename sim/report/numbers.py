@@ -105,5 +105,8 @@ def headline(entry: dict, overall: dict | None = None) -> str:
         text = f"missed in {missed} of {n} intervals ({missed / n:.0%}"
         if entry["calls"] > 0:
             text += f", with {entry['calls_in_missed'] / entry['calls']:.0%} of the calls"
+        clearly = entry.get("intervals_missed_clearly")
+        if clearly is not None:
+            text += f"; {clearly} clearly, their 95% CI on the wrong side"
         parts.append(text + ")")
     return ", ".join(parts)

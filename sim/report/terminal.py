@@ -114,6 +114,7 @@ def attainment_table(attainment: dict, summary: dict | None = None, interval: st
     table.add_column("overall", justify="right")
     table.add_column("intervals meeting it", justify="right")
     table.add_column("calls in them", justify="right")
+    table.add_column("clearly missed", justify="right")
     table.add_column("worst interval", no_wrap=True)
     kpis = (summary or {}).get("kpis") or {}
     for e in shown(attainment):
@@ -126,6 +127,9 @@ def attainment_table(attainment: dict, summary: dict | None = None, interval: st
             fmt((kpis.get(e["kpi"]) or {}).get("mean"), e["kpi"]),
             f"[{colour}]{ok} of {n}[/{colour}] ({ok / n:.0%})" if n else "-",
             "-" if share is None else f"{share:.0%}",
+            "-"
+            if e.get("intervals_missed_clearly") is None
+            else str(e["intervals_missed_clearly"]),
             "" if worst is None else _when(worst) + f" {fmt(worst['value'], e['kpi'])}",
         )
     return table
@@ -146,19 +150,22 @@ def shown(attainment: dict, segments: int = SEGMENTS) -> list[dict]:
 
 
 def misses_lines(attainment: dict, limit: int = 3) -> list[str]:
-    """ "Where it misses": per target, the times of day that miss and on how many days."""
+    """ "Where it misses": per target, the times of day that miss clearly (CI on the wrong
+    side) and on how many days; a target whose misses are all within the noise says so."""
     lines = []
     for e in shown(attainment):
         if not e["misses"]:
             continue
-        parts = []
-        for m in e["misses"][:limit]:
-            parts.append(
-                f"{m['from']}-{m['to']} on {m['days_missed']} of {m['days']} days "
-                f"(worst {fmt(m['worst'], e['kpi'])})"
-            )
-        more = len(e["misses"]) - limit
-        tail = f"; {more} more" if more > 0 else ""
         head = f"{_label(e['kpi'])} {target_text(e['kpi'], e['bound'], e['target'])}"
-        lines.append(f"{head}: " + "; ".join(parts) + tail)
+        runs = [m for m in e["misses"] if m.get("clearly") != 0]
+        if not runs:
+            lines.append(f"{head}: no interval clearly misses (each miss is within its 95% CI)")
+            continue
+        parts = [
+            f"{m['from']}-{m['to']} on {m['days_missed']} of {m['days']} days "
+            f"(worst {fmt(m['worst'], e['kpi'])})"
+            for m in runs[:limit]
+        ]
+        more = f"; {len(runs) - limit} more" if len(runs) > limit else ""
+        lines.append(f"{head}: " + "; ".join(parts) + more)
     return lines
