@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from sim.report.terminal import console as _console
-from sim.report.terminal import kpi_table, with_unit
+from sim.report.terminal import plans_table, print_run, with_unit
 from sim.scenario.errors import ScenarioError
 from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
 
@@ -177,7 +177,7 @@ def run(
     log_path = (
         _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
     )
-    _print_run(summary, all_kpis)
+    print_run(_console(), summary, all_kpis)
     console = _console()
     console.print(f"results: {folder}")
     if log_path is not None:
@@ -188,25 +188,6 @@ def run(
         console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
-
-
-def _print_run(summary, all_kpis: bool) -> None:
-    """Attainment interval by interval first, where it misses, then the overall KPI table."""
-    from sim.report.terminal import attainment_table, misses_lines
-
-    console = _console()
-    attainment = summary.attainment()
-    if attainment["targets"]:
-        every = f" of {summary.scenario.interval / 60:g} min"
-        console.print(attainment_table(attainment, summary.to_dict(), every))
-        lines = misses_lines(attainment)
-        if lines:
-            console.print("[bold]Where it misses[/bold] (times of day, days missing, worst):")
-            for line in lines:
-                console.print(f"  {line}", markup=False, highlight=False)
-        console.print()
-    title = f"{summary.scenario.name}: {summary.replications} replications, seed {summary.seed}"
-    console.print(kpi_table(summary, title, all_kpis, attainment))
 
 
 @cli.command()
@@ -292,57 +273,6 @@ def _print_stopping(info: dict) -> None:
         )
 
 
-def _changes(scenarios: list[Scenario], labels: list[str]) -> dict[str, dict]:
-    """Per alternative: the keys of its resolved scenario that differ from the baseline's."""
-    from sim.scenario.diff import changes, describe
-    from sim.scenario.schema import scenario_to_dict
-
-    base = scenario_to_dict(scenarios[0])
-    out = {}
-    for label, sc in zip(labels[1:], scenarios[1:], strict=True):
-        other = scenario_to_dict(sc)
-        out[label] = {
-            "summary": describe(base, other),
-            "keys": [
-                {"key": k, "baseline": a, "alternative": b} for k, a, b in changes(base, other)
-            ],
-        }
-    return out
-
-
-def plans_table(
-    plans: dict[str, dict], currency: str | None = None, attained: dict | None = None
-) -> Table:
-    """Per scenario: agent-hours, overtime and fulfilment cost per day, with B − A, and the
-    intervals meeting each overall target."""
-    table = Table(title="The plans: hours and cost per day (B − A: paired difference)")
-    table.add_column("figure", no_wrap=True)
-    for label in plans:
-        table.add_column(label, justify="right")
-    names = ["agent_hours", "overtime_hours", "delivery_cost", "fixed_cost", "fulfilment_cost"]
-    for name in names:
-        if not any((row.get(name) or {}).get("mean") for row in plans.values()):
-            continue  # not modelled, or zero in every plan
-        cells = []
-        for row in plans.values():
-            v = row.get(name) or {}
-            text = format_value(v.get("mean"), name, currency or "money")
-            if v.get("difference") is not None:
-                diff = format_value(v["difference"], name, currency or "money", signed=True)
-                text += f" ({diff})"
-            cells.append(text)
-        table.add_row(name, *cells)
-    for kpi in [e["kpi"] for e in next(iter((attained or {}).values()), {}).get("targets", [])]:
-        if "=" in kpi:
-            continue
-        cells = []
-        for label in plans:
-            e = next((e for e in attained[label]["targets"] if e["kpi"] == kpi), None)
-            cells.append("-" if e is None else f"{e['intervals_met']} of {e['intervals']}")
-        table.add_row(f"intervals meeting {kpi}", *cells)
-    return table
-
-
 def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
     whether it is significant (and then better or worse), and VR, the variance reduction of
@@ -400,6 +330,7 @@ def compare(
     from sim.experiments.comparison import compare as run_compare
     from sim.planning.sizing import plan_costs
     from sim.report.files import default_out_dir, write_folder
+    from sim.scenario.diff import changes_by_label
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
@@ -418,7 +349,7 @@ def compare(
     folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
     extra = {
         "plans": plan_costs(comparison),
-        "changes": _changes(scenarios, comparison.labels),
+        "changes": changes_by_label(scenarios, comparison.labels),
         "currency": scenarios[0].currency,
     }
     try:

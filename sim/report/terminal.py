@@ -169,3 +169,52 @@ def misses_lines(attainment: dict, limit: int = 3) -> list[str]:
         more = f"; {len(runs) - limit} more" if len(runs) > limit else ""
         lines.append(f"{head}: " + "; ".join(parts) + more)
     return lines
+
+
+def print_run(out: Console, summary, all_kpis: bool = False) -> None:
+    """Attainment interval by interval first, where it misses, then the overall KPI table."""
+    attainment = summary.attainment()
+    if attainment["targets"]:
+        every = f" of {summary.scenario.interval / 60:g} min"
+        out.print(attainment_table(attainment, summary.to_dict(), every))
+        lines = misses_lines(attainment)
+        if lines:
+            out.print("[bold]Where it misses[/bold] (times of day, days missing, worst):")
+            for line in lines:
+                out.print(f"  {line}", markup=False, highlight=False)
+        out.print()
+    title = f"{summary.scenario.name}: {summary.replications} replications, seed {summary.seed}"
+    out.print(kpi_table(summary, title, all_kpis, attainment))
+
+
+def plans_table(
+    plans: dict[str, dict], currency: str | None = None, attained: dict | None = None
+) -> Table:
+    """Per scenario: agent-hours, overtime and fulfilment cost per day, with B − A, and the
+    intervals meeting each overall target."""
+    table = Table(title="The plans: hours and cost per day (B − A: paired difference)")
+    table.add_column("figure", no_wrap=True)
+    for label in plans:
+        table.add_column(label, justify="right")
+    names = ["agent_hours", "overtime_hours", "delivery_cost", "fixed_cost", "fulfilment_cost"]
+    for name in names:
+        if not any((row.get(name) or {}).get("mean") for row in plans.values()):
+            continue  # not modelled, or zero in every plan
+        cells = []
+        for row in plans.values():
+            v = row.get(name) or {}
+            text = format_value(v.get("mean"), name, currency or "money")
+            if v.get("difference") is not None:
+                diff = format_value(v["difference"], name, currency or "money", signed=True)
+                text += f" ({diff})"
+            cells.append(text)
+        table.add_row(name, *cells)
+    for kpi in [e["kpi"] for e in next(iter((attained or {}).values()), {}).get("targets", [])]:
+        if "=" in kpi:
+            continue
+        cells = []
+        for label in plans:
+            e = next((e for e in attained[label]["targets"] if e["kpi"] == kpi), None)
+            cells.append("-" if e is None else f"{e['intervals_met']} of {e['intervals']}")
+        table.add_row(f"intervals meeting {kpi}", *cells)
+    return table

@@ -6,7 +6,7 @@ say the same thing in different words show no change, and a changed base file sh
 
 from __future__ import annotations
 
-__all__ = ["changes", "describe"]
+__all__ = ["changes", "changes_by_label", "describe"]
 
 
 def changes(a: dict, b: dict, path: str = "") -> list[tuple[str, object, object]]:
@@ -38,3 +38,20 @@ def describe(a: dict, b: dict, limit: int = 6, width: int = 60) -> str:
 def _short(value: object, width: int) -> str:
     text = "(none)" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def changes_by_label(scenarios: list, labels: list[str]) -> dict[str, dict]:
+    """Per alternative: the keys of its resolved scenario that differ from the baseline's."""
+    from sim.scenario.resolved import scenario_to_dict
+
+    base = scenario_to_dict(scenarios[0])
+    out = {}
+    for label, sc in zip(labels[1:], scenarios[1:], strict=True):
+        other = scenario_to_dict(sc)
+        out[label] = {
+            "summary": describe(base, other),
+            "keys": [
+                {"key": k, "baseline": a, "alternative": b} for k, a, b in changes(base, other)
+            ],
+        }
+    return out

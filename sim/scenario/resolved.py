@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["SECONDS_NOTE", "scenario_to_dict", "scenario_to_yaml"]
+__all__ = ["SECONDS_NOTE", "says_seconds", "scenario_to_dict", "scenario_to_yaml"]
 
 SECONDS_NOTE = "every duration is in seconds"
 """Said in the leading comments of a file written by the program (a resolved or fitted
@@ -51,3 +52,18 @@ def scenario_to_yaml(scenario: Scenario) -> str:
     buf = io.StringIO()
     yaml.dump(scenario_to_dict(scenario), buf)
     return f"# resolved scenario: {SECONDS_NOTE}\n{buf.getvalue()}"
+
+
+def says_seconds(path: Path) -> bool:
+    """Whether the file's leading comments say its durations are seconds (resolved or
+    generated files, see ``SECONDS_NOTE``): then bare numbers are not warned about."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.startswith("#"):
+                    return False
+                if SECONDS_NOTE in line.lower():
+                    return True
+    except (OSError, UnicodeDecodeError):
+        pass
+    return False

@@ -33,7 +33,7 @@ from sim.scenario.fulfilment_schema import (
 )
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
-from sim.scenario.resolved import SECONDS_NOTE, scenario_to_dict, scenario_to_yaml
+from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
 from sim.scenario.schema_types import (
     MAX_AGENTS,
     SHARE_KPIS,
@@ -582,22 +582,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     data, smap = load_yaml(path)
-    return _validate(data, smap, path.parent, check_units=not _is_resolved(path))
-
-
-def _is_resolved(path: Path) -> bool:
-    """Whether the file's leading comments say its durations are seconds (resolved or
-    generated files, see ``SECONDS_NOTE``): then bare numbers are not warned about."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.startswith("#"):
-                    return False
-                if SECONDS_NOTE in line.lower():
-                    return True
-    except (OSError, UnicodeDecodeError):
-        pass
-    return False
+    return _validate(data, smap, path.parent, check_units=not says_seconds(path))
 
 
 def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<dict>") -> Scenario:
