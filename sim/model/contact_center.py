@@ -28,7 +28,7 @@ import simpy
 
 from sim.model.events import call_later
 from sim.model.records import CallLog, Outcome, StaffLog
-from sim.model.routing import Ordered
+from sim.model.routing import POLICIES
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
 from sim.scenario.distributions import BatchSampler
@@ -39,6 +39,7 @@ __all__ = ["ContactCenter"]
 WAITING = -1  # outcome code while a call sits in the queue (not an Outcome: never recorded)
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
+_DISCONNECTED = int(Outcome.DISCONNECTED)
 
 
 class ContactCenter:
@@ -67,22 +68,32 @@ class ContactCenter:
 
         # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal
         self.queues: list[deque] = [deque() for _ in range(len(types) * len(tiers))]
-        # per call type: groups that may answer at once, and (after, group) pairs that wait
+        # per call type: groups that may answer at once, and (after, group) pairs that wait;
+        # each delayed step's earlier groups (skipped when none of them has anyone on duty)
+        self.skip = scenario.routing.skip_unstaffed
+        self.disconnect = scenario.routing.at_close == "disconnect"
         self.immediate: list[list[int]] = []
         self.delayed: list[list[tuple[float, int]]] = []
-        # per group: the queues it serves as (queue, after, tier priority)
-        self.serves: list[list[tuple[int, float, int]]] = [[] for _ in self.groups]
+        self.earlier: list[list[tuple[int, ...]]] = []
+        self.route_groups: list[tuple[int, ...]] = []
+        # per group: the queues it serves as (queue, after, tier priority, earlier groups)
+        self.serves: list[list[tuple[int, float, int, tuple[int, ...]]]] = [[] for _ in self.groups]
+        # per group: groups whose steps wait for it (woken when it closes), call types it serves
+        self.dependents: list[set[int]] = [set() for _ in self.groups]
+        self.types_of: list[list[int]] = [[] for _ in self.groups]
         for c, name in enumerate(types):
-            steps = scenario.route(name)
-            self.immediate.append([group_index[s.group] for s in steps if s.after <= 0])
-            self.delayed.append(
-                sorted((s.after, group_index[s.group]) for s in steps if s.after > 0)
-            )
-            for s in steps:
+            steps = [(s.after, group_index[s.group]) for s in scenario.route(name)]
+            self.immediate.append([g for after, g in steps if after <= 0])
+            self.delayed.append(sorted((after, g) for after, g in steps if after > 0))
+            self.earlier.append([_earlier(steps, after) for after, _ in self.delayed[c]])
+            self.route_groups.append(tuple(g for _, g in steps))
+            for after, g in steps:
+                self.types_of[g].append(c)
+                before = _earlier(steps, after)
+                for e in before:
+                    self.dependents[e].add(g)
                 for k in range(len(tiers)):
-                    self.serves[group_index[s.group]].append(
-                        (c * len(tiers) + k, s.after, tier_prio[k])
-                    )
+                    self.serves[g].append((c * len(tiers) + k, after, tier_prio[k], before))
 
         factors = scenario.agents.handle_time_factor
         self.factor = [factors.get(g, 1.0) for g in self.groups]
@@ -95,11 +106,17 @@ class ContactCenter:
         self.leaving = [0] * len(self.groups)
         self._off_duty: list[list[int]] = [[] for _ in self.groups]
         self._next_agent = 0
+        self.idle_since: list[float] = []  # per agent: when it last became free
         self.staff_log = StaffLog(self.groups)
         self.scheduled = [on_duty_timeline(scenario, g, streams) for g in self.groups]
         # per call type: who picks the agent for an arriving call (the routing seam)
-        ordered = Ordered(self.idle)
-        self.policy = [ordered for _ in types]
+        wanted = [
+            ct.agent_selection or scenario.routing.agent_selection
+            for ct in scenario.call_types.values()
+        ]
+        made = {name: POLICIES[name].create(self, streams) for name in dict.fromkeys(wanted)}
+        self.policy = [made[name] for name in wanted]
+        self._work_trackers = [p for p in made.values() if p.tracks_work]
 
         # time-weighted number of calls waiting (for Little's law and queue plots)
         self.waiting = 0
@@ -154,9 +171,45 @@ class ContactCenter:
                 surplus -= 1
             self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
         self.staff_log.record(g, self.env._now, self.present[g])
+        if target == 0 and on_duty > 0:
+            self._closed(g)
+
+    def _closed(self, g: int) -> None:
+        """Group ``g`` has nobody on duty now: later route steps waiting for it may take their
+        calls (skip rule), and calls left with no group at all may be disconnected."""
+        if self.skip:
+            for h in self.dependents[g]:
+                idle = self.idle[h]
+                while idle:
+                    cid = self._pick(h)
+                    if cid is None:
+                        break
+                    self._count_waiting(-1)
+                    self._answer(cid, h, idle.pop())
+        if self.disconnect:
+            on_duty = [p - q for p, q in zip(self.present, self.leaving, strict=True)]
+            for c in self.types_of[g]:
+                if not any(on_duty[h] for h in self.route_groups[c]):
+                    self._disconnect_type(c)
+
+    def _disconnect_type(self, c: int) -> None:
+        """No group of call type ``c`` has anyone on duty: its waiting calls are cut off."""
+        outcome, end, now = self.calls.outcome, self.calls.end, self.env._now
+        for q in range(c * self.n_tiers, (c + 1) * self.n_tiers):
+            queue = self.queues[q]
+            while queue:
+                cid = queue.popleft()
+                if outcome[cid] == WAITING:
+                    outcome[cid], end[cid] = _DISCONNECTED, now
+                    self._count_waiting(-1)
+
+    def _on_duty_nowhere(self, groups: tuple[int, ...]) -> bool:
+        present, leaving = self.present, self.leaving
+        return not any(present[e] - leaving[e] for e in groups)
 
     def _new_agent(self) -> int:
         self._next_agent += 1
+        self.idle_since.append(0.0)
         return self._next_agent - 1
 
     # --- the call path -----------------------------------------------------------------------
@@ -165,7 +218,10 @@ class ContactCenter:
         """A call reaches the queue: answered at once, or it waits (patience starts now)."""
         calls = self.calls
         ctype = calls.call_type[cid]
-        chosen = self.policy[ctype].pick(self.immediate[ctype])
+        groups = self.immediate[ctype]
+        if self.skip and self.delayed[ctype]:
+            groups = groups + self._skipped_to(ctype)
+        chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
             self._answer(cid, *chosen)
             return
@@ -188,10 +244,21 @@ class ContactCenter:
             return
         waited = self.env._now - calls.queue_entry[cid]
         ctype = calls.call_type[cid]
-        chosen = self.policy[ctype].pick([g for after, g in self.delayed[ctype] if after <= waited])
+        groups = [g for after, g in self.delayed[ctype] if after <= waited]
+        if self.skip:
+            groups += [g for g in self._skipped_to(ctype) if g not in groups]
+        chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
             self._count_waiting(-1)  # the queue entry is skipped lazily later
             self._answer(cid, *chosen)
+
+    def _skipped_to(self, ctype: int) -> list[int]:
+        """Delayed groups of ``ctype`` whose earlier groups all have nobody on duty."""
+        return [
+            g
+            for (_, g), before in zip(self.delayed[ctype], self.earlier[ctype], strict=True)
+            if self._on_duty_nowhere(before)
+        ]
 
     def _give_up(self, event) -> None:
         cid = event._value
@@ -216,6 +283,8 @@ class ContactCenter:
         calls.group[cid] = g
         calls.agent[cid] = agent
         call_later(self.env, busy, self._release, (g, agent))
+        for tracker in self._work_trackers:
+            tracker.assigned(g, now, now + busy)
         for listener in self.on_handled:  # redials, then the business the call creates
             listener(cid, now + talk)
 
@@ -226,6 +295,8 @@ class ContactCenter:
             self.present[g] -= 1
             self._off_duty[g].append(agent)
             self.staff_log.record(g, self.env._now, self.present[g])
+            if self.disconnect and self.present[g] == self.leaving[g]:
+                self._closed(g)  # as a switch checks again when the last call of a group ends
             return
         self._serve_next(g, agent)
 
@@ -234,6 +305,7 @@ class ContactCenter:
         cid = self._pick(g)
         if cid is None:
             self.idle[g].append(agent)
+            self.idle_since[agent] = self.env._now
         else:
             self._count_waiting(-1)
             self._answer(cid, g, agent)
@@ -243,14 +315,14 @@ class ContactCenter:
         outcome, entry = self.calls.outcome, self.calls.queue_entry
         now = self.env._now
         best_q, best_key = None, None
-        for q, after, prio in self.serves[g]:
+        for q, after, prio, before in self.serves[g]:
             queue = self.queues[q]
             while queue and outcome[queue[0]] != WAITING:
                 queue.popleft()  # answered elsewhere or abandoned: lazy removal
             if not queue:
                 continue
             t_in = entry[queue[0]]
-            if after and now - t_in < after:
+            if after and now - t_in < after and not (self.skip and self._on_duty_nowhere(before)):
                 continue  # FIFO: if the head may not overflow yet, nobody behind it may
             key = (prio, t_in)
             if best_key is None or key < best_key:
@@ -279,3 +351,8 @@ class ContactCenter:
             for cid in q:
                 if outcome[cid] == WAITING:
                     outcome[cid] = int(Outcome.OPEN)
+
+
+def _earlier(steps: list[tuple[float, int]], after: float) -> tuple[int, ...]:
+    """Groups of the route steps that come before a step waiting ``after``."""
+    return tuple(g for a, g in steps if a < after)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sim.model.records import CallLog, Origin
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler
-from sim.scenario.schema import RedialRule, Scenario
+from sim.scenario.schema import CallAgain, Scenario
 
 __all__ = ["Redials"]
 
@@ -43,7 +43,9 @@ class Redials:
         if not self.calls.resolved[cid]:
             self._again(cid, at, self.unresolved_rule, "unresolved", Origin.AFTER_UNRESOLVED)
 
-    def _again(self, cid: int, at: float, rule: RedialRule, name: str, origin: Origin) -> None:
+    def _again(self, cid: int, at: float, rule: CallAgain, name: str, origin: Origin) -> None:
+        """With ``redraw: false`` the new attempt is the same contact: same patience, same
+        handle time (``same_as``)."""
         calls = self.calls
         if self._u() < rule.probability:
             self.schedule_call(
@@ -53,4 +55,5 @@ class Redials:
                 calls.call_type[cid],
                 calls.attempt[cid] + 1,
                 origin,
+                None if rule.redraw else cid,
             )
