@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
 from sim.quality.bilingual import PUBLISHED, PUBLISHED_ABANDONMENT, SCENARIO, bilingual_weeks
+from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
 
 WEEKS = 300
 
