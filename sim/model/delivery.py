@@ -9,49 +9,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from enum import IntEnum
 
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.model.calendar import weekday_of
-from sim.model.crew import Crew, Opening
-from sim.model.records import NAN, CallLog, ColumnLog, Origin
+from sim.model.calendar import Opening, weekday_of
+from sim.model.crew import Crew
+from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, BatchSampler, Distribution, uniforms
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.schema import Channel, DeliveryRule, Scenario
 from sim.scenario.units import DAY, parse_clock
 
-__all__ = [
-    "ATTEMPT_COLUMNS",
-    "ORDER_COLUMNS",
-    "PAYMENTS",
-    "SOURCES",
-    "Delivery",
-    "OrderState",
-    "channel_capacity",
-]
+__all__ = ["ATTEMPT_COLUMNS", "ORDER_COLUMNS", "SOURCES", "Delivery"]
 
 SOURCES = ("call", "lead")
-PAYMENTS = ("cash", "pos", "online")
-
-
-class OrderState(IntEnum):
-    """How an order ended. OPEN: not yet delivered or returned at the horizon."""
-
-    OPEN = 0
-    DELIVERED = 1
-    FAILED = 2
-
 
 ORDER_COLUMNS: dict[str, tuple[type, object]] = {
     "created": (float, NAN),  # s
     "source": (int, 0),  # index in SOURCES
     "customer": (int, 0),
     "tier": (int, 0),
-    "payment": (int, 2),  # index in PAYMENTS
+    "payment": (int, int(Payment.ONLINE)),  # Payment
     "value": (float, 0.0),  # currency
     "channel": (int, -1),  # -1: not yet routed (waiting for capacity)
     "dispatch_day": (int, -1),  # 0-based day whose capacity it uses
@@ -76,11 +57,6 @@ ATTEMPT_COLUMNS: dict[str, tuple[type, object]] = {
 DAYS_AHEAD = 8
 """Dispatch days booked past the horizon: an order routed on the last day after the cut-off
 may wait up to a week for its channel's next working day."""
-
-
-def channel_capacity(channel: Channel) -> float:
-    """Orders a channel takes per day (see ``orders_per_day`` of each channel kind)."""
-    return channel.orders_per_day
 
 
 class _Lane:
@@ -108,7 +84,7 @@ class _Lane:
             worked is None or weekday_of(scenario, d) in worked for d in range(days + DAYS_AHEAD)
         ]
         self.cutoff_s = cutoff_s
-        self.capacity = channel_capacity(spec)
+        self.capacity = spec.orders_per_day
         self.used = [0] * (days + DAYS_AHEAD)
         self.success = uniforms(streams(f"delivery.{name}.success"), SMALL_BATCH)
         self.complaint = uniforms(streams(f"delivery.{name}.complaint"), SMALL_BATCH)

@@ -19,7 +19,7 @@ from sim.scenario.schema_types import (
     RedialRule,
     Share,
     Weekday,
-    _suggest,
+    suggest,
 )
 from sim.scenario.units import DAY, parse_clock
 
@@ -35,6 +35,7 @@ __all__ = [
     "DeliveryRule",
     "Hours",
     "Payment",
+    "business_checks",
 ]
 
 # --- back office and delivery -----------------------------------------------------------------
@@ -322,7 +323,7 @@ class Delivery(Model):
     )
 
 
-def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+def business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     """Links between calls, the back office and delivery: every name used must exist."""
     problems: list[tuple[tuple, str, str | None]] = []
     bo, dl = sc.back_office, sc.delivery
@@ -364,7 +365,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("delivery", "routing", i, key),
                         f"unknown channel '{name}'; channels: {', '.join(channels)}",
-                        _suggest(name, channels),
+                        suggest(name, channels),
                     )
                 )
         for tier in rule.when.values("tier") or []:
@@ -373,7 +374,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("delivery", "routing", i, "when", "tier"),
                         f"unknown customer tier '{tier}'; tiers: {', '.join(tiers)}",
-                        _suggest(tier, tiers),
+                        suggest(tier, tiers),
                     )
                 )
         if rule.fallback is not None and rule.fallback == rule.use:
@@ -401,7 +402,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 f"unknown call type '{dl.complaint_call_type}' for complaint calls "
                 f"(channels {', '.join(complaining)} have a complaint_rate); "
                 f"call types: {', '.join(types_ := list(sc.call_types))}",
-                _suggest(dl.complaint_call_type, types_),
+                suggest(dl.complaint_call_type, types_),
             )
         )
     return problems
