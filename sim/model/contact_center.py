@@ -178,7 +178,7 @@ class ContactCenter:
         """Group ``g`` has nobody on duty now: later route steps waiting for it may take their
         calls (skip rule), and calls left with no group at all may be disconnected."""
         if self.skip:
-            for h in self.dependents[g]:
+            for h in sorted(self.dependents[g]):
                 idle = self.idle[h]
                 while idle:
                     cid = self._pick(h)
