@@ -74,10 +74,14 @@ class ContactCenter:
         self.disconnect = scenario.routing.at_close == "disconnect"
         self.immediate: list[list[int]] = []
         self.delayed: list[list[tuple[float, int]]] = []
-        self.earlier: list[list[tuple[int, ...]]] = []
         self.route_groups: list[tuple[int, ...]] = []
-        # per group: the queues it serves as (queue, after, tier priority, earlier groups)
-        self.serves: list[list[tuple[int, float, int, tuple[int, ...]]]] = [[] for _ in self.groups]
+        # delayed route steps by id (0: none, for steps without a wait): the groups before each,
+        # and whether all of those have nobody on duty now (kept by _refresh_skips)
+        self.step_before: list[tuple[int, ...]] = [()]
+        self.step_open: list[bool] = [False]
+        self.step_ids: list[list[int]] = []  # per call type, parallel to delayed
+        # per group: the queues it serves as (queue, after, tier priority, step id)
+        self.serves: list[list[tuple[int, float, int, int]]] = [[] for _ in self.groups]
         # per group: groups whose steps wait for it (woken when it closes), call types it serves
         self.dependents: list[set[int]] = [set() for _ in self.groups]
         self.types_of: list[list[int]] = [[] for _ in self.groups]
@@ -85,15 +89,21 @@ class ContactCenter:
             steps = [(s.after, group_index[s.group]) for s in scenario.route(name)]
             self.immediate.append([g for after, g in steps if after <= 0])
             self.delayed.append(sorted((after, g) for after, g in steps if after > 0))
-            self.earlier.append([_earlier(steps, after) for after, _ in self.delayed[c]])
             self.route_groups.append(tuple(g for _, g in steps))
+            ids = {}
+            for after, g in self.delayed[c]:
+                ids[g] = len(self.step_before)
+                self.step_before.append(tuple(e for a, e in steps if a < after))
+                self.step_open.append(False)
+            self.step_ids.append([ids[g] for _, g in self.delayed[c]])
             for after, g in steps:
                 self.types_of[g].append(c)
-                before = _earlier(steps, after)
-                for e in before:
+                for e in self.step_before[ids.get(g, 0)]:
                     self.dependents[e].add(g)
                 for k in range(len(tiers)):
-                    self.serves[g].append((c * len(tiers) + k, after, tier_prio[k], before))
+                    self.serves[g].append((c * len(tiers) + k, after, tier_prio[k], ids.get(g, 0)))
+        # per call type: the groups that may answer an arriving call (immediate, plus skipped-to)
+        self.first_groups: list[list[int]] = list(self.immediate)
 
         factors = scenario.agents.handle_time_factor
         self.factor = [factors.get(g, 1.0) for g in self.groups]
@@ -146,6 +156,8 @@ class ContactCenter:
             self._set_staff(g, int(timeline.values[0]))
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(), strict=True):
                 call_later(self.env, t, self._staff_change, (g, int(n)))
+        if self.skip:
+            self._refresh_skips()  # groups with nobody on duty from the start
 
     def _staff_change(self, event) -> None:
         g, n = event._value
@@ -171,8 +183,27 @@ class ContactCenter:
                 surplus -= 1
             self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
         self.staff_log.record(g, self.env._now, self.present[g])
-        if target == 0 and on_duty > 0:
+        if self.skip and (target == 0) != (on_duty == 0):
+            self._refresh_skips()
+        if target == 0 and on_duty > 0:  # after the other changes of this instant (a handover)
+            call_later(self.env, 0.0, self._closed_now, g)
+
+    def _closed_now(self, event) -> None:
+        g = event._value
+        if self.present[g] == self.leaving[g]:
             self._closed(g)
+
+    def _refresh_skips(self) -> None:
+        """A group's on-duty count crossed zero: which delayed steps may take calls at once."""
+        present, leaving = self.present, self.leaving
+        for j, before in enumerate(self.step_before):
+            self.step_open[j] = j > 0 and not any(present[e] - leaving[e] for e in before)
+        self.first_groups = [
+            immediate + [g for (_, g), j in zip(delayed, ids, strict=True) if self.step_open[j]]
+            for immediate, delayed, ids in zip(
+                self.immediate, self.delayed, self.step_ids, strict=True
+            )
+        ]
 
     def _closed(self, g: int) -> None:
         """Group ``g`` has nobody on duty now: later route steps waiting for it may take their
@@ -203,10 +234,6 @@ class ContactCenter:
                     outcome[cid], end[cid] = _DISCONNECTED, now
                     self._count_waiting(-1)
 
-    def _on_duty_nowhere(self, groups: tuple[int, ...]) -> bool:
-        present, leaving = self.present, self.leaving
-        return not any(present[e] - leaving[e] for e in groups)
-
     def _new_agent(self) -> int:
         self._next_agent += 1
         self.idle_since.append(0.0)
@@ -218,10 +245,7 @@ class ContactCenter:
         """A call reaches the queue: answered at once, or it waits (patience starts now)."""
         calls = self.calls
         ctype = calls.call_type[cid]
-        groups = self.immediate[ctype]
-        if self.skip and self.delayed[ctype]:
-            groups = groups + self._skipped_to(ctype)
-        chosen = self.policy[ctype].pick(groups)
+        chosen = self.policy[ctype].pick(self.first_groups[ctype])
         if chosen is not None:
             self._answer(cid, *chosen)
             return
@@ -244,21 +268,16 @@ class ContactCenter:
             return
         waited = self.env._now - calls.queue_entry[cid]
         ctype = calls.call_type[cid]
-        groups = [g for after, g in self.delayed[ctype] if after <= waited]
-        if self.skip:
-            groups += [g for g in self._skipped_to(ctype) if g not in groups]
+        step_open = self.step_open
+        groups = [
+            g
+            for (after, g), j in zip(self.delayed[ctype], self.step_ids[ctype], strict=True)
+            if after <= waited or step_open[j]
+        ]
         chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
             self._count_waiting(-1)  # the queue entry is skipped lazily later
             self._answer(cid, *chosen)
-
-    def _skipped_to(self, ctype: int) -> list[int]:
-        """Delayed groups of ``ctype`` whose earlier groups all have nobody on duty."""
-        return [
-            g
-            for (_, g), before in zip(self.delayed[ctype], self.earlier[ctype], strict=True)
-            if self._on_duty_nowhere(before)
-        ]
 
     def _give_up(self, event) -> None:
         cid = event._value
@@ -315,14 +334,15 @@ class ContactCenter:
         outcome, entry = self.calls.outcome, self.calls.queue_entry
         now = self.env._now
         best_q, best_key = None, None
-        for q, after, prio, before in self.serves[g]:
+        step_open = self.step_open
+        for q, after, prio, step in self.serves[g]:
             queue = self.queues[q]
             while queue and outcome[queue[0]] != WAITING:
                 queue.popleft()  # answered elsewhere or abandoned: lazy removal
             if not queue:
                 continue
             t_in = entry[queue[0]]
-            if after and now - t_in < after and not (self.skip and self._on_duty_nowhere(before)):
+            if after and now - t_in < after and not step_open[step]:
                 continue  # FIFO: if the head may not overflow yet, nobody behind it may
             key = (prio, t_in)
             if best_key is None or key < best_key:
@@ -351,8 +371,3 @@ class ContactCenter:
             for cid in q:
                 if outcome[cid] == WAITING:
                     outcome[cid] = int(Outcome.OPEN)
-
-
-def _earlier(steps: list[tuple[float, int]], after: float) -> tuple[int, ...]:
-    """Groups of the route steps that come before a step waiting ``after``."""
-    return tuple(g for a, g in steps if a < after)
