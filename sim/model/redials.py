@@ -43,11 +43,13 @@ class Redials:
         if not self.calls.resolved[cid]:
             self._again(cid, at, self.unresolved_rule, "unresolved", Origin.AFTER_UNRESOLVED)
 
-    def _again(self, cid: int, at: float, rule: CallAgain, name: str, origin: Origin) -> None:
+    def _again(
+        self, cid: int, at: float, rule: CallAgain | None, name: str, origin: Origin
+    ) -> None:
         """With ``redraw: false`` the new attempt is the same contact: same patience, same
         handle time (``same_as``)."""
         calls = self.calls
-        if self._u() < rule.probability:
+        if rule is not None and self._u() < rule.probability:
             self.schedule_call(
                 at + self._delay[name](),
                 calls.customer[cid],
