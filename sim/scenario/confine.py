@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
+from sim.scenario.errors import printable
+
 __all__ = [
     "EXCERPT_CHARS",
     "MAX_FILE_BYTES",
@@ -26,7 +28,6 @@ __all__ = [
     "data_roots",
     "excerpt",
     "extra_roots",
-    "printable",
     "read_rows",
     "read_text",
 ]
@@ -52,14 +53,6 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     text = str(value)
     cut = len(text) > limit
     return repr(printable(text[:limit]) + ("…" if cut else ""))
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters and lone surrogates written as ``\\xNN``."""
-    return "".join(
-        ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF else f"\\x{ord(ch):02x}"
-        for ch in str(text)
-    )
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from sim.scenario.confine import ConfinementError, data_roots, excerpt, printable, read_text
+from sim.scenario.confine import ConfinementError, data_roots, excerpt, read_text
+from sim.scenario.errors import ErrorItem, ScenarioError
 
 __all__ = [
     "MAX_DEPTH",
@@ -47,41 +49,6 @@ MAX_EXTENDS = 16
 
 MAX_YAML_BYTES = 4 * 1024 * 1024
 """Largest YAML input (scenario, experiment, templates): far above any real one."""
-
-_MESSAGE_CHARS, _PATH_CHARS = 600, 160
-
-
-@dataclass(frozen=True)
-class ErrorItem:
-    """One problem in one input file."""
-
-    file: str
-    line: int | None
-    path: str
-    message: str
-    suggestion: str | None = None
-
-    def __post_init__(self):  # never echo an input at large, nor control characters
-        for name, limit in (("path", _PATH_CHARS), ("message", _MESSAGE_CHARS)):
-            text = printable(getattr(self, name))
-            if len(text) > limit:
-                text = text[: limit - 1] + "…"
-            object.__setattr__(self, name, text)
-        if self.suggestion is not None:
-            object.__setattr__(self, "suggestion", printable(self.suggestion)[:_PATH_CHARS])
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.path or '<top>'}: {self.message}"
-        return f"{text} (did you mean '{self.suggestion}'?)" if self.suggestion else text
-
-
-class ScenarioError(ValueError):
-    """Anything wrong in an input file: every problem found, each with file, line and path."""
-
-    def __init__(self, items: list[ErrorItem]):
-        self.items = items
-        super().__init__("\n".join(str(i) for i in items))
 
 
 def dotted(loc: Loc) -> str:
@@ -219,9 +186,23 @@ def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     return _plain(node, (), lines, name), lines
 
 
+_CLOCK_KEY = re.compile(r"^\s*[0-9]{1,2}:[0-9]{2}\s*$")
+
+
+def is_time_map(value: Any) -> bool:
+    """A mapping keyed by clock times (``{"00:00": 6, "09:00": 30}``): staffing, an intraday
+    profile. Like a list, it is one value: merging two entry by entry would mix two plans."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and _CLOCK_KEY.match(k) for k in value)
+    )
+
+
 def _merge(base: Any, top: Any) -> Any:
-    """Deep merge: mappings merge key by key, lists and scalars from ``top`` replace."""
-    if isinstance(base, dict) and isinstance(top, dict):
+    """Deep merge: mappings merge key by key; lists, time maps and scalars from ``top``
+    replace."""
+    if isinstance(base, dict) and isinstance(top, dict) and not is_time_map(top):
         out = dict(base)
         for key, value in top.items():
             out[key] = _merge(base[key], value) if key in base else value
