@@ -25,7 +25,7 @@ from sim.scenario.fulfilment_schema import (
     business_checks,
 )
 from sim.scenario.kpis import HEADLINE, unit_of
-from sim.scenario.limits import max_calls
+from sim.scenario.limits import run_size, zero_delay_loops
 from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
 from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
 from sim.scenario.routing_schema import (
@@ -48,7 +48,7 @@ from sim.scenario.schema_types import (
     suggest,
     time_map,
 )
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock
+from sim.scenario.units import DAY, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
 
 __all__ = [
@@ -151,22 +151,6 @@ class Arrivals(Model):
             base = Path((info.context or {}).get("base_dir", "."))
             object.__setattr__(self, "rows", _read_rate_file(base / self.file))
         return self
-
-    def daily_calls(self, days: int, weekdays: list[str]) -> float:
-        """Expected first calls over ``days`` days whose weekdays are ``weekdays``."""
-        if self.rows:
-            dated = [r for r in self.rows if r[0] > 0]
-            cycle = max((r[0] for r in dated), default=0)
-            per_day = [
-                sum(r[2] for r in (dated or self.rows) if r[0] == (k + 1 if dated else 0))
-                for k in range(max(cycle, 1))
-            ]
-        else:
-            per_day = [self.daily_volume if self.rate_per_hour is None else self.rate_per_hour * 24]
-        return sum(
-            per_day[d % len(per_day)] * self.weekday_factors.get(weekdays[d], 1.0)
-            for d in range(days)
-        )
 
 
 def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
@@ -527,14 +511,12 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
         else:
             problems += _target_range(name, target)
     problems += business_checks(sc)
-    problems += _zero_delay_loops(sc)
-    problems += _run_size(sc)
+    problems += zero_delay_loops(sc)
+    problems += run_size(sc)
     return problems
 
 
 _MAX_AMOUNT = 1e12
-MAX_SLOTS = 1_000_000
-"""Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""
 
 
 def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | None]]:
@@ -544,48 +526,6 @@ def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | Non
         return []
     message = f"{name} is from 0 to {_MAX_AMOUNT:g}; a target of {target.value:g} cannot apply"
     return [(("targets", name, target.bound), message, None)]
-
-
-def _zero_delay_loops(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
-    """A redial that always happens, at once, repeats without end: reject it."""
-    rules = [(("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")]
-    work = sc.back_office.work.work_order if sc.back_office is not None else None
-    if work is not None and work.call_back is not None:
-        rules.append((("back_office", "work", "work_order", "call_back"), work.call_back))
-    return [
-        (
-            loc,
-            "a redial with probability 1 and zero delay repeats without end at the same "
-            "instant; give a delay or a probability below 1",
-            None,
-        )
-        for loc, rule in rules
-        if rule is not None and rule.probability >= 1 and rule.delay.mean <= 0
-    ]
-
-
-def _run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
-    """The horizon's expected first calls must fit (checked before any allocation)."""
-    first = WEEKDAYS.index(sc.horizon.start_weekday)
-    weekdays = [WEEKDAYS[(first + d) % 7] for d in range(sc.horizon.days)]
-    calls = sc.arrivals.daily_calls(sc.horizon.days, weekdays)
-    problems = []
-    slots = sc.horizon.days * round(DAY / sc.interval)
-    if slots > MAX_SLOTS:
-        message = (
-            f"{sc.horizon.days} days of {sc.interval:g} s intervals make {slots:,} reporting "
-            f"intervals; the limit is {MAX_SLOTS:,}: use a longer interval or a shorter horizon"
-        )
-        problems.append((("interval",), message, None))
-    limit = max_calls()
-    if calls > limit:
-        message = (
-            f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
-            "120 bytes a call). Check rates and weekday_factors, shorten the horizon, or "
-            "raise the limit with --max-calls"
-        )
-        problems.append((("arrivals",), message, None))
-    return problems
 
 
 # --- loading ----------------------------------------------------------------------------------
