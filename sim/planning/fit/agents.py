@@ -66,7 +66,7 @@ def agents_seen(data: CallLogData, cal: LogCalendar, interval: float) -> dict:
         if agent is not None:
             codes = agent.codes[answered][call[mine]].astype(np.int64)
             keys = np.unique(slot[mine] * (len(agent.names) + 1) + codes + 1)
-            counts = np.bincount(keys // (len(agent.names) + 1), minlength=n_slots)
+            counts: np.ndarray = np.bincount(keys // (len(agent.names) + 1), minlength=n_slots)
         else:
             lo = np.maximum(start[call[mine]], slot[mine] * interval)
             hi = np.minimum(stop[call[mine]], (slot[mine] + 1) * interval)
