@@ -70,7 +70,8 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     targets = folder.targets()
     missed_in = {e["kpi"]: e for e in attained["targets"] if e["intervals_missed"]}
     currency = folder.scenario.get("currency")
-    main, more = [], []
+    main: list[dict] = []
+    more: list[dict] = []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
         kpi = lookup(name)
@@ -208,7 +209,7 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
     varying = [k for k in shown if np.nanmax(pts[f"{k}_mean"]) - np.nanmin(pts[f"{k}_mean"]) > 1e-9]
     constant = [k for k in shown if k not in varying]  # a panel of a flat line says nothing
     shown = varying[:8] or kpis[:4]
-    figures = (
+    figures: list[dict | None] = (
         [sweep_lines(pts, p, [q for q in numeric if q != p], shown, targets, sink) for p in numeric]
         if shown
         else []
