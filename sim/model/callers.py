@@ -46,8 +46,8 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer: Callable[[int], None] = lambda cid: None  # set by the model: the router
-        self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
-        self.feed_times: list[float] = []
+        self.feed_ids = np.empty(0, np.int64)  # first calls that reach the queue, in order
+        self.feed_times = np.empty(0)  # their queue-entry times, sorted
         self._next_customer = 0
         # per-event samplers for calls made again: their own streams, batched draws
         self._again_patience = [
@@ -110,8 +110,8 @@ class Callers:
         self._next_customer = n
         queued = np.flatnonzero(~np.isnan(entry))
         order = queued[np.argsort(entry[queued], kind="stable")]
-        self.feed_ids = (order + ids.start).tolist()
-        self.feed_times = entry[order].tolist()
+        self.feed_ids = order + ids.start
+        self.feed_times = entry[order]
 
     # --- calls made again ----------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ class Callers:
         )
 
     def _arrive_again(self, event) -> None:
-        customer, tier, ctype, attempt, origin = event._value
+        customer, tier, ctype, attempt, origin = event.value
         now, sc = self.env.now, self.sc
         resolved = self._again_u() < sc.call_types[self.types[ctype]].first_contact_resolution
         values = dict(
@@ -160,7 +160,7 @@ class Callers:
         self.offer(self.calls.add(**values, queue_entry=now))
 
     def _leave_ivr(self, event) -> None:
-        self.offer(event._value)
+        self.offer(event.value)
 
 
 def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:

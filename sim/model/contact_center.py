@@ -122,7 +122,7 @@ class ContactCenter:
                 call_later(self.env, t, self._staff_change, (g, int(n)))
 
     def _staff_change(self, event) -> None:
-        g, n = event._value
+        g, n = event.value
         self._set_staff(g, n)
 
     def _set_staff(self, g: int, target: int) -> None:
@@ -173,7 +173,7 @@ class ContactCenter:
 
     def _overflow(self, event) -> None:
         """A waiting call may now go to a group that takes it only after a wait."""
-        cid = event._value
+        cid = event.value
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return
@@ -185,7 +185,7 @@ class ContactCenter:
                 return
 
     def _give_up(self, event) -> None:
-        cid = event._value
+        cid = event.value
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return  # answered before its patience ran out
@@ -235,7 +235,7 @@ class ContactCenter:
             listener(cid, at)
 
     def _release(self, event) -> None:
-        g, agent = event._value
+        g, agent = event.value
         if self.leaving[g]:
             self.leaving[g] -= 1
             self.present[g] -= 1

@@ -13,9 +13,9 @@ from enum import IntEnum
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.model.crew import Crew, Opening
+from sim.model.events import call_later
 from sim.model.records import NAN, CallLog, ColumnLog, Origin
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
@@ -218,10 +218,10 @@ class Delivery:
         if not self.creates[ctype] or self._accept_u() >= self.accept[ctype]:
             return
         if at < self.sc.horizon_s:
-            Timeout(self.env, at - self.env.now, cid).callbacks.append(self._from_call)
+            call_later(self.env, at - self.env.now, self._from_call, cid)
 
     def _from_call(self, event) -> None:
-        cid = event._value
+        cid = event.value
         self.create_order(self.env.now, self.calls.customer[cid], self.calls.tier[cid], "call")
 
     def create_order(self, at: float, customer: int, tier: int, source: str) -> int:
@@ -259,9 +259,7 @@ class Delivery:
             orders.deferred[oid] += 1
             midnight = (math.floor(now / DAY) + 1) * DAY
             if midnight < self.sc.horizon_s:
-                Timeout(self.env, midnight - now, oid).callbacks.append(
-                    lambda ev: self._route(ev._value)
-                )
+                call_later(self.env, midnight - now, lambda ev: self._route(ev.value), oid)
             return
 
     def _dispatch(self, oid: int, lane: _Lane, day: int) -> None:
@@ -296,8 +294,8 @@ class Delivery:
     def _company_attempt_at(self, oid: int, lane: _Lane, at: float) -> None:
         if at >= self.sc.horizon_s:
             return
-        Timeout(self.env, at - self.env.now, oid).callbacks.append(
-            lambda ev: self._company_attempt(ev._value, lane)
+        call_later(
+            self.env, at - self.env.now, lambda ev: self._company_attempt(ev.value, lane), oid
         )
 
     def _company_attempt(self, oid: int, lane: _Lane) -> None:
