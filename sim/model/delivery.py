@@ -148,6 +148,9 @@ class Delivery:
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
         self.schedule_call = schedule_call
         self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
+        order = ("created", "source", "customer", "tier", "payment", "value")
+        self._add_order = self.orders.appender(*order)
+        self._add_attempt = self.attempts.appender("order", "channel", "start", "end")
         self.tiers = list(scenario.customer_tiers)
         self.lanes = [
             _Lane(i, name, ch, scenario, streams)
@@ -228,14 +231,7 @@ class Delivery:
         """A new order now (``at`` is the current time): payment, value, then a channel."""
         u = self._pay_u()
         payment = next((i for i, c in enumerate(self._pay_cdf) if u < c), 2)
-        oid = self.orders.add(
-            created=at,
-            source=SOURCES.index(source),
-            customer=customer,
-            tier=tier,
-            payment=payment,
-            value=self._value(),
-        )
+        oid = self._add_order(at, SOURCES.index(source), customer, tier, payment, self._value())
         self._route(oid)
         return oid
 
@@ -278,9 +274,7 @@ class Delivery:
         def work(oid: int) -> float:
             now, duration = self.env.now, lane.duration()
             self._start_attempt(oid)
-            self._in_hand[oid] = self.attempts.add(
-                order=oid, channel=lane.index, start=now, end=now + duration
-            )
+            self._in_hand[oid] = self._add_attempt(oid, lane.index, now, now + duration)
             return duration
 
         return work
@@ -301,7 +295,7 @@ class Delivery:
     def _company_attempt(self, oid: int, lane: _Lane) -> None:
         now = self.env.now
         self._start_attempt(oid)
-        row = self.attempts.add(order=oid, channel=lane.index, start=now, end=now)
+        row = self._add_attempt(oid, lane.index, now, now)
         self._attempt_result(oid, lane, row)
 
     def _start_attempt(self, oid: int) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import simpy
 
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
-from sim.kpi.calls import CallRecords, call_kpis, interval_table
+from sim.kpi.calls import CallRecords, call_kpis, call_masks, interval_table
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
@@ -93,7 +93,7 @@ def simulate(
             warm_area["area"] = center.wait_area
 
         call_later(env, warmup, snapshot)
-    run_feeding(env, horizon, callers.feed_times, callers.feed_ids, center.offer)
+    run_feeding(env, horizon, *callers.take_feed(), center.offer)
     center.close(horizon)
 
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
@@ -109,8 +109,10 @@ def simulate(
         within=scenario.service_level_within(),
         mean_queue_length=(center.wait_area - warm_area["area"]) / (horizon - warmup),
     )
-    kpis = call_kpis(records)
-    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday)
+    masks = call_masks(records)  # once for both tables
+    kpis = call_kpis(records, masks)
+    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, masks)
+    del masks
     extra, business = {}, None
     if flows is not None:
         business = flows()
