@@ -23,7 +23,7 @@ def test_appender_rejects_unknown_columns_and_wrong_arity():
     log = ColumnLog({"start": (float, 0.0), "end": (float, 0.0)})
     with pytest.raises(ValueError, match="unknown columns"):
         log.appender("start", "stop")
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         log.appender("start", "end")(1.0)
 
 
