@@ -1,0 +1,114 @@
+"""The waiting calls: one FIFO queue per (call type, tier), indexed per agent group.
+
+A free agent takes, among the queues its group serves, the head with the best (tier priority,
+queue entry), skipping heads that may reach the group only after a wait they have not yet
+waited. Scanning every queue a group serves makes that cost grow with the number of call
+types (one general group overflowing 200 types). Instead the group's queues are split into
+classes of equal (tier priority, wait before this group); each class keeps its non-empty
+queues in a heap by head entry time. Within a class the oldest head is the only candidate:
+if it has not waited long enough, nobody younger has. So a pick looks at one head per class
+(a handful), whatever the number of queues.
+
+Heads change without the heaps being told (a call answered elsewhere or abandoned is removed
+lazily, when it reaches the head; another group pops a head): a heap entry may carry an older
+entry time than its queue's head has now, never a younger one, because a queue is appended to
+in entry-time order. Such an entry is corrected when it reaches the top of its heap.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heappop, heappush, heapreplace
+
+__all__ = ["WAITING", "QueueIndex"]
+
+WAITING = -1  # outcome code while a call sits in a queue (never recorded)
+
+
+class QueueIndex:
+    """The queues and, per group, the heaps of its non-empty queues.
+
+    Parameters
+    ----------
+    n_queues : number of queues (call types x tiers).
+    serves : per group, the queues it serves as ``(queue, after, tier priority)``, in the
+        order that breaks ties (the first listed wins between equal heads).
+    outcome, entry : the call log's columns; a queued call is alive while its outcome is
+        ``WAITING``, and ``entry[cid]`` is when it joined its queue.
+    """
+
+    def __init__(self, n_queues: int, serves: list[list[tuple[int, float, int]]], outcome, entry):
+        self.queues: list[deque] = [deque() for _ in range(n_queues)]
+        self._outcome, self._entry = outcome, entry
+        # per group: classes (priority, after, heap of [head entry, position, queue])
+        self._classes: list[list[tuple[int, float, list]]] = []
+        # per queue: the (class heap, group, position) it is listed under
+        self._members: list[list[tuple[list, int, int]]] = [[] for _ in range(n_queues)]
+        self._listed: list[list[bool]] = []  # per group, per position: has a heap entry
+        for g, served in enumerate(serves):
+            heaps: dict[tuple[int, float], list] = {}
+            for pos, (q, after, prio) in enumerate(served):
+                heap = heaps.setdefault((prio, after), [])
+                self._members[q].append((heap, g, pos))
+            self._classes.append([(prio, after, heap) for (prio, after), heap in heaps.items()])
+            self._listed.append([False] * len(served))
+
+    def append(self, q: int, cid: int) -> None:
+        """``cid`` joins queue ``q`` (at its entry time, the latest of the queue)."""
+        queue = self.queues[q]
+        if not queue:  # empty: it becomes a candidate of every group serving it
+            t_in = self._entry[cid]
+            listed = self._listed
+            for heap, g, pos in self._members[q]:
+                if not listed[g][pos]:
+                    listed[g][pos] = True
+                    heappush(heap, [t_in, pos, q])
+        queue.append(cid)
+
+    def pick(self, g: int, now: float) -> int | None:
+        """Remove and return the best waiting call group ``g`` may take now, or None."""
+        best = best_key = None
+        for prio, after, heap in self._classes[g]:
+            top = self._top(g, heap)
+            if top is None:
+                continue
+            t_in = top[0]
+            if after and now - t_in < after:
+                continue  # FIFO: if the oldest head may not overflow yet, nobody may
+            key = (prio, t_in, top[1])
+            if best_key is None or key < best_key:
+                best, best_key = (heap, top), key
+        if best is None:
+            return None
+        heap, top = best
+        queue = self.queues[top[2]]
+        cid = queue.popleft()
+        if queue:  # the next call is the new head (if it is dead, _top will skip it)
+            heapreplace(heap, [self._entry[queue[0]], top[1], top[2]])
+        else:
+            heappop(heap)
+            self._listed[g][top[1]] = False
+        return cid
+
+    def _top(self, g: int, heap: list) -> list | None:
+        """The heap's top with its queue's live head and true entry time (None if empty)."""
+        outcome, entry, queues = self._outcome, self._entry, self.queues
+        while heap:
+            top = heap[0]
+            queue = queues[top[2]]
+            while queue and outcome[queue[0]] != WAITING:
+                queue.popleft()  # answered elsewhere or abandoned: lazy removal
+            if not queue:
+                heappop(heap)
+                self._listed[g][top[1]] = False
+                continue
+            t_in = entry[queue[0]]
+            if t_in == top[0]:
+                return top
+            heapreplace(heap, [t_in, top[1], top[2]])  # stale: its head left; retry
+        return None
+
+    def waiting(self):
+        """Every call id still in a queue (alive or not yet removed)."""
+        for queue in self.queues:
+            yield from queue
