@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
-from sim.model.back_office import LeadState, WorkOrderState
-from sim.model.delivery import SOURCES, OrderState, channel_capacity
-from sim.model.records import Origin
+from sim.model.calendar import channel_capacity
+from sim.model.delivery import SOURCES
+from sim.model.records import LeadState, OrderState, Origin, WorkOrderState
 
 
 @st.composite

@@ -12,8 +12,8 @@ import pytest
 
 from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.kpi.business import BusinessRecords, business_kpis
-from sim.model.delivery import ORDER_COLUMNS, OrderState
-from sim.model.records import ColumnLog
+from sim.model.delivery import ORDER_COLUMNS
+from sim.model.records import ColumnLog, OrderState
 from sim.scenario.units import DAY
 
 ROOT = Path(__file__).resolve().parents[1]

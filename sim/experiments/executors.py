@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
 
 from sim.model.simulation import RunResult, simulate
 from sim.scenario.schema import Scenario
@@ -35,7 +34,6 @@ __all__ = [
 ]
 
 EXECUTORS = ("serial", "processes", "dask")
-ExecutorKind = Literal["serial", "processes", "dask"]
 
 
 class ExecutorError(RuntimeError):

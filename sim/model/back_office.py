@@ -10,34 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from enum import IntEnum
 
 import simpy
 
-from sim.model.crew import Crew, Opening
-from sim.model.records import NAN, CallLog, ColumnLog, Origin
+from sim.model.calendar import Opening
+from sim.model.crew import Crew
+from sim.model.records import NAN, CallLog, ColumnLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
 from sim.scenario.schema import Scenario
 
-__all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice", "LeadState", "WorkOrderState"]
-
-
-class LeadState(IntEnum):
-    """How a lead ended: bought, reached but said no, never reached. OPEN: not yet ended."""
-
-    OPEN = 0
-    CONVERTED = 1
-    DECLINED = 2
-    UNREACHED = 3
-
-
-class WorkOrderState(IntEnum):
-    """How a work order ended. OPEN: waiting or in hand at the horizon."""
-
-    OPEN = 0
-    RESOLVED = 1
-    UNRESOLVED = 2
+__all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice"]
 
 
 LEAD_COLUMNS: dict[str, tuple[type, object]] = {

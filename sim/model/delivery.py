@@ -9,47 +9,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from enum import IntEnum
 
 import numpy as np
 import simpy
 
-from sim.model.crew import Crew, Opening
+from sim.model.calendar import Opening, channel_capacity
+from sim.model.crew import Crew
 from sim.model.events import call_later
-from sim.model.records import NAN, CallLog, ColumnLog, Origin
+from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
 from sim.scenario.schema import Channel, DeliveryRule, Scenario
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
-__all__ = [
-    "ATTEMPT_COLUMNS",
-    "ORDER_COLUMNS",
-    "PAYMENTS",
-    "SOURCES",
-    "Delivery",
-    "OrderState",
-    "channel_capacity",
-]
+__all__ = ["ATTEMPT_COLUMNS", "ORDER_COLUMNS", "SOURCES", "Delivery"]
 
 SOURCES = ("call", "lead")
-PAYMENTS = ("cash", "pos", "online")
-
-
-class OrderState(IntEnum):
-    """How an order ended. OPEN: not yet delivered or returned at the horizon."""
-
-    OPEN = 0
-    DELIVERED = 1
-    FAILED = 2
-
 
 ORDER_COLUMNS: dict[str, tuple[type, object]] = {
     "created": (float, NAN),  # s
     "source": (int, 0),  # index in SOURCES
     "customer": (int, 0),
     "tier": (int, 0),
-    "payment": (int, 2),  # index in PAYMENTS
+    "payment": (int, int(Payment.ONLINE)),  # Payment
     "value": (float, 0.0),  # currency
     "channel": (int, -1),  # -1: not yet routed (waiting for capacity)
     "dispatch_day": (int, -1),  # 0-based day whose capacity it uses
@@ -69,16 +51,6 @@ ATTEMPT_COLUMNS: dict[str, tuple[type, object]] = {
     "end": (float, NAN),  # s, courier free again
     "success": (bool, False),
 }
-
-
-def channel_capacity(channel: Channel) -> float:
-    """Orders a channel takes per day: ``daily_capacity``, or for couriers the attempts their
-    hours allow on average (couriers x open hours / mean service time), rounded down."""
-    if channel.daily_capacity is not None:
-        return float(channel.daily_capacity)
-    hours = channel.hours
-    open_s = hours.length_s if hours is not None else DAY
-    return float(math.floor(channel.couriers * open_s / channel.service_time.mean))
 
 
 class _Lane:

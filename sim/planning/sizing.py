@@ -209,15 +209,7 @@ def size(
             v = kpis.get(k)
             if v is not None and v > cap:
                 return False
-        for k, t in active.items():
-            v = kpis.get(k)
-            if v is None:
-                continue
-            if t.at_least is not None and v < t.at_least - 1e-12:
-                return False
-            if t.at_most is not None and v > t.at_most + 1e-12:
-                return False
-        return True
+        return all(t.met(kpis.get(k)) is not False for k, t in active.items())
 
     def evaluate(values: tuple[int, ...]) -> Evaluation:
         if values not in cache:

@@ -23,14 +23,22 @@ from sim.scenario.schema_types import (
     RedialRule,
     Share,
     Weekday,
-    _suggest,
+    suggest,
 )
 from sim.scenario.units import DAY, parse_clock
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["BackOffice", "Channel", "Delivery", "DeliveryRule", "Hours", "Payment"]
+__all__ = [
+    "BackOffice",
+    "Channel",
+    "Delivery",
+    "DeliveryRule",
+    "Hours",
+    "Payment",
+    "business_checks",
+]
 
 # --- back office and delivery -----------------------------------------------------------------
 
@@ -274,7 +282,7 @@ class Delivery(Model):
     )
 
 
-def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+def business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     """Links between calls, the back office and delivery: every name used must exist."""
     problems: list[tuple[tuple, str, str | None]] = []
     bo, dl = sc.back_office, sc.delivery
@@ -316,7 +324,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("delivery", "routing", i, key),
                         f"unknown channel '{name}'; channels: {', '.join(channels)}",
-                        _suggest(name, channels),
+                        suggest(name, channels),
                     )
                 )
         for tier in rule.when.values("tier") or []:
@@ -325,7 +333,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("delivery", "routing", i, "when", "tier"),
                         f"unknown customer tier '{tier}'; tiers: {', '.join(tiers)}",
-                        _suggest(tier, tiers),
+                        suggest(tier, tiers),
                     )
                 )
         if rule.fallback is not None and rule.fallback == rule.use:
@@ -353,7 +361,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 f"unknown call type '{dl.complaint_call_type}' for complaint calls "
                 f"(channels {', '.join(complaining)} have a complaint_rate); "
                 f"call types: {', '.join(types_ := list(sc.call_types))}",
-                _suggest(dl.complaint_call_type, types_),
+                suggest(dl.complaint_call_type, types_),
             )
         )
     return problems
