@@ -10,9 +10,10 @@ if it has not waited long enough, nobody younger has. So a pick looks at one hea
 (a handful), whatever the number of queues.
 
 Heads change without the heaps being told (a call answered elsewhere or abandoned is removed
-lazily, when it reaches the head; another group pops a head): a heap entry may carry an older
-entry time than its queue's head has now, never a younger one, because a queue is appended to
-in entry-time order. Such an entry is corrected when it reaches the top of its heap.
+lazily, when it reaches the head; a pick pops a head): a heap entry may carry an older entry
+time than its queue's head has now, never a younger one, because a queue is appended to in
+entry-time order. Such an entry is corrected when it reaches the top of its heap, so the
+corrected top is always the true oldest head of its class.
 """
 
 from __future__ import annotations
@@ -67,46 +68,33 @@ class QueueIndex:
 
     def pick(self, g: int, now: float) -> int | None:
         """Remove and return the best waiting call group ``g`` may take now, or None."""
+        outcome, entry, queues = self._outcome, self._entry, self.queues
         best = best_key = None
         for prio, after, heap in self._classes[g]:
-            top = self._top(g, heap)
-            if top is None:
-                continue
-            t_in = top[0]
+            while heap:  # bring the class's true oldest head to the top
+                top = heap[0]
+                queue = queues[top[2]]
+                while queue and outcome[queue[0]] != WAITING:
+                    queue.popleft()  # answered elsewhere or abandoned: lazy removal
+                if not queue:
+                    heappop(heap)
+                    self._listed[g][top[1]] = False
+                    continue
+                t_in = entry[queue[0]]
+                if t_in == top[0]:
+                    break
+                top[0] = t_in  # stale: its head left since; sift it down and look again
+                if len(heap) > 1:
+                    heapreplace(heap, top)
+            else:
+                continue  # no queue of this class has a call
             if after and now - t_in < after:
                 continue  # FIFO: if the oldest head may not overflow yet, nobody may
             key = (prio, t_in, top[1])
             if best_key is None or key < best_key:
-                best, best_key = (heap, top), key
-        if best is None:
-            return None
-        heap, top = best
-        queue = self.queues[top[2]]
-        cid = queue.popleft()
-        if queue:  # the next call is the new head (if it is dead, _top will skip it)
-            heapreplace(heap, [self._entry[queue[0]], top[1], top[2]])
-        else:
-            heappop(heap)
-            self._listed[g][top[1]] = False
-        return cid
-
-    def _top(self, g: int, heap: list) -> list | None:
-        """The heap's top with its queue's live head and true entry time (None if empty)."""
-        outcome, entry, queues = self._outcome, self._entry, self.queues
-        while heap:
-            top = heap[0]
-            queue = queues[top[2]]
-            while queue and outcome[queue[0]] != WAITING:
-                queue.popleft()  # answered elsewhere or abandoned: lazy removal
-            if not queue:
-                heappop(heap)
-                self._listed[g][top[1]] = False
-                continue
-            t_in = entry[queue[0]]
-            if t_in == top[0]:
-                return top
-            heapreplace(heap, [t_in, top[1], top[2]])  # stale: its head left; retry
-        return None
+                best, best_key = queue, key
+        # the popped head's heap entries are now stale (older than the new head): fixed lazily
+        return None if best is None else best.popleft()
 
     def waiting(self):
         """Every call id still in a queue (alive or not yet removed)."""
