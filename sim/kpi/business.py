@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.kpi.calls import busy_time, ratio
-from sim.model.calendar import Opening, channel_capacity, weekday_of
+from sim.model.calendar import Opening, weekday_of
 from sim.model.records import LeadState, OrderState, Payment, Rows, WorkOrderState
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
@@ -64,17 +64,13 @@ def _day_weights(rec: BusinessRecords) -> np.ndarray:
 
 
 def _courier_day_cost(rec: BusinessRecords, name: str) -> float:
+    """What the channel costs by the working day (couriers), over the window."""
     sc = rec.scenario
     ch = sc.delivery.channels[name]
-    if ch.is_company or ch.cost_per_courier_day == 0:
+    if ch.cost_per_working_day == 0:
         return 0.0
-    worked = np.array(
-        [
-            ch.hours is None or ch.hours.days is None or weekday_of(sc, d) in ch.hours.days
-            for d in range(sc.horizon.days)
-        ]
-    )
-    return float(ch.cost_per_courier_day * ch.couriers * np.sum(_day_weights(rec) * worked))
+    worked = np.array([ch.works_on(weekday_of(sc, d)) for d in range(sc.horizon.days)])
+    return float(ch.cost_per_working_day * np.sum(_day_weights(rec) * worked))
 
 
 def _utilisation(
@@ -152,11 +148,11 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         per["orders_failed"] = (failed & sel).sum() / days
         per["orders_open"] = float((sel & (o.state == OrderState.OPEN)).sum())
         ch = sc.delivery.channels[name]
-        if not ch.is_company:
+        if ch.crew_size is not None:
             spans = a.channel == c
             opening = Opening.from_hours(ch.hours, sc.horizon.start_weekday, sc.horizon.days)
             per["courier_utilisation"] = _utilisation(
-                a.start[spans], a.end[spans], opening, ch.couriers, rec
+                a.start[spans], a.end[spans], opening, ch.crew_size, rec
             )
         for kind in (Payment.CASH, Payment.POS):
             paid = collected & (o.channel == c) & (o.payment == kind)
@@ -245,7 +241,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
     index = np.arange(first, days)
     cols: dict[str, np.ndarray] = {
         "day": index + 1,
-        "weekday": np.array([weekday_of(sc, d) for d in index]),
+        "weekday": np.array([weekday_of(sc, int(d)) for d in index]),
     }
     o = rec.orders
     if o is not None:
@@ -276,7 +272,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
             cols[f"{kind.name.lower()}_collected"] = per_day(np.where(paid, o.closed, nan), o.value)
         for c, name in enumerate(rec.channels):
             mine = o.channel == c
-            cap = channel_capacity(sc.delivery.channels[name])
+            cap = sc.delivery.channels[name].orders_per_day
             dispatched = np.bincount(o.dispatch_day[mine & (o.dispatch_day >= 0)], minlength=days)[
                 first:days
             ].astype(float)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import AgentGroup, Channel, Hours, Scenario
+from sim.scenario.schema import AgentGroup, Hours, Scenario
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
     "Opening",
     "Timeline",
     "arrival_rates",
-    "channel_capacity",
     "compress",
     "staffing_timeline",
     "weekday_of",
@@ -86,16 +85,6 @@ class Opening:
 
     def is_open(self, t: float) -> bool:
         return self.next_open(t) == t
-
-
-def channel_capacity(channel: Channel) -> float:
-    """Orders a channel takes per day: ``daily_capacity``, or for couriers the attempts their
-    hours allow on average (couriers x open hours / mean service time), rounded down."""
-    if channel.daily_capacity is not None:
-        return float(channel.daily_capacity)
-    hours = channel.hours
-    open_s = hours.length_s if hours is not None else DAY
-    return float(math.floor(channel.couriers * open_s / channel.service_time.mean))
 
 
 def _cyclic_map(time_map: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:

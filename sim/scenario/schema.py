@@ -602,9 +602,14 @@ def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<d
     return _validate(data, SourceMap(source), Path(base_dir))
 
 
-def scenario_to_dict(scenario: Scenario) -> dict:
-    """The scenario as plain data that :func:`scenario_from_dict` reads back identically."""
-    return _plain(scenario.model_dump(mode="python", by_alias=True, exclude_none=True))
+def scenario_to_dict(scenario: Scenario, exclude_defaults: bool = False) -> dict:
+    """The scenario as plain data that :func:`scenario_from_dict` reads back identically
+    (``exclude_defaults``: only the keys whose value is not the default)."""
+    return _plain(
+        scenario.model_dump(
+            mode="python", by_alias=True, exclude_none=True, exclude_defaults=exclude_defaults
+        )
+    )
 
 
 def _plain(value: Any) -> Any:
