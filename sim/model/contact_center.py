@@ -21,13 +21,14 @@ ends mid-call finishes it first (overtime), never dropping it.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 
+import numpy as np
 import simpy
 
 from sim.model.events import call_later
-from sim.model.records import CallLog, Outcome, StaffLog
+from sim.model.queues import WAITING, QueueIndex
+from sim.model.records import CallLog, Calls, Outcome, StaffLog
 from sim.model.routing import Ordered
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
@@ -36,7 +37,6 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["ContactCenter"]
 
-WAITING = -1  # outcome code while a call sits in the queue (not an Outcome: never recorded)
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
 
@@ -65,8 +65,6 @@ class ContactCenter:
             for t in scenario.customer_tiers.values()
         ]
 
-        # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal
-        self.queues: list[deque] = [deque() for _ in range(len(types) * len(tiers))]
         # per call type: groups that may answer at once, and (after, group) pairs that wait
         self.immediate: list[list[int]] = []
         self.delayed: list[list[tuple[float, int]]] = []
@@ -83,6 +81,12 @@ class ContactCenter:
                     self.serves[group_index[s.group]].append(
                         (c * len(tiers) + k, s.after, tier_prio[k])
                     )
+
+        # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal, indexed
+        # per group so that a pick does not depend on the number of queues (sim.model.queues)
+        self.queues = QueueIndex(
+            len(types) * len(tiers), self.serves, calls.outcome, calls.queue_entry
+        )
 
         factors = scenario.agents.handle_time_factor
         self.factor = [factors.get(g, 1.0) for g in self.groups]
@@ -170,9 +174,12 @@ class ContactCenter:
             self._answer(cid, *chosen)
             return
         calls.outcome[cid] = WAITING
-        self.queues[ctype * self.n_tiers + calls.tier[cid]].append(cid)
-        self._count_waiting(+1)
+        self.queues.append(ctype * self.n_tiers + calls.tier[cid], cid)
         env = self.env
+        now = env._now  # _count_waiting(+1), inlined: this runs for every queued call
+        self.wait_area += self.waiting * (now - self._wait_last)
+        self._wait_last = now
+        self.waiting += 1
         patience = calls.patience[cid]
         if patience < math.inf:
             call_later(env, patience, self._give_up, cid)
@@ -206,16 +213,20 @@ class ContactCenter:
             self.on_abandoned(cid, now)
 
     def _answer(self, cid: int, g: int, agent: int) -> None:
+        """An agent takes the call. Its end of talk (and its release, without after-call work)
+        is not written here but derived by :meth:`derive_ends` with the same arithmetic."""
         calls, now = self.calls, self.env._now
         talk = calls.handle[cid] * self.factor[g]
-        busy = talk + (self.acw() if self.acw is not None else 0.0)
         calls.outcome[cid] = _ANSWERED
         calls.answer[cid] = now
-        calls.end[cid] = now + talk
-        calls.release[cid] = now + busy
         calls.group[cid] = g
         calls.agent[cid] = agent
-        call_later(self.env, busy, self._release, (g, agent))
+        if self.acw is None:
+            call_later(self.env, talk, self._release, (g, agent))
+        else:
+            busy = talk + self.acw()
+            calls.release[cid] = now + busy
+            call_later(self.env, busy, self._release, (g, agent))
         for listener in self.on_handled:  # redials, then the business the call creates
             listener(cid, now + talk)
 
@@ -230,32 +241,17 @@ class ContactCenter:
         self._serve_next(g, agent)
 
     def _serve_next(self, g: int, agent: int) -> None:
-        """A free agent takes the best waiting call it may take, or becomes idle."""
-        cid = self._pick(g)
+        """A free agent takes the best waiting call it may take (tier priority, then the
+        longest wait), or becomes idle."""
+        now = self.env._now
+        cid = self.queues.pick(g, now)
         if cid is None:
             self.idle[g].append(agent)
-        else:
-            self._count_waiting(-1)
-            self._answer(cid, g, agent)
-
-    def _pick(self, g: int) -> int | None:
-        """Head of the eligible queue with the best (tier priority, queue entry); O(queues)."""
-        outcome, entry = self.calls.outcome, self.calls.queue_entry
-        now = self.env._now
-        best_q, best_key = None, None
-        for q, after, prio in self.serves[g]:
-            queue = self.queues[q]
-            while queue and outcome[queue[0]] != WAITING:
-                queue.popleft()  # answered elsewhere or abandoned: lazy removal
-            if not queue:
-                continue
-            t_in = entry[queue[0]]
-            if after and now - t_in < after:
-                continue  # FIFO: if the head may not overflow yet, nobody behind it may
-            key = (prio, t_in)
-            if best_key is None or key < best_key:
-                best_q, best_key = queue, key
-        return None if best_q is None else best_q.popleft()
+            return
+        self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting(-1), inlined
+        self._wait_last = now
+        self.waiting -= 1
+        self._answer(cid, g, agent)
 
     def _count_waiting(self, delta: int) -> None:
         now = self.env._now  # the clock without the property call: this runs twice a call
@@ -275,7 +271,15 @@ class ContactCenter:
         """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
         self._count_waiting(0)
         outcome = self.calls.outcome
-        for q in self.queues:
-            for cid in q:
-                if outcome[cid] == WAITING:
-                    outcome[cid] = int(Outcome.OPEN)
+        for cid in self.queues.waiting():
+            if outcome[cid] == WAITING:
+                outcome[cid] = int(Outcome.OPEN)
+
+    def derive_ends(self, calls: Calls) -> None:
+        """Fill in the frozen ``calls`` what :meth:`_answer` leaves out: the end of talk,
+        ``answer + handle x factor``, and without after-call work the release (= end)."""
+        answered = calls.outcome == _ANSWERED
+        talk = calls.handle[answered] * np.asarray(self.factor)[calls.group[answered]]
+        calls.end[answered] = calls.answer[answered] + talk
+        if self.acw is None:
+            calls.release[answered] = calls.end[answered]

@@ -84,9 +84,11 @@ def simulate(
     run_feeding(env, horizon, *callers.take_feed(), center.offer)
     center.close()
 
+    frozen = calls.freeze()
+    center.derive_ends(frozen)
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
     records = CallRecords(
-        calls=calls.freeze(),
+        calls=frozen,
         groups=center.groups,
         present=present,
         scheduled=center.scheduled,
