@@ -127,6 +127,19 @@ def cli() -> None:
     "(--replications is then the maximum, default 200)",
 )
 @executor_options
+@click.option(
+    "--call-log",
+    "call_log",
+    is_flag=True,
+    help="also write replication 0's calls as a call log (docs/call-log.md): calls.parquet",
+)
+@click.option(
+    "--call-log-format",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="format of --call-log",
+)
 def run(
     file,
     out,
@@ -140,6 +153,8 @@ def run(
     until,
     executor,
     address,
+    call_log,
+    call_log_format,
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
@@ -167,6 +182,9 @@ def run(
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
+    log_path = (
+        _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
+    )
     console = Console()
     console.print(
         kpi_table(
@@ -176,6 +194,8 @@ def run(
         )
     )
     console.print(f"results: {folder}")
+    if log_path is not None:
+        console.print(f"call log: {log_path}")
     if report is not None:
         console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
@@ -343,9 +363,10 @@ def compare(
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(
-        "sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
-        "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
-        "have with independent seeds over the variance it has (∞: B − A never varies)."
+        "sig.: the 95% CI of B − A excludes 0 (better or worse, for a KPI with a direction). "
+        "VR: variance reduction of common random numbers, (s²A + s²B) / s²(B − A), "
+        "the variance the difference would have with independent seeds over the variance it "
+        "has (∞: B − A never varies)."
     )
     console.print(f"results: {folder}")
     if not no_report:
@@ -595,7 +616,7 @@ def staffing_table(result) -> Table:
                 f"{agents[mine].sum() * hours:,.1f}",
                 f"{agents[mine].max():.0f}",
                 f"{met}/{int(mine.sum())}",
-                "-" if low is None else f"{low:.3f}",
+                format_value(low, "service_level"),
             )
     return table
 
@@ -750,6 +771,172 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
         f"{len(result.evaluations)} points x {result.replications} replications in "
         f"{result.elapsed_s:.1f} s; results: {folder}"
     )
+
+
+# --- call logs: sim run --call-log, sim fit (issue 13) ------------------------------------------
+
+
+def _write_call_log(folder: Path, scenario: Scenario, seed: int, fmt: str) -> Path:
+    """Replication 0 again, in this process with its records (same streams: same calls)."""
+    from sim.model.call_log import call_log_table, encode_call_log
+    from sim.model.simulation import simulate
+    from sim.report.files import write_atomic
+
+    result = simulate(scenario, seed=seed, replication=0)
+    table = call_log_table(result.records, scenario.horizon.start_weekday)
+    path = folder / f"calls.{fmt}"
+    try:
+        write_atomic(path, encode_call_log(table, fmt))
+        return path
+    except OSError as exc:
+        _fail(f"error: cannot write {path}: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+def _duration_option(value: str, name: str) -> float:
+    from sim.scenario.units import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        _fail(f"error: {name}: {exc}")
+    raise AssertionError("unreachable")
+
+
+@cli.command()
+@click.argument("log", type=click.Path())
+@click.option("--map", "mapping", type=click.Path(), help="mapping file for other exports")
+@click.option("--interval", default="30min", show_default=True, help="interval of the profile")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder")
+@click.option("--within", default="20s", show_default=True, help="service-level threshold")
+@click.option(
+    "--min-handle",
+    default="3s",
+    show_default=True,
+    help="answered calls with shorter talk are removed as ghost calls (0 keeps all)",
+)
+@click.option(
+    "--redial-window",
+    default="24h",
+    show_default=True,
+    help="a customer's call within this of their previous call is a redial",
+)
+@click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
+@click.option(
+    "--replications",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="replications per calibration point and for the back-test",
+)
+@click.option(
+    "--max-days",
+    type=click.IntRange(min=1),
+    default=28,
+    show_default=True,
+    help="days simulated by the calibration and the back-test",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), help="processes (default: cores)")
+@click.option("--quiet", is_flag=True, help="no progress lines")
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+def fit(
+    log,
+    mapping,
+    interval,
+    out,
+    within,
+    min_handle,
+    redial_window,
+    no_calibrate,
+    replications,
+    max_days,
+    seed,
+    workers,
+    quiet,
+    no_report,
+) -> None:
+    """Fit a scenario to the call log LOG (CSV or Parquet; docs/call-log.md, docs/fit.md).
+
+    Writes scenario.yaml (runnable as is, every number commented with its source), fit.json
+    (every estimate with sample size, estimator and interval), backtest.csv and report.html.
+    """
+    from sim.experiments.executors import default_workers
+    from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
+    from sim.report.files import default_out_dir
+    from sim.scenario.calllog import load_mapping, read_call_log
+
+    step = _duration_option(interval, "--interval")
+    if step < 60 or 86400 % step:
+        _fail(f"error: --interval must divide a day and be at least 1min, got {interval}")
+    try:
+        spec = load_mapping(mapping) if mapping else None
+        data = read_call_log(log, spec)
+    except ScenarioError as exc:
+        _fail(f"error: {exc}")
+    options = FitOptions(
+        interval=step,
+        within=_duration_option(within, "--within"),
+        min_handle=_duration_option(min_handle, "--min-handle"),
+        redial_window=_duration_option(redial_window, "--redial-window"),
+        tier_priority=dict(spec.tier_priority) if spec else {},
+    )
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else default_out_dir(f"fit-{Path(log).stem}")
+    try:
+        result = fit_log(data, options)
+        if say:
+            say(f"read and fitted {len(data):,} calls in {result.fit['fit_seconds']:.1f} s")
+        folder.mkdir(parents=True, exist_ok=True)
+        finish_fit(
+            result,
+            folder,
+            calibrate=not no_calibrate,
+            replications=replications,
+            seed=seed,
+            workers=workers or default_workers(),
+            max_days=max_days,
+            say=say,
+        )
+        write_fit_folder(folder, result)
+    except (ValueError, ScenarioError) as exc:
+        _fail(f"error: {log}: {exc}")
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    report = None
+    if not no_report:
+        from sim.report.fit_report import build_fit_report
+
+        report = build_fit_report(folder)
+    _print_fit(result.fit, folder, report)
+
+
+def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
+    table = Table(title=f"sim fit: {fit['log']['file']}: back-test over the log")
+    for col in ("figure", "history", "model", "model 95% CI", "inside"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    for name, e in fit.get("backtest", {}).get("overall", {}).items():
+        ci = e["model_ci95"]
+        table.add_row(
+            name,
+            format_value(e["history"], name),
+            format_value(e["model"], name),
+            format_ci(ci, name),
+            "yes" if e["inside"] else "[red]no[/red]",
+        )
+    console = Console()
+    console.print(table)
+    dropped = sum(fit["log"]["rows_dropped"].values())
+    console.print(
+        f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "
+        f"({dropped:,} rows not usable, {fit['log']['short_calls_removed']:,} very short calls); "
+        f"agents factor {fit['agents']['factor']:.3f}"
+    )
+    for line in fit["log"]["examples"]:
+        console.print(f"not used: {line}", markup=False, highlight=False)
+    console.print(f"results: {folder}")
+    if report is not None:
+        console.print(f"report: {report}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -54,7 +54,7 @@ from sim.report.plots import (
     series,
     sweep_lines,
 )
-from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge, lookup
 from sim.scenario.units import parse_duration
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
@@ -185,8 +185,10 @@ def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
     main, more = [], []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
+        kpi = lookup(name)
         row = {
             "name": name,
+            "about": kpi.description if kpi is not None else "",
             "mean": format_value(k.get("mean"), name),
             "ci": format_ci(ci, name),
             "target": "",

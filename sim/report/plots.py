@@ -257,13 +257,14 @@ class _Timeline:
             ax.set_xlabel("day and time of day")
 
 
-def _target_line(ax, target, kpi: str, scale: float = 1.0) -> None:
+def _target_line(ax, target, kpi: str) -> None:
+    """The target of ``kpi`` as a dashed line, on the axis's scale (shares in %)."""
     if target is None:
         return
     bound, value = target
     sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
     ax.axhline(
-        value * scale,
+        value * unit_of(kpi).scale,
         color=PALETTE["target"],
         linestyle="--",
         linewidth=1.2,
@@ -347,7 +348,7 @@ def interval_figures(
             scale=100,
             clip=(0, 100),
         )
-        _target_line(ax, targets.get("service_level"), "service_level", 100)
+        _target_line(ax, targets.get("service_level"), "service_level")
         ax.set_ylim(0, 102)
         ax.set_ylabel(f"service level\n(% {what})")
         _legend(fig, ax, ci=True)
@@ -375,7 +376,7 @@ def interval_figures(
                 scale=100,
                 clip=(0, 100),
             )
-            _target_line(ax, targets.get("abandon_rate"), "abandon_rate", 100)
+            _target_line(ax, targets.get("abandon_rate"), "abandon_rate")
             ax.set_ylim(bottom=0)
             ax.set_ylabel("abandoned\n(% of offered)")
         if asa is not None:
@@ -523,7 +524,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                 alpha=0.2,
                 linewidth=0,
             )
-            _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time", 100)
+            _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time")
             ax.set_ylim(0, 102)
             ax.set_ylabel("delivered on time\n(% of orders)")
             _day_axis(ax)
@@ -694,7 +695,7 @@ def sweep_lines(
                 ax.errorbar(
                     x, m, yerr=_band_err((m, low, high)), fmt="o", color=base, ms=3, capsize=2
                 )
-        _target_line(ax, targets.get(k), k, scale)
+        _target_line(ax, targets.get(k), k)
         ax.set_xlabel(p)
         ax.set_ylabel(_axis_label(k), fontsize=9)
         if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks

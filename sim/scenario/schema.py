@@ -385,7 +385,8 @@ class Target(Model):
 
     @property
     def value(self) -> float:
-        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+        # exactly one bound is given (checked above); `or 0.0` only satisfies the type checker
+        return self.at_least if self.at_least is not None else float(self.at_most or 0.0)
 
     def met(self, value):
         """Whether ``value`` reaches the bound, element-wise for arrays.
