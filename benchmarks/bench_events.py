@@ -26,11 +26,21 @@ import numpy as np
 import simpy
 from simpy.core import NORMAL
 
-from sim.model.events import _Callback, call_later, run_feeding
+from sim.model.events import call_later, run_feeding
+
+
+class _Event:
+    """The event object of the former helper (as ``call_later`` makes them)."""
+
+    __slots__ = ("callbacks", "value")
+    _ok = True
+
+    def __init__(self, fn, value):
+        self.callbacks, self.value = [fn], value
 
 
 def _private_call_later(env, delay, fn, value=None):
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Callback(fn, value)))
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Event(fn, value)))
 
 
 def _private_feeding(env, until, times, items, feed):

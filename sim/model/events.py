@@ -53,10 +53,11 @@ def run_feeding(
 
     Events due at or before an item's time are processed first (``peek``, ``step``), exactly as
     if the item had been a scheduled event; then the clock is set to the item's time. That one
-    write of ``env._now`` is the only SimPy internal the model touches: SimPy can advance its
-    clock only by popping an event, and an event per arrival made the whole model 1.47x slower
-    on M/M/50+M (``benchmarks/bench_events.py`` measures the feeding alone). Times become
-    Python floats ``FEED_CHUNK`` at a time, not for the whole horizon at once.
+    write of ``env._now`` is the only SimPy internal the model writes (the router reads the
+    clock as ``env._now`` too, sparing a property call per access): SimPy can advance its clock
+    only by popping an event, and an event per arrival made the whole model 1.47x slower on
+    M/M/50+M (``benchmarks/bench_events.py`` measures the feeding alone). Times become Python
+    floats ``FEED_CHUNK`` at a time, not for the whole horizon at once.
     """
     peek, step = env.peek, env.step
     n = int(np.searchsorted(times, until, side="left"))  # times >= until never come
