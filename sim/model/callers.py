@@ -69,8 +69,10 @@ class Callers:
         self._again_ivr_time = BatchSampler(ivr.time, streams("again.ivr_time")) if ivr else None
         self._again_u = uniforms(streams("again.decisions"))
         self._fcr = [c.first_contact_resolution for c in scenario.call_types.values()]
-        again = ("arrival", "tier", "call_type", "customer", "attempt", "origin", "resolved")
-        again += ("patience", "handle")
+        again = (
+            "arrival", "tier", "call_type", "customer", "attempt", "origin", "resolved",
+            "patience", "handle",
+        )  # fmt: skip
         self._add_queued = calls.appender(*again, "queue_entry")
         self._add_self_served = calls.appender(*again, "outcome", "end")
 

@@ -221,7 +221,7 @@ class ColumnLog:
                 column.extend(array(column.typecode, [default]) * n)
             else:
                 values = np.ascontiguousarray(values, dtype=column.typecode)
-                column.frombytes(memoryview(values).cast("B"))  # no bytes copy
+                column.frombytes(values.data.cast("B"))  # no bytes copy
         return range(start, start + n)
 
     def freeze(self) -> Rows:
@@ -243,6 +243,11 @@ class CallLog(ColumnLog):
 
     def __init__(self):
         super().__init__(CALL_COLUMNS, Calls)
+
+    def freeze(self) -> Calls:
+        frozen = super().freeze()
+        assert isinstance(frozen, Calls)
+        return frozen
 
 
 @dataclass
