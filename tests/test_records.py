@@ -36,3 +36,21 @@ def test_freeze_shares_memory_with_the_live_columns_and_keeps_dtypes():
     log.arrival[1] = 7.0  # no copy: the frozen view sees the live column
     assert frozen.arrival[1] == 7.0
     assert frozen.resolved.tolist() == [True, False]
+
+
+def test_take_empties_the_dict_and_rejects_unknown_columns():
+    log = ColumnLog({"start": (float, 0.0), "end": (float, -1.0)})
+    columns = {"start": np.array([1.0, 2.0])}
+    assert log.take(columns) == range(0, 2)
+    assert columns == {}  # the caller's references are gone
+    assert log.freeze().end.tolist() == [-1.0, -1.0]
+    with pytest.raises(ValueError, match="unknown columns"):
+        ColumnLog({"start": (float, 0.0)}).take({"start": np.ones(1), "stop": np.ones(1)})
+
+
+def test_freeze_can_drop_columns_and_release_them():
+    log = CallLog()
+    log.extend(arrival=np.array([1.0, 2.0]), customer=np.array([7, 8]))
+    frozen = log.freeze(drop=("customer",))
+    assert "customer" not in frozen.columns and len(log.customer) == 0
+    assert frozen.arrival.tolist() == [1.0, 2.0]

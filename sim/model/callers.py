@@ -110,22 +110,25 @@ class Callers:
             arrival=arrival, tier=tier, call_type=ctype,
             customer=np.arange(n), patience=patience, handle=handle, resolved=resolved,
         )  # fmt: skip
-        del tier, ctype, patience, handle, resolved  # memory: only the columns hold them now
+        del tier, ctype, patience, handle, resolved  # memory: the log frees them as it copies
         if sc.ivr is None:  # everyone queues on arrival, already sorted: no IVR columns
-            ids = self.calls.extend(**columns, queue_entry=arrival)
-            del columns
+            columns["queue_entry"] = arrival
+            ids = self.calls.take(columns)
             self.feed_ids = np.arange(ids.start, ids.stop)
             self.feed_times = arrival
         else:
             ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
             self_served = streams("ivr").random(n) < sc.ivr.self_service
             entry = arrival + ivr_time
+            del ivr_time
             end = np.where(self_served, entry, np.nan)
             outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
             outcome[self_served] = Outcome.SELF_SERVED
             entry[self_served] = np.nan
-            ids = self.calls.extend(**columns, queue_entry=entry, outcome=outcome, end=end)
-            del columns, end, outcome, ivr_time, self_served
+            del self_served
+            columns.update(queue_entry=entry, outcome=outcome, end=end)
+            del end, outcome
+            ids = self.calls.take(columns)
             queued = np.flatnonzero(~np.isnan(entry))
             order = queued[np.argsort(entry[queued], kind="stable")]
             self.feed_ids = order + ids.start

@@ -213,29 +213,46 @@ class ColumnLog:
 
     def extend(self, **columns: np.ndarray) -> range:
         """Append a batch of rows; columns not given get their defaults. Returns the new ids."""
+        return self.take(columns)
+
+    def take(self, columns: dict[str, np.ndarray]) -> range:
+        """:meth:`extend` from a dict that it empties as it goes: each array is dropped once
+        copied, so a caller that hands over its only references frees them one by one
+        (the peak memory of drawing a whole horizon of calls)."""
         n = len(next(iter(columns.values())))
         start = len(self)
         for name, column, default in self._columns:
-            values = columns.get(name)
+            values = columns.pop(name, None)
             if values is None:
                 column.extend(array(column.typecode, [default]) * n)
             else:
                 values = np.ascontiguousarray(values, dtype=column.typecode)
                 column.frombytes(values.data.cast("B"))  # no bytes copy
+                del values
+        if columns:
+            raise ValueError(f"unknown columns {sorted(columns)}")
         return range(start, start + n)
 
-    def freeze(self) -> Rows:
+    def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
         """The rows as numpy arrays that share the live columns' memory (no copy).
 
         The live log cannot grow afterwards (``array.array`` refuses to resize while numpy
-        holds its buffer); values may still be assigned on either side.
+        holds its buffer); values may still be assigned on either side. Columns in ``drop``
+        are emptied instead, their memory released now, and left out of the frozen rows.
         """
-        return self._frozen(
-            {
-                name: np.frombuffer(column, dtype=column.typecode).view(self._spec[name][0])
-                for name, column, _ in self._columns
-            }
-        )
+        columns = {}
+        for name, column, _ in self._columns:
+            if name in drop:
+                del column[:]
+            else:
+                columns[name] = np.frombuffer(column, dtype=column.typecode).view(
+                    self._spec[name][0]
+                )
+        return self._frozen(columns)
+
+
+RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")
+"""Call columns the model needs while it runs and the KPIs never read."""
 
 
 class CallLog(ColumnLog):
@@ -244,8 +261,8 @@ class CallLog(ColumnLog):
     def __init__(self):
         super().__init__(CALL_COLUMNS, Calls)
 
-    def freeze(self) -> Calls:
-        frozen = super().freeze()
+    def freeze(self, drop: tuple[str, ...] = ()) -> Calls:
+        frozen = super().freeze(drop)
         assert isinstance(frozen, Calls)
         return frozen
 

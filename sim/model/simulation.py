@@ -22,7 +22,7 @@ from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter
 from sim.model.delivery import Delivery
 from sim.model.events import run_feeding
-from sim.model.records import CallLog
+from sim.model.records import RUN_ONLY_COLUMNS, CallLog
 from sim.model.redials import Redials
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario
@@ -85,7 +85,9 @@ def simulate(
     run_feeding(env, horizon, *callers.take_feed(), center.offer)
     center.close()
 
-    frozen = calls.freeze()
+    frozen = calls.freeze(
+        drop=() if keep_records else RUN_ONLY_COLUMNS
+    )  # memory: no KPI reads them
     center.derive_ends(frozen)
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
     records = CallRecords(
