@@ -61,8 +61,9 @@ def simulate(
     seed : root seed; default ``scenario.seed``.
     replication : index of the replication; with the seed it names every random stream, so
         replication ``i`` of two scenarios sees the same callers (common random numbers).
-    keep_records : keep the per-call records on the result (about 90 bytes a call; without
-        them a run still peaks at 140-170 bytes a call, as the KPIs are computed from them).
+    keep_records : keep the per-call records on the result (about 90 bytes a call). Either
+        way the KPIs are computed from them, so the run's peak memory is not much lower without
+        (``benchmarks/bench_memory.py``); without, the columns no KPI reads are released first.
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
