@@ -9,8 +9,9 @@ Choices a planner may question:
 - A call counts in the interval where it *arrives* at the hotline, and calls arriving during the
   warm-up are left out entirely.
 - Abandoned calls stay in the service-level denominator (the spec's definition), and so do calls
-  still waiting at the horizon (OPEN): they are offered but neither answered nor abandoned, so
-  answer_rate + abandon_rate + open share = 1.
+  still waiting at the horizon (OPEN) and calls disconnected at closing time: they are offered
+  but neither answered nor abandoned, so answer_rate + abandon_rate + disconnect_rate + open
+  share = 1.
 - Occupancy is measured on time, not on calls: agent busy time (talk and after-call work) inside
   the window over agent time present (on the schedule, plus overtime spent finishing a call).
 """
@@ -42,6 +43,7 @@ class CallRecords:
     horizon: float
     within: float  # service-level threshold, s
     mean_queue_length: float | None = None  # time average after warm-up, measured by the router
+    disconnects: bool = False  # routing.at_close: disconnect (then disconnect_rate is reported)
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -120,6 +122,9 @@ def call_kpis(rec: CallRecords, masks=None) -> dict[str, float | None]:
         "open_calls": float((counted & (c.outcome == Outcome.OPEN)).sum()),
         "mean_queue_length": rec.mean_queue_length,
     }
+    if rec.disconnects:
+        cut = offered & (c.outcome == Outcome.DISCONNECTED)
+        k["disconnect_rate"] = ratio(cut.sum(), n_off)
     window = np.array([rec.warmup, rec.horizon])
     busy_all = present_all = scheduled_all = 0.0
     for g, name in enumerate(rec.groups):

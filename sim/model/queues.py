@@ -19,7 +19,7 @@ corrected top is always the true oldest head of its class.
 from __future__ import annotations
 
 from collections import deque
-from heapq import heappop, heappush, heapreplace
+from heapq import heapify, heappop, heappush, heapreplace
 
 __all__ = ["WAITING", "QueueIndex"]
 
@@ -32,27 +32,45 @@ class QueueIndex:
     Parameters
     ----------
     n_queues : number of queues (call types x tiers).
-    serves : per group, the queues it serves as ``(queue, after, tier priority)``, in the
-        order that breaks ties (the first listed wins between equal heads).
+    serves : per group, the queues it serves as ``(queue, after, tier priority, step)``, in
+        the order that breaks ties (the first listed wins between equal heads); ``step`` is
+        the route step whose wait :meth:`open_steps` may lift (0: none).
     outcome, entry : the call log's columns; a queued call is alive while its outcome is
         ``WAITING``, and ``entry[cid]`` is when it joined its queue.
     """
 
-    def __init__(self, n_queues: int, serves: list[list[tuple[int, float, int]]], outcome, entry):
+    def __init__(
+        self, n_queues: int, serves: list[list[tuple[int, float, int, int]]], outcome, entry
+    ):
         self.queues: list[deque] = [deque() for _ in range(n_queues)]
-        self._outcome, self._entry = outcome, entry
+        self._outcome, self._entry, self._serves = outcome, entry, serves
+        self.open_steps([])
+
+    def open_steps(self, step_open: list[bool]) -> None:
+        """Steps whose wait is lifted (``step_open[step]``): their queues take calls at once.
+
+        Rebuilds the classes and heaps (rare: when a group's on-duty count crosses zero).
+        """
         # per group: classes (priority, after, heap of [head entry, position, queue])
         self._classes: list[list[tuple[int, float, list]]] = []
         # per queue: the (class heap, group, position) it is listed under
-        self._members: list[list[tuple[list, int, int]]] = [[] for _ in range(n_queues)]
+        self._members: list[list[tuple[list, int, int]]] = [[] for _ in self.queues]
         self._listed: list[list[bool]] = []  # per group, per position: has a heap entry
-        for g, served in enumerate(serves):
+        for g, served in enumerate(self._serves):
             heaps: dict[tuple[int, float], list] = {}
-            for pos, (q, after, prio) in enumerate(served):
-                heap = heaps.setdefault((prio, after), [])
+            listed = [False] * len(served)
+            for pos, (q, after, prio, step) in enumerate(served):
+                lifted = step < len(step_open) and step_open[step]
+                heap = heaps.setdefault((prio, 0.0 if lifted else after), [])
                 self._members[q].append((heap, g, pos))
+                queue = self.queues[q]
+                if queue:  # a dead head's entry is older than the live one: fixed lazily
+                    heap.append([self._entry[queue[0]], pos, q])
+                    listed[pos] = True
+            for heap in heaps.values():
+                heapify(heap)
             self._classes.append([(prio, after, heap) for (prio, after), heap in heaps.items()])
-            self._listed.append([False] * len(served))
+            self._listed.append(listed)
 
     def append(self, q: int, cid: int) -> None:
         """``cid`` joins queue ``q`` (at its entry time, the latest of the queue)."""
@@ -95,6 +113,13 @@ class QueueIndex:
                 best, best_key = queue, key
         # the popped head's heap entries are now stale (older than the new head): fixed lazily
         return None if best is None else best.popleft()
+
+    def drain(self, q: int) -> list[int]:
+        """Empty queue ``q``: every call id in it (alive or not yet removed)."""
+        queue = self.queues[q]
+        cids = list(queue)
+        queue.clear()  # its heap entries find it empty and drop out lazily
+        return cids
 
     def waiting(self):
         """Every call id still in a queue (alive or not yet removed)."""

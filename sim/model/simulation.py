@@ -102,6 +102,7 @@ def simulate(
         horizon=horizon,
         within=scenario.service_level_within(),
         mean_queue_length=center.mean_queue_length(horizon),
+        disconnects=scenario.routing.at_close == "disconnect",
     )
     masks = call_masks(records)  # once for both tables
     kpis = call_kpis(records, masks)

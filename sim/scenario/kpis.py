@@ -122,6 +122,8 @@ KPIS: tuple[Kpi, ...] = (
         "calls finished in the IVR / calls"),
     Kpi("open_calls", Unit("calls"), "lower", _CALLS,
         "calls still in the IVR or the queue at the horizon"),
+    Kpi("disconnect_rate", SHARE, "lower", _CALLS,
+        "calls disconnected at closing time / calls offered (routing.at_close: disconnect)"),
     Kpi("mean_queue_length", Unit("calls"), "lower", _CALLS,
         "time-average number of calls waiting"),
     Kpi("overtime_hours", _per_day("h"), "lower", _CALLS,

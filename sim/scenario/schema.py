@@ -13,15 +13,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pydantic
-from pydantic import (
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience
 from sim.scenario.fulfilment_schema import (
@@ -33,6 +25,12 @@ from sim.scenario.fulfilment_schema import (
     business_checks,
 )
 from sim.scenario.kpis import HEADLINE
+from sim.scenario.routing_schema import (
+    ROUTING_KEYS,
+    AgentSelection,
+    RouteStep,
+    Routing,
+)
 from sim.scenario.schema_types import (
     MAX_AGENTS,
     Clock,
@@ -51,6 +49,7 @@ from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validat
 __all__ = [
     "AgentGroup",
     "BackOffice",
+    "CallAgain",
     "CallType",
     "Channel",
     "Clock",
@@ -209,13 +208,26 @@ class CallType(Model):
     creates: Literal["delivery_order", "lead", "work_order"] | None = Field(
         None, description="business created: an order, a lead, or (when unresolved) a work order"
     )
+    agent_selection: AgentSelection | None = Field(
+        None, description="this type's own routing.agent_selection (default: the scenario's)"
+    )
+
+
+class CallAgain(RedialRule):
+    """A redial rule, and whether the new attempt is the same contact."""
+
+    redraw: bool = Field(
+        True,
+        description="draw patience and handle time afresh for the new attempt (false: the "
+        "same caller with the same patience and the same matter to discuss)",
+    )
 
 
 class Redial(Model):
     """When customers call again."""
 
-    after_abandon: RedialRule | None = Field(None, description="after hanging up in the queue")
-    after_unresolved: RedialRule | None = Field(
+    after_abandon: CallAgain | None = Field(None, description="after hanging up in the queue")
+    after_unresolved: CallAgain | None = Field(
         None, description="after a call that did not resolve the matter"
     )
 
@@ -298,64 +310,6 @@ class Agents(Model):
         description="expected share of scheduled agents who do not come on a day (a binomial "
         "draw per group and day)",
     )
-
-
-def _route_step(value: Any) -> Any:
-    return {"group": value} if isinstance(value, str) else value
-
-
-class RouteStep(Model):
-    """A group that may take the call once it has waited `after`."""
-
-    group: str = Field(description="agent group name")
-    after: Duration = Field(0.0, description="wait before this group may take the call, seconds")
-
-
-_ROUTE_STEP_SCHEMA = {
-    "description": "a group name, or {group, after} for a group that may take the call once it "
-    "has waited `after`",
-    "anyOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "properties": {"group": {"type": "string"}, "after": {"type": ["number", "string"]}},
-            "required": ["group"],
-            "additionalProperties": False,
-        },
-    ],
-}
-Route = list[Annotated[RouteStep, BeforeValidator(_route_step), WithJsonSchema(_ROUTE_STEP_SCHEMA)]]
-
-_ROUTING_RESERVED = ("default", "tier_priority")
-
-
-class Routing(Model):
-    """Per call type, agent groups in order of preference; other keys name call types."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "additionalProperties": {
-                "type": "array",
-                "description": "groups in order of preference for this call type",
-            }
-        }
-    )
-    tier_priority: bool = Field(
-        True, description="waiting calls served by tier priority, then FIFO"
-    )
-    default: Route | None = Field(None, description="route for call types without their own")
-    rules: dict[str, Route] = Field(
-        default_factory=dict, description="routes by call type (written as top-level keys)"
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _collect_rules(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "rules" in data:
-            return data
-        out = {k: v for k, v in data.items() if k in _ROUTING_RESERVED}
-        out["rules"] = {k: v for k, v in data.items() if k not in _ROUTING_RESERVED}
-        return out
 
 
 TARGET_TOLERANCE = 1e-12
@@ -533,8 +487,8 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (
                     ("routing", ctype),
                     f"unknown call type '{ctype}'; routing keys are call types, "
-                    f"default or tier_priority",
-                    suggest(ctype, [*types_, *_ROUTING_RESERVED]),
+                    f"{', '.join(ROUTING_KEYS)}",
+                    suggest(ctype, [*types_, *ROUTING_KEYS]),
                 )
             )
             continue
