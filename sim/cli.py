@@ -7,13 +7,18 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge, unit_label
-from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
+from sim.report.terminal import console as _console
+from sim.report.terminal import plans_table, print_run, with_unit
+from sim.scenario.errors import ScenarioError
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 __all__ = ["main"]
 
@@ -25,10 +30,27 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _load(path: str) -> Scenario:
     try:
-        return load_scenario(path)
+        return _load_warning(path)
     except ScenarioError as exc:
         _fail(f"error: {exc}")
         raise  # unreachable
+
+
+def _load_warning(path: str) -> Scenario:
+    """load_scenario, printing its warnings (a duration without a unit) as ``warning: ...``."""
+    import warnings
+
+    from sim.scenario.pitfalls import ScenarioWarning
+    from sim.scenario.schema import load_scenario
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        try:
+            return load_scenario(path)
+        finally:
+            for w in caught:
+                if issubclass(w.category, ScenarioWarning):
+                    click.echo(f"warning: {w.message}", err=True)
 
 
 @contextmanager
@@ -41,38 +63,6 @@ def progress_bar(total: int, label: str, quiet: bool):
 
     with progress(total, label, quiet) as advance:
         yield advance
-
-
-def _with_unit(name: str) -> str:
-    """The KPI's name and, dimmed, its unit (the cells beside it show bare numbers)."""
-    unit = unit_label(name)
-    return f"{name} [dim]({unit})[/dim]" if unit else name
-
-
-def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
-    """The KPI table: mean, 95% CI, target (in the KPI's unit) and met/missed."""
-    table = Table(title=title)
-    table.add_column("KPI", justify="left", overflow="fold", min_width=24)
-    for col in ("mean", "95% CI", "target"):
-        table.add_column(col, justify="right")
-    table.add_column("", min_width=6)  # met / missed stays readable on a narrow terminal
-    for name, k in summary.kpis.items():
-        if not all_kpis and name not in HEADLINE and k.target is None:
-            continue
-        ci = format_ci(k.ci95, name, with_unit=False)
-        target, verdict = "", ""
-        if k.target is not None:
-            bound = ">=" if k.bound == "at_least" else "<="
-            target = f"{bound} {format_value(k.target, name, with_unit=False)}"
-            if k.met is None:
-                verdict = "no data"
-            else:
-                verdict = "[green]met[/green]" if k.met else "[red]missed[/red]"
-                if not k.clear:
-                    verdict += " (CI spans target)"
-        mean = format_value(k.mean, name, with_unit=False)
-        table.add_row(_with_unit(name), mean, ci, target, verdict)
-    return table
 
 
 def executor_options(fn: Callable) -> Callable:
@@ -120,6 +110,7 @@ def cli() -> None:
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option("--xlsx", is_flag=True, help="also write results.xlsx (see sim export)")
 @click.option(
     "--until",
     metavar="RULE",
@@ -150,6 +141,7 @@ def run(
     all_kpis,
     strict,
     no_report,
+    xlsx,
     until,
     executor,
     address,
@@ -185,17 +177,13 @@ def run(
     log_path = (
         _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
     )
-    console = Console()
-    console.print(
-        kpi_table(
-            summary,
-            f"{scenario.name}: {summary.replications} replications, seed {summary.seed}",
-            all_kpis,
-        )
-    )
+    print_run(_console(), summary, all_kpis)
+    console = _console()
     console.print(f"results: {folder}")
     if log_path is not None:
         console.print(f"call log: {log_path}")
+    for book in _export(folder) if xlsx else []:
+        console.print(f"workbook: {book}")
     if report is not None:
         console.print(f"report: {report}")
     if strict and any(k.met is False for k in summary.kpis.values()):
@@ -209,7 +197,7 @@ def validate(files) -> None:
     bad = False
     for file in files:
         try:
-            load_scenario(file)
+            _load_warning(file)
             click.echo(f"{file}: ok")
         except ScenarioError as exc:
             bad = True
@@ -220,6 +208,8 @@ def validate(files) -> None:
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
+    from sim.scenario.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -309,7 +299,7 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
             table.add_row(
-                _with_unit(name),
+                with_unit(name),
                 format_value(d.baseline_mean, name, with_unit=False),
                 format_value(d.alternative_mean, name, with_unit=False),
                 format_value(d.mean, name, signed=True, with_unit=False),
@@ -327,8 +317,9 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option("--xlsx", is_flag=True, help="also write a results.xlsx per folder")
 def compare(
-    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report
+    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report, xlsx
 ) -> None:
     """Run FILES with the same seeds; print each one minus the first, with 95% intervals.
 
@@ -337,7 +328,9 @@ def compare(
     variance the difference would have with independent seeds over the variance it has.
     """
     from sim.experiments.comparison import compare as run_compare
+    from sim.planning.sizing import plan_costs
     from sim.report.files import default_out_dir, write_folder
+    from sim.scenario.diff import changes_by_label
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
@@ -354,12 +347,24 @@ def compare(
             address=address,
         )
     folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
+    extra = {
+        "plans": plan_costs(comparison),
+        "changes": changes_by_label(scenarios, comparison.labels),
+        "currency": scenarios[0].currency,
+    }
     try:
-        write_folder(folder, comparison.files())
+        files = comparison.files()
+        files["comparison.json"] = {**files["comparison.json"], **extra}
+        write_folder(folder, files)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    console = Console()
+    console = _console()
     console.print(f"A = {comparison.labels[0]} (baseline)")
+    for label, change in extra["changes"].items():
+        console.print(f"{label} changes: {change['summary']}", markup=False, highlight=False)
+    pairs = zip(comparison.labels, comparison.summaries, strict=True)
+    attained = {label: summary.attainment() for label, summary in pairs}
+    console.print(plans_table(extra["plans"], scenarios[0].currency, attained))
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(
@@ -371,6 +376,31 @@ def compare(
     console.print(f"results: {folder}")
     if not no_report:
         console.print(f"report: {_write_report(folder)}")
+    for book in _export(folder) if xlsx else []:
+        console.print(f"workbook: {book}")
+
+
+def _export(folder: Path) -> list[Path]:
+    from sim.report.workbook import export_folder
+
+    try:
+        return export_folder(folder)
+    except OSError as exc:
+        _fail(f"error: cannot write the workbook in {folder}: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--xlsx", is_flag=True, default=True, help="write results.xlsx (the default)")
+def export(folder, xlsx) -> None:
+    """Write results.xlsx in a results FOLDER (and in each scenario folder of a comparison):
+    summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
+    written = _export(Path(folder))
+    if not written:
+        _fail(f"error: {folder}: no summary.json or CSV files; is this a results folder?")
+    for book in written:
+        click.echo(f"workbook: {book}")
 
 
 def sweep_table(result, sweep, kpis: list[str]) -> Table:
@@ -386,7 +416,7 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
         table.add_column(tail if short.count(tail) == 1 else name, justify="right", overflow="fold")
     shown = [k for k in kpis if f"{k}_mean" in result.points]
     for k in shown:
-        table.add_column(_with_unit(k), justify="right", overflow="fold")
+        table.add_column(with_unit(k), justify="right", overflow="fold")
     for i in range(len(sweep.points)):
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:
@@ -444,7 +474,7 @@ def sweep(
         "service_level",
         *(k for k in loaded.base.targets if k != "service_level"),
     ]
-    console = Console()
+    console = _console()
     console.print(sweep_table(result, loaded, kpis))
     console.print(
         f"{result.new} runs made, {result.runs - result.new} found stored; results: {folder}"
@@ -485,7 +515,7 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
 
     workers = workers or default_workers()
     bar = lambda total, label: progress_bar(total, label, quiet)  # noqa: E731
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    console = _console()
     try:
         if update:
             for line in rg.iter_moved(
@@ -545,7 +575,7 @@ def erlang(
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.planning.staffing import duration_arg, erlang_calculator, parse_rate
+    from sim.planning.calculator import duration_arg, erlang_calculator, parse_rate
 
     if agents is None and target is None and abandon_target is None and max_occupancy is None:
         _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
@@ -573,19 +603,19 @@ def erlang(
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
-    for key, label, fmt in (
+    for key, label, pattern in (
         ("agents", "agents", "{:d}"),
-        ("service_level", f"service level ({within})", "{:.4f}"),
-        ("abandon_rate", "abandon rate", "{:.4f}"),
-        ("asa", "ASA (s)", "{:.1f}"),
-        ("mean_wait", "mean wait (s)", "{:.1f}"),
-        ("occupancy", "occupancy", "{:.4f}"),
-        ("prob_wait", "probability of waiting", "{:.4f}"),
+        ("service_level", f"service level ({within})", "{:.2%}"),
+        ("abandon_rate", "abandon rate", "{:.2%}"),
+        ("asa", "ASA", "{:.1f} s"),
+        ("mean_wait", "mean wait", "{:.1f} s"),
+        ("occupancy", "occupancy", "{:.1%}"),
+        ("prob_wait", "probability of waiting", "{:.2%}"),
         ("agents_required", "agents required", "{:d}"),
     ):
         if key in result:
-            table.add_row(label, fmt.format(result[key]))
-    Console().print(table)
+            table.add_row(label, pattern.format(result[key]))
+    _console().print(table)
 
 
 def staffing_table(result) -> Table:
@@ -691,7 +721,7 @@ def staff(
         write_staffing_folder(folder, result, schedule)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    console = Console()
+    console = _console()
     console.print(staffing_table(result))
     state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
     console.print(
@@ -760,7 +790,7 @@ def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
             table.add_row(k, format_value(a, k), format_value(b, k))
-    console = Console()
+    console = _console()
     console.print(table)
     for k, v in result.unreachable.items():
         console.print(
@@ -924,7 +954,7 @@ def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
             format_ci(ci, name),
             "yes" if e["inside"] else "[red]no[/red]",
         )
-    console = Console()
+    console = _console()
     console.print(table)
     dropped = sum(fit["log"]["rows_dropped"].values())
     console.print(

@@ -55,6 +55,14 @@ def _mean(values: np.ndarray) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
+def _share(busy: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """busy / present per bin, NaN where nobody is present (rounding can leave a busy time of
+    -1e-13 in an empty bin, which must not become -inf)."""
+    out = np.full(len(present), np.nan)
+    np.divide(busy, present, out=out, where=present > 0)
+    return out
+
+
 def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Total overlap of the spans ``[starts, ends)`` with each bin ``[edges[k], edges[k+1])``.
 
@@ -136,6 +144,16 @@ def call_kpis(rec: CallRecords, masks=None) -> dict[str, float | None]:
         k[f"occupancy.group={name}"] = ratio(busy, present)
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
+    k["agent_hours"] = scheduled_all / 3600.0 / days
+    for segment, mine in segments(rec, offered):
+        k[f"service_level.{segment}"] = ratio((quick & mine).sum(), mine.sum())
+        k[f"abandon_rate.{segment}"] = ratio((abandoned & mine).sum(), mine.sum())
+    return k
+
+
+def segments(rec: CallRecords, offered: np.ndarray):
+    """(``tier=T`` or ``type=C``, mask of the offered calls of it), when there are several."""
+    c = rec.calls
     for label, column, names in (
         ("tier", c.tier, rec.tiers),
         ("type", c.call_type, rec.call_types),
@@ -143,16 +161,14 @@ def call_kpis(rec: CallRecords, masks=None) -> dict[str, float | None]:
         if len(names) < 2:
             continue
         for i, name in enumerate(names):
-            mine = offered & (column == i)
-            k[f"service_level.{label}={name}"] = ratio((quick & mine).sum(), mine.sum())
-            k[f"abandon_rate.{label}={name}"] = ratio((abandoned & mine).sum(), mine.sum())
-    return k
+            yield f"{label}={name}", offered & (column == i)
 
 
 def interval_table(
     rec: CallRecords, interval: float, start_weekday: str, masks=None
 ) -> dict[str, np.ndarray]:
-    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy.
+    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy, and
+    offered, service level and abandonment per tier and call type (when there are several).
 
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
     ``masks``: :func:`call_masks` of ``rec`` when the caller has them already.
@@ -172,7 +188,8 @@ def interval_table(
 
     with np.errstate(invalid="ignore", divide="ignore"):
         n_off, n_ans, n_ab = count(offered), count(answered), count(abandoned)
-        quick = count(answered & (wait <= rec.within))
+        quick_mask = answered & (wait <= rec.within)
+        quick = count(quick_mask)
         cols = {
             "offered": n_off,
             "answered": n_ans,
@@ -194,11 +211,16 @@ def interval_table(
             present_all += present
             scheduled_all += scheduled
             per_group[f"agents_on_duty.group={name}"] = present / interval
-            per_group[f"occupancy.group={name}"] = busy / present
+            per_group[f"occupancy.group={name}"] = _share(busy, present)
         cols["agents_scheduled"] = scheduled_all / interval
         cols["agents_on_duty"] = present_all / interval
-        cols["occupancy"] = busy_all / present_all
+        cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
+        for segment, mine in segments(rec, offered):
+            n_mine = count(mine)
+            cols[f"offered.{segment}"] = n_mine
+            cols[f"service_level.{segment}"] = count(quick_mask & mine) / n_mine
+            cols[f"abandon_rate.{segment}"] = count(abandoned & mine) / n_mine
     starts = edges[:-1]
     day = (starts // DAY).astype(np.int64)
     week = np.array([weekday_of(start_weekday, d) for d in range(7)])

@@ -10,7 +10,6 @@ forms in
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -25,9 +24,10 @@ from sim.model.calendar import arrival_rates, weekday_of
 from sim.model.records import Outcome
 from sim.model.simulation import simulate
 from sim.model.workforce import scheduled_for
-from sim.planning.erlang import agents_required, erlang_a_metrics
+from sim.planning.calculator import erlang_calculator, parse_rate
+from sim.planning.erlang import agents_required
 from sim.scenario.schema import Scenario, Target, scenario_from_dict, scenario_to_dict
-from sim.scenario.units import DAY, WEEKDAYS, format_clock, parse_duration
+from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = [
     "GroupLoad",
@@ -43,40 +43,6 @@ __all__ = [
     "with_staffing",
     "write_staffing_folder",
 ]
-
-_RATE_UNITS = {
-    "h": 3600.0,
-    "hour": 3600.0,
-    "min": 60.0,
-    "m": 60.0,
-    "s": 1.0,
-    "sec": 1.0,
-    "d": DAY,
-    "day": DAY,
-}
-
-
-def parse_rate(value: object) -> float:
-    """An arrival rate in calls per second from ``"200/h"``, ``"3.5/min"``, ``"0.1/s"``,
-    ``"4800/d"`` or a bare number (calls per hour, as ``arrivals.rate_per_hour``)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        rate = float(value) / 3600.0
-    else:
-        m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(?:/\s*([a-z]+))?\s*", str(value))
-        if m is None or (m.group(2) is not None and m.group(2) not in _RATE_UNITS):
-            raise ValueError(
-                f"rate {value!r}: write calls per time, e.g. 200/h, 3.5/min, 0.1/s "
-                f"(a bare number is per hour)"
-            )
-        try:
-            number = float(m.group(1))
-        except ValueError:
-            raise ValueError(f"rate {value!r}: {m.group(1)!r} is not a number") from None
-        rate = number / _RATE_UNITS[m.group(2) or "h"]
-    if not math.isfinite(rate) or rate < 0:
-        raise ValueError(f"rate must be a finite number >= 0, got {value!r}")
-    return rate
-
 
 # --- targets and loads ---------------------------------------------------------------------------
 
@@ -210,53 +176,6 @@ def erlang_staffing(scenario: Scenario, targets: StaffingTargets) -> dict[str, n
                 cache[key] = scheduled_for(max(on_duty, 1 if lam > 0 else 0), scenario)
             need[i] = cache[key]
         out[g] = need
-    return out
-
-
-# --- the Erlang calculator -----------------------------------------------------------------------
-
-
-def erlang_calculator(
-    rate: float,
-    mean_handle: float,
-    agents: int | None = None,
-    mean_patience: float = math.inf,
-    within: float = 20.0,
-    target: float | None = None,
-    abandon_target: float | None = None,
-    max_occupancy: float | None = None,
-) -> dict:
-    """Erlang C (``mean_patience`` inf) or Erlang A figures for ``agents``, and the smallest
-    number of agents meeting the targets given (``agents_required``). Rates per second, times in
-    seconds. Raises ValueError on bad input (and for Erlang C with agents <= load: unstable)."""
-    out: dict = {
-        "model": "erlang_c" if math.isinf(mean_patience) else "erlang_a",
-        "rate_per_hour": rate * 3600.0,
-        "aht": mean_handle,
-        "load": rate * mean_handle,
-        "patience": None if math.isinf(mean_patience) else mean_patience,
-        "within": within,
-    }
-    if agents is not None:
-        if math.isinf(mean_patience) and agents <= rate * mean_handle:
-            raise ValueError(
-                f"{agents} agents cannot carry {rate * mean_handle:.3g} Erlang "
-                f"without abandonment: the queue grows without bound"
-            )
-        m = erlang_a_metrics(rate, mean_handle, agents, mean_patience, within)
-        out.update(
-            agents=agents,
-            service_level=m.service_level,
-            abandon_rate=m.abandon_rate,
-            asa=m.asa,
-            mean_wait=m.mean_wait,
-            occupancy=m.occupancy,
-            prob_wait=m.prob_wait,
-        )
-    if target is not None or abandon_target is not None or max_occupancy is not None:
-        out["agents_required"] = agents_required(
-            rate, mean_handle, within, target, mean_patience, abandon_target, max_occupancy
-        )
     return out
 
 
@@ -630,14 +549,6 @@ def _erlang_on_simulated(
                 cache[key] = scheduled_for(n, scenario)
             out[i, s] = cache[key]
     return out
-
-
-def duration_arg(text: str, name: str) -> float:
-    """A CLI duration (``3min``, ``20s``, a number of seconds) or ValueError naming the option."""
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise ValueError(f"--{name}: {exc}") from None
 
 
 def staffing_yaml(result: StaffingResult) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
         if not seen.any():
             continue
         counts = per_day[mine]
-        entry = {"days": int(seen.sum()), "open_days": int(mine.sum())}
+        entry: dict[str, Any] = {"days": int(seen.sum()), "open_days": int(mine.sum())}
         if mine.any():
             m = float(counts.mean())
             entry["mean_calls"] = m
@@ -142,7 +143,10 @@ def _profiles(cal: LogCalendar, grid: np.ndarray, means: dict, interval: float):
         }
     cols = pooled > 0
     table = table[table.sum(axis=1) > 0]
-    test = {"test": "chi-square homogeneity of weekday x interval counts", "p_value": None}
+    test: dict[str, Any] = {
+        "test": "chi-square homogeneity of weekday x interval counts",
+        "p_value": None,
+    }
     by_weekday = None
     if len(open_wd) > 1 and cols.sum() > 1:
         chi2, p, dof, _ = stats.chi2_contingency(table[:, cols] + 0.0, correction=False)

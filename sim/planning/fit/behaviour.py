@@ -6,6 +6,8 @@ Handle times are fitted per call type on answered calls; patience per tier on ev
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.planning.fit.estimators import (
@@ -91,7 +93,10 @@ def fit_patience(data: CallLogData) -> dict:
         w, d = data.wait[m], data.outcome[m] == ABANDONED
         if not len(w):
             continue
-        entry = {"exponential": exponential_patience(w, d), "kaplan_meier": kaplan_meier(w, d)}
+        entry: dict[str, Any] = {
+            "exponential": exponential_patience(w, d),
+            "kaplan_meier": kaplan_meier(w, d),
+        }
         if d.sum() >= 30:
             fam = censored_family_fit(w, d)
             entry["families"] = fam

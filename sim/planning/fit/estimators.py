@@ -7,6 +7,7 @@ million calls stays vectorised. Methods and their references are in docs/fit.md.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,11 @@ def mean_cv_intervals(x: np.ndarray) -> dict:
     n = len(x)
     mean = float(x.mean()) if n else math.nan
     sd = float(x.std(ddof=1)) if n > 1 else math.nan
-    out = {"n": n, "mean": mean, "cv": sd / mean if n > 1 and mean > 0 else math.nan}
+    out: dict[str, Any] = {
+        "n": n,
+        "mean": mean,
+        "cv": sd / mean if n > 1 and mean > 0 else math.nan,
+    }
     if n > 1:
         half = _t95(n - 1) * sd / math.sqrt(n)
         out["mean_ci95"] = [mean - half, mean + half]
@@ -168,7 +173,7 @@ def exponential_patience(wait: np.ndarray, abandoned: np.ndarray) -> dict:
     from scipy import stats
 
     total, d = float(wait.sum()), int(abandoned.sum())
-    out = {
+    out: dict[str, Any] = {
         "n": len(wait),
         "abandoned": d,
         "censored_share": 1 - d / len(wait) if len(wait) else None,

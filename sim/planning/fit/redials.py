@@ -8,6 +8,8 @@ last call cannot show whether they were followed; they are left out of the share
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.planning.fit.estimators import fit_family, wilson
@@ -48,7 +50,7 @@ def fit_redials(data: CallLogData, window: float) -> tuple[dict, np.ndarray]:
     for key, outcome in (("after_abandon", ABANDONED), ("after_answered", ANSWERED)):
         base = observable & (data.outcome == outcome)
         k, m = int((followed & base).sum()), int(base.sum())
-        entry = {"calls": m, "followed": k, "probability": k / m if m else None}
+        entry: dict[str, Any] = {"calls": m, "followed": k, "probability": k / m if m else None}
         entry["probability_ci95"] = wilson(k, m)
         delays = delay_of[followed & base]
         if len(delays) >= 2:

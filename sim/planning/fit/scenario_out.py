@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from sim.planning.fit.agents import staffing_maps
+from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
@@ -243,6 +244,8 @@ def to_yaml(
 ) -> str:
     """YAML text of ``data`` with ``comments[path]`` at the end of each key's line."""
     lines = [f"# {line}" for line in header.splitlines()] if header else []
+    if header:  # bare numbers below are seconds: loading the file does not warn about them
+        lines.append(f"# Written by the program: {SECONDS_NOTE}.")
     pad = " " * _indent
     for k, v in data.items():
         path = (*_path, k)
