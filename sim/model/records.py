@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class WorkOrderState(IntEnum):
 NAN = float("nan")
 
 # column name -> (dtype, default for a new row)
-CALL_COLUMNS: dict[str, tuple[type, object]] = {
+CALL_COLUMNS: dict[str, tuple[type, Any]] = {
     "arrival": (float, NAN),  # s, when the call reached the hotline
     "queue_entry": (float, NAN),  # s, when it left the IVR for the agent queue (nan: never)
     "tier": (np.int16, 0),
@@ -164,17 +165,21 @@ class ColumnLog:
     frozen : the class of the frozen records.
     """
 
-    def __init__(self, spec: dict[str, tuple[type, object]], frozen: type[Rows] = Rows):
+    def __init__(self, spec: dict[str, tuple[type, Any]], frozen: type[Rows] = Rows):
         self._spec, self._frozen = spec, frozen
         for name, (dtype, _) in spec.items():
             setattr(self, name, array(_TYPECODES[dtype]))
-        self._columns = [
+        self._columns: list[tuple[str, array[Any], Any]] = [
             (name, getattr(self, name), default) for name, (_, default) in spec.items()
         ]
         self._first = self._columns[0][1]
 
     def __len__(self) -> int:
         return len(self._first)
+
+    if TYPE_CHECKING:
+        # One instance attribute per column of the spec, set in __init__ (no runtime hook).
+        def __getattr__(self, name: str) -> array[Any]: ...
 
     def add(self, **values) -> int:
         """Append one row; columns not given get their defaults. Returns its id.
@@ -259,9 +264,26 @@ RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")
 
 
 class CallLog(ColumnLog):
-    """The live call log (rows are call ids)."""
+    """The live call log (rows are call ids); one array per column of :data:`CALL_COLUMNS`."""
 
-    def __init__(self):
+    arrival: array[float]
+    queue_entry: array[float]
+    tier: array[int]
+    call_type: array[int]
+    customer: array[int]
+    attempt: array[int]
+    origin: array[int]
+    outcome: array[int]
+    answer: array[float]
+    end: array[float]
+    release: array[float]
+    group: array[int]
+    agent: array[int]
+    resolved: array[int]
+    patience: array[float]
+    handle: array[float]
+
+    def __init__(self) -> None:
         super().__init__(CALL_COLUMNS, Calls)
 
     def freeze(self, drop: tuple[str, ...] = ()) -> Calls:
