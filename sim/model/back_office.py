@@ -174,6 +174,7 @@ class BackOffice:
     def _lead_attempt_done(self, item: int) -> None:
         """One contact attempt ended: reached (then bought or not), or try again later."""
         leads, spec, now = self.leads, self.lead_spec, self.env.now
+        assert spec is not None  # lead tasks exist only when leads are modelled
         if self._u["contact"]() < spec.contact_success:
             leads.contact[item] = now
             # the appetite fades while the lead waits: halves every half_life
@@ -183,6 +184,7 @@ class BackOffice:
             if self._u["convert"]() < chance:
                 leads.state[item] = int(LeadState.CONVERTED)
                 if spec.creates == "delivery_order":
+                    assert self.create_order is not None  # required then, see __init__
                     leads.order[item] = self.create_order(
                         now, leads.customer[item], leads.tier[item], "lead"
                     )
@@ -196,9 +198,10 @@ class BackOffice:
             leads.closed[item] = now
 
     def _work_order_done(self, item: int) -> None:
-        wo, now = self.work_orders, self.env.now
+        wo, spec, now = self.work_orders, self.wo_spec, self.env.now
+        assert spec is not None  # work-order tasks exist only when work orders are modelled
         wo.closed[item] = now
-        if self._u["resolve"]() < self.wo_spec.resolution:
+        if self._u["resolve"]() < spec.resolution:
             wo.state[item] = int(WorkOrderState.RESOLVED)
             return
         wo.state[item] = int(WorkOrderState.UNRESOLVED)

@@ -176,6 +176,7 @@ class Callers:
         resolved = self._again_u() < self._fcr[ctype]
         row = (now, tier, ctype, customer, attempt, int(origin), resolved, patience, handle)
         if sc.ivr is not None:
+            assert self._again_ivr_time is not None  # made when the scenario has an IVR
             t_ivr = self._again_ivr_time()
             if self._again_u() < sc.ivr.self_service:
                 self._add_self_served(*row, _SELF_SERVED, now + t_ivr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 import simpy
 
@@ -18,8 +19,11 @@ from sim.model.events import call_later
 
 __all__ = ["Crew"]
 
+Task = TypeVar("Task", bound=Hashable)
+"""What the owner queues (an order id, a (kind, id) pair)."""
 
-class Crew:
+
+class Crew(Generic[Task]):
     """``size`` workers who, inside their hours, take the queued task with the smallest key.
 
     A task that is running when the hours end is finished (overtime); no task starts outside
@@ -32,21 +36,21 @@ class Crew:
         env: simpy.Environment,
         size: int,
         opening: Opening,
-        work: Callable[[Hashable], float],
-        done: Callable[[Hashable], None],
+        work: Callable[[Task], float],
+        done: Callable[[Task], None],
         horizon: float,
     ):
         self.env, self.size, self.opening = env, size, opening
         self.work, self.done = work, done
         self.idle = size
-        self._heap: list = []
+        self._heap: list[tuple[float, int, Task]] = []
         self._seq = itertools.count()
         if size > 0:
             for t in opening.opens:
                 if 0 < t < horizon:
                     call_later(env, t, self._dispatch)
 
-    def submit(self, task: Hashable, key: float, at: float | None = None) -> None:
+    def submit(self, task: Task, key: float, at: float | None = None) -> None:
         """Queue ``task`` (ordered by ``key``, then by submission) from time ``at`` on."""
         now = self.env.now
         if at is not None and at > now:

@@ -117,9 +117,16 @@ class _Lane:
         """The attempt failed: try again from ``at``."""
         raise NotImplementedError
 
+    def open(self, horizon: float) -> None:
+        """Put what works by the clock on the event queue, once, before the run."""
+        raise NotImplementedError
+
 
 class _CourierLane(_Lane):
     """Couriers who take orders in their hours, one attempt each, in order of readiness."""
+
+    spec: CourierChannel
+    crew: Crew[int]  # made by open()
 
     def __init__(self, index, name, spec: CourierChannel, scenario, streams, env, start, result):
         hours = spec.hours
@@ -134,7 +141,6 @@ class _CourierLane(_Lane):
             hours, scenario.horizon.start_weekday, scenario.horizon.days
         )
         self._in_hand: dict[int, int] = {}  # order -> its running attempt row
-        self.crew: Crew | None = None
 
     def open(self, horizon: float) -> None:
         """Put the couriers to work (their opening times go on the event queue)."""
@@ -187,7 +193,11 @@ class _CompanyLane(_Lane):
         self._result(oid, self, self._start(oid, self, now, now))
 
 
-LANES: dict[type, type[_Lane]] = {CourierChannel: _CourierLane, CompanyChannel: _CompanyLane}
+# each kind's lane takes (index, name, its kind of spec, scenario, streams, env, start, result)
+LANES: dict[type, Callable[..., _Lane]] = {
+    CourierChannel: _CourierLane,
+    CompanyChannel: _CompanyLane,
+}
 """The model's lane class for each channel kind of the schema."""
 
 

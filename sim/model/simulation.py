@@ -9,6 +9,7 @@ hidden state survives between runs.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,7 +75,9 @@ def simulate(
     callers = Callers(env, scenario, streams, calls, center.offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
-    handled = [redials.after_handled] if redials.unresolved_rule is not None else []
+    handled: list[Callable[[int, float], None]] = (
+        [redials.after_handled] if redials.unresolved_rule is not None else []
+    )
     if flows is not None:
         handled.append(flows.on_handled)
     center.connect(
@@ -147,14 +150,12 @@ class _BusinessFlows:
             else None
         )
         # one listener; call types that create nothing cost a list lookup
-        takes = {
-            "delivery_order": self.delivery,
-            "lead": self.back_office,
-            "work_order": self.back_office,
-        }
-        self._by_type = [
-            takes[ct.creates].on_handled if ct.creates else None for ct in sc.call_types.values()
-        ]
+        takes: dict[str, Callable[[int, float], None]] = {}  # the schema checks each is modelled
+        if self.delivery is not None:
+            takes["delivery_order"] = self.delivery.on_handled
+        if self.back_office is not None:
+            takes["lead"] = takes["work_order"] = self.back_office.on_handled
+        self._by_type = [takes[ct.creates] if ct.creates else None for ct in sc.call_types.values()]
         self._call_type = calls.call_type
 
     def on_handled(self, cid: int, at: float) -> None:
@@ -168,6 +169,7 @@ class _BusinessFlows:
         if delivery is not None:
             rec.orders, rec.attempts = delivery.orders.freeze(), delivery.attempts.freeze()
         if back_office is not None:
+            assert self.sc.back_office is not None  # a BackOffice is made only then
             work = self.sc.back_office.work
             rec.leads = back_office.leads.freeze() if work.lead else None
             rec.work_orders = back_office.work_orders.freeze() if work.work_order else None
