@@ -39,7 +39,7 @@ def call_later(
     env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any = None
 ) -> None:
     """Call ``fn(event)`` after ``delay`` seconds, with ``event.value`` set to ``value``."""
-    env.schedule(_Callback(fn, value), NORMAL, delay)  # type: ignore[arg-type]
+    env.schedule(_Callback(fn, value), NORMAL, delay)  # type: ignore[arg-type]  # duck-typed
 
 
 def run_feeding(
