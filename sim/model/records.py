@@ -248,7 +248,7 @@ class ColumnLog:
         holds its buffer); values may still be assigned on either side. Columns in ``drop``
         are emptied instead, their memory released now, and left out of the frozen rows.
         """
-        columns = {}
+        columns: dict[str, np.ndarray] = {}
         for name, column, _ in self._columns:
             if name in drop:
                 del column[:]
