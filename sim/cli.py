@@ -152,7 +152,11 @@ def run(
     scenario = _load(file)
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
-    with _experiment_errors(), progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
+    folder = Path(out) if out else default_out_dir(scenario.name)
+    with (
+        _experiment_errors(folder),
+        progress_bar(n, f"{scenario.name}: replications", quiet) as advance,
+    ):
         summary = replicate(
             scenario,
             replications=n,
@@ -165,7 +169,6 @@ def run(
         )
     if summary.stopping is not None:
         _print_stopping(summary.stopping)
-    folder = Path(out) if out else default_out_dir(scenario.name)
     try:
         write_run_folder(folder, summary)
     except OSError as exc:
@@ -182,6 +185,8 @@ def run(
     console.print(f"results: {folder}")
     if report is not None:
         console.print(f"report: {report}")
+    if summary.failures:
+        _replication_failures(summary.failures, folder)
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
 
@@ -231,15 +236,43 @@ def report(folder) -> None:
 
 
 @contextmanager
-def _experiment_errors():
-    """Executor set-up failures and bad stopping rules are bad input: message and exit 2."""
-    from sim.experiments.executors import ExecutorError
+def _experiment_errors(folder: Path | None = None):
+    """Executor set-up failures and bad stopping rules are bad input: message and exit 2.
+    Replications that raised: their seeds and tracebacks in ``folder``/failures.json, exit 1."""
+    from sim.experiments.executors import ExecutorError, ReplicationError
     from sim.experiments.replication import StoppingRuleError
 
     try:
         yield
     except (ExecutorError, StoppingRuleError) as exc:
         _fail(f"error: {exc}")
+    except ReplicationError as exc:
+        _replication_failures(exc.failures, folder)
+
+
+def _replication_failures(failures: list, folder: Path | None) -> None:
+    """Say which replications raised (seed, replication, error, first traceback), write them
+    all to ``folder``/failures.json, exit 1."""
+    from sim.report.files import write_atomic
+
+    where = ""
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            data = [f.to_dict() for f in failures]
+            write_atomic(folder / "failures.json", json.dumps(data, indent=2) + "\n")
+            where = f"; every traceback in {folder / 'failures.json'}"
+        except OSError:
+            pass
+    for f in failures[:10]:
+        click.echo(
+            f"error: replication {f.replication} (seed {f.seed}) of {f.scenario} raised {f.error}",
+            err=True,
+        )
+    if len(failures) > 10:
+        click.echo(f"error: ... and {len(failures) - 10} more replications", err=True)
+    click.echo(failures[0].traceback.rstrip(), err=True)
+    _fail(f"error: {len(failures)} replication(s) failed{where}", 1)
 
 
 def _rule(text: str):
@@ -320,13 +353,19 @@ def compare(
     variance the difference would have with independent seeds over the variance it has.
     """
     from sim.experiments.comparison import compare as run_compare
+    from sim.experiments.comparison import scenario_labels
     from sim.report.files import default_out_dir, write_comparison_folder
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
     scenarios = [_load(f) for f in files]
     n = replications or scenarios[0].replications
-    with _experiment_errors(), progress_bar(n * len(scenarios), "compare: runs", quiet) as advance:
+    labels = "_vs_".join(scenario_labels(scenarios))
+    folder = Path(out) if out else default_out_dir("compare_" + labels)
+    with (
+        _experiment_errors(folder),
+        progress_bar(n * len(scenarios), "compare: runs", quiet) as advance,
+    ):
         comparison = run_compare(
             scenarios,
             replications=n,
@@ -336,7 +375,6 @@ def compare(
             executor=executor,
             address=address,
         )
-    folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
     try:
         write_comparison_folder(folder, comparison)
     except OSError as exc:
@@ -404,7 +442,7 @@ def sweep(
     reps = replications or loaded.experiment.replications
     try:
         with (
-            _experiment_errors(),
+            _experiment_errors(folder),
             progress_bar(
                 len(loaded.points) * reps, f"{loaded.experiment.name}: runs", quiet
             ) as advance,
@@ -624,13 +662,24 @@ def staffing_table(result) -> Table:
     type=click.Path(),
     help="shift templates (docs/staffing.md): also choose shifts covering the staffing",
 )
+@executor_options
 def staff(
-    file, out, seed, replications, workers, quiet, max_iterations, max_occupancy, shifts_file
+    file,
+    out,
+    seed,
+    replications,
+    workers,
+    quiet,
+    max_iterations,
+    max_occupancy,
+    shifts_file,
+    executor,
+    address,
 ) -> None:
     """Staffing per group and interval meeting FILE's service-level, abandonment (and occupancy)
     targets in every interval: Erlang A, then corrected by simulation. Writes staffing.yaml (an
     `agents:` section), staffing.csv and staffing.json to the results folder (--out)."""
-    from sim.experiments.executors import default_workers
+    from sim.experiments.executors import executor_scope
     from sim.planning.staffing import staff as run_staff
     from sim.planning.staffing import write_staffing_folder
     from sim.report.files import default_out_dir
@@ -645,28 +694,32 @@ def staff(
         except ScenarioError as exc:
             _fail(f"error: {exc}")
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    try:
-        result = run_staff(
-            scenario,
-            seed=seed,
-            replications=replications,
-            workers=workers or default_workers(),
-            max_iterations=max_iterations,
-            max_occupancy=max_occupancy,
-            base_dir=Path(file).parent,
-            progress=say,
-        )
-    except ValueError as exc:
-        _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
+    reps = replications or scenario.replications
     schedule = None
-    if templates is not None:
-        from sim.planning.shifts import schedule_shifts
-
+    with (
+        _experiment_errors(folder),
+        executor_scope(executor, workers, address) as ex,
+        progress_bar(max_iterations * reps, f"{scenario.name}: staffing runs", quiet) as advance,
+    ):
         try:
-            schedule = schedule_shifts(
-                result, templates, workers=workers or default_workers(), base_dir=Path(file).parent
+            result = run_staff(
+                scenario,
+                seed=seed,
+                replications=replications,
+                executor=ex,
+                max_iterations=max_iterations,
+                max_occupancy=max_occupancy,
+                base_dir=Path(file).parent,
+                progress=say,
+                advance=advance,
             )
+            if templates is not None:
+                from sim.planning.shifts import schedule_shifts
+
+                schedule = schedule_shifts(
+                    result, templates, ex, base_dir=Path(file).parent, advance=advance
+                )
         except ValueError as exc:
             _fail(f"error: {exc}")
     try:
@@ -701,30 +754,38 @@ def staff(
     show_default=True,
     help="rounds over the resources of the coordinate search",
 )
-def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
+@executor_options
+def size(file, out, seed, replications, workers, quiet, max_passes, executor, address) -> None:
     """Couriers per own channel, courier-company daily capacity and back-office staff meeting
     FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
     daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
-    from sim.experiments.executors import default_workers
+    from sim.experiments.executors import executor_scope
     from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
     from sim.planning.sizing import size as run_size
     from sim.report.files import default_out_dir
 
     scenario = _load(file)
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    try:
-        result = run_size(
-            scenario,
-            seed=seed,
-            replications=replications,
-            workers=workers or default_workers(),
-            max_passes=max_passes,
-            base_dir=Path(file).parent,
-            progress=say,
-        )
-    except ValueError as exc:
-        _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
+    reps = replications or scenario.replications
+    with (
+        _experiment_errors(folder),
+        executor_scope(executor, workers, address) as ex,
+        progress_bar(reps, f"{scenario.name}: sizing runs", quiet) as advance,
+    ):
+        try:
+            result = run_size(
+                scenario,
+                seed=seed,
+                replications=replications,
+                executor=ex,
+                max_passes=max_passes,
+                base_dir=Path(file).parent,
+                progress=say,
+                advance=advance,
+            )
+        except ValueError as exc:
+            _fail(f"error: {exc}")
     try:
         write_sizing_folder(folder, result)
     except OSError as exc:

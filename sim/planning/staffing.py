@@ -13,17 +13,16 @@ import math
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from sim.experiments.executors import Executor, Job, executor_scope, run_all
 from sim.experiments.replication import mean_ci
-from sim.kpi.calls import busy_time, call_masks
+from sim.kpi.calls import interval_counts
 from sim.model.calendar import arrival_rates, weekday_of
-from sim.model.records import Outcome
-from sim.model.simulation import simulate
+from sim.model.simulation import RunResult
 from sim.model.workforce import scheduled_for
 from sim.planning.erlang import agents_required, erlang_a_metrics
 from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
@@ -304,61 +303,50 @@ def _slot_index(scenario: Scenario) -> np.ndarray:
     return (weekday[:, None] * per_day + np.arange(per_day)[None, :]).ravel()
 
 
-def _run_counts(args) -> np.ndarray:
-    """One replication: per group and interval, calls offered (by first route step), answered
-    within the target time, abandoned, agent busy and present seconds. Shape (5, groups, bins)."""
-    scenario, seed, rep = args
-    run = simulate(scenario, seed=seed, replication=rep, keep_records=True)
-    rec = run.records
-    c = rec.calls
-    _, offered, answered, abandoned, wait = call_masks(rec)
-    quick = answered & (wait <= rec.within)
-    interval = scenario.interval
-    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
-    n_bins = len(edges) - 1
-    which = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+def _run_counts(run: RunResult) -> np.ndarray:
+    """One replication reduced in its worker: per group and interval of the horizon, calls
+    offered (by first route step), answered within the target time, abandoned, agent busy and
+    present seconds. Shape (5, groups, bins); intervals wholly inside the warm-up are 0."""
+    scenario, rec = run.scenario, run.records
     firsts = first_groups(scenario)
     gidx = {g: i for i, g in enumerate(rec.groups)}
     type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
-    owner = type_group[c.call_type.astype(np.int64)]
-    out = np.zeros((5, len(rec.groups), n_bins))
-    for g in range(len(rec.groups)):
-        mine = owner == g
-        for k, mask in enumerate((offered, quick, abandoned)):
-            out[k, g] = np.bincount(which[mask & mine], minlength=n_bins)
-        served = (c.group == g) & (c.outcome == Outcome.ANSWERED)
-        out[3, g] = busy_time(c.answer[served], c.release[served], edges)
-        out[4, g] = rec.present[g].integral(edges)
-    first = math.floor(rec.warmup / interval + 1e-9)
-    out[:, :, :first] = 0.0  # intervals wholly inside the warm-up tell nothing
+    owner = type_group[rec.calls.call_type.astype(np.int64)]
+    k = interval_counts(rec, scenario.interval, owner, len(rec.groups))
+    out = np.stack([k["offered"], k["quick"], k["abandoned"], k["busy"], k["present"]])
+    out[:, :, : _first_slot_bin(scenario)] = 0.0  # wholly inside the warm-up: tells nothing
     return out
+
+
+def _first_slot_bin(scenario: Scenario) -> int:
+    """First interval measured for staffing: the one where the warm-up ends (its calls after
+    the warm-up count, so a day-long interval after a short warm-up is still measured)."""
+    return math.floor(scenario.warmup / scenario.interval + 1e-9)
 
 
 def simulate_slots(
     scenario: Scenario,
     seed: int,
     replications: int,
-    workers: int = 1,
-    pool: ProcessPoolExecutor | None = None,
-    progress: Callable[[int], None] | None = None,
+    executor: str | Executor | None = "serial",
+    progress: Callable[[int, int], None] | None = None,
+    done: int = 0,
+    total: int | None = None,
 ) -> np.ndarray:
     """Per-replication counts (replications, 5, groups, slots) pooled over the days of each slot.
 
-    Replication ``r`` uses ``Streams(seed, r)`` whatever the staffing (common random numbers),
-    so the numbers are the same for any worker count.
+    Replication ``r`` uses ``Streams(seed, r)`` whatever the staffing (common random numbers);
+    each worker ships back only its counts (:func:`_run_counts`), and the numbers are the same
+    for any executor and worker count. ``progress(done + finished, total)`` after each run.
     """
-    jobs = [(scenario, seed, r) for r in range(replications)]
-    parallel = pool is not None and workers > 1 and replications > 1
-    results = []
-    for res in (pool.map if parallel else map)(_run_counts, jobs):
-        results.append(res)
-        if progress:
-            progress(1)
+    jobs = [Job(r, scenario, seed, r, reduce=_run_counts) for r in range(replications)]
+    with executor_scope(executor) as ex:
+        results = run_all(ex, jobs, progress, done, total)
     slot = _slot_index(scenario)
     per_day = round(DAY / scenario.interval)
     out = np.zeros((replications, 5, len(scenario.agents.groups), 7 * per_day))
-    for r, counts in enumerate(results):
-        np.add.at(out[r], (slice(None), slice(None), slot), counts)
+    for r in range(replications):
+        np.add.at(out[r], (slice(None), slice(None), slot), results[r])
     return out
 
 
@@ -403,8 +391,7 @@ class StaffingResult:
         per_day = round(DAY / self.scenario.interval)
         used = np.zeros(7 * per_day, dtype=bool)
         bins = _slot_index(self.scenario)
-        first = math.floor(self.scenario.warmup / self.scenario.interval + 1e-9)
-        used[bins[first:]] = True
+        used[bins[_first_slot_bin(self.scenario) :]] = True
         return used
 
     def agent_hours(self) -> float:
@@ -473,11 +460,12 @@ def staff(
     scenario: Scenario,
     seed: int | None = None,
     replications: int | None = None,
-    workers: int = 1,
+    executor: str | Executor | None = "serial",
     max_iterations: int = 20,
     max_occupancy: float | None = None,
     base_dir: str | Path = ".",
     progress: Callable[[str], None] | None = None,
+    advance: Callable[[int, int], None] | None = None,
 ) -> StaffingResult:
     """The fewest agents per group and interval meeting the targets in every interval.
 
@@ -498,7 +486,9 @@ def staff(
        every slot's next level down has been seen to miss (or after ``max_iterations``).
 
     Redials, priorities, overflow between groups, shrinkage and absenteeism are whatever the
-    model simulates; the staffing found is of *scheduled* agents.
+    model simulates; the staffing found is of *scheduled* agents. Runs go to ``executor`` (a
+    kind or an open :class:`Executor`); ``progress`` gets a line per iteration, ``advance(done,
+    total)`` the replications run (total: the most ``max_iterations`` could need).
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -531,14 +521,15 @@ def staff(
     history: list[float] = []
     simulated = 0
     converged = False
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and reps > 1 else None
-    try:
+    with executor_scope(executor) as ex:
         iteration = 0
         while True:
             iteration += 1
             plan = {g: level[i].reshape(7, -1) for i, g in enumerate(groups)}
             trial = with_staffing(scenario, plan, base_dir)
-            counts = simulate_slots(trial, seed, reps, workers, pool)
+            counts = simulate_slots(
+                trial, seed, reps, ex, advance, simulated, max_iterations * reps
+            )
             simulated += reps
             pooled = counts.sum(axis=0)
             ok = targets.met(*_rates(pooled))
@@ -575,9 +566,6 @@ def staff(
             nxt[settled] = hi[settled]
             step = np.where(settled | bisect, 1, step * 2)
             level = nxt
-    finally:
-        if pool is not None:
-            pool.shutdown()
     staffing = {g: level[i].reshape(7, -1) for i, g in enumerate(groups)}
     return StaffingResult(
         scenario,
