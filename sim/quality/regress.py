@@ -85,15 +85,15 @@ class RegressError(ValueError):
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of what decides the numbers: Python, numpy, scipy and simpy."""
-    import scipy
-    import simpy
+    """Versions of what decides the numbers: Python, numpy, scipy and simpy (read from the
+    installed distributions, so that asking does not import the engine)."""
+    from importlib.metadata import version
 
     return {
         "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "simpy": simpy.__version__,
+        "numpy": version("numpy"),
+        "scipy": version("scipy"),
+        "simpy": version("simpy"),
     }
 
 

@@ -1,0 +1,157 @@
+"""The layers of docs/architecture.md, checked on the import graph of ``sim/``.
+
+Every ``import`` counts, also those inside functions: a lazy import is still a dependency.
+A lower layer never imports a higher one; the rules below are the same table as
+docs/architecture.md (a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# package -> the sim packages (or single modules) it may import; itself is always allowed
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "sim.scenario": (),
+    "sim.model": ("sim.scenario",),
+    "sim.kpi": ("sim.scenario", "sim.model.records", "sim.model.calendar"),
+    "sim.report": ("sim.scenario",),
+    "sim.experiments": ("sim.scenario", "sim.model", "sim.kpi", "sim.report"),
+    "sim.planning": ("sim.scenario", "sim.model", "sim.kpi", "sim.experiments", "sim.report"),
+    "sim.quality": (
+        "sim.scenario", "sim.model", "sim.kpi", "sim.experiments", "sim.planning", "sim.report",
+    ),
+    "sim.cli": ("sim",),
+    "sim.__main__": ("sim.cli",),
+    "sim": ("sim",),  # the lazy top-level package re-exports the public API
+}
+# the one edge that crosses upwards: simulate() summarises the records it produced
+EXCEPTIONS = {("sim.model.simulation", "sim.kpi")}
+# third-party packages confined to the layers that need them
+CONFINED = {
+    "simpy": ("sim.model",),
+    "matplotlib": ("sim.report",),
+    "jinja2": ("sim.report",),
+}
+
+
+def module_name(path: Path, root: Path) -> str:
+    rel = path.relative_to(root).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, name: str) -> set[str]:
+    """Absolute names of every module imported anywhere in the file."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)  # `from sim.model import records`
+    return out
+
+
+def layer_of(name: str) -> str:
+    """The most specific key of ALLOWED that ``name`` belongs to."""
+    best = ""
+    for layer in ALLOWED:
+        if (name == layer or name.startswith(layer + ".")) and len(layer) > len(best):
+            best = layer
+    return best
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def violations(root: Path) -> list[str]:
+    """Every import in ``root/sim`` that breaks a rule, as 'importer -> imported'."""
+    found = []
+    for path in sorted((root / "sim").rglob("*.py")):
+        name = module_name(path, root)
+        layer = layer_of(name)
+        for target in sorted(imports_of(path, name)):
+            top = target.split(".")[0]
+            if top in CONFINED and not any(_under(name, p) for p in CONFINED[top]):
+                found.append(f"{name} -> {target} (third-party {top} belongs to "
+                             f"{', '.join(CONFINED[top])})")
+            if top != "sim" or target == "sim" and layer in ("sim", "sim.cli"):
+                continue
+            if _under(target, layer) and layer != "sim":
+                continue
+            if any(_under(target, ok) for ok in ALLOWED[layer]):
+                continue
+            if any(_under(name, a) and _under(target, b) for a, b in EXCEPTIONS):
+                continue
+            if target == "sim":
+                found.append(f"{name} -> sim (import the defining module, not the lazy root)")
+                continue
+            found.append(f"{name} -> {target}")
+    return found
+
+
+def test_the_package_keeps_its_layers():
+    assert violations(ROOT) == []
+
+
+def test_a_planted_violation_is_caught(tmp_path):
+    """A KPI module importing the experiments layer, and the report importing SimPy."""
+    for pkg in ("sim", "sim/kpi", "sim/experiments", "sim/report"):
+        (tmp_path / pkg).mkdir(parents=True, exist_ok=True)
+        (tmp_path / pkg / "__init__.py").write_text("")
+    (tmp_path / "sim/experiments/replication.py").write_text("X = 1\n")
+    (tmp_path / "sim/kpi/calls.py").write_text(
+        "def f():\n    from sim.experiments.replication import X\n    return X\n")
+    (tmp_path / "sim/report/plots.py").write_text("import simpy\n")
+    assert violations(tmp_path) == [
+        "sim.kpi.calls -> sim.experiments.replication",
+        "sim.kpi.calls -> sim.experiments.replication.X",
+        "sim.report.plots -> simpy (third-party simpy belongs to sim.model)",
+    ]
+
+
+def test_every_module_has_a_layer():
+    for path in (ROOT / "sim").rglob("*.py"):
+        assert layer_of(module_name(path, ROOT)), path
+
+
+def test_architecture_doc_states_the_same_rules():
+    """The table 'may import' in docs/architecture.md is this file's ALLOWED."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    rows = dict(re.findall(r"^\| `(sim[\w.]*)/?` \|[^|]*\| ([^|]*) \|$", doc, flags=re.M))
+    for layer, allowed in ALLOWED.items():
+        if layer in ("sim", "sim.__main__"):
+            continue
+        written = set(re.findall(r"`(sim[\w.]*)`", rows.get(layer, "")))
+        assert written == set(allowed), (layer, written)
+
+
+@pytest.mark.parametrize("module", ["sim", "sim.kpi.calls", "sim.report.html", "sim.cli"])
+def test_light_imports_do_not_load_the_engine(module):
+    """`import sim`, a KPI or report module, or the CLI does not pull SimPy or SciPy's
+    statistics (startup of `sim --help`)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, {module}; "
+            "print(sorted(m for m in ('simpy', 'scipy.stats', 'matplotlib.pyplot') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.strip()
+    assert out == "[]", f"{module} loads {out}"
