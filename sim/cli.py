@@ -545,7 +545,11 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
     help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)",
 )
 @click.option("--aht", required=True, metavar="DURATION", help="mean handle time, e.g. 3min")
-@click.option("--agents", type=click.IntRange(min=1), help="agents on duty (figures for this many)")
+@click.option(
+    "--agents",
+    metavar="N|A..B",
+    help="agents on duty: figures for this many, or a table over a range (10..20)",
+)
 @click.option(
     "--patience",
     metavar="DURATION",
@@ -565,79 +569,133 @@ def erlang(
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.planning.staffing import duration_arg, erlang_calculator, parse_rate
+    from sim.planning.loads import duration_arg, erlang_calculator, erlang_table, parse_rate
+    from sim.planning.staffing import agents_range
 
     if agents is None and target is None and abandon_target is None and max_occupancy is None:
         _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
     try:
+        span = agents_range(agents) if agents is not None else None
         lam = parse_rate(rate)
-        result = erlang_calculator(
-            lam,
+        args = (
             duration_arg(aht, "aht"),
-            agents,
             duration_arg(patience, "patience") if patience is not None else math.inf,
             duration_arg(within, "within"),
-            target,
-            abandon_target,
-            max_occupancy,
         )
+        single = span is not None and len(span) == 1
+        result = erlang_calculator(
+            lam, args[0], span[0] if single else None, args[1], args[2], target,
+            abandon_target, max_occupancy,
+        )  # fmt: skip
+        rows = erlang_table(lam, args[0], span, args[1], args[2]) if span and not single else None
     except ValueError as exc:
         _fail(f"error: {exc}")
+    if rows is not None:
+        result["table"] = rows
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    table = Table(
-        title=f"{result['model'].replace('_', ' ').title()}: "
+    title = (
+        f"{result['model'].replace('_', ' ').title()}: "
         f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
         f"{result['load']:.3g} Erlang"
     )
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, label, fmt in (
-        ("agents", "agents", "{:d}"),
-        ("service_level", f"service level ({within})", "{:.4f}"),
-        ("abandon_rate", "abandon rate", "{:.4f}"),
-        ("asa", "ASA (s)", "{:.1f}"),
-        ("mean_wait", "mean wait (s)", "{:.1f}"),
-        ("occupancy", "occupancy", "{:.4f}"),
-        ("prob_wait", "probability of waiting", "{:.4f}"),
-        ("agents_required", "agents required", "{:d}"),
-    ):
-        if key in result:
-            table.add_row(label, fmt.format(result[key]))
-    Console().print(table)
+    console = Console()
+    if rows is not None:
+        console.print(_erlang_range_table(title, rows, within, target, abandon_target))
+    else:
+        table = Table(title=title)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, label, fmt in (
+            ("agents", "agents", "{:d}"),
+            ("service_level", f"service level ({within})", "{:.4f}"),
+            ("abandon_rate", "abandon rate", "{:.4f}"),
+            ("asa", "ASA (s)", "{:.1f}"),
+            ("mean_wait", "mean wait (s)", "{:.1f}"),
+            ("occupancy", "occupancy", "{:.4f}"),
+            ("prob_wait", "probability of waiting", "{:.4f}"),
+            ("agents_required", "agents required", "{:d}"),
+        ):
+            if key in result:
+                table.add_row(label, fmt.format(result[key]))
+        console.print(table)
+    if "agents_required" in result and span is not None and span[-1] < result["agents_required"]:
+        console.print(
+            f"[red]{span[-1]} agents miss the targets[/red]: "
+            f"{result['agents_required']} agents required"
+        )
+
+
+def _erlang_range_table(title, rows, within, target, abandon_target) -> Table:
+    """One row per number of agents; targets met in green."""
+    table = Table(title=title)
+    for col in ("agents", f"SL ({within})", "abandon", "ASA (s)", "occupancy", "P(wait)"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        ok = (target is None or r["service_level"] >= target) and (
+            abandon_target is None or r["abandon_rate"] <= abandon_target
+        )
+        mark = "[green]" if ok and (target or abandon_target) else ""
+        table.add_row(
+            f"{mark}{r['agents']}",
+            f"{r['service_level']:.4f}",
+            f"{r['abandon_rate']:.4f}",
+            f"{r['asa']:.1f}",
+            f"{r['occupancy']:.4f}",
+            f"{r['prob_wait']:.4f}",
+        )
+    return table
 
 
 def staffing_table(result) -> Table:
-    """Per group and weekday: agent-hours, peak agents, intervals meeting, worst service level."""
+    """Per group and day type: agent-hours a day, peak agents, and the fresh-seed check
+    (slots meeting every target, significant misses, lowest service level)."""
     import numpy as np
 
-    from sim.scenario.units import WEEKDAYS
-
-    cols = result.table()
-    table = Table(title=f"{result.scenario.name}: staffing meeting the targets in every interval")
-    for col in ("group", "day", "agent-hours", "peak", "intervals met", "lowest SL"):
-        table.add_column(col, justify="left" if col in ("group", "day") else "right")
-    group, weekday = np.array(cols["group"]), np.array(cols["weekday"])
-    agents = np.array(cols["agents"], dtype=float)
-    p_meet = np.array(cols["p_meets_target"], dtype=float)
-    sl = np.array([np.nan if v is None else v for v in cols["service_level"]], dtype=float)
+    v = result.verified
+    check = result.check()
+    if check and check["slots_meeting"] == check["slots"]:
+        state = f"every slot met with {check['replications']} fresh replications"
+    elif check:
+        state = (
+            f"{check['slots_meeting']} of {check['slots']} slots met with "
+            f"{check['replications']} fresh replications, "
+            f"{check['significant_misses']} significant misses"
+        )
+    else:
+        state = "not checked with fresh seeds"
+    table = Table(title=f"{result.scenario.name}: recommended staffing; {state}")
+    for col in ("group", "day type", "agent-h/day", "Erlang h/day", "peak", "met", "misses",
+                "lowest SL"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("group", "day type") else "right")
     hours = result.scenario.interval / 3600.0
-    for g in result.staffing:
-        for w in WEEKDAYS:
-            mine = (group == g) & (weekday == w)
+    used = result.measured_slots()
+    if v is not None:
+        meets, misses = v.meets(result.targets), v.short(result.targets, 0.025)
+    for gi, g in enumerate(result.groups):
+        for k, name in enumerate(result.types.names):
+            mine = used[gi, k]
             if not mine.any():
                 continue
-            met = int((p_meet[mine] >= 0.5).sum())
-            low = np.nanmin(sl[mine]) if np.isfinite(sl[mine]).any() else None
-            table.add_row(
+            cells = [
                 g,
-                w,
-                f"{agents[mine].sum() * hours:,.1f}",
-                f"{agents[mine].max():.0f}",
-                f"{met}/{int(mine.sum())}",
-                "-" if low is None else f"{low:.3f}",
-            )
+                name,
+                f"{result.levels[gi, k][mine].sum() * hours:,.1f}",
+                f"{result.erlang_levels[gi, k][mine].sum() * hours:,.1f}",
+                f"{result.levels[gi, k][mine].max():.0f}",
+            ]
+            if v is None:
+                cells += ["-", "-", "-"]
+            else:
+                sl = v.est[0][gi, k][mine]
+                low = np.nanmin(sl) if np.isfinite(sl).any() else None
+                cells += [
+                    f"{int(meets[gi, k][mine].sum())}/{int(mine.sum())}",
+                    str(int(misses[gi, k][mine].sum())),
+                    "-" if low is None else f"{low:.3f}",
+                ]
+            table.add_row(*cells)
     return table
 
 
@@ -647,10 +705,24 @@ def staffing_table(result) -> Table:
 @click.option(
     "--max-iterations",
     type=click.IntRange(min=1),
-    default=20,
+    default=6,
     show_default=True,
-    help="simulation rounds of the iterative staffing algorithm",
+    help="rounds of the search (each simulates the plan and the plan one agent lower)",
 )
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 0.5),
+    default=0.01,
+    show_default=True,
+    help="indifference zone: a level not significantly below target - delta may be accepted",
+)
+@click.option(
+    "--verify",
+    "verify",
+    type=click.IntRange(min=0),
+    help="fresh replications checking the result (default: --replications; 0: no check)",
+)
+@click.option("--no-pool", is_flag=True, help="one day type per weekday, even if identical")
 @click.option(
     "--max-occupancy",
     type=click.FloatRange(0, 1, min_open=True),
@@ -662,6 +734,7 @@ def staffing_table(result) -> Table:
     type=click.Path(),
     help="shift templates (docs/staffing.md): also choose shifts covering the staffing",
 )
+@click.option("--no-report", is_flag=True, help="do not write report.html")
 @executor_options
 def staff(
     file,
@@ -671,17 +744,27 @@ def staff(
     workers,
     quiet,
     max_iterations,
+    delta,
+    verify,
+    no_pool,
     max_occupancy,
     shifts_file,
+    no_report,
     executor,
     address,
 ) -> None:
-    """Staffing per group and interval meeting FILE's service-level, abandonment (and occupancy)
-    targets in every interval: Erlang A, then corrected by simulation. Writes staffing.yaml (an
-    `agents:` section), staffing.csv and staffing.json to the results folder (--out)."""
+    """Staffing per group, day type and interval meeting FILE's service-level, abandonment (and
+    occupancy) targets, found by simulation and checked with fresh seeds (docs/staffing.md).
+    Writes staffing.yaml (an `agents:` section), staffing.csv, staffing.json and report.html to
+    the results folder (--out) after every round; rerun into the same --out to resume."""
     from sim.experiments.executors import executor_scope
     from sim.planning.staffing import staff as run_staff
-    from sim.planning.staffing import write_staffing_folder
+    from sim.planning.staffing_files import (
+        fingerprint,
+        load_search,
+        save_search,
+        write_staffing_folder,
+    )
     from sim.report.files import default_out_dir
 
     scenario = _load(file)
@@ -696,23 +779,48 @@ def staff(
     say = None if quiet else (lambda line: click.echo(line, err=True))
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
     reps = replications or scenario.replications
+    key = fingerprint(
+        scenario,
+        seed=scenario.seed if seed is None else seed,
+        replications=reps,
+        delta=delta,
+        pool=not no_pool,
+        max_occupancy=max_occupancy,
+    )
+    resume = load_search(folder, key)
+    if resume is not None and say:
+        say(f"resuming the search saved in {folder} after round {resume.round}")
+
+    def checkpoint(partial, state) -> None:
+        try:
+            save_search(folder, state, key)
+            write_staffing_folder(folder, partial)
+        except OSError as exc:
+            _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+
     schedule = None
+    total = reps * (2 + max_iterations)
     with (
         _experiment_errors(folder),
         executor_scope(executor, workers, address) as ex,
-        progress_bar(max_iterations * reps, f"{scenario.name}: staffing runs", quiet) as advance,
+        progress_bar(total, f"{scenario.name}: staffing runs", quiet) as advance,
     ):
         try:
             result = run_staff(
                 scenario,
                 seed=seed,
-                replications=replications,
+                replications=reps,
                 executor=ex,
                 max_iterations=max_iterations,
                 max_occupancy=max_occupancy,
                 base_dir=Path(file).parent,
                 progress=say,
                 advance=advance,
+                delta=delta,
+                pool_days=not no_pool,
+                verify_replications=verify,
+                checkpoint=checkpoint,
+                resume=resume,
             )
             if templates is not None:
                 from sim.planning.shifts import schedule_shifts
@@ -726,14 +834,23 @@ def staff(
         write_staffing_folder(folder, result, schedule)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    report = None if no_report else _write_report(folder)
     console = Console()
     console.print(staffing_table(result))
-    state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
-    console.print(
-        f"{result.agent_hours():,.1f} scheduled agent-hours over the horizon; "
-        f"{result.iterations} iterations, {state}; {result.simulated} replications "
-        f"simulated in {result.elapsed_s:.1f} s"
+    state = (
+        "every slot decided"
+        if result.converged
+        else f"budget spent: {int((~result.decided & result.measured_slots()).sum())} slots "
+        "undecided (more --max-iterations or --replications)"
     )
+    console.print(
+        f"{result.agent_hours():,.1f} scheduled agent-hours over the measured days "
+        f"(Erlang: {result.agent_hours(result.erlang_levels):,.1f}); {result.rounds} rounds, "
+        f"{state}; {result.simulated + result.verify_replications} replications simulated in "
+        f"{result.elapsed_s:.1f} s"
+    )
+    for note in result.types.notes:
+        console.print(note)
     if schedule is not None:
         console.print(
             f"shifts: {schedule.paid_hours:,.1f} paid hours "
@@ -742,6 +859,8 @@ def staff(
             f"(after {schedule.repairs} repair round(s))"
         )
     console.print(f"results: {folder}")
+    if report is not None:
+        console.print(f"report: {report}")
 
 
 @cli.command()

@@ -24,7 +24,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "sim.experiments": ("sim.scenario", "sim.model", "sim.kpi", "sim.report"),
     "sim.planning": ("sim.scenario", "sim.model", "sim.kpi", "sim.experiments", "sim.report"),
     "sim.quality": (
-        "sim.scenario", "sim.model", "sim.kpi", "sim.experiments", "sim.planning", "sim.report",
+        "sim.scenario",
+        "sim.model",
+        "sim.kpi",
+        "sim.experiments",
+        "sim.planning",
+        "sim.report",
     ),
     "sim.cli": ("sim",),
     "sim.__main__": ("sim.cli",),
@@ -89,9 +94,10 @@ def violations(root: Path) -> list[str]:
         for target in sorted(imports_of(path, name)):
             top = target.split(".")[0]
             if top in CONFINED and not any(_under(name, p) for p in CONFINED[top]):
-                found.append(f"{name} -> {target} (third-party {top} belongs to "
-                             f"{', '.join(CONFINED[top])})")
-            if top != "sim" or target == "sim" and layer in ("sim", "sim.cli"):
+                found.append(
+                    f"{name} -> {target} (third-party {top} belongs to {', '.join(CONFINED[top])})"
+                )
+            if top != "sim" or (target == "sim" and layer in ("sim", "sim.cli")):
                 continue
             if _under(target, layer) and layer != "sim":
                 continue
@@ -117,7 +123,8 @@ def test_a_planted_violation_is_caught(tmp_path):
         (tmp_path / pkg / "__init__.py").write_text("")
     (tmp_path / "sim/experiments/replication.py").write_text("X = 1\n")
     (tmp_path / "sim/kpi/calls.py").write_text(
-        "def f():\n    from sim.experiments.replication import X\n    return X\n")
+        "def f():\n    from sim.experiments.replication import X\n    return X\n"
+    )
     (tmp_path / "sim/report/plots.py").write_text("import simpy\n")
     assert violations(tmp_path) == [
         "sim.kpi.calls -> sim.experiments.replication",
@@ -149,9 +156,12 @@ def test_light_imports_do_not_load_the_engine(module):
     import subprocess
     import sys
 
-    code = (f"import sys, {module}; "
-            "print(sorted(m for m in ('simpy', 'scipy.stats', 'matplotlib.pyplot') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True).stdout.strip()
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in ('simpy', 'scipy.stats', 'matplotlib.pyplot') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.strip()
     assert out == "[]", f"{module} loads {out}"

@@ -403,7 +403,11 @@ def schedule_shifts(
     candidates = candidate_shifts(templates, weekdays)
     a = coverage(candidates, templates, scenario.interval)
     names = list(scenario.agents.groups)
-    requirement = {g: result.staffing[g].copy() for g in names}
+    absent = [w for w in range(7) if w not in weekdays]  # filled from their day type: not bought
+    base = {g: result.staffing[g].copy() for g in names}
+    for plan in base.values():
+        plan[absent] = 0
+    requirement = {g: plan.copy() for g, plan in base.items()}
     used = result.used_slots()
     reps = result.replications
     with executor_scope(executor) as ex:
@@ -425,7 +429,7 @@ def schedule_shifts(
                 requirement[g] = requirement[g] + missing[i].reshape(requirement[g].shape)
     ok = result.targets.met(*_rates(counts))  # (reps, groups, slots)
     p_meet = {g: ok[:, i, :].mean(axis=0) for i, g in enumerate(names)}
-    over = sum(float((covered[g] - result.staffing[g]).sum()) for g in groups)
+    over = sum(float((covered[g] - base[g]).sum()) for g in groups)
     met = int(pooled_ok[:, used].sum())
     return Schedule(
         {g: shifts.get(g, []) for g in groups},
@@ -438,5 +442,5 @@ def schedule_shifts(
         int(used.sum()) * len(names),
         p_meet,
         round_,
-        {g: result.staffing[g] for g in names},
+        base,
     )
