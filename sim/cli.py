@@ -250,6 +250,20 @@ def _experiment_errors(folder: Path | None = None):
         _replication_failures(exc.failures, folder)
 
 
+@contextmanager
+def _search_scope(folder, executor, workers, address, total: int, label: str, quiet: bool):
+    """A planning search's error handling, executor and progress bar: yields (executor,
+    advance)."""
+    from sim.experiments.executors import executor_scope
+
+    with (
+        _experiment_errors(folder),
+        executor_scope(executor, workers, address) as ex,
+        progress_bar(total, label, quiet) as advance,
+    ):
+        yield ex, advance
+
+
 def _replication_failures(failures: list, folder: Path | None) -> None:
     """Say which replications raised (seed, replication, error, first traceback), write them
     all to ``folder``/failures.json, exit 1."""
@@ -757,7 +771,6 @@ def staff(
     occupancy) targets, found by simulation and checked with fresh seeds (docs/staffing.md).
     Writes staffing.yaml (an `agents:` section), staffing.csv, staffing.json and report.html to
     the results folder (--out) after every round; rerun into the same --out to resume."""
-    from sim.experiments.executors import executor_scope
     from sim.planning.staffing import staff as run_staff
     from sim.planning.staffing_files import (
         fingerprint,
@@ -800,11 +813,8 @@ def staff(
 
     schedule = None
     total = reps * (2 + max_iterations)
-    with (
-        _experiment_errors(folder),
-        executor_scope(executor, workers, address) as ex,
-        progress_bar(total, f"{scenario.name}: staffing runs", quiet) as advance,
-    ):
+    label = f"{scenario.name}: staffing runs"
+    with _search_scope(folder, executor, workers, address, total, label, quiet) as (ex, advance):
         try:
             result = run_staff(
                 scenario,
@@ -878,7 +888,6 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
     """Couriers per own channel, courier-company daily capacity and back-office staff meeting
     FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
     daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
-    from sim.experiments.executors import executor_scope
     from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
     from sim.planning.sizing import size as run_size
     from sim.report.files import default_out_dir
@@ -887,11 +896,8 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
     say = None if quiet else (lambda line: click.echo(line, err=True))
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
     reps = replications or scenario.replications
-    with (
-        _experiment_errors(folder),
-        executor_scope(executor, workers, address) as ex,
-        progress_bar(reps, f"{scenario.name}: sizing runs", quiet) as advance,
-    ):
+    label = f"{scenario.name}: sizing runs"
+    with _search_scope(folder, executor, workers, address, reps, label, quiet) as (ex, advance):
         try:
             result = run_size(
                 scenario,
