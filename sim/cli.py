@@ -12,15 +12,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge, unit_label
 from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
-
-PRIMARY_KPIS = (
-    "offered", "service_level", "answer_rate", "abandon_rate", "asa", "mean_wait", "occupancy",
-    "first_contact_resolution", "delivery_on_time", "delivery_success", "first_attempt_success",
-    "cost_per_delivery", "back_office_on_time", "lead_conversion",
-)  # fmt: skip
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -48,34 +43,35 @@ def progress_bar(total: int, label: str, quiet: bool):
         yield advance
 
 
-def _fmt(value: float | None, name: str) -> str:
-    if value is None:
-        return "-"
-    if name in ("offered", "calls") or name.startswith(("asa", "mean_wait", "cost")):
-        return f"{value:,.1f}"
-    return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+def _with_unit(name: str) -> str:
+    """The KPI's name and, dimmed, its unit (the cells beside it show bare numbers)."""
+    unit = unit_label(name)
+    return f"{name} [dim]({unit})[/dim]" if unit else name
 
 
 def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
-    """The KPI table: mean, 95% CI, target and met/missed."""
+    """The KPI table: mean, 95% CI, target (in the KPI's unit) and met/missed."""
     table = Table(title=title)
     table.add_column("KPI", justify="left", overflow="fold", min_width=24)
-    for col, justify in (("mean", "right"), ("95% CI", "right"), ("target", "right"), ("", "left")):
-        table.add_column(col, justify=justify)
+    for col in ("mean", "95% CI", "target"):
+        table.add_column(col, justify="right")
+    table.add_column("", min_width=6)  # met / missed stays readable on a narrow terminal
     for name, k in summary.kpis.items():
-        if not all_kpis and name not in PRIMARY_KPIS and k.target is None:
+        if not all_kpis and name not in HEADLINE and k.target is None:
             continue
-        ci = f"{_fmt(k.ci95[0], name)} .. {_fmt(k.ci95[1], name)}" if k.ci95 else "-"
+        ci = format_ci(k.ci95, name, with_unit=False)
         target, verdict = "", ""
         if k.target is not None:
-            target = f"{'>=' if k.bound == 'at_least' else '<='} {_fmt(k.target, name)}"
+            bound = ">=" if k.bound == "at_least" else "<="
+            target = f"{bound} {format_value(k.target, name, with_unit=False)}"
             if k.met is None:
                 verdict = "no data"
             else:
                 verdict = "[green]met[/green]" if k.met else "[red]missed[/red]"
                 if not k.clear:
                     verdict += " (CI spans target)"
-        table.add_row(name, _fmt(k.mean, name), ci, target, verdict)
+        mean = format_value(k.mean, name, with_unit=False)
+        table.add_row(_with_unit(name), mean, ci, target, verdict)
     return table
 
 
@@ -147,7 +143,7 @@ def run(
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
-    from sim.report.files import default_out_dir, write_run_folder
+    from sim.report.files import default_out_dir, write_folder
 
     scenario = _load(file)
     rule = _rule(until) if until else None
@@ -170,7 +166,7 @@ def run(
     if summary.stopping is not None:
         _print_stopping(summary.stopping)
     try:
-        write_run_folder(folder, summary)
+        write_folder(folder, summary.files())
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
@@ -314,13 +310,10 @@ def _print_stopping(info: dict) -> None:
         )
 
 
-def _diff_fmt(value: float | None, name: str) -> str:
-    return "-" if value is None else ("+" if value > 0 else "") + _fmt(value, name)
-
-
 def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     """Per alternative B, B − A against the baseline A: both means, the difference, its 95% CI,
-    whether it is significant, and VR, the variance reduction of common random numbers."""
+    whether it is significant (and then better or worse), and VR, the variance reduction of
+    common random numbers."""
     base = comparison.labels[0]
     tables = []
     for label, diffs in comparison.differences.items():
@@ -332,17 +325,21 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
         for col in ("A", "B", "B − A", "95% CI", "sig.", "VR"):
             table.add_column(col, justify="right")
         for name, d in diffs.items():
-            if not all_kpis and name not in PRIMARY_KPIS:
+            if not all_kpis and name not in HEADLINE:
                 continue
-            ci = f"{_fmt(d.ci95[0], name)} .. {_fmt(d.ci95[1], name)}" if d.ci95 else "-"
+            ci = format_ci(d.ci95, name, signed=True, with_unit=False)
             sig = {True: "[bold]yes[/bold]", False: "no", None: "-"}[d.significant]
+            if d.significant:
+                sig += {"better": ", better", "worse": ", [red]worse[/red]"}.get(
+                    judge(name, d.mean), ""
+                )
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
             table.add_row(
-                name,
-                _fmt(d.baseline_mean, name),
-                _fmt(d.alternative_mean, name),
-                _diff_fmt(d.mean, name),
+                _with_unit(name),
+                format_value(d.baseline_mean, name, with_unit=False),
+                format_value(d.alternative_mean, name, with_unit=False),
+                format_value(d.mean, name, signed=True, with_unit=False),
                 ci,
                 sig,
                 vr_text,
@@ -368,7 +365,7 @@ def compare(
     """
     from sim.experiments.comparison import compare as run_compare
     from sim.experiments.comparison import scenario_labels
-    from sim.report.files import default_out_dir, write_comparison_folder
+    from sim.report.files import default_out_dir, write_folder
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
@@ -390,7 +387,7 @@ def compare(
             address=address,
         )
     try:
-        write_comparison_folder(folder, comparison)
+        write_folder(folder, comparison.files())
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     console = Console()
@@ -420,13 +417,13 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
         table.add_column(tail if short.count(tail) == 1 else name, justify="right", overflow="fold")
     shown = [k for k in kpis if f"{k}_mean" in result.points]
     for k in shown:
-        table.add_column(k, justify="right", overflow="fold")
+        table.add_column(_with_unit(k), justify="right", overflow="fold")
     for i in range(len(sweep.points)):
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:
             mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
-            half = "" if lo is None else f" ± {_fmt((hi - lo) / 2, k)}"
-            cells.append(_fmt(mean, k) + half)
+            half = "" if lo is None else f" ± {format_value((hi - lo) / 2, k, with_unit=False)}"
+            cells.append(format_value(mean, k, with_unit=False) + half)
         table.add_row(*cells)
     return table
 
@@ -927,13 +924,13 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
     for k in FULFILMENT_TARGETS:
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
-            table.add_row(k, "-" if a is None else f"{a:.4f}", "-" if b is None else f"{b:.4f}")
+            table.add_row(k, format_value(a, k), format_value(b, k))
     console = Console()
     console.print(table)
     for k, v in result.unreachable.items():
         console.print(
             f"[red]{k}[/red] not reachable by these resources (best seen "
-            f"{'-' if v is None else f'{v:.4f}'}); sized for the other targets"
+            f"{format_value(v, k)}); sized for the other targets"
         )
     console.print(
         f"{len(result.evaluations)} points x {result.replications} replications in "

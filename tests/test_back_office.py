@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from sim import scenario_from_dict, simulate
-from sim.model.back_office import LeadState, WorkOrderState
-from sim.model.crew import Opening
+from sim.model.calendar import Opening
+from sim.model.records import LeadState, WorkOrderState
 from sim.scenario.units import DAY
 
 

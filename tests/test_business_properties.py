@@ -9,9 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
-from sim.model.back_office import LeadState, WorkOrderState
-from sim.model.delivery import SOURCES, OrderState, channel_capacity
-from sim.model.records import Origin
+from sim.model.delivery import SOURCES
+from sim.model.records import LeadState, OrderState, Origin, WorkOrderState
 
 
 @st.composite
@@ -58,7 +57,7 @@ def test_every_item_ends_once_or_is_open(case):
     for c, ch in enumerate(sc.delivery.channels.values()):  # capacity never exceeded
         days = o.dispatch_day[o.channel == c]
         if len(days):
-            assert np.bincount(days).max() <= channel_capacity(ch)
+            assert np.bincount(days).max() <= ch.orders_per_day
     max_att = np.array([ch.max_attempts for ch in sc.delivery.channels.values()])
     failed = o.state == OrderState.FAILED
     np.testing.assert_array_equal(o.attempts[failed], max_att[o.channel[failed]])

@@ -12,8 +12,9 @@ import pytest
 
 from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.kpi.business import BusinessRecords, business_kpis
-from sim.model.delivery import ORDER_COLUMNS, OrderState
-from sim.model.records import ColumnLog
+from sim.model.delivery import ORDER_COLUMNS
+from sim.model.records import ColumnLog, OrderState
+from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.units import DAY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,8 @@ def _error(data: dict) -> str:
 
 def test_bundled_baseline_loads():
     sc = load_scenario(ROOT / "scenarios" / "hotline_baseline.yaml")
-    assert sc.delivery.channels["courier_company"].is_company
+    assert isinstance(sc.delivery.channels["courier_company"], CompanyChannel)
+    assert isinstance(sc.delivery.channels["own_staff"], CourierChannel)
     assert sc.back_office.work.lead.conversion.half_life == 48 * 3600
     assert sc.delivery.order_value.mean == 450
 
@@ -179,3 +181,25 @@ def test_resolved_scenario_reads_back_identically(business_data):
     sc = scenario_from_dict(business_data)
     assert sc.back_office.work.work_order.deadline is None
     assert scenario_from_dict(scenario_to_dict(sc)) == sc
+
+
+def test_channel_kinds_are_a_union(business_data):
+    """Each channel kind is its own class, told by `kind` or by the `couriers` key."""
+    chans = business_data["delivery"]["channels"]
+    sc = scenario_from_dict(business_data)
+    assert isinstance(sc.delivery.channels["couriers"], CourierChannel)
+    assert isinstance(sc.delivery.channels["company"], CompanyChannel)
+    assert sc.delivery.channels["company"].orders_per_day == chans["company"]["daily_capacity"]
+    chans["company"]["kind"] = "company"
+    chans["couriers"]["kind"] = "couriers"
+    assert isinstance(
+        scenario_from_dict(business_data).delivery.channels["company"], CompanyChannel
+    )
+    chans["company"]["kind"] = "compny"
+    assert "unknown kind 'compny'" in _error(business_data)
+    chans["company"]["kind"] = "company"
+    chans["company"]["couriers"] = 3  # a courier key on a company
+    assert "delivery.channels.company.couriers: unknown key" in _error(business_data)
+    chans["company"].pop("couriers")
+    chans["couriers"]["lead_time"] = {"dist": "fixed", "value": 3}
+    assert "delivery.channels.couriers.lead_time: unknown key" in _error(business_data)

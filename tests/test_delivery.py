@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from sim import scenario_from_dict, simulate
-from sim.model.crew import Opening
-from sim.model.delivery import OrderState
-from sim.model.records import Origin
+from sim.model.calendar import Opening
+from sim.model.records import OrderState, Origin
 from sim.scenario.units import DAY, parse_clock
 
 

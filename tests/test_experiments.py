@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from sim.cli import cli
 from sim.experiments.comparison import compare, paired_differences
@@ -239,10 +241,18 @@ def test_cli_compare_writes_the_folder_and_prints_the_table(tmp_path):
     pair = data["pairs"][0]
     assert pair["baseline"] == "tiny-mmc" and pair["alternative"] == "tiny-mmc-6-agents"
     sl = pair["differences"]["service_level"]
-    assert sl["ci95"][0] <= sl["mean"] <= sl["ci95"][1] and isinstance(sl["significant"], bool)
+    a, b = (
+        np.array([float(r["service_level"]) for r in csv.DictReader(path.read_text().splitlines())])
+        for path in (out / name / "replications.csv" for name in data["scenarios"])
+    )
+    d = b - a  # the paired differences, from the two run folders on disk
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    assert sl["mean"] == pytest.approx(d.mean())
+    assert sl["ci95"] == pytest.approx([d.mean() - half, d.mean() + half])
+    assert sl["significant"] == (abs(d.mean()) > half)
     assert set(data["summaries"]) == {"tiny-mmc", "tiny-mmc-6-agents"}
-    csv = (out / "comparison.csv").read_text().splitlines()
-    assert csv[0].startswith("baseline,alternative,kpi,")
+    table = (out / "comparison.csv").read_text().splitlines()
+    assert table[0].startswith("baseline,alternative,kpi,")
     for folder in ("tiny-mmc", "tiny-mmc-6-agents"):
         rows = (out / folder / "replications.csv").read_text().splitlines()
         assert len(rows) == 1 + 5
@@ -291,3 +301,24 @@ def test_dask_executor_without_distributed_says_how_to_install(monkeypatch):
         make_executor("dask")
     res = CliRunner().invoke(cli, ["run", str(TINY), "--quiet", "--executor", "dask"])
     assert res.exit_code == 2 and "pip install" in res.output
+
+
+def test_summary_verdicts_come_from_the_target_and_missing_data_keeps_its_target(tiny):
+    from sim.experiments.replication import summarize
+    from sim.scenario.schema import scenario_from_dict, scenario_to_dict
+
+    data = scenario_to_dict(tiny)
+    sl = tiny.targets["service_level"].at_least
+    data["targets"] = {
+        "service_level": {"at_least": sl},
+        "delivery_on_time": {"at_least": 0.9},  # no delivery in this scenario: no data
+    }
+    sc = scenario_from_dict(data)
+    runs = list(run_replications(sc, 5, range(3), executor="serial"))
+    k = summarize(sc, 5, runs).kpis
+    mean = float(np.mean([r.kpis["service_level"] for r in runs]))
+    assert (k["service_level"].target, k["service_level"].bound) == (sl, "at_least")
+    assert k["service_level"].met is (mean >= sl)
+    none = k["delivery_on_time"]
+    assert (none.mean, none.target, none.bound, none.met) == (None, 0.9, "at_least", None)
+    assert none.to_dict() == {"mean": None, "ci95": None, "target": 0.9, "met": None}

@@ -10,6 +10,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.experiments.replication import replicate
-from sim.report.files import write_run_folder
+from sim.report.files import write_folder
 from sim.report.html import ReportError, build_report, comparison_pairs
 from sim.report.plots import average_day
 from sim.scenario.schema import scenario_from_dict
@@ -90,7 +91,7 @@ def short(path: Path, days: int = 2) -> object:
 
 
 def run_folder(scenario, out: Path, reps: int = 2) -> Path:
-    write_run_folder(out, replicate(scenario, replications=reps, workers=1))
+    write_folder(out, replicate(scenario, replications=reps, workers=1).files())
     return out
 
 
@@ -153,12 +154,45 @@ def test_run_report_content(tiny_folder):
     for kpi in ("service_level", "abandon_rate"):
         met = summary["kpis"][kpi]["met"]
         assert verdicts[kpi] == ("met" if met else "missed")
-    assert "tr.met td.verdict { color: #fff; background: #1b7f3b" in html
-    assert "tr.missed td.verdict { color: #fff; background: #c62828" in html
     assert "≥ 80.0%" in html and "≤ 1.0%" in html
     assert "seed 7" in html and "name: tiny" in html  # the resolved scenario at the end
     assert html.index('id="kpi-table"') < html.index('id="scenario"')
     assert 'id="business"' not in html  # no business files: the section is left out cleanly
+
+
+def test_each_verdict_is_shown_as_what_it_means(tmp_path):
+    """A met target, a missed one, one the CI straddles and one with no data: each row carries
+    its verdict as class and text, and the three verdicts are styled apart."""
+    kpis = {
+        "service_level": {"mean": 0.81, "ci95": [0.78, 0.84], "target": 0.8, "met": True},
+        "abandon_rate": {"mean": 0.03, "ci95": [0.02, 0.04], "target": 0.01, "met": False},
+        "asa": {"mean": 12.0, "ci95": [10.0, 14.0], "target": 30.0, "met": True},
+        "delivery_on_time": {"mean": None, "ci95": None, "target": 0.9, "met": None},
+    }
+    (tmp_path / "summary.json").write_text(json.dumps({"scenario": "s", "kpis": kpis}))
+    (tmp_path / "scenario.yaml").write_text(
+        "name: s\ntargets:\n  service_level: {at_least: 0.8}\n  abandon_rate: {at_most: 0.01}\n"
+        "  asa: {at_most: 30}\n  delivery_on_time: {at_least: 0.9}\n"
+    )
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    rows = re.findall(
+        r'<tr class="(\w+)"><td class="name">(\w+)</td>.*?<td>([^<]*)</td>'
+        r'<td class="verdict">([^<]*)</td>\s*<td class="note">([^<]*)</td>',
+        html,
+        re.S,
+    )
+    got = {name: (status, target, verdict, note) for status, name, target, verdict, note in rows}
+    assert got == {
+        "service_level": ("met", "≥ 80.0%", "met", "CI spans target"),
+        "abandon_rate": ("missed", "≤ 1.0%", "missed", ""),
+        "asa": ("met", "≤ 30.00 s", "met", ""),
+        "delivery_on_time": ("nodata", "≥ 90.0%", "no data", ""),
+    }
+    style = {
+        status: re.search(rf"tr\.{status} td\.verdict {{([^}}]*)}}", html).group(1)
+        for status in ("met", "missed", "nodata")
+    }
+    assert len(set(style.values())) == 3  # met, missed and no data never look alike
 
 
 def business_folder(tmp_path: Path) -> Path:
@@ -325,6 +359,16 @@ def test_comparison_report(tmp_path):
     assert 'id="comparison-table"' in html
     assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
     assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
+    verdicts = re.findall(
+        r'<td class="name">more-agents − base</td><td class="name">(\w+)</td>\s*'
+        r"<td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>",
+        html,
+    )  # fewer abandons is better, a higher service level too; asa's change is not significant
+    assert sorted(verdicts) == [
+        ("abandon_rate", "yes, better"),
+        ("asa", "no"),
+        ("service_level", "yes, better"),
+    ]
     side = html[
         html.index('id="scenarios-table"') : html.index(
             "</table>", html.index('id="scenarios-table"')
@@ -519,3 +563,36 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
     assert dom.count("<img") >= 4 and "leak.invalid" in dom  # figures; the beacon is text only
     page = [h for h in proxy.hosts() if not BROWSER_OWN.match(h)]
     assert page == [], proxy.requests
+
+
+def test_write_folder_picks_the_format_by_name_and_makes_subfolder_names_safe(tmp_path):
+    out = write_folder(
+        tmp_path / "o",
+        {
+            "summary.json": {"mean": float("nan"), "n": np.int64(3)},
+            "t.csv": {"a": [1.5, None], "b": np.array(["x", "y"])},
+            "scenario.yaml": "name: x\n",
+            "run 1/v2.0/": {"summary.json": {"scenario": "s"}},
+        },
+    )
+    assert json.loads((out / "summary.json").read_text()) == {"mean": None, "n": 3}
+    assert (out / "t.csv").read_text() == "a,b\n1.5,x\n,y\n"
+    assert (out / "scenario.yaml").read_text() == "name: x\n"
+    assert json.loads((out / "run_1_v2.0" / "summary.json").read_text()) == {"scenario": "s"}
+    with pytest.raises(TypeError, match=r"x\.bin"):
+        write_folder(tmp_path / "p", {"x.bin": 3})
+
+
+def test_report_and_kpi_modules_import_neither_the_model_nor_the_experiments():
+    """The report reads files and the KPIs read records: neither needs SimPy to be imported."""
+    code = (
+        "import sys, sim.report.html, sim.report.files, sim.kpi.business, sim.kpi.calls\n"
+        "bad = [m for m in sys.modules if m == 'simpy' or m.startswith('sim.experiments')\n"
+        "       or (m.startswith('sim.model.') and m not in ('sim.model.records',\n"
+        "                                             'sim.model.calendar'))]\n"
+        "print(bad)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert proc.stdout.strip() == "[]"

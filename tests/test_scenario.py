@@ -609,3 +609,16 @@ def test_creates_needs_its_section(write):
         ),
     ):
         load_scenario(path)
+
+
+def test_target_met_is_the_one_verdict_for_scalars_arrays_nan_and_none():
+    from sim.scenario.schema import Target
+
+    floor, cap = Target(at_least=0.8), Target(at_most=0.05)
+    assert floor.bound == "at_least" and floor.value == 0.8 and cap.bound == "at_most"
+    assert floor.met(0.8) is True and floor.met(0.79) is False and floor.met(8 / 10) is True
+    assert floor.met(0.8 - 1e-13) is True  # rounding of a ratio, not a miss
+    assert cap.met(0.05) is True and cap.met(0.0501) is False
+    assert floor.met(None) is None  # no data: no verdict
+    got = floor.met(np.array([0.9, 0.7, np.nan]))  # NaN: nothing offered in that interval
+    np.testing.assert_array_equal(got, [True, False, True])

@@ -336,13 +336,28 @@ def _with_agents(**keys):
     return scenario_from_dict(data)
 
 
+class _Asked(Streams):
+    """Streams that remember which named streams were asked for."""
+
+    def __init__(self, seed: int, replication: int = 0):
+        super().__init__(seed, replication)
+        self.asked: list[str] = []
+
+    def __call__(self, name: str):
+        self.asked.append(name)
+        return super().__call__(name)
+
+
 def test_no_shrinkage_keys_keep_the_timeline_and_draw_nothing():
     sc = _with_agents()
-    streams = Streams(1, 0)
+    streams = _Asked(1, 0)
     t = on_duty_timeline(sc, "team", streams)
     base = staffing_timeline(sc, sc.agents.groups["team"])
     assert np.array_equal(t.times, base.times) and np.array_equal(t.values, base.values)
-    assert streams._cache == {}
+    assert streams.asked == []  # no stream touched: other draws of the run cannot shift
+    absent = _Asked(1, 0)
+    on_duty_timeline(_with_agents(absenteeism=0.1), "team", absent)
+    assert absent.asked == ["absenteeism.team"]  # the one stream the spec names, once
 
 
 def test_shrinkage_rounds_half_up():

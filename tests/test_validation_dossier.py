@@ -6,7 +6,9 @@ cases run tiny (1 day, 3 replications) so only the wiring is checked.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from sim.quality import validation as val
 
@@ -22,6 +24,14 @@ def test_row_inside_uses_the_interval():
 def test_queue_cases_compare_every_measure(monkeypatch):
     monkeypatch.setattr(val, "ERLANG_C", [(60, 240, 6)])
     monkeypatch.setattr(val, "ERLANG_A", [(100, 300, 8, 180)])
+    samples = []  # the per-replication KPIs each queue was run with, in order
+    real = val._samples
+
+    def keep(*args):
+        samples.append(real(*args))
+        return samples[-1]
+
+    monkeypatch.setattr(val, "_samples", keep)
     c_case, a_case, little = val.queue_cases(TINY)
     assert [r.measure for r in c_case.rows] == [
         "service_level",
@@ -30,7 +40,11 @@ def test_queue_cases_compare_every_measure(monkeypatch):
         "occupancy",
     ]
     assert [r.measure for r in a_case.rows] == list(val.QUEUE_MEASURES)
-    assert all(r.ci is not None and r.ci[0] <= r.mean <= r.ci[1] for r in a_case.rows)
+    for row, m in zip(a_case.rows, val.QUEUE_MEASURES, strict=True):
+        x = np.array(samples[1][m], dtype=float)  # the Erlang A queue's replications
+        half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        assert row.mean == pytest.approx(x.mean()) and len(x) == TINY.replications, m
+        assert row.ci == pytest.approx((x.mean() - half, x.mean() + half)), m
     assert len(little.rows) == 4 and "Largest relative difference" in little.note
     occupancy = next(r for r in c_case.rows if r.measure == "occupancy")
     assert occupancy.exact == pytest.approx(1.0 * 240 / 3600 * 60 / 6)  # a / c

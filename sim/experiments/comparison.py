@@ -130,6 +130,46 @@ class Comparison:
             },
         }
 
+    def files(self) -> dict[str, object]:
+        """The comparison's folder as plain data (see :meth:`Summary.files`):
+        ``comparison.json``, ``comparison.csv`` (one row per alternative and KPI) and a
+        subfolder per scenario with its run folder."""
+        columns = (
+            "baseline",
+            "alternative",
+            "kpi",
+            "baseline_mean",
+            "alternative_mean",
+            "difference",
+            "ci_low",
+            "ci_high",
+            "significant",
+            "n",
+            "variance_reduction",
+        )
+        rows: dict[str, list] = {k: [] for k in columns}
+        for label, diffs in self.differences.items():
+            for name, d in diffs.items():
+                values = (
+                    self.labels[0],
+                    label,
+                    name,
+                    d.baseline_mean,
+                    d.alternative_mean,
+                    d.mean,
+                    d.ci95[0] if d.ci95 else None,
+                    d.ci95[1] if d.ci95 else None,
+                    d.significant,
+                    d.n,
+                    d.variance_reduction,
+                )
+                for key, value in zip(columns, values, strict=True):
+                    rows[key].append(value)
+        files: dict[str, object] = {"comparison.json": self.to_dict(), "comparison.csv": rows}
+        for label, summary in zip(self.labels, self.summaries, strict=True):
+            files[f"{label}/"] = summary.files()
+        return files
+
 
 def scenario_labels(scenarios: list[Scenario]) -> list[str]:
     """Scenario names, made unique with a suffix (-2, -3) when two share a name."""

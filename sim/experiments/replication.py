@@ -15,7 +15,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats
@@ -30,7 +30,7 @@ from sim.experiments.executors import (
     run_all,
 )
 from sim.model.simulation import RunResult
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Target, scenario_to_yaml
 
 __all__ = [
     "MAX_REPLICATIONS",
@@ -58,10 +58,6 @@ class KpiSummary:
     target: float | None = None
     bound: str | None = None  # "at_least" or "at_most"
     met: bool | None = None
-
-    @property
-    def half_width(self) -> float | None:
-        return None if self.ci95 is None else (self.ci95[1] - self.ci95[0]) / 2
 
     @property
     def clear(self) -> bool | None:
@@ -126,6 +122,29 @@ class Summary:
             | ({"failures": [f.to_dict() for f in self.failures]} if self.failures else {})
         )
 
+    def files(self) -> dict[str, object]:
+        """The spec's results folder as plain data (file name -> content), for
+        :func:`sim.report.files.write_folder`: the resolved scenario, ``summary.json``,
+        ``replications.csv``, ``intervals.csv`` and, with business flows, ``daily.csv``."""
+        names: list[str] = []
+        for run in self.runs:
+            names += [k for k in run.kpis if k not in names]
+        rows = {
+            "replication": [r.replication for r in self.runs],
+            "seed": [r.seed for r in self.runs],
+        }
+        rows.update({name: [r.kpis.get(name) for r in self.runs] for name in names})
+        files: dict[str, object] = {
+            "scenario.yaml": scenario_to_yaml(self.scenario),
+            "summary.json": self.to_dict(),
+            "replications.csv": rows,
+            "intervals.csv": self.interval_summary(),
+        }
+        daily = self.daily_summary()
+        if daily is not None:
+            files["daily.csv"] = daily
+        return files
+
     def interval_summary(self) -> dict[str, np.ndarray]:
         """Per day x interval: the key columns, then mean and CI bounds of every figure."""
         return table_summary([r.intervals for r in self.runs], ("day", "weekday", "start"))
@@ -162,6 +181,13 @@ def table_summary(
     return out
 
 
+def _judged(k: KpiSummary, target: Target | None) -> KpiSummary:
+    """``k`` with its target and verdict (``met`` None: no data behind the KPI)."""
+    if target is None:
+        return k
+    return replace(k, target=target.value, bound=target.bound, met=target.met(k.mean))
+
+
 def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     """KPI means, intervals and target verdicts over ``runs``."""
     names: list[str] = []
@@ -170,18 +196,10 @@ def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     kpis = {}
     for name in names:
         mean, ci, n = mean_ci(run.kpis.get(name) for run in runs)
-        target = scenario.targets.get(name)
-        if target is None or mean is None:
-            kpis[name] = KpiSummary(mean, ci, n)
-            continue
-        bound = "at_least" if target.at_least is not None else "at_most"
-        value = target.at_least if target.at_least is not None else target.at_most
-        met = mean >= value if bound == "at_least" else mean <= value
-        kpis[name] = KpiSummary(mean, ci, n, value, bound, bool(met))
-    for name, target in scenario.targets.items():  # a target with nothing behind it
+        kpis[name] = _judged(KpiSummary(mean, ci, n), scenario.targets.get(name))
+    for name, target in scenario.targets.items():  # a target the runs report nothing for
         if name not in kpis:
-            value = target.at_least if target.at_least is not None else target.at_most
-            kpis[name] = KpiSummary(None, None, 0, value, None, None)
+            kpis[name] = _judged(KpiSummary(None, None, 0), target)
     return Summary(scenario, seed, runs, kpis)
 
 

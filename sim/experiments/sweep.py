@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.experiments.executors import Executor, Failure, Job, ReplicationError, executor_scope
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
+from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
-    KPI_NAMES,
     Scenario,
     load_scenario,
     scenario_from_dict,
@@ -385,7 +385,7 @@ def _cell(value: Any, dtype: pa.DataType) -> Any:
 def _kpi_order(names) -> list[str]:
     """Spec KPIs in the spec's order, then the others alphabetically: the same in every file."""
     names = set(names)
-    return [k for k in KPI_NAMES if k in names] + sorted(names - set(KPI_NAMES))
+    return [k for k in HEADLINE if k in names] + sorted(names - set(HEADLINE))
 
 
 def _run_table(

@@ -22,12 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.kpi.calls import busy_time, ratio
-from sim.model.back_office import LeadState, WorkOrderState
-from sim.model.crew import Opening
-from sim.model.delivery import PAYMENTS, OrderState, channel_capacity
-from sim.model.records import Rows
+from sim.model.calendar import Opening, weekday_of
+from sim.model.records import LeadState, OrderState, Payment, Rows, WorkOrderState
 from sim.scenario.schema import Scenario
-from sim.scenario.units import DAY, WEEKDAYS
+from sim.scenario.units import DAY
 
 __all__ = ["BusinessRecords", "business_kpis", "daily_table"]
 
@@ -66,18 +64,13 @@ def _day_weights(rec: BusinessRecords) -> np.ndarray:
 
 
 def _courier_day_cost(rec: BusinessRecords, name: str) -> float:
+    """What the channel costs by the working day (couriers), over the window."""
     sc = rec.scenario
     ch = sc.delivery.channels[name]
-    if ch.is_company or ch.cost_per_courier_day == 0:
+    if ch.cost_per_working_day == 0:
         return 0.0
-    first = WEEKDAYS.index(sc.horizon.start_weekday)
-    worked = np.array(
-        [
-            ch.hours is None or ch.hours.days is None or WEEKDAYS[(first + d) % 7] in ch.hours.days
-            for d in range(sc.horizon.days)
-        ]
-    )
-    return float(ch.cost_per_courier_day * ch.couriers * np.sum(_day_weights(rec) * worked))
+    worked = np.array([ch.works_on(weekday_of(sc, d)) for d in range(sc.horizon.days)])
+    return float(ch.cost_per_working_day * np.sum(_day_weights(rec) * worked))
 
 
 def _utilisation(
@@ -140,8 +133,8 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
             "orders_open": float((mine & (o.state == OrderState.OPEN)).sum()),
             "orders_deferred": ratio((mine & (o.deferred > 0)).sum(), mine.sum()),
             "failed_value": float(o.value[failed].sum()) / days,
-            "cash_collected": float(o.value[collected & (o.payment == 0)].sum()) / days,
-            "pos_collected": float(o.value[collected & (o.payment == 1)].sum()) / days,
+            "cash_collected": float(o.value[collected & (o.payment == Payment.CASH)].sum()) / days,
+            "pos_collected": float(o.value[collected & (o.payment == Payment.POS)].sum()) / days,
             "complaint_calls": complaint.sum() / days,
         }
     )
@@ -155,15 +148,15 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         per["orders_failed"] = (failed & sel).sum() / days
         per["orders_open"] = float((sel & (o.state == OrderState.OPEN)).sum())
         ch = sc.delivery.channels[name]
-        if not ch.is_company:
+        if ch.crew_size is not None:
             spans = a.channel == c
             opening = Opening.from_hours(ch.hours, sc.horizon.start_weekday, sc.horizon.days)
             per["courier_utilisation"] = _utilisation(
-                a.start[spans], a.end[spans], opening, ch.couriers, rec
+                a.start[spans], a.end[spans], opening, ch.crew_size, rec
             )
-        for kind in ("cash", "pos"):
-            paid = collected & (o.channel == c) & (o.payment == PAYMENTS.index(kind))
-            per[f"{kind}_collected"] = float(o.value[paid].sum()) / days
+        for kind in (Payment.CASH, Payment.POS):
+            paid = collected & (o.channel == c) & (o.payment == kind)
+            per[f"{kind.name.lower()}_collected"] = float(o.value[paid].sum()) / days
         k.update({f"{key}.channel={name}": v for key, v in per.items()})
     return k
 
@@ -180,8 +173,9 @@ def _back_office_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         mine = _created(rows, rec)
         due = mine & (rows.deadline <= hi)
         n_due += int(due.sum())
-        n_on_time += int((due & (rows.state != 0) & (rows.closed <= rows.deadline)).sum())
-        k[open_name] = float((mine & (rows.state == 0)).sum())
+        ended = rows.state != LeadState.OPEN  # OPEN is 0 for leads and work orders alike
+        n_on_time += int((due & ended & (rows.closed <= rows.deadline)).sum())
+        k[open_name] = float((mine & ~ended).sum())
     k["back_office_on_time"] = ratio(n_on_time, n_due)
     if rec.leads is not None:
         leads = rec.leads
@@ -247,9 +241,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
     index = np.arange(first, days)
     cols: dict[str, np.ndarray] = {
         "day": index + 1,
-        "weekday": np.array(
-            [WEEKDAYS[(WEEKDAYS.index(sc.horizon.start_weekday) + d) % 7] for d in index]
-        ),
+        "weekday": np.array([weekday_of(sc, int(d)) for d in index]),
     }
     o = rec.orders
     if o is not None:
@@ -275,23 +267,23 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
             .sum(axis=1)
             .astype(float)
         )
-        for kind in ("cash", "pos"):
-            paid = delivered & (o.payment == PAYMENTS.index(kind))
-            cols[f"{kind}_collected"] = per_day(np.where(paid, o.closed, nan), o.value)
+        for kind in (Payment.CASH, Payment.POS):
+            paid = delivered & (o.payment == kind)
+            cols[f"{kind.name.lower()}_collected"] = per_day(np.where(paid, o.closed, nan), o.value)
         for c, name in enumerate(rec.channels):
             mine = o.channel == c
-            cap = channel_capacity(sc.delivery.channels[name])
-            dispatched = np.bincount(
-                o.dispatch_day[mine & (o.dispatch_day >= 0)], minlength=days + 8
-            )[first:days].astype(float)
+            cap = sc.delivery.channels[name].orders_per_day
+            dispatched = np.bincount(o.dispatch_day[mine & (o.dispatch_day >= 0)], minlength=days)[
+                first:days
+            ].astype(float)
             cols[f"dispatched.channel={name}"] = dispatched
             cols[f"capacity_used.channel={name}"] = (
                 dispatched / cap if cap > 0 else np.full(len(index), np.nan)
             )
             cols[f"delivered.channel={name}"] = per_day(np.where(delivered & mine, o.closed, nan))
-            for kind in ("cash", "pos"):
-                paid = delivered & mine & (o.payment == PAYMENTS.index(kind))
-                cols[f"{kind}_collected.channel={name}"] = per_day(
+            for kind in (Payment.CASH, Payment.POS):
+                paid = delivered & mine & (o.payment == kind)
+                cols[f"{kind.name.lower()}_collected.channel={name}"] = per_day(
                     np.where(paid, o.closed, nan), o.value
                 )
     if rec.leads is not None:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.calendar import Timeline
+from sim.model.calendar import Timeline, weekday_of
 from sim.model.records import Calls, Outcome
-from sim.scenario.units import DAY, WEEKDAYS, format_clock
+from sim.scenario.units import DAY, format_clock
 
 __all__ = [
     "CallRecords",
@@ -225,10 +225,10 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
         cols.update(per_group if len(rec.groups) > 1 else {})
     starts = edges[:-1]
     day = (starts // DAY).astype(np.int64)
-    weekday_idx = (WEEKDAYS.index(start_weekday) + day) % 7
+    week = np.array([weekday_of(start_weekday, d) for d in range(7)])
     table = {
         "day": day + 1,
-        "weekday": np.array([WEEKDAYS[i] for i in weekday_idx]),
+        "weekday": week[day % 7],
         "start": np.array([format_clock(t % DAY) for t in starts]),
         **cols,
     }

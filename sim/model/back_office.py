@@ -10,34 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from enum import IntEnum
 
 import simpy
 
-from sim.model.crew import Crew, Opening
-from sim.model.records import NAN, CallLog, ColumnLog, Origin
+from sim.model.calendar import Opening
+from sim.model.crew import Crew
+from sim.model.records import NAN, CallLog, ColumnLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
-from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.distributions import SMALL_BATCH, BatchSampler, uniforms
 from sim.scenario.schema import Scenario
 
-__all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice", "LeadState", "WorkOrderState"]
-
-
-class LeadState(IntEnum):
-    """How a lead ended: bought, reached but said no, never reached. OPEN: not yet ended."""
-
-    OPEN = 0
-    CONVERTED = 1
-    DECLINED = 2
-    UNREACHED = 3
-
-
-class WorkOrderState(IntEnum):
-    """How a work order ended. OPEN: waiting or in hand at the horizon."""
-
-    OPEN = 0
-    RESOLVED = 1
-    UNRESOLVED = 2
+__all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice"]
 
 
 LEAD_COLUMNS: dict[str, tuple[type, object]] = {
@@ -82,8 +65,9 @@ def _deadline(spec) -> float:
 class BackOffice:
     """Leads and work orders in one queue worked by ``team.staff`` people in ``team.hours``.
 
-    ``create_order(at, customer, tier, source)`` is set by the model to the delivery's order
-    intake, so that a converted lead becomes an order without this module knowing delivery.
+    ``create_order(at, customer, tier, source)`` is the delivery's order intake, so that a
+    converted lead becomes an order without this module knowing delivery; it is required when
+    converted leads create orders (``lead.creates: delivery_order``).
     """
 
     def __init__(
@@ -93,17 +77,21 @@ class BackOffice:
         streams: Streams,
         calls: CallLog,
         schedule_call: Callable,
+        create_order: Callable | None,
     ):
         bo = scenario.back_office
         assert bo is not None
         self.env, self.sc, self.calls, self.schedule_call = env, scenario, calls, schedule_call
+        lead = bo.work.lead
+        if lead is not None and lead.creates == "delivery_order" and create_order is None:
+            raise ValueError("converted leads create orders: BackOffice needs create_order")
+        self.create_order = create_order
         self.lead_spec, self.wo_spec = bo.work.lead, bo.work.work_order
         self.edf = bo.discipline == "earliest_deadline"
         self._lead_deadline = _deadline(self.lead_spec)
         self._wo_deadline = _deadline(self.wo_spec)
         self.leads, self.work_orders = ColumnLog(LEAD_COLUMNS), ColumnLog(WORK_ORDER_COLUMNS)
         self.tasks = ColumnLog(TASK_COLUMNS)
-        self.create_order: Callable | None = None
         self.creates = [c.creates for c in scenario.call_types.values()]
         self.opening = Opening.from_hours(
             bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days
@@ -118,17 +106,17 @@ class BackOffice:
         self._handle = {}
         if self.lead_spec is not None:
             self._handle[_LEAD] = BatchSampler(
-                self.lead_spec.handle_time, streams("back_office.lead.handle"), 256
+                self.lead_spec.handle_time, streams("back_office.lead.handle"), SMALL_BATCH
             )
         if self.wo_spec is not None:
             self._handle[_WORK_ORDER] = BatchSampler(
-                self.wo_spec.handle_time, streams("back_office.work_order.handle"), 256
+                self.wo_spec.handle_time, streams("back_office.work_order.handle"), SMALL_BATCH
             )
             rule = self.wo_spec.call_back or scenario.redial.after_unresolved
             self.call_back = rule
             if rule is not None:
                 self._call_back_delay = BatchSampler(
-                    rule.delay, streams("back_office.call_back.delay"), 256
+                    rule.delay, streams("back_office.call_back.delay"), SMALL_BATCH
                 )
 
     # --- intake -------------------------------------------------------------------------------
@@ -197,7 +185,7 @@ class BackOffice:
             )
             if self._u["convert"]() < chance:
                 leads.state[item] = int(LeadState.CONVERTED)
-                if spec.creates == "delivery_order" and self.create_order is not None:
+                if spec.creates == "delivery_order":
                     leads.order[item] = self.create_order(
                         now, leads.customer[item], leads.tier[item], "lead"
                     )

@@ -1,19 +1,29 @@
-"""Days, weekdays and intervals: arrival-rate pieces and staffing timelines over the horizon.
+"""Days, weekdays and intervals: arrival-rate pieces, staffing timelines and opening hours.
 
-Owns turning the scenario's clock-time maps, weekday factors and shifts into piecewise-constant
-functions of model time (seconds from day 1, 00:00). It draws no random numbers.
+Owns turning the scenario's clock-time maps, weekday factors, shifts and opening hours into
+functions of model time (seconds from day 1, 00:00), and a delivery channel's daily capacity.
+It draws no random numbers and imports no SimPy, so the KPIs may use it.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import AgentGroup, Scenario
+from sim.scenario.schema import AgentGroup, Hours, Scenario
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
-__all__ = ["Timeline", "arrival_rates", "compress", "staffing_timeline", "weekday_of"]
+__all__ = [
+    "Opening",
+    "Timeline",
+    "arrival_rates",
+    "compress",
+    "staffing_timeline",
+    "weekday_of",
+]
 
 
 @dataclass(frozen=True)
@@ -35,10 +45,46 @@ class Timeline:
         return float(self.values[np.searchsorted(self.times, t, side="right") - 1])
 
 
-def weekday_of(scenario: Scenario, day: int) -> str:
-    """Weekday name of 0-based ``day`` (day 0 is ``horizon.start_weekday``)."""
-    start = WEEKDAYS.index(scenario.horizon.start_weekday)
-    return WEEKDAYS[(start + day) % 7]
+def weekday_of(start: Scenario | str, day: int) -> str:
+    """Weekday name of 0-based ``day``; day 0 is ``start`` (a weekday name) or the scenario's
+    ``horizon.start_weekday``."""
+    first = start if isinstance(start, str) else start.horizon.start_weekday
+    return WEEKDAYS[(WEEKDAYS.index(first) + day) % 7]
+
+
+class Opening:
+    """When a team works: sorted, disjoint windows ``[open, close)`` over the horizon, seconds."""
+
+    def __init__(self, opens: list[float], closes: list[float]):
+        self.opens, self.closes = opens, closes
+
+    @classmethod
+    def from_hours(cls, hours: Hours | None, start_weekday: str, days: int) -> Opening:
+        """Windows of ``hours`` for days ``-1 .. days`` (day -1 may run past midnight)."""
+        if hours is None:
+            hours = Hours()
+        windows = []
+        for d in range(-1, days + 1):
+            if hours.days is None or weekday_of(start_weekday, d) in hours.days:
+                start = d * DAY + hours.start_s
+                windows.append([start, start + hours.length_s])
+        merged: list[list[float]] = []
+        for w in windows:
+            if merged and w[0] <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], w[1])
+            else:
+                merged.append(w)
+        return cls([max(w[0], 0.0) for w in merged], [w[1] for w in merged])
+
+    def next_open(self, t: float) -> float:
+        """The first time >= ``t`` inside the hours (inf if none is left)."""
+        i = bisect.bisect_right(self.opens, t) - 1
+        if i >= 0 and t < self.closes[i]:
+            return t
+        return self.opens[i + 1] if i + 1 < len(self.opens) else math.inf
+
+    def is_open(self, t: float) -> bool:
+        return self.next_open(t) == t
 
 
 def _cyclic_map(time_map: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:

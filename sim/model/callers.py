@@ -40,15 +40,20 @@ class Callers:
     """Creates calls and offers them to the contact center when they leave the IVR."""
 
     def __init__(
-        self, env: simpy.Environment, scenario: Scenario, streams: Streams, calls: CallLog
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        streams: Streams,
+        calls: CallLog,
+        offer: Callable[[int], None],
     ):
+        """``offer(call_id)`` brings a call to the agent queue (the router's door)."""
         self.env, self.sc, self.streams, self.calls = env, scenario, streams, calls
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
-        self.offer: Callable[[int], None] = lambda cid: None  # set by the model: the router
+        self.offer = offer
         self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
         self.feed_times: list[float] = []
-        self._next_customer = 0
         # per-event samplers for calls made again: their own streams, batched draws
         self._again_patience = [
             BatchSampler(t.patience, streams(f"again.patience.{name}"))
@@ -107,18 +112,12 @@ class Callers:
             customer=np.arange(n), outcome=outcome, end=end, patience=patience, handle=handle,
             resolved=resolved,
         )  # fmt: skip
-        self._next_customer = n
         queued = np.flatnonzero(~np.isnan(entry))
         order = queued[np.argsort(entry[queued], kind="stable")]
         self.feed_ids = (order + ids.start).tolist()
         self.feed_times = entry[order].tolist()
 
     # --- calls made again ----------------------------------------------------------------------
-
-    def new_customer(self) -> int:
-        """A customer id for a caller the first-call stream did not draw (e.g. a lead's owner)."""
-        self._next_customer += 1
-        return self._next_customer - 1
 
     def schedule_call(
         self, at: float, customer: int, tier: int, call_type: int, attempt: int, origin: Origin

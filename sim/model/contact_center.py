@@ -11,10 +11,11 @@ The story of one call, as this module tells it:
 3. Or its patience runs out first and it hangs up (``_give_up``); the queue forgets it lazily
    (it is skipped when it reaches the head) so that abandoning costs O(1).
 
-SimPy's ``Resource`` cannot route by skill with overflow, so matching is done here, driven by
-SimPy timeouts with callbacks rather than a process per call: the hot path is three events.
-Agents come and go with the staffing timeline; one whose shift ends mid-call finishes it first
-(overtime), never dropping it.
+Which free agent answers an arriving call is the routing policy's choice
+(:mod:`sim.model.routing`). SimPy's ``Resource`` cannot route by skill with overflow, so
+matching is done here, driven by SimPy timeouts with callbacks rather than a process per call:
+the hot path is three events. Agents come and go with the staffing timeline; one whose shift
+ends mid-call finishes it first (overtime), never dropping it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from collections.abc import Callable
 import simpy
 
 from sim.model.events import call_later
-from sim.model.records import CallLog, Origin, Outcome, StaffLog
+from sim.model.records import CallLog, Outcome, StaffLog
+from sim.model.routing import Ordered
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
 from sim.scenario.distributions import BatchSampler
@@ -42,21 +44,18 @@ _ABANDONED = int(Outcome.ABANDONED)
 class ContactCenter:
     """Agents, queues and the matching of calls to agents.
 
-    ``on_handled(call_id, at)`` is called when an answered call's talk ends; the model wires it
-    to redials and to the business flows (orders, leads, work orders).
+    What follows a call (redials, orders, leads) is not the router's business: the model hands
+    it its listeners with :meth:`connect` before :meth:`start`.
     """
 
     def __init__(
-        self,
-        env: simpy.Environment,
-        scenario: Scenario,
-        streams: Streams,
-        calls: CallLog,
-        schedule_call: Callable,
+        self, env: simpy.Environment, scenario: Scenario, streams: Streams, calls: CallLog
     ):
         self.env, self.calls = env, calls
-        self.schedule_call = schedule_call
+        self.warmup = scenario.warmup
+        self.on_abandoned: Callable[[int, float], None] | None = None
         self.on_handled: list[Callable[[int, float], None]] = []
+        self._connected = False
         types, tiers = list(scenario.call_types), list(scenario.customer_tiers)
         self.groups = list(scenario.agents.groups)
         self.n_tiers = len(tiers)
@@ -89,14 +88,6 @@ class ContactCenter:
         self.factor = [factors.get(g, 1.0) for g in self.groups]
         acw = scenario.agents.after_call_work
         self.acw = BatchSampler(acw, streams("after_call_work")) if acw is not None else None
-        self.fcr_redial = scenario.redial.after_unresolved
-        self.abandon_redial = scenario.redial.after_abandon
-        self._redial_u = streams("redial.decisions").random
-        self._redial_delay = {
-            name: BatchSampler(rule.delay, streams(f"redial.delay.{name}"))
-            for name, rule in (("abandon", self.abandon_redial), ("unresolved", self.fcr_redial))
-            if rule is not None
-        }
 
         # agents: idle stacks, how many on duty, how many must leave when their call ends
         self.idle: list[list[int]] = [[] for _ in self.groups]
@@ -106,16 +97,34 @@ class ContactCenter:
         self._next_agent = 0
         self.staff_log = StaffLog(self.groups)
         self.scheduled = [on_duty_timeline(scenario, g, streams) for g in self.groups]
+        # per call type: who picks the agent for an arriving call (the routing seam)
+        ordered = Ordered(self.idle)
+        self.policy = [ordered for _ in types]
 
         # time-weighted number of calls waiting (for Little's law and queue plots)
         self.waiting = 0
         self.wait_area = 0.0
         self._wait_last = 0.0
+        self._warm_area = 0.0
+
+    def connect(
+        self,
+        on_abandoned: Callable[[int, float], None] | None,
+        on_handled: list[Callable[[int, float], None]],
+    ) -> None:
+        """What follows a call: ``on_abandoned(cid, at)`` when a caller hangs up in the queue,
+        then each ``on_handled(cid, at)`` in order when an answered call's talk ends."""
+        self.on_abandoned, self.on_handled = on_abandoned, list(on_handled)
+        self._connected = True
 
     # --- staffing ----------------------------------------------------------------------------
 
     def start(self) -> None:
         """Put the first shift on duty and schedule every staffing change of the horizon."""
+        if not self._connected:
+            raise RuntimeError("ContactCenter.connect() must be called before start()")
+        if self.warmup > 0:
+            call_later(self.env, self.warmup, self._warmup_ends)
         for g, timeline in enumerate(self.scheduled):
             self._set_staff(g, int(timeline.values[0]))
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(), strict=True):
@@ -156,10 +165,10 @@ class ContactCenter:
         """A call reaches the queue: answered at once, or it waits (patience starts now)."""
         calls = self.calls
         ctype = calls.call_type[cid]
-        for g in self.immediate[ctype]:
-            if self.idle[g]:
-                self._answer(cid, g, self.idle[g].pop())
-                return
+        chosen = self.policy[ctype].pick(self.immediate[ctype])
+        if chosen is not None:
+            self._answer(cid, *chosen)
+            return
         calls.outcome[cid] = WAITING
         self.queues[ctype * self.n_tiers + calls.tier[cid]].append(cid)
         self._count_waiting(+1)
@@ -178,11 +187,11 @@ class ContactCenter:
         if calls.outcome[cid] != WAITING:
             return
         waited = self.env._now - calls.queue_entry[cid]
-        for after, g in self.delayed[calls.call_type[cid]]:
-            if after <= waited and self.idle[g]:
-                self._count_waiting(-1)  # the queue entry is skipped lazily later
-                self._answer(cid, g, self.idle[g].pop())
-                return
+        ctype = calls.call_type[cid]
+        chosen = self.policy[ctype].pick([g for after, g in self.delayed[ctype] if after <= waited])
+        if chosen is not None:
+            self._count_waiting(-1)  # the queue entry is skipped lazily later
+            self._answer(cid, *chosen)
 
     def _give_up(self, event) -> None:
         cid = event._value
@@ -193,16 +202,8 @@ class ContactCenter:
         calls.outcome[cid] = _ABANDONED
         calls.end[cid] = now
         self._count_waiting(-1)
-        rule = self.abandon_redial
-        if rule is not None and self._redial_u() < rule.probability:
-            self.schedule_call(
-                now + self._redial_delay["abandon"](),
-                calls.customer[cid],
-                calls.tier[cid],
-                calls.call_type[cid],
-                calls.attempt[cid] + 1,
-                Origin.AFTER_ABANDON,
-            )
+        if self.on_abandoned is not None:
+            self.on_abandoned(cid, now)
 
     def _answer(self, cid: int, g: int, agent: int) -> None:
         calls, now = self.calls, self.env._now
@@ -215,24 +216,8 @@ class ContactCenter:
         calls.group[cid] = g
         calls.agent[cid] = agent
         call_later(self.env, busy, self._release, (g, agent))
-        if self.fcr_redial is not None or self.on_handled:
-            self._handled(cid, now + talk)
-
-    def _handled(self, cid: int, at: float) -> None:
-        """What follows the talk: a redial if unresolved, and the business it creates."""
-        calls = self.calls
-        rule = self.fcr_redial
-        if not calls.resolved[cid] and rule is not None and self._redial_u() < rule.probability:
-            self.schedule_call(
-                at + self._redial_delay["unresolved"](),
-                calls.customer[cid],
-                calls.tier[cid],
-                calls.call_type[cid],
-                calls.attempt[cid] + 1,
-                Origin.AFTER_UNRESOLVED,
-            )
-        for listener in self.on_handled:
-            listener(cid, at)
+        for listener in self.on_handled:  # redials, then the business the call creates
+            listener(cid, now + talk)
 
     def _release(self, event) -> None:
         g, agent = event._value
@@ -278,7 +263,15 @@ class ContactCenter:
         self._wait_last = now
         self.waiting += delta
 
-    def close(self, horizon: float) -> None:
+    def _warmup_ends(self, _event) -> None:
+        self._count_waiting(0)
+        self._warm_area = self.wait_area
+
+    def mean_queue_length(self, horizon: float) -> float:
+        """Time-average number of calls waiting over [warm-up, horizon) (after :meth:`close`)."""
+        return (self.wait_area - self._warm_area) / (horizon - self.warmup)
+
+    def close(self) -> None:
         """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
         self._count_waiting(0)
         outcome = self.calls.outcome

@@ -7,63 +7,16 @@ to free workers. What a task means, how long it takes and what follows belong to
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import itertools
-import math
 from collections.abc import Callable, Hashable
 
-import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.scenario.schema import Hours
-from sim.scenario.units import DAY, WEEKDAYS
+from sim.model.calendar import Opening
 
-__all__ = ["Crew", "Opening"]
-
-
-class Opening:
-    """When a team works: sorted, disjoint windows ``[open, close)`` over the horizon, seconds."""
-
-    def __init__(self, opens: list[float], closes: list[float]):
-        self.opens, self.closes = opens, closes
-
-    @classmethod
-    def from_hours(cls, hours: Hours | None, start_weekday: str, days: int) -> Opening:
-        """Windows of ``hours`` for days ``-1 .. days`` (day -1 may run past midnight)."""
-        if hours is None:
-            hours = Hours()
-        first = WEEKDAYS.index(start_weekday)
-        windows = []
-        for d in range(-1, days + 1):
-            if hours.days is None or WEEKDAYS[(first + d) % 7] in hours.days:
-                start = d * DAY + hours.start_s
-                windows.append([start, start + hours.length_s])
-        merged: list[list[float]] = []
-        for w in windows:
-            if merged and w[0] <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], w[1])
-            else:
-                merged.append(w)
-        return cls([max(w[0], 0.0) for w in merged], [w[1] for w in merged])
-
-    def next_open(self, t: float) -> float:
-        """The first time >= ``t`` inside the hours (inf if none is left)."""
-        i = bisect.bisect_right(self.opens, t) - 1
-        if i >= 0 and t < self.closes[i]:
-            return t
-        return self.opens[i + 1] if i + 1 < len(self.opens) else math.inf
-
-    def is_open(self, t: float) -> bool:
-        return self.next_open(t) == t
-
-    def open_time(self, edges: np.ndarray) -> np.ndarray:
-        """Seconds inside the hours in each bin ``[edges[k], edges[k+1])``."""
-        opens, closes = np.asarray(self.opens), np.asarray(self.closes)
-        lo = np.maximum(opens[None, :], edges[:-1, None])
-        hi = np.minimum(closes[None, :], edges[1:, None])
-        return np.clip(hi - lo, 0.0, None).sum(axis=1)
+__all__ = ["Crew"]
 
 
 class Crew:

@@ -9,47 +9,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from enum import IntEnum
 
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.model.crew import Crew, Opening
-from sim.model.records import NAN, CallLog, ColumnLog, Origin
+from sim.model.calendar import Opening, weekday_of
+from sim.model.crew import Crew
+from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
-from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.distributions import SMALL_BATCH, BatchSampler, Distribution, uniforms
+from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.schema import Channel, DeliveryRule, Scenario
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock
+from sim.scenario.units import DAY, parse_clock
 
-__all__ = [
-    "ATTEMPT_COLUMNS",
-    "ORDER_COLUMNS",
-    "PAYMENTS",
-    "SOURCES",
-    "Delivery",
-    "OrderState",
-    "channel_capacity",
-]
+__all__ = ["ATTEMPT_COLUMNS", "ORDER_COLUMNS", "SOURCES", "Delivery"]
 
 SOURCES = ("call", "lead")
-PAYMENTS = ("cash", "pos", "online")
-
-
-class OrderState(IntEnum):
-    """How an order ended. OPEN: not yet delivered or returned at the horizon."""
-
-    OPEN = 0
-    DELIVERED = 1
-    FAILED = 2
-
 
 ORDER_COLUMNS: dict[str, tuple[type, object]] = {
     "created": (float, NAN),  # s
     "source": (int, 0),  # index in SOURCES
     "customer": (int, 0),
     "tier": (int, 0),
-    "payment": (int, 2),  # index in PAYMENTS
+    "payment": (int, int(Payment.ONLINE)),  # Payment
     "value": (float, 0.0),  # currency
     "channel": (int, -1),  # -1: not yet routed (waiting for capacity)
     "dispatch_day": (int, -1),  # 0-based day whose capacity it uses
@@ -71,46 +54,41 @@ ATTEMPT_COLUMNS: dict[str, tuple[type, object]] = {
 }
 
 
-def channel_capacity(channel: Channel) -> float:
-    """Orders a channel takes per day: ``daily_capacity``, or for couriers the attempts their
-    hours allow on average (couriers x open hours / mean service time), rounded down."""
-    if channel.daily_capacity is not None:
-        return float(channel.daily_capacity)
-    hours = channel.hours
-    open_s = hours.length_s if hours is not None else DAY
-    return float(math.floor(channel.couriers * open_s / channel.service_time.mean))
+DAYS_AHEAD = 8
+"""Dispatch days booked past the horizon: an order routed on the last day after the cut-off
+may wait up to a week for its channel's next working day."""
 
 
 class _Lane:
-    """One channel while the model runs: its capacity per day, and couriers (or a company)."""
+    """One channel while the model runs: its capacity per dispatch day and its attempts.
 
-    def __init__(self, index: int, name: str, spec: Channel, scenario: Scenario, streams: Streams):
+    ``start(oid)`` is called when an attempt starts and ``result(oid, lane, row)`` when it
+    ends; how an order reaches its attempts is the kind's own story (the subclasses).
+    """
+
+    def __init__(
+        self,
+        index: int,
+        name: str,
+        spec: Channel,
+        scenario: Scenario,
+        streams: Streams,
+        cutoff_s: float,
+        duration: Distribution,
+    ):
         self.index, self.name, self.spec = index, name, spec
         days = scenario.horizon.days
-        first = WEEKDAYS.index(scenario.horizon.start_weekday)
-        hours = spec.hours
+        hours = getattr(spec, "hours", None)
         worked = None if hours is None else hours.days
         self.works = [
-            worked is None or WEEKDAYS[(first + d) % 7] in worked for d in range(days + 8)
+            worked is None or weekday_of(scenario, d) in worked for d in range(days + DAYS_AHEAD)
         ]
-        if spec.cutoff is not None:
-            self.cutoff_s = parse_clock(spec.cutoff)
-        else:  # couriers: orders taken until their hours end
-            start = hours.start_s if hours is not None else 0.0
-            self.cutoff_s = min(start + (hours.length_s if hours is not None else DAY), DAY)
-        self.start_s = hours.start_s if hours is not None else 0.0
-        self.capacity = channel_capacity(spec)
-        self.used = [0] * (days + 8)
-        self.success = uniforms(streams(f"delivery.{name}.success"), 256)
-        self.complaint = uniforms(streams(f"delivery.{name}.complaint"), 256)
-        duration = spec.service_time if not spec.is_company else spec.lead_time
-        self.duration = BatchSampler(duration, streams(f"delivery.{name}.time"), 256)
-        self.opening = (
-            Opening.from_hours(hours, scenario.horizon.start_weekday, days)
-            if not spec.is_company
-            else None
-        )
-        self.crew: Crew | None = None
+        self.cutoff_s = cutoff_s
+        self.capacity = spec.orders_per_day
+        self.used = [0] * (days + DAYS_AHEAD)
+        self.success = uniforms(streams(f"delivery.{name}.success"), SMALL_BATCH)
+        self.complaint = uniforms(streams(f"delivery.{name}.complaint"), SMALL_BATCH)
+        self.duration = BatchSampler(duration, streams(f"delivery.{name}.time"), SMALL_BATCH)
 
     def dispatch_day(self, t: float) -> int:
         """The day whose capacity an order routed at ``t`` uses (after the cut-off: the next
@@ -131,6 +109,87 @@ class _Lane:
             self.used[d] += 1
         return d
 
+    def dispatch(self, oid: int, now: float, day: int) -> None:
+        """The order has its capacity on ``day``: make its first attempt in time."""
+        raise NotImplementedError
+
+    def retry(self, oid: int, at: float) -> None:
+        """The attempt failed: try again from ``at``."""
+        raise NotImplementedError
+
+
+class _CourierLane(_Lane):
+    """Couriers who take orders in their hours, one attempt each, in order of readiness."""
+
+    def __init__(self, index, name, spec: CourierChannel, scenario, streams, env, start, result):
+        hours = spec.hours
+        self.start_s = hours.start_s if hours is not None else 0.0
+        if spec.cutoff is not None:
+            cutoff_s = parse_clock(spec.cutoff)
+        else:  # orders taken until their hours end
+            cutoff_s = min(self.start_s + (hours.length_s if hours is not None else DAY), DAY)
+        super().__init__(index, name, spec, scenario, streams, cutoff_s, spec.service_time)
+        self.env, self._start, self._result = env, start, result
+        self.opening = Opening.from_hours(
+            hours, scenario.horizon.start_weekday, scenario.horizon.days
+        )
+        self._in_hand: dict[int, int] = {}  # order -> its running attempt row
+        self.crew: Crew | None = None
+
+    def open(self, horizon: float) -> None:
+        """Put the couriers to work (their opening times go on the event queue)."""
+        self.crew = Crew(
+            self.env, self.spec.couriers, self.opening, self._work, self._done, horizon
+        )
+
+    def dispatch(self, oid: int, now: float, day: int) -> None:
+        ready = max(now, day * DAY + self.start_s)
+        self.crew.submit(oid, ready, ready)
+
+    def retry(self, oid: int, at: float) -> None:
+        self.crew.submit(oid, at, at)  # then the next moment inside their hours
+
+    def _work(self, oid: int) -> float:
+        now, duration = self.env.now, self.duration()
+        self._in_hand[oid] = self._start(oid, self, now, now + duration)
+        return duration
+
+    def _done(self, oid: int) -> None:
+        self._result(oid, self, self._in_hand.pop(oid))
+
+
+class _CompanyLane(_Lane):
+    """A company that picks orders up at its cut-off and attempts them after the lead time."""
+
+    def __init__(self, index, name, spec: CompanyChannel, scenario, streams, env, start, result):
+        cutoff_s = parse_clock(spec.cutoff)
+        super().__init__(index, name, spec, scenario, streams, cutoff_s, spec.lead_time)
+        self.env, self.horizon = env, scenario.horizon_s
+        self._start, self._result = start, result
+
+    def open(self, horizon: float) -> None:
+        """Nothing to put on the event queue: attempts are scheduled order by order."""
+
+    def dispatch(self, oid: int, now: float, day: int) -> None:
+        leave = max(now, day * DAY + self.cutoff_s)
+        self._attempt_at(oid, leave + self.duration())
+
+    def retry(self, oid: int, at: float) -> None:
+        self._attempt_at(oid, at)
+
+    def _attempt_at(self, oid: int, at: float) -> None:
+        if at >= self.horizon:
+            return
+        Timeout(self.env, at - self.env.now, oid).callbacks.append(self._attempt)
+
+    def _attempt(self, event) -> None:
+        oid, now = event._value, self.env.now
+        self._result(oid, self, self._start(oid, self, now, now))
+
+
+LANES: dict[type, type[_Lane]] = {CourierChannel: _CourierLane, CompanyChannel: _CompanyLane}
+"""The model's lane class for each channel kind of the schema."""
+
 
 class Delivery:
     """Orders, routing rules, channel capacity, attempts, payment and complaint calls."""
@@ -150,7 +209,9 @@ class Delivery:
         self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
         self.tiers = list(scenario.customer_tiers)
         self.lanes = [
-            _Lane(i, name, ch, scenario, streams)
+            LANES[type(ch)](
+                i, name, ch, scenario, streams, env, self._start_attempt, self._attempt_result
+            )
             for i, (name, ch) in enumerate(dl.channels.items())
         ]
         by_name = {lane.name: lane for lane in self.lanes}
@@ -163,23 +224,15 @@ class Delivery:
             for rule in dl.routing
         ]
         for lane in self.lanes:
-            if lane.opening is not None:
-                lane.crew = Crew(
-                    env,
-                    lane.spec.couriers,
-                    lane.opening,
-                    self._courier_work(lane),
-                    self._courier_done(lane),
-                    scenario.horizon_s,
-                )
+            lane.open(scenario.horizon_s)
         self.creates = [c.creates == "delivery_order" for c in scenario.call_types.values()]
         self.accept = [c.accept_rate for c in scenario.call_types.values()]
-        self._accept_u = uniforms(streams("delivery.accept"), 256)
+        self._accept_u = uniforms(streams("delivery.accept"), SMALL_BATCH)
         pay = dl.payment
         self._pay_cdf = np.cumsum([pay.cash, pay.pos, pay.online]).tolist()
-        self._pay_u = uniforms(streams("delivery.payment"), 256)
+        self._pay_u = uniforms(streams("delivery.payment"), SMALL_BATCH)
         self._value = (
-            BatchSampler(dl.order_value, streams("delivery.order_value"), 256)
+            BatchSampler(dl.order_value, streams("delivery.order_value"), SMALL_BATCH)
             if dl.order_value is not None
             else lambda: 0.0
         )
@@ -188,9 +241,8 @@ class Delivery:
             types.index(dl.complaint_call_type) if dl.complaint_call_type in types else -1
         )
         self._complaint_delay = BatchSampler(
-            dl.complaint_delay, streams("delivery.complaint_delay"), 256
+            dl.complaint_delay, streams("delivery.complaint_delay"), SMALL_BATCH
         )
-        self._in_hand: dict[int, int] = {}  # order -> its running courier attempt row
 
     def _matcher(self, rule: DeliveryRule) -> Callable[[int, int, int], bool]:
         tiers = rule.when.values("tier")
@@ -265,52 +317,19 @@ class Delivery:
             return
 
     def _dispatch(self, oid: int, lane: _Lane, day: int) -> None:
-        orders, now = self.orders, self.env.now
+        orders = self.orders
         orders.channel[oid], orders.dispatch_day[oid] = lane.index, day
-        if lane.crew is not None:
-            ready = max(now, day * DAY + lane.start_s)
-            lane.crew.submit(oid, ready, ready)
-        else:  # a company picks orders up at its cut-off and attempts after the lead time
-            leave = max(now, day * DAY + lane.cutoff_s)
-            self._company_attempt_at(oid, lane, leave + lane.duration())
+        lane.dispatch(oid, self.env.now, day)
 
     # --- attempts -----------------------------------------------------------------------------
 
-    def _courier_work(self, lane: _Lane) -> Callable[[int], float]:
-        def work(oid: int) -> float:
-            now, duration = self.env.now, lane.duration()
-            self._start_attempt(oid)
-            self._in_hand[oid] = self.attempts.add(
-                order=oid, channel=lane.index, start=now, end=now + duration
-            )
-            return duration
-
-        return work
-
-    def _courier_done(self, lane: _Lane) -> Callable[[int], None]:
-        def done(oid: int) -> None:
-            self._attempt_result(oid, lane, self._in_hand.pop(oid))
-
-        return done
-
-    def _company_attempt_at(self, oid: int, lane: _Lane, at: float) -> None:
-        if at >= self.sc.horizon_s:
-            return
-        Timeout(self.env, at - self.env.now, oid).callbacks.append(
-            lambda ev: self._company_attempt(ev._value, lane)
-        )
-
-    def _company_attempt(self, oid: int, lane: _Lane) -> None:
-        now = self.env.now
-        self._start_attempt(oid)
-        row = self.attempts.add(order=oid, channel=lane.index, start=now, end=now)
-        self._attempt_result(oid, lane, row)
-
-    def _start_attempt(self, oid: int) -> None:
+    def _start_attempt(self, oid: int, lane: _Lane, start: float, end: float) -> int:
+        """An attempt starts now (a company's lasts no time): count it, return its row."""
         orders = self.orders
         orders.attempts[oid] += 1
         if orders.attempts[oid] == 1:
             orders.first_attempt[oid] = self.env.now
+        return self.attempts.add(order=oid, channel=lane.index, start=start, end=end)
 
     def _attempt_result(self, oid: int, lane: _Lane, row: int) -> None:
         """Delivered, or retried after ``retry_delay``, or returned after the last attempt."""
@@ -337,10 +356,6 @@ class Delivery:
                     Origin.DELIVERY_COMPLAINT,
                 )
         elif orders.attempts[oid] < spec.max_attempts:
-            retry = now + spec.retry_delay  # couriers: then the next moment inside their hours
-            if lane.crew is not None:
-                lane.crew.submit(oid, retry, retry)
-            else:
-                self._company_attempt_at(oid, lane, retry)
+            lane.retry(oid, now + spec.retry_delay)
         else:
             orders.state[oid], orders.closed[oid] = int(OrderState.FAILED), now

@@ -1,5 +1,8 @@
 """Append-only columnar records: one row per call, one column per fact, numpy at the end.
 
+Also owns the codes stored in the columns (call outcomes, order, lead and work-order states,
+payments), so that KPIs read records without importing the SimPy model.
+
 While the model runs, columns are plain Python lists (the cheapest thing to append to and
 assign into from Python); :meth:`CallLog.freeze` converts them once into numpy arrays so that
 KPIs are vectorised. No per-event objects are created.
@@ -13,7 +16,20 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["CallLog", "Calls", "ColumnLog", "Origin", "Outcome", "Rows", "StaffLog"]
+__all__ = [
+    "PAYMENTS",
+    "CallLog",
+    "Calls",
+    "ColumnLog",
+    "LeadState",
+    "OrderState",
+    "Origin",
+    "Outcome",
+    "Payment",
+    "Rows",
+    "StaffLog",
+    "WorkOrderState",
+]
 
 
 class Outcome(IntEnum):
@@ -33,6 +49,43 @@ class Origin(IntEnum):
     AFTER_UNRESOLVED = 2
     DELIVERY_COMPLAINT = 3
     WORK_ORDER_UNRESOLVED = 4
+
+
+class OrderState(IntEnum):
+    """How an order ended. OPEN: not yet delivered or returned at the horizon."""
+
+    OPEN = 0
+    DELIVERED = 1
+    FAILED = 2
+
+
+class Payment(IntEnum):
+    """How the customer pays for an order (the ``payment`` column of the orders)."""
+
+    CASH = 0
+    POS = 1  # card at the door
+    ONLINE = 2
+
+
+PAYMENTS = tuple(p.name.lower() for p in Payment)
+"""Payment names as scenario files spell them, in code order: ``PAYMENTS.index(name)``."""
+
+
+class LeadState(IntEnum):
+    """How a lead ended: bought, reached but said no, never reached. OPEN: not yet ended."""
+
+    OPEN = 0
+    CONVERTED = 1
+    DECLINED = 2
+    UNREACHED = 3
+
+
+class WorkOrderState(IntEnum):
+    """How a work order ended. OPEN: waiting or in hand at the horizon."""
+
+    OPEN = 0
+    RESOLVED = 1
+    UNRESOLVED = 2
 
 
 NAN = float("nan")

@@ -1,7 +1,9 @@
 """One replication: ``simulate(scenario, seed) -> RunResult``.
 
-Builds the SimPy environment, wires the components (callers, contact center), runs to the
-horizon, freezes the records and computes the KPIs. No hidden state survives between runs.
+Builds the SimPy environment and the components in dependency order, each given what it calls
+in its constructor (the router's listeners, which close the loop of calls made again, in one
+explicit ``connect``); runs to the horizon, freezes the records and computes the KPIs. No
+hidden state survives between runs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter
 from sim.model.delivery import Delivery
-from sim.model.events import call_later, run_feeding
+from sim.model.events import run_feeding
 from sim.model.records import CallLog
+from sim.model.redials import Redials
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario
 
@@ -46,19 +49,6 @@ class RunResult:
     extra: dict = field(default_factory=dict)
     business: BusinessRecords | None = None  # orders, leads, work orders (with keep_records)
 
-    def without_records(self) -> RunResult:
-        """A light copy to ship between processes."""
-        return RunResult(
-            self.scenario,
-            self.seed,
-            self.replication,
-            self.kpis,
-            self.intervals,
-            None,
-            self.elapsed_s,
-            self.extra,
-        )
-
 
 def simulate(
     scenario: Scenario, seed: int | None = None, replication: int = 0, keep_records: bool = True
@@ -78,23 +68,21 @@ def simulate(
     env = simpy.Environment()
     streams = Streams(seed, replication)
     calls = CallLog()
-    callers = Callers(env, scenario, streams, calls)
-    center = ContactCenter(env, scenario, streams, calls, callers.schedule_call)
-    callers.offer = center.offer
-    flows = _business_flows(env, scenario, streams, calls, callers, center)
+    center = ContactCenter(env, scenario, streams, calls)
+    callers = Callers(env, scenario, streams, calls, center.offer)
+    redials = Redials(scenario, streams, calls, callers.schedule_call)
+    flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
+    handled = [redials.after_handled] if redials.unresolved_rule is not None else []
+    if flows is not None:
+        handled.append(flows.on_handled)
+    center.connect(
+        redials.after_abandon if redials.abandon_rule is not None else None, on_handled=handled
+    )
     center.start()
     callers.generate()
-    warm_area = {"area": 0.0}
     horizon, warmup = scenario.horizon_s, scenario.warmup
-    if warmup > 0:
-
-        def snapshot(_event):
-            center._count_waiting(0)
-            warm_area["area"] = center.wait_area
-
-        call_later(env, warmup, snapshot)
     run_feeding(env, horizon, callers.feed_times, callers.feed_ids, center.offer)
-    center.close(horizon)
+    center.close()
 
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
     records = CallRecords(
@@ -107,13 +95,13 @@ def simulate(
         warmup=warmup,
         horizon=horizon,
         within=scenario.service_level_within(),
-        mean_queue_length=(center.wait_area - warm_area["area"]) / (horizon - warmup),
+        mean_queue_length=center.mean_queue_length(horizon),
     )
     kpis = call_kpis(records)
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday)
     extra, business = {}, None
     if flows is not None:
-        business = flows()
+        business = flows.freeze()
         kpis.update(business_kpis(business))
         extra["daily"] = daily_table(business)
     return RunResult(
@@ -129,61 +117,66 @@ def simulate(
     )
 
 
-def _business_flows(
-    env,
-    scenario: Scenario,
-    streams: Streams,
-    calls: CallLog,
-    callers: Callers,
-    center: ContactCenter,
-):
-    """Wire the back office and delivery to the handled calls; None when neither is modelled.
+class _BusinessFlows:
+    """The back office and delivery after the handled calls: one listener, frozen records."""
 
-    Returns a function that freezes their records after the run. Both draw only from their own
-    named streams, so a scenario without them runs exactly as before.
-    """
-    sc = scenario
-    back_office = (
-        BackOffice(env, sc, streams, calls, callers.schedule_call)
-        if sc.back_office is not None
-        else None
-    )
-    delivery = (
-        Delivery(env, sc, streams, calls, callers.schedule_call)
-        if sc.delivery is not None
-        else None
-    )
-    if back_office is None and delivery is None:
-        return None
-    if back_office is not None and delivery is not None:
-        back_office.create_order = delivery.create_order
-    # one listener; call types that create nothing cost a list lookup
-    takes = {"delivery_order": delivery, "lead": back_office, "work_order": back_office}
-    by_type = [
-        takes[ct.creates].on_handled if ct.creates else None for ct in sc.call_types.values()
-    ]
-    call_type = calls.call_type
+    def __init__(self, env, scenario: Scenario, streams: Streams, calls: CallLog, schedule_call):
+        sc = self.sc = scenario
+        self.delivery = (
+            Delivery(env, sc, streams, calls, schedule_call) if sc.delivery is not None else None
+        )
+        self.back_office = (
+            BackOffice(
+                env,
+                sc,
+                streams,
+                calls,
+                schedule_call,
+                self.delivery.create_order if self.delivery is not None else None,
+            )
+            if sc.back_office is not None
+            else None
+        )
+        # one listener; call types that create nothing cost a list lookup
+        takes = {
+            "delivery_order": self.delivery,
+            "lead": self.back_office,
+            "work_order": self.back_office,
+        }
+        self._by_type = [
+            takes[ct.creates].on_handled if ct.creates else None for ct in sc.call_types.values()
+        ]
+        self._call_type = calls.call_type
 
-    def on_handled(cid: int, at: float) -> None:
-        handler = by_type[call_type[cid]]
+    def on_handled(self, cid: int, at: float) -> None:
+        handler = self._by_type[self._call_type[cid]]
         if handler is not None:
             handler(cid, at)
 
-    center.on_handled.append(on_handled)
-
-    def freeze() -> BusinessRecords:
-        rec = BusinessRecords(sc)
+    def freeze(self) -> BusinessRecords:
+        rec = BusinessRecords(self.sc)
+        delivery, back_office, work = self.delivery, self.back_office, None
         if delivery is not None:
             rec.orders, rec.attempts = delivery.orders.freeze(), delivery.attempts.freeze()
         if back_office is not None:
-            rec.leads = back_office.leads.freeze() if sc.back_office.work.lead else None
-            rec.work_orders = (
-                back_office.work_orders.freeze() if sc.back_office.work.work_order else None
-            )
+            work = self.sc.back_office.work
+            rec.leads = back_office.leads.freeze() if work.lead else None
+            rec.work_orders = back_office.work_orders.freeze() if work.work_order else None
             rec.tasks = back_office.tasks.freeze()
         return rec
 
-    return freeze
+
+def _business_flows(
+    env, scenario: Scenario, streams: Streams, calls: CallLog, schedule_call
+) -> _BusinessFlows | None:
+    """The back office and delivery fed by the handled calls; None when neither is modelled.
+
+    Both draw only from their own named streams, so a scenario without them runs exactly as
+    before.
+    """
+    if scenario.back_office is None and scenario.delivery is None:
+        return None
+    return _BusinessFlows(env, scenario, streams, calls, schedule_call)
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:

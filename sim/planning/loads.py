@@ -17,7 +17,7 @@ import numpy as np
 from sim.model.calendar import arrival_rates
 from sim.model.workforce import scheduled_for
 from sim.planning.erlang import agents_required, erlang_a_metrics
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Target
 from sim.scenario.units import DAY, parse_duration
 
 __all__ = [
@@ -102,13 +102,13 @@ class StaffingTargets:
     def met(self, service_level, abandon_rate, occupancy) -> np.ndarray:
         """Element-wise: all targets met (NaN, i.e. nothing offered, counts as met)."""
         ok = np.ones(np.shape(service_level), dtype=bool)
-        with np.errstate(invalid="ignore"):
-            if self.service_level is not None:
-                ok &= ~(np.asarray(service_level) < self.service_level - 1e-12)
-            if self.abandon_rate is not None:
-                ok &= ~(np.asarray(abandon_rate) > self.abandon_rate + 1e-12)
-            if self.max_occupancy is not None:
-                ok &= ~(np.asarray(occupancy) > self.max_occupancy + 1e-12)
+        for limit, bound, values in (
+            (self.service_level, "at_least", service_level),
+            (self.abandon_rate, "at_most", abandon_rate),
+            (self.max_occupancy, "at_most", occupancy),
+        ):
+            if limit is not None:
+                ok &= Target.model_validate({bound: limit}).met(values)
         return ok
 
 

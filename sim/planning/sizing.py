@@ -49,22 +49,12 @@ def coordinates(scenario: Scenario) -> list[Coordinate]:
     out = []
     if scenario.delivery is not None:
         for name, ch in scenario.delivery.channels.items():
-            if ch.is_company:
-                out.append(
-                    Coordinate(
-                        f"{name}.daily_capacity",
-                        ("delivery", "channels", name, "daily_capacity"),
-                        int(ch.daily_capacity),
-                    )
+            key = ch.sized_by  # couriers, or a company's daily_capacity
+            out.append(
+                Coordinate(
+                    f"{name}.{key}", ("delivery", "channels", name, key), int(getattr(ch, key))
                 )
-            else:
-                out.append(
-                    Coordinate(
-                        f"{name}.couriers",
-                        ("delivery", "channels", name, "couriers"),
-                        int(ch.couriers),
-                    )
-                )
+            )
     if scenario.back_office is not None:
         out.append(
             Coordinate(
@@ -97,8 +87,7 @@ def fixed_daily_cost(scenario: Scenario) -> float:
     cost = 0.0
     if scenario.delivery is not None:
         for ch in scenario.delivery.channels.values():
-            if ch.is_company and ch.cost_per_capacity_day:
-                cost += ch.daily_capacity * ch.cost_per_capacity_day
+            cost += ch.bought_capacity_cost
     bo = scenario.back_office
     if bo is not None and bo.team.cost_per_hour:
         days = len(bo.team.hours.days) if bo.team.hours.days is not None else 7
@@ -181,15 +170,7 @@ class _Search:
             v = kpis.get(k)
             if v is not None and v > cap:
                 return False
-        for k, t in self.active.items():
-            v = kpis.get(k)
-            if v is None:
-                continue
-            if t.at_least is not None and v < t.at_least - 1e-12:
-                return False
-            if t.at_most is not None and v > t.at_most + 1e-12:
-                return False
-        return True
+        return all(t.met(kpis.get(k)) is not False for k, t in self.active.items())
 
     def evaluate(self, values: tuple[int, ...]) -> Evaluation:
         """The point, simulated once; its verdict under the current targets and caps."""

@@ -293,11 +293,7 @@ class Evidence:
 
     def meets(self, targets: StaffingTargets) -> np.ndarray:
         """The point estimates meet every target (nothing offered: met)."""
-        with np.errstate(invalid="ignore"):
-            ok = np.ones(self.est.shape[1:], dtype=bool)
-            for m, limit in _limits(targets):
-                ok &= ~(self.est[m] < limit - 1e-12) if m == 0 else ~(self.est[m] > limit + 1e-12)
-        return ok
+        return targets.met(*self.est)
 
 
 def _limits(targets: StaffingTargets) -> list[tuple[int, float]]:

@@ -1,8 +1,10 @@
-"""The results folder of a run: resolved scenario, summary.json, replications.csv, intervals.csv,
-and daily.csv when the scenario has business flows.
+"""Results folders on disk: file formats (JSON, CSV) and atomic writing.
 
-Owns file formats and atomic writing (write to a temporary file in the same folder, then
-rename), so a reader never sees half a file. It does not plot (see :mod:`sim.report.html`).
+Owns writing plain data (text, JSON values, columns) as files, each atomically (a temporary
+file in the same folder, then rename), so a reader never sees half a file. What a run's folder
+holds (scenario.yaml, summary.json, replications.csv, intervals.csv, daily.csv) is decided by
+the experiment summaries that produce the data; this module imports nothing but the standard
+library and numpy. It does not plot (see :mod:`sim.report.html`).
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from sim.experiments.replication import Summary
-from sim.scenario.schema import scenario_to_yaml
-
 __all__ = [
     "default_out_dir",
+    "safe_name",
     "write_atomic",
-    "write_comparison_folder",
-    "write_run_folder",
+    "write_folder",
     "write_table",
 ]
 
@@ -82,9 +83,8 @@ def write_table(path: str | Path, columns: dict[str, list | np.ndarray]) -> None
 
 def default_out_dir(name: str, root: str | Path = "results") -> Path:
     """``results/<name>/<UTC timestamp>/``, the name made safe for a folder."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "scenario"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(root) / safe / stamp
+    return Path(root) / safe_name(name) / stamp
 
 
 def _json(data) -> str:
@@ -102,69 +102,30 @@ def _json(data) -> str:
     return json.dumps(clean(data), indent=2) + "\n"
 
 
-def write_run_folder(out: str | Path, summary: Summary) -> Path:
-    """The spec's results folder for a run of replications."""
+def write_folder(out: str | Path, files: Mapping[str, Any]) -> Path:
+    """Write a results folder from plain data, each file atomically; return the folder.
+
+    ``files`` maps a name to its content, in a format chosen by the name: ``<name>/`` a
+    subfolder (a mapping like ``files``; the name made safe), ``*.json`` a JSON value,
+    ``*.csv`` columns (see :func:`write_table`), any other name text or bytes. The run and
+    comparison summaries of :mod:`sim.experiments` produce this data (their ``files()``).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "scenario.yaml", scenario_to_yaml(summary.scenario))
-    write_atomic(out / "summary.json", _json(summary.to_dict()))
-    names: list[str] = []
-    for run in summary.runs:
-        names += [k for k in run.kpis if k not in names]
-    rows = {
-        "replication": [r.replication for r in summary.runs],
-        "seed": [r.seed for r in summary.runs],
-    }
-    rows.update({name: [r.kpis.get(name) for r in summary.runs] for name in names})
-    write_table(out / "replications.csv", rows)
-    write_table(out / "intervals.csv", summary.interval_summary())
-    daily = summary.daily_summary()
-    if daily is not None:
-        write_table(out / "daily.csv", daily)
+    for name, content in files.items():
+        if name.endswith("/"):
+            write_folder(out / safe_name(name[:-1]), content)
+        elif name.endswith(".json"):
+            write_atomic(out / name, _json(content))
+        elif name.endswith(".csv"):
+            write_table(out / name, content)
+        elif isinstance(content, str | bytes):
+            write_atomic(out / name, content)
+        else:
+            raise TypeError(f"{name}: text or bytes expected, got {type(content).__name__}")
     return out
 
 
-def write_comparison_folder(out: str | Path, comparison) -> Path:
-    """A comparison's folder: ``comparison.json`` (scenarios, pairs of differences, summaries),
-    ``comparison.csv`` (one row per alternative and KPI) and a run folder per scenario."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "comparison.json", _json(comparison.to_dict()))
-    rows: dict[str, list] = {
-        k: []
-        for k in (
-            "baseline",
-            "alternative",
-            "kpi",
-            "baseline_mean",
-            "alternative_mean",
-            "difference",
-            "ci_low",
-            "ci_high",
-            "significant",
-            "n",
-            "variance_reduction",
-        )
-    }
-    for label, diffs in comparison.differences.items():
-        for name, d in diffs.items():
-            values = (
-                comparison.labels[0],
-                label,
-                name,
-                d.baseline_mean,
-                d.alternative_mean,
-                d.mean,
-                d.ci95[0] if d.ci95 else None,
-                d.ci95[1] if d.ci95 else None,
-                d.significant,
-                d.n,
-                d.variance_reduction,
-            )
-            for key, value in zip(rows, values, strict=True):
-                rows[key].append(value)
-    write_table(out / "comparison.csv", rows)
-    for label, summary in zip(comparison.labels, comparison.summaries, strict=True):
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "scenario"
-        write_run_folder(out / safe, summary)
-    return out
+def safe_name(name: str) -> str:
+    """``name`` made safe for a folder: runs of other characters become ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "scenario"

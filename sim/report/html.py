@@ -45,18 +45,16 @@ import numpy as np
 
 from sim.report.files import write_atomic
 from sim.report.plots import (
-    MAIN_KPIS,
     FigureSink,
     business_figures,
-    fmt,
     forest_plot,
     heat_map,
     interval_figures,
     is_num,
     series,
     sweep_lines,
-    unit_of,
 )
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
 from sim.scenario.units import parse_duration
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
@@ -189,8 +187,8 @@ def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
         ci = k.get("ci95") or [None, None]
         row = {
             "name": name,
-            "mean": fmt(k.get("mean"), name),
-            "ci": f"{fmt(ci[0], name)} … {fmt(ci[1], name)}" if is_num(ci[0]) else "–",
+            "mean": format_value(k.get("mean"), name),
+            "ci": format_ci(ci, name),
             "target": "",
             "verdict": "",
             "status": "",
@@ -198,13 +196,15 @@ def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
         }
         if name in targets:
             bound, value = targets[name]
-            row["target"] = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "") + fmt(value, name)
+            row["target"] = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "") + format_value(
+                value, name
+            )
             met = k.get("met")
             row["status"] = {True: "met", False: "missed"}.get(met, "nodata")
             row["verdict"] = {True: "met", False: "missed"}.get(met, "no data")
             if met is not None and is_num(ci[0]) and ci[0] <= value <= ci[1]:
                 row["note"] = "CI spans target"
-        (main if name in MAIN_KPIS or row["target"] else more).append(row)
+        (main if name in HEADLINE or row["target"] else more).append(row)
     return main, more
 
 
@@ -222,12 +222,6 @@ def comparison_pairs(data: dict) -> list[tuple[str, dict]]:
     return pairs
 
 
-def _signed(v, kpi: str) -> str:
-    scale, unit = unit_of(kpi)
-    unit = "pp" if unit == "%" else unit
-    return f"{v * scale:+,.2f} {unit}".strip() if is_num(v) else "–"
-
-
 def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
     if folder.comparison is None:
         return None
@@ -235,19 +229,20 @@ def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
     kpis: list[str] = []
     for _, diffs in pairs:
         kpis += [k for k in diffs if k not in kpis and is_num((diffs[k] or {}).get("mean"))]
-    kpis.sort(key=lambda k: (MAIN_KPIS.index(k) if k in MAIN_KPIS else len(MAIN_KPIS), k))
+    kpis.sort(key=lambda k: (HEADLINE.index(k) if k in HEADLINE else len(HEADLINE), k))
     rows = []
     for label, diffs in pairs:
         for k in kpis:
             d = diffs.get(k) or {}
-            ci = d.get("ci95") or [None, None]
             rows.append(
                 {
                     "pair": label,
                     "kpi": k,
-                    "mean": _signed(d.get("mean"), k),
-                    "ci": f"{_signed(ci[0], k)} … {_signed(ci[1], k)}" if is_num(ci[0]) else "–",
-                    "significant": "yes" if d.get("significant") else "no",
+                    "mean": format_value(d.get("mean"), k, signed=True),
+                    "ci": format_ci(d.get("ci95"), k, signed=True),
+                    "significant": ", ".join(filter(None, ["yes", judge(k, d.get("mean"))]))
+                    if d.get("significant")
+                    else "no",
                 }
             )
     figure = forest_plot(pairs, kpis, sink) if kpis else None
@@ -277,7 +272,7 @@ def _side_by_side(folder: Folder) -> dict:
         names += [
             k
             for k, v in (summary.get("kpis") or {}).items()
-            if k not in names and (k in MAIN_KPIS or "target" in v)
+            if k not in names and (k in HEADLINE or "target" in v)
         ]
     rows = []
     for k in names:
@@ -286,7 +281,7 @@ def _side_by_side(folder: Folder) -> dict:
             v = (summary.get("kpis") or {}).get(k) or {}
             cells.append(
                 {
-                    "mean": fmt(v.get("mean"), k),
+                    "mean": format_value(v.get("mean"), k),
                     "status": {True: "met", False: "missed"}.get(v.get("met"), ""),
                 }
             )
@@ -307,8 +302,8 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
     ]
     targets = folder.targets()
     shown = sorted(
-        [k for k in kpis if k in targets or k in MAIN_KPIS],
-        key=lambda k: (k not in targets, MAIN_KPIS.index(k) if k in MAIN_KPIS else 99),
+        [k for k in kpis if k in targets or k in HEADLINE],
+        key=lambda k: (k not in targets, HEADLINE.index(k) if k in HEADLINE else 99),
     )
     shown = shown[:8] or kpis[:4]
     figures = (
@@ -336,7 +331,7 @@ def _cell(v, column: str) -> str:
         return v
     if not is_num(float(v)):
         return "–"
-    return fmt(float(v), column[:-5]) if column.endswith("_mean") else f"{float(v):g}"
+    return format_value(float(v), column[:-5]) if column.endswith("_mean") else f"{float(v):g}"
 
 
 # --- the report -------------------------------------------------------------------------------

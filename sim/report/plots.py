@@ -20,23 +20,20 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.report.files import write_atomic
+from sim.scenario.kpis import format_value, unit_of
 
 __all__ = [
     "ENTITY_COLOURS",
-    "KPI_DISPLAY",
-    "MAIN_KPIS",
     "PALETTE",
     "FigureSink",
     "average_day",
     "business_figures",
-    "fmt",
     "forest_plot",
     "heat_map",
     "interval_figures",
     "is_num",
     "series",
     "sweep_lines",
-    "unit_of",
 ]
 
 # One colour per concept, used for that concept in every figure (Okabe-Ito, colour-blind safe).
@@ -61,30 +58,6 @@ PALETTE = {
 ENTITY_COLOURS = ("#332288", "#AA4499", "#999933", "#44AA99", "#DDCC77", "#88CCEE", "#CC6677")
 FUNNEL = ("orders_created", "orders_attempted", "orders_delivered", "orders_failed", "orders_open")
 
-# How a KPI is shown, by its base name (before the first "."): (scale, unit).
-_SHARE = (100.0, "%")
-KPI_DISPLAY = {
-    "offered": (1.0, "calls/day"),
-    "service_level": _SHARE,
-    "answer_rate": _SHARE,
-    "abandon_rate": _SHARE,
-    "asa": (1.0, "s"),
-    "mean_wait": (1.0, "s"),
-    "occupancy": _SHARE,
-    "first_contact_resolution": _SHARE,
-    "delivery_on_time": _SHARE,
-    "delivery_success": _SHARE,
-    "first_attempt_success": _SHARE,
-    "cost_per_delivery": (1.0, "money/delivery"),
-    "back_office_on_time": _SHARE,
-    "lead_conversion": _SHARE,
-    "calls": (1.0, "calls/day"),
-    "self_service_rate": _SHARE,
-    "open_calls": (1.0, "calls"),
-    "mean_queue_length": (1.0, "calls"),
-    "overtime_hours": (1.0, "h/day"),
-}
-MAIN_KPIS = tuple(list(KPI_DISPLAY)[:14])  # the spec's KPIs, in the spec's order
 DPI = 110
 AVERAGE_DAY_AFTER = 8  # days: longer runs are drawn as an average day, not day after day
 
@@ -94,25 +67,8 @@ def is_num(v) -> bool:
     return isinstance(v, int | float | np.floating) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def unit_of(kpi: str) -> tuple[float, str]:
-    """(scale, unit) to show ``kpi`` with: shares become %, unknown KPIs stay as they are."""
-    return KPI_DISPLAY.get(kpi.split(".")[0], (1.0, ""))
-
-
-def fmt(value, kpi: str) -> str:
-    """A KPI value for a table: shares in %, times in s, counts with thousands separators."""
-    if not is_num(value):
-        return "–"
-    scale, unit = unit_of(kpi)
-    v = value * scale
-    if unit == "%":
-        return f"{v:.1f}%"
-    text = f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-    return f"{text} {unit}" if unit else text
-
-
 def _axis_label(kpi: str) -> str:
-    unit = unit_of(kpi)[1]
+    unit = unit_of(kpi).label()
     return f"{kpi.replace('_', ' ')} ({unit})" if unit else kpi
 
 
@@ -311,7 +267,7 @@ def _target_line(ax, target, kpi: str, scale: float = 1.0) -> None:
         color=PALETTE["target"],
         linestyle="--",
         linewidth=1.2,
-        label=f"target {sign}{fmt(value, kpi)}",
+        label=f"target {sign}{format_value(value, kpi)}",
     )
 
 
@@ -457,7 +413,7 @@ def interval_figures(
             total = overall.get(f"occupancy.group={group}") or overall.get("occupancy") or {}
             label = group
             if is_num(total.get("mean")):
-                label = f"{group} (overall {fmt(total['mean'], 'occupancy')})"
+                label = f"{group} (overall {format_value(total['mean'], 'occupancy')})"
             tl.step(
                 ax, *series(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
             )
@@ -622,7 +578,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                     color=PALETTE[m],
                     label={"cash_collected": "cash", "pos_collected": "POS"}[m],
                 )
-            ax.set_ylabel("collected on delivery\n(money/day)")
+            ax.set_ylabel(f"collected on delivery\n({unit_of('cash_collected').label()})")
             _day_axis(ax)
             _legend(fig, ax)
             out.append(
@@ -651,7 +607,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
         )
         ax.set_yticks(np.arange(len(costs)), costs)
         ax.invert_yaxis()
-        ax.set_xlabel("cost per delivered order (money/delivery)")
+        ax.set_xlabel(f"cost per delivered order ({unit_of('cost_per_delivery').label()})")
         out.append(
             sink.add(
                 fig,
@@ -670,7 +626,8 @@ def forest_plot(pairs: list[tuple[str, dict]], kpis: list[str], sink: FigureSink
     """Paired differences with 95% CIs: one panel per KPI (own unit), one row per pair."""
     fig, axes = _figure(rows=len(kpis), height=0.6 + 0.32 * len(pairs), width=9.0)
     for ax, k in zip(axes[:, 0], kpis, strict=True):
-        scale, unit = unit_of(k)
+        unit = unit_of(k)
+        scale = unit.scale
         for i, (_, diffs) in enumerate(pairs):
             d = diffs.get(k) or {}
             if not is_num(d.get("mean")):
@@ -692,7 +649,8 @@ def forest_plot(pairs: list[tuple[str, dict]], kpis: list[str], sink: FigureSink
         ax.set_yticks(range(len(pairs)), [p[0] for p in pairs], fontsize=8)
         ax.set_ylim(len(pairs) - 0.5, -0.5)
         ax.set_xlabel(
-            f"Δ {k} ({'percentage points' if unit == '%' else unit or 'value'})", fontsize=8
+            f"Δ {k} ({'percentage points' if unit.is_share else unit.label() or 'value'})",
+            fontsize=8,
         )
     return sink.add(
         fig,
@@ -717,7 +675,7 @@ def sweep_lines(
     combos = sorted({tuple(pts[q][i] for q in others) for i in range(len(pts[p]))})
     lines = len(combos) <= 6
     for ax, k in zip(axes.flat, kpis, strict=False):
-        scale = unit_of(k)[0]
+        scale = unit_of(k).scale
         base = PALETTE.get(k.split(".")[0], PALETTE["other"])
         mean, lo, hi = series(pts, k)
         for j, combo in enumerate(combos if lines else [()]):
@@ -759,7 +717,7 @@ def sweep_lines(
 def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> dict | None:
     """Mean ``kpi`` over two parameters, with the target's contour: cells for a full grid,
     filled contours for scattered points (a Latin hypercube)."""
-    scale = unit_of(kpi)[0]
+    scale = unit_of(kpi).scale
     mean = series(pts, kpi)[0] * scale
     level = target[1] * scale if target is not None else None
     xs, ys = np.unique(pts[x]), np.unique(pts[y])
@@ -818,6 +776,8 @@ def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> d
     ax.set_ylabel(y)
     caption = f"Mean {kpi} at each point."
     if target is not None:
-        bound = {"at_least": "≥ ", "at_most": "≤ "}.get(target[0], "") + fmt(target[1], kpi)
+        bound = {"at_least": "≥ ", "at_most": "≤ "}.get(target[0], "") + format_value(
+            target[1], kpi
+        )
         caption += f" The black line is the target ({bound}): points on its good side meet it."
     return sink.add(fig, f"heat_{_safe(f'{kpi}_{x}_{y}')}", f"{kpi} over {x} and {y}", caption)

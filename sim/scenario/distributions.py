@@ -26,6 +26,7 @@ from pydantic import (
 from sim.scenario.units import parse_duration
 
 __all__ = [
+    "SMALL_BATCH",
     "BatchSampler",
     "Distribution",
     "Duration",
@@ -245,6 +246,11 @@ Patience = Annotated[
     Field(discriminator="dist"),
 ]
 """Time a caller is willing to wait; ``{dist: never}`` for callers who never hang up."""
+
+
+SMALL_BATCH = 256
+"""Draws per refill for samplers of the business flows (orders, leads, work orders): they draw
+far fewer values than the calls, so a small batch wastes less time on unused draws."""
 
 
 class BatchSampler:

@@ -7,13 +7,9 @@ Owns the `back_office:` and `delivery:` sections and the checks linking them to 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from sim.scenario.distributions import Distribution, Duration
 from sim.scenario.schema_types import (
@@ -23,14 +19,24 @@ from sim.scenario.schema_types import (
     RedialRule,
     Share,
     Weekday,
-    _suggest,
+    suggest,
 )
 from sim.scenario.units import DAY, parse_clock
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["BackOffice", "Channel", "Delivery", "DeliveryRule", "Hours", "Payment"]
+__all__ = [
+    "BackOffice",
+    "Channel",
+    "CompanyChannel",
+    "CourierChannel",
+    "Delivery",
+    "DeliveryRule",
+    "Hours",
+    "Payment",
+    "business_checks",
+]
 
 # --- back office and delivery -----------------------------------------------------------------
 
@@ -133,33 +139,9 @@ class BackOffice(Model):
     )
 
 
-class Channel(Model):
-    """A delivery channel: couriers working hours (`couriers`), or a company (`daily_capacity`).
+class _ChannelTerms(Model):
+    """What every delivery channel has: attempts, their success, cost and complaints."""
 
-    A courier channel makes each attempt with one of its couriers inside its hours; a company
-    takes up to `daily_capacity` orders a day, picks them up at the cut-off and attempts each
-    after `lead_time`.
-    """
-
-    couriers: int | None = Field(None, ge=0, description="couriers on duty (courier channel)")
-    hours: Hours | None = Field(None, description="courier hours; attempts start inside them")
-    service_time: Distribution | None = Field(
-        None, description="travel plus hand-over per attempt, seconds (courier channel)"
-    )
-    daily_capacity: int | None = Field(
-        None,
-        ge=0,
-        description="orders taken per day; couriers default: couriers x open "
-        "hours / mean service_time",
-    )
-    cutoff: Clock | None = Field(
-        None,
-        description="orders after this leave the next day (default: couriers' end of "
-        "hours; a company needs it)",
-    )
-    lead_time: Distribution | None = Field(
-        None, description="company: from pick-up at the cut-off to the first attempt, seconds"
-    )
     first_attempt_success: Probability = Field(1.0, description="chance an attempt delivers")
     retry_success: Probability | None = Field(
         None, description="chance a later attempt delivers (default: first_attempt_success)"
@@ -169,44 +151,111 @@ class Channel(Model):
     )
     max_attempts: int = Field(1, ge=1, description="attempts before the order fails (returned)")
     cost_per_attempt: float = Field(0.0, ge=0, description="cost of one attempt, currency")
+    complaint_rate: Probability = Field(
+        0.0, description="share of deliveries that cause a complaint call"
+    )
+
+
+class CourierChannel(_ChannelTerms):
+    """Couriers working hours: each attempt is made by one of them, inside their hours."""
+
+    kind: Literal["couriers"] = Field(
+        "couriers", description="channel kind (optional: given by the `couriers` key)"
+    )
+    couriers: int = Field(ge=0, description="couriers on duty")
+    hours: Hours | None = Field(None, description="courier hours; attempts start inside them")
+    service_time: Distribution = Field(description="travel plus hand-over per attempt, seconds")
+    daily_capacity: int | None = Field(
+        None,
+        ge=0,
+        description="orders taken per day; default couriers x open hours / mean service_time",
+    )
+    cutoff: Clock | None = Field(
+        None, description="orders after this leave the next day (default: end of hours)"
+    )
     cost_per_courier_day: float = Field(
         0.0, ge=0, description="cost of one courier for one working day, currency"
+    )
+
+    sized_by: ClassVar[str] = "couriers"
+    """The key sim size searches for this kind."""
+
+    @property
+    def orders_per_day(self) -> float:
+        """``daily_capacity``, or the attempts the couriers' hours allow on average
+        (couriers x open hours / mean service time), rounded down."""
+        if self.daily_capacity is not None:
+            return float(self.daily_capacity)
+        open_s = self.hours.length_s if self.hours is not None else DAY
+        return float(math.floor(self.couriers * open_s / self.service_time.mean))
+
+    @property
+    def bought_capacity_cost(self) -> float:
+        """Capacity bought per day whether used or not: none (couriers cost by the day)."""
+        return 0.0
+
+    @property
+    def crew_size(self) -> int | None:
+        """Workers whose hours are measured for utilisation: the couriers."""
+        return self.couriers
+
+    @property
+    def cost_per_working_day(self) -> float:
+        """Paid per working day whether or not there was work: the couriers' day cost."""
+        return self.couriers * self.cost_per_courier_day
+
+    def works_on(self, weekday: str) -> bool:
+        return self.hours is None or self.hours.days is None or weekday in self.hours.days
+
+
+class CompanyChannel(_ChannelTerms):
+    """A courier company: takes up to `daily_capacity` orders a day, picks them up at the
+    cut-off and attempts each after `lead_time`."""
+
+    kind: Literal["company"] = Field(
+        "company", description="channel kind (optional: a channel without `couriers`)"
+    )
+    daily_capacity: int = Field(ge=0, description="orders taken per day")
+    cutoff: Clock = Field(description="orders after this leave the next day")
+    lead_time: Distribution = Field(
+        description="from pick-up at the cut-off to the first attempt, seconds"
     )
     cost_per_capacity_day: float | None = Field(
         None,
         ge=0,
         allow_inf_nan=False,
-        description="company: cost of one order of daily_capacity for one day, currency "
-        "(used by sim size)",
+        description="cost of one order of daily_capacity for one day, currency (used by sim size)",
     )
-    complaint_rate: Probability = Field(
-        0.0, description="share of deliveries that cause a complaint call"
-    )
+
+    sized_by: ClassVar[str] = "daily_capacity"
 
     @property
-    def is_company(self) -> bool:
-        return self.couriers is None
+    def orders_per_day(self) -> float:
+        return float(self.daily_capacity)
 
-    @model_validator(mode="after")
-    def _one_kind(self):
-        courier_keys = ("hours", "service_time")
-        if self.couriers is not None:
-            if self.service_time is None:
-                raise ValueError("a courier channel (couriers:) needs service_time")
-            if self.lead_time is not None:
-                raise ValueError(
-                    "lead_time goes with a company (daily_capacity:), not with couriers"
-                )
-        else:
-            if self.daily_capacity is None or self.lead_time is None or self.cutoff is None:
-                raise ValueError(
-                    "give couriers (with service_time) for couriers, or "
-                    "daily_capacity, cutoff and lead_time for a courier company"
-                )
-            given = [k for k in courier_keys if getattr(self, k) is not None]
-            if given:
-                raise ValueError(f"{', '.join(given)} go with couriers, not with a company")
-        return self
+    @property
+    def bought_capacity_cost(self) -> float:
+        return self.daily_capacity * (self.cost_per_capacity_day or 0.0)
+
+    crew_size: ClassVar[int | None] = None  # no workers of ours to measure
+    cost_per_working_day: ClassVar[float] = 0.0
+
+    def works_on(self, weekday: str) -> bool:
+        return True  # picks up every day
+
+
+def _channel_kind(value: Any) -> str:
+    """The kind of a channel: its `kind` key, else couriers when it has `couriers`."""
+    if isinstance(value, dict):
+        return value.get("kind") or ("couriers" if "couriers" in value else "company")
+    return getattr(value, "kind", "company")
+
+
+Channel = Annotated[
+    Annotated[CourierChannel, Tag("couriers")] | Annotated[CompanyChannel, Tag("company")],
+    Discriminator(_channel_kind),
+]
+"""A delivery channel: one class per kind, told apart by `kind` (or by the `couriers` key)."""
 
 
 class RouteWhen(Model):
@@ -274,7 +323,7 @@ class Delivery(Model):
     )
 
 
-def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+def business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     """Links between calls, the back office and delivery: every name used must exist."""
     problems: list[tuple[tuple, str, str | None]] = []
     bo, dl = sc.back_office, sc.delivery
@@ -316,7 +365,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("delivery", "routing", i, key),
                         f"unknown channel '{name}'; channels: {', '.join(channels)}",
-                        _suggest(name, channels),
+                        suggest(name, channels),
                     )
                 )
         for tier in rule.when.values("tier") or []:
@@ -325,7 +374,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("delivery", "routing", i, "when", "tier"),
                         f"unknown customer tier '{tier}'; tiers: {', '.join(tiers)}",
-                        _suggest(tier, tiers),
+                        suggest(tier, tiers),
                     )
                 )
         if rule.fallback is not None and rule.fallback == rule.use:
@@ -353,7 +402,7 @@ def _business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 f"unknown call type '{dl.complaint_call_type}' for complaint calls "
                 f"(channels {', '.join(complaining)} have a complaint_rate); "
                 f"call types: {', '.join(types_ := list(sc.call_types))}",
-                _suggest(dl.complaint_call_type, types_),
+                suggest(dl.complaint_call_type, types_),
             )
         )
     return problems

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pydantic
 from pydantic import (
     BeforeValidator,
@@ -29,10 +30,10 @@ from sim.scenario.fulfilment_schema import (
     Delivery,
     DeliveryRule,
     Hours,
-    _business_checks,
+    business_checks,
 )
+from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema_types import (
-    KPI_NAMES,
     MAX_AGENTS,
     Clock,
     Model,
@@ -41,14 +42,13 @@ from sim.scenario.schema_types import (
     Share,
     Staffing,
     Weekday,
-    _suggest,
-    _time_map,
+    suggest,
+    time_map,
 )
 from sim.scenario.units import DAY, parse_clock
 from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
 
 __all__ = [
-    "KPI_NAMES",
     "AgentGroup",
     "BackOffice",
     "CallType",
@@ -120,7 +120,7 @@ class Arrivals(Model):
     def _profile(cls, v):
         if v is None:
             return v
-        out = _time_map(v, "intraday_profile", float)
+        out = time_map(v, "intraday_profile", float)
         if not any(out.values()):
             raise ValueError("intraday_profile: at least one weight must be > 0")
         return out
@@ -358,6 +358,10 @@ class Routing(Model):
         return out
 
 
+TARGET_TOLERANCE = 1e-12
+"""A KPI this close to its target meets it (rounding of ratios, not a planning margin)."""
+
+
 class Target(Model):
     """A KPI bound the planner must reach."""
 
@@ -374,6 +378,30 @@ class Target(Model):
         if (self.at_least is None) == (self.at_most is None):
             raise ValueError("give exactly one of at_least or at_most")
         return self
+
+    @property
+    def bound(self) -> Literal["at_least", "at_most"]:
+        return "at_least" if self.at_least is not None else "at_most"
+
+    @property
+    def value(self) -> float:
+        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+
+    def met(self, value):
+        """Whether ``value`` reaches the bound, element-wise for arrays.
+
+        A value within 1e-12 of the bound meets it (a ratio such as 8/10 need not come out of
+        the arithmetic exactly at a target of 0.8). NaN, nothing behind the figure, meets it:
+        an interval nobody called in needs no agents. ``None`` gives ``None`` (no verdict).
+        """
+        if value is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            if self.at_least is not None:
+                ok = ~(np.asarray(value) < self.at_least - TARGET_TOLERANCE)
+            else:
+                ok = ~(np.asarray(value) > self.at_most + TARGET_TOLERANCE)
+        return bool(ok) if ok.ndim == 0 else ok
 
 
 # --- the scenario -----------------------------------------------------------------------------
@@ -483,7 +511,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("agents", "groups", gname, "skills", i),
                         f"unknown call type '{skill}'; call types: {', '.join(types_)}",
-                        _suggest(skill, types_),
+                        suggest(skill, types_),
                     )
                 )
     for gname in sc.agents.handle_time_factor:
@@ -492,7 +520,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (
                     ("agents", "handle_time_factor", gname),
                     f"unknown agent group '{gname}'; groups: {', '.join(groups)}",
-                    _suggest(gname, groups),
+                    suggest(gname, groups),
                 )
             )
     routes = dict(sc.routing.rules)
@@ -505,7 +533,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     ("routing", ctype),
                     f"unknown call type '{ctype}'; routing keys are call types, "
                     f"default or tier_priority",
-                    _suggest(ctype, [*types_, *_ROUTING_RESERVED]),
+                    suggest(ctype, [*types_, *_ROUTING_RESERVED]),
                 )
             )
             continue
@@ -516,7 +544,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     (
                         ("routing", ctype, i),
                         f"unknown agent group '{step.group}'; groups: {', '.join(groups)}",
-                        _suggest(step.group, groups),
+                        suggest(step.group, groups),
                     )
                 )
             elif step.group in seen:
@@ -528,17 +556,17 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (("call_types", ctype), f"no agent group can serve call type '{ctype}'", None)
             )
     for name, target in sc.targets.items():
-        if name not in KPI_NAMES:
+        if name not in HEADLINE:
             problems.append(
                 (
                     ("targets", name),
-                    f"unknown KPI '{name}'; KPIs: {', '.join(KPI_NAMES)}",
-                    _suggest(name, list(KPI_NAMES)),
+                    f"unknown KPI '{name}'; a target may name: {', '.join(HEADLINE)}",
+                    suggest(name, list(HEADLINE)),
                 )
             )
         elif target.within is not None and name != "service_level":
             problems.append((("targets", name, "within"), "within goes with service_level", None))
-    problems += _business_checks(sc)
+    problems += business_checks(sc)
     return problems
 
 
@@ -574,9 +602,14 @@ def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<d
     return _validate(data, SourceMap(source), Path(base_dir))
 
 
-def scenario_to_dict(scenario: Scenario) -> dict:
-    """The scenario as plain data that :func:`scenario_from_dict` reads back identically."""
-    return _plain(scenario.model_dump(mode="python", by_alias=True, exclude_none=True))
+def scenario_to_dict(scenario: Scenario, exclude_defaults: bool = False) -> dict:
+    """The scenario as plain data that :func:`scenario_from_dict` reads back identically
+    (``exclude_defaults``: only the keys whose value is not the default)."""
+    return _plain(
+        scenario.model_dump(
+            mode="python", by_alias=True, exclude_none=True, exclude_defaults=exclude_defaults
+        )
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -22,7 +22,6 @@ from sim.scenario.distributions import Distribution
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
-    "KPI_NAMES",
     "MAX_AGENTS",
     "Clock",
     "Model",
@@ -31,25 +30,9 @@ __all__ = [
     "Share",
     "Staffing",
     "Weekday",
+    "suggest",
+    "time_map",
 ]
-
-KPI_NAMES = (
-    "offered",
-    "service_level",
-    "answer_rate",
-    "abandon_rate",
-    "asa",
-    "mean_wait",
-    "occupancy",
-    "first_contact_resolution",
-    "delivery_on_time",
-    "delivery_success",
-    "first_attempt_success",
-    "cost_per_delivery",
-    "back_office_on_time",
-    "lead_conversion",
-)
-"""KPI names fixed by the scenario-format spec (targets may name any of them)."""
 
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
@@ -78,7 +61,7 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
+def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
     """Check a ``{"HH:MM": value}`` map: clock keys in increasing order, values of ``cast``."""
     if not isinstance(value, dict) or not value:
         raise ValueError(f'{what} must be a non-empty mapping of "HH:MM" to a value')
@@ -124,7 +107,7 @@ def _staffing(value: Any) -> int | dict:
                 "(write 0 for a day with nobody on duty, or use one daily map)"
             )
         return {day: _staffing(v) for day, v in value.items()}
-    return _time_map(value, "staffing", int)
+    return time_map(value, "staffing", int)
 
 
 Staffing = Annotated[
@@ -143,7 +126,8 @@ Staffing = Annotated[
 ]
 
 
-def _suggest(word: str, choices: list[str]) -> str | None:
+def suggest(word: str, choices: list[str]) -> str | None:
+    """The choice closest to a misspelt ``word``, for "did you mean" in error messages."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -12,7 +12,6 @@ __all__ = [
     "DAY",
     "WEEKDAYS",
     "format_clock",
-    "format_duration",
     "parse_clock",
     "parse_duration",
 ]
@@ -75,13 +74,3 @@ def format_clock(seconds: float) -> str:
     """Seconds after midnight to ``HH:MM``."""
     minutes = round(seconds / 60.0)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds to the shortest exact text with a unit (``90`` -> ``1.5min``)."""
-    if math.isinf(seconds):
-        return "never"
-    for unit, size in (("d", DAY), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= size and (seconds / size * 10) == int(seconds / size * 10):
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"

@@ -276,7 +276,9 @@ def _is_model(tp: Any) -> bool:
 
 
 def _tag(model: type[pydantic.BaseModel]) -> Any:
-    field_info = model.model_fields.get("dist")
+    """The tag of a discriminated-union member: its ``dist`` (distributions) or ``kind``."""
+    fields = model.model_fields
+    field_info = fields.get("dist") or fields.get("kind")
     args = typing.get_args(field_info.annotation) if field_info else ()
     return args[0] if args else None
 
@@ -316,8 +318,9 @@ def validation_error(
             message = f"unknown kind '{ctx.get('tag')}'; allowed: {', '.join(tags)}"
             close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1, cutoff=0.6)
             suggestion = close[0] if close else None
-            if isinstance(err["input"], dict) and "dist" in err["input"]:
-                loc = (*loc, "dist")
+            for key in ("dist", "kind"):
+                if isinstance(err["input"], dict) and key in err["input"]:
+                    loc = (*loc, key)
         if owner is None and err["type"] != "extra_forbidden":
             loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
         items.append(smap.error(loc, message, suggestion))
