@@ -580,8 +580,13 @@ def erlang(
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.planning.loads import duration_arg, erlang_calculator, erlang_table, parse_rate
-    from sim.planning.staffing import agents_range
+    from sim.planning.loads import (
+        agents_range,
+        duration_arg,
+        erlang_calculator,
+        erlang_table,
+        parse_rate,
+    )
 
     if agents is None and target is None and abandon_target is None and max_occupancy is None:
         _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")

@@ -23,6 +23,7 @@ from sim.scenario.units import DAY, parse_duration
 __all__ = [
     "GroupLoad",
     "StaffingTargets",
+    "agents_range",
     "duration_arg",
     "erlang_calculator",
     "erlang_staffing",
@@ -293,3 +294,16 @@ def duration_arg(text: str, name: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise ValueError(f"--{name}: {exc}") from None
+
+
+def agents_range(text: str) -> range:
+    """``10..20`` (inclusive) or ``14`` -> a range of agents; ValueError otherwise."""
+    lo, sep, hi = text.partition("..")
+    try:
+        first = int(lo)
+        last = int(hi) if sep else first
+    except ValueError:
+        raise ValueError(f"--agents {text!r}: write a number (14) or a range (10..20)") from None
+    if first < 1 or last < first or last - first > 1000:
+        raise ValueError(f"--agents {text!r}: need 1 <= first <= last, at most 1000 apart")
+    return range(first, last + 1)

@@ -343,12 +343,13 @@ def staff(
 
 
 def _elapsed(started: float, done: int, most: int, finished: bool) -> str:
-    from sim.experiments.progress import _eta
+    from sim.experiments.progress import duration_text
 
     spent = time.perf_counter() - started
     if finished or done == 0:
-        return f"elapsed {_eta(spent)}"
-    return f"elapsed {_eta(spent)}, at most ~{_eta(spent / done * (most - done))} more"
+        return f"elapsed {duration_text(spent)}"
+    left = duration_text(spent / done * (most - done))
+    return f"elapsed {duration_text(spent)}, at most ~{left} more"
 
 
 def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Search:
@@ -457,23 +458,3 @@ def _round(state: Search, targets, types, reps, delta, simulate) -> None:
         extra = np.where(np.isfinite(spare) & (slope > 0), np.clip(spare, 0, MAX_STEP - 1), 0)
     nxt[down] = np.maximum(below_levels[down] - extra[down].astype(np.int64), state.lo[down])
     state.levels = nxt
-
-
-def simulate_check(result: StaffingResult, replications: int) -> Evidence:
-    """Evidence of the recommended staffing over ``replications`` fresh replications."""
-    trial = with_staffing(result.scenario, result.staffing)
-    reps = [VERIFY_OFFSET + v for v in range(replications)]
-    return Evidence.of(moments(simulate_runs(trial, result.seed, reps), result.types))
-
-
-def agents_range(text: str) -> range:
-    """``10..20`` (inclusive) or ``14`` -> a range of agents; ValueError otherwise."""
-    lo, sep, hi = text.partition("..")
-    try:
-        first = int(lo)
-        last = int(hi) if sep else first
-    except ValueError:
-        raise ValueError(f"--agents {text!r}: write a number (14) or a range (10..20)") from None
-    if first < 1 or last < first or last - first > 1000:
-        raise ValueError(f"--agents {text!r}: need 1 <= first <= last, at most 1000 apart")
-    return range(first, last + 1)
