@@ -16,7 +16,7 @@ steep-day case against a reference iterative staffing with many replications.
    smallest level meeting the target, repeat until nothing changes. Both are checked with
    ``--fresh`` fresh replications; agent-hours are compared.
 
-Usage: ``PYTHONPATH=. python benchmarks/bench_staffing.py [--hotline] [--steep] [--json]``
+Usage: ``PYTHONPATH=. python benchmarks/bench_staffing.py [--hotline] [--steep]`` (prints JSON)
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def _staff(code: Path, out: Path, workers: int, extra: list[str]) -> float:
     cmd = [sys.executable, "-m", "sim", "staff", str(HOTLINE), "--out", str(out), "--quiet",
            "--workers", str(workers), *extra]  # fmt: skip
     started = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    # cwd outside both trees: ``python -m`` puts the cwd first on sys.path
+    subprocess.run(cmd, env=env, check=True, cwd=out.parent, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -198,7 +199,6 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fresh", type=int, default=100, help="fresh replications of each check")
     ap.add_argument("--reference-reps", type=int, default=100)
-    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not (args.hotline or args.steep):
         args.hotline = args.steep = True

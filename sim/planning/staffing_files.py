@@ -189,7 +189,7 @@ def summary(result: StaffingResult) -> dict:
         "agent_hours": result.agent_hours(),
         "erlang_agent_hours": erlang_hours,
         "scenario_agent_hours": own_hours,
-        "hours_measured_days": int(result.measured_days().sum()),
+        "measured_days": int(result.measured_days().sum()),
         "slots": int(result.measured_slots().sum()),
         "slots_decided": int((result.decided & result.measured_slots()).sum()),
         "budget_spent": result.complete and not result.converged,
