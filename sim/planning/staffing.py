@@ -405,9 +405,9 @@ def _verdicts(state: Search, targets, delta):
 
 
 def _best_guess(state: Search, targets, delta) -> int:
-    """Undecided slots when the budget is spent: the lowest level the evidence shows
-    significantly better than the target, else one above the highest level simulated
-    (returns how many moved)."""
+    """Undecided slots when the budget is spent: the lowest level the evidence shows good
+    (as a decision needs it), else one above the highest level simulated (returns how many
+    moved)."""
     levels = sorted({key[3] for key in state.evidence})
     best = np.full(state.levels.shape, -1, dtype=np.int64)
     top = np.full(state.levels.shape, -1, dtype=np.int64)
@@ -415,7 +415,7 @@ def _best_guess(state: Search, targets, delta) -> int:
         at = np.full(state.levels.shape, level, dtype=np.int64)
         ev = state.at(at)
         seen = ev.n[0] > 0
-        good = seen & ev.sure(targets, 0.0, ALPHA)  # no decision: no indifference either
+        good = seen & ev.sure(targets, delta, ALPHA) & ev.meets(targets)
         best = np.where(good, level, best)
         top = np.where(seen & (top < 0), level, top)
     guess = np.where(best >= 0, best, np.maximum(top + 1, state.levels))
