@@ -7,13 +7,18 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge, unit_label
-from sim.scenario.schema import Scenario, ScenarioError, json_schema, load_scenario
+from sim.report.terminal import console as _console
+from sim.report.terminal import plans_table, print_run, with_unit
+from sim.scenario.errors import ScenarioError
+from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 __all__ = ["main"]
 
@@ -25,10 +30,27 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _load(path: str) -> Scenario:
     try:
-        return load_scenario(path)
+        return _load_warning(path)
     except ScenarioError as exc:
         _fail(f"error: {exc}")
         raise  # unreachable
+
+
+def _load_warning(path: str) -> Scenario:
+    """load_scenario, printing its warnings (a duration without a unit) as ``warning: ...``."""
+    import warnings
+
+    from sim.scenario.pitfalls import ScenarioWarning
+    from sim.scenario.schema import load_scenario
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        try:
+            return load_scenario(path)
+        finally:
+            for w in caught:
+                if issubclass(w.category, ScenarioWarning):
+                    click.echo(f"warning: {w.message}", err=True)
 
 
 @contextmanager
@@ -41,38 +63,6 @@ def progress_bar(total: int, label: str, quiet: bool):
 
     with progress(total, label, quiet) as advance:
         yield advance
-
-
-def _with_unit(name: str) -> str:
-    """The KPI's name and, dimmed, its unit (the cells beside it show bare numbers)."""
-    unit = unit_label(name)
-    return f"{name} [dim]({unit})[/dim]" if unit else name
-
-
-def kpi_table(summary, title: str, all_kpis: bool = False) -> Table:
-    """The KPI table: mean, 95% CI, target (in the KPI's unit) and met/missed."""
-    table = Table(title=title)
-    table.add_column("KPI", justify="left", overflow="fold", min_width=24)
-    for col in ("mean", "95% CI", "target"):
-        table.add_column(col, justify="right")
-    table.add_column("", min_width=6)  # met / missed stays readable on a narrow terminal
-    for name, k in summary.kpis.items():
-        if not all_kpis and name not in HEADLINE and k.target is None:
-            continue
-        ci = format_ci(k.ci95, name, with_unit=False)
-        target, verdict = "", ""
-        if k.target is not None:
-            bound = ">=" if k.bound == "at_least" else "<="
-            target = f"{bound} {format_value(k.target, name, with_unit=False)}"
-            if k.met is None:
-                verdict = "no data"
-            else:
-                verdict = "[green]met[/green]" if k.met else "[red]missed[/red]"
-                if not k.clear:
-                    verdict += " (CI spans target)"
-        mean = format_value(k.mean, name, with_unit=False)
-        table.add_row(_with_unit(name), mean, ci, target, verdict)
-    return table
 
 
 def executor_options(fn: Callable) -> Callable:
@@ -120,6 +110,7 @@ def cli() -> None:
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option("--xlsx", is_flag=True, help="also write results.xlsx (see sim export)")
 @click.option(
     "--until",
     metavar="RULE",
@@ -127,6 +118,19 @@ def cli() -> None:
     "(--replications is then the maximum, default 200)",
 )
 @executor_options
+@click.option(
+    "--call-log",
+    "call_log",
+    is_flag=True,
+    help="also write replication 0's calls as a call log (docs/call-log.md): calls.parquet",
+)
+@click.option(
+    "--call-log-format",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="format of --call-log",
+)
 def run(
     file,
     out,
@@ -137,9 +141,12 @@ def run(
     all_kpis,
     strict,
     no_report,
+    xlsx,
     until,
     executor,
     address,
+    call_log,
+    call_log_format,
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
@@ -170,15 +177,16 @@ def run(
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
-    console = Console()
-    console.print(
-        kpi_table(
-            summary,
-            f"{scenario.name}: {summary.replications} replications, seed {summary.seed}",
-            all_kpis,
-        )
+    log_path = (
+        _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
     )
+    print_run(_console(), summary, all_kpis)
+    console = _console()
     console.print(f"results: {folder}")
+    if log_path is not None:
+        console.print(f"call log: {log_path}")
+    for book in _export(folder) if xlsx else []:
+        console.print(f"workbook: {book}")
     if report is not None:
         console.print(f"report: {report}")
     if summary.failures:
@@ -194,7 +202,7 @@ def validate(files) -> None:
     bad = False
     for file in files:
         try:
-            load_scenario(file)
+            _load_warning(file)
             click.echo(f"{file}: ok")
         except ScenarioError as exc:
             bad = True
@@ -205,6 +213,8 @@ def validate(files) -> None:
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
+    from sim.scenario.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -336,7 +346,7 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
             vr = d.variance_reduction
             vr_text = "-" if vr is None else ("∞" if vr == float("inf") else f"{vr:.1f}")
             table.add_row(
-                _with_unit(name),
+                with_unit(name),
                 format_value(d.baseline_mean, name, with_unit=False),
                 format_value(d.alternative_mean, name, with_unit=False),
                 format_value(d.mean, name, signed=True, with_unit=False),
@@ -354,8 +364,9 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option("--xlsx", is_flag=True, help="also write a results.xlsx per folder")
 def compare(
-    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report
+    files, out, seed, replications, workers, quiet, executor, address, all_kpis, no_report, xlsx
 ) -> None:
     """Run FILES with the same seeds; print each one minus the first, with 95% intervals.
 
@@ -365,7 +376,9 @@ def compare(
     """
     from sim.experiments.comparison import compare as run_compare
     from sim.experiments.comparison import scenario_labels
+    from sim.planning.sizing import plan_costs
     from sim.report.files import default_out_dir, write_folder
+    from sim.scenario.diff import changes_by_label
 
     if len(files) < 2:
         _fail("error: compare needs at least two scenario files")
@@ -386,22 +399,60 @@ def compare(
             executor=executor,
             address=address,
         )
+    extra = {
+        "plans": plan_costs(comparison),
+        "changes": changes_by_label(scenarios, comparison.labels),
+        "currency": scenarios[0].currency,
+    }
     try:
-        write_folder(folder, comparison.files())
+        files = comparison.files()
+        files["comparison.json"] = {**files["comparison.json"], **extra}
+        write_folder(folder, files)
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    console = Console()
+    console = _console()
     console.print(f"A = {comparison.labels[0]} (baseline)")
+    for label, change in extra["changes"].items():
+        console.print(f"{label} changes: {change['summary']}", markup=False, highlight=False)
+    pairs = zip(comparison.labels, comparison.summaries, strict=True)
+    attained = {label: summary.attainment() for label, summary in pairs}
+    console.print(plans_table(extra["plans"], scenarios[0].currency, attained))
     for table in comparison_tables(comparison, all_kpis):
         console.print(table)
     console.print(
-        "sig.: the 95% CI of B − A excludes 0. VR: variance reduction of common "
-        "random numbers, (s²A + s²B) / s²(B − A), the variance the difference would "
-        "have with independent seeds over the variance it has (∞: B − A never varies)."
+        "sig.: the 95% CI of B − A excludes 0 (better or worse, for a KPI with a direction). "
+        "VR: variance reduction of common random numbers, (s²A + s²B) / s²(B − A), "
+        "the variance the difference would have with independent seeds over the variance it "
+        "has (∞: B − A never varies)."
     )
     console.print(f"results: {folder}")
     if not no_report:
         console.print(f"report: {_write_report(folder)}")
+    for book in _export(folder) if xlsx else []:
+        console.print(f"workbook: {book}")
+
+
+def _export(folder: Path) -> list[Path]:
+    from sim.report.workbook import export_folder
+
+    try:
+        return export_folder(folder)
+    except OSError as exc:
+        _fail(f"error: cannot write the workbook in {folder}: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--xlsx", is_flag=True, default=True, help="write results.xlsx (the default)")
+def export(folder, xlsx) -> None:
+    """Write results.xlsx in a results FOLDER (and in each scenario folder of a comparison):
+    summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
+    written = _export(Path(folder))
+    if not written:
+        _fail(f"error: {folder}: no summary.json or CSV files; is this a results folder?")
+    for book in written:
+        click.echo(f"workbook: {book}")
 
 
 def sweep_table(result, sweep, kpis: list[str]) -> Table:
@@ -417,7 +468,7 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
         table.add_column(tail if short.count(tail) == 1 else name, justify="right", overflow="fold")
     shown = [k for k in kpis if f"{k}_mean" in result.points]
     for k in shown:
-        table.add_column(_with_unit(k), justify="right", overflow="fold")
+        table.add_column(with_unit(k), justify="right", overflow="fold")
     for i in range(len(sweep.points)):
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:
@@ -475,7 +526,7 @@ def sweep(
         "service_level",
         *(k for k in loaded.base.targets if k != "service_level"),
     ]
-    console = Console()
+    console = _console()
     console.print(sweep_table(result, loaded, kpis))
     console.print(
         f"{result.new} runs made, {result.runs - result.new} found stored; results: {folder}"
@@ -516,7 +567,7 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
 
     workers = workers or default_workers()
     bar = lambda total, label: progress_bar(total, label, quiet)  # noqa: E731
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    console = _console()
     try:
         if update:
             for line in rg.iter_moved(
@@ -580,7 +631,7 @@ def erlang(
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.planning.loads import (
+    from sim.planning.calculator import (
         agents_range,
         duration_arg,
         erlang_calculator,
@@ -616,25 +667,25 @@ def erlang(
         f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
         f"{result['load']:.3g} Erlang"
     )
-    console = Console()
+    console = _console()
     if rows is not None:
         console.print(_erlang_range_table(title, rows, within, target, abandon_target))
     else:
         table = Table(title=title)
         table.add_column("figure")
         table.add_column("value", justify="right")
-        for key, label, fmt in (
+        for key, label, pattern in (
             ("agents", "agents", "{:d}"),
-            ("service_level", f"service level ({within})", "{:.4f}"),
-            ("abandon_rate", "abandon rate", "{:.4f}"),
-            ("asa", "ASA (s)", "{:.1f}"),
-            ("mean_wait", "mean wait (s)", "{:.1f}"),
-            ("occupancy", "occupancy", "{:.4f}"),
-            ("prob_wait", "probability of waiting", "{:.4f}"),
+            ("service_level", f"service level ({within})", "{:.2%}"),
+            ("abandon_rate", "abandon rate", "{:.2%}"),
+            ("asa", "ASA", "{:.1f} s"),
+            ("mean_wait", "mean wait", "{:.1f} s"),
+            ("occupancy", "occupancy", "{:.1%}"),
+            ("prob_wait", "probability of waiting", "{:.2%}"),
             ("agents_required", "agents required", "{:d}"),
         ):
             if key in result:
-                table.add_row(label, fmt.format(result[key]))
+                table.add_row(label, pattern.format(result[key]))
         console.print(table)
     if "agents_required" in result and span is not None and span[-1] < result["agents_required"]:
         console.print(
@@ -646,7 +697,7 @@ def erlang(
 def _erlang_range_table(title, rows, within, target, abandon_target) -> Table:
     """One row per number of agents; targets met in green."""
     table = Table(title=title)
-    for col in ("agents", f"SL ({within})", "abandon", "ASA (s)", "occupancy", "P(wait)"):
+    for col in ("agents", f"SL ({within})", "abandon", "ASA", "occupancy", "P(wait)"):
         table.add_column(col, justify="right")
     for r in rows:
         ok = (target is None or r["service_level"] >= target) and (
@@ -655,11 +706,11 @@ def _erlang_range_table(title, rows, within, target, abandon_target) -> Table:
         mark = "[green]" if ok and (target or abandon_target) else ""
         table.add_row(
             f"{mark}{r['agents']}",
-            f"{r['service_level']:.4f}",
-            f"{r['abandon_rate']:.4f}",
-            f"{r['asa']:.1f}",
-            f"{r['occupancy']:.4f}",
-            f"{r['prob_wait']:.4f}",
+            f"{r['service_level']:.2%}",
+            f"{r['abandon_rate']:.2%}",
+            f"{r['asa']:.1f} s",
+            f"{r['occupancy']:.1%}",
+            f"{r['prob_wait']:.2%}",
         )
     return table
 
@@ -847,7 +898,7 @@ def staff(
     except OSError as exc:
         _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None if no_report else _write_report(folder)
-    console = Console()
+    console = _console()
     console.print(staffing_table(result))
     state = (
         "every slot decided"
@@ -930,7 +981,7 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
             table.add_row(k, format_value(a, k), format_value(b, k))
-    console = Console()
+    console = _console()
     console.print(table)
     for k, v in result.unreachable.items():
         console.print(
@@ -941,6 +992,172 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
         f"{len(result.evaluations)} points x {result.replications} replications in "
         f"{result.elapsed_s:.1f} s; results: {folder}"
     )
+
+
+# --- call logs: sim run --call-log, sim fit (issue 13) ------------------------------------------
+
+
+def _write_call_log(folder: Path, scenario: Scenario, seed: int, fmt: str) -> Path:
+    """Replication 0 again, in this process with its records (same streams: same calls)."""
+    from sim.model.call_log import call_log_table, encode_call_log
+    from sim.model.simulation import simulate
+    from sim.report.files import write_atomic
+
+    result = simulate(scenario, seed=seed, replication=0)
+    table = call_log_table(result.records, scenario.horizon.start_weekday)
+    path = folder / f"calls.{fmt}"
+    try:
+        write_atomic(path, encode_call_log(table, fmt))
+        return path
+    except OSError as exc:
+        _fail(f"error: cannot write {path}: {exc.strerror or exc}")
+    raise AssertionError("unreachable")
+
+
+def _duration_option(value: str, name: str) -> float:
+    from sim.scenario.units import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        _fail(f"error: {name}: {exc}")
+    raise AssertionError("unreachable")
+
+
+@cli.command()
+@click.argument("log", type=click.Path())
+@click.option("--map", "mapping", type=click.Path(), help="mapping file for other exports")
+@click.option("--interval", default="30min", show_default=True, help="interval of the profile")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder")
+@click.option("--within", default="20s", show_default=True, help="service-level threshold")
+@click.option(
+    "--min-handle",
+    default="3s",
+    show_default=True,
+    help="answered calls with shorter talk are removed as ghost calls (0 keeps all)",
+)
+@click.option(
+    "--redial-window",
+    default="24h",
+    show_default=True,
+    help="a customer's call within this of their previous call is a redial",
+)
+@click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
+@click.option(
+    "--replications",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="replications per calibration point and for the back-test",
+)
+@click.option(
+    "--max-days",
+    type=click.IntRange(min=1),
+    default=28,
+    show_default=True,
+    help="days simulated by the calibration and the back-test",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), help="processes (default: cores)")
+@click.option("--quiet", is_flag=True, help="no progress lines")
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+def fit(
+    log,
+    mapping,
+    interval,
+    out,
+    within,
+    min_handle,
+    redial_window,
+    no_calibrate,
+    replications,
+    max_days,
+    seed,
+    workers,
+    quiet,
+    no_report,
+) -> None:
+    """Fit a scenario to the call log LOG (CSV or Parquet; docs/call-log.md, docs/fit.md).
+
+    Writes scenario.yaml (runnable as is, every number commented with its source), fit.json
+    (every estimate with sample size, estimator and interval), backtest.csv and report.html.
+    """
+    from sim.experiments.executors import default_workers
+    from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
+    from sim.report.files import default_out_dir
+    from sim.scenario.calllog import load_mapping, read_call_log
+
+    step = _duration_option(interval, "--interval")
+    if step < 60 or 86400 % step:
+        _fail(f"error: --interval must divide a day and be at least 1min, got {interval}")
+    try:
+        spec = load_mapping(mapping) if mapping else None
+        data = read_call_log(log, spec)
+    except ScenarioError as exc:
+        _fail(f"error: {exc}")
+    options = FitOptions(
+        interval=step,
+        within=_duration_option(within, "--within"),
+        min_handle=_duration_option(min_handle, "--min-handle"),
+        redial_window=_duration_option(redial_window, "--redial-window"),
+        tier_priority=dict(spec.tier_priority) if spec else {},
+    )
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else default_out_dir(f"fit-{Path(log).stem}")
+    try:
+        result = fit_log(data, options)
+        if say:
+            say(f"read and fitted {len(data):,} calls in {result.fit['fit_seconds']:.1f} s")
+        folder.mkdir(parents=True, exist_ok=True)
+        finish_fit(
+            result,
+            folder,
+            calibrate=not no_calibrate,
+            replications=replications,
+            seed=seed,
+            workers=workers or default_workers(),
+            max_days=max_days,
+            say=say,
+        )
+        write_fit_folder(folder, result)
+    except (ValueError, ScenarioError) as exc:
+        _fail(f"error: {log}: {exc}")
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    report = None
+    if not no_report:
+        from sim.report.fit_report import build_fit_report
+
+        report = build_fit_report(folder)
+    _print_fit(result.fit, folder, report)
+
+
+def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
+    table = Table(title=f"sim fit: {fit['log']['file']}: back-test over the log")
+    for col in ("figure", "history", "model", "model 95% CI", "inside"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    for name, e in fit.get("backtest", {}).get("overall", {}).items():
+        ci = e["model_ci95"]
+        table.add_row(
+            name,
+            format_value(e["history"], name),
+            format_value(e["model"], name),
+            format_ci(ci, name),
+            "yes" if e["inside"] else "[red]no[/red]",
+        )
+    console = _console()
+    console.print(table)
+    dropped = sum(fit["log"]["rows_dropped"].values())
+    console.print(
+        f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "
+        f"({dropped:,} rows not usable, {fit['log']['short_calls_removed']:,} very short calls); "
+        f"agents factor {fit['agents']['factor']:.3f}"
+    )
+    for line in fit["log"]["examples"]:
+        console.print(f"not used: {line}", markup=False, highlight=False)
+    console.print(f"results: {folder}")
+    if report is not None:
+        console.print(f"report: {report}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,7 +27,7 @@ def scenario(groups, routing=None, **over):
 def test_overflow_group_takes_calls_only_after_the_wait():
     sc = scenario(
         {"first": {"skills": ["x"], "staffing": 0}, "backup": {"skills": ["x"], "staffing": 3}},
-        routing={"x": ["first", {"group": "backup", "after": "45s"}]},
+        routing={"x": ["first", {"group": "backup", "after": "45s"}], "skip_unstaffed": False},
     )
     c = simulate(sc, seed=1).records.calls
     answered = c.outcome == Outcome.ANSWERED

@@ -60,7 +60,14 @@ def scenarios(draw):
     for t in types:  # every type must be servable
         if not any(t in g["skills"] for g in groups.values()):
             groups["g0"]["skills"].append(t)
-    routing = {"tier_priority": draw(st.booleans())}
+    routing = {
+        "tier_priority": draw(st.booleans()),
+        "agent_selection": draw(
+            st.sampled_from(["ordered", "longest_idle", "random", "least_busy"])
+        ),
+        "skip_unstaffed": draw(st.booleans()),
+        "at_close": draw(st.sampled_from(["wait", "disconnect"])),
+    }
     if n_groups > 1 and draw(st.booleans()):
         t = draw(st.sampled_from(types))
         first = next(name for name, g in groups.items() if t in g["skills"])
@@ -86,7 +93,11 @@ def scenarios(draw):
         "agents": {"groups": groups},
         "routing": routing,
         "redial": {
-            "after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 300}},
+            "after_abandon": {
+                "probability": 0.5,
+                "delay": {"dist": "fixed", "value": 300},
+                "redraw": draw(st.booleans()),
+            },
             "after_unresolved": {"probability": 0.5, "delay": {"dist": "exponential", "mean": 600}},
         },
     }
@@ -114,7 +125,8 @@ def test_invariants(scenario, seed):
     horizon = scenario.horizon_s
     answered, abandoned = c.outcome == Outcome.ANSWERED, c.outcome == Outcome.ABANDONED
     self_served, open_ = c.outcome == Outcome.SELF_SERVED, c.outcome == Outcome.OPEN
-    assert answered.sum() + abandoned.sum() + self_served.sum() + open_.sum() == len(c)
+    cut = c.outcome == Outcome.DISCONNECTED
+    assert answered.sum() + abandoned.sum() + self_served.sum() + open_.sum() + cut.sum() == len(c)
     # times are consistent with the state
     assert np.all(c.answer[answered] >= c.queue_entry[answered] - 1e-9)
     assert np.all(c.answer[answered] <= horizon)
@@ -130,14 +142,34 @@ def test_invariants(scenario, seed):
         mine = np.flatnonzero(c.agent == agent)
         order = mine[np.argsort(c.answer[mine])]
         assert np.all(c.answer[order[1:]] >= c.release[order[:-1]] - 1e-9)
-    # no call is served by a group its route does not allow, nor before the allowed wait
+    # no call is served by a group its route does not allow, nor before the allowed wait unless
+    # every earlier group had nobody on duty (skip rule); the group has the call type's skill or
+    # is listed in its route (an overflow skill)
     groups = list(scenario.agents.groups)
     types = list(scenario.call_types)
+    on_duty = run.records.scheduled
     for i in np.flatnonzero(answered):
-        steps = {s.group: s.after for s in scenario.route(types[c.call_type[i]])}
+        route = scenario.route(types[c.call_type[i]])
+        steps = {s.group: s.after for s in route}
         group = groups[c.group[i]]
         assert group in steps
-        assert c.answer[i] - c.queue_entry[i] >= steps[group] - 1e-6
+        if c.answer[i] - c.queue_entry[i] < steps[group] - 1e-6:
+            assert scenario.routing.skip_unstaffed
+            earlier = [groups.index(s.group) for s in route if s.after < steps[group]]
+            assert all(on_duty[e].at(c.answer[i]) == 0 for e in earlier)
+    # disconnected calls: only with at_close: disconnect, when no group of the route is on duty
+    if scenario.routing.at_close == "wait":
+        assert not cut.any()
+    for i in np.flatnonzero(cut):
+        route = [groups.index(s.group) for s in scenario.route(types[c.call_type[i]])]
+        assert all(on_duty[g].at(c.end[i]) == 0 for g in route)
+    # a redial that keeps its draws has its first attempt's patience and handle time
+    if not scenario.redial.after_abandon.redraw:
+        redial = np.flatnonzero(c.origin == Origin.AFTER_ABANDON)
+        for i in redial:
+            before = np.flatnonzero((c.customer == c.customer[i]) & (c.attempt == c.attempt[i] - 1))
+            assert len(before) >= 1
+            assert c.patience[i] in c.patience[before] and c.handle[i] in c.handle[before]
     # redials belong to a customer seen before, with the same tier
     again = c.origin != Origin.FIRST
     first_tier = dict(zip(c.customer[~again].tolist(), c.tier[~again].tolist(), strict=True))

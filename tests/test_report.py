@@ -149,7 +149,7 @@ def test_report_builds_for_every_bundled_scenario(path, tmp_path):
 def test_run_report_content(tiny_folder):
     html = (tiny_folder / "report.html").read_text(encoding="utf-8")
     summary = json.loads((tiny_folder / "summary.json").read_text())
-    rows = re.findall(r'<tr class="(\w+)"><td class="name">(\w+)</td>', html)
+    rows = re.findall(r'<tr class="(\w+)"><td class="name"[^>]*>(\w+)</td>', html)
     verdicts = {name: status for status, name in rows}
     for kpi in ("service_level", "abandon_rate"):
         met = summary["kpis"][kpi]["met"]
@@ -176,7 +176,7 @@ def test_each_verdict_is_shown_as_what_it_means(tmp_path):
     )
     html = build_report(tmp_path).read_text(encoding="utf-8")
     rows = re.findall(
-        r'<tr class="(\w+)"><td class="name">(\w+)</td>.*?<td>([^<]*)</td>'
+        r'<tr class="(\w+)"><td class="name"[^>]*>(\w+)</td>.*?<td>([^<]*)</td>'
         r'<td class="verdict">([^<]*)</td>\s*<td class="note">([^<]*)</td>',
         html,
         re.S,
@@ -188,6 +188,7 @@ def test_each_verdict_is_shown_as_what_it_means(tmp_path):
         "asa": ("met", "≤ 30.00 s", "met", ""),
         "delivery_on_time": ("nodata", "≥ 90.0%", "no data", ""),
     }
+    assert 'title="calls abandoned / calls offered">abandon_rate<' in html  # what it measures
     style = {
         status: re.search(rf"tr\.{status} td\.verdict {{([^}}]*)}}", html).group(1)
         for status in ("met", "missed", "nodata")
@@ -355,7 +356,7 @@ def comparison_folder(tmp_path: Path) -> Path:
 def test_comparison_report(tmp_path):
     folder = comparison_folder(tmp_path)
     html = build_report(folder).read_text(encoding="utf-8")
-    assert (folder / "figures" / "comparison_forest.png").is_file()
+    assert (folder / "figures" / "compare_differences.png").is_file()
     assert 'id="comparison-table"' in html
     assert "more-agents − base" in html and "+5.00 pp" in html and "-4.00 s" in html
     assert "<title>base vs more-agents vs ivr: comparison report</title>" in html
@@ -540,13 +541,10 @@ def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedP
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
-def test_report_renders_in_headless_chromium_offline(tmp_path):
+def browse(url: str, tmp_path: Path) -> tuple[np.ndarray, str, RecordingProxy]:
+    """Screenshot and DOM of ``url`` in headless chromium behind a recording proxy."""
     import matplotlib.image
 
-    scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
-    report = build_report(run_folder(scenario, tmp_path / "run"))
-    url = report.resolve().as_uri()
     proxy = RecordingProxy()
     try:
         shot = tmp_path / "shot.png"
@@ -554,7 +552,15 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
         dom = chromium(["--dump-dom", url], tmp_path / "profile2", proxy.port).stdout
     finally:
         proxy.close()
-    pixels = matplotlib.image.imread(shot)
+    return matplotlib.image.imread(shot), dom, proxy
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_report_renders_in_headless_chromium_offline(tmp_path):
+    scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
+    report = build_report(run_folder(scenario, tmp_path / "run"))
+    url = report.resolve().as_uri()
+    pixels, dom, proxy = browse(url, tmp_path)
     assert pixels.shape[0] > 500 and pixels.shape[1] > 500
     assert float(np.var(pixels[..., :3])) > 0
     assert np.mean(pixels[..., :3].min(axis=2) < 0.9) > 0.01  # more than a blank page
@@ -563,6 +569,74 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
     assert dom.count("<img") >= 4 and "leak.invalid" in dom  # figures; the beacon is text only
     page = [h for h in proxy.hosts() if not BROWSER_OWN.match(h)]
     assert page == [], proxy.requests
+
+
+def _covers(span: str, clock: str) -> bool:
+    """Whether the times of day ``"22:00–08:00"`` (wrapping past midnight) hold ``clock``."""
+    start, end = span.split("–")
+    return start <= clock < end if start < end else clock >= start or clock < end
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
+    scenario = scenario_from_dict(
+        load_yaml(ROOT / "scenarios/hotline_baseline.yaml")[0], base_dir=ROOT / "scenarios"
+    )
+    report = build_report(run_folder(scenario, tmp_path / "run", reps=2))
+    url = report.resolve().as_uri()
+    pixels, dom, _proxy = browse(url, tmp_path)
+    assert float(np.var(pixels[:1000, :, :3])) > 0  # the top of the page is not blank
+    sections = re.findall(r'<section id="([\w-]+)"', dom)
+    assert sections[0] == "attainment" and "kpis" in sections[1:], sections
+    head = dom[dom.index('id="attainment"') : dom.index('id="kpis"')]
+    assert "Targets interval by interval" in head
+    assert re.search(
+        r"service_level ≥ 85.0%</strong>: [\d.]+% over\s+the run, met overall, "
+        r"missed in \d+ of 336 intervals",
+        head,
+    ), head[:2000]
+    table = head[
+        head.index('id="misses-table"') : head.index("</table>", head.index("misses-table"))
+    ]
+    spans = re.findall(
+        r"service_level ≥ 85.0%</td>\s*<td[^>]*>([\d:]+–[\d:]+)</td>\s*<td>7 of 7", table
+    )
+    assert any(_covers(s, "03:00") and _covers(s, "23:00") for s in spans), table
+    assert 'id="fig-attainment_service_level"' in head
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+def test_compare_report_shows_agent_hours_and_the_plans_interval_by_interval(tmp_path):
+    from sim.scenario.schema import scenario_to_dict
+
+    files = []
+    for name, agents in (("four", 4), ("five", 5)):
+        data = {**scenario_to_dict(tiny()), "name": name}
+        data["agents"]["groups"]["team"]["staffing"] = agents
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(json.dumps(data))  # JSON is YAML
+        files.append(str(path))
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        cli,
+        ["compare", *files, "--replications", "2", "--workers", "1", "--quiet", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "five changes: agents.groups.team.staffing: 4 -> 5" in result.output
+    plans = json.loads((out / "comparison.json").read_text())["plans"]
+    # 4 and 5 agents all day: 96 and 120 agent-hours a day, whatever the calls did
+    assert plans["four"]["agent_hours"]["mean"] == pytest.approx(96.0)
+    assert plans["five"]["agent_hours"]["difference"] == pytest.approx(24.0)
+    url = (out / "report.html").resolve().as_uri()
+    pixels, dom, _proxy = browse(url, tmp_path)
+    assert float(np.var(pixels[..., :3])) > 0
+    plans_table = dom[
+        dom.index('id="plans-table"') : dom.index("</table>", dom.index("plans-table"))
+    ]
+    assert "agent_hours" in plans_table and "120 h/day" in plans_table
+    assert "(+24.00 h/day)" in plans_table
+    assert 'id="fig-compare_overlay"' in dom and 'id="fig-compare_differences"' in dom
+    assert "agents.groups.team.staffing" in dom[dom.index('id="changes"') :]
 
 
 def test_write_folder_picks_the_format_by_name_and_makes_subfolder_names_safe(tmp_path):
@@ -596,3 +670,13 @@ def test_report_and_kpi_modules_import_neither_the_model_nor_the_experiments():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_sweep_parameters_are_named_as_people_say_them():
+    from sim.report.plots import param_label
+
+    params = ["agents.groups.team.staffing", "arrivals.rate_per_hour"]
+    assert param_label(params[0], params) == "staffing"
+    assert param_label(params[1], params) == "rate per hour"
+    alike = ["agents.groups.a.staffing", "agents.groups.b.staffing"]
+    assert [param_label(p, alike) for p in alike] == ["a staffing", "b staffing"]

@@ -112,15 +112,26 @@ class Summary:
 
     def to_dict(self) -> dict:
         """The spec's ``summary.json`` shape."""
-        return {
+        out = {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "replications": self.replications,
             "kpis": {name: k.to_dict() for name, k in self.kpis.items()},
-        } | (
-            ({"stopping": self.stopping} if self.stopping is not None else {})
-            | ({"failures": [f.to_dict() for f in self.failures]} if self.failures else {})
-        )
+            "attainment": self.attainment(),
+        }
+        if self.scenario.currency:
+            out["currency"] = self.scenario.currency
+        if self.stopping is not None:
+            out["stopping"] = self.stopping
+        if self.failures:
+            out["failures"] = [f.to_dict() for f in self.failures]
+        return out
+
+    def attainment(self) -> dict:
+        """Targets interval by interval (see :mod:`sim.kpi.attainment`)."""
+        from sim.kpi.attainment import attainment
+
+        return attainment(self.interval_summary(), self.scenario.targets)
 
     def files(self) -> dict[str, object]:
         """The spec's results folder as plain data (file name -> content), for

@@ -484,11 +484,7 @@ class SweepResult:
 
 
 def _sweep_json(sweep: Sweep, replications: int, runs: int, complete: bool) -> str:
-    targets = {}
-    for name, t in sweep.base.targets.items():
-        targets[name] = (
-            {"at_least": t.at_least} if t.at_least is not None else {"at_most": t.at_most}
-        )
+    targets = {name: {t.bound: t.value} for name, t in sweep.base.targets.items()}
     data = {
         "name": sweep.experiment.name,
         "description": sweep.experiment.description,

@@ -136,6 +136,7 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
             "cash_collected": float(o.value[collected & (o.payment == Payment.CASH)].sum()) / days,
             "pos_collected": float(o.value[collected & (o.payment == Payment.POS)].sum()) / days,
             "complaint_calls": complaint.sum() / days,
+            "delivery_cost": (float(o.cost[mine].sum()) + sum(day_costs.values())) / days,
         }
     )
     for c, name in enumerate(rec.channels):

@@ -9,8 +9,9 @@ Choices a planner may question:
 - A call counts in the interval where it *arrives* at the hotline, and calls arriving during the
   warm-up are left out entirely.
 - Abandoned calls stay in the service-level denominator (the spec's definition), and so do calls
-  still waiting at the horizon (OPEN): they are offered but neither answered nor abandoned, so
-  answer_rate + abandon_rate + open share = 1.
+  still waiting at the horizon (OPEN) and calls disconnected at closing time: they are offered
+  but neither answered nor abandoned, so answer_rate + abandon_rate + disconnect_rate + open
+  share = 1.
 - Occupancy is measured on time, not on calls: agent busy time (talk and after-call work) inside
   the window over agent time present (on the schedule, plus overtime spent finishing a call).
 """
@@ -51,6 +52,7 @@ class CallRecords:
     horizon: float
     within: float  # service-level threshold, s
     mean_queue_length: float | None = None  # time average after warm-up, measured by the router
+    disconnects: bool = False  # routing.at_close: disconnect (then disconnect_rate is reported)
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -60,6 +62,14 @@ def ratio(num: float, den: float) -> float | None:
 
 def _mean(values: np.ndarray) -> float | None:
     return float(np.mean(values)) if len(values) else None
+
+
+def _share(busy: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """busy / present per bin, NaN where nobody is present (rounding can leave a busy time of
+    -1e-13 in an empty bin, which must not become -inf)."""
+    out = np.full(len(present), np.nan)
+    np.divide(busy, present, out=out, where=present > 0)
+    return out
 
 
 def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -115,6 +125,9 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
         "open_calls": float((counted & (c.outcome == Outcome.OPEN)).sum()),
         "mean_queue_length": rec.mean_queue_length,
     }
+    if rec.disconnects:
+        cut = offered & (c.outcome == Outcome.DISCONNECTED)
+        k["disconnect_rate"] = ratio(cut.sum(), n_off)
     window = np.array([rec.warmup, rec.horizon])
     busy_all = present_all = scheduled_all = 0.0
     for g, name in enumerate(rec.groups):
@@ -126,6 +139,16 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
         k[f"occupancy.group={name}"] = ratio(busy, present)
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
+    k["agent_hours"] = scheduled_all / 3600.0 / days
+    for segment, mine in segments(rec, offered):
+        k[f"service_level.{segment}"] = ratio((quick & mine).sum(), mine.sum())
+        k[f"abandon_rate.{segment}"] = ratio((abandoned & mine).sum(), mine.sum())
+    return k
+
+
+def segments(rec: CallRecords, offered: np.ndarray):
+    """(``tier=T`` or ``type=C``, mask of the offered calls of it), when there are several."""
+    c = rec.calls
     for label, column, names in (
         ("tier", c.tier, rec.tiers),
         ("type", c.call_type, rec.call_types),
@@ -133,10 +156,7 @@ def call_kpis(rec: CallRecords) -> dict[str, float | None]:
         if len(names) < 2:
             continue
         for i, name in enumerate(names):
-            mine = offered & (column == i)
-            k[f"service_level.{label}={name}"] = ratio((quick & mine).sum(), mine.sum())
-            k[f"abandon_rate.{label}={name}"] = ratio((abandoned & mine).sum(), mine.sum())
-    return k
+            yield f"{label}={name}", offered & (column == i)
 
 
 def interval_counts(
@@ -148,15 +168,15 @@ def interval_counts(
     ``offered``, ``answered``, ``quick`` (answered within ``rec.within``), ``abandoned``,
     ``answered_wait`` and ``offered_wait`` (sums of waits), each of shape (owners, bins), split
     by ``owner`` (a label per call, e.g. the group of its first route step; default all in 0);
-    and per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds.
+    per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds; ``which``
+    the interval of each call and ``edges`` the interval bounds.
     """
     c = rec.calls
     _, offered, answered, abandoned, wait = call_masks(rec)
     edges = np.arange(0.0, rec.horizon + interval / 2, interval)
     n_bins = len(edges) - 1
-    which = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
-    if owner is not None:
-        which = which + n_bins * owner.astype(np.int64)
+    bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+    which = bin_of if owner is None else bin_of + n_bins * owner.astype(np.int64)
     size = owners * n_bins
 
     def count(mask, values=None):
@@ -172,6 +192,7 @@ def interval_counts(
         scheduled[g] = rec.scheduled[g].integral(edges)
     return {
         "edges": edges,
+        "which": bin_of,
         "offered": count(offered),
         "answered": count(answered),
         "quick": count(answered & (wait <= rec.within)),
@@ -190,13 +211,21 @@ def first_counted_interval(rec: CallRecords, interval: float) -> int:
 
 
 def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dict[str, np.ndarray]:
-    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy.
+    """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy, and
+    offered, service level and abandonment per tier and call type (when there are several).
 
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
     """
     k = interval_counts(rec, interval)
     edges = k["edges"]
+    n_bins = len(edges) - 1
     first = first_counted_interval(rec, interval)
+    _, offered, answered, abandoned, wait = call_masks(rec)
+    quick_mask = answered & (wait <= rec.within)
+
+    def count(mask):
+        return np.bincount(k["which"][mask], minlength=n_bins).astype(float)
+
     with np.errstate(invalid="ignore", divide="ignore"):
         n_off, n_ans, n_ab = k["offered"][0], k["answered"][0], k["abandoned"][0]
         cols = {
@@ -209,7 +238,7 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
             "asa": k["answered_wait"][0] / n_ans,
             "mean_wait": k["offered_wait"][0] / n_off,
         }
-        busy_all = np.zeros(len(edges) - 1)
+        busy_all = np.zeros(n_bins)
         present_all, scheduled_all = busy_all.copy(), busy_all.copy()
         per_group = {}
         for g, name in enumerate(rec.groups):
@@ -218,11 +247,16 @@ def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dic
             present_all += present
             scheduled_all += k["scheduled"][g]
             per_group[f"agents_on_duty.group={name}"] = present / interval
-            per_group[f"occupancy.group={name}"] = busy / present
+            per_group[f"occupancy.group={name}"] = _share(busy, present)
         cols["agents_scheduled"] = scheduled_all / interval
         cols["agents_on_duty"] = present_all / interval
-        cols["occupancy"] = busy_all / present_all
+        cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
+        for segment, mine in segments(rec, offered):
+            n_mine = count(mine)
+            cols[f"offered.{segment}"] = n_mine
+            cols[f"service_level.{segment}"] = count(quick_mask & mine) / n_mine
+            cols[f"abandon_rate.{segment}"] = count(abandoned & mine) / n_mine
     starts = edges[:-1]
     day = (starts // DAY).astype(np.int64)
     week = np.array([weekday_of(start_weekday, d) for d in range(7)])

@@ -120,21 +120,36 @@ class Callers:
     # --- calls made again ----------------------------------------------------------------------
 
     def schedule_call(
-        self, at: float, customer: int, tier: int, call_type: int, attempt: int, origin: Origin
+        self,
+        at: float,
+        customer: int,
+        tier: int,
+        call_type: int,
+        attempt: int,
+        origin: Origin,
+        same_as: int | None = None,
     ) -> None:
-        """A call by a known customer at time ``at`` (a redial, a complaint about a delivery)."""
+        """A call by a known customer at time ``at`` (a redial, a complaint about a delivery).
+
+        ``same_as``: an earlier call whose patience and handle time this one keeps (a redial
+        with ``redraw: false``); otherwise both are drawn afresh.
+        """
         if at >= self.sc.horizon_s:
             return  # after the horizon: never happens inside this run
         call_later(
             self.env,
             at - self.env.now,
             self._arrive_again,
-            (customer, tier, call_type, attempt, origin),
+            (customer, tier, call_type, attempt, origin, same_as),
         )
 
     def _arrive_again(self, event) -> None:
-        customer, tier, ctype, attempt, origin = event._value
+        customer, tier, ctype, attempt, origin, same_as = event._value
         now, sc = self.env.now, self.sc
+        if same_as is None:
+            patience, handle = self._again_patience[tier](), self._again_handle[ctype]()
+        else:
+            patience, handle = self.calls.patience[same_as], self.calls.handle[same_as]
         resolved = self._again_u() < sc.call_types[self.types[ctype]].first_contact_resolution
         values = dict(
             arrival=now,
@@ -144,8 +159,8 @@ class Callers:
             attempt=attempt,
             origin=int(origin),
             resolved=resolved,
-            patience=self._again_patience[tier](),
-            handle=self._again_handle[ctype](),
+            patience=patience,
+            handle=handle,
         )
         if sc.ivr is not None:
             t_ivr = self._again_ivr_time()

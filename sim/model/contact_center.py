@@ -28,7 +28,7 @@ import simpy
 
 from sim.model.events import call_later
 from sim.model.records import CallLog, Outcome, StaffLog
-from sim.model.routing import Ordered
+from sim.model.routing import POLICIES
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
 from sim.scenario.distributions import BatchSampler
@@ -39,6 +39,7 @@ __all__ = ["ContactCenter"]
 WAITING = -1  # outcome code while a call sits in the queue (not an Outcome: never recorded)
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
+_DISCONNECTED = int(Outcome.DISCONNECTED)
 
 
 class ContactCenter:
@@ -67,22 +68,42 @@ class ContactCenter:
 
         # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal
         self.queues: list[deque] = [deque() for _ in range(len(types) * len(tiers))]
-        # per call type: groups that may answer at once, and (after, group) pairs that wait
+        # per call type: groups that may answer at once, and (after, group) pairs that wait;
+        # each delayed step's earlier groups (skipped when none of them has anyone on duty)
+        self.skip = scenario.routing.skip_unstaffed
+        self.disconnect = scenario.routing.at_close == "disconnect"
         self.immediate: list[list[int]] = []
         self.delayed: list[list[tuple[float, int]]] = []
-        # per group: the queues it serves as (queue, after, tier priority)
-        self.serves: list[list[tuple[int, float, int]]] = [[] for _ in self.groups]
+        self.route_groups: list[tuple[int, ...]] = []
+        # delayed route steps by id (0: none, for steps without a wait): the groups before each,
+        # and whether all of those have nobody on duty now (kept by _refresh_skips)
+        self.step_before: list[tuple[int, ...]] = [()]
+        self.step_open: list[bool] = [False]
+        self.step_ids: list[list[int]] = []  # per call type, parallel to delayed
+        # per group: the queues it serves as (queue, after, tier priority, step id)
+        self.serves: list[list[tuple[int, float, int, int]]] = [[] for _ in self.groups]
+        # per group: groups whose steps wait for it (woken when it closes), call types it serves
+        self.dependents: list[set[int]] = [set() for _ in self.groups]
+        self.types_of: list[list[int]] = [[] for _ in self.groups]
         for c, name in enumerate(types):
-            steps = scenario.route(name)
-            self.immediate.append([group_index[s.group] for s in steps if s.after <= 0])
-            self.delayed.append(
-                sorted((s.after, group_index[s.group]) for s in steps if s.after > 0)
-            )
-            for s in steps:
+            steps = [(s.after, group_index[s.group]) for s in scenario.route(name)]
+            self.immediate.append([g for after, g in steps if after <= 0])
+            self.delayed.append(sorted((after, g) for after, g in steps if after > 0))
+            self.route_groups.append(tuple(g for _, g in steps))
+            ids = {}
+            for after, g in self.delayed[c]:
+                ids[g] = len(self.step_before)
+                self.step_before.append(tuple(e for a, e in steps if a < after))
+                self.step_open.append(False)
+            self.step_ids.append([ids[g] for _, g in self.delayed[c]])
+            for after, g in steps:
+                self.types_of[g].append(c)
+                for e in self.step_before[ids.get(g, 0)]:
+                    self.dependents[e].add(g)
                 for k in range(len(tiers)):
-                    self.serves[group_index[s.group]].append(
-                        (c * len(tiers) + k, s.after, tier_prio[k])
-                    )
+                    self.serves[g].append((c * len(tiers) + k, after, tier_prio[k], ids.get(g, 0)))
+        # per call type: the groups that may answer an arriving call (immediate, plus skipped-to)
+        self.first_groups: list[list[int]] = list(self.immediate)
 
         factors = scenario.agents.handle_time_factor
         self.factor = [factors.get(g, 1.0) for g in self.groups]
@@ -95,11 +116,17 @@ class ContactCenter:
         self.leaving = [0] * len(self.groups)
         self._off_duty: list[list[int]] = [[] for _ in self.groups]
         self._next_agent = 0
+        self.idle_since: list[float] = []  # per agent: when it last became free
         self.staff_log = StaffLog(self.groups)
         self.scheduled = [on_duty_timeline(scenario, g, streams) for g in self.groups]
         # per call type: who picks the agent for an arriving call (the routing seam)
-        ordered = Ordered(self.idle)
-        self.policy = [ordered for _ in types]
+        wanted = [
+            ct.agent_selection or scenario.routing.agent_selection
+            for ct in scenario.call_types.values()
+        ]
+        made = {name: POLICIES[name].create(self, streams) for name in dict.fromkeys(wanted)}
+        self.policy = [made[name] for name in wanted]
+        self._work_trackers = [p for p in made.values() if p.tracks_work]
 
         # time-weighted number of calls waiting (for Little's law and queue plots)
         self.waiting = 0
@@ -129,6 +156,8 @@ class ContactCenter:
             self._set_staff(g, int(timeline.values[0]))
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(), strict=True):
                 call_later(self.env, t, self._staff_change, (g, int(n)))
+        if self.skip:
+            self._refresh_skips()  # groups with nobody on duty from the start
 
     def _staff_change(self, event) -> None:
         g, n = event._value
@@ -154,9 +183,60 @@ class ContactCenter:
                 surplus -= 1
             self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
         self.staff_log.record(g, self.env._now, self.present[g])
+        if self.skip and (target == 0) != (on_duty == 0):
+            self._refresh_skips()
+        if target == 0 and on_duty > 0:  # after the other changes of this instant (a handover)
+            call_later(self.env, 0.0, self._closed_now, g)
+
+    def _closed_now(self, event) -> None:
+        g = event._value
+        if self.present[g] == self.leaving[g]:
+            self._closed(g)
+
+    def _refresh_skips(self) -> None:
+        """A group's on-duty count crossed zero: which delayed steps may take calls at once."""
+        present, leaving = self.present, self.leaving
+        for j, before in enumerate(self.step_before):
+            self.step_open[j] = j > 0 and not any(present[e] - leaving[e] for e in before)
+        self.first_groups = [
+            immediate + [g for (_, g), j in zip(delayed, ids, strict=True) if self.step_open[j]]
+            for immediate, delayed, ids in zip(
+                self.immediate, self.delayed, self.step_ids, strict=True
+            )
+        ]
+
+    def _closed(self, g: int) -> None:
+        """Group ``g`` has nobody on duty now: later route steps waiting for it may take their
+        calls (skip rule), and calls left with no group at all may be disconnected."""
+        if self.skip:
+            for h in sorted(self.dependents[g]):
+                idle = self.idle[h]
+                while idle:
+                    cid = self._pick(h)
+                    if cid is None:
+                        break
+                    self._count_waiting(-1)
+                    self._answer(cid, h, idle.pop())
+        if self.disconnect:
+            on_duty = [p - q for p, q in zip(self.present, self.leaving, strict=True)]
+            for c in self.types_of[g]:
+                if not any(on_duty[h] for h in self.route_groups[c]):
+                    self._disconnect_type(c)
+
+    def _disconnect_type(self, c: int) -> None:
+        """No group of call type ``c`` has anyone on duty: its waiting calls are cut off."""
+        outcome, end, now = self.calls.outcome, self.calls.end, self.env._now
+        for q in range(c * self.n_tiers, (c + 1) * self.n_tiers):
+            queue = self.queues[q]
+            while queue:
+                cid = queue.popleft()
+                if outcome[cid] == WAITING:
+                    outcome[cid], end[cid] = _DISCONNECTED, now
+                    self._count_waiting(-1)
 
     def _new_agent(self) -> int:
         self._next_agent += 1
+        self.idle_since.append(0.0)
         return self._next_agent - 1
 
     # --- the call path -----------------------------------------------------------------------
@@ -165,7 +245,7 @@ class ContactCenter:
         """A call reaches the queue: answered at once, or it waits (patience starts now)."""
         calls = self.calls
         ctype = calls.call_type[cid]
-        chosen = self.policy[ctype].pick(self.immediate[ctype])
+        chosen = self.policy[ctype].pick(self.first_groups[ctype])
         if chosen is not None:
             self._answer(cid, *chosen)
             return
@@ -188,7 +268,13 @@ class ContactCenter:
             return
         waited = self.env._now - calls.queue_entry[cid]
         ctype = calls.call_type[cid]
-        chosen = self.policy[ctype].pick([g for after, g in self.delayed[ctype] if after <= waited])
+        step_open = self.step_open
+        groups = [
+            g
+            for (after, g), j in zip(self.delayed[ctype], self.step_ids[ctype], strict=True)
+            if after <= waited or step_open[j]
+        ]
+        chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
             self._count_waiting(-1)  # the queue entry is skipped lazily later
             self._answer(cid, *chosen)
@@ -216,6 +302,8 @@ class ContactCenter:
         calls.group[cid] = g
         calls.agent[cid] = agent
         call_later(self.env, busy, self._release, (g, agent))
+        for tracker in self._work_trackers:
+            tracker.assigned(g, now, now + busy)
         for listener in self.on_handled:  # redials, then the business the call creates
             listener(cid, now + talk)
 
@@ -226,6 +314,8 @@ class ContactCenter:
             self.present[g] -= 1
             self._off_duty[g].append(agent)
             self.staff_log.record(g, self.env._now, self.present[g])
+            if self.disconnect and self.present[g] == self.leaving[g]:
+                self._closed(g)  # as a switch checks again when the last call of a group ends
             return
         self._serve_next(g, agent)
 
@@ -234,6 +324,7 @@ class ContactCenter:
         cid = self._pick(g)
         if cid is None:
             self.idle[g].append(agent)
+            self.idle_since[agent] = self.env._now
         else:
             self._count_waiting(-1)
             self._answer(cid, g, agent)
@@ -243,14 +334,15 @@ class ContactCenter:
         outcome, entry = self.calls.outcome, self.calls.queue_entry
         now = self.env._now
         best_q, best_key = None, None
-        for q, after, prio in self.serves[g]:
+        step_open = self.step_open
+        for q, after, prio, step in self.serves[g]:
             queue = self.queues[q]
             while queue and outcome[queue[0]] != WAITING:
                 queue.popleft()  # answered elsewhere or abandoned: lazy removal
             if not queue:
                 continue
             t_in = entry[queue[0]]
-            if after and now - t_in < after:
+            if after and now - t_in < after and not step_open[step]:
                 continue  # FIFO: if the head may not overflow yet, nobody behind it may
             key = (prio, t_in)
             if best_key is None or key < best_key:

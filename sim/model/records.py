@@ -33,12 +33,15 @@ __all__ = [
 
 
 class Outcome(IntEnum):
-    """How a call ended. OPEN: still in the IVR or the queue when the horizon came."""
+    """How a call ended. OPEN: still in the IVR or the queue when the horizon came;
+    DISCONNECTED: cut off while waiting when no group of its route had anyone on duty
+    (``routing.at_close: disconnect``)."""
 
     OPEN = 0
     SELF_SERVED = 1
     ANSWERED = 2
     ABANDONED = 3
+    DISCONNECTED = 4
 
 
 class Origin(IntEnum):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sim.model.records import CallLog, Origin
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler
-from sim.scenario.schema import RedialRule, Scenario
+from sim.scenario.schema import CallAgain, Scenario
 
 __all__ = ["Redials"]
 
@@ -43,9 +43,13 @@ class Redials:
         if not self.calls.resolved[cid]:
             self._again(cid, at, self.unresolved_rule, "unresolved", Origin.AFTER_UNRESOLVED)
 
-    def _again(self, cid: int, at: float, rule: RedialRule, name: str, origin: Origin) -> None:
+    def _again(
+        self, cid: int, at: float, rule: CallAgain | None, name: str, origin: Origin
+    ) -> None:
+        """With ``redraw: false`` the new attempt is the same contact: same patience, same
+        handle time (``same_as``)."""
         calls = self.calls
-        if self._u() < rule.probability:
+        if rule is not None and self._u() < rule.probability:
             self.schedule_call(
                 at + self._delay[name](),
                 calls.customer[cid],
@@ -53,4 +57,5 @@ class Redials:
                 calls.call_type[cid],
                 calls.attempt[cid] + 1,
                 origin,
+                None if rule.redraw else cid,
             )

@@ -96,6 +96,7 @@ def simulate(
         horizon=horizon,
         within=scenario.service_level_within(),
         mean_queue_length=center.mean_queue_length(horizon),
+        disconnects=scenario.routing.at_close == "disconnect",
     )
     kpis = call_kpis(records)
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday)

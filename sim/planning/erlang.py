@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import betainc, gammaln, logsumexp
 
 __all__ = [
     "QueueMetrics",
@@ -273,6 +272,8 @@ def _erlang_a_distribution(c: int, a: float, r: float) -> np.ndarray:
     left beyond is below ``_TAIL``: once the ratio ``q = a / (c + (j+1) r)`` is < 1 the ratios
     only fall, so the tail is bounded by ``p_{c+j} q / (1 - q)``.
     """
+    from scipy.special import gammaln, logsumexp  # Erlang A only: Erlang C stays SciPy-free
+
     n = np.arange(c + 1, dtype=float)
     log_a = math.log(a)
     lower = n * log_a - gammaln(n + 1.0)
@@ -379,6 +380,8 @@ def erlang_a_metrics(
     a = lam * s
     if a == 0:
         return _IDLE
+    from scipy.special import betainc
+
     r = s / patience  # theta / mu; below, time is in units of E[S]
     p = _erlang_a_distribution(c, a, r)
     pq = p[c:]  # arrival finds k = 0, 1, ... calls waiting (all agents busy)

@@ -23,6 +23,7 @@ __all__ = [
     "SizingResult",
     "coordinates",
     "daily_cost",
+    "plan_costs",
     "size",
     "write_sizing_folder",
 ]
@@ -93,6 +94,35 @@ def fixed_daily_cost(scenario: Scenario) -> float:
         days = len(bo.team.hours.days) if bo.team.hours.days is not None else 7
         cost += bo.team.staff * bo.team.cost_per_hour * bo.team.hours.length_s / 3600 * days / 7
     return cost
+
+
+PLAN_FIGURES = ("agent_hours", "overtime_hours", "delivery_cost")
+
+
+def plan_costs(comparison) -> dict[str, dict]:
+    """Per compared scenario, what the plan costs per day: scheduled agent-hours and overtime
+    (from the staffing timelines over the measured horizon), the delivery cost the model
+    charges (attempts and courier days), the fixed cost (:func:`fixed_daily_cost`) and their
+    fulfilment total; each alternative's paired difference to the baseline where simulated."""
+    out: dict[str, dict] = {}
+    base = comparison.labels[0]
+    for label, summary in zip(comparison.labels, comparison.summaries, strict=True):
+        row: dict = {}
+        for name in PLAN_FIGURES:
+            k = summary.kpis.get(name)
+            if k is not None and k.mean is not None:
+                row[name] = {"mean": k.mean, "ci95": list(k.ci95) if k.ci95 else None}
+                d = comparison.differences.get(label, {}).get(name)
+                if d is not None and label != base:
+                    row[name]["difference"] = d.mean
+                    row[name]["difference_ci95"] = list(d.ci95) if d.ci95 else None
+        fixed = fixed_daily_cost(summary.scenario)
+        row["fixed_cost"] = {"mean": fixed}
+        if fixed:
+            variable = row.get("delivery_cost", {}).get("mean") or 0.0
+            row["fulfilment_cost"] = {"mean": variable + fixed}
+        out[label] = row
+    return out
 
 
 def daily_cost(scenario: Scenario, kpis: dict) -> float:

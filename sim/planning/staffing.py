@@ -18,14 +18,12 @@ import numpy as np
 
 from sim.experiments.executors import Executor, executor_scope
 from sim.model.calendar import staffing_timeline
+from sim.planning.calculator import duration_arg, erlang_calculator, parse_rate
 from sim.planning.loads import (
     GroupLoad,
     StaffingTargets,
-    duration_arg,
-    erlang_calculator,
     erlang_staffing,
     group_loads,
-    parse_rate,
     required_for,
 )
 from sim.planning.slots import (

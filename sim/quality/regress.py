@@ -98,11 +98,8 @@ def library_versions() -> dict[str, str]:
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """SHA-256 of the resolved scenario (canonical JSON, keys at their default left out): equal
-    hashes, equal model inputs; a new key added to the format at its default keeps the hash, so
-    the exact check still compares bit for bit (and shows it when a new default moves numbers)."""
-    data = scenario_to_dict(scenario, exclude_defaults=True)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the scenario as canonical JSON minus keys at their default (new keys keep it)."""
+    text = json.dumps(scenario_to_dict(scenario, True), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

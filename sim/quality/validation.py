@@ -30,6 +30,7 @@ import numpy as np
 
 from sim.experiments.executors import Job, executor_scope, run_all
 from sim.experiments.replication import mean_ci
+from sim.quality.bilingual import bilingual_case
 from sim.scenario.schema import Scenario, ScenarioError, scenario_from_dict
 from sim.scenario.units import DAY
 
@@ -440,6 +441,7 @@ CASES: list[Callable[[Settings], Case | tuple[Case, ...]]] = [
     priority_case,
     business_cases,
     published_case,
+    bilingual_case,
 ]
 
 

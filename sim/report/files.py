@@ -59,18 +59,23 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         raise
 
 
+DIGITS = 10
+"""Significant digits of floats in CSV files: far below any simulation's noise, and no
+16-digit tails like 0.8975490196078433."""
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float | np.floating):
-        return "" if math.isnan(value) else repr(float(value))
+        return "" if math.isnan(value) else f"{float(value):.{DIGITS}g}"
     if isinstance(value, np.integer):
         return str(int(value))
     return str(value)
 
 
 def write_table(path: str | Path, columns: dict[str, list | np.ndarray]) -> None:
-    """Columns of equal length to CSV (empty cell for None/NaN; floats at full precision)."""
+    """Columns of equal length to CSV (empty cell for None/NaN; floats to DIGITS digits)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     names = list(columns)

@@ -35,27 +35,25 @@ A figure whose columns are missing is left out; the report never fails for a mis
 
 from __future__ import annotations
 
-import csv
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import numpy as np
 
+from sim.report.compare_page import comparison_pairs, comparison_section
 from sim.report.files import write_atomic
+from sim.report.folder import Folder, ReportError, read_table
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, headline, is_num
+from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import (
     FigureSink,
     business_figures,
-    forest_plot,
     heat_map,
     interval_figures,
-    is_num,
     series,
     sweep_lines,
 )
-from sim.scenario.kpis import HEADLINE, format_ci, format_value, judge
-from sim.scenario.units import parse_duration
+from sim.scenario.kpis import lookup
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
 
@@ -63,132 +61,24 @@ _KEYS = ("point", "replications", "n", "seed", "runs")  # sweep columns that are
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
-class ReportError(Exception):
-    """A folder that holds nothing a report can be built from."""
-
-
-# --- reading the folder -----------------------------------------------------------------------
-
-
-def read_table(path: str | Path) -> dict[str, np.ndarray]:
-    """A CSV file as columns: float arrays (empty cell = NaN) or, for text, object arrays."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return {}
-    header, body = rows[0], rows[1:]
-    cols: dict[str, np.ndarray] = {}
-    for j, name in enumerate(header):
-        raw = [r[j] if j < len(r) else "" for r in body]
-        try:
-            cols[name] = np.array([float(v) if v.strip() else np.nan for v in raw], dtype=float)
-        except ValueError:
-            cols[name] = np.array(raw, dtype=object)
-    return cols
-
-
-@dataclass
-class Folder:
-    """The files of a results folder, as plain data (missing files are None)."""
-
-    path: Path
-    scenario_text: str | None = None
-    scenario: dict = field(default_factory=dict)
-    summary: dict | None = None
-    intervals: dict | None = None
-    daily: dict | None = None
-    comparison: dict | None = None
-    points: dict | None = None
-    sweep: dict | None = None
-    experiment_text: str | None = None
-
-    @classmethod
-    def read(cls, path: str | Path) -> Folder:
-        path = Path(path)
-        if not path.is_dir():
-            raise ReportError(f"{path}: not a folder")
-        f = cls(path)
-        text = _text(path / "scenario.yaml")
-        if text is not None:
-            from ruamel.yaml import YAML
-
-            f.scenario_text = text
-            try:
-                data = YAML(typ="safe", pure=True).load(text)
-            except Exception as exc:  # a broken file still gets its text shown
-                raise ReportError(f"{path / 'scenario.yaml'}: not YAML: {exc}") from exc
-            f.scenario = data if isinstance(data, dict) else {}
-        f.summary = _json(path / "summary.json")
-        f.comparison = _json(path / "comparison.json")
-        f.sweep = _json(path / "sweep.json")
-        f.experiment_text = _text(path / "experiment.yaml")
-        for name in ("intervals", "daily", "points"):
-            if (path / f"{name}.csv").is_file():
-                setattr(f, name, read_table(path / f"{name}.csv"))
-        if f.summary is None and f.comparison is None and f.points is None:
-            raise ReportError(
-                f"{path}: no summary.json, comparison.json or points.csv; is this a results folder?"
-            )
-        return f
-
-    def targets(self) -> dict[str, tuple[str, float]]:
-        """KPI -> (bound, value), from the scenario, sweep.json, then summary.json."""
-        out: dict[str, tuple[str, float]] = {}
-        sources = [self.scenario.get("targets"), (self.sweep or {}).get("targets")]
-        for block in sources:
-            for kpi, t in (block or {}).items():
-                if isinstance(t, dict):
-                    for bound in ("at_least", "at_most"):
-                        if is_num(t.get(bound)):
-                            out[kpi] = (bound, float(t[bound]))
-        for kpi, k in ((self.summary or {}).get("kpis") or {}).items():
-            if kpi not in out and is_num(k.get("target")):
-                out[kpi] = ("target", float(k["target"]))
-        return out
-
-    def interval_s(self) -> float | None:
-        try:
-            return parse_duration(self.scenario.get("interval"))
-        except (TypeError, ValueError):
-            return None
-
-    def within_s(self) -> float | None:
-        t = (self.scenario.get("targets") or {}).get("service_level") or {}
-        try:
-            return parse_duration(t.get("within", 20.0))
-        except (TypeError, ValueError):
-            return None
-
-
-def _text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.is_file() else None
-
-
-def _json(path: Path) -> dict | None:
-    text = _text(path)
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: not JSON: {exc}") from exc
-    return data if isinstance(data, dict) else None
-
-
 # --- what the report shows -------------------------------------------------------------------
 
 
-def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
+def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     """The KPI table: the spec's KPIs and those with targets first, every other figure after."""
     kpis = (folder.summary or {}).get("kpis") or {}
     targets = folder.targets()
+    missed_in = {e["kpi"]: e for e in attained["targets"] if e["intervals_missed"]}
+    currency = folder.scenario.get("currency")
     main, more = [], []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
+        kpi = lookup(name)
         row = {
             "name": name,
-            "mean": format_value(k.get("mean"), name),
-            "ci": format_ci(ci, name),
+            "about": kpi.description if kpi is not None else "",
+            "mean": fmt(k.get("mean"), name, currency),
+            "ci": fmt_range(ci[0], ci[1], name, currency).replace("..", "…"),
             "target": "",
             "verdict": "",
             "status": "",
@@ -196,97 +86,107 @@ def _kpi_rows(folder: Folder) -> tuple[list[dict], list[dict]]:
         }
         if name in targets:
             bound, value = targets[name]
-            row["target"] = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "") + format_value(
-                value, name
-            )
+            sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
+            row["target"] = sign + fmt(value, name, currency)
             met = k.get("met")
             row["status"] = {True: "met", False: "missed"}.get(met, "nodata")
             row["verdict"] = {True: "met", False: "missed"}.get(met, "no data")
             if met is not None and is_num(ci[0]) and ci[0] <= value <= ci[1]:
                 row["note"] = "CI spans target"
-        (main if name in HEADLINE or row["target"] else more).append(row)
+            entry = missed_in.get(name)
+            if met and entry:
+                row["verdict"], row["status"] = "met overall", "partly"
+                missed = f"missed in {entry['intervals_missed']} of {entry['intervals']} intervals"
+                row["note"] = missed + (f"; {row['note']}" if row["note"] else "")
+        (main if name in MAIN_KPIS or row["target"] else more).append(row)
     return main, more
 
 
-def comparison_pairs(data: dict) -> list[tuple[str, dict]]:
-    """(label "B − A", {kpi: {"mean", "ci95", "significant"}}) per pair, from comparison.json."""
-    pairs = []
-    if isinstance(data.get("pairs"), list):
-        for p in data["pairs"]:
-            base = p.get("baseline", p.get("a", "?"))
-            alt = p.get("alternative", p.get("b", "?"))
-            label = p.get("label") or f"{alt} − {base}"
-            pairs.append((str(label), p.get("differences") or p.get("kpis") or {}))
-    elif isinstance(data.get("differences"), dict):
-        pairs = [(str(k), v) for k, v in data["differences"].items() if isinstance(v, dict)]
-    return pairs
+def _attained(folder: Folder) -> dict:
+    """summary.json's ``attainment`` section (a folder written before it existed has none)."""
+    data = (folder.summary or {}).get("attainment")
+    if isinstance(data, dict) and isinstance(data.get("targets"), list):
+        return data
+    return {"intervals": 0, "targets": []}
 
 
-def _comparison(folder: Folder, sink: FigureSink) -> dict | None:
-    if folder.comparison is None:
+def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None:
+    """Targets interval by interval: headlines, a row per target (call types and tiers too),
+    where it misses, the worst intervals and a weekday x interval heat map per target."""
+    entries = attained["targets"]
+    if not entries:
         return None
-    pairs = comparison_pairs(folder.comparison)
-    kpis: list[str] = []
-    for _, diffs in pairs:
-        kpis += [k for k in diffs if k not in kpis and is_num((diffs[k] or {}).get("mean"))]
-    kpis.sort(key=lambda k: (HEADLINE.index(k) if k in HEADLINE else len(HEADLINE), k))
-    rows = []
-    for label, diffs in pairs:
-        for k in kpis:
-            d = diffs.get(k) or {}
-            rows.append(
+    kpis = (folder.summary or {}).get("kpis") or {}
+    rows, misses = [], []
+    for e in entries:
+        k = e["kpi"]
+        target = ("≥ " if e["bound"] == "at_least" else "≤ ") + fmt(e["target"], k)
+        n, ok = e["intervals"], e["intervals_met"]
+        share = e["share_calls_met"]
+        worst = e["worst"][0] if e["worst"] else None
+        row = {
+            "kpi": k,
+            "target": target,
+            "overall": fmt((kpis.get(k) or {}).get("mean"), k),
+            "headline": headline(e, kpis.get(k)),
+            "intervals": f"{ok} of {n} ({ok / n:.0%})" if n else "–",
+            "calls": "–" if share is None else f"{share:.0%}",
+            "clearly": e.get("intervals_missed_clearly", "–"),
+            "worst": "" if worst is None else f"{_when(worst)}: {fmt(worst['value'], k)}",
+            "status": "met" if n and ok == n else "missed",
+        }
+        rows.append(row)
+        for m in e["misses"]:
+            misses.append(
                 {
-                    "pair": label,
                     "kpi": k,
-                    "mean": format_value(d.get("mean"), k, signed=True),
-                    "ci": format_ci(d.get("ci95"), k, signed=True),
-                    "significant": ", ".join(filter(None, ["yes", judge(k, d.get("mean"))]))
-                    if d.get("significant")
-                    else "no",
+                    "target": target,
+                    "when": f"{m['from']}–{m['to']}",
+                    "days": f"{m['days_missed']} of {m['days']} days",
+                    "intervals": m["intervals_missed"],
+                    "clearly": "–" if m.get("clearly") is None else m["clearly"],
+                    "worst": fmt(m["worst"], k),
                 }
             )
-    figure = forest_plot(pairs, kpis, sink) if kpis else None
-    return {"rows": rows, "figure": figure, **_side_by_side(folder)}
+    main = [e for e in entries if "=" not in e["kpi"]]
+    worst_tables = [
+        {
+            "kpi": e["kpi"],
+            "target": rows[entries.index(e)]["target"],
+            "rows": [_worst_row(w, e["kpi"]) for w in e["worst"]],
+        }
+        for e in main
+        if e["worst"]
+    ]
+    targets = folder.targets()
+    figures = [
+        attainment_heat_map(folder.intervals, e["kpi"], targets.get(e["kpi"]), sink)
+        for e in main
+        if folder.intervals is not None
+    ]
+    return {
+        "intervals": attained["intervals"],
+        "headlines": [r for r in rows if "=" not in r["kpi"]],
+        "rows": rows,
+        "misses": [m for m in misses if "=" not in m["kpi"]],
+        "segment_misses": [m for m in misses if "=" in m["kpi"]],
+        "worst": worst_tables,
+        "figures": [f for f in figures if f],
+    }
 
 
-def _side_by_side(folder: Folder) -> dict:
-    """Each compared scenario's KPI means, from comparison.json's ``summaries`` mapping
-    (name -> summary.json shape) or from the summary.json of each subfolder."""
-    data = (folder.comparison or {}).get("summaries")
-    summaries: dict[str, dict] = {}
-    if isinstance(data, dict):
-        summaries = {str(k): v for k, v in data.items() if isinstance(v, dict)}
-    else:
-        for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
-            summary = _json(sub / "summary.json")
-            if summary is not None:
-                summaries[str(summary.get("scenario") or sub.name)] = summary
-    order = [str(n) for n in (folder.comparison or {}).get("scenarios") or []]
-    summaries = dict(
-        sorted(
-            summaries.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
-        )
-    )
-    names: list[str] = []
-    for summary in summaries.values():
-        names += [
-            k
-            for k, v in (summary.get("kpis") or {}).items()
-            if k not in names and (k in HEADLINE or "target" in v)
-        ]
-    rows = []
-    for k in names:
-        cells = []
-        for summary in summaries.values():
-            v = (summary.get("kpis") or {}).get(k) or {}
-            cells.append(
-                {
-                    "mean": format_value(v.get("mean"), k),
-                    "status": {True: "met", False: "missed"}.get(v.get("met"), ""),
-                }
-            )
-        rows.append({"kpi": k, "cells": cells})
-    return {"scenarios": list(summaries), "levels": rows}
+def _when(row: dict) -> str:
+    return f"{str(row['weekday']).capitalize()} {row['start']} (day {row['day']})"
+
+
+def _worst_row(w: dict, kpi: str) -> dict:
+    w = {**w, kpi: w.get("value")}
+    return {
+        "when": _when(w),
+        "offered": "–" if w.get("offered") is None else f"{w['offered']:,.1f}",
+        "agents": "–" if w.get("agents_on_duty") is None else f"{w['agents_on_duty']:.1f}",
+        **{k: fmt(w.get(k), k) for k in ("service_level", "abandon_rate", "asa")},
+    }
 
 
 def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
@@ -302,10 +202,12 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
     ]
     targets = folder.targets()
     shown = sorted(
-        [k for k in kpis if k in targets or k in HEADLINE],
-        key=lambda k: (k not in targets, HEADLINE.index(k) if k in HEADLINE else 99),
+        [k for k in kpis if k in targets or k in MAIN_KPIS],
+        key=lambda k: (k not in targets, MAIN_KPIS.index(k) if k in MAIN_KPIS else 99),
     )
-    shown = shown[:8] or kpis[:4]
+    varying = [k for k in shown if np.nanmax(pts[f"{k}_mean"]) - np.nanmin(pts[f"{k}_mean"]) > 1e-9]
+    constant = [k for k in shown if k not in varying]  # a panel of a flat line says nothing
+    shown = varying[:8] or kpis[:4]
     figures = (
         [sweep_lines(pts, p, [q for q in numeric if q != p], shown, targets, sink) for p in numeric]
         if shown
@@ -323,6 +225,7 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
         "head": head,
         "table": table,
         "points": n,
+        "constant": [f"{k} {fmt(float(np.nanmean(pts[f'{k}_mean'])), k)}" for k in constant],
     }
 
 
@@ -331,7 +234,7 @@ def _cell(v, column: str) -> str:
         return v
     if not is_num(float(v)):
         return "–"
-    return format_value(float(v), column[:-5]) if column.endswith("_mean") else f"{float(v):g}"
+    return fmt(float(v), column[:-5]) if column.endswith("_mean") else f"{float(v):g}"
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -370,14 +273,15 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     groups = [str(g) for g in ((f.scenario.get("agents") or {}).get("groups") or {})]
     compared = (f.comparison or {}).get("scenarios")
     name = (
-        summary.get("scenario")
+        (f.sweep or {}).get("name")  # a sweep is named by its experiment, not its base scenario
+        or summary.get("scenario")
         or f.scenario.get("name")
         or (" vs ".join(map(str, compared)) if isinstance(compared, list) else None)
-        or (f.sweep or {}).get("name")
         or f.path.name
     )
     kind = "comparison" if f.comparison else "sweep" if f.points is not None else "run"
-    main, more = _kpi_rows(f)
+    attained = _attained(f) if kind == "run" else {"intervals": 0, "targets": []}
+    main, more = _kpi_rows(f, attained)
     context = {
         "title": f"{name}: {kind} report",
         "name": str(name),
@@ -386,13 +290,14 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         "description": str(f.scenario.get("description") or ""),
         "seed": summary.get("seed", f.scenario.get("seed", (f.comparison or {}).get("seed"))),
         "replications": summary.get("replications", (f.comparison or {}).get("replications")),
+        "attainment": _attainment(f, attained, sink),
         "kpi_rows": main,
         "more_rows": more,
         "run_figures": interval_figures(
             f.intervals or {}, sink, f.targets(), f.interval_s(), f.within_s(), kpis, groups
         ),
         "business_figures": business_figures(kpis, f.daily or {}, f.targets(), sink),
-        "comparison": _comparison(f, sink),
+        "comparison": comparison_section(f, sink),
         "sweep": _sweep(f, sink),
         "scenario_text": f.scenario_text,
         "experiment_text": f.experiment_text,

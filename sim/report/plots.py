@@ -28,10 +28,10 @@ __all__ = [
     "FigureSink",
     "average_day",
     "business_figures",
-    "forest_plot",
     "heat_map",
     "interval_figures",
     "is_num",
+    "param_label",
     "series",
     "sweep_lines",
 ]
@@ -257,13 +257,14 @@ class _Timeline:
             ax.set_xlabel("day and time of day")
 
 
-def _target_line(ax, target, kpi: str, scale: float = 1.0) -> None:
+def _target_line(ax, target, kpi: str) -> None:
+    """The target of ``kpi`` as a dashed line, on the axis's scale (shares in %)."""
     if target is None:
         return
     bound, value = target
     sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
     ax.axhline(
-        value * scale,
+        value * unit_of(kpi).scale,
         color=PALETTE["target"],
         linestyle="--",
         linewidth=1.2,
@@ -347,7 +348,7 @@ def interval_figures(
             scale=100,
             clip=(0, 100),
         )
-        _target_line(ax, targets.get("service_level"), "service_level", 100)
+        _target_line(ax, targets.get("service_level"), "service_level")
         ax.set_ylim(0, 102)
         ax.set_ylabel(f"service level\n(% {what})")
         _legend(fig, ax, ci=True)
@@ -375,7 +376,7 @@ def interval_figures(
                 scale=100,
                 clip=(0, 100),
             )
-            _target_line(ax, targets.get("abandon_rate"), "abandon_rate", 100)
+            _target_line(ax, targets.get("abandon_rate"), "abandon_rate")
             ax.set_ylim(bottom=0)
             ax.set_ylabel("abandoned\n(% of offered)")
         if asa is not None:
@@ -523,7 +524,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                 alpha=0.2,
                 linewidth=0,
             )
-            _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time", 100)
+            _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time")
             ax.set_ylim(0, 102)
             ax.set_ylabel("delivered on time\n(% of orders)")
             _day_axis(ax)
@@ -622,47 +623,19 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
 # --- comparison and sweep ---------------------------------------------------------------------
 
 
-def forest_plot(pairs: list[tuple[str, dict]], kpis: list[str], sink: FigureSink) -> dict:
-    """Paired differences with 95% CIs: one panel per KPI (own unit), one row per pair."""
-    fig, axes = _figure(rows=len(kpis), height=0.6 + 0.32 * len(pairs), width=9.0)
-    for ax, k in zip(axes[:, 0], kpis, strict=True):
-        unit = unit_of(k)
-        scale = unit.scale
-        for i, (_, diffs) in enumerate(pairs):
-            d = diffs.get(k) or {}
-            if not is_num(d.get("mean")):
-                continue
-            ci = d.get("ci95") or [d["mean"], d["mean"]]
-            m, lo, hi = d["mean"] * scale, ci[0] * scale, ci[1] * scale
-            sig = bool(d.get("significant"))
-            c = PALETTE["significant" if sig else "not_significant"]
-            ax.errorbar(
-                [m],
-                [i],
-                xerr=[[max(m - lo, 0)], [max(hi - m, 0)]],
-                fmt="o",
-                color=c,
-                mfc=c if sig else "white",
-                capsize=3,
-            )
-        ax.axvline(0, color=PALETTE["target"], linewidth=0.8)
-        ax.set_yticks(range(len(pairs)), [p[0] for p in pairs], fontsize=8)
-        ax.set_ylim(len(pairs) - 0.5, -0.5)
-        ax.set_xlabel(
-            f"Δ {k} ({'percentage points' if unit.is_share else unit.label() or 'value'})",
-            fontsize=8,
-        )
-    return sink.add(
-        fig,
-        "comparison_forest",
-        "Paired differences (forest plot)",
-        "Mean difference (alternative − baseline) over replications with common "
-        "random numbers, with its 95% CI; filled: significant, hollow: not.",
-    )
-
-
 def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text)
+
+
+def param_label(path: str, params: list[str]) -> str:
+    """A sweep parameter as people say it: the last part of its path with spaces
+    (``agents.groups.team.staffing`` -> ``staffing``), with the part before it when two
+    parameters end alike (``team staffing``)."""
+    parts = path.split(".")
+    tail = parts[-1]
+    if sum(q.split(".")[-1] == tail for q in params) > 1 and len(parts) > 1:
+        tail = f"{parts[-2]} {tail}"
+    return tail.replace("_", " ")
 
 
 def sweep_lines(
@@ -687,16 +660,20 @@ def sweep_lines(
             low, high = lo[mask][order] * scale, hi[mask][order] * scale
             if lines:
                 colour = _lighter(base, 0.6 * j / max(len(combos) - 1, 1))
-                label = ", ".join(f"{q}={v:g}" for q, v in zip(others, combo, strict=True))
+                label = ", ".join(
+                    f"{param_label(q, [p, *others])} {v:g}"
+                    for q, v in zip(others, combo, strict=True)
+                )
                 ax.plot(x, m, "o-", color=colour, label=label or None, ms=3)
                 ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
             else:
                 ax.errorbar(
                     x, m, yerr=_band_err((m, low, high)), fmt="o", color=base, ms=3, capsize=2
                 )
-        _target_line(ax, targets.get(k), k, scale)
-        ax.set_xlabel(p)
+        _target_line(ax, targets.get(k), k)
+        ax.set_xlabel(param_label(p, [p, *others]))
         ax.set_ylabel(_axis_label(k), fontsize=9)
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")  # no "+1e2" offsets
         if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks
             ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         if ax.get_legend_handles_labels()[0]:
@@ -706,7 +683,7 @@ def sweep_lines(
     return sink.add(
         fig,
         f"sweep_{_safe(p)}",
-        f"KPIs against {p}",
+        f"KPIs against {param_label(p, [p, *others])}",
         f"Each KPI's mean over replications at each value of {p}, with 95% CI "
         "bands"
         + (", one line per value of the other parameters" if others and lines else "")

@@ -70,7 +70,7 @@ def _figure(table: dict, group: str, day_type: str, target, sink) -> dict | None
 
 def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (and ``figures/``) for a staffing folder; return its path."""
-    from sim.report.html import read_table
+    from sim.report.folder import read_table
     from sim.report.plots import FigureSink
 
     folder = Path(folder)

@@ -10,7 +10,7 @@ Why here, in the lowest layer: targets are validated by the scenario schema, whi
 nothing above ``sim.scenario``; the KPI code, planning, the command line and the report all sit
 above it and read this pure data. The code that *computes* the figures stays in ``sim.kpi``.
 
-Adding a KPI: compute it in :mod:`sim.kpi`, add one :class:`Kpi` line below, one row to the
+Adding a KPI: compute it in :mod:`sim.kpi`, add one :class:`Kpi` entry below and one row to the
 README table of its section (a test checks both).
 """
 
@@ -64,6 +64,9 @@ def _per_day(what: str) -> Unit:
     return Unit(f"{what}/day")
 
 
+Section = Literal["KPIs", "Business KPIs"]
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One KPI of the registry (per-group, per-tier, per-type and per-channel variants named
@@ -72,65 +75,107 @@ class Kpi:
     name: str
     unit: Unit
     better: Literal["higher", "lower"] | None  # None: neither (a volume, a load)
-    description: str
-    section: Literal["KPIs", "Business KPIs"]  # README section with the full definition
+    section: Section  # README section with the full definition
+    description: str  # one line, shown where the name alone may not say enough
     headline: bool = False  # in the spec's fixed list: always shown, may carry a target
 
 
-_CALLS, _BUSINESS = "KPIs", "Business KPIs"
+_CALLS: Section = "KPIs"
+_BUSINESS: Section = "Business KPIs"
 
+# A table, kept as one: each KPI's facts, then what it measures.
+# fmt: off
 KPIS: tuple[Kpi, ...] = (
     # the spec's fourteen, in the spec's order
-    Kpi("offered", _per_day("calls"), None, "calls that reached the agent queue", _CALLS, True),
-    Kpi("service_level", SHARE, "higher", "answered within `within` / offered", _CALLS, True),
-    Kpi("answer_rate", SHARE, "higher", "answered / offered", _CALLS, True),
-    Kpi("abandon_rate", SHARE, "lower", "abandoned / offered", _CALLS, True),
-    Kpi("asa", SECONDS, "lower", "mean wait of answered calls", _CALLS, True),
-    Kpi("mean_wait", SECONDS, "lower", "mean wait of all offered calls", _CALLS, True),
-    Kpi("occupancy", SHARE, None, "agent busy time / agent time present", _CALLS, True),
-    Kpi("first_contact_resolution", SHARE, "higher", "resolved on the call", _CALLS, True),
-    Kpi("delivery_on_time", SHARE, "higher", "delivered within the promise", _BUSINESS, True),
-    Kpi("delivery_success", SHARE, "higher", "delivered / closed orders", _BUSINESS, True),
-    Kpi("first_attempt_success", SHARE, "higher", "delivered at once", _BUSINESS, True),
-    Kpi(
-        "cost_per_delivery",
-        Unit("{currency}/delivery"),
-        "lower",
-        "delivery cost / orders delivered",
-        _BUSINESS,
-        True,
-    ),
-    Kpi("back_office_on_time", SHARE, "higher", "closed by their deadline", _BUSINESS, True),
-    Kpi("lead_conversion", SHARE, "higher", "leads that became orders", _BUSINESS, True),
-    # more call figures
-    Kpi("calls", _per_day("calls"), None, "calls arriving at the hotline", _CALLS),
-    Kpi("self_service_rate", SHARE, None, "calls finished in the IVR", _CALLS),
-    Kpi("open_calls", Unit("calls"), "lower", "calls still open at the horizon", _CALLS),
-    Kpi("mean_queue_length", Unit("calls"), "lower", "time-average calls waiting", _CALLS),
-    Kpi("overtime_hours", Unit("h/day"), "lower", "agent hours after shift end", _CALLS),
-    # more business figures
-    Kpi("attempts_per_order", Unit("attempts"), "lower", "attempts of closed orders", _BUSINESS),
-    Kpi("orders_created", _per_day("orders"), None, "orders created", _BUSINESS),
-    Kpi("orders_attempted", _per_day("orders"), None, "orders attempted", _BUSINESS),
-    Kpi("orders_delivered", _per_day("orders"), None, "orders delivered", _BUSINESS),
-    Kpi("orders_failed", _per_day("orders"), "lower", "orders returned", _BUSINESS),
-    Kpi("orders_open", Unit("orders"), None, "orders open at the horizon", _BUSINESS),
-    Kpi("orders_deferred", SHARE, "lower", "orders that waited for capacity", _BUSINESS),
-    Kpi("leads_created", _per_day("leads"), None, "leads created", _BUSINESS),
-    Kpi("leads_open", Unit("leads"), None, "leads open at the horizon", _BUSINESS),
-    Kpi("work_orders_created", _per_day("work orders"), None, "work orders created", _BUSINESS),
-    Kpi("work_orders_open", Unit("work orders"), None, "open at the horizon", _BUSINESS),
-    Kpi("cash_collected", MONEY_PER_DAY, None, "cash collected on delivery", _BUSINESS),
-    Kpi("pos_collected", MONEY_PER_DAY, None, "card (POS) payments on delivery", _BUSINESS),
-    Kpi("failed_value", MONEY_PER_DAY, "lower", "value of returned orders", _BUSINESS),
-    Kpi("complaint_calls", _per_day("calls"), "lower", "complaints about deliveries", _BUSINESS),
-    Kpi("lead_contact_rate", SHARE, "higher", "closed leads reached", _BUSINESS),
-    Kpi("work_order_resolution", SHARE, "higher", "resolved / closed work orders", _BUSINESS),
-    Kpi("work_order_wait", SECONDS, "lower", "creation to a staff member", _BUSINESS),
-    Kpi("back_office_utilisation", SHARE, None, "staff busy inside hours", _BUSINESS),
-    Kpi("back_office_backlog", Unit("items"), "lower", "open at day end, mean", _BUSINESS),
-    Kpi("courier_utilisation", SHARE, None, "couriers busy inside hours", _BUSINESS),
+    Kpi("offered", _per_day("calls"), None, _CALLS,
+        "calls that reached the agent queue (after the IVR) per day", headline=True),
+    Kpi("service_level", SHARE, "higher", _CALLS,
+        "calls answered within the target's `within` / calls offered", headline=True),
+    Kpi("answer_rate", SHARE, "higher", _CALLS,
+        "calls answered / calls offered", headline=True),
+    Kpi("abandon_rate", SHARE, "lower", _CALLS,
+        "calls abandoned / calls offered", headline=True),
+    Kpi("asa", SECONDS, "lower", _CALLS,
+        "average speed of answer: mean wait of answered calls", headline=True),
+    Kpi("mean_wait", SECONDS, "lower", _CALLS,
+        "mean wait of all offered calls, abandoned ones included", headline=True),
+    Kpi("occupancy", SHARE, None, _CALLS,
+        "agent busy time (talk and after-call work) / agent time present", headline=True),
+    Kpi("first_contact_resolution", SHARE, "higher", _CALLS,
+        "answered calls resolved on that call / calls answered", headline=True),
+    Kpi("delivery_on_time", SHARE, "higher", _BUSINESS,
+        "orders delivered within the promise / orders due", headline=True),
+    Kpi("delivery_success", SHARE, "higher", _BUSINESS,
+        "orders delivered / orders closed (delivered or failed)", headline=True),
+    Kpi("first_attempt_success", SHARE, "higher", _BUSINESS,
+        "orders delivered on their first attempt / orders attempted", headline=True),
+    Kpi("cost_per_delivery", Unit("{currency}/delivery"), "lower", _BUSINESS,
+        "attempt and courier-day costs / orders delivered", headline=True),
+    Kpi("back_office_on_time", SHARE, "higher", _BUSINESS,
+        "leads and work orders closed by their deadline / those due", headline=True),
+    Kpi("lead_conversion", SHARE, "higher", _BUSINESS,
+        "leads that became orders / leads created", headline=True),
+    # more figures
+    Kpi("calls", _per_day("calls"), None, _CALLS,
+        "calls arriving at the hotline (before the IVR) per day"),
+    Kpi("self_service_rate", SHARE, None, _CALLS,
+        "calls finished in the IVR / calls"),
+    Kpi("open_calls", Unit("calls"), "lower", _CALLS,
+        "calls still in the IVR or the queue at the horizon"),
+    Kpi("disconnect_rate", SHARE, "lower", _CALLS,
+        "calls disconnected at closing time / calls offered (routing.at_close: disconnect)"),
+    Kpi("mean_queue_length", Unit("calls"), "lower", _CALLS,
+        "time-average number of calls waiting"),
+    Kpi("overtime_hours", _per_day("h"), "lower", _CALLS,
+        "agent hours spent finishing calls after shift end, per day"),
+    Kpi("agent_hours", _per_day("h"), None, _CALLS,
+        "agent hours on the schedule after the warm-up, per day"),
+    Kpi("attempts_per_order", Unit("attempts"), "lower", _BUSINESS,
+        "mean delivery attempts of closed orders"),
+    Kpi("orders_created", _per_day("orders"), None, _BUSINESS,
+        "orders created per day"),
+    Kpi("orders_attempted", _per_day("orders"), None, _BUSINESS,
+        "orders attempted per day"),
+    Kpi("orders_delivered", _per_day("orders"), None, _BUSINESS,
+        "orders delivered per day"),
+    Kpi("orders_failed", _per_day("orders"), "lower", _BUSINESS,
+        "orders returned after their last attempt, per day"),
+    Kpi("orders_open", Unit("orders"), None, _BUSINESS,
+        "orders not yet delivered or returned at the horizon"),
+    Kpi("orders_deferred", SHARE, "lower", _BUSINESS,
+        "orders that waited a day because their channels were full"),
+    Kpi("leads_created", _per_day("leads"), None, _BUSINESS,
+        "leads created per day"),
+    Kpi("leads_open", Unit("leads"), None, _BUSINESS,
+        "leads still open at the horizon"),
+    Kpi("work_orders_created", _per_day("work orders"), None, _BUSINESS,
+        "work orders created per day"),
+    Kpi("work_orders_open", Unit("work orders"), None, _BUSINESS,
+        "work orders still open at the horizon"),
+    Kpi("cash_collected", MONEY_PER_DAY, None, _BUSINESS,
+        "cash collected on delivery per day"),
+    Kpi("pos_collected", MONEY_PER_DAY, None, _BUSINESS,
+        "card (POS) payments collected on delivery per day"),
+    Kpi("failed_value", MONEY_PER_DAY, "lower", _BUSINESS,
+        "value of returned orders per day"),
+    Kpi("delivery_cost", MONEY_PER_DAY, "lower", _BUSINESS,
+        "attempt and courier-day costs per day"),
+    Kpi("complaint_calls", _per_day("calls"), "lower", _BUSINESS,
+        "complaint calls caused by deliveries per day"),
+    Kpi("lead_contact_rate", SHARE, "higher", _BUSINESS,
+        "closed leads whose customer was reached / closed leads"),
+    Kpi("work_order_resolution", SHARE, "higher", _BUSINESS,
+        "work orders resolved / work orders closed"),
+    Kpi("work_order_wait", SECONDS, "lower", _BUSINESS,
+        "mean time from a work order's creation to a staff member taking it"),
+    Kpi("back_office_utilisation", SHARE, None, _BUSINESS,
+        "back-office busy time inside hours / staff time on duty"),
+    Kpi("back_office_backlog", Unit("items"), "lower", _BUSINESS,
+        "leads and work orders open at each day's end, mean over days"),
+    Kpi("courier_utilisation", SHARE, None, _BUSINESS,
+        "courier busy time inside hours / couriers x hours"),
 )
+# fmt: on
 
 _BY_NAME = {k.name: k for k in KPIS}
 HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline)

@@ -11,17 +11,8 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import pydantic
-from pydantic import (
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience
 from sim.scenario.fulfilment_schema import (
@@ -33,14 +24,24 @@ from sim.scenario.fulfilment_schema import (
     business_checks,
 )
 from sim.scenario.kpis import HEADLINE
+from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
+from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
+from sim.scenario.routing_schema import (
+    ROUTING_KEYS,
+    AgentSelection,
+    RouteStep,
+    Routing,
+)
 from sim.scenario.schema_types import (
     MAX_AGENTS,
+    SHARE_KPIS,
     Clock,
     Model,
     Probability,
     RedialRule,
     Share,
     Staffing,
+    Target,
     Weekday,
     suggest,
     time_map,
@@ -51,6 +52,7 @@ from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validat
 __all__ = [
     "AgentGroup",
     "BackOffice",
+    "CallAgain",
     "CallType",
     "Channel",
     "Clock",
@@ -209,13 +211,26 @@ class CallType(Model):
     creates: Literal["delivery_order", "lead", "work_order"] | None = Field(
         None, description="business created: an order, a lead, or (when unresolved) a work order"
     )
+    agent_selection: AgentSelection | None = Field(
+        None, description="this type's own routing.agent_selection (default: the scenario's)"
+    )
+
+
+class CallAgain(RedialRule):
+    """A redial rule, and whether the new attempt is the same contact."""
+
+    redraw: bool = Field(
+        True,
+        description="draw patience and handle time afresh for the new attempt (false: the "
+        "same caller with the same patience and the same matter to discuss)",
+    )
 
 
 class Redial(Model):
     """When customers call again."""
 
-    after_abandon: RedialRule | None = Field(None, description="after hanging up in the queue")
-    after_unresolved: RedialRule | None = Field(
+    after_abandon: CallAgain | None = Field(None, description="after hanging up in the queue")
+    after_unresolved: CallAgain | None = Field(
         None, description="after a call that did not resolve the matter"
     )
 
@@ -300,110 +315,6 @@ class Agents(Model):
     )
 
 
-def _route_step(value: Any) -> Any:
-    return {"group": value} if isinstance(value, str) else value
-
-
-class RouteStep(Model):
-    """A group that may take the call once it has waited `after`."""
-
-    group: str = Field(description="agent group name")
-    after: Duration = Field(0.0, description="wait before this group may take the call, seconds")
-
-
-_ROUTE_STEP_SCHEMA = {
-    "description": "a group name, or {group, after} for a group that may take the call once it "
-    "has waited `after`",
-    "anyOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "properties": {"group": {"type": "string"}, "after": {"type": ["number", "string"]}},
-            "required": ["group"],
-            "additionalProperties": False,
-        },
-    ],
-}
-Route = list[Annotated[RouteStep, BeforeValidator(_route_step), WithJsonSchema(_ROUTE_STEP_SCHEMA)]]
-
-_ROUTING_RESERVED = ("default", "tier_priority")
-
-
-class Routing(Model):
-    """Per call type, agent groups in order of preference; other keys name call types."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "additionalProperties": {
-                "type": "array",
-                "description": "groups in order of preference for this call type",
-            }
-        }
-    )
-    tier_priority: bool = Field(
-        True, description="waiting calls served by tier priority, then FIFO"
-    )
-    default: Route | None = Field(None, description="route for call types without their own")
-    rules: dict[str, Route] = Field(
-        default_factory=dict, description="routes by call type (written as top-level keys)"
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _collect_rules(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "rules" in data:
-            return data
-        out = {k: v for k, v in data.items() if k in _ROUTING_RESERVED}
-        out["rules"] = {k: v for k, v in data.items() if k not in _ROUTING_RESERVED}
-        return out
-
-
-TARGET_TOLERANCE = 1e-12
-"""A KPI this close to its target meets it (rounding of ratios, not a planning margin)."""
-
-
-class Target(Model):
-    """A KPI bound the planner must reach."""
-
-    within: Duration | None = Field(None, description="service_level only: answer within this")
-    at_least: float | None = Field(
-        None, allow_inf_nan=False, description="the KPI must be at least this"
-    )
-    at_most: float | None = Field(
-        None, allow_inf_nan=False, description="the KPI must be at most this"
-    )
-
-    @model_validator(mode="after")
-    def _one_bound(self):
-        if (self.at_least is None) == (self.at_most is None):
-            raise ValueError("give exactly one of at_least or at_most")
-        return self
-
-    @property
-    def bound(self) -> Literal["at_least", "at_most"]:
-        return "at_least" if self.at_least is not None else "at_most"
-
-    @property
-    def value(self) -> float:
-        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
-
-    def met(self, value):
-        """Whether ``value`` reaches the bound, element-wise for arrays.
-
-        A value within 1e-12 of the bound meets it (a ratio such as 8/10 need not come out of
-        the arithmetic exactly at a target of 0.8). NaN, nothing behind the figure, meets it:
-        an interval nobody called in needs no agents. ``None`` gives ``None`` (no verdict).
-        """
-        if value is None:
-            return None
-        with np.errstate(invalid="ignore"):
-            if self.at_least is not None:
-                ok = ~(np.asarray(value) < self.at_least - TARGET_TOLERANCE)
-            else:
-                ok = ~(np.asarray(value) > self.at_most + TARGET_TOLERANCE)
-        return bool(ok) if ok.ndim == 0 else ok
-
-
 # --- the scenario -----------------------------------------------------------------------------
 
 
@@ -426,6 +337,12 @@ class Scenario(Model):
     targets: dict[str, Target] = Field(default_factory=dict, description="KPI targets")
     replications: int = Field(10, ge=1, le=100000, description="independent replications")
     seed: int = Field(1, ge=0, description="root seed of all random streams")
+    currency: str | None = Field(
+        None,
+        min_length=1,
+        max_length=12,
+        description="what money figures are counted in, shown beside them (e.g. EUR, $)",
+    )
 
     @field_validator("interval")
     @classmethod
@@ -447,10 +364,12 @@ class Scenario(Model):
                 continue
             block = dict(block)
             flag = block.pop("normalize")
-            shares = [v.get("share") for v in block.values() if isinstance(v, dict)]
-            if flag is True and shares and all(_is_number(s) for s in shares) and sum(shares) > 0:
+            shares = [_share_or_none(v.get("share")) for v in block.values() if isinstance(v, dict)]
+            if flag is True and shares and None not in shares and sum(shares) > 0:
                 total = sum(shares)
-                block = {k: {**v, "share": v["share"] / total} for k, v in block.items()}
+                block = {
+                    k: {**v, "share": _share_or_none(v["share"]) / total} for k, v in block.items()
+                }
             elif flag is not False and flag is not True:
                 block["normalize"] = flag  # reported as an unknown key by the schema
             data[key] = block
@@ -487,6 +406,16 @@ class Scenario(Model):
         return [RouteStep(group=g) for g in skilled]
 
 
+def _share_or_none(v: Any) -> float | None:
+    """A weight to normalize: a number >= 0 or a percentage; None when it is neither."""
+    if isinstance(v, str) and v.strip().endswith("%"):
+        try:
+            v = float(v.strip()[:-1]) / 100.0
+        except ValueError:
+            return None
+    return float(v) if _is_number(v) and v >= 0 else None
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -503,6 +432,9 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
             problems.append(
                 ((key,), f"shares sum to {total:.6g}, not 1 (or add `normalize: true`)", None)
             )
+    problems += share_targets(
+        {name: t.model_dump(exclude_none=True) for name, t in sc.targets.items()}, SHARE_KPIS
+    )
     types_, groups = list(sc.call_types), list(sc.agents.groups)
     for gname, group in sc.agents.groups.items():
         for i, skill in enumerate(group.skills):
@@ -532,8 +464,8 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                 (
                     ("routing", ctype),
                     f"unknown call type '{ctype}'; routing keys are call types, "
-                    f"default or tier_priority",
-                    suggest(ctype, [*types_, *_ROUTING_RESERVED]),
+                    f"{', '.join(ROUTING_KEYS)}",
+                    suggest(ctype, [*types_, *ROUTING_KEYS]),
                 )
             )
             continue
@@ -573,14 +505,24 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
 # --- loading ----------------------------------------------------------------------------------
 
 
-def _validate(data: dict, smap: SourceMap, base_dir: Path) -> Scenario:
+def _validate(data: dict, smap: SourceMap, base_dir: Path, check_units: bool = True) -> Scenario:
     try:
         scenario = Scenario.model_validate(data, context={"base_dir": str(base_dir)})
     except pydantic.ValidationError as exc:
-        raise validation_error(exc, smap, Scenario) from None
+        error = validation_error(exc, smap, Scenario)
+        found = share_sums(data) + share_targets(data.get("targets"), SHARE_KPIS)
+        extra = [smap.error(loc, msg, sug) for loc, msg, sug in found]
+        raise ScenarioError(error.items + extra) from None  # every error at once
     problems = cross_check(scenario)
     if problems:
         raise ScenarioError([smap.error(loc, msg, sug) for loc, msg, sug in problems])
+    for loc, value in bare_durations(scenario, data) if check_units else []:
+        item = smap.error(
+            loc,
+            f"{value:g} has no unit and is read as {value:g} s; write "
+            f"{value:g}s to keep it or {value:g}min if minutes were meant",
+        )
+        warn(str(item))
     return scenario
 
 
@@ -594,47 +536,13 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     data, smap = load_yaml(path)
-    return _validate(data, smap, path.parent)
+    return _validate(data, smap, path.parent, check_units=not says_seconds(path))
 
 
 def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<dict>") -> Scenario:
-    """Validate a plain mapping as a scenario (for sweeps and tests)."""
-    return _validate(data, SourceMap(source), Path(base_dir))
-
-
-def scenario_to_dict(scenario: Scenario, exclude_defaults: bool = False) -> dict:
-    """The scenario as plain data that :func:`scenario_from_dict` reads back identically
-    (``exclude_defaults``: only the keys whose value is not the default)."""
-    return _plain(
-        scenario.model_dump(
-            mode="python", by_alias=True, exclude_none=True, exclude_defaults=exclude_defaults
-        )
-    )
-
-
-def _plain(value: Any) -> Any:
-    """Lists for tuples and ``"never"`` for an infinite duration (JSON has no infinity)."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, float) and math.isinf(value) and value > 0:
-        return "never"
-    return value
-
-
-def scenario_to_yaml(scenario: Scenario) -> str:
-    """The fully resolved scenario as YAML (durations in seconds), for the results folder."""
-    import io
-
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False
-    buf = io.StringIO()
-    yaml.dump(scenario_to_dict(scenario), buf)
-    return buf.getvalue()
+    """Validate a plain mapping as a scenario (for sweeps and tests; programs write seconds, so
+    bare-number durations are not warned about)."""
+    return _validate(data, SourceMap(source), Path(base_dir), check_units=False)
 
 
 def json_schema() -> dict:

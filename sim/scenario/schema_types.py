@@ -10,25 +10,30 @@ import difflib
 import math
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 
-from sim.scenario.distributions import Distribution
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock
+from sim.scenario.distributions import Distribution, Duration
+from sim.scenario.kpis import HEADLINE, unit_of
+from sim.scenario.units import DAY, WEEKDAYS, parse_clock, parse_share
 
 __all__ = [
     "MAX_AGENTS",
+    "SHARE_KPIS",
     "Clock",
     "Model",
     "Probability",
     "RedialRule",
     "Share",
     "Staffing",
+    "Target",
     "Weekday",
     "suggest",
     "time_map",
@@ -37,8 +42,22 @@ __all__ = [
 MAX_AGENTS = 100_000
 """Agents in one group at one time: far above any real floor, low enough to catch a typo."""
 
-Share = Annotated[float, Field(ge=0, le=1)]
-Probability = Annotated[float, Field(ge=0, le=1, description="a probability in [0, 1]")]
+_SHARE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1},
+        {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*%\s*$"},
+    ]
+}
+Share = Annotated[
+    float,
+    BeforeValidator(parse_share),
+    WithJsonSchema({**_SHARE_SCHEMA, "description": "a share in [0, 1], or a percentage: 35%"}),
+]
+Probability = Annotated[
+    float,
+    BeforeValidator(parse_share),
+    WithJsonSchema({**_SHARE_SCHEMA, "description": "a probability in [0, 1], or 35%"}),
+]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -137,3 +156,76 @@ class RedialRule(Model):
 
     probability: Probability = Field(description="chance the customer calls again")
     delay: Distribution = Field(description="time until the new call, seconds")
+
+
+def _bound(value: Any) -> Any:
+    """A target bound: a number, or a percentage (``80%``) for a share KPI."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            pass
+        raise ValueError(f"expected a number or a percentage such as 80%, got {value!r}")
+    if isinstance(value, str):
+        raise ValueError(f"expected a number or a percentage such as 80%, got {value!r}")
+    return value
+
+
+Bound = Annotated[
+    float | None,
+    BeforeValidator(_bound),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"%\s*$"}]}),
+]
+SHARE_KPIS = frozenset(k for k in HEADLINE if unit_of(k).is_share)
+"""Targets on these KPIs are shares: in [0, 1], or a percentage."""
+
+
+TARGET_TOLERANCE = 1e-12
+"""A KPI this close to its target meets it (rounding of ratios, not a planning margin)."""
+
+
+class Target(Model):
+    """A KPI bound the planner must reach."""
+
+    within: Duration | None = Field(None, description="service_level only: answer within this")
+    at_least: Bound = Field(
+        None,
+        allow_inf_nan=False,
+        description="the KPI must be at least this, in its unit (a share: 0.8 or 80%)",
+    )
+    at_most: Bound = Field(
+        None,
+        allow_inf_nan=False,
+        description="the KPI must be at most this, in its unit (a share: 0.05 or 5%)",
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self):
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most")
+        return self
+
+    @property
+    def bound(self) -> Literal["at_least", "at_most"]:
+        return "at_least" if self.at_least is not None else "at_most"
+
+    @property
+    def value(self) -> float:
+        # exactly one bound is given (checked above); `or 0.0` only satisfies the type checker
+        return self.at_least if self.at_least is not None else float(self.at_most or 0.0)
+
+    def met(self, value):
+        """Whether ``value`` reaches the bound, element-wise for arrays.
+
+        A value within 1e-12 of the bound meets it (a ratio such as 8/10 need not come out of
+        the arithmetic exactly at a target of 0.8). NaN, nothing behind the figure, meets it:
+        an interval nobody called in needs no agents. ``None`` gives ``None`` (no verdict).
+        """
+        if value is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            if self.at_least is not None:
+                ok = ~(np.asarray(value) < self.at_least - TARGET_TOLERANCE)
+            else:
+                ok = ~(np.asarray(value) > self.at_most + TARGET_TOLERANCE)
+        return bool(ok) if ok.ndim == 0 else ok

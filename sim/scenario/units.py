@@ -14,6 +14,7 @@ __all__ = [
     "format_clock",
     "parse_clock",
     "parse_duration",
+    "parse_share",
 ]
 
 DAY = 86400.0
@@ -55,6 +56,26 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"a duration must be finite and >= 0, got {value!r}")
     return seconds
+
+
+_PERCENT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*$")
+
+
+def parse_share(value: object) -> float:
+    """A share or probability: a number in [0, 1] or a percentage such as ``35%``."""
+    if isinstance(value, str):
+        match = _PERCENT.match(value)
+        if not match:
+            raise ValueError(f"expected a share such as 0.35 or 35%, got {value!r}")
+        value = float(match.group(1)) / 100.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"expected a share such as 0.35 or 35%, got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        hint = f" (did you mean {value:g}%?)" if 1.0 < value <= 100.0 else ""
+        raise ValueError(
+            f"a share must be in [0, 1] or a percentage 0% to 100%, got {value!r}{hint}"
+        )
+    return float(value)
 
 
 def parse_clock(value: object) -> float:

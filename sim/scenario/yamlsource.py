@@ -7,6 +7,7 @@ turning pydantic errors into :class:`ScenarioError`. Knows nothing of what the k
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from sim.scenario.errors import ErrorItem, ScenarioError
+
 __all__ = [
     "ErrorItem",
     "ScenarioError",
@@ -28,30 +31,6 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class ErrorItem:
-    """One problem in one input file."""
-
-    file: str
-    line: int | None
-    path: str
-    message: str
-    suggestion: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.path or '<top>'}: {self.message}"
-        return f"{text} (did you mean '{self.suggestion}'?)" if self.suggestion else text
-
-
-class ScenarioError(ValueError):
-    """Anything wrong in an input file: every problem found, each with file, line and path."""
-
-    def __init__(self, items: list[ErrorItem]):
-        self.items = items
-        super().__init__("\n".join(str(i) for i in items))
 
 
 def dotted(loc: Loc) -> str:
@@ -144,9 +123,23 @@ def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     return _plain(node, name, (), lines), lines
 
 
+_CLOCK_KEY = re.compile(r"^\s*[0-9]{1,2}:[0-9]{2}\s*$")
+
+
+def is_time_map(value: Any) -> bool:
+    """A mapping keyed by clock times (``{"00:00": 6, "09:00": 30}``): staffing, an intraday
+    profile. Like a list, it is one value: merging two entry by entry would mix two plans."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and _CLOCK_KEY.match(k) for k in value)
+    )
+
+
 def _merge(base: Any, top: Any) -> Any:
-    """Deep merge: mappings merge key by key, lists and scalars from ``top`` replace."""
-    if isinstance(base, dict) and isinstance(top, dict):
+    """Deep merge: mappings merge key by key; lists, time maps and scalars from ``top``
+    replace."""
+    if isinstance(base, dict) and isinstance(top, dict) and not is_time_map(top):
         out = dict(base)
         for key, value in top.items():
             out[key] = _merge(base[key], value) if key in base else value

@@ -1,0 +1,146 @@
+"""Agents on duty, reconstructed from who answered when.
+
+A call log says nothing of who was logged in; it says which agent was busy when. Per interval,
+the agents *seen* are those busy (talk plus after-call work) at some moment of it. This
+undercounts agents who were present but idle all interval and overcounts those who worked only
+part of it; the factor that turns agents seen into agents available is calibrated by simulation
+(:mod:`.calibrate`). Without an agent column the mean number busy (busy agent-seconds / interval
+length) is used instead, and the same calibration scales it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.planning.fit.arrivals import LogCalendar
+from sim.scenario.calllog import ANSWERED, CallLogData
+from sim.scenario.units import DAY, WEEKDAYS, format_clock
+
+__all__ = ["agents_seen", "group_skills", "staffing_maps"]
+
+SKILL_MIN_SHARE = 0.01  # a group has a skill when the type is at least this share of its calls
+
+
+def _group_of_call(data: CallLogData) -> tuple[np.ndarray, list[str]]:
+    grp = data.labels.get("group")
+    if grp is None:
+        return np.zeros(len(data), dtype=np.int32), ["agents"]
+    names = [n or "unknown" for n in grp.names]
+    codes = grp.codes.copy()
+    if (codes < 0).any():
+        names.append("unknown")
+        codes[codes < 0] = len(names) - 1
+    return codes, names
+
+
+def agents_seen(data: CallLogData, cal: LogCalendar, interval: float) -> dict:
+    """Per group: agents seen per weekday x interval of the day (mean over open days).
+
+    Returns ``{"groups": {name: [[per slot] x 7 weekdays]}, "method": ...}``; weekdays with no
+    open day hold zeros.
+    """
+    answered = data.outcome == ANSWERED
+    start = cal.seconds[answered] + data.wait[answered]
+    busy = data.handle[answered] + (
+        np.nan_to_num(data.acw[answered]) if data.acw is not None else 0.0
+    )
+    stop = start + np.maximum(busy, 0.0)
+    gcodes, gnames = _group_of_call(data)
+    gcodes = gcodes[answered]
+    n_slots = cal.days * round(DAY / interval)
+    s0 = np.minimum((start // interval).astype(np.int64), n_slots - 1)
+    s1 = np.clip((np.maximum(stop - 1e-6, start) // interval).astype(np.int64), s0, n_slots - 1)
+    lengths = s1 - s0 + 1
+    call = np.repeat(np.arange(len(s0)), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    slot = s0[call] + (np.arange(len(call)) - offsets[call])
+    # seen: took a call in the interval, or busy all through it (not just finishing one)
+    counted = (slot == s0[call]) | (slot < s1[call])
+    call, slot = call[counted], slot[counted]
+    agent = data.labels.get("agent")
+    per_group = {}
+    for g, name in enumerate(gnames):
+        mine = gcodes[call] == g
+        if agent is not None:
+            codes = agent.codes[answered][call[mine]].astype(np.int64)
+            keys = np.unique(slot[mine] * (len(agent.names) + 1) + codes + 1)
+            counts = np.bincount(keys // (len(agent.names) + 1), minlength=n_slots)
+        else:
+            lo = np.maximum(start[call[mine]], slot[mine] * interval)
+            hi = np.minimum(stop[call[mine]], (slot[mine] + 1) * interval)
+            counts = np.bincount(slot[mine], weights=hi - lo, minlength=n_slots) / interval
+        per_group[name] = _by_weekday(counts.astype(float), cal, interval)
+    method = (
+        "distinct agents busy in the interval"
+        if agent is not None
+        else ("mean agents busy (busy agent-seconds / interval): no agent column")
+    )
+    return {"groups": per_group, "method": method}
+
+
+def _by_weekday(counts: np.ndarray, cal: LogCalendar, interval: float) -> list[list[float]]:
+    slots = round(DAY / interval)
+    grid = counts.reshape(cal.days, slots)
+    out = []
+    for w in range(7):
+        mine = (cal.weekday == w) & cal.open
+        out.append(grid[mine].mean(axis=0).tolist() if mine.any() else [0.0] * slots)
+    return out
+
+
+def group_skills(data: CallLogData, types: list[str]) -> dict[str, list[str]]:
+    """Call types each group answered (at least :data:`SKILL_MIN_SHARE` of its calls)."""
+    gcodes, gnames = _group_of_call(data)
+    ctype = data.labels.get("call_type")
+    answered = data.outcome == ANSWERED
+    out = {}
+    for g, name in enumerate(gnames):
+        mine = answered & (gcodes == g)
+        if ctype is None:
+            out[name] = list(types)
+            continue
+        counts = np.bincount(ctype.codes[mine & (ctype.codes >= 0)], minlength=len(ctype.names))
+        total = max(int(counts.sum()), 1)
+        out[name] = [
+            n
+            for c, n in enumerate(ctype.names)
+            if n in types and counts[c] / total >= SKILL_MIN_SHARE
+        ]
+    return {g: s for g, s in out.items() if s}
+
+
+def staffing_maps(seen: dict, factor: float, interval: float, open_weekdays: list[str]) -> dict:
+    """Scenario ``staffing`` per group: agents seen x factor, rounded, at least 1 where seen.
+
+    One ``{"HH:MM": n}`` map per open weekday, written only where the count changes.
+    """
+    out = {}
+    for name, grid in seen["groups"].items():
+        plan = {}
+        for w, wd in enumerate(WEEKDAYS):
+            if wd not in open_weekdays:
+                continue
+            row = np.asarray(grid[w])
+            n = np.where(row > 0, np.maximum(np.floor(row * factor + 0.5), 1), 0).astype(int)
+            times, last = {}, None
+            for s, v in enumerate(n.tolist()):
+                if v != last:
+                    times[format_clock(s * interval)] = v
+                    last = v
+            plan[wd] = times
+        if any(any(v > 0 for v in t.values()) for t in plan.values()):
+            out[name] = plan
+    return out
+
+
+def agent_hours(staffing: dict, interval: float) -> float:
+    """Agent-hours of one week of ``staffing_maps`` output."""
+    total = 0.0
+    for plan in staffing.values():
+        for times in plan.values():
+            starts = [int(k[:2]) * 3600 + int(k[3:]) * 60 for k in times]
+            ends = [*starts[1:], DAY]
+            total += sum(v * (e - s) for v, s, e in zip(times.values(), starts, ends, strict=True))
+    return total / 3600.0 if math.isfinite(total) else 0.0

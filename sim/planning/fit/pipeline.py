@@ -1,0 +1,172 @@
+"""``sim fit``: from a call log to a fitted scenario, fit.json, a back-test and its report.
+
+Steps: remove very short calls (a documented rule), find redials (they are not first calls),
+estimate arrivals, shares, handle times, patience, tier priority and agents seen; then, by
+simulation, calibrate the factor from agents seen to agents available and back-test the result
+against the history per weekday and interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.planning.fit import agents as ag
+from sim.planning.fit import behaviour as bh
+from sim.planning.fit.arrivals import fit_arrivals, log_calendar
+from sim.planning.fit.redials import fit_redials
+from sim.scenario.calllog import SELF_SERVED, CallLogData
+from sim.scenario.units import WEEKDAYS
+
+__all__ = ["FitOptions", "FitResult", "finish_fit", "fit_log", "write_fit_folder"]
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Choices of the fit (``sim fit`` options); docs/fit.md gives each one's reason."""
+
+    interval: float = 1800.0
+    within: float = 20.0  # service-level threshold of the back-test, s
+    min_handle: float = 3.0  # answered calls with shorter talk are removed (ghost calls)
+    redial_window: float = 86400.0  # a call within this of a customer's previous one is a redial
+    tier_priority: dict = field(default_factory=dict)  # from the mapping file, if any
+    name: str = "fitted"
+
+
+@dataclass
+class FitResult:
+    """The estimates (``fit``, JSON-ready) and what the simulation steps added."""
+
+    fit: dict
+    data: CallLogData
+    calendar: object
+    scenario: dict | None = None
+    comments: dict | None = None
+    backtest_rows: list[dict] | None = None
+
+
+def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
+    """Every estimate that needs no simulation (the part timed by benchmarks/bench_fit.py)."""
+    started = time.perf_counter()
+    short = bh.short_calls(data, options.min_handle)
+    n_short = int(short.sum())
+    used = data.keep(~short) if n_short else data
+    cal = log_calendar(used.arrival)
+    redials, is_redial = fit_redials(used, options.redial_window)
+    first = ~is_redial
+    arrivals = fit_arrivals(cal, first, options.interval)
+    seen = ag.agents_seen(used, cal, options.interval)
+    types = bh.fit_shares(used, first, "call_type")
+    fit = {
+        "log": {
+            "file": Path(data.source).name,
+            "rows_read": data.rows_read,
+            "rows_dropped": data.dropped,
+            "examples": data.examples,
+            "short_calls_removed": n_short,
+            "calls_used": len(used),
+            "self_served_share": float((used.outcome == SELF_SERVED).mean()),
+        },
+        "interval_s": options.interval,
+        "within_s": options.within,
+        "start_weekday": WEEKDAYS[int(cal.weekday[0])],
+        "arrivals": arrivals,
+        "call_types": types,
+        "tiers": bh.fit_shares(used, first, "tier"),
+        "handle_times": bh.fit_handle_times(used, options.min_handle),
+        "patience": bh.fit_patience(used),
+        "tier_priority": bh.tier_priorities(used, options.tier_priority),
+        "redials": redials,
+        "agents": {"seen": seen, "skills": ag.group_skills(used, list(types))},
+    }
+    fit["fit_seconds"] = time.perf_counter() - started
+    return FitResult(fit, used, cal)
+
+
+def finish_fit(
+    result: FitResult,
+    folder: Path,
+    calibrate: bool = True,
+    replications: int = 4,
+    seed: int = 1,
+    workers: int = 1,
+    max_days: int = 28,
+    say: Callable[[str], None] | None = None,
+) -> FitResult:
+    """Calibrate the agents factor and back-test, by simulation over at most ``max_days``."""
+    from sim.planning.fit import calibrate as cb
+    from sim.planning.fit.scenario_out import arrivals_csv, build_scenario
+    from sim.report.files import write_atomic
+    from sim.scenario.schema import scenario_from_dict
+
+    fit, cal = result.fit, result.calendar
+    days = min(cal.days, 3660)
+    sim_days = min(days, max_days)
+    if fit["arrivals"]["profile_by_weekday"]:
+        write_atomic(folder / "arrivals.csv", arrivals_csv(fit))
+    hist = cb.history_table(result.data, cal, fit["interval_s"], fit["within_s"])
+    open_days = np.flatnonzero(cal.open[:sim_days]) + 1
+    history = cb.history_overall(hist, open_days)
+
+    def build(factor: float, n_days: int = sim_days):
+        data, _ = build_scenario(fit, fit_name(fit), factor, n_days)
+        return scenario_from_dict(data, base_dir=folder, source="fitted scenario")
+
+    factor = 1.0
+    if calibrate:
+        cal_info = cb.calibrate(build, history, open_days, replications, seed, workers, say)
+        factor = cal_info["factor"]
+        fit["agents"]["calibration"] = cal_info
+        fit["agents"]["factor_source"] = (
+            f"calibrated: simulated {cal_info['metric']} matches the history's "
+            f"{cal_info['target']:.4f}"
+        )
+    else:
+        fit["agents"]["factor_source"] = "not calibrated (--no-calibrate)"
+    fit["agents"]["factor"] = factor
+    rows, summary = cb.backtest(build(factor), hist, open_days, replications, seed + 1, workers)
+    summary["days"] = sim_days
+    fit["backtest"] = summary
+    result.scenario, result.comments = build_scenario(fit, fit_name(fit), factor, days)
+    result.backtest_rows = rows
+    return result
+
+
+def fit_name(fit: dict) -> str:
+    stem = Path(fit["log"]["file"]).stem
+    return f"fitted-{stem}"
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
+
+
+def write_fit_folder(folder: Path, result: FitResult) -> None:
+    """scenario.yaml (commented), fit.json, backtest.csv (and arrivals.csv), atomically."""
+    from sim.planning.fit.scenario_out import to_yaml
+    from sim.report.files import write_atomic, write_table
+
+    fit = result.fit
+    header = (
+        f"Fitted by `sim fit` from {fit['log']['file']}: every number says where it came from.\n"
+        "Run it as is with `sim run scenario.yaml`; see fit.json and report.html for the detail."
+    )
+    write_atomic(folder / "scenario.yaml", to_yaml(result.scenario, result.comments, header))
+    write_atomic(folder / "fit.json", json.dumps(_json_safe(fit), indent=2) + "\n")
+    if result.backtest_rows:
+        cols = {k: [r[k] for r in result.backtest_rows] for k in result.backtest_rows[0]}
+        write_table(folder / "backtest.csv", cols)

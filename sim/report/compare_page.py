@@ -1,0 +1,265 @@
+"""The comparison part of the report: what changed between the scenarios, what each plan costs
+in hours and money, the plans interval by interval, and the differences by area.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.report.folder import Folder, read_json, read_table
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
+from sim.report.plan_figures import overlay, small_multiples
+from sim.report.plots import FigureSink
+from sim.scenario.kpis import judge, unit_label
+
+__all__ = ["comparison_pairs", "comparison_section"]
+
+
+def comparison_pairs(data: dict) -> list[tuple[str, dict]]:
+    """(label "B − A", {kpi: {"mean", "ci95", "significant"}}) per pair, from comparison.json."""
+    pairs = []
+    if isinstance(data.get("pairs"), list):
+        for p in data["pairs"]:
+            base = p.get("baseline", p.get("a", "?"))
+            alt = p.get("alternative", p.get("b", "?"))
+            label = p.get("label") or f"{alt} − {base}"
+            pairs.append((str(label), p.get("differences") or p.get("kpis") or {}))
+    elif isinstance(data.get("differences"), dict):
+        pairs = [(str(k), v) for k, v in data["differences"].items() if isinstance(v, dict)]
+    return pairs
+
+
+AREAS = {  # KPI base name -> the panel it is drawn in
+    "calls": ("offered", "calls", "self_service_rate", "open_calls"),
+    "service": (
+        "service_level", "answer_rate", "abandon_rate", "asa", "mean_wait",
+        "mean_queue_length", "first_contact_resolution",
+    ),
+    "agents": ("occupancy", "agent_hours", "overtime_hours"),
+    "orders and delivery": (
+        "delivery_on_time", "delivery_success", "first_attempt_success", "cost_per_delivery",
+        "delivery_cost", "orders_created", "attempts_per_order",
+    ),
+    "back office": ("back_office_on_time", "lead_conversion"),
+}  # fmt: skip
+PLAN_ROWS = ("agent_hours", "overtime_hours", "delivery_cost", "fixed_cost", "fulfilment_cost")
+
+
+def _area(kpi: str) -> str | None:
+    base = kpi.split(".")[0]
+    return next((area for area, names in AREAS.items() if base in names), None)
+
+
+def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
+    """What changed, the plans' hours and cost, the plans interval by interval, differences
+    by area (small multiples) and the table of differences (headline KPIs first, the rest
+    folded)."""
+    if folder.comparison is None:
+        return None
+    pairs = comparison_pairs(folder.comparison)
+    targets = folder.targets() or _targets_of(folder)
+    kpis: list[str] = []
+    for _, diffs in pairs:
+        kpis += [k for k in diffs if k not in kpis and is_num((diffs[k] or {}).get("mean"))]
+    kpis.sort(key=lambda k: (MAIN_KPIS.index(k) if k in MAIN_KPIS else len(MAIN_KPIS), k))
+    headline = [k for k in kpis if ("." not in k and _area(k)) or k in targets]
+    rows, more = [], []
+    for label, diffs in pairs:
+        for k in kpis:
+            d = diffs.get(k) or {}
+            ci = d.get("ci95") or [None, None]
+            (rows if k in headline else more).append(
+                {
+                    "pair": label,
+                    "kpi": k,
+                    "mean": fmt_signed(d.get("mean"), k),
+                    "ci": fmt_range(ci[0], ci[1], k, signed=True) if is_num(ci[0]) else "–",
+                    "significant": ", ".join(filter(None, ["yes", judge(k, d.get("mean"))]))
+                    if d.get("significant")
+                    else "no",
+                }
+            )
+    areas: dict[str, list[str]] = {}
+    for k in headline:  # one panel per area and unit, so a scale never mixes units
+        unit = unit_label(k, signed=True) or "count"
+        areas.setdefault(f"{_area(k) or 'targets'} ({unit})", []).append(k)
+    tables = {name: read_table(p) for name, p in _intervals(folder).items()}
+    return {
+        "rows": rows,
+        "more_rows": more,
+        "figure": small_multiples(areas, pairs, sink),
+        "overlay": overlay(tables, sink, targets) if tables else None,
+        "plans": _plans(folder.comparison),
+        "changes": _changes(folder),
+        **_side_by_side(folder),
+    }
+
+
+def _targets_of(folder: Folder) -> dict[str, tuple[str, float]]:
+    """KPI -> (bound, value) from the baseline's attainment (a comparison folder has no
+    scenario.yaml of its own)."""
+    for summary in _summaries(folder).values():
+        entries = (summary.get("attainment") or {}).get("targets") or []
+        return {e["kpi"]: (e["bound"], e["target"]) for e in entries if "=" not in e["kpi"]}
+    return {}
+
+
+def _subfolders(folder: Folder) -> dict[str, Path]:
+    """Scenario name -> its run folder inside the comparison folder."""
+    out = {}
+    for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+        summary = read_json(sub / "summary.json")
+        if summary is not None:
+            out[str(summary.get("scenario") or sub.name)] = sub
+    return out
+
+
+def _intervals(folder: Folder) -> dict[str, Path]:
+    subs = _subfolders(folder)
+    order = [str(n) for n in folder.comparison.get("scenarios") or subs]
+    return {
+        n: subs[n] / "intervals.csv"
+        for n in order
+        if n in subs and (subs[n] / "intervals.csv").is_file()
+    }
+
+
+def _plans(data: dict) -> dict | None:
+    """Rows of hours and cost per day, one cell per scenario: mean (difference to A)."""
+    plans = data.get("plans")
+    if not isinstance(plans, dict) or not plans:
+        return None
+    currency = data.get("currency")
+    rows = []
+    for name in PLAN_ROWS:
+        if not any(
+            is_num((p.get(name) or {}).get("mean")) and (p.get(name) or {})["mean"]
+            for p in plans.values()
+        ):
+            continue
+        cells = []
+        for p in plans.values():
+            v = p.get(name) or {}
+            diff = v.get("difference")
+            cells.append(
+                {
+                    "mean": fmt(v.get("mean"), name, currency),
+                    "difference": fmt_signed(diff, name, currency) if is_num(diff) else "",
+                }
+            )
+        rows.append({"name": name, "cells": cells})
+    return {"scenarios": list(plans), "rows": rows}
+
+
+def _changes(folder: Folder) -> list[dict]:
+    """Per alternative, the keys of its resolved scenario that differ from the baseline's:
+    from comparison.json, or from the scenario.yaml of each run folder."""
+    data = folder.comparison.get("changes")
+    if isinstance(data, dict):
+        return [
+            {
+                "scenario": str(k),
+                "keys": [
+                    (c["key"], _short(c["baseline"]), _short(c["alternative"]))
+                    for c in v.get("keys", [])
+                ],
+            }
+            for k, v in data.items()
+            if isinstance(v, dict)
+        ]
+    from ruamel.yaml import YAML
+
+    from sim.scenario.diff import changes
+
+    loaded = {}
+    for name, sub in _subfolders(folder).items():
+        if (sub / "scenario.yaml").is_file():
+            loaded[name] = YAML(typ="safe", pure=True).load((sub / "scenario.yaml").read_text())
+    names = list(loaded)
+    return [
+        {
+            "scenario": n,
+            "keys": [(k, _short(a), _short(b)) for k, a, b in changes(loaded[names[0]], loaded[n])],
+        }
+        for n in names[1:]
+        if isinstance(loaded[n], dict) and isinstance(loaded[names[0]], dict)
+    ]
+
+
+def _short(value, width: int = 80) -> str:
+    text = "(none)" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _summaries(folder: Folder) -> dict[str, dict]:
+    """Each compared scenario's summary.json, in the comparison's order: from comparison.json's
+    ``summaries`` mapping (name -> summary.json shape) or from the summary.json of each
+    subfolder."""
+    data = (folder.comparison or {}).get("summaries")
+    summaries: dict[str, dict] = {}
+    if isinstance(data, dict):
+        summaries = {str(k): v for k, v in data.items() if isinstance(v, dict)}
+    else:
+        for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+            summary = read_json(sub / "summary.json")
+            if summary is not None:
+                summaries[str(summary.get("scenario") or sub.name)] = summary
+    order = [str(n) for n in (folder.comparison or {}).get("scenarios") or []]
+    return dict(
+        sorted(
+            summaries.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
+        )
+    )
+
+
+def _side_by_side(folder: Folder) -> dict:
+    """Each compared scenario's headline KPI means and the intervals meeting each target."""
+    summaries = _summaries(folder)
+    names: list[str] = []
+    for summary in summaries.values():
+        names += [
+            k
+            for k, v in (summary.get("kpis") or {}).items()
+            if k not in names and (k in MAIN_KPIS or "target" in v)
+        ]
+    rows = []
+    for k in names:
+        cells = []
+        for summary in summaries.values():
+            v = (summary.get("kpis") or {}).get(k) or {}
+            cells.append(
+                {
+                    "mean": fmt(v.get("mean"), k),
+                    "status": {True: "met", False: "missed"}.get(v.get("met"), ""),
+                }
+            )
+        rows.append({"kpi": k, "cells": cells})
+    return {"scenarios": list(summaries), "levels": rows + _attained_rows(summaries)}
+
+
+def _attained_rows(summaries: dict[str, dict]) -> list[dict]:
+    """Per overall target: intervals meeting it, per scenario."""
+    kpis: list[str] = []
+    for s in summaries.values():
+        for e in (s.get("attainment") or {}).get("targets") or []:
+            if "=" not in e["kpi"] and e["kpi"] not in kpis:
+                kpis.append(e["kpi"])
+    rows = []
+    for k in kpis:
+        cells = []
+        for s in summaries.values():
+            e = next(
+                (e for e in (s.get("attainment") or {}).get("targets") or [] if e["kpi"] == k), None
+            )
+            if e is None or not e["intervals"]:
+                cells.append({"mean": "–", "status": ""})
+                continue
+            ok = e["intervals_met"] == e["intervals"]
+            cells.append(
+                {
+                    "mean": f"{e['intervals_met']} of {e['intervals']}",
+                    "status": "met" if ok else "missed",
+                }
+            )
+        rows.append({"kpi": f"{k}: intervals meeting the target", "cells": cells})
+    return rows

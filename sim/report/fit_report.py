@@ -1,0 +1,237 @@
+"""``report.html`` of a ``sim fit`` folder: what was fitted, from how much, and how well the
+fitted model reproduces the history (the back-test), in one self-contained page.
+
+Reads ``fit.json``, ``backtest.csv`` and ``scenario.yaml`` of the folder (never the model):
+patience per tier (Kaplan–Meier against the fitted family), the history and the model side by
+side per weekday and interval (offered, service level, abandonment, ASA), and the tables of
+estimates with their sample sizes, estimators and intervals.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sim.report.files import write_atomic
+from sim.report.html import read_table
+from sim.report.plots import PALETTE, FigureSink, _figure, _legend
+
+__all__ = ["build_fit_report"]
+
+_FIGURES = (
+    ("offered", "offered calls per interval", 1.0),
+    ("service_level", "service level (%)", 100.0),
+    ("abandon_rate", "abandonment (%)", 100.0),
+    ("asa", "ASA (s)", 1.0),
+)
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+    "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
+    ".bad{color:#b00}img{max-width:100%}pre{background:#f7f7f7;padding:.5em;overflow:auto}"
+)
+
+
+def _n(v, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return f"{v:,.{digits}g}"
+
+
+def _ci(v) -> str:
+    return f"{_n(v[0])} .. {_n(v[1])}" if v else "-"
+
+
+def _table(head: list[str], rows: list[list]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
+    tiers = [t for t, e in fit["patience"].items() if e.get("kaplan_meier")]
+    if not tiers:
+        return None
+    fig, axes = _figure(1, len(tiers), height=3.0, width=min(5.0 * len(tiers), 10.0))
+    for ax, tier in zip(axes.flat, tiers, strict=False):
+        e = fit["patience"][tier]
+        km = e["kaplan_meier"]
+        ax.step(km["t"], km["survival"], where="post", color="#000000", label="Kaplan–Meier")
+        mean = (e.get("exponential") or {}).get("mean")
+        if mean:
+            t = np.linspace(0, max(km["t"][-1], 1.0), 200)
+            ax.plot(t, np.exp(-t / mean), color=PALETTE["abandon_rate"], label="exponential MLE")
+        ax.set_title(f"tier {tier}", fontsize=9)
+        ax.set_xlabel("wait (s)")
+        ax.set_ylabel("still waiting (patience survival)")
+        ax.set_ylim(0, 1.02)
+    _legend(fig, axes.flat[0])
+    return sink.add(
+        fig,
+        "patience",
+        "Patience: Kaplan–Meier and the exponential fit",
+        "Survival of patience from censored waits (answered calls are right-censored).",
+    )
+
+
+def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
+    if not table or "history_offered" not in table:
+        return None
+    x = np.arange(len(table["weekday"]))
+    fig, axes = _figure(4, 1, height=2.2, width=10.0)
+    for ax, (name, label, scale) in zip(axes.flat, _FIGURES, strict=True):
+        h = np.asarray(table[f"history_{name}"], dtype=float) * scale
+        m = np.asarray(table[f"model_{name}"], dtype=float) * scale
+        lo = np.asarray(table[f"model_{name}_ci_low"], dtype=float) * scale
+        hi = np.asarray(table[f"model_{name}_ci_high"], dtype=float) * scale
+        ax.fill_between(x, lo, hi, color=PALETTE[name], alpha=0.25, linewidth=0)
+        ax.plot(x, m, color=PALETTE[name], label="fitted model")
+        ax.plot(x, h, color="#000000", linewidth=0.8, marker=".", markersize=2, label="history")
+        ax.set_ylabel(label, fontsize=8)
+        days = np.asarray(table["weekday"])
+        firsts = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
+        ax.set_xticks(firsts, [str(d) for d in days[firsts]])
+    _legend(fig, axes.flat[0], ci=True)
+    return sink.add(
+        fig,
+        "backtest",
+        "Back-test: history and fitted model per weekday and interval",
+        "Black: the log (mean over its open days); colour: the fitted scenario (mean of "
+        "replications, shaded 95% CI).",
+    )
+
+
+def build_fit_report(folder: str | Path) -> Path:
+    """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path."""
+    folder = Path(folder)
+    fit = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
+    backtest = read_table(folder / "backtest.csv") if (folder / "backtest.csv").exists() else {}
+    sink = FigureSink(folder / "figures")
+    log, arr = fit["log"], fit["arrivals"]
+    parts = [f"<h1>sim fit: {html.escape(log['file'])}</h1>"]
+    parts.append(
+        f"<p>{_n(log['rows_read'])} rows read, {_n(log['calls_used'])} calls used "
+        f"({_n(log['short_calls_removed'])} very short calls removed), {arr['first_date']} to "
+        f"{arr['last_date']}: {arr['open_days']} open days of {arr['days']}.</p>"
+    )
+    if log["rows_dropped"]:
+        parts.append("<h2>Rows not used</h2>")
+        parts.append(
+            _table(["reason", "rows"], [[k, _n(v)] for k, v in log["rows_dropped"].items()])
+        )
+    bt = fit.get("backtest")
+    if bt:
+        parts.append(f"<h2>Back-test ({bt['days']} days, {bt['replications']} replications)</h2>")
+        rows = [
+            [
+                k,
+                _n(v["history"]),
+                _n(v["model"]),
+                _ci(v["model_ci95"]),
+                "yes" if v["inside"] else "no",
+            ]
+            for k, v in bt["overall"].items()
+        ]
+        parts.append(_table(["figure", "history", "model", "model 95% CI", "history inside"], rows))
+        parts.append(
+            _table(
+                ["figure", "MAE", "RMSE", "bias (model - history)", "offered-weighted MAE"],
+                [
+                    [k, _n(e["mae"]), _n(e["rmse"]), _n(e["bias"]), _n(e["weighted_mae"])]
+                    for k, e in bt["errors"].items()
+                ],
+            )
+        )
+    for item in (_backtest_figure(backtest, sink), _patience_figure(fit, sink)):
+        if item:
+            parts.append(
+                f'<h2>{html.escape(item["title"])}</h2><img src="{item["src"]}">'
+                f"<p>{html.escape(item['caption'])}</p>"
+            )
+    parts.append("<h2>Arrivals</h2>")
+    parts.append(
+        _table(
+            ["weekday", "open days", "mean first calls", "95% CI", "factor", "95% CI"],
+            [
+                [
+                    w,
+                    e["open_days"],
+                    _n(e.get("mean_calls")),
+                    _ci(e.get("mean_calls_ci95")),
+                    _n(e["factor"]),
+                    _ci(e.get("factor_ci95")),
+                ]
+                for w, e in arr["weekdays"].items()
+            ],
+        )
+    )
+    parts.append(
+        f"<p>daily volume {_n(arr['daily_volume'])} (95% CI {_ci(arr['daily_volume_ci95'])});"
+        f" day-to-day cv {_n(arr['day_to_day_cv']['value'])}; closed days inside the log: "
+        f"{', '.join(arr['holidays']) or 'none'}.</p>"
+    )
+    parts.append("<h2>Handle times</h2>")
+    parts.append(
+        _table(
+            ["call type", "calls", "family", "mean (s)", "95% CI", "cv", "95% CI", "KS"],
+            [
+                [
+                    t,
+                    _n(h["n"]),
+                    h["family"],
+                    _n(h["mean"]),
+                    _ci(h.get("mean_ci95")),
+                    _n(h["cv"]),
+                    _ci(h.get("cv_ci95")),
+                    _n(h["ks"], 3) + (" (fits badly)" if h["fits_badly"] else ""),
+                ]
+                for t, h in fit["handle_times"]["by_type"].items()
+                if h.get("family")
+            ],
+        )
+    )
+    parts.append("<h2>Patience</h2>")
+    parts.append(
+        _table(
+            ["tier", "queued", "abandoned", "exp. mean (s)", "95% CI", "family used", "mean", "cv"],
+            [
+                [
+                    t,
+                    _n(p["exponential"]["n"]),
+                    _n(p["exponential"]["abandoned"]),
+                    _n(p["exponential"].get("mean")),
+                    _ci(p["exponential"].get("mean_ci95")),
+                    p.get("family", "-"),
+                    _n(p.get("mean")),
+                    _n(p.get("cv")),
+                ]
+                for t, p in fit["patience"].items()
+            ],
+        )
+    )
+    agents = fit["agents"]
+    parts.append(
+        f"<h2>Agents</h2><p>{html.escape(agents['seen']['method'])}; factor "
+        f"{_n(agents.get('factor'))}: {html.escape(agents.get('factor_source', ''))}.</p>"
+    )
+    scenario = folder / "scenario.yaml"
+    if scenario.exists():
+        text = scenario.read_text(encoding="utf-8")
+        parts.append(f"<h2>scenario.yaml</h2><pre>{html.escape(text)}</pre>")
+    page = (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>sim fit: '
+        f"{html.escape(log['file'])}</title><style>{_STYLE}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>"
+    )
+    out = folder / "report.html"
+    write_atomic(out, page)
+    return out

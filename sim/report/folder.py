@@ -1,0 +1,131 @@
+"""Reading a results folder (run, comparison or sweep) into plain data for the report.
+
+The file formats are described in :mod:`sim.report.html`; every file is optional except that a
+folder must hold ``summary.json``, ``comparison.json`` or ``points.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.report.numbers import is_num
+from sim.scenario.units import parse_duration
+
+__all__ = ["Folder", "ReportError", "read_json", "read_table"]
+
+
+class ReportError(Exception):
+    """A folder that holds nothing a report can be built from."""
+
+
+# --- reading the folder -----------------------------------------------------------------------
+
+
+def read_table(path: str | Path) -> dict[str, np.ndarray]:
+    """A CSV file as columns: float arrays (empty cell = NaN) or, for text, object arrays."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return {}
+    header, body = rows[0], rows[1:]
+    cols: dict[str, np.ndarray] = {}
+    for j, name in enumerate(header):
+        raw = [r[j] if j < len(r) else "" for r in body]
+        try:
+            cols[name] = np.array([float(v) if v.strip() else np.nan for v in raw], dtype=float)
+        except ValueError:
+            cols[name] = np.array(raw, dtype=object)
+    return cols
+
+
+@dataclass
+class Folder:
+    """The files of a results folder, as plain data (missing files are None)."""
+
+    path: Path
+    scenario_text: str | None = None
+    scenario: dict = field(default_factory=dict)
+    summary: dict | None = None
+    intervals: dict | None = None
+    daily: dict | None = None
+    comparison: dict | None = None
+    points: dict | None = None
+    sweep: dict | None = None
+    experiment_text: str | None = None
+
+    @classmethod
+    def read(cls, path: str | Path) -> Folder:
+        path = Path(path)
+        if not path.is_dir():
+            raise ReportError(f"{path}: not a folder")
+        f = cls(path)
+        text = _text(path / "scenario.yaml")
+        if text is not None:
+            from ruamel.yaml import YAML
+
+            f.scenario_text = text
+            try:
+                data = YAML(typ="safe", pure=True).load(text)
+            except Exception as exc:  # a broken file still gets its text shown
+                raise ReportError(f"{path / 'scenario.yaml'}: not YAML: {exc}") from exc
+            f.scenario = data if isinstance(data, dict) else {}
+        f.summary = read_json(path / "summary.json")
+        f.comparison = read_json(path / "comparison.json")
+        f.sweep = read_json(path / "sweep.json")
+        f.experiment_text = _text(path / "experiment.yaml")
+        for name in ("intervals", "daily", "points"):
+            if (path / f"{name}.csv").is_file():
+                setattr(f, name, read_table(path / f"{name}.csv"))
+        if f.summary is None and f.comparison is None and f.points is None:
+            raise ReportError(
+                f"{path}: no summary.json, comparison.json or points.csv; is this a results folder?"
+            )
+        return f
+
+    def targets(self) -> dict[str, tuple[str, float]]:
+        """KPI -> (bound, value), from the scenario, sweep.json, then summary.json."""
+        out: dict[str, tuple[str, float]] = {}
+        sources = [self.scenario.get("targets"), (self.sweep or {}).get("targets")]
+        for block in sources:
+            for kpi, t in (block or {}).items():
+                if isinstance(t, dict):
+                    for bound in ("at_least", "at_most"):
+                        if is_num(t.get(bound)):
+                            out[kpi] = (bound, float(t[bound]))
+        for kpi, k in ((self.summary or {}).get("kpis") or {}).items():
+            if kpi not in out and is_num(k.get("target")):
+                out[kpi] = ("target", float(k["target"]))
+        return out
+
+    def interval_s(self) -> float | None:
+        try:
+            return parse_duration(self.scenario.get("interval"))
+        except (TypeError, ValueError):
+            return None
+
+    def within_s(self) -> float | None:
+        t = (self.scenario.get("targets") or {}).get("service_level") or {}
+        try:
+            return parse_duration(t.get("within", 20.0))
+        except (TypeError, ValueError):
+            return None
+
+
+def _text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def read_json(path: Path) -> dict | None:
+    text = _text(path)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}: not JSON: {exc}") from exc
+    return data if isinstance(data, dict) else None

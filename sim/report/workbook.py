@@ -1,0 +1,144 @@
+"""An Excel workbook per results folder, for planners who live in spreadsheets.
+
+Sheets: ``summary`` (each KPI's mean, 95 % CI, target and verdict, with its unit), then one
+sheet per CSV file of the folder (``intervals``, ``daily``, ``replications``, ``staffing``,
+``comparison``, ``points``), and ``staffing`` from the agents columns of ``intervals.csv`` when
+the folder has no ``staffing.csv``. Cells hold exactly the numbers of the CSV files; headers
+carry the unit, and shares are shown as percentages by the cell format (the value stays a
+fraction, as in the CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from sim.report.files import write_atomic
+from sim.report.numbers import header
+from sim.scenario.kpis import unit_label, unit_of
+
+__all__ = ["export_folder", "write_workbook"]
+
+_KEYS = ("day", "weekday", "start")
+
+
+def _value(text: str):
+    """A CSV cell as a number when it is one (int when whole and written without a point)."""
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return [], []
+    return rows[0], [[_value(c) for c in r] for r in rows[1:]]
+
+
+def _base(column: str) -> str:
+    for suffix in ("_mean", "_ci_low", "_ci_high"):
+        column = column.removesuffix(suffix)
+    return column
+
+
+def _sheet(wb, title: str, columns: list[str], rows: list[list], currency, per_row=True):
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(title[:31])
+    ws.append([header(c, currency, per_row) for c in columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+    for j, c in enumerate(columns, start=1):
+        if unit_of(_base(c)).is_share:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell.number_format = "0.0%"
+        ws.column_dimensions[ws.cell(1, j).column_letter].width = max(10, min(40, len(c) + 4))
+    ws.freeze_panes = "A2"
+    return ws
+
+
+def _summary_rows(summary: dict, currency: str | None) -> tuple[list[str], list[list]]:
+    columns = ["kpi", "mean", "ci95_low", "ci95_high", "target", "met", "unit"]
+    rows = []
+    for name, k in (summary.get("kpis") or {}).items():
+        ci = k.get("ci95") or [None, None]
+        unit = "share" if unit_of(name).is_share else unit_label(name, currency or "money")
+        rows.append(
+            [
+                name,
+                k.get("mean"),
+                ci[0],
+                ci[1],
+                k.get("target"),
+                k.get("met"),
+                unit,
+            ]
+        )
+    return columns, rows
+
+
+def _staffing_from_intervals(columns: list[str], rows: list[list]):
+    keep = [c for c in columns if c in _KEYS or c.startswith(("agents_on_duty", "agents_sched"))]
+    keep = [c for c in keep if c in _KEYS or c.endswith("_mean")]
+    index = [columns.index(c) for c in keep]
+    return keep, [[r[i] for i in index] for r in rows]
+
+
+def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | None:
+    """``results.xlsx`` in ``folder`` from its summary.json and CSV files; None when the folder
+    holds none of them."""
+    from openpyxl import Workbook
+
+    folder = Path(folder)
+    wb = Workbook()
+    wb.remove(wb.active)
+    currency = None
+    summary_path = folder / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        currency = summary.get("currency")
+        cols, rows = _summary_rows(summary, currency)
+        ws = _sheet(wb, "summary", cols, rows, currency, per_row=False)
+        for (cell,) in ws.iter_rows(min_row=2, min_col=7, max_col=7):
+            if cell.value == "share":
+                for c in ws[cell.row][1:5]:
+                    c.number_format = "0.0%"
+    csvs = sorted(folder.glob("*.csv"), key=lambda p: (p.stem != "intervals", p.stem))
+    for path in csvs:
+        cols, rows = _read_csv(path)
+        if cols:
+            _sheet(wb, path.stem, cols, rows, currency)
+    intervals = folder / "intervals.csv"
+    if intervals.is_file() and not (folder / "staffing.csv").is_file():
+        cols, rows = _staffing_from_intervals(*_read_csv(intervals))
+        _sheet(wb, "staffing", cols, rows, currency)
+    if not wb.sheetnames:
+        return None
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = Path(out) if out else folder / "results.xlsx"
+    write_atomic(out, buf.getvalue())
+    return out
+
+
+def export_folder(folder: str | Path) -> list[Path]:
+    """A workbook for the folder and for each run folder inside it (a comparison's scenarios)."""
+    folder = Path(folder)
+    written = [write_workbook(folder)]
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if (sub / "summary.json").is_file():
+            written.append(write_workbook(sub))
+    return [p for p in written if p is not None]

@@ -1,0 +1,148 @@
+"""Target attainment interval by interval: counts, shares of calls, worst intervals, the times
+of day that miss (wrapping past midnight), headlines that never hide a miss."""
+
+from __future__ import annotations
+
+import numpy as np
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.kpi.attainment import attainment, interval_targets
+from sim.report.numbers import headline
+
+ROWS = [  # day, weekday, start, offered, service level
+    (1, "mon", "00:00", 10, 0.50),
+    (1, "mon", "12:00", 100, 0.90),
+    (1, "mon", "18:00", 50, 0.84),
+    (2, "tue", "00:00", 20, 0.70),
+    (2, "tue", "12:00", 100, 0.95),
+    (2, "tue", "18:00", 0, np.nan),  # no calls: no figure, left out
+]
+
+
+def table():
+    cols = list(zip(*ROWS, strict=True))
+    return {
+        "day": np.array(cols[0]),
+        "weekday": np.array(cols[1], dtype=object),
+        "start": np.array(cols[2], dtype=object),
+        "offered_mean": np.array(cols[3], dtype=float),
+        "service_level_mean": np.array(cols[4], dtype=float),
+        "service_level.type=complaint_mean": np.array([0.1, 0.9, 0.9, 0.1, 0.9, np.nan]),
+        "offered.type=complaint_mean": np.array([1.0, 10, 5, 2, 10, 0]),
+    }
+
+
+def test_counts_shares_and_worst_intervals():
+    a = attainment(table(), {"service_level": {"at_least": 0.85}})
+    assert a["intervals"] == 6
+    sl = a["targets"][0]
+    assert sl["kpi"] == "service_level"
+    assert (sl["intervals"], sl["intervals_met"], sl["intervals_missed"]) == (5, 2, 3)
+    assert sl["share_intervals_met"] == 2 / 5
+    assert sl["calls"] == 280 and sl["calls_in_missed"] == 80
+    assert sl["share_calls_met"] == 200 / 280
+    assert [(w["day"], w["start"], w["value"]) for w in sl["worst"]] == [
+        (1, "00:00", 0.5),
+        (2, "00:00", 0.7),
+        (1, "18:00", 0.84),
+    ]
+    assert sl["worst"][0]["offered"] == 10
+    # the call-type segment takes the overall target and its own offered calls
+    seg = a["targets"][1]
+    assert seg["kpi"] == "service_level.type=complaint"
+    assert seg["intervals_missed"] == 2 and seg["calls"] == 28 and seg["calls_in_missed"] == 3
+
+
+def test_misses_merge_times_of_day_and_wrap_past_midnight():
+    a = attainment(table(), {"service_level": {"at_least": 0.85}})
+    misses = a["targets"][0]["misses"]
+    # 18:00 and 00:00 are neighbours in this day of three slots: one run 18:00-12:00
+    assert misses == [
+        {
+            "from": "18:00",
+            "to": "12:00",
+            "slots": 2,
+            "intervals_missed": 3,
+            "intervals": 3,
+            "days_missed": 2,
+            "days": 2,
+            "worst": 0.5,
+            "clearly": None,
+        }
+    ]
+
+
+def test_at_most_targets_and_segments_with_their_own_target():
+    t = table()
+    t["abandon_rate_mean"] = np.array([0.2, 0.01, 0.04, 0.05, 0.0, np.nan])
+    targets = {
+        "abandon_rate": {"at_most": 0.05},
+        "service_level": {"at_least": 0.8},
+        "service_level.type=complaint": {"at_least": 0.05},
+    }
+    found = interval_targets(targets, t)
+    assert found["service_level.type=complaint"] == ("at_least", 0.05)
+    a = attainment(t, targets)
+    ab = next(e for e in a["targets"] if e["kpi"] == "abandon_rate")
+    assert ab["intervals_missed"] == 1 and ab["worst"][0]["value"] == 0.2  # 0.05 meets <= 0.05
+    seg = next(e for e in a["targets"] if e["kpi"] == "service_level.type=complaint")
+    assert seg["intervals_missed"] == 0
+
+
+def test_headline_never_says_a_bare_met_over_missed_intervals():
+    sl = attainment(table(), {"service_level": {"at_least": 0.85}})["targets"][0]
+    text = headline(sl, {"mean": 0.88, "met": True})
+    assert text == "met overall, missed in 3 of 5 intervals (60%, with 29% of the calls)"
+    ok = attainment(table(), {"service_level": {"at_least": 0.1}})["targets"][0]
+    assert headline(ok, {"met": True}) == "met overall, met in all 5 intervals"
+
+
+def test_run_prints_attainment_first_and_summary_json_holds_it(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli,
+        f"run scenarios/erlang_a.yaml --replications 2 --workers 1 --quiet --no-report --out {out}",
+    )
+    assert result.exit_code == 0, result.output
+    first = result.output.index("Targets interval by interval")
+    assert first < result.output.index("replications, seed")
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    entry = summary["attainment"]["targets"][0]
+    assert entry["kpi"] == "service_level"
+    assert entry["intervals_met"] + entry["intervals_missed"] == entry["intervals"] > 0
+
+
+def test_output_in_a_log_keeps_names_and_paths_on_one_line(tmp_path):
+    out = tmp_path / ("a_long_folder_name_for_a_log_" * 4) / "run"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("run", "scenarios/hotline_baseline.yaml", "--replications", "2", "--workers", "1"),
+            *("--quiet", "--no-report", "--out", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"results: {out}" in lines  # the path is not folded across lines
+    assert any("first_contact_resolution" in line for line in lines)
+    assert any("service_level, complaint calls" in line for line in lines)
+    assert all(len(line) <= 240 or line.startswith("  ") for line in lines)
+
+
+def test_clearly_missed_needs_the_whole_ci_on_the_wrong_side():
+    t = table()
+    t["service_level_ci_high"] = np.array([0.6, 0.95, 0.9, 0.84, 0.99, np.nan])
+    sl = attainment(t, {"service_level": {"at_least": 0.85}})["targets"][0]
+    # missed: mon 00:00 (CI up to 0.6: clearly), mon 18:00 (up to 0.9: maybe noise),
+    # tue 00:00 (up to 0.84: clearly)
+    assert sl["intervals_missed"] == 3 and sl["intervals_missed_clearly"] == 2
+    assert headline(sl, {"met": True}).endswith("; 2 clearly, their 95% CI on the wrong side)")
+    assert (
+        attainment(table(), {"service_level": {"at_least": 0.85}})["targets"][0][
+            "intervals_missed_clearly"
+        ]
+        is None
+    )
