@@ -160,7 +160,11 @@ def segments(rec: CallRecords, offered: np.ndarray):
 
 
 def interval_counts(
-    rec: CallRecords, interval: float, owner: np.ndarray | None = None, owners: int = 1
+    rec: CallRecords,
+    interval: float,
+    owner: np.ndarray | None = None,
+    owners: int = 1,
+    masks=None,
 ) -> dict[str, np.ndarray]:
     """The binning every per-interval figure shares: calls by the interval where they arrive.
 
@@ -169,10 +173,11 @@ def interval_counts(
     ``answered_wait`` and ``offered_wait`` (sums of waits), each of shape (owners, bins), split
     by ``owner`` (a label per call, e.g. the group of its first route step; default all in 0);
     per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds; ``which``
-    the interval of each call and ``edges`` the interval bounds.
+    the interval of each call and ``edges`` the interval bounds. ``masks``: :func:`call_masks`
+    of ``rec`` when the caller has them already.
     """
     c = rec.calls
-    _, offered, answered, abandoned, wait = call_masks(rec)
+    _, offered, answered, abandoned, wait = call_masks(rec) if masks is None else masks
     edges = np.arange(0.0, rec.horizon + interval / 2, interval)
     n_bins = len(edges) - 1
     bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
@@ -210,17 +215,21 @@ def first_counted_interval(rec: CallRecords, interval: float) -> int:
     return int(np.ceil(rec.warmup / interval - 1e-9))
 
 
-def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dict[str, np.ndarray]:
+def interval_table(
+    rec: CallRecords, interval: float, start_weekday: str, masks=None
+) -> dict[str, np.ndarray]:
     """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy, and
     offered, service level and abandonment per tier and call type (when there are several).
 
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
+    ``masks``: :func:`call_masks` of ``rec`` when the caller has them already.
     """
-    k = interval_counts(rec, interval)
+    masks = call_masks(rec) if masks is None else masks
+    k = interval_counts(rec, interval, masks=masks)
     edges = k["edges"]
     n_bins = len(edges) - 1
     first = first_counted_interval(rec, interval)
-    _, offered, answered, abandoned, wait = call_masks(rec)
+    _, offered, answered, abandoned, wait = masks
     quick_mask = answered & (wait <= rec.within)
 
     def count(mask):
