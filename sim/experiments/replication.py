@@ -20,7 +20,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import stats
 
-from sim.experiments.executors import Executor, Job, default_workers, executor_scope, run_all
+from sim.experiments.executors import (
+    Executor,
+    Failure,
+    Job,
+    ReplicationError,
+    default_workers,
+    executor_scope,
+    run_all,
+)
 from sim.model.simulation import RunResult
 from sim.scenario.schema import Scenario, Target, scenario_to_yaml
 
@@ -96,6 +104,7 @@ class Summary:
     runs: list[RunResult]
     kpis: dict[str, KpiSummary] = field(default_factory=dict)
     stopping: dict | None = None  # how a stopping rule ended, when one was given
+    failures: list[Failure] = field(default_factory=list)  # replications that raised
 
     @property
     def replications(self) -> int:
@@ -114,6 +123,8 @@ class Summary:
             out["currency"] = self.scenario.currency
         if self.stopping is not None:
             out["stopping"] = self.stopping
+        if self.failures:
+            out["failures"] = [f.to_dict() for f in self.failures]
         return out
 
     def attainment(self) -> dict:
@@ -389,14 +400,27 @@ def replicate(
         the worker count until it holds; ``Summary.stopping`` says how many were needed.
     executor : ``"serial"``, ``"processes"`` (default) or ``"dask"``, or an :class:`Executor`.
     address : the Dask scheduler (``tcp://host:port``); none starts a local cluster.
+
+    Replications that raise are left out of the summary and listed in ``Summary.failures``
+    (with a stopping rule, or when every one fails, :class:`ReplicationError` is raised).
     """
     seed = scenario.seed if seed is None else int(seed)
     rule = StoppingRule.parse(until) if isinstance(until, str) else until
     with executor_scope(executor, workers, address) as ex:
         if rule is None:
             n = scenario.replications if replications is None else int(replications)
-            got = run_all(ex, [Job(rep, scenario, seed, rep) for rep in range(n)], progress)
-            return summarize(scenario, seed, [got[rep] for rep in range(n)])
+            try:
+                got, failures = (
+                    run_all(ex, [Job(r, scenario, seed, r) for r in range(n)], progress),
+                    [],
+                )
+            except ReplicationError as exc:  # summarise the others, report the failed ones
+                got, failures = exc.results, exc.failures
+            if not got:
+                raise ReplicationError(failures)
+            summary = summarize(scenario, seed, [got[rep] for rep in sorted(got)])
+            summary.failures = failures
+            return summary
         n_max = MAX_REPLICATIONS if replications is None else int(replications)
         runs, info = _replicate_until(ex, scenario, seed, rule, n_max, min_replications, progress)
     summary = summarize(scenario, seed, runs)

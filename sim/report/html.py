@@ -262,6 +262,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     ReportError
         when the folder holds none of ``summary.json``, ``comparison.json``, ``points.csv``.
     """
+    from sim.report.staffing_report import build_staffing_report, is_staffing_folder
+
+    if is_staffing_folder(Path(folder)) and not (Path(folder) / "summary.json").is_file():
+        return build_staffing_report(folder, out)
     f = Folder.read(folder)
     out = Path(out) if out else f.path / "report.html"
     sink = FigureSink(out.parent / "figures")
