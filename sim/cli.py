@@ -226,7 +226,10 @@ def run(
         stored = len(store.load())
         if stored and not quiet:
             click.echo(f"resuming: {stored} finished replications kept in {store.folder}", err=True)
-    with _experiment_errors(), progress_bar(n, f"{scenario.name}: replications", quiet) as advance:
+    with (
+        _experiment_errors(folder),
+        progress_bar(n, f"{scenario.name}: replications", quiet) as advance,
+    ):
         summary = replicate(
             scenario,
             replications=n,
@@ -259,6 +262,8 @@ def run(
         console.print(f"workbook: {escape(str(folder / book.relative_to(staged)))}")
     if report is not None:
         console.print(f"report: {escape(str(folder / report.name))}")
+    if summary.failures:
+        _replication_failures(summary.failures, folder)
     if strict and any(k.met is False for k in summary.kpis.values()):
         sys.exit(1)
 
@@ -311,16 +316,61 @@ def report(folder) -> None:
 
 
 @contextmanager
-def _experiment_errors():
-    """Executor set-up failures and bad stopping rules are bad input: message and exit 2."""
-    from sim.experiments.executors import ExecutorError
+def _experiment_errors(folder: Path | None = None):
+    """Executor set-up failures and bad stopping rules are bad input: message and exit 2.
+    Replications that raised: their seeds and tracebacks in ``folder``/failures.json, exit 1."""
+    from sim.experiments.executors import ExecutorError, ReplicationError
     from sim.experiments.replication import StoppingRuleError
     from sim.model.callers import SimulationLimitError
 
     try:
         yield
-    except (ExecutorError, StoppingRuleError, SimulationLimitError) as exc:
+    except (ExecutorError, StoppingRuleError, SimulationLimitError) as exc:  # serial runs
         _fail(f"error: {exc}")
+    except ReplicationError as exc:
+        _replication_failures(exc.failures, folder)
+
+
+@contextmanager
+def _search_scope(folder, executor, workers, address, total: int, label: str, quiet: bool):
+    """A planning search's error handling, executor and progress bar: yields (executor,
+    advance)."""
+    from sim.experiments.executors import executor_scope
+
+    with (
+        _experiment_errors(folder),
+        executor_scope(executor, workers, address) as ex,
+        progress_bar(total, label, quiet) as advance,
+    ):
+        yield ex, advance
+
+
+def _replication_failures(failures: list, folder: Path | None) -> None:
+    """Say which replications raised (seed, replication, error, first traceback), write them
+    all to ``folder``/failures.json, exit 1."""
+    loops = [f.error for f in failures if f.error.startswith("SimulationLimitError: ")]
+    if loops:  # the scenario loops without progress: bad input, said without a traceback
+        _fail(f"error: {loops[0].split(': ', 1)[1]}")
+    from sim.report.files import write_atomic
+
+    where = ""
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            data = [f.to_dict() for f in failures]
+            write_atomic(folder / "failures.json", json.dumps(data, indent=2) + "\n")
+            where = f"; every traceback in {folder / 'failures.json'}"
+        except OSError:
+            pass
+    for f in failures[:10]:
+        click.echo(
+            f"error: replication {f.replication} (seed {f.seed}) of {f.scenario} raised {f.error}",
+            err=True,
+        )
+    if len(failures) > 10:
+        click.echo(f"error: ... and {len(failures) - 10} more replications", err=True)
+    click.echo(failures[0].traceback.rstrip(), err=True)
+    _fail(f"error: {len(failures)} replication(s) failed{where}", 1)
 
 
 def _rule(text: str):
@@ -405,6 +455,7 @@ def compare(
     variance the difference would have with independent seeds over the variance it has.
     """
     from sim.experiments.comparison import compare as run_compare
+    from sim.experiments.comparison import scenario_labels
     from sim.planning.sizing import plan_costs
     from sim.report.files import default_out_dir, write_folder
     from sim.scenario.diff import changes_by_label
@@ -413,7 +464,12 @@ def compare(
         _fail("error: compare needs at least two scenario files")
     scenarios = [_load(f) for f in files]
     n = replications or scenarios[0].replications
-    with _experiment_errors(), progress_bar(n * len(scenarios), "compare: runs", quiet) as advance:
+    labels = "_vs_".join(scenario_labels(scenarios))
+    folder = Path(out) if out else default_out_dir("compare_" + labels)
+    with (
+        _experiment_errors(folder),
+        progress_bar(n * len(scenarios), "compare: runs", quiet) as advance,
+    ):
         comparison = run_compare(
             scenarios,
             replications=n,
@@ -423,7 +479,6 @@ def compare(
             executor=executor,
             address=address,
         )
-    folder = Path(out) if out else default_out_dir("compare_" + "_vs_".join(comparison.labels))
     extra = {
         "plans": plan_costs(comparison),
         "changes": changes_by_label(scenarios, comparison.labels),
@@ -544,7 +599,7 @@ def sweep(
     reps = replications or loaded.experiment.replications
     try:
         with (
-            _experiment_errors(),
+            _experiment_errors(folder),
             progress_bar(
                 len(loaded.points) * reps, f"{loaded.experiment.name}: runs", quiet
             ) as advance,
@@ -649,7 +704,11 @@ def regress(baselines, scenarios, update, exact, seed, workers, quiet) -> None:
     help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)",
 )
 @click.option("--aht", required=True, metavar="DURATION", help="mean handle time, e.g. 3min")
-@click.option("--agents", type=click.IntRange(min=1), help="agents on duty (figures for this many)")
+@click.option(
+    "--agents",
+    metavar="N|A..B",
+    help="agents on duty: figures for this many, or a table over a range (10..20)",
+)
 @click.option(
     "--patience",
     metavar="DURATION",
@@ -669,82 +728,68 @@ def erlang(
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
     import math
 
-    from sim.planning.calculator import duration_arg, erlang_calculator, parse_rate
+    from sim.planning.calculator import (
+        agents_range,
+        duration_arg,
+        erlang_calculator,
+        erlang_table,
+        parse_rate,
+    )
+    from sim.planning.staffing_tables import erlang_range_table
 
     if agents is None and target is None and abandon_target is None and max_occupancy is None:
         _fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
     try:
+        span = agents_range(agents) if agents is not None else None
         lam = parse_rate(rate)
-        result = erlang_calculator(
-            lam,
+        args = (
             duration_arg(aht, "aht"),
-            agents,
             duration_arg(patience, "patience") if patience is not None else math.inf,
             duration_arg(within, "within"),
-            target,
-            abandon_target,
-            max_occupancy,
         )
+        single = span is not None and len(span) == 1
+        result = erlang_calculator(
+            lam, args[0], span[0] if single else None, args[1], args[2], target,
+            abandon_target, max_occupancy,
+        )  # fmt: skip
+        rows = erlang_table(lam, args[0], span, args[1], args[2]) if span and not single else None
     except ValueError as exc:
         _fail(f"error: {exc}")
+    if rows is not None:
+        result["table"] = rows
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    table = Table(
-        title=f"{result['model'].replace('_', ' ').title()}: "
+    title = (
+        f"{result['model'].replace('_', ' ').title()}: "
         f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
         f"{result['load']:.3g} Erlang"
     )
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, label, pattern in (
-        ("agents", "agents", "{:d}"),
-        ("service_level", f"service level ({within})", "{:.2%}"),
-        ("abandon_rate", "abandon rate", "{:.2%}"),
-        ("asa", "ASA", "{:.1f} s"),
-        ("mean_wait", "mean wait", "{:.1f} s"),
-        ("occupancy", "occupancy", "{:.1%}"),
-        ("prob_wait", "probability of waiting", "{:.2%}"),
-        ("agents_required", "agents required", "{:d}"),
-    ):
-        if key in result:
-            table.add_row(label, pattern.format(result[key]))
-    _console().print(table)
-
-
-def staffing_table(result) -> Table:
-    """Per group and weekday: agent-hours, peak agents, intervals meeting, worst service level."""
-    import numpy as np
-
-    from sim.scenario.units import WEEKDAYS
-
-    cols = result.table()
-    table = Table(
-        title=f"{escape(result.scenario.name)}: staffing meeting the targets in every interval"
-    )
-    for col in ("group", "day", "agent-hours", "peak", "intervals met", "lowest SL"):
-        table.add_column(col, justify="left" if col in ("group", "day") else "right")
-    group, weekday = np.array(cols["group"]), np.array(cols["weekday"])
-    agents = np.array(cols["agents"], dtype=float)
-    p_meet = np.array(cols["p_meets_target"], dtype=float)
-    sl = np.array([np.nan if v is None else v for v in cols["service_level"]], dtype=float)
-    hours = result.scenario.interval / 3600.0
-    for g in result.staffing:
-        for w in WEEKDAYS:
-            mine = (group == g) & (weekday == w)
-            if not mine.any():
-                continue
-            met = int((p_meet[mine] >= 0.5).sum())
-            low = np.nanmin(sl[mine]) if np.isfinite(sl[mine]).any() else None
-            table.add_row(
-                escape(g),
-                w,
-                f"{agents[mine].sum() * hours:,.1f}",
-                f"{agents[mine].max():.0f}",
-                f"{met}/{int(mine.sum())}",
-                format_value(low, "service_level"),
-            )
-    return table
+    console = _console()
+    if rows is not None:
+        console.print(erlang_range_table(title, rows, within, target, abandon_target))
+    else:
+        table = Table(title=title)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, label, pattern in (
+            ("agents", "agents", "{:d}"),
+            ("service_level", f"service level ({within})", "{:.2%}"),
+            ("abandon_rate", "abandon rate", "{:.2%}"),
+            ("asa", "ASA", "{:.1f} s"),
+            ("mean_wait", "mean wait", "{:.1f} s"),
+            ("occupancy", "occupancy", "{:.1%}"),
+            ("prob_wait", "probability of waiting", "{:.2%}"),
+            ("agents_required", "agents required", "{:d}"),
+        ):
+            if key in result:
+                table.add_row(label, pattern.format(result[key]))
+        console.print(table)
+    if "agents_required" in result and span is not None and span[-1] < result["agents_required"]:
+        console.print(
+            f"[red]{span[-1]} agents miss the targets[/red]: "
+            f"{result['agents_required']} agents required"
+        )
 
 
 @cli.command()
@@ -754,10 +799,24 @@ def staffing_table(result) -> Table:
 @click.option(
     "--max-iterations",
     type=click.IntRange(min=1),
-    default=20,
+    default=6,
     show_default=True,
-    help="simulation rounds of the iterative staffing algorithm",
+    help="rounds of the search (each simulates the plan and the plan one agent lower)",
 )
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 0.5),
+    default=0.01,
+    show_default=True,
+    help="indifference zone: a level not significantly below target - delta may be accepted",
+)
+@click.option(
+    "--verify",
+    "verify",
+    type=click.IntRange(min=0),
+    help="fresh replications checking the result (default: --replications; 0: no check)",
+)
+@click.option("--no-pool", is_flag=True, help="one day type per weekday, even if identical")
 @click.option(
     "--max-occupancy",
     type=click.FloatRange(0, 1, min_open=True),
@@ -769,15 +828,37 @@ def staffing_table(result) -> Table:
     type=click.Path(),
     help="shift templates (docs/staffing.md): also choose shifts covering the staffing",
 )
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+@executor_options
 def staff(
-    file, out, seed, replications, workers, quiet, max_iterations, max_occupancy, shifts_file
+    file,
+    out,
+    seed,
+    replications,
+    workers,
+    quiet,
+    max_iterations,
+    delta,
+    verify,
+    no_pool,
+    max_occupancy,
+    shifts_file,
+    no_report,
+    executor,
+    address,
 ) -> None:
-    """Staffing per group and interval meeting FILE's service-level, abandonment (and occupancy)
-    targets in every interval: Erlang A, then corrected by simulation. Writes staffing.yaml (an
-    `agents:` section), staffing.csv and staffing.json to the results folder (--out)."""
-    from sim.experiments.executors import default_workers
+    """Staffing per group, day type and interval meeting FILE's service-level, abandonment (and
+    occupancy) targets, found by simulation and checked with fresh seeds (docs/staffing.md).
+    Writes staffing.yaml (an `agents:` section), staffing.csv, staffing.json and report.html to
+    the results folder (--out) after every round; rerun into the same --out to resume."""
     from sim.planning.staffing import staff as run_staff
-    from sim.planning.staffing import write_staffing_folder
+    from sim.planning.staffing_files import (
+        fingerprint,
+        load_search,
+        save_search,
+        write_staffing_folder,
+    )
+    from sim.planning.staffing_tables import staffing_table
     from sim.report.files import default_out_dir
 
     scenario = _load(file)
@@ -790,40 +871,75 @@ def staff(
         except ScenarioError as exc:
             _fail(f"error: {exc}")
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    try:
-        result = run_staff(
-            scenario,
-            seed=seed,
-            replications=replications,
-            workers=workers or default_workers(),
-            max_iterations=max_iterations,
-            max_occupancy=max_occupancy,
-            base_dir=Path(file).parent,
-            progress=say,
-        )
-    except ValueError as exc:
-        _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
-    schedule = None
-    if templates is not None:
-        from sim.planning.shifts import schedule_shifts
+    reps = replications or scenario.replications
+    key = fingerprint(
+        scenario,
+        seed=scenario.seed if seed is None else seed,
+        replications=reps,
+        delta=delta,
+        pool=not no_pool,
+        max_occupancy=max_occupancy,
+    )
+    resume = load_search(folder, key)
+    if resume is not None and say:
+        say(f"resuming the search saved in {folder} after round {resume.round}")
 
+    def checkpoint(partial, state) -> None:
         try:
-            schedule = schedule_shifts(
-                result, templates, workers=workers or default_workers(), base_dir=Path(file).parent
+            save_search(folder, state, key)
+            write_staffing_folder(folder, partial)
+        except OSError as exc:
+            _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+
+    schedule = None
+    total = reps * (2 + max_iterations)
+    label = f"{scenario.name}: staffing runs"
+    with _search_scope(folder, executor, workers, address, total, label, quiet) as (ex, advance):
+        try:
+            result = run_staff(
+                scenario,
+                seed=seed,
+                replications=reps,
+                executor=ex,
+                max_iterations=max_iterations,
+                max_occupancy=max_occupancy,
+                base_dir=Path(file).parent,
+                progress=say,
+                advance=advance,
+                delta=delta,
+                pool_days=not no_pool,
+                verify_replications=verify,
+                checkpoint=checkpoint,
+                resume=resume,
             )
+            if templates is not None:
+                from sim.planning.shifts import schedule_shifts
+
+                schedule = schedule_shifts(
+                    result, templates, ex, base_dir=Path(file).parent, advance=advance
+                )
         except ValueError as exc:
             _fail(f"error: {exc}")
     with _results_folder(folder) as staged:
         write_staffing_folder(staged, result, schedule)
+        report = None if no_report else _write_report(staged)
     console = _console()
     console.print(staffing_table(result))
-    state = "converged" if result.converged else "stopped at --max-iterations (not converged)"
-    console.print(
-        f"{result.agent_hours():,.1f} scheduled agent-hours over the horizon; "
-        f"{result.iterations} iterations, {state}; {result.simulated} replications "
-        f"simulated in {result.elapsed_s:.1f} s"
+    state = (
+        "every slot decided"
+        if result.converged
+        else f"budget spent: {int((~result.decided & result.measured_slots()).sum())} slots "
+        "undecided (more --max-iterations or --replications)"
     )
+    console.print(
+        f"{result.agent_hours():,.1f} scheduled agent-hours over the measured days "
+        f"(Erlang: {result.agent_hours(result.erlang_levels):,.1f}); {result.rounds} rounds, "
+        f"{state}; {result.simulated + result.verify_replications} replications simulated in "
+        f"{result.elapsed_s:.1f} s"
+    )
+    for note in result.types.notes:
+        console.print(note)
     if schedule is not None:
         console.print(
             f"shifts: {schedule.paid_hours:,.1f} paid hours "
@@ -832,6 +948,8 @@ def staff(
             f"(after {schedule.repairs} repair round(s))"
         )
     console.print(f"results: {escape(str(folder))}")
+    if report is not None:
+        console.print(f"report: {escape(str(folder / report.name))}")
 
 
 @cli.command()
@@ -845,30 +963,34 @@ def staff(
     show_default=True,
     help="rounds over the resources of the coordinate search",
 )
-def size(file, out, seed, replications, workers, quiet, max_passes) -> None:
+@executor_options
+def size(file, out, seed, replications, workers, quiet, max_passes, executor, address) -> None:
     """Couriers per own channel, courier-company daily capacity and back-office staff meeting
     FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
     daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
-    from sim.experiments.executors import default_workers
     from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
     from sim.planning.sizing import size as run_size
     from sim.report.files import default_out_dir
 
     scenario = _load(file)
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    try:
-        result = run_size(
-            scenario,
-            seed=seed,
-            replications=replications,
-            workers=workers or default_workers(),
-            max_passes=max_passes,
-            base_dir=Path(file).parent,
-            progress=say,
-        )
-    except ValueError as exc:
-        _fail(f"error: {exc}")
     folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
+    reps = replications or scenario.replications
+    label = f"{scenario.name}: sizing runs"
+    with _search_scope(folder, executor, workers, address, reps, label, quiet) as (ex, advance):
+        try:
+            result = run_size(
+                scenario,
+                seed=seed,
+                replications=replications,
+                executor=ex,
+                max_passes=max_passes,
+                base_dir=Path(file).parent,
+                progress=say,
+                advance=advance,
+            )
+        except ValueError as exc:
+            _fail(f"error: {exc}")
     with _results_folder(folder) as staged:
         write_sizing_folder(staged, result)
     table = Table(

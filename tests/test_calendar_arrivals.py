@@ -12,6 +12,7 @@ from sim.model.callers import poisson_times
 from sim.model.records import Origin
 from sim.model.streams import Streams
 from sim.scenario.units import DAY
+from sim.scenario.yamlsource import ScenarioError
 
 
 def base(**over):
@@ -46,14 +47,25 @@ def test_weekday_staffing_maps():
     sc = base(
         horizon={"days": 7, "start_weekday": "fri"},
         agents={
-            "groups": {"team": {"skills": ["general"], "staffing": {"fri": {"09:00": 5}, "sat": 1}}}
+            "groups": {
+                "team": {
+                    "skills": ["general"],
+                    "staffing": {
+                        **{d: 0 for d in ("mon", "tue", "wed", "thu", "sun")},
+                        "fri": {"09:00": 5},
+                        "sat": 1,
+                    },
+                }
+            }
         },
     )
     tl = staffing_timeline(sc, sc.agents.groups["team"])
     assert tl.at(10 * 3600) == 5  # friday
     assert tl.at(DAY + 10 * 3600) == 1  # saturday
-    assert tl.at(2 * DAY + 10 * 3600) == 0  # sunday: not listed, nobody
+    assert tl.at(2 * DAY + 10 * 3600) == 0  # sunday: 0, nobody
     assert tl.at(7 * 3600) == 0  # friday before 09:00: thursday ended with nobody on duty
+    with pytest.raises(ScenarioError, match="missing mon, tue, wed, thu, sun"):
+        base(agents={"groups": {"team": {"skills": ["general"], "staffing": {"fri": 5, "sat": 1}}}})
 
 
 def test_shifts_with_breaks_and_overnight():

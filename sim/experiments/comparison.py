@@ -17,7 +17,7 @@ from sim.experiments.replication import Summary, mean_ci, summarize
 from sim.model.simulation import RunResult
 from sim.scenario.schema import Scenario
 
-__all__ = ["Comparison", "Difference", "compare", "paired_differences"]
+__all__ = ["Comparison", "Difference", "compare", "paired_differences", "scenario_labels"]
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class Comparison:
         return files
 
 
-def _labels(scenarios: list[Scenario]) -> list[str]:
+def scenario_labels(scenarios: list[Scenario]) -> list[str]:
     """Scenario names, made unique with a suffix (-2, -3) when two share a name."""
     labels: list[str] = []
     for sc in scenarios:
@@ -211,7 +211,7 @@ def compare(
     with executor_scope(executor, workers, address) as ex:
         got = run_all(ex, jobs, progress)
     runs = [[got[(s, rep)] for rep in range(n)] for s in range(len(scenarios))]
-    labels = _labels(scenarios)
+    labels = scenario_labels(scenarios)
     summaries = [summarize(sc, seed, r) for sc, r in zip(scenarios, runs, strict=True)]
     diffs = {labels[s]: paired_differences(runs[0], runs[s]) for s in range(1, len(scenarios))}
     return Comparison(labels, summaries, seed, n, diffs)

@@ -3,6 +3,9 @@
 Owns one small interface (:class:`Executor`: submit jobs, get results back as they finish) and
 its three implementations. It does not decide which runs to make or how to summarise them; a
 job is a pure function of (scenario, seed, replication), so the executor never changes a number.
+A job may carry a reduction (a top-level function of the run with its records) that the worker
+applies, so planning searches ship back a few counts instead of a run. A replication that raises
+comes back as a :class:`Failure` (seed, replication, traceback), never as a lost pool.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sim.model.simulation import RunResult, simulate
 from sim.scenario.schema import Scenario
@@ -23,8 +28,10 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "ExecutorError",
+    "Failure",
     "Job",
     "ProcessExecutor",
+    "ReplicationError",
     "SerialExecutor",
     "default_workers",
     "executor_scope",
@@ -54,7 +61,9 @@ class Job:
 
     ``key`` is the caller's label for the result (an index, or (point, replication));
     ``intervals=False`` drops the per-interval table from the shipped result (sweeps only need
-    the KPIs, and it is most of the bytes sent back).
+    the KPIs, and it is most of the bytes sent back). ``reduce``, when given, is a picklable
+    top-level function (or a ``functools.partial`` of one) applied in the worker to the run
+    *with* its records; its result is shipped back instead of the run.
     """
 
     key: object
@@ -62,18 +71,74 @@ class Job:
     seed: int
     replication: int
     intervals: bool = True
+    reduce: Callable[[RunResult], Any] | None = None
 
 
-def run_job(job: Job) -> RunResult:
-    """Run one job and return its result without records (the light part worth shipping)."""
-    run = simulate(job.scenario, seed=job.seed, replication=job.replication, keep_records=False)
-    if not job.intervals:
-        run.intervals = {}
-    return run
+@dataclass(frozen=True)
+class Failure:
+    """A replication that raised: where it came from and the worker's traceback."""
+
+    key: object
+    scenario: str
+    seed: int
+    replication: int
+    error: str
+    traceback: str
+
+    def to_dict(self) -> dict:
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "replication": self.replication,
+            "error": self.error,
+            "traceback": self.traceback,
+        }
+
+
+class ReplicationError(RuntimeError):
+    """Some replications raised. ``failures`` say which (seed, replication, traceback);
+    ``results`` holds what the other jobs of the batch returned, by key."""
+
+    def __init__(self, failures: list[Failure], results: dict | None = None):
+        self.failures = sorted(failures, key=lambda f: (f.seed, f.replication, str(f.key)))
+        self.results = results or {}
+        first = self.failures[0]
+        more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
+        super().__init__(
+            f"replication {first.replication} (seed {first.seed}) of {first.scenario} "
+            f"failed: {first.error}{more}"
+        )
+
+
+def run_job(job: Job) -> Any:
+    """Run one job: its reduction of the run, or the run without records (the light part worth
+    shipping); a :class:`Failure` if it raises."""
+    try:
+        run = simulate(
+            job.scenario,
+            seed=job.seed,
+            replication=job.replication,
+            keep_records=job.reduce is not None,
+        )
+        if job.reduce is not None:
+            return job.reduce(run)
+        if not job.intervals:
+            run.intervals = {}
+        return run
+    except Exception as exc:  # reported with its seed, not a crash of the whole run
+        return Failure(
+            job.key,
+            job.scenario.name,
+            job.seed,
+            job.replication,
+            f"{type(exc).__name__}: {exc}",
+            traceback.format_exc(),
+        )
 
 
 class Executor:
-    """Runs jobs and yields ``(job.key, result)`` in the order they finish.
+    """Runs jobs and yields ``(job.key, result)`` in the order they finish (the result is what
+    :func:`run_job` returns: a run, a reduction or a :class:`Failure`).
 
     Use as a context manager; one executor may run several batches (sequential stopping keeps
     the same pool). Callers that need an order sort by key, so the order of completion never
@@ -83,7 +148,7 @@ class Executor:
     kind: str = ""
     workers: int = 1
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, RunResult]]:
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, Any]]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -101,7 +166,7 @@ class SerialExecutor(Executor):
 
     kind = "serial"
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, RunResult]]:
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, Any]]:
         for job in jobs:
             yield job.key, run_job(job)
 
@@ -128,7 +193,7 @@ class ProcessExecutor(Executor):
         self.workers = default_workers() if workers is None else max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, RunResult]]:
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, Any]]:
         jobs = list(jobs)
         if self.workers == 1 or len(jobs) <= 1:  # a pool would only add start-up time
             yield from SerialExecutor().run(jobs)
@@ -197,7 +262,7 @@ class DaskExecutor(Executor):
         threads = self._client.nthreads()
         self.workers = max(1, sum(threads.values())) if threads else max(1, int(workers or 1))
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, RunResult]]:
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[object, Any]]:
         from dask.distributed import as_completed
 
         jobs = list(jobs)
@@ -267,13 +332,21 @@ def run_all(
     """Results of ``jobs`` keyed by ``job.key``, whatever order they finish in.
 
     ``progress(done + finished, total)`` and ``on_result(run)`` are called after each one.
+    When some raise, the others still run to the end and then :class:`ReplicationError` names
+    the failed ones.
     """
     total = len(jobs) if total is None else total
-    out = {}
-    for key, run in executor.run(jobs):
-        out[key] = run
-        if on_result is not None:
-            on_result(run)
+    out: dict = {}
+    failures: list[Failure] = []
+    for key, result in executor.run(jobs):
+        if isinstance(result, Failure):
+            failures.append(result)
+        else:
+            out[key] = result
+            if on_result is not None:
+                on_result(result)
         if progress is not None:
-            progress(done + len(out), total)
+            progress(done + len(out) + len(failures), total)
+    if failures:
+        raise ReplicationError(failures, out)
     return out

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-__all__ = ["progress"]
+__all__ = ["duration_text", "progress"]
 
 Advance = Callable[[int, int], None]
 
 
-def _eta(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``: a duration as a progress line shows it."""
     seconds = round(seconds)
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
@@ -46,13 +47,18 @@ class _Lines:
         rate = self.done / elapsed
         if final:
             print(
-                f"{self.label}: {self.done} runs done in {_eta(elapsed)}, {rate:.1f} runs/s",
+                f"{self.label}: {self.done} runs done in {duration_text(elapsed)}, "
+                f"{rate:.1f} runs/s",
                 file=self.stream,
                 flush=True,
             )
             return
         pct = 100 * self.done / self.total if self.total else 100.0
-        eta = f", ETA {_eta((self.total - self.done) / rate)}" if rate > 0 and self.done else ""
+        eta = (
+            f", ETA {duration_text((self.total - self.done) / rate)}"
+            if rate > 0 and self.done
+            else ""
+        )
         print(
             f"{self.label}: {self.done}/{self.total} runs ({pct:.0f}%), {rate:.1f} runs/s{eta}",
             file=self.stream,

@@ -21,7 +21,15 @@ import numpy as np
 from scipy import stats
 
 from sim.experiments.checkpoint import RunStore
-from sim.experiments.executors import Executor, Job, default_workers, executor_scope, run_all
+from sim.experiments.executors import (
+    Executor,
+    Failure,
+    Job,
+    ReplicationError,
+    default_workers,
+    executor_scope,
+    run_all,
+)
 from sim.model.simulation import RunResult
 from sim.scenario.kpis import unit_of
 from sim.scenario.schema import Scenario, Target, scenario_to_yaml
@@ -98,6 +106,7 @@ class Summary:
     runs: list[RunResult]
     kpis: dict[str, KpiSummary] = field(default_factory=dict)
     stopping: dict | None = None  # how a stopping rule ended, when one was given
+    failures: list[Failure] = field(default_factory=list)  # replications that raised
 
     @property
     def replications(self) -> int:
@@ -116,6 +125,8 @@ class Summary:
             out["currency"] = self.scenario.currency
         if self.stopping is not None:
             out["stopping"] = self.stopping
+        if self.failures:
+            out["failures"] = [f.to_dict() for f in self.failures]
         return out
 
     def attainment(self) -> dict:
@@ -396,6 +407,9 @@ def replicate(
     address : the Dask scheduler (``tcp://host:port``); none starts a local cluster.
     store : finished replications kept on disk (without ``until``): those stored are loaded,
         not run again, and each new one is saved as it finishes.
+
+    Replications that raise are left out of the summary and listed in ``Summary.failures``
+    (with a stopping rule, or when every one fails, :class:`ReplicationError` is raised).
     """
     seed = scenario.seed if seed is None else int(seed)
     rule = StoppingRule.parse(until) if isinstance(until, str) else until
@@ -403,10 +417,19 @@ def replicate(
         if rule is None:
             n = scenario.replications if replications is None else int(replications)
             got = {r: run for r, run in (store.load() if store else {}).items() if r < n}
-            jobs = [Job(rep, scenario, seed, rep) for rep in range(n) if rep not in got]
+            jobs = [Job(r, scenario, seed, r) for r in range(n) if r not in got]
             save = store.save if store else None
-            got |= run_all(ex, jobs, progress, len(got), n, on_result=save)
-            return summarize(scenario, seed, [got[rep] for rep in range(n)])
+            failures = []
+            try:
+                got |= run_all(ex, jobs, progress, len(got), n, on_result=save)
+            except ReplicationError as exc:  # summarise the others, report the failed ones
+                got |= exc.results
+                failures = exc.failures
+            if not got:
+                raise ReplicationError(failures)
+            summary = summarize(scenario, seed, [got[rep] for rep in sorted(got)])
+            summary.failures = failures
+            return summary
         n_max = MAX_REPLICATIONS if replications is None else int(replications)
         runs, info = _replicate_until(ex, scenario, seed, rule, n_max, min_replications, progress)
     summary = summarize(scenario, seed, runs)

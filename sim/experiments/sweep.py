@@ -27,7 +27,14 @@ import pyarrow.parquet as pq
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.experiments.executors import Executor, ExecutorError, Job, executor_scope
+from sim.experiments.executors import (
+    Executor,
+    ExecutorError,
+    Failure,
+    Job,
+    ReplicationError,
+    executor_scope,
+)
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
 from sim.scenario.confine import data_roots
@@ -580,7 +587,8 @@ def run_sweep(
     every point sees the same callers, so differences between points are not blurred by
     sampling noise. Each finished run is written at once to ``out/runs/`` (atomically), so a
     sweep killed at any moment resumes with no run missing and none twice; at the end the runs
-    are gathered into ``results.parquet`` and summarised in ``points.csv``.
+    are gathered into ``results.parquet`` and summarised in ``points.csv``. Runs that raise
+    are not stored; the others finish, then :class:`ReplicationError` names the failed ones.
 
     A scheduler named in the experiment file (``executor.address``) is used only with
     ``trust_file_address`` (``--allow-file-address``): a shared file must not make runs connect
@@ -615,13 +623,19 @@ def run_sweep(
     finished = len(wanted) - len(todo)
     if progress is not None:
         progress(finished, len(wanted))
+    failures: list[Failure] = []
     if jobs:
         with executor_scope(executor, workers, address) as ex:
             for count, ((p, r), run) in enumerate(ex.run(jobs), start=1):
-                row = _run_table(p, sweep.points[p], types, r, sweep.seed, run.kpis)
-                write_atomic(out / "runs" / _run_file(p, r), _parquet_bytes(row))
+                if isinstance(run, Failure):
+                    failures.append(run)  # not stored: a rerun into the folder retries it
+                else:
+                    row = _run_table(p, sweep.points[p], types, r, sweep.seed, run.kpis)
+                    write_atomic(out / "runs" / _run_file(p, r), _parquet_bytes(row))
                 if progress is not None:
                     progress(finished + count, len(wanted))
+    if failures:
+        raise ReplicationError(failures)
     table = _consolidate(out, wanted, sweep.parameters)
     points = _points_table(sweep, table)
     write_table(out / "points.csv", points)

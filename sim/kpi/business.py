@@ -24,6 +24,7 @@ import numpy as np
 from sim.kpi.calls import busy_time, ratio
 from sim.model.calendar import Opening, weekday_of
 from sim.model.records import LeadState, OrderState, Payment, Rows, WorkOrderState
+from sim.scenario.fulfilment_schema import CourierChannel
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
@@ -66,6 +67,7 @@ def _day_weights(rec: BusinessRecords) -> np.ndarray:
 def _courier_day_cost(rec: BusinessRecords, name: str) -> float:
     """What the channel costs by the working day (couriers), over the window."""
     sc = rec.scenario
+    assert sc.delivery is not None  # asked only of the channels of a delivery
     ch = sc.delivery.channels[name]
     if ch.cost_per_working_day == 0:
         return 0.0
@@ -101,6 +103,8 @@ def business_kpis(rec: BusinessRecords) -> dict[str, float | None]:
 
 def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
     o, a, sc = rec.orders, rec.attempts, rec.scenario
+    # called when orders are recorded: the delivery is modelled, its attempts recorded too
+    assert o is not None and a is not None and sc.delivery is not None
     lo, hi = rec.window
     days = (hi - lo) / DAY
     promise = sc.delivery.promise
@@ -150,6 +154,7 @@ def _order_kpis(rec: BusinessRecords) -> dict[str, float | None]:
         per["orders_open"] = float((sel & (o.state == OrderState.OPEN)).sum())
         ch = sc.delivery.channels[name]
         if ch.crew_size is not None:
+            assert isinstance(ch, CourierChannel)  # only couriers are a crew of ours
             spans = a.channel == c
             opening = Opening.from_hours(ch.hours, sc.horizon.start_weekday, sc.horizon.days)
             per["courier_utilisation"] = _utilisation(
@@ -201,6 +206,8 @@ def _back_office_kpis(rec: BusinessRecords) -> dict[str, float | None]:
             float(np.mean(wo.start[started] - wo.created[started])) if started.any() else None
         )
     bo = sc.back_office
+    # leads or work orders are recorded: the back office is modelled, its tasks recorded
+    assert bo is not None and rec.tasks is not None
     opening = Opening.from_hours(bo.team.hours, sc.horizon.start_weekday, sc.horizon.days)
     k["back_office_utilisation"] = _utilisation(
         rec.tasks.start, rec.tasks.end, opening, bo.team.staff, rec
@@ -246,6 +253,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
     }
     o = rec.orders
     if o is not None:
+        assert sc.delivery is not None  # orders come from the delivery
         delivered = o.state == OrderState.DELIVERED
         failed = o.state == OrderState.FAILED
         nan = np.full(len(o), np.nan)

@@ -26,7 +26,16 @@ from sim.model.calendar import Timeline, weekday_of
 from sim.model.records import Calls, Outcome
 from sim.scenario.units import DAY, format_clock
 
-__all__ = ["CallRecords", "busy_time", "call_kpis", "call_masks", "interval_table", "ratio"]
+__all__ = [
+    "CallRecords",
+    "busy_time",
+    "call_kpis",
+    "call_masks",
+    "first_counted_interval",
+    "interval_counts",
+    "interval_table",
+    "ratio",
+]
 
 
 @dataclass
@@ -69,11 +78,22 @@ def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.nda
     B(x) = sum_i clip(x - s_i, 0, e_i - s_i) is evaluated at the edges with sorted cumulative
     sums, so the cost is O((n + bins) log n), not n x bins.
     """
-    s, e = np.sort(starts), np.sort(ends)
-    cs, ce = np.concatenate(([0.0], np.cumsum(s))), np.concatenate(([0.0], np.cumsum(e)))
-    ks, ke = np.searchsorted(s, edges), np.searchsorted(e, edges)
-    b = (ks * edges - cs[ks]) - (ke * edges - ce[ke])
+    b = _sum_after(starts, edges) - _sum_after(ends, edges)
     return np.diff(b)
+
+
+def _sum_after(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """sum_i max(x - v_i, 0) at each edge x: k x minus the sum of the k values below x.
+
+    One sorted copy and one cumulative sum alive at a time (memory: 16 bytes a value).
+    """
+    v = np.sort(values)
+    k = np.searchsorted(v, edges)
+    cum = np.empty(len(v) + 1)
+    cum[0] = 0.0
+    np.cumsum(v, out=cum[1:])
+    del v
+    return k * edges - cum[k]
 
 
 def call_masks(rec: CallRecords):
@@ -93,10 +113,13 @@ def call_masks(rec: CallRecords):
     return counted, offered, answered, abandoned, wait
 
 
-def call_kpis(rec: CallRecords) -> dict[str, float | None]:
-    """The contact-center KPIs of the spec for one replication, plus per tier/type/group detail."""
+def call_kpis(rec: CallRecords, masks=None) -> dict[str, float | None]:
+    """The contact-center KPIs of the spec for one replication, plus per tier/type/group detail.
+
+    ``masks``: :func:`call_masks` of ``rec`` when the caller has them already.
+    """
     c = rec.calls
-    counted, offered, answered, abandoned, wait = call_masks(rec)
+    counted, offered, answered, abandoned, wait = call_masks(rec) if masks is None else masks
     days = (rec.horizon - rec.warmup) / DAY
     n_off = int(offered.sum())
     quick = answered & (wait <= rec.within)
@@ -150,49 +173,102 @@ def segments(rec: CallRecords, offered: np.ndarray):
             yield f"{label}={name}", offered & (column == i)
 
 
-def interval_table(rec: CallRecords, interval: float, start_weekday: str) -> dict[str, np.ndarray]:
+def interval_counts(
+    rec: CallRecords,
+    interval: float,
+    owner: np.ndarray | None = None,
+    owners: int = 1,
+    masks=None,
+) -> dict[str, np.ndarray]:
+    """The binning every per-interval figure shares: calls by the interval where they arrive.
+
+    Over every interval of the horizon (warm-up included; calls arriving in it are not counted):
+    ``offered``, ``answered``, ``quick`` (answered within ``rec.within``), ``abandoned``,
+    ``answered_wait`` and ``offered_wait`` (sums of waits), each of shape (owners, bins), split
+    by ``owner`` (a label per call, e.g. the group of its first route step; default all in 0);
+    per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds; ``which``
+    the interval of each call and ``edges`` the interval bounds. ``masks``: :func:`call_masks`
+    of ``rec`` when the caller has them already.
+    """
+    c = rec.calls
+    _, offered, answered, abandoned, wait = call_masks(rec) if masks is None else masks
+    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
+    n_bins = len(edges) - 1
+    bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+    which = bin_of if owner is None else bin_of + n_bins * owner.astype(np.int64)
+    size = owners * n_bins
+
+    def count(mask, values=None):
+        w = None if values is None else values[mask]
+        got = np.bincount(which[mask], weights=w, minlength=size)
+        return got.astype(float).reshape(owners, n_bins)
+
+    busy, present, scheduled = (np.zeros((len(rec.groups), n_bins)) for _ in range(3))
+    for g in range(len(rec.groups)):
+        mine = (c.group == g) & (c.outcome == Outcome.ANSWERED)
+        busy[g] = busy_time(c.answer[mine], c.release[mine], edges)
+        present[g] = rec.present[g].integral(edges)
+        scheduled[g] = rec.scheduled[g].integral(edges)
+    return {
+        "edges": edges,
+        "which": bin_of,
+        "offered": count(offered),
+        "answered": count(answered),
+        "quick": count(answered & (wait <= rec.within)),
+        "abandoned": count(abandoned),
+        "answered_wait": count(answered, wait),
+        "offered_wait": count(offered, wait),
+        "busy": busy,
+        "present": present,
+        "scheduled": scheduled,
+    }
+
+
+def first_counted_interval(rec: CallRecords, interval: float) -> int:
+    """Index of the first interval wholly after the warm-up (earlier ones tell nothing)."""
+    return int(np.ceil(rec.warmup / interval - 1e-9))
+
+
+def interval_table(
+    rec: CallRecords, interval: float, start_weekday: str, masks=None
+) -> dict[str, np.ndarray]:
     """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy, and
     offered, service level and abandonment per tier and call type (when there are several).
 
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
+    ``masks``: :func:`call_masks` of ``rec`` when the caller has them already.
     """
-    c = rec.calls
-    _, offered, answered, abandoned, wait = call_masks(rec)
-    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
-    first = int(np.ceil(rec.warmup / interval - 1e-9))
+    masks = call_masks(rec) if masks is None else masks
+    k = interval_counts(rec, interval, masks=masks)
+    edges = k["edges"]
     n_bins = len(edges) - 1
-    which = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+    first = first_counted_interval(rec, interval)
+    _, offered, answered, abandoned, wait = masks
+    quick_mask = answered & (wait <= rec.within)
 
     def count(mask):
-        return np.bincount(which[mask], minlength=n_bins).astype(float)
-
-    def total(mask, values):
-        return np.bincount(which[mask], weights=values[mask], minlength=n_bins)
+        return np.bincount(k["which"][mask], minlength=n_bins).astype(float)
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        n_off, n_ans, n_ab = count(offered), count(answered), count(abandoned)
-        quick_mask = answered & (wait <= rec.within)
-        quick = count(quick_mask)
+        n_off, n_ans, n_ab = k["offered"][0], k["answered"][0], k["abandoned"][0]
         cols = {
             "offered": n_off,
             "answered": n_ans,
             "abandoned": n_ab,
-            "service_level": quick / n_off,
+            "service_level": k["quick"][0] / n_off,
             "answer_rate": n_ans / n_off,
             "abandon_rate": n_ab / n_off,
-            "asa": total(answered, wait) / n_ans,
-            "mean_wait": total(offered, wait) / n_off,
+            "asa": k["answered_wait"][0] / n_ans,
+            "mean_wait": k["offered_wait"][0] / n_off,
         }
-        busy_all, present_all, scheduled_all = np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)
+        busy_all = np.zeros(n_bins)
+        present_all, scheduled_all = busy_all.copy(), busy_all.copy()
         per_group = {}
         for g, name in enumerate(rec.groups):
-            mine = (c.group == g) & (c.outcome == Outcome.ANSWERED)
-            busy = busy_time(c.answer[mine], c.release[mine], edges)
-            present = rec.present[g].integral(edges)
-            scheduled = rec.scheduled[g].integral(edges)
+            busy, present = k["busy"][g], k["present"][g]
             busy_all += busy
             present_all += present
-            scheduled_all += scheduled
+            scheduled_all += k["scheduled"][g]
             per_group[f"agents_on_duty.group={name}"] = present / interval
             per_group[f"occupancy.group={name}"] = _share(busy, present)
         cols["agents_scheduled"] = scheduled_all / interval

@@ -92,6 +92,10 @@ class BackOffice:
         self._wo_deadline = _deadline(self.wo_spec)
         self.leads, self.work_orders = ColumnLog(LEAD_COLUMNS), ColumnLog(WORK_ORDER_COLUMNS)
         self.tasks = ColumnLog(TASK_COLUMNS)
+        self._add_lead = self.leads.appender("created", "customer", "tier", "deadline")
+        wo = ("created", "customer", "tier", "call_type", "attempt", "deadline")
+        self._add_work_order = self.work_orders.appender(*wo)
+        self._add_task = self.tasks.appender("start", "end")
         self.creates = [c.creates for c in scenario.call_types.values()]
         self.opening = Opening.from_hours(
             bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days
@@ -131,18 +135,11 @@ class BackOffice:
             return
         customer, tier = calls.customer[cid], calls.tier[cid]
         if creates == "lead":
-            item = self.leads.add(
-                created=at, customer=customer, tier=tier, deadline=at + self._lead_deadline
-            )
+            item = self._add_lead(at, customer, tier, at + self._lead_deadline)
             self._queue((_LEAD, item), self.leads.deadline[item], at)
         elif creates == "work_order" and not calls.resolved[cid]:
-            item = self.work_orders.add(
-                created=at,
-                customer=customer,
-                tier=tier,
-                call_type=calls.call_type[cid],
-                attempt=calls.attempt[cid],
-                deadline=at + self._wo_deadline,
+            item = self._add_work_order(
+                at, customer, tier, calls.call_type[cid], calls.attempt[cid], at + self._wo_deadline
             )
             self._queue((_WORK_ORDER, item), self.work_orders.deadline[item], at)
 
@@ -157,7 +154,7 @@ class BackOffice:
         kind, item = task
         now = self.env.now
         duration = self._handle[kind]()
-        self.tasks.add(start=now, end=now + duration)
+        self._add_task(now, now + duration)
         if kind == _LEAD:
             leads = self.leads
             leads.attempts[item] += 1
@@ -177,6 +174,7 @@ class BackOffice:
     def _lead_attempt_done(self, item: int) -> None:
         """One contact attempt ended: reached (then bought or not), or try again later."""
         leads, spec, now = self.leads, self.lead_spec, self.env.now
+        assert spec is not None  # lead tasks exist only when leads are modelled
         if self._u["contact"]() < spec.contact_success:
             leads.contact[item] = now
             # the appetite fades while the lead waits: halves every half_life
@@ -186,6 +184,7 @@ class BackOffice:
             if self._u["convert"]() < chance:
                 leads.state[item] = int(LeadState.CONVERTED)
                 if spec.creates == "delivery_order":
+                    assert self.create_order is not None  # required then, see __init__
                     leads.order[item] = self.create_order(
                         now, leads.customer[item], leads.tier[item], "lead"
                     )
@@ -199,9 +198,10 @@ class BackOffice:
             leads.closed[item] = now
 
     def _work_order_done(self, item: int) -> None:
-        wo, now = self.work_orders, self.env.now
+        wo, spec, now = self.work_orders, self.wo_spec, self.env.now
+        assert spec is not None  # work-order tasks exist only when work orders are modelled
         wo.closed[item] = now
-        if self._u["resolve"]() < self.wo_spec.resolution:
+        if self._u["resolve"]() < spec.resolution:
             wo.state[item] = int(WorkOrderState.RESOLVED)
             return
         wo.state[item] = int(WorkOrderState.UNRESOLVED)

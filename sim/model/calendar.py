@@ -10,10 +10,12 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from sim.scenario.schema import AgentGroup, Hours, Scenario
+from sim.scenario.schema_types import Weekday
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
@@ -45,11 +47,12 @@ class Timeline:
         return float(self.values[np.searchsorted(self.times, t, side="right") - 1])
 
 
-def weekday_of(start: Scenario | str, day: int) -> str:
+def weekday_of(start: Scenario | str, day: int) -> Weekday:
     """Weekday name of 0-based ``day``; day 0 is ``start`` (a weekday name) or the scenario's
     ``horizon.start_weekday``."""
     first = start if isinstance(start, str) else start.horizon.start_weekday
-    return WEEKDAYS[(WEEKDAYS.index(first) + day) % 7]
+    # WEEKDAYS holds exactly the Weekday literals, in order
+    return cast(Weekday, WEEKDAYS[(WEEKDAYS.index(first) + day) % 7])
 
 
 class Opening:
@@ -158,6 +161,7 @@ def staffing_timeline(scenario: Scenario, group: AgentGroup) -> Timeline:
     times, values = [], []
     for d in range(-1, days):  # day -1 supplies the value running past midnight into day 0
         plan = group.staffing
+        assert plan is not None  # the schema requires exactly one of staffing and shifts
         if isinstance(plan, dict) and plan and next(iter(plan)) in WEEKDAYS:
             plan = plan.get(weekday_of(scenario, d), 0)
         if isinstance(plan, int):

@@ -28,6 +28,9 @@ class SimulationLimitError(RuntimeError):
     """A run that makes no progress: calls made again without end (a redial loop)."""
 
 
+_SELF_SERVED = int(Outcome.SELF_SERVED)
+
+
 def poisson_times(rng: np.random.Generator, starts, ends, rates) -> np.ndarray:
     """Exact non-homogeneous Poisson arrivals for a piecewise-constant rate, sorted.
 
@@ -57,8 +60,8 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer = offer
-        self.feed_ids: list[int] = []  # first calls that reach the queue, by queue-entry time
-        self.feed_times: list[float] = []
+        self.feed_ids = np.empty(0, np.int64)  # first calls that reach the queue, in order
+        self.feed_times = np.empty(0)  # their queue-entry times, sorted
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
         # per-event samplers for calls made again: their own streams, batched draws
@@ -73,6 +76,13 @@ class Callers:
         ivr = scenario.ivr
         self._again_ivr_time = BatchSampler(ivr.time, streams("again.ivr_time")) if ivr else None
         self._again_u = uniforms(streams("again.decisions"))
+        self._fcr = [c.first_contact_resolution for c in scenario.call_types.values()]
+        again = (
+            "arrival", "tier", "call_type", "customer", "attempt", "origin", "resolved",
+            "patience", "handle",
+        )  # fmt: skip
+        self._add_queued = calls.appender(*again, "queue_entry")
+        self._add_self_served = calls.appender(*again, "outcome", "end")
 
     # --- first calls ---------------------------------------------------------------------------
 
@@ -88,6 +98,7 @@ class Callers:
         ends = np.append(rate.times[1:], rate.end)
         arrival = poisson_times(streams("arrivals"), rate.times, ends, rate.values)
         n = len(arrival)
+        self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / sc.horizon_s))
         tier = _categorical(streams("tiers"), [t.share for t in sc.customer_tiers.values()], n)
         ctype = _categorical(streams("call_types"), [c.share for c in sc.call_types.values()], n)
         patience = _by_category(
@@ -104,26 +115,39 @@ class Callers:
             streams("resolution").random(n)
             < np.array([c.first_contact_resolution for c in sc.call_types.values()])[ctype]
         )
-        outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
-        end = np.full(n, np.nan)
-        entry = arrival.copy()
-        if sc.ivr is not None:
+        columns = dict(
+            arrival=arrival, tier=tier, call_type=ctype,
+            customer=np.arange(n), patience=patience, handle=handle, resolved=resolved,
+        )  # fmt: skip
+        del tier, ctype, patience, handle, resolved  # memory: the log frees them as it copies
+        if sc.ivr is None:  # everyone queues on arrival, already sorted: no IVR columns
+            columns["queue_entry"] = arrival
+            ids = self.calls.take(columns)
+            self.feed_ids = np.arange(ids.start, ids.stop)
+            self.feed_times = arrival
+        else:
             ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
             self_served = streams("ivr").random(n) < sc.ivr.self_service
             entry = arrival + ivr_time
+            del ivr_time
             end = np.where(self_served, entry, np.nan)
+            outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
             outcome[self_served] = Outcome.SELF_SERVED
             entry[self_served] = np.nan
-        ids = self.calls.extend(
-            arrival=arrival, queue_entry=entry, tier=tier, call_type=ctype,
-            customer=np.arange(n), outcome=outcome, end=end, patience=patience, handle=handle,
-            resolved=resolved,
-        )  # fmt: skip
-        self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / self.sc.horizon_s))
-        queued = np.flatnonzero(~np.isnan(entry))
-        order = queued[np.argsort(entry[queued], kind="stable")]
-        self.feed_ids = (order + ids.start).tolist()
-        self.feed_times = entry[order].tolist()
+            del self_served
+            columns.update(queue_entry=entry, outcome=outcome, end=end)
+            del end, outcome
+            ids = self.calls.take(columns)
+            queued = np.flatnonzero(~np.isnan(entry))
+            order = queued[np.argsort(entry[queued], kind="stable")]
+            self.feed_ids = order + ids.start
+            self.feed_times = entry[order]
+
+    def take_feed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Queue-entry times (sorted) and ids of the first calls; forgotten here (memory)."""
+        feed = self.feed_times, self.feed_ids
+        self.feed_times, self.feed_ids = np.empty(0), np.empty(0, np.int64)
+        return feed
 
     # --- calls made again ----------------------------------------------------------------------
 
@@ -162,37 +186,28 @@ class Callers:
         )
 
     def _arrive_again(self, event) -> None:
-        customer, tier, ctype, attempt, origin, same_as = event._value
+        customer, tier, ctype, attempt, origin, same_as = event.value
         now, sc = self.env.now, self.sc
         if same_as is None:
             patience, handle = self._again_patience[tier](), self._again_handle[ctype]()
         else:
             patience, handle = self.calls.patience[same_as], self.calls.handle[same_as]
-        resolved = self._again_u() < sc.call_types[self.types[ctype]].first_contact_resolution
-        values = dict(
-            arrival=now,
-            tier=tier,
-            call_type=ctype,
-            customer=customer,
-            attempt=attempt,
-            origin=int(origin),
-            resolved=resolved,
-            patience=patience,
-            handle=handle,
-        )
+        resolved = self._again_u() < self._fcr[ctype]
+        row = (now, tier, ctype, customer, attempt, int(origin), resolved, patience, handle)
         if sc.ivr is not None:
+            assert self._again_ivr_time is not None  # made when the scenario has an IVR
             t_ivr = self._again_ivr_time()
             if self._again_u() < sc.ivr.self_service:
-                self.calls.add(**values, outcome=int(Outcome.SELF_SERVED), end=now + t_ivr)
+                self._add_self_served(*row, _SELF_SERVED, now + t_ivr)
                 return
-            cid = self.calls.add(**values, queue_entry=now + t_ivr)
+            cid = self._add_queued(*row, now + t_ivr)
             if now + t_ivr < sc.horizon_s:
                 call_later(self.env, t_ivr, self._leave_ivr, cid)
             return
-        self.offer(self.calls.add(**values, queue_entry=now))
+        self.offer(self._add_queued(*row, now))
 
     def _leave_ivr(self, event) -> None:
-        self.offer(event._value)
+        self.offer(event.value)
 
 
 def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:

@@ -21,13 +21,14 @@ ends mid-call finishes it first (overtime), never dropping it.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 
+import numpy as np
 import simpy
 
 from sim.model.events import call_later
-from sim.model.records import CallLog, Outcome, StaffLog
+from sim.model.queues import WAITING, QueueIndex
+from sim.model.records import CallLog, Calls, Outcome, StaffLog
 from sim.model.routing import POLICIES
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
@@ -36,7 +37,6 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["ContactCenter"]
 
-WAITING = -1  # outcome code while a call sits in the queue (not an Outcome: never recorded)
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
 _DISCONNECTED = int(Outcome.DISCONNECTED)
@@ -66,8 +66,6 @@ class ContactCenter:
             for t in scenario.customer_tiers.values()
         ]
 
-        # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal
-        self.queues: list[deque] = [deque() for _ in range(len(types) * len(tiers))]
         # per call type: groups that may answer at once, and (after, group) pairs that wait;
         # each delayed step's earlier groups (skipped when none of them has anyone on duty)
         self.skip = scenario.routing.skip_unstaffed
@@ -104,6 +102,11 @@ class ContactCenter:
                     self.serves[g].append((c * len(tiers) + k, after, tier_prio[k], ids.get(g, 0)))
         # per call type: the groups that may answer an arriving call (immediate, plus skipped-to)
         self.first_groups: list[list[int]] = list(self.immediate)
+        # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal, indexed
+        # per group so that a pick does not depend on the number of queues (sim.model.queues)
+        self.queues = QueueIndex(
+            len(types) * len(tiers), self.serves, calls.outcome, calls.queue_entry
+        )
 
         factors = scenario.agents.handle_time_factor
         self.factor = [factors.get(g, 1.0) for g in self.groups]
@@ -160,7 +163,7 @@ class ContactCenter:
             self._refresh_skips()  # groups with nobody on duty from the start
 
     def _staff_change(self, event) -> None:
-        g, n = event._value
+        g, n = event.value
         self._set_staff(g, n)
 
     def _set_staff(self, g: int, target: int) -> None:
@@ -189,7 +192,7 @@ class ContactCenter:
             call_later(self.env, 0.0, self._closed_now, g)
 
     def _closed_now(self, event) -> None:
-        g = event._value
+        g = event.value
         if self.present[g] == self.leaving[g]:
             self._closed(g)
 
@@ -204,6 +207,7 @@ class ContactCenter:
                 self.immediate, self.delayed, self.step_ids, strict=True
             )
         ]
+        self.queues.open_steps(self.step_open)
 
     def _closed(self, g: int) -> None:
         """Group ``g`` has nobody on duty now: later route steps waiting for it may take their
@@ -212,7 +216,7 @@ class ContactCenter:
             for h in sorted(self.dependents[g]):
                 idle = self.idle[h]
                 while idle:
-                    cid = self._pick(h)
+                    cid = self.queues.pick(h, self.env._now)
                     if cid is None:
                         break
                     self._count_waiting(-1)
@@ -227,9 +231,7 @@ class ContactCenter:
         """No group of call type ``c`` has anyone on duty: its waiting calls are cut off."""
         outcome, end, now = self.calls.outcome, self.calls.end, self.env._now
         for q in range(c * self.n_tiers, (c + 1) * self.n_tiers):
-            queue = self.queues[q]
-            while queue:
-                cid = queue.popleft()
+            for cid in self.queues.drain(q):
                 if outcome[cid] == WAITING:
                     outcome[cid], end[cid] = _DISCONNECTED, now
                     self._count_waiting(-1)
@@ -250,9 +252,12 @@ class ContactCenter:
             self._answer(cid, *chosen)
             return
         calls.outcome[cid] = WAITING
-        self.queues[ctype * self.n_tiers + calls.tier[cid]].append(cid)
-        self._count_waiting(+1)
+        self.queues.append(ctype * self.n_tiers + calls.tier[cid], cid)
         env = self.env
+        now = env._now  # _count_waiting(+1), inlined: this runs for every queued call
+        self.wait_area += self.waiting * (now - self._wait_last)
+        self._wait_last = now
+        self.waiting += 1
         patience = calls.patience[cid]
         if patience < math.inf:
             call_later(env, patience, self._give_up, cid)
@@ -262,7 +267,7 @@ class ContactCenter:
 
     def _overflow(self, event) -> None:
         """A waiting call may now go to a group that takes it only after a wait."""
-        cid = event._value
+        cid = event.value
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return
@@ -280,7 +285,7 @@ class ContactCenter:
             self._answer(cid, *chosen)
 
     def _give_up(self, event) -> None:
-        cid = event._value
+        cid = event.value
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return  # answered before its patience ran out
@@ -292,15 +297,19 @@ class ContactCenter:
             self.on_abandoned(cid, now)
 
     def _answer(self, cid: int, g: int, agent: int) -> None:
+        """An agent takes the call. Its end of talk (and its release, without after-call work)
+        is not written here but derived by :meth:`derive_ends` with the same arithmetic."""
         calls, now = self.calls, self.env._now
         talk = calls.handle[cid] * self.factor[g]
-        busy = talk + (self.acw() if self.acw is not None else 0.0)
         calls.outcome[cid] = _ANSWERED
         calls.answer[cid] = now
-        calls.end[cid] = now + talk
-        calls.release[cid] = now + busy
         calls.group[cid] = g
         calls.agent[cid] = agent
+        if self.acw is None:
+            busy = talk
+        else:
+            busy = talk + self.acw()
+            calls.release[cid] = now + busy
         call_later(self.env, busy, self._release, (g, agent))
         for tracker in self._work_trackers:
             tracker.assigned(g, now, now + busy)
@@ -308,7 +317,7 @@ class ContactCenter:
             listener(cid, now + talk)
 
     def _release(self, event) -> None:
-        g, agent = event._value
+        g, agent = event.value
         if self.leaving[g]:
             self.leaving[g] -= 1
             self.present[g] -= 1
@@ -320,34 +329,18 @@ class ContactCenter:
         self._serve_next(g, agent)
 
     def _serve_next(self, g: int, agent: int) -> None:
-        """A free agent takes the best waiting call it may take, or becomes idle."""
-        cid = self._pick(g)
+        """A free agent takes the best waiting call it may take (tier priority, then the
+        longest wait), or becomes idle."""
+        now = self.env._now
+        cid = self.queues.pick(g, now)
         if cid is None:
             self.idle[g].append(agent)
-            self.idle_since[agent] = self.env._now
-        else:
-            self._count_waiting(-1)
-            self._answer(cid, g, agent)
-
-    def _pick(self, g: int) -> int | None:
-        """Head of the eligible queue with the best (tier priority, queue entry); O(queues)."""
-        outcome, entry = self.calls.outcome, self.calls.queue_entry
-        now = self.env._now
-        best_q, best_key = None, None
-        step_open = self.step_open
-        for q, after, prio, step in self.serves[g]:
-            queue = self.queues[q]
-            while queue and outcome[queue[0]] != WAITING:
-                queue.popleft()  # answered elsewhere or abandoned: lazy removal
-            if not queue:
-                continue
-            t_in = entry[queue[0]]
-            if after and now - t_in < after and not step_open[step]:
-                continue  # FIFO: if the head may not overflow yet, nobody behind it may
-            key = (prio, t_in)
-            if best_key is None or key < best_key:
-                best_q, best_key = queue, key
-        return None if best_q is None else best_q.popleft()
+            self.idle_since[agent] = now
+            return
+        self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting(-1), inlined
+        self._wait_last = now
+        self.waiting -= 1
+        self._answer(cid, g, agent)
 
     def _count_waiting(self, delta: int) -> None:
         now = self.env._now  # the clock without the property call: this runs twice a call
@@ -367,7 +360,15 @@ class ContactCenter:
         """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
         self._count_waiting(0)
         outcome = self.calls.outcome
-        for q in self.queues:
-            for cid in q:
-                if outcome[cid] == WAITING:
-                    outcome[cid] = int(Outcome.OPEN)
+        for cid in self.queues.waiting():
+            if outcome[cid] == WAITING:
+                outcome[cid] = int(Outcome.OPEN)
+
+    def derive_ends(self, calls: Calls) -> None:
+        """Fill in the frozen ``calls`` what :meth:`_answer` leaves out: the end of talk,
+        ``answer + handle x factor``, and without after-call work the release (= end)."""
+        answered = calls.outcome == _ANSWERED
+        talk = calls.handle[answered] * np.asarray(self.factor)[calls.group[answered]]
+        calls.end[answered] = calls.answer[answered] + talk
+        if self.acw is None:
+            calls.release[answered] = calls.end[answered]

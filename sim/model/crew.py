@@ -10,16 +10,20 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 import simpy
-from simpy.events import Timeout
 
 from sim.model.calendar import Opening
+from sim.model.events import call_later
 
 __all__ = ["Crew"]
 
+Task = TypeVar("Task", bound=Hashable)
+"""What the owner queues (an order id, a (kind, id) pair)."""
 
-class Crew:
+
+class Crew(Generic[Task]):
     """``size`` workers who, inside their hours, take the queued task with the smallest key.
 
     A task that is running when the hours end is finished (overtime); no task starts outside
@@ -32,25 +36,25 @@ class Crew:
         env: simpy.Environment,
         size: int,
         opening: Opening,
-        work: Callable[[Hashable], float],
-        done: Callable[[Hashable], None],
+        work: Callable[[Task], float],
+        done: Callable[[Task], None],
         horizon: float,
     ):
         self.env, self.size, self.opening = env, size, opening
         self.work, self.done = work, done
         self.idle = size
-        self._heap: list = []
+        self._heap: list[tuple[float, int, Task]] = []
         self._seq = itertools.count()
         if size > 0:
             for t in opening.opens:
                 if 0 < t < horizon:
-                    Timeout(env, t, None).callbacks.append(self._dispatch)
+                    call_later(env, t, self._dispatch)
 
-    def submit(self, task: Hashable, key: float, at: float | None = None) -> None:
+    def submit(self, task: Task, key: float, at: float | None = None) -> None:
         """Queue ``task`` (ordered by ``key``, then by submission) from time ``at`` on."""
         now = self.env.now
         if at is not None and at > now:
-            Timeout(self.env, at - now, (task, key)).callbacks.append(self._arrive)
+            call_later(self.env, at - now, self._arrive, (task, key))
             return
         heapq.heappush(self._heap, (key, next(self._seq), task))
         self._dispatch()
@@ -60,7 +64,7 @@ class Crew:
         return len(self._heap)
 
     def _arrive(self, event) -> None:
-        task, key = event._value
+        task, key = event.value
         self.submit(task, key)
 
     def _dispatch(self, _event=None) -> None:
@@ -69,9 +73,9 @@ class Crew:
         while self.idle and self._heap:
             _, _, task = heapq.heappop(self._heap)
             self.idle -= 1
-            Timeout(self.env, self.work(task), task).callbacks.append(self._finish)
+            call_later(self.env, self.work(task), self._finish, task)
 
     def _finish(self, event) -> None:
         self.idle += 1
-        self.done(event._value)
+        self.done(event.value)
         self._dispatch()

@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
+from sim.model.events import call_later
 from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, BatchSampler, Distribution, uniforms
@@ -117,9 +117,16 @@ class _Lane:
         """The attempt failed: try again from ``at``."""
         raise NotImplementedError
 
+    def open(self, horizon: float) -> None:
+        """Put what works by the clock on the event queue, once, before the run."""
+        raise NotImplementedError
+
 
 class _CourierLane(_Lane):
     """Couriers who take orders in their hours, one attempt each, in order of readiness."""
+
+    spec: CourierChannel
+    crew: Crew[int]  # made by open()
 
     def __init__(self, index, name, spec: CourierChannel, scenario, streams, env, start, result):
         hours = spec.hours
@@ -134,7 +141,6 @@ class _CourierLane(_Lane):
             hours, scenario.horizon.start_weekday, scenario.horizon.days
         )
         self._in_hand: dict[int, int] = {}  # order -> its running attempt row
-        self.crew: Crew | None = None
 
     def open(self, horizon: float) -> None:
         """Put the couriers to work (their opening times go on the event queue)."""
@@ -180,14 +186,18 @@ class _CompanyLane(_Lane):
     def _attempt_at(self, oid: int, at: float) -> None:
         if at >= self.horizon:
             return
-        Timeout(self.env, at - self.env.now, oid).callbacks.append(self._attempt)
+        call_later(self.env, at - self.env.now, self._attempt, oid)
 
     def _attempt(self, event) -> None:
-        oid, now = event._value, self.env.now
+        oid, now = event.value, self.env.now
         self._result(oid, self, self._start(oid, self, now, now))
 
 
-LANES: dict[type, type[_Lane]] = {CourierChannel: _CourierLane, CompanyChannel: _CompanyLane}
+# each kind's lane takes (index, name, its kind of spec, scenario, streams, env, start, result)
+LANES: dict[type, Callable[..., _Lane]] = {
+    CourierChannel: _CourierLane,
+    CompanyChannel: _CompanyLane,
+}
 """The model's lane class for each channel kind of the schema."""
 
 
@@ -207,6 +217,9 @@ class Delivery:
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
         self.schedule_call = schedule_call
         self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
+        order = ("created", "source", "customer", "tier", "payment", "value")
+        self._add_order = self.orders.appender(*order)
+        self._add_attempt = self.attempts.appender("order", "channel", "start", "end")
         self.tiers = list(scenario.customer_tiers)
         self.lanes = [
             LANES[type(ch)](
@@ -270,24 +283,17 @@ class Delivery:
         if not self.creates[ctype] or self._accept_u() >= self.accept[ctype]:
             return
         if at < self.sc.horizon_s:
-            Timeout(self.env, at - self.env.now, cid).callbacks.append(self._from_call)
+            call_later(self.env, at - self.env.now, self._from_call, cid)
 
     def _from_call(self, event) -> None:
-        cid = event._value
+        cid = event.value
         self.create_order(self.env.now, self.calls.customer[cid], self.calls.tier[cid], "call")
 
     def create_order(self, at: float, customer: int, tier: int, source: str) -> int:
         """A new order now (``at`` is the current time): payment, value, then a channel."""
         u = self._pay_u()
         payment = next((i for i, c in enumerate(self._pay_cdf) if u < c), 2)
-        oid = self.orders.add(
-            created=at,
-            source=SOURCES.index(source),
-            customer=customer,
-            tier=tier,
-            payment=payment,
-            value=self._value(),
-        )
+        oid = self._add_order(at, SOURCES.index(source), customer, tier, payment, self._value())
         self._route(oid)
         return oid
 
@@ -311,9 +317,7 @@ class Delivery:
             orders.deferred[oid] += 1
             midnight = (math.floor(now / DAY) + 1) * DAY
             if midnight < self.sc.horizon_s:
-                Timeout(self.env, midnight - now, oid).callbacks.append(
-                    lambda ev: self._route(ev._value)
-                )
+                call_later(self.env, midnight - now, lambda ev: self._route(ev.value), oid)
             return
 
     def _dispatch(self, oid: int, lane: _Lane, day: int) -> None:
@@ -329,7 +333,7 @@ class Delivery:
         orders.attempts[oid] += 1
         if orders.attempts[oid] == 1:
             orders.first_attempt[oid] = self.env.now
-        return self.attempts.add(order=oid, channel=lane.index, start=start, end=end)
+        return self._add_attempt(oid, lane.index, start, end)
 
     def _attempt_result(self, oid: int, lane: _Lane, row: int) -> None:
         """Delivered, or retried after ``retry_delay``, or returned after the last attempt."""

@@ -11,8 +11,10 @@ KPIs are vectorised. No per-event objects are created.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -94,7 +96,7 @@ class WorkOrderState(IntEnum):
 NAN = float("nan")
 
 # column name -> (dtype, default for a new row)
-CALL_COLUMNS: dict[str, tuple[type, object]] = {
+CALL_COLUMNS: dict[str, tuple[type, Any]] = {
     "arrival": (float, NAN),  # s, when the call reached the hotline
     "queue_entry": (float, NAN),  # s, when it left the IVR for the agent queue (nan: never)
     "tier": (np.int16, 0),
@@ -163,11 +165,11 @@ class ColumnLog:
     frozen : the class of the frozen records.
     """
 
-    def __init__(self, spec: dict[str, tuple[type, object]], frozen: type[Rows] = Rows):
+    def __init__(self, spec: dict[str, tuple[type, Any]], frozen: type[Rows] = Rows):
         self._spec, self._frozen = spec, frozen
         for name, (dtype, _) in spec.items():
             setattr(self, name, array(_TYPECODES[dtype]))
-        self._columns = [
+        self._columns: list[tuple[str, array[Any], Any]] = [
             (name, getattr(self, name), default) for name, (_, default) in spec.items()
         ]
         self._first = self._columns[0][1]
@@ -175,40 +177,119 @@ class ColumnLog:
     def __len__(self) -> int:
         return len(self._first)
 
+    if TYPE_CHECKING:
+        # One instance attribute per column of the spec, set in __init__ (no runtime hook).
+        def __getattr__(self, name: str) -> array[Any]: ...
+
     def add(self, **values) -> int:
-        """Append one row; columns not given get their defaults. Returns its id."""
+        """Append one row; columns not given get their defaults. Returns its id.
+
+        Convenient but slow (a loop over every column with a dict look-up); the model's hot
+        paths use :meth:`appender`.
+        """
         rid = len(self._first)
         get = values.get
         for name, column, default in self._columns:
             column.append(get(name, default))
         return rid
 
+    def appender(self, *names: str) -> Callable[..., int]:
+        """A fast ``add`` for rows that give ``names`` (positionally, in that order).
+
+        The returned function appends its arguments to those columns and the defaults to the
+        others, and returns the new row's id. Its body is generated with one ``append`` call
+        per column and no loop, as ``collections.namedtuple`` generates its methods: half the
+        cost of a loop over the columns, on the path of every redial, order and task.
+        """
+        unknown = set(names) - set(self._spec)
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)}")
+        scope: dict = {"_first": self._first}
+        body = []
+        for i, name in enumerate(names):
+            scope[f"_put{i}"] = getattr(self, name).append
+            body.append(f"_put{i}(v{i})")
+        for i, (name, column, default) in enumerate(self._columns):
+            if name not in names:
+                scope[f"_pad{i}"], scope[f"_default{i}"] = column.append, default
+                body.append(f"_pad{i}(_default{i})")
+        params = ", ".join(f"v{i}" for i in range(len(names)))
+        source = f"def add({params}):\n    rid = len(_first)\n"
+        source += "".join(f"    {line}\n" for line in body) + "    return rid\n"
+        exec(source, scope)  # the source is built above from column indices only
+        return scope["add"]
+
     def extend(self, **columns: np.ndarray) -> range:
         """Append a batch of rows; columns not given get their defaults. Returns the new ids."""
+        return self.take(columns)
+
+    def take(self, columns: dict[str, np.ndarray]) -> range:
+        """:meth:`extend` from a dict that it empties as it goes: each array is dropped once
+        copied, so a caller that hands over its only references frees them one by one
+        (the peak memory of drawing a whole horizon of calls)."""
         n = len(next(iter(columns.values())))
         start = len(self)
         for name, column, default in self._columns:
-            values = columns.get(name)
+            values = columns.pop(name, None)
             if values is None:
                 column.extend(array(column.typecode, [default]) * n)
             else:
-                column.frombytes(np.asarray(values, dtype=column.typecode).tobytes())
+                values = np.ascontiguousarray(values, dtype=column.typecode)
+                column.frombytes(values.data.cast("B"))  # no bytes copy
+                del values
+        if columns:
+            raise ValueError(f"unknown columns {sorted(columns)}")
         return range(start, start + n)
 
-    def freeze(self) -> Rows:
-        return self._frozen(
-            {
-                name: np.frombuffer(column, dtype=column.typecode).astype(self._spec[name][0])
-                for name, column, _ in self._columns
-            }
-        )
+    def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
+        """The rows as numpy arrays that share the live columns' memory (no copy).
+
+        The live log cannot grow afterwards (``array.array`` refuses to resize while numpy
+        holds its buffer); values may still be assigned on either side. Columns in ``drop``
+        are emptied instead, their memory released now, and left out of the frozen rows.
+        """
+        columns: dict[str, np.ndarray] = {}
+        for name, column, _ in self._columns:
+            if name in drop:
+                del column[:]
+            else:
+                columns[name] = np.frombuffer(column, dtype=column.typecode).view(
+                    self._spec[name][0]
+                )
+        return self._frozen(columns)
+
+
+RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")
+"""Call columns the model needs while it runs and the KPIs never read."""
 
 
 class CallLog(ColumnLog):
-    """The live call log (rows are call ids)."""
+    """The live call log (rows are call ids); one array per column of :data:`CALL_COLUMNS`."""
 
-    def __init__(self):
+    arrival: array[float]
+    queue_entry: array[float]
+    tier: array[int]
+    call_type: array[int]
+    customer: array[int]
+    attempt: array[int]
+    origin: array[int]
+    outcome: array[int]
+    answer: array[float]
+    end: array[float]
+    release: array[float]
+    group: array[int]
+    agent: array[int]
+    resolved: array[int]
+    patience: array[float]
+    handle: array[float]
+
+    def __init__(self) -> None:
         super().__init__(CALL_COLUMNS, Calls)
+
+    def freeze(self, drop: tuple[str, ...] = ()) -> Calls:
+        frozen = super().freeze(drop)
+        assert isinstance(frozen, Calls)
+        return frozen
 
 
 @dataclass

@@ -8,7 +8,7 @@ small class with one method; adding a rule is a class here and a name in
 :mod:`sim.scenario.routing_schema`.
 
 When an agent frees up, the choice among waiting calls is not a policy: tier priority, then
-the longest wait (``ContactCenter._pick``).
+the longest wait (``QueueIndex.pick`` in :mod:`sim.model.queues`).
 """
 
 from __future__ import annotations

@@ -9,20 +9,21 @@ hidden state survives between runs.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
-from sim.kpi.calls import CallRecords, call_kpis, interval_table
+from sim.kpi.calls import CallRecords, call_kpis, call_masks, interval_table
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter
 from sim.model.delivery import Delivery
 from sim.model.events import run_feeding
-from sim.model.records import CallLog
+from sim.model.records import RUN_ONLY_COLUMNS, CallLog
 from sim.model.redials import Redials
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario
@@ -61,7 +62,9 @@ def simulate(
     seed : root seed; default ``scenario.seed``.
     replication : index of the replication; with the seed it names every random stream, so
         replication ``i`` of two scenarios sees the same callers (common random numbers).
-    keep_records : keep the per-call records on the result (memory: ~150 bytes per call).
+    keep_records : keep the per-call records on the result (about 90 bytes a call). Either
+        way the KPIs are computed from them, so the run's peak memory is not much lower without
+        (``benchmarks/bench_memory.py``); without, the columns no KPI reads are released first.
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -72,7 +75,9 @@ def simulate(
     callers = Callers(env, scenario, streams, calls, center.offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
-    handled = [redials.after_handled] if redials.unresolved_rule is not None else []
+    handled: list[Callable[[int, float], None]] = (
+        [redials.after_handled] if redials.unresolved_rule is not None else []
+    )
     if flows is not None:
         handled.append(flows.on_handled)
     center.connect(
@@ -81,12 +86,16 @@ def simulate(
     center.start()
     callers.generate()
     horizon, warmup = scenario.horizon_s, scenario.warmup
-    run_feeding(env, horizon, callers.feed_times, callers.feed_ids, center.offer)
+    run_feeding(env, horizon, *callers.take_feed(), center.offer)
     center.close()
 
+    frozen = calls.freeze(
+        drop=() if keep_records else RUN_ONLY_COLUMNS
+    )  # memory: no KPI reads them
+    center.derive_ends(frozen)
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
     records = CallRecords(
-        calls=calls.freeze(),
+        calls=frozen,
         groups=center.groups,
         present=present,
         scheduled=center.scheduled,
@@ -98,8 +107,10 @@ def simulate(
         mean_queue_length=center.mean_queue_length(horizon),
         disconnects=scenario.routing.at_close == "disconnect",
     )
-    kpis = call_kpis(records)
-    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday)
+    masks = call_masks(records)  # once for both tables
+    kpis = call_kpis(records, masks)
+    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, masks)
+    del masks
     extra, business = {}, None
     if flows is not None:
         business = flows.freeze()
@@ -139,14 +150,12 @@ class _BusinessFlows:
             else None
         )
         # one listener; call types that create nothing cost a list lookup
-        takes = {
-            "delivery_order": self.delivery,
-            "lead": self.back_office,
-            "work_order": self.back_office,
-        }
-        self._by_type = [
-            takes[ct.creates].on_handled if ct.creates else None for ct in sc.call_types.values()
-        ]
+        takes: dict[str, Callable[[int, float], None]] = {}  # the schema checks each is modelled
+        if self.delivery is not None:
+            takes["delivery_order"] = self.delivery.on_handled
+        if self.back_office is not None:
+            takes["lead"] = takes["work_order"] = self.back_office.on_handled
+        self._by_type = [takes[ct.creates] if ct.creates else None for ct in sc.call_types.values()]
         self._call_type = calls.call_type
 
     def on_handled(self, cid: int, at: float) -> None:
@@ -160,6 +169,7 @@ class _BusinessFlows:
         if delivery is not None:
             rec.orders, rec.attempts = delivery.orders.freeze(), delivery.attempts.freeze()
         if back_office is not None:
+            assert self.sc.back_office is not None  # a BackOffice is made only then
             work = self.sc.back_office.work
             rec.leads = back_office.leads.freeze() if work.lead else None
             rec.work_orders = back_office.work_orders.freeze() if work.work_order else None

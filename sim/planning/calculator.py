@@ -11,7 +11,7 @@ import re
 from sim.planning.erlang import agents_required, erlang_a_metrics
 from sim.scenario.units import DAY, parse_duration
 
-__all__ = ["duration_arg", "erlang_calculator", "parse_rate"]
+__all__ = ["agents_range", "duration_arg", "erlang_calculator", "erlang_table", "parse_rate"]
 
 _RATE_UNITS = {
     "h": 3600.0,
@@ -97,3 +97,43 @@ def erlang_calculator(
             rate, mean_handle, within, target, mean_patience, abandon_target, max_occupancy
         )
     return out
+
+
+def erlang_table(
+    rate: float,
+    mean_handle: float,
+    agents: range,
+    mean_patience: float = math.inf,
+    within: float = 20.0,
+) -> list[dict]:
+    """Erlang C / A figures for each number of agents in ``agents`` (Erlang C rows where the
+    agents cannot carry the load without abandonment are left out: the queue is unstable)."""
+    rows = []
+    for n in agents:
+        if math.isinf(mean_patience) and n <= rate * mean_handle:
+            continue
+        m = erlang_a_metrics(rate, mean_handle, n, mean_patience, within)
+        rows.append(
+            {
+                "agents": n,
+                "service_level": m.service_level,
+                "abandon_rate": m.abandon_rate,
+                "asa": m.asa,
+                "occupancy": m.occupancy,
+                "prob_wait": m.prob_wait,
+            }
+        )
+    return rows
+
+
+def agents_range(text: str) -> range:
+    """``10..20`` (inclusive) or ``14`` -> a range of agents; ValueError otherwise."""
+    lo, sep, hi = text.partition("..")
+    try:
+        first = int(lo)
+        last = int(hi) if sep else first
+    except ValueError:
+        raise ValueError(f"--agents {text!r}: write a number (14) or a range (10..20)") from None
+    if first < 1 or last < first or last - first > 1000:
+        raise ValueError(f"--agents {text!r}: need 1 <= first <= last, at most 1000 apart")
+    return range(first, last + 1)

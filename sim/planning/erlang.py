@@ -9,6 +9,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,8 @@ def _number(name: str, value: float, *, positive: bool = False, allow_inf: bool 
     return x
 
 
-def _servers(value: int, name: str = "servers") -> int:
+def _servers(value: Any, name: str = "servers") -> int:
+    """``value`` as a whole number >= 1; any input (user-given), checked here."""
     if value is True or value is False:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if isinstance(value, float) and value.is_integer():

@@ -8,6 +8,7 @@ Owns the shift-templates file and the covering MILP; the requirement comes from
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
+from sim.experiments.executors import Executor, executor_scope
 from sim.model.calendar import weekday_of
 from sim.scenario.distributions import Duration
 from sim.scenario.schema import (
@@ -375,9 +377,10 @@ def _on_shifts(
 def schedule_shifts(
     result,
     templates: Templates,
-    workers: int = 1,
+    executor: str | Executor | None = "serial",
     base_dir: str | Path = ".",
     repair_rounds: int = 3,
+    advance: Callable[[int, int], None] | None = None,
 ) -> Schedule:
     """Shifts covering ``result.staffing`` (a :class:`sim.planning.staffing.StaffingResult`) for the
     groups of ``templates``, checked by simulating the scenario on those shifts with the same
@@ -387,10 +390,9 @@ def schedule_shifts(
     end of a shift after their current call, and neighbouring intervals carry more or fewer
     agents than the staffing found), so a few intervals may miss. Repair: the requirement of
     each interval that misses is raised by one and the MILP solved again, up to
-    ``repair_rounds`` times; the requirement reported is the one finally covered.
+    ``repair_rounds`` times; the requirement reported is the one finally covered. Runs go to
+    ``executor``; ``advance(done, total)`` counts them.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
     from sim.planning.staffing import _rates, simulate_slots
 
     scenario = result.scenario
@@ -401,15 +403,21 @@ def schedule_shifts(
     candidates = candidate_shifts(templates, weekdays)
     a = coverage(candidates, templates, scenario.interval)
     names = list(scenario.agents.groups)
-    requirement = {g: result.staffing[g].copy() for g in names}
+    absent = [w for w in range(7) if w not in weekdays]  # filled from their day type: not bought
+    base = {g: result.staffing[g].copy() for g in names}
+    for plan in base.values():
+        plan[absent] = 0
+    requirement = {g: plan.copy() for g, plan in base.items()}
     used = result.used_slots()
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
+    reps = result.replications
+    with executor_scope(executor) as ex:
         for round_ in range(repair_rounds + 1):
             on_shifts, shifts, covered, paid = _on_shifts(
                 result, templates, candidates, a, requirement, groups, base_dir
             )
-            counts = simulate_slots(on_shifts, result.seed, result.replications, workers, pool)
+            counts = simulate_slots(
+                on_shifts, result.seed, reps, ex, advance, round_ * reps, (repair_rounds + 1) * reps
+            )
             pooled_ok = result.targets.met(*_rates(counts.sum(axis=0)))  # (groups, slots)
             missing = ~pooled_ok & used[None, :]
             for i, g in enumerate(names):
@@ -419,12 +427,9 @@ def schedule_shifts(
                 break
             for i, g in enumerate(names):
                 requirement[g] = requirement[g] + missing[i].reshape(requirement[g].shape)
-    finally:
-        if pool is not None:
-            pool.shutdown()
     ok = result.targets.met(*_rates(counts))  # (reps, groups, slots)
     p_meet = {g: ok[:, i, :].mean(axis=0) for i, g in enumerate(names)}
-    over = sum(float((covered[g] - result.staffing[g]).sum()) for g in groups)
+    over = sum(float((covered[g] - base[g]).sum()) for g in groups)
     met = int(pooled_ok[:, used].sum())
     return Schedule(
         {g: shifts.get(g, []) for g in groups},
@@ -437,5 +442,5 @@ def schedule_shifts(
         int(used.sum()) * len(names),
         p_meet,
         round_,
-        {g: result.staffing[g] for g in names},
+        base,
     )

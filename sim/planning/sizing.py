@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.experiments.replication import run_replications
+from sim.experiments.executors import Executor, Job, executor_scope, run_all
 from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
 
 __all__ = [
@@ -166,14 +166,126 @@ class SizingResult:
     notes: list[str] = field(default_factory=list)
 
 
+class _Search:
+    """The points simulated so far and the rule a point must meet (see :func:`size`)."""
+
+    def __init__(self, scenario, coords, wanted, seed, reps, executor, base, progress, advance):
+        self.data = scenario_to_dict(scenario)
+        self.coords, self.active = coords, dict(wanted)
+        self.seed, self.reps, self.executor, self.base = seed, reps, executor, base
+        self.progress, self.advance = progress, advance
+        self.cache: dict[tuple[int, ...], Evaluation] = {}
+        self.evaluations: list[Evaluation] = []
+        self.caps: dict[str, float] = {}  # backlog at the horizon may not grow
+        self.unreachable: dict[str, float | None] = {}  # targets no scaled point reached
+
+    def kpi_means(self, values: tuple[int, ...]) -> dict[str, float | None]:
+        """Mean of every KPI over the replications of the point, and its daily cost."""
+        sc = _with_values(self.data, self.coords, values, self.base)
+        jobs = [Job(r, sc, self.seed, r) for r in range(self.reps)]
+        done = len(self.evaluations) * self.reps
+        got = run_all(self.executor, jobs, self.advance, done, done + self.reps)
+        runs = [got[r] for r in range(self.reps)]
+        names = {k for r in runs for k in r.kpis}
+        means: dict[str, float | None] = {}
+        for k in names:
+            vals = [r.kpis.get(k) for r in runs if r.kpis.get(k) is not None]
+            means[k] = sum(vals) / len(vals) if vals else None
+        means["daily_cost"] = sum(daily_cost(sc, r.kpis) for r in runs) / len(runs)
+        return means
+
+    def meets(self, kpis: dict) -> bool:
+        """Every active target met and no backlog above its cap."""
+        for k, cap in self.caps.items():
+            v = kpis.get(k)
+            if v is not None and v > cap:
+                return False
+        return all(t.met(kpis.get(k)) is not False for k, t in self.active.items())
+
+    def evaluate(self, values: tuple[int, ...]) -> Evaluation:
+        """The point, simulated once; its verdict under the current targets and caps."""
+        if values not in self.cache:
+            self._record(values, self.kpi_means(values))
+        ev = self.cache[values]
+        ev.feasible = self.meets(ev.kpis)  # the active targets may have shrunk
+        return ev
+
+    def _record(self, values: tuple[int, ...], kpis: dict) -> None:
+        ev = Evaluation(values, kpis["daily_cost"], kpis, self.meets(kpis))
+        self.cache[values] = ev
+        self.evaluations.append(ev)
+        if self.progress:
+            labels = [c.label for c in self.coords]
+            self.progress(
+                f"{dict(zip(labels, values, strict=True))}: "
+                f"cost {ev.cost:,.0f}/day, {'meets' if ev.feasible else 'misses'}"
+            )
+
+    def start(self, current: tuple[int, ...]) -> Evaluation:
+        """The scenario's own point, simulated once; its backlog caps every other point."""
+        first = self.kpi_means(current)
+        self.caps.update(
+            {k: BACKLOG_SLACK * first[k] + 1.0 for k in BACKLOG_KPIS if first.get(k) is not None}
+        )
+        self._record(current, first)
+        return self.evaluate(current)
+
+    def feasible_point(self, current: tuple[int, ...], start: Evaluation) -> tuple[int, ...]:
+        """A point meeting every reachable target: the start, or it scaled by 1.5 up to
+        ``SCALE_UPS`` times; targets still missed then go to ``unreachable``."""
+        point, ev = current, start
+        for _ in range(SCALE_UPS):
+            if ev.feasible:
+                return point
+            point = tuple(max(v + 1, math.ceil(v * 1.5)) for v in point)
+            ev = self.evaluate(point)
+        if ev.feasible:
+            return point
+        for k in list(self.active):
+            v = ev.kpis.get(k)
+            if v is not None and not self.meets({k: v}):
+                self.unreachable[k] = v
+                del self.active[k]
+        if not self.active:
+            raise ValueError(
+                "no target can be reached by scaling couriers, capacity and "
+                f"back-office staff: {self.unreachable}"
+            )
+        return current if self.evaluate(current).feasible else point
+
+    def descend(self, best: Evaluation, max_passes: int) -> Evaluation:
+        """Coordinate search: per resource, bisect for the smallest value still meeting every
+        target and keep the cheapest feasible point on that line; repeat until nothing moves."""
+        for _ in range(max_passes):
+            changed = False
+            for i in range(len(self.coords)):
+                lo_fail, hi_ok = -1, best.values[i]
+                line = [best]
+                while hi_ok - lo_fail > 1:
+                    mid = (lo_fail + hi_ok) // 2
+                    trial = self.evaluate((*best.values[:i], mid, *best.values[i + 1 :]))
+                    if trial.feasible:
+                        hi_ok = mid
+                        line.append(trial)
+                    else:
+                        lo_fail = mid
+                cheapest = min(line, key=lambda e: (e.cost, sum(e.values)))
+                if cheapest.values != best.values:
+                    best, changed = cheapest, True
+            if not changed:
+                break
+        return best
+
+
 def size(
     scenario: Scenario,
     seed: int | None = None,
     replications: int | None = None,
-    workers: int = 1,
+    executor: str | Executor | None = "serial",
     max_passes: int = 3,
     base_dir: str | Path = ".",
     progress: Callable[[str], None] | None = None,
+    advance: Callable[[int, int], None] | None = None,
 ) -> SizingResult:
     """The couriers, company capacity and back-office staff meeting ``delivery_on_time``,
     ``delivery_success`` and ``back_office_on_time`` (those the scenario targets) at the lowest
@@ -190,7 +302,8 @@ def size(
 
     A point must also leave no more work undone than the scenario's own resources do: each of
     ``orders_open``, ``orders_deferred`` and ``back_office_backlog`` at most 1.1 x its value at
-    the starting point + 1 (otherwise delivering less would look cheaper).
+    the starting point + 1 (otherwise delivering less would look cheaper). Runs go to
+    ``executor``; ``advance(done, total)`` counts them (``total``: those of the current point).
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -205,104 +318,23 @@ def size(
             "back_office_on_time target to size for"
         )
     base = Path(base_dir)
-    data = scenario_to_dict(scenario)
-    cache: dict[tuple[int, ...], Evaluation] = {}
-    evaluations: list[Evaluation] = []
-    active = dict(wanted)
-
-    def kpi_means(values: tuple[int, ...]) -> tuple[Scenario, dict[str, float | None]]:
-        sc = _with_values(data, coords, values, base)
-        runs = list(run_replications(sc, seed, range(reps), workers=workers))
-        names = {k for r in runs for k in r.kpis}
-        means = {}
-        for k in names:
-            vals = [r.kpis.get(k) for r in runs if r.kpis.get(k) is not None]
-            means[k] = sum(vals) / len(vals) if vals else None
-        means["daily_cost"] = sum(daily_cost(sc, r.kpis) for r in runs) / len(runs)
-        return sc, means
-
-    caps: dict[str, float] = {}  # backlog at the horizon may not grow (see the docstring)
-
-    def meets(kpis: dict) -> bool:
-        for k, cap in caps.items():
-            v = kpis.get(k)
-            if v is not None and v > cap:
-                return False
-        return all(t.met(kpis.get(k)) is not False for k, t in active.items())
-
-    def evaluate(values: tuple[int, ...]) -> Evaluation:
-        if values not in cache:
-            _, kpis = kpi_means(values)
-            cache[values] = Evaluation(values, kpis["daily_cost"], kpis, meets(kpis))
-            evaluations.append(cache[values])
-            if progress:
-                ev = cache[values]
-                progress(
-                    f"{dict(zip([c.label for c in coords], values, strict=True))}: "
-                    f"cost {ev.cost:,.0f}/day, {'meets' if ev.feasible else 'misses'}"
-                )
-        ev = cache[values]
-        ev.feasible = meets(ev.kpis)  # the active targets may have shrunk
-        return ev
-
-    current = tuple(c.value for c in coords)
-    _, first = kpi_means(current)
-    caps.update(
-        {k: BACKLOG_SLACK * first[k] + 1.0 for k in BACKLOG_KPIS if first.get(k) is not None}
-    )
-    start = evaluate(current)
-    unreachable: dict[str, float | None] = {}
-    point = current
-    ev = start
-    for _ in range(SCALE_UPS):
-        if ev.feasible:
-            break
-        point = tuple(max(v + 1, math.ceil(v * 1.5)) for v in point)
-        ev = evaluate(point)
-    if not ev.feasible:
-        for k in list(active):
-            v = ev.kpis.get(k)
-            if v is not None and not meets({k: v}):
-                unreachable[k] = v
-                del active[k]
-        if not active:
-            raise ValueError(
-                "no target can be reached by scaling couriers, capacity and "
-                f"back-office staff: {unreachable}"
-            )
-        ev = evaluate(point)
-        point = current if evaluate(current).feasible else point
-    best = evaluate(point)
-    for _ in range(max_passes):
-        changed = False
-        for i in range(len(coords)):
-            lo_fail, hi_ok = -1, best.values[i]
-            line = [best]
-            while hi_ok - lo_fail > 1:
-                mid = (lo_fail + hi_ok) // 2
-                trial = evaluate((*best.values[:i], mid, *best.values[i + 1 :]))
-                if trial.feasible:
-                    hi_ok = mid
-                    line.append(trial)
-                else:
-                    lo_fail = mid
-            cheapest = min(line, key=lambda e: (e.cost, sum(e.values)))
-            if cheapest.values != best.values:
-                best, changed = cheapest, True
-        if not changed:
-            break
-    sized = _with_values(data, coords, best.values, base)
+    with executor_scope(executor) as ex:
+        search = _Search(scenario, coords, wanted, seed, reps, ex, base, progress, advance)
+        current = tuple(c.value for c in coords)
+        start = search.start(current)
+        point = search.feasible_point(current, start)
+        best = search.descend(search.evaluate(point), max_passes)
     return SizingResult(
         scenario,
         coords,
         best,
         start,
-        evaluations,
-        unreachable,
+        search.evaluations,
+        search.unreachable,
         reps,
         seed,
         time.perf_counter() - started,
-        sized,
+        _with_values(search.data, coords, best.values, base),
     )
 
 

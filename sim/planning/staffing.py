@@ -1,613 +1,458 @@
-"""Staffing that meets the targets: the Erlang calculator, Erlang staffing per interval and its
-correction by simulation (an iterative staffing algorithm), with the tables a planner reads.
+"""Staffing that meets the targets in every interval, found by simulation and decided with
+statistics: the fewest agents per group, day type and interval, re-checked with fresh seeds.
 
-Owns "how many agents, when"; shift scheduling lives in :mod:`sim.planning.shifts`, the closed
-forms in
-:mod:`sim.planning.erlang`, the on-duty discounts (shrinkage, absenteeism) in
-:mod:`sim.model.workforce`.
+Owns the search (:func:`staff`) and its result. The loads, targets and Erlang closed forms are
+:mod:`sim.planning.loads`; day types, per-slot evidence and plans as scenarios
+:mod:`sim.planning.slots`; files, checkpoints and resuming :mod:`sim.planning.staffing_files`;
+shift scheduling :mod:`sim.planning.shifts`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sim.experiments.replication import mean_ci
-from sim.kpi.calls import busy_time, call_masks
-from sim.model.calendar import arrival_rates, weekday_of
-from sim.model.records import Outcome
-from sim.model.simulation import simulate
-from sim.model.workforce import scheduled_for
-from sim.planning.calculator import erlang_calculator, parse_rate
-from sim.planning.erlang import agents_required
-from sim.scenario.schema import Scenario, Target, scenario_from_dict, scenario_to_dict
-from sim.scenario.units import DAY, WEEKDAYS, format_clock
+from sim.experiments.executors import Executor, executor_scope
+from sim.model.calendar import staffing_timeline
+from sim.planning.calculator import duration_arg, erlang_calculator, parse_rate
+from sim.planning.loads import (
+    GroupLoad,
+    StaffingTargets,
+    erlang_staffing,
+    group_loads,
+    required_for,
+)
+from sim.planning.slots import (
+    DayTypes,
+    Evidence,
+    day_types,
+    moments,
+    rates,
+    simulate_runs,
+    simulate_slots,
+    staffing_map,
+    with_staffing,
+)
+from sim.scenario.schema import Scenario
 
 __all__ = [
+    "DELTA",
     "GroupLoad",
     "StaffingResult",
     "StaffingTargets",
+    "duration_arg",
     "erlang_calculator",
     "erlang_staffing",
     "group_loads",
     "parse_rate",
     "simulate_slots",
     "staff",
-    "staffing_yaml",
+    "staffing_map",
     "with_staffing",
-    "write_staffing_folder",
 ]
 
-# --- targets and loads ---------------------------------------------------------------------------
+_rates = rates  # the name shifts and older callers use
+
+DELTA = 0.01
+"""Indifference zone: a level not significantly below target - DELTA (above, for at_most
+targets) may be accepted; finer differences are not worth simulating for."""
+ALPHA = 0.05  # one-sided significance of both tests
+VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never uses
+MAX_STEP = 4  # the most levels one round moves a slot
 
 
-@dataclass(frozen=True)
-class StaffingTargets:
-    """What every interval must reach: service level within ``within`` s, abandonment, occupancy."""
+@dataclass
+class Search:
+    """The state of a search, saved after every round so a killed run resumes.
 
-    within: float = 20.0
-    service_level: float | None = None
-    abandon_rate: float | None = None
-    max_occupancy: float | None = None
-
-    @classmethod
-    def of(cls, scenario: Scenario, max_occupancy: float | None = None) -> StaffingTargets:
-        """The scenario's ``service_level`` and ``abandon_rate`` targets; ``occupancy: {at_most}``
-        (or ``max_occupancy``, which wins) caps occupancy."""
-        t = scenario.targets
-        sl, ab, occ = t.get("service_level"), t.get("abandon_rate"), t.get("occupancy")
-        return cls(
-            within=scenario.service_level_within(),
-            service_level=sl.at_least if sl is not None else None,
-            abandon_rate=ab.at_most if ab is not None else None,
-            max_occupancy=max_occupancy
-            if max_occupancy is not None
-            else (occ.at_most if occ is not None else None),
-        )
-
-    def any(self) -> bool:
-        return any(
-            v is not None for v in (self.service_level, self.abandon_rate, self.max_occupancy)
-        )
-
-    def met(self, service_level, abandon_rate, occupancy) -> np.ndarray:
-        """Element-wise: all targets met (NaN, i.e. nothing offered, counts as met)."""
-        ok = np.ones(np.shape(service_level), dtype=bool)
-        for limit, bound, values in (
-            (self.service_level, "at_least", service_level),
-            (self.abandon_rate, "at_most", abandon_rate),
-            (self.max_occupancy, "at_most", occupancy),
-        ):
-            if limit is not None:
-                ok &= Target.model_validate({bound: limit}).met(values)
-        return ok
-
-
-@dataclass(frozen=True)
-class GroupLoad:
-    """Calls first offered to one agent group, per interval of the horizon.
-
-    ``rate`` is calls per second in each interval (after IVR self-service), ``mean_handle`` the
-    mean handle time in seconds (talk x the group's factor, plus after-call work) and
-    ``mean_patience`` seconds (``inf``: nobody abandons).
+    ``levels``, ``decided``, ``lo`` are (groups, day types, intervals per day); ``evidence``
+    maps (group, type, interval, level, block) to the slot's :func:`moments` there.
     """
 
-    rate: np.ndarray
-    mean_handle: float
-    mean_patience: float
+    levels: np.ndarray
+    decided: np.ndarray
+    lo: np.ndarray
+    fixed: np.ndarray  # not measured (only in the warm-up): Erlang, not searched
+    erlang: np.ndarray
+    evidence: dict = field(default_factory=dict)
+    round: int = 0
+    block: int = 0
+    simulated: int = 0
+    history: list[float] = field(default_factory=list)
+    budget_spent: bool = False
+    good: np.ndarray | None = None  # the last round's level reached target - delta on evidence
 
+    def at(self, levels: np.ndarray) -> Evidence:
+        """Pooled evidence of every slot at the given levels (all blocks seen there)."""
+        g, k, p = levels.shape
+        m = np.zeros((3, 6, g, k, p))
+        for (gi, ki, pi, level, _), mom in self.evidence.items():
+            if levels[gi, ki, pi] == level:
+                m[:, :, gi, ki, pi] += mom
+        return Evidence.of(m)
 
-def first_groups(scenario: Scenario) -> dict[str, str]:
-    """Call type -> the group of its first route step (where its load is counted)."""
-    return {ct: scenario.route(ct)[0].group for ct in scenario.call_types}
-
-
-def group_loads(scenario: Scenario) -> dict[str, GroupLoad]:
-    """Per group, the arrival rate of each interval and the mean handle time of its calls.
-
-    The interval rate is the mean of :func:`sim.model.calendar.arrival_rates` over the interval,
-    times
-    the share that passes the IVR and the shares of the call types whose first route step is the
-    group. Redials are not in it: the simulation step of :func:`staff` accounts for them. The
-    patience is the tiers' abandonment rates averaged by share, ``1 / sum(share / mean)``: the
-    exponential patience with the same initial hazard (Erlang A's parameter).
-    """
-    interval = scenario.interval
-    edges = np.arange(0.0, scenario.horizon_s + interval / 2, interval)
-    rate = arrival_rates(scenario).integral(edges) / interval
-    if scenario.ivr is not None:
-        rate = rate * (1.0 - scenario.ivr.self_service)
-    theta = sum(
-        t.share / t.patience.mean
-        for t in scenario.customer_tiers.values()
-        if math.isfinite(t.patience.mean) and t.patience.mean > 0
-    )
-    patience = 1.0 / theta if theta > 0 else math.inf
-    acw = scenario.agents.after_call_work.mean if scenario.agents.after_call_work else 0.0
-    firsts = first_groups(scenario)
-    loads = {}
-    for g in scenario.agents.groups:
-        types = [ct for ct, first in firsts.items() if first == g]
-        share = sum(scenario.call_types[ct].share for ct in types)
-        factor = scenario.agents.handle_time_factor.get(g, 1.0)
-        handle = (
-            (
-                sum(
-                    scenario.call_types[ct].share * scenario.call_types[ct].handle_time.mean
-                    for ct in types
-                )
-                / share
-                * factor
-                + acw
-            )
-            if share > 0
-            else 1.0
-        )
-        loads[g] = GroupLoad(rate * share, handle, patience)
-    return loads
-
-
-def erlang_staffing(scenario: Scenario, targets: StaffingTargets) -> dict[str, np.ndarray]:
-    """Agents to schedule per group and interval of the horizon by Erlang A (C when nobody
-    abandons) on each interval's load as if it were stationary, inflated for shrinkage and
-    absenteeism (:func:`sim.model.workforce.scheduled_for`)."""
-    out = {}
-    cache: dict[tuple, int] = {}
-    for g, load in group_loads(scenario).items():
-        need = np.zeros(len(load.rate), dtype=np.int64)
-        for i, lam in enumerate(load.rate.tolist()):
-            key = (lam, load.mean_handle, load.mean_patience)
-            if key not in cache:
-                on_duty = agents_required(
-                    lam,
-                    load.mean_handle,
-                    targets.within,
-                    targets.service_level,
-                    load.mean_patience,
-                    targets.abandon_rate,
-                    targets.max_occupancy,
-                )
-                cache[key] = scheduled_for(max(on_duty, 1 if lam > 0 else 0), scenario)
-            need[i] = cache[key]
-        out[g] = need
-    return out
-
-
-# --- simulation per slot -----------------------------------------------------------------------
-
-
-def with_staffing(
-    scenario: Scenario, plan: dict[str, np.ndarray], base_dir: str | Path = "."
-) -> Scenario:
-    """``scenario`` with each group in ``plan`` on a ``staffing`` map (7 x intervals per day,
-    one row per weekday, mon first) instead of its own staffing or shifts."""
-    data = scenario_to_dict(scenario)
-    for g, slots in plan.items():
-        group = {k: v for k, v in data["agents"]["groups"][g].items() if k != "shifts"}
-        group["staffing"] = staffing_map(scenario, slots)
-        data["agents"]["groups"][g] = group
-    return scenario_from_dict(data, base_dir=base_dir, source=f"{scenario.name} (staffing)")
-
-
-def staffing_map(scenario: Scenario, slots: np.ndarray) -> int | dict:
-    """A scenario ``staffing`` value for a (7, intervals per day) array: a number, a daily
-    ``{"HH:MM": agents}`` map, or one per weekday that the horizon has."""
-    slots = np.asarray(slots, dtype=np.int64)
-    present = sorted(
-        {WEEKDAYS.index(weekday_of(scenario, d)) for d in range(scenario.horizon.days)}
-    )
-    rows = slots[present]
-
-    def day_map(row: np.ndarray) -> int | dict:
-        if np.all(row == row[0]):
-            return int(row[0])
-        change = np.concatenate(([True], row[1:] != row[:-1]))
-        return {format_clock(k * scenario.interval): int(row[k]) for k in np.flatnonzero(change)}
-
-    if np.all(rows == rows[0]):
-        return day_map(rows[0])
-    return {WEEKDAYS[w]: day_map(slots[w]) for w in present}
-
-
-def _slot_index(scenario: Scenario) -> np.ndarray:
-    """Slot (weekday x interval of day) of each interval of the horizon."""
-    per_day = round(DAY / scenario.interval)
-    days = scenario.horizon.days
-    weekday = np.array([WEEKDAYS.index(weekday_of(scenario, d)) for d in range(days)])
-    return (weekday[:, None] * per_day + np.arange(per_day)[None, :]).ravel()
-
-
-def _run_counts(args) -> np.ndarray:
-    """One replication: per group and interval, calls offered (by first route step), answered
-    within the target time, abandoned, agent busy and present seconds. Shape (5, groups, bins)."""
-    scenario, seed, rep = args
-    run = simulate(scenario, seed=seed, replication=rep, keep_records=True)
-    rec = run.records
-    c = rec.calls
-    _, offered, answered, abandoned, wait = call_masks(rec)
-    quick = answered & (wait <= rec.within)
-    interval = scenario.interval
-    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
-    n_bins = len(edges) - 1
-    which = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
-    firsts = first_groups(scenario)
-    gidx = {g: i for i, g in enumerate(rec.groups)}
-    type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
-    owner = type_group[c.call_type.astype(np.int64)]
-    out = np.zeros((5, len(rec.groups), n_bins))
-    for g in range(len(rec.groups)):
-        mine = owner == g
-        for k, mask in enumerate((offered, quick, abandoned)):
-            out[k, g] = np.bincount(which[mask & mine], minlength=n_bins)
-        served = (c.group == g) & (c.outcome == Outcome.ANSWERED)
-        out[3, g] = busy_time(c.answer[served], c.release[served], edges)
-        out[4, g] = rec.present[g].integral(edges)
-    first = math.floor(rec.warmup / interval + 1e-9)
-    out[:, :, :first] = 0.0  # intervals wholly inside the warm-up tell nothing
-    return out
-
-
-def simulate_slots(
-    scenario: Scenario,
-    seed: int,
-    replications: int,
-    workers: int = 1,
-    pool: ProcessPoolExecutor | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """Per-replication counts (replications, 5, groups, slots) pooled over the days of each slot.
-
-    Replication ``r`` uses ``Streams(seed, r)`` whatever the staffing (common random numbers),
-    so the numbers are the same for any worker count.
-    """
-    jobs = [(scenario, seed, r) for r in range(replications)]
-    parallel = pool is not None and workers > 1 and replications > 1
-    results = []
-    for res in (pool.map if parallel else map)(_run_counts, jobs):
-        results.append(res)
-        if progress:
-            progress(1)
-    slot = _slot_index(scenario)
-    per_day = round(DAY / scenario.interval)
-    out = np.zeros((replications, 5, len(scenario.agents.groups), 7 * per_day))
-    for r, counts in enumerate(results):
-        np.add.at(out[r], (slice(None), slice(None), slot), counts)
-    return out
-
-
-def _rates(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Service level, abandon rate and occupancy from counts (..., 5, groups, slots)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        off = counts[..., 0, :, :]
-        return (
-            counts[..., 1, :, :] / off,
-            counts[..., 2, :, :] / off,
-            counts[..., 3, :, :] / counts[..., 4, :, :],
-        )
-
-
-# --- the iterative staffing algorithm -----------------------------------------------------------
+    def store(self, levels: np.ndarray, mom: np.ndarray, block: int) -> None:
+        for gi, ki, pi in np.ndindex(levels.shape):
+            self.evidence[(gi, ki, pi, int(levels[gi, ki, pi]), block)] = mom[:, :, gi, ki, pi]
 
 
 @dataclass
 class StaffingResult:
-    """The recommended staffing and how it performs.
+    """The recommended staffing, how it was found and how it does with fresh seeds.
 
-    ``staffing[g]`` is a (7, intervals per day) array of agents to schedule (rows for weekdays
-    the horizon lacks are 0); ``counts`` the per-replication counts of the final simulation
-    (see :func:`simulate_slots`); ``history`` the scheduled agent-hours of each iteration.
+    ``staffing[g]`` / ``erlang[g]`` / ``scenario_agents[g]`` are (7, intervals per day) arrays
+    (every weekday filled from its day type); ``levels`` the same per day type. ``verified`` is
+    the :class:`Evidence` of the recommended staffing over ``verify_replications`` fresh
+    replications (None while searching).
     """
 
     scenario: Scenario
     seed: int
     targets: StaffingTargets
-    staffing: dict[str, np.ndarray]
-    erlang: dict[str, np.ndarray]
-    counts: np.ndarray
-    iterations: int
-    converged: bool
+    types: DayTypes
+    levels: np.ndarray  # (groups, types, per_day)
+    erlang_levels: np.ndarray
+    decided: np.ndarray
     replications: int
     simulated: int
+    rounds: int
     elapsed_s: float
+    delta: float
+    verified: Evidence | None = None
+    verify_replications: int = 0
     history: list[float] = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self.scenario.agents.groups)
+
+    @property
+    def staffing(self) -> dict[str, np.ndarray]:
+        return {g: self.types.weekly(self.levels[i]) for i, g in enumerate(self.groups)}
+
+    @property
+    def erlang(self) -> dict[str, np.ndarray]:
+        return {g: self.types.weekly(self.erlang_levels[i]) for i, g in enumerate(self.groups)}
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.decided.all())
 
     def used_slots(self) -> np.ndarray:
-        """Boolean (7 * per_day,) mask of slots the horizon has after the warm-up."""
-        per_day = round(DAY / self.scenario.interval)
-        used = np.zeros(7 * per_day, dtype=bool)
-        bins = _slot_index(self.scenario)
-        first = math.floor(self.scenario.warmup / self.scenario.interval + 1e-9)
-        used[bins[first:]] = True
+        """Boolean (7 * per_day,) mask of weekday slots the horizon measures."""
+        from sim.planning.slots import weekday_slot_index
+
+        used = np.zeros(7 * self.types.per_day, dtype=bool)
+        used[weekday_slot_index(self.scenario)[self.types.first_bin :]] = True
         return used
 
-    def agent_hours(self) -> float:
-        """Scheduled agent-hours over the horizon (all groups, warm-up included)."""
-        return _hours(self.scenario, self.staffing)
+    def measured_days(self) -> np.ndarray:
+        """Measured days per day type (the weight of each type's row in agent-hours)."""
+        return np.array([len(d) for d in self.types.days], dtype=float)
 
-    def table(self) -> dict[str, list]:
-        """staffing.csv columns: per group, weekday and interval: agents, Erlang start, offered
-        calls per replication, service level (mean over replications, 95% t interval clipped
-        to [0, 1]), abandon rate,
-        occupancy, and the share of replications meeting every target."""
-        per_day = round(DAY / self.scenario.interval)
-        sl, ab, occ = _rates(self.counts)
-        ok = self.targets.met(sl, ab, occ)
-        cols: dict[str, list] = {
-            k: []
-            for k in (
-                "group",
-                "weekday",
-                "start",
-                "agents",
-                "erlang_agents",
-                "offered_per_replication",
-                "service_level",
-                "service_level_ci_low",
-                "service_level_ci_high",
-                "abandon_rate",
-                "occupancy",
-                "p_meets_target",
-            )
+    def agent_hours(self, levels: np.ndarray | None = None) -> float:
+        """Scheduled agent-hours over the measured horizon (all groups; warm-up left out)."""
+        levels = self.levels if levels is None else levels
+        return _hours(self.scenario, self.types, levels)
+
+    def scenario_levels(self) -> np.ndarray:
+        """The scenario's own scheduled agents per group, day type and interval (mean over the
+        type's measured days)."""
+        return scenario_levels(self.scenario, self.types)
+
+    def check(self) -> dict:
+        """The fresh-seed figures: slots meeting every target (point estimate), significant
+        misses (95% interval wholly on the wrong side of a target), the worst slot."""
+        if self.verified is None:
+            return {}
+        v = self.verified
+        active = self.measured_slots() & (np.isfinite(v.est[0]) | np.isfinite(v.est[2]))
+        meets = self.verified.meets(self.targets) & active
+        misses = self.verified.short(self.targets, ALPHA / 2) & active
+        sl = np.where(active, self.verified.est[0], np.nan)
+        worst = None
+        if np.isfinite(sl).any():
+            gi, ki, pi = np.unravel_index(np.nanargmin(sl), sl.shape)
+            worst = {
+                "group": self.groups[gi],
+                "day_type": self.types.names[ki],
+                "start": _clock(self.scenario, pi),
+                "service_level": float(sl[gi, ki, pi]),
+            }
+        return {
+            "replications": self.verify_replications,
+            "slots": int(active.sum()),
+            "slots_meeting": int(meets.sum()),
+            "share_meeting": float(meets.sum() / max(active.sum(), 1)),
+            "significant_misses": int(misses.sum()),
+            "worst_slot": worst,
         }
-        used = self.used_slots()
-        for gi, g in enumerate(self.staffing):
-            for s in np.flatnonzero(used):
-                w, k = divmod(int(s), per_day)
-                mean, ci, _ = mean_ci(None if math.isnan(v) else v for v in sl[:, gi, s])
-                cols["group"].append(g)
-                cols["weekday"].append(WEEKDAYS[w])
-                cols["start"].append(format_clock(k * self.scenario.interval))
-                cols["agents"].append(int(self.staffing[g][w, k]))
-                cols["erlang_agents"].append(int(self.erlang[g][w, k]))
-                cols["offered_per_replication"].append(float(self.counts[:, 0, gi, s].mean()))
-                cols["service_level"].append(mean)
-                cols["service_level_ci_low"].append(max(0.0, ci[0]) if ci else None)
-                cols["service_level_ci_high"].append(min(1.0, ci[1]) if ci else None)
-                cols["abandon_rate"].append(_nanmean(ab[:, gi, s]))
-                cols["occupancy"].append(_nanmean(occ[:, gi, s]))
-                cols["p_meets_target"].append(float(ok[:, gi, s].mean()))
-        return cols
+
+    def measured_slots(self) -> np.ndarray:
+        """(groups, types, per_day): slots with a measured interval (after the warm-up)."""
+        g = len(self.groups)
+        out = np.zeros((g, self.types.count, self.types.per_day), dtype=bool)
+        for k in range(self.types.count):
+            out[:, k, :] = self.types.measured(k).any(axis=0)[None, :]
+        return out
 
 
-def _nanmean(values: np.ndarray) -> float | None:
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if len(values) else None
+def _clock(scenario: Scenario, interval_index: int) -> str:
+    from sim.scenario.units import format_clock
+
+    return format_clock(interval_index * scenario.interval)
 
 
-def _slots_from_bins(scenario: Scenario, per_bin: np.ndarray) -> np.ndarray:
-    """(horizon intervals,) -> (7, per_day): the largest value over the days of each slot."""
-    per_day = round(DAY / scenario.interval)
-    out = np.zeros(7 * per_day, dtype=np.int64)
-    np.maximum.at(out, _slot_index(scenario), per_bin.astype(np.int64))
-    return out.reshape(7, per_day)
+def _hours(scenario: Scenario, types: DayTypes, levels: np.ndarray) -> float:
+    total = 0.0
+    for k in range(types.count):
+        per_interval = types.measured(k).sum(axis=0)  # measured days of each interval
+        total += float((levels[:, k, :] * per_interval[None, :]).sum())
+    return total * scenario.interval / 3600.0
+
+
+def scenario_levels(scenario: Scenario, types: DayTypes) -> np.ndarray:
+    """Scheduled agents of the scenario's own staffing or shifts per slot (mean over days)."""
+    edges = np.arange(0.0, scenario.horizon_s + scenario.interval / 2, scenario.interval)
+    out = np.zeros((len(scenario.agents.groups), types.count, types.per_day))
+    for i, group in enumerate(scenario.agents.groups.values()):
+        per_bin = staffing_timeline(scenario, group).integral(edges) / scenario.interval
+        for k in range(types.count):
+            out[i, k] = types.gather(per_bin, k).mean(axis=0)
+    return out
+
+
+def _per_bin_max(types: DayTypes, per_bin: np.ndarray) -> np.ndarray:
+    """(groups, bins) -> (groups, types, per_day): the largest value over the type's days."""
+    out = np.zeros((per_bin.shape[0], types.count, types.per_day), dtype=np.int64)
+    for k in range(types.count):
+        out[:, k] = types.gather(per_bin, k).max(axis=1)
+    return out
+
+
+def plan_of(types: DayTypes, groups: list[str], levels: np.ndarray) -> dict[str, np.ndarray]:
+    """(groups, types, per_day) levels -> per group a (7, per_day) weekly plan."""
+    return {g: types.weekly(levels[i]) for i, g in enumerate(groups)}
+
+
+# --- the search ---------------------------------------------------------------------------------
 
 
 def staff(
     scenario: Scenario,
     seed: int | None = None,
     replications: int | None = None,
-    workers: int = 1,
-    max_iterations: int = 20,
+    executor: str | Executor | None = "serial",
+    max_iterations: int = 6,
     max_occupancy: float | None = None,
     base_dir: str | Path = ".",
     progress: Callable[[str], None] | None = None,
+    advance: Callable[[int, int], None] | None = None,
+    *,
+    delta: float = DELTA,
+    pool_days: bool = True,
+    verify_replications: int | None = None,
+    checkpoint: Callable[[StaffingResult, Search], None] | None = None,
+    resume: Search | None = None,
 ) -> StaffingResult:
-    """The fewest agents per group and interval meeting the targets in every interval.
+    """The fewest scheduled agents per group, day type and interval meeting the targets.
 
-    1. **Erlang start**: :func:`erlang_staffing` on each interval's offered load.
-    2. **Correction by simulation**, after the iterative staffing algorithm of Feldman,
-       Mandelbaum, Massey & Whitt (2008, "Staffing of time-varying queues to achieve
-       time-stable performance", *Management Science* 54(2)): simulate the whole horizon with
-       the current staffing, measure each interval's performance, restaff each interval, repeat
-       until the staffing stops changing. Their ISA sets each interval's staffing from the
-       simulated number in system; here the target is the service level itself, so each slot
-       (group x weekday x interval) runs its own search instead: up (galloping) while it
-       misses, down while it meets, bisecting once both a missing and a meeting level are known.
-       A slot's measure is pooled over the replications and the days of that weekday: calls
-       offered (counted in the group of their call type's first route step and the interval
-       where they arrive), answered within the target time, abandoned, and the group's
-       occupancy. Every iteration uses the same seeds (common random numbers), so the search
-       compares staffings, not noise. It stops when a simulated staffing meets every slot and
-       every slot's next level down has been seen to miss (or after ``max_iterations``).
-
-    Redials, priorities, overflow between groups, shrinkage and absenteeism are whatever the
-    model simulates; the staffing found is of *scheduled* agents.
+    1. **Day types**: weekdays with identical load are decided together (their days pool),
+       so a scenario without a weekday pattern gets one daily map (:func:`day_types`).
+    2. **Counterfactual start** (the ISA step of Feldman, Mandelbaum, Massey & Whitt 2008,
+       *Management Science* 54(2)): one simulation with ample agents measures each slot's
+       offered load (agents busy when nobody waits: the lag of a time-varying load, redials
+       and IVR included); Erlang A on that load prices every level and gives the start.
+    3. **Rounds**: one simulation of the plan a round, each undecided slot at the level it
+       still needs evidence on (its own level n, or n - 1 once n is good). A slot is decided
+       at n when n is not significantly below target - ``delta`` (one-sided 5%, on the ratio
+       pooled over the replication x day units of every round that simulated that level),
+       its point estimate meets the target (a wide interval alone never accepts a level), and
+       n - 1 is significantly short of the target. Otherwise it moves up (n significantly
+       short of target - delta; by the measured slope from n - 1 to n), down (n - 1 meets on
+       its point estimate) or stays undecided;
+       each round uses a new block of replications, so evidence grows where a slot is still
+       undecided. ``max_iterations`` rounds at most; then the budget is spent, the undecided
+       slots are said to be, and those whose level did not reach target - delta on its point
+       estimate get one agent more.
+    4. **Fresh seeds**: the recommended staffing is re-simulated with replications the search
+       never used; :meth:`StaffingResult.check` reports meets, significant misses, worst slot.
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
     reps = replications or scenario.replications
+    verify = reps if verify_replications is None else verify_replications
     targets = StaffingTargets.of(scenario, max_occupancy)
     if not targets.any():
         raise ValueError(
             "the scenario has no service_level, abandon_rate or occupancy target to staff for"
         )
     groups = list(scenario.agents.groups)
-    erlang = {
-        g: _slots_from_bins(scenario, v) for g, v in erlang_staffing(scenario, targets).items()
-    }
+    types = day_types(scenario, pool_days)
+    total = reps * (1 + max_iterations) + verify
+    say = progress or (lambda line: None)
+
+    def simulate(plan_levels: np.ndarray, rep_ids: list[int], done: int) -> np.ndarray:
+        trial = with_staffing(scenario, plan_of(types, groups, plan_levels), base_dir)
+        return simulate_runs(trial, seed, rep_ids, ex, advance, done, total)
+
+    def result(state: Search, verified=None, complete=False) -> StaffingResult:
+        return StaffingResult(
+            scenario, seed, targets, types, state.levels.copy(), state.erlang, state.decided,
+            reps, state.simulated, state.round, time.perf_counter() - started, delta,
+            verified, verify if verified is not None else 0, list(state.history), complete,
+        )  # fmt: skip
+
+    with executor_scope(executor) as ex:
+        state = resume or _start(scenario, targets, types, groups, seed, reps, simulate, say)
+        if checkpoint:
+            checkpoint(result(state), state)
+        while not state.decided.all() and state.round < max_iterations:
+            _round(state, targets, types, reps, delta, simulate)
+            state.history.append(_hours(scenario, types, state.levels))
+            open_ = int((~state.decided).sum())
+            say(
+                f"round {state.round}: {int(state.decided.sum())} slots decided, {open_} "
+                f"undecided; {state.history[-1]:,.1f} agent-hours; "
+                f"{_elapsed(started, state.round, max_iterations, open_ == 0)}"
+            )
+            if checkpoint:
+                checkpoint(result(state), state)
+        state.budget_spent = not state.decided.all()
+        if state.budget_spent:
+            moved = _best_guess(state, targets, delta)
+            say(
+                f"budget spent: {int((~state.decided).sum())} slots undecided; "
+                f"{moved} of them set to the lowest level shown to reach the target"
+            )
+        say(f"checking the staffing with {verify} fresh replications")
+        checked = None
+        if verify:
+            runs = simulate(
+                state.levels, [VERIFY_OFFSET + v for v in range(verify)], total - verify
+            )
+            checked = Evidence.of(moments(runs, types))
+    return result(state, checked, complete=True)
+
+
+def _elapsed(started: float, done: int, most: int, finished: bool) -> str:
+    from sim.experiments.progress import duration_text
+
+    spent = time.perf_counter() - started
+    if finished or done == 0:
+        return f"elapsed {duration_text(spent)}"
+    left = duration_text(spent / done * (most - done))
+    return f"elapsed {duration_text(spent)}, at most ~{left} more"
+
+
+def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Search:
+    """Erlang levels, then one run with ample agents whose offered load prices every level."""
     loads = group_loads(scenario)
-    shape = (len(groups), 7 * round(DAY / scenario.interval))
-    level = np.stack([erlang[g].ravel() for g in groups]).astype(np.int64)
-    needs_one = (
-        np.stack(
-            [
-                _slots_from_bins(scenario, (loads[g].rate > 0).astype(np.int64)).ravel()
-                for g in groups
-            ]
-        )
-        > 0
-    )
-    lo = needs_one.astype(np.int64)  # every level below lo misses (or is pointless)
-    hi = np.full(shape, -1, dtype=np.int64)  # smallest level seen meeting; -1: none yet
-    seen_miss = np.zeros(shape, dtype=bool)
-    step = np.ones(shape, dtype=np.int64)
-    history: list[float] = []
-    simulated = 0
-    converged = False
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and reps > 1 else None
-    try:
-        iteration = 0
-        while True:
-            iteration += 1
-            plan = {g: level[i].reshape(7, -1) for i, g in enumerate(groups)}
-            trial = with_staffing(scenario, plan, base_dir)
-            counts = simulate_slots(trial, seed, reps, workers, pool)
-            simulated += reps
-            pooled = counts.sum(axis=0)
-            ok = targets.met(*_rates(pooled))
-            history.append(_hours(scenario, plan))
-            missed = ~ok
-            hi = np.where(missed & (level >= hi), -1, hi)  # a meeting level gone stale
-            hi = np.where(ok & ((hi < 0) | (level < hi)), level, hi)
-            lo = np.where(missed, np.maximum(lo, level + 1), lo)
-            seen_miss |= missed
-            if progress:
-                progress(
-                    f"iteration {iteration}: {int(missed.sum())} slot(s) miss, "
-                    f"{int(((hi < 0) | (lo < hi)).sum())} still searched"
-                )
-            if ok.all() and np.all(level <= lo):
-                converged = True
-                break
-            if iteration >= max_iterations:
-                break
-            nxt = np.maximum(np.where(hi < 0, level + step, 0), lo)  # none meets yet: gallop up
-            if iteration == 1:  # jump to Erlang on the load simulated (redials, overflow in)
-                nxt = np.where(
-                    hi < 0,
-                    np.maximum(
-                        nxt, _erlang_on_simulated(scenario, targets, loads, groups, pooled, reps)
-                    ),
-                    nxt,
-                )
-            bisect = (hi >= 0) & seen_miss
-            nxt[bisect] = (lo[bisect] + hi[bisect]) // 2
-            down = (hi >= 0) & ~seen_miss  # only meeting levels so far: gallop down
-            nxt[down] = np.maximum(hi[down] - step[down], lo[down])
-            settled = (hi >= 0) & (lo >= hi)
-            nxt[settled] = hi[settled]
-            step = np.where(settled | bisect, 1, step * 2)
-            level = nxt
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    staffing = {g: level[i].reshape(7, -1) for i, g in enumerate(groups)}
-    return StaffingResult(
-        scenario,
-        seed,
-        targets,
-        staffing,
-        erlang,
-        counts,
-        iteration,
-        converged,
-        reps,
-        simulated,
-        time.perf_counter() - started,
-        history,
-    )
-
-
-def _erlang_on_simulated(
-    scenario: Scenario,
-    targets: StaffingTargets,
-    loads: dict[str, GroupLoad],
-    groups: list[str],
-    pooled: np.ndarray,
-    reps: int,
-) -> np.ndarray:
-    """Erlang staffing per slot on the arrival rate the simulation offered each group (first
-    calls, redials and complaint calls alike), as scheduled agents: a better place to resume
-    the upward search than one agent more."""
-    days_per_slot = np.bincount(_slot_index(scenario), minlength=pooled.shape[-1])
-    exposure = np.maximum(days_per_slot, 1) * reps * scenario.interval
-    out = np.zeros(pooled.shape[1:], dtype=np.int64)
-    cache: dict[tuple, int] = {}
+    erl_bins = erlang_staffing(scenario, targets)
+    erlang = _per_bin_max(types, np.stack([erl_bins[g] for g in groups]))
+    rate_bins = np.stack([(loads[g].rate > 0).astype(np.int64) for g in groups])
+    lo = _per_bin_max(types, rate_bins)  # a slot with calls needs one agent
+    fixed = np.zeros(erlang.shape, dtype=bool)
+    for k in range(types.count):
+        fixed[:, k, :] = ~types.measured(k).any(axis=0)[None, :]
+    ample = 2 * erlang + 10
+    ample = np.maximum(ample, np.roll(ample, 1, axis=2))
+    ample = np.maximum(ample, np.roll(ample, -1, axis=2))  # calls carried into the next slot
+    say(f"{types.count} day type(s): {', '.join(types.names)}; offered load with ample agents")
+    for note in types.notes:
+        say(note)
+    runs = simulate(ample, list(range(reps)), 0)
+    m = np.zeros(erlang.shape)  # agent-seconds busy per unit: the offered load x interval
+    for k in range(types.count):
+        units = types.measured(k)[None, None, :, :]
+        x = types.gather(runs, k)[:, 3]  # busy seconds (reps, groups, days, per_day)
+        n = units.sum(axis=(0, 2)) * len(runs)
+        m[:, k, :] = np.where(units, x, 0.0).sum(axis=(0, 2)) / np.maximum(n, 1)
+    levels = erlang.copy()
+    cache: dict = {}
     for i, g in enumerate(groups):
-        load = loads[g]
-        for s, lam in enumerate((pooled[0, i] / exposure).tolist()):
-            key = (lam, i)
-            if key not in cache:
-                try:
-                    n = agents_required(
-                        lam,
-                        load.mean_handle,
-                        targets.within,
-                        targets.service_level,
-                        load.mean_patience,
-                        targets.abandon_rate,
-                        targets.max_occupancy,
-                    )
-                except ValueError:
-                    n = 0
-                cache[key] = scheduled_for(n, scenario)
-            out[i, s] = cache[key]
-    return out
+        h = loads[g].mean_handle
+        for k, p in np.ndindex(levels.shape[1:]):
+            if not fixed[i, k, p]:
+                offered = m[i, k, p] / scenario.interval  # agents busy = offered load
+                levels[i, k, p] = required_for(offered / h, loads[g], targets, scenario, cache)
+    levels = np.maximum(levels, lo)
+    state = Search(levels, fixed.copy(), lo, fixed, erlang, simulated=reps)
+    state.history.append(_hours(scenario, types, levels))
+    return state
 
 
-def staffing_yaml(result: StaffingResult) -> str:
-    """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
-    import io
-
-    from ruamel.yaml import YAML
-
-    trial = with_staffing(result.scenario, result.staffing)
-    data = {"agents": scenario_to_dict(trial)["agents"]}
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = None
-    yaml.sort_base_mapping_type_on_output = False
-    buf = io.StringIO()
-    buf.write(
-        f"# staffing meeting the targets of {result.scenario.name} in every interval "
-        f"(sim staff); paste over the scenario's agents: section\n"
-    )
-    yaml.dump(data, buf)
-    return buf.getvalue()
+def _verdicts(state: Search, targets, delta):
+    """Evidence at each slot's level and one below, and what it shows: ``ok`` (not
+    significantly short of target - delta), ``good`` (significantly better than target -
+    delta, and the point estimate meets the target), ``short`` (the level below is
+    significantly short of the target, or there is none)."""
+    plan = state.levels
+    below_levels = np.maximum(plan - 1, state.lo)
+    here, below = state.at(plan), state.at(below_levels)
+    seen = here.n[0] > 0
+    ok = ~seen | here.ok(targets, delta, ALPHA)
+    good = seen & here.sure(targets, delta, ALPHA) & here.meets(targets)
+    short = (below_levels == plan) | ((below.n[0] > 0) & below.short(targets, ALPHA))
+    return here, below, below_levels, ok, good, short
 
 
-def write_staffing_folder(out: str | Path, result: StaffingResult, schedule=None) -> Path:
-    """staffing.yaml, staffing.csv and staffing.json (and the shift files of ``schedule``)."""
-    import json
-
-    from sim.report.files import write_atomic, write_table
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "staffing.yaml", staffing_yaml(result))
-    write_table(out / "staffing.csv", result.table())
-    t = result.targets
-    summary = {
-        "scenario": result.scenario.name,
-        "seed": result.seed,
-        "targets": {
-            "within": t.within,
-            "service_level": t.service_level,
-            "abandon_rate": t.abandon_rate,
-            "max_occupancy": t.max_occupancy,
-        },
-        "agent_hours": result.agent_hours(),
-        "agent_hours_per_day": result.agent_hours() / result.scenario.horizon.days,
-        "erlang_agent_hours": _hours(result.scenario, result.erlang),
-        "iterations": result.iterations,
-        "converged": result.converged,
-        "replications": result.replications,
-        "replications_simulated": result.simulated,
-        "elapsed_s": result.elapsed_s,
-        "agent_hours_per_iteration": result.history,
-    }
-    if schedule is not None:
-        summary["shifts"] = schedule.summary()
-        schedule.write(out)
-    write_atomic(out / "staffing.json", json.dumps(summary, indent=2) + "\n")
-    return out
+def _best_guess(state: Search, targets, delta) -> int:
+    """Undecided slots when the budget is spent: the lowest level the evidence shows good
+    (as a decision needs it), else one above the highest level simulated (returns how many
+    moved)."""
+    levels = sorted({key[3] for key in state.evidence})
+    best = np.full(state.levels.shape, -1, dtype=np.int64)
+    top = np.full(state.levels.shape, -1, dtype=np.int64)
+    for level in reversed(levels):
+        at = np.full(state.levels.shape, level, dtype=np.int64)
+        ev = state.at(at)
+        seen = ev.n[0] > 0
+        good = seen & ev.sure(targets, delta, ALPHA) & ev.meets(targets)
+        best = np.where(good, level, best)
+        top = np.where(seen & (top < 0), level, top)
+    guess = np.where(best >= 0, best, np.maximum(top + 1, state.levels))
+    guess = np.maximum(guess, state.lo)
+    open_ = ~state.decided
+    moved = int((open_ & (guess != state.levels)).sum())
+    state.levels = np.where(open_, guess, state.levels)
+    return moved
 
 
-def _hours(scenario: Scenario, plan: dict[str, np.ndarray]) -> float:
-    bins = _slot_index(scenario)
-    return sum(float(v.ravel()[bins].sum()) for v in plan.values()) * scenario.interval / 3600.0
+def _round(state: Search, targets, types, reps, delta, simulate) -> None:
+    """One simulation of the plan, each undecided slot at the level it still needs evidence
+    on (its own level, or one below once its own is good); then decide and move the rest."""
+    *_, below_levels, ok, good, short = _verdicts(state, targets, delta)
+    test = np.where(~state.decided & good & ~short, below_levels, state.levels)
+    state.block = state.round  # fresh replications each round: evidence grows where undecided
+    runs = simulate(test, [state.block * reps + r for r in range(reps)], state.simulated)
+    state.simulated += reps
+    state.round += 1
+    state.store(test, moments(runs, types), state.block)
+    plan = state.levels
+    here, below, below_levels, ok, good, short = _verdicts(state, targets, delta)
+    # decided on all the evidence so far: a slot whose level stops meeting reopens
+    state.decided = state.fixed | (good & short)
+    state.good = good
+    slope = here.est[0] - below.est[0]
+    nxt = plan.copy()
+    up = ~state.decided & ~ok
+    steps = np.ones(plan.shape)
+    if targets.service_level is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            need = np.ceil((targets.service_level - here.est[0]) / slope)
+        steps = np.where(np.isfinite(need) & (slope > 0), np.clip(need, 1, MAX_STEP), 1)
+    nxt[up] = plan[up] + steps[up].astype(np.int64)
+    down = ~state.decided & good & (below.n[0] > 0) & below.meets(targets) & ~short
+    extra = np.zeros(plan.shape)
+    if targets.service_level is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spare = np.floor((below.est[0] - targets.service_level) / slope)
+        extra = np.where(np.isfinite(spare) & (slope > 0), np.clip(spare, 0, MAX_STEP - 1), 0)
+    nxt[down] = np.maximum(below_levels[down] - extra[down].astype(np.int64), state.lo[down])
+    state.levels = nxt

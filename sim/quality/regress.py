@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -508,7 +509,7 @@ def update(
     from sim.report.files import write_atomic
 
     pairs, stale = _pairs(Path(scenario_dir), Path(baseline_dir))
-    previous = {}
+    previous: dict[Path, Baseline | None] = {}
     for _, bpath in pairs:
         if bpath.is_file():
             try:
@@ -568,14 +569,15 @@ def regress_table(item: ScenarioCheck, alpha: float = ALPHA):
     table = Table(
         title=f"{item.name} ({item.scenario_file}): {item.replications} replications, {how}"
     )
-    for col, justify in (
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
         ("KPI", "left"),
         ("baseline", "right"),
         ("current", "right"),
         ("difference", "right"),
         ("p-value", "right"),
         ("verdict", "left"),
-    ):
+    )
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for r in item.rows:
         verdict = f"[red]{r.verdict}[/red]" if r.failed else r.verdict

@@ -23,12 +23,12 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
+from sim.experiments.executors import Job, executor_scope, run_all
 from sim.experiments.replication import mean_ci
 from sim.quality.bilingual import bilingual_case
 from sim.scenario.schema import Scenario, ScenarioError, scenario_from_dict
@@ -221,13 +221,12 @@ PRIORITY = [  # (mean handle s, agents, load per agent, share of the priority ti
 ]
 
 
-def _tier_waits(job: tuple[Scenario, int, int]) -> list[float]:
-    """Mean wait of answered calls per tier (after the warm-up) in one replication."""
+def _tier_waits(run) -> list[float]:
+    """Mean wait of answered calls per tier (after the warm-up) in one replication (reduced in
+    its worker)."""
     from sim.model.records import Outcome
-    from sim.model.simulation import simulate
 
-    scenario, seed, rep = job
-    calls = simulate(scenario, seed=seed, replication=rep).records.calls
+    scenario, calls = run.scenario, run.records.calls
     counted = (calls.arrival >= scenario.warmup) & (calls.outcome == Outcome.ANSWERED)
     wait = calls.wait()
     return [
@@ -261,9 +260,11 @@ def priority_case(settings: Settings) -> Case:
         )
         scenario = queue_scenario(rate, aht, agents, long, tiers=tiers)
         exact = priority_waits([rate / 3600 * share, rate / 3600 * (1 - share)], aht, agents)
-        jobs = [(scenario, scenario.seed, rep) for rep in range(settings.replications)]
-        with ProcessPoolExecutor(max(1, settings.workers)) as pool:
-            waits = list(pool.map(_tier_waits, jobs))
+        reps = range(settings.replications)
+        jobs = [Job(r, scenario, scenario.seed, r, reduce=_tier_waits) for r in reps]
+        with executor_scope("processes", settings.workers) as ex:
+            got = run_all(ex, jobs)
+        waits = [got[r] for r in reps]
         label = f"{rate:.4g}/h, AHT {aht:g} s, {agents} agent(s), vip share {share:g}"
         for t, tier in enumerate(tiers):
             case.rows.append(_row(label, f"wait, tier {tier}", exact[t], [w[t] for w in waits]))

@@ -63,7 +63,8 @@ def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
         kpis += [k for k in diffs if k not in kpis and is_num((diffs[k] or {}).get("mean"))]
     kpis.sort(key=lambda k: (MAIN_KPIS.index(k) if k in MAIN_KPIS else len(MAIN_KPIS), k))
     headline = [k for k in kpis if ("." not in k and _area(k)) or k in targets]
-    rows, more = [], []
+    rows: list[dict] = []
+    more: list[dict] = []
     for label, diffs in pairs:
         for k in kpis:
             d = diffs.get(k) or {}
@@ -115,6 +116,7 @@ def _subfolders(folder: Folder) -> dict[str, Path]:
 
 
 def _intervals(folder: Folder) -> dict[str, Path]:
+    assert folder.comparison is not None  # a part of comparison_section
     subs = _subfolders(folder)
     order = [str(n) for n in folder.comparison.get("scenarios") or subs]
     return {
@@ -154,6 +156,7 @@ def _plans(data: dict) -> dict | None:
 def _changes(folder: Folder) -> list[dict]:
     """Per alternative, the keys of its resolved scenario that differ from the baseline's:
     from comparison.json, or from the scenario.yaml of each run folder."""
+    assert folder.comparison is not None  # a part of comparison_section
     data = folder.comparison.get("changes")
     if isinstance(data, dict):
         return [
@@ -212,6 +215,10 @@ def _summaries(folder: Folder) -> dict[str, dict]:
     )
 
 
+_STATUS: dict[bool | None, str] = {True: "met", False: "missed"}
+"""A KPI's ``met`` in summary.json as the side-by-side table shows it."""
+
+
 def _side_by_side(folder: Folder) -> dict:
     """Each compared scenario's headline KPI means and the intervals meeting each target."""
     summaries = _summaries(folder)
@@ -230,7 +237,7 @@ def _side_by_side(folder: Folder) -> dict:
             cells.append(
                 {
                     "mean": fmt(v.get("mean"), k),
-                    "status": {True: "met", False: "missed"}.get(v.get("met"), ""),
+                    "status": _STATUS.get(v.get("met"), ""),
                 }
             )
         rows.append({"kpi": k, "cells": cells})

@@ -74,7 +74,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-def write_table(path: str | Path, columns: dict[str, list | np.ndarray]) -> None:
+def write_table(path: str | Path, columns: Mapping[str, list | np.ndarray]) -> None:
     """Columns of equal length to CSV (empty cell for None/NaN; floats to DIGITS digits)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

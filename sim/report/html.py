@@ -70,7 +70,8 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     targets = folder.targets()
     missed_in = {e["kpi"]: e for e in attained["targets"] if e["intervals_missed"]}
     currency = folder.scenario.get("currency")
-    main, more = [], []
+    main: list[dict] = []
+    more: list[dict] = []
     for name, k in kpis.items():
         ci = k.get("ci95") or [None, None]
         kpi = lookup(name)
@@ -208,7 +209,7 @@ def _sweep(folder: Folder, sink: FigureSink) -> dict | None:
     varying = [k for k in shown if np.nanmax(pts[f"{k}_mean"]) - np.nanmin(pts[f"{k}_mean"]) > 1e-9]
     constant = [k for k in shown if k not in varying]  # a panel of a flat line says nothing
     shown = varying[:8] or kpis[:4]
-    figures = (
+    figures: list[dict | None] = (
         [sweep_lines(pts, p, [q for q in numeric if q != p], shown, targets, sink) for p in numeric]
         if shown
         else []
@@ -261,6 +262,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     ReportError
         when the folder holds none of ``summary.json``, ``comparison.json``, ``points.csv``.
     """
+    from sim.report.staffing_report import build_staffing_report, is_staffing_folder
+
+    if is_staffing_folder(Path(folder)) and not (Path(folder) / "summary.json").is_file():
+        return build_staffing_report(folder, out)
     f = Folder.read(folder)
     out = Path(out) if out else f.path / "report.html"
     sink = FigureSink(out.parent / "figures")

@@ -11,6 +11,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib import colors as mcolors
@@ -107,7 +108,8 @@ def _figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float = 10
 
 def _legend(fig: Figure, *axes, ci: bool = False) -> None:
     """One legend above the plots, outside the data, for all ``axes`` (and the CI shading)."""
-    handles, labels = [], []
+    handles: list[Any] = []  # matplotlib artists
+    labels: list[str] = []
     for ax in axes:
         h, lab = ax.get_legend_handles_labels()
         handles, labels = handles + h, labels + lab
@@ -125,7 +127,7 @@ def _legend(fig: Figure, *axes, ci: bool = False) -> None:
         )
 
 
-def series(table: dict, name: str):
+def series(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(mean, low, high) of a figure in a table with ``_mean/_ci_low/_ci_high`` columns.
 
     A bare ``name`` column is accepted (no interval); None when absent or all missing.
@@ -142,6 +144,13 @@ def series(table: dict, name: str):
     if mean.dtype == object or not np.any(np.isfinite(mean)):
         return None
     return mean, lo, hi
+
+
+def _present(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`series` of a figure the caller knows is in the table."""
+    found = series(table, name)
+    assert found is not None, name
+    return found
 
 
 def _lighter(colour: str, amount: float) -> tuple:
@@ -416,7 +425,7 @@ def interval_figures(
             if is_num(total.get("mean")):
                 label = f"{group} (overall {format_value(total['mean'], 'occupancy')})"
             tl.step(
-                ax, *series(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
+                ax, *_present(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
             )
             ax.set_ylim(0, 102)
             ax.yaxis.set_major_locator(ticker.MultipleLocator(25 if len(lines) > 1 else 20))
@@ -463,10 +472,10 @@ def _money(daily: dict, name: str):
         for k in daily
         if k.startswith(f"{name}.channel=") and k.endswith("_mean")
     ]
-    parts = [p for p in parts if p is not None]
-    if not parts:
+    found = [p for p in parts if p is not None]
+    if not found:
         return None
-    total = np.nansum([p[0] for p in parts], axis=0)
+    total = np.nansum([p[0] for p in found], axis=0)
     return total, np.full(len(total), np.nan), np.full(len(total), np.nan)
 
 
@@ -650,7 +659,7 @@ def sweep_lines(
     for ax, k in zip(axes.flat, kpis, strict=False):
         scale = unit_of(k).scale
         base = PALETTE.get(k.split(".")[0], PALETTE["other"])
-        mean, lo, hi = series(pts, k)
+        mean, lo, hi = _present(pts, k)
         for j, combo in enumerate(combos if lines else [()]):
             mask = np.ones(len(mean), bool)
             for q, v in zip(others, combo, strict=False):
@@ -695,7 +704,7 @@ def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> d
     """Mean ``kpi`` over two parameters, with the target's contour: cells for a full grid,
     filled contours for scattered points (a Latin hypercube)."""
     scale = unit_of(kpi).scale
-    mean = series(pts, kpi)[0] * scale
+    mean = _present(pts, kpi)[0] * scale
     level = target[1] * scale if target is not None else None
     xs, ys = np.unique(pts[x]), np.unique(pts[y])
     fig, axes = _figure(height=4.2, width=8.0)

@@ -214,7 +214,9 @@ def plans_table(
                 text += f" ({diff})"
             cells.append(text)
         table.add_row(name, *cells)
-    for kpi in [e["kpi"] for e in next(iter((attained or {}).values()), {}).get("targets", [])]:
+    attained = attained or {}
+    first: dict = next(iter(attained.values()), {})
+    for kpi in [e["kpi"] for e in first.get("targets", [])]:
         if "=" in kpi:
             continue
         cells = []

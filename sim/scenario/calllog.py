@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pydantic
@@ -197,9 +197,10 @@ class _Rows:
     def __init__(self, n: int, source: str, csv: bool):
         self.n, self.source, self.csv = n, source, csv
         self.bad = np.zeros(n, dtype=bool)
-        self.reasons: list[tuple[str, str, np.ndarray, object]] = []
+        # values: the column as read (a NumPy or Arrow array, indexed by row) or None
+        self.reasons: list[tuple[str, str, np.ndarray, Any]] = []
 
-    def flag(self, column: str, reason: str, mask: np.ndarray, values) -> None:
+    def flag(self, column: str, reason: str, mask: np.ndarray, values: Any) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.bad
         if mask.any():
             self.reasons.append((column, reason, mask, values))

@@ -126,6 +126,12 @@ def _staffing(value: Any) -> int | dict:
             raise ValueError(f"staffing above {MAX_AGENTS:,} agents in one group: {value!r}")
         return int(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
+        missing = [d for d in WEEKDAYS if d not in value]
+        if missing:
+            raise ValueError(
+                f"staffing by weekday must give every weekday; missing {', '.join(missing)} "
+                "(write 0 for a day with nobody on duty, or use one daily map)"
+            )
         return {day: _staffing(v) for day, v in value.items()}
     return time_map(value, "staffing", int)
 
@@ -136,7 +142,7 @@ Staffing = Annotated[
     WithJsonSchema(
         {
             "description": 'agents on duty: a number; or {"HH:MM": agents} (each day, '
-            "wrapping past midnight); or {mon: ..., sun: ...} (missing days: none on duty)",
+            "wrapping past midnight); or {mon: ..., sun: ...} with every weekday",
             "anyOf": [
                 {"type": "integer", "minimum": 0},
                 {"type": "object", "additionalProperties": {"type": ["integer", "object"]}},

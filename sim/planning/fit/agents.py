@@ -66,7 +66,7 @@ def agents_seen(data: CallLogData, cal: LogCalendar, interval: float) -> dict:
         if agent is not None:
             codes = agent.codes[answered][call[mine]].astype(np.int64)
             keys = np.unique(slot[mine] * (len(agent.names) + 1) + codes + 1)
-            counts = np.bincount(keys // (len(agent.names) + 1), minlength=n_slots)
+            counts: np.ndarray = np.bincount(keys // (len(agent.names) + 1), minlength=n_slots)
         else:
             lo = np.maximum(start[call[mine]], slot[mine] * interval)
             hi = np.minimum(stop[call[mine]], (slot[mine] + 1) * interval)
@@ -114,13 +114,15 @@ def group_skills(data: CallLogData, types: list[str]) -> dict[str, list[str]]:
 def staffing_maps(seen: dict, factor: float, interval: float, open_weekdays: list[str]) -> dict:
     """Scenario ``staffing`` per group: agents seen x factor, rounded, at least 1 where seen.
 
-    One ``{"HH:MM": n}`` map per open weekday, written only where the count changes.
+    One ``{"HH:MM": n}`` map per open weekday, written only where the count changes, and 0 for
+    the other weekdays (a staffing map names every weekday).
     """
     out = {}
     for name, grid in seen["groups"].items():
-        plan = {}
+        plan: dict = {}
         for w, wd in enumerate(WEEKDAYS):
             if wd not in open_weekdays:
+                plan[wd] = 0
                 continue
             row = np.asarray(grid[w])
             n = np.where(row > 0, np.maximum(np.floor(row * factor + 0.5), 1), 0).astype(int)
@@ -130,7 +132,7 @@ def staffing_maps(seen: dict, factor: float, interval: float, open_weekdays: lis
                     times[format_clock(s * interval)] = v
                     last = v
             plan[wd] = times
-        if any(any(v > 0 for v in t.values()) for t in plan.values()):
+        if any(any(v > 0 for v in t.values()) for t in plan.values() if isinstance(t, dict)):
             out[name] = plan
     return out
 
@@ -140,6 +142,9 @@ def agent_hours(staffing: dict, interval: float) -> float:
     total = 0.0
     for plan in staffing.values():
         for times in plan.values():
+            if not isinstance(times, dict):
+                total += float(times) * DAY  # a whole day at one count (0 when closed)
+                continue
             starts = [int(k[:2]) * 3600 + int(k[3:]) * 60 for k in times]
             ends = [*starts[1:], DAY]
             total += sum(v * (e - s) for v, s, e in zip(times.values(), starts, ends, strict=True))

@@ -84,9 +84,10 @@ def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
             m = float(counts.mean())
             entry["mean_calls"] = m
             means[name] = m
-            variances[name] = float(counts.var(ddof=1)) / len(counts) if len(counts) > 1 else None
-            if len(counts) > 1:
-                half = _t95(len(counts) - 1) * math.sqrt(variances[name])
+            var = float(counts.var(ddof=1)) / len(counts) if len(counts) > 1 else None
+            variances[name] = var
+            if var is not None:
+                half = _t95(len(counts) - 1) * math.sqrt(var)
                 entry["mean_calls_ci95"] = [m - half, m + half]
         weekdays[name] = entry
     if not means:

@@ -35,7 +35,7 @@ def history_records(data: CallLogData, cal: LogCalendar, within: float) -> CallR
     answer = np.where(answered, t + data.wait, np.nan)
     end = np.where(answered, answer + data.handle, np.where(abandoned, t + data.wait, t))
     acw = np.nan_to_num(data.acw) if data.acw is not None else 0.0
-    cols = {
+    cols: dict[str, np.ndarray] = {
         name: np.full(n, default, dtype=dtype) for name, (dtype, default) in CALL_COLUMNS.items()
     }
     labels = {
@@ -63,7 +63,7 @@ def pooled_by_slot(tables: list[dict], days_open: np.ndarray | None = None) -> d
     ``tables`` are interval tables (one per replication, or the history's); ``days_open`` keeps
     only those days (1-based day numbers) of every table.
     """
-    out = {}
+    out: dict[str, list[dict[str, float]]] = {}
     for i, tab in enumerate(tables):
         keep = np.ones(len(tab["day"]), dtype=bool)
         if days_open is not None:

@@ -139,7 +139,7 @@ def fit_family(x: np.ndarray) -> dict:
             continue  # the optimiser failed on this family: it is not offered
         if math.isfinite(ll):
             aic[family] = 2 * k - 2 * ll
-    best = min(aic, key=aic.get)
+    best = min(aic, key=aic.__getitem__)
     step = max(1, len(x) // 200_000)  # the KS distance on at most 200k points
     xs = np.sort(x[::step])
     ecdf_hi = np.arange(1, len(xs) + 1) / len(xs)
@@ -259,5 +259,5 @@ def censored_family_fit(wait: np.ndarray, abandoned: np.ndarray) -> dict:
         if np.isfinite(res.fun):
             aic[family] = 4 + 2 * float(res.fun)
             params[family] = {"mean": math.exp(res.x[0]), "cv": math.exp(res.x[1])}
-    best = min(aic, key=aic.get)
+    best = min(aic, key=aic.__getitem__)
     return {"family": best, "aic": aic, "params": params, "rows_used": len(w)}

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.planning.fit import agents as ag
 from sim.planning.fit import behaviour as bh
-from sim.planning.fit.arrivals import fit_arrivals, log_calendar
+from sim.planning.fit.arrivals import LogCalendar, fit_arrivals, log_calendar
 from sim.planning.fit.redials import fit_redials
 from sim.scenario.calllog import SELF_SERVED, CallLogData
 from sim.scenario.units import WEEKDAYS
@@ -45,7 +45,7 @@ class FitResult:
 
     fit: dict
     data: CallLogData
-    calendar: object
+    calendar: LogCalendar
     scenario: dict | None = None
     comments: dict | None = None
     backtest_rows: list[dict] | None = None
@@ -161,6 +161,7 @@ def write_fit_folder(folder: Path, result: FitResult) -> None:
     from sim.report.files import write_atomic, write_table
 
     fit = result.fit
+    assert result.scenario is not None and result.comments is not None, "finish_fit first"
     header = (
         f"Fitted by `sim fit` from {fit['log']['file']}: every number says where it came from.\n"
         "Run it as is with `sim run scenario.yaml`; see fit.json and report.html for the detail."
@@ -168,5 +169,7 @@ def write_fit_folder(folder: Path, result: FitResult) -> None:
     write_atomic(folder / "scenario.yaml", to_yaml(result.scenario, result.comments, header))
     write_atomic(folder / "fit.json", json.dumps(_json_safe(fit), indent=2) + "\n")
     if result.backtest_rows:
-        cols = {k: [r[k] for r in result.backtest_rows] for k in result.backtest_rows[0]}
+        cols: dict[str, list | np.ndarray] = {
+            k: [r[k] for r in result.backtest_rows] for k in result.backtest_rows[0]
+        }
         write_table(folder / "backtest.csv", cols)

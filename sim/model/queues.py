@@ -1,0 +1,127 @@
+"""The waiting calls: one FIFO queue per (call type, tier), indexed per agent group.
+
+A free agent takes, among the queues its group serves, the head with the best (tier priority,
+queue entry), skipping heads that may reach the group only after a wait they have not yet
+waited. Scanning every queue a group serves makes that cost grow with the number of call
+types (one general group overflowing 200 types). Instead the group's queues are split into
+classes of equal (tier priority, wait before this group); each class keeps its non-empty
+queues in a heap by head entry time. Within a class the oldest head is the only candidate:
+if it has not waited long enough, nobody younger has. So a pick looks at one head per class
+(a handful), whatever the number of queues.
+
+Heads change without the heaps being told (a call answered elsewhere or abandoned is removed
+lazily, when it reaches the head; a pick pops a head): a heap entry may carry an older entry
+time than its queue's head has now, never a younger one, because a queue is appended to in
+entry-time order. Such an entry is corrected when it reaches the top of its heap, so the
+corrected top is always the true oldest head of its class.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heapify, heappop, heappush, heapreplace
+
+__all__ = ["WAITING", "QueueIndex"]
+
+WAITING = -1  # outcome code while a call sits in a queue (never recorded)
+
+
+class QueueIndex:
+    """The queues and, per group, the heaps of its non-empty queues.
+
+    Parameters
+    ----------
+    n_queues : number of queues (call types x tiers).
+    serves : per group, the queues it serves as ``(queue, after, tier priority, step)``, in
+        the order that breaks ties (the first listed wins between equal heads); ``step`` is
+        the route step whose wait :meth:`open_steps` may lift (0: none).
+    outcome, entry : the call log's columns; a queued call is alive while its outcome is
+        ``WAITING``, and ``entry[cid]`` is when it joined its queue.
+    """
+
+    def __init__(
+        self, n_queues: int, serves: list[list[tuple[int, float, int, int]]], outcome, entry
+    ):
+        self.queues: list[deque] = [deque() for _ in range(n_queues)]
+        self._outcome, self._entry, self._serves = outcome, entry, serves
+        self.open_steps([])
+
+    def open_steps(self, step_open: list[bool]) -> None:
+        """Steps whose wait is lifted (``step_open[step]``): their queues take calls at once.
+
+        Rebuilds the classes and heaps (rare: when a group's on-duty count crosses zero).
+        """
+        # per group: classes (priority, after, heap of [head entry, position, queue])
+        self._classes: list[list[tuple[int, float, list]]] = []
+        # per queue: the (class heap, group, position) it is listed under
+        self._members: list[list[tuple[list, int, int]]] = [[] for _ in self.queues]
+        self._listed: list[list[bool]] = []  # per group, per position: has a heap entry
+        for g, served in enumerate(self._serves):
+            heaps: dict[tuple[int, float], list] = {}
+            listed = [False] * len(served)
+            for pos, (q, after, prio, step) in enumerate(served):
+                lifted = step < len(step_open) and step_open[step]
+                heap = heaps.setdefault((prio, 0.0 if lifted else after), [])
+                self._members[q].append((heap, g, pos))
+                queue = self.queues[q]
+                if queue:  # a dead head's entry is older than the live one: fixed lazily
+                    heap.append([self._entry[queue[0]], pos, q])
+                    listed[pos] = True
+            for heap in heaps.values():
+                heapify(heap)
+            self._classes.append([(prio, after, heap) for (prio, after), heap in heaps.items()])
+            self._listed.append(listed)
+
+    def append(self, q: int, cid: int) -> None:
+        """``cid`` joins queue ``q`` (at its entry time, the latest of the queue)."""
+        queue = self.queues[q]
+        if not queue:  # empty: it becomes a candidate of every group serving it
+            t_in = self._entry[cid]
+            listed = self._listed
+            for heap, g, pos in self._members[q]:
+                if not listed[g][pos]:
+                    listed[g][pos] = True
+                    heappush(heap, [t_in, pos, q])
+        queue.append(cid)
+
+    def pick(self, g: int, now: float) -> int | None:
+        """Remove and return the best waiting call group ``g`` may take now, or None."""
+        outcome, entry, queues = self._outcome, self._entry, self.queues
+        best = best_key = None
+        for prio, after, heap in self._classes[g]:
+            while heap:  # bring the class's true oldest head to the top
+                top = heap[0]
+                queue = queues[top[2]]
+                while queue and outcome[queue[0]] != WAITING:
+                    queue.popleft()  # answered elsewhere or abandoned: lazy removal
+                if not queue:
+                    heappop(heap)
+                    self._listed[g][top[1]] = False
+                    continue
+                t_in = entry[queue[0]]
+                if t_in == top[0]:
+                    break
+                top[0] = t_in  # stale: its head left since; sift it down and look again
+                if len(heap) > 1:
+                    heapreplace(heap, top)
+            else:
+                continue  # no queue of this class has a call
+            if after and now - t_in < after:
+                continue  # FIFO: if the oldest head may not overflow yet, nobody may
+            key = (prio, t_in, top[1])
+            if best_key is None or key < best_key:
+                best, best_key = queue, key
+        # the popped head's heap entries are now stale (older than the new head): fixed lazily
+        return None if best is None else best.popleft()
+
+    def drain(self, q: int) -> list[int]:
+        """Empty queue ``q``: every call id in it (alive or not yet removed)."""
+        queue = self.queues[q]
+        cids = list(queue)
+        queue.clear()  # its heap entries find it empty and drop out lazily
+        return cids
+
+    def waiting(self):
+        """Every call id still in a queue (alive or not yet removed)."""
+        for queue in self.queues:
+            yield from queue

@@ -1,0 +1,335 @@
+"""Slots of a staffing plan and the evidence that decides them.
+
+Owns which weekdays are statistically the same *day type* (identical load), how a run is
+reduced to per-interval counts in its worker, how those counts pool into a slot (group x day
+type x interval of the day) over replications and days, and the tests a slot's level must pass:
+"not significantly below target - delta" and "significantly short of the target". The search
+that uses them is :mod:`sim.planning.staffing`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.experiments.executors import Executor, Job, executor_scope, run_all
+from sim.kpi.calls import interval_counts
+from sim.model.calendar import weekday_of
+from sim.model.simulation import RunResult
+from sim.planning.loads import StaffingTargets, first_groups, group_loads
+from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.units import DAY, WEEKDAYS, format_clock
+
+__all__ = [
+    "DayTypes",
+    "Evidence",
+    "day_types",
+    "run_counts",
+    "simulate_slots",
+    "staffing_map",
+    "with_staffing",
+]
+
+MEASURES = ("service_level", "abandon_rate", "occupancy")
+# counts of run_counts: offered, answered within the target time, abandoned, busy s, present s
+_NUM_DEN = ((1, 0), (2, 0), (3, 4))  # the ratio of each measure
+
+
+def first_measured_bin(scenario: Scenario) -> int:
+    """First interval measured: the one where the warm-up ends (its calls after the warm-up
+    count, so a day-long interval after a short warm-up is still measured)."""
+    return math.floor(scenario.warmup / scenario.interval + 1e-9)
+
+
+def run_counts(run: RunResult) -> np.ndarray:
+    """One replication reduced in its worker: per group and interval of the horizon, calls
+    offered (counted in the group of their first route step), answered within the target time,
+    abandoned, agent busy and present seconds. Shape (5, groups, bins); intervals wholly inside
+    the warm-up are 0. The binning is :func:`sim.kpi.calls.interval_counts`, as the KPIs'."""
+    scenario, rec = run.scenario, run.records
+    firsts = first_groups(scenario)
+    gidx = {g: i for i, g in enumerate(rec.groups)}
+    type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
+    owner = type_group[rec.calls.call_type.astype(np.int64)]
+    k = interval_counts(rec, scenario.interval, owner, len(rec.groups))
+    out = np.stack([k["offered"], k["quick"], k["abandoned"], k["busy"], k["present"]])
+    out[:, :, : first_measured_bin(scenario)] = 0.0
+    return out
+
+
+def simulate_runs(
+    scenario: Scenario,
+    seed: int,
+    reps: list[int],
+    executor: str | Executor | None = "serial",
+    progress: Callable[[int, int], None] | None = None,
+    done: int = 0,
+    total: int | None = None,
+) -> np.ndarray:
+    """:func:`run_counts` of replications ``reps`` (len(reps), 5, groups, bins), in order."""
+    jobs = [Job(r, scenario, seed, r, reduce=run_counts) for r in reps]
+    with executor_scope(executor) as ex:
+        got = run_all(ex, jobs, progress, done, total)
+    return np.stack([got[r] for r in reps])
+
+
+def weekday_slot_index(scenario: Scenario) -> np.ndarray:
+    """Slot (weekday x interval of day) of each interval of the horizon."""
+    per_day = round(DAY / scenario.interval)
+    weekday = np.array(
+        [WEEKDAYS.index(weekday_of(scenario, d)) for d in range(scenario.horizon.days)]
+    )
+    return (weekday[:, None] * per_day + np.arange(per_day)[None, :]).ravel()
+
+
+def simulate_slots(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    executor: str | Executor | None = "serial",
+    progress: Callable[[int, int], None] | None = None,
+    done: int = 0,
+    total: int | None = None,
+) -> np.ndarray:
+    """Per-replication counts (replications, 5, groups, 7 x intervals per day) summed over the
+    days of each weekday slot. Replication ``r`` uses ``Streams(seed, r)`` whatever the
+    staffing (common random numbers); the same numbers for any executor and worker count."""
+    runs = simulate_runs(scenario, seed, list(range(replications)), executor, progress, done, total)
+    per_day = round(DAY / scenario.interval)
+    out = np.zeros((*runs.shape[:3], 7 * per_day))
+    np.add.at(out, (slice(None), slice(None), slice(None), weekday_slot_index(scenario)), runs)
+    return out
+
+
+def rates(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Service level, abandon rate and occupancy from counts (..., 5, groups, slots)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return tuple(counts[..., n, :, :] / counts[..., d, :, :] for n, d in _NUM_DEN)
+
+
+# --- day types --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayTypes:
+    """Weekdays grouped by identical load, and which days of the horizon are measured.
+
+    ``of_weekday[w]`` is the day type whose staffing weekday ``w`` gets (every weekday has one:
+    a weekday only in the warm-up gets the type of the day it precedes, one the horizon lacks
+    that of the next weekday staffed); ``days[k]`` the horizon days measured as type ``k``.
+    """
+
+    names: list[str]
+    of_weekday: np.ndarray  # (7,)
+    days: list[np.ndarray]
+    per_day: int
+    first_bin: int
+    notes: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    def weekly(self, rows: np.ndarray) -> np.ndarray:
+        """(..., types, per_day) -> (..., 7, per_day): each weekday its type's row."""
+        return rows[..., self.of_weekday, :]
+
+    def measured(self, k: int) -> np.ndarray:
+        """(days of type k, per_day) mask of intervals measured (after the warm-up)."""
+        bins = self.days[k][:, None] * self.per_day + np.arange(self.per_day)[None, :]
+        return bins >= self.first_bin
+
+    def gather(self, per_bin: np.ndarray, k: int) -> np.ndarray:
+        """(..., bins) -> (..., days of type k, per_day)."""
+        bins = self.days[k][:, None] * self.per_day + np.arange(self.per_day)[None, :]
+        return per_bin[..., bins]
+
+
+def _signature(rates: list[np.ndarray], days: list[int], per_day: int) -> bytes:
+    """The load of a weekday's days, in calls per hour to 1e-6 (the rates come from sums over
+    the horizon, whose last bits depend on the day's position)."""
+    rows = [r[d * per_day : (d + 1) * per_day] for d in days for r in rates]
+    return b"".join(np.round(row * 3600.0, 6).tobytes() for row in rows)
+
+
+def day_types(scenario: Scenario, pool: bool = True) -> DayTypes:
+    """Group the weekdays of the horizon by their load (arrival rate of every group in every
+    interval of each of their measured days): identical weekdays are one day type, decided on
+    their pooled evidence; ``pool=False`` keeps one type per weekday. A scenario with delivery
+    or a back office (calls they cause need not follow the weekday's arrival rates) is not
+    pooled."""
+    per_day = round(DAY / scenario.interval)
+    first = first_measured_bin(scenario)
+    n_days = scenario.horizon.days
+    weekday = [WEEKDAYS.index(weekday_of(scenario, d)) for d in range(n_days)]
+    measured = [d for d in range(n_days) if (d + 1) * per_day > first]
+    loads = [load.rate for load in group_loads(scenario).values()]
+    pool = pool and scenario.delivery is None and scenario.back_office is None
+    by_weekday: dict[int, list[int]] = {}
+    for d in measured:
+        by_weekday.setdefault(weekday[d], []).append(d)
+    types: dict[bytes, list[int]] = {}
+    for w in sorted(by_weekday):
+        key = _signature(loads, by_weekday[w], per_day) if pool else bytes([w])
+        types.setdefault(key, []).append(w)
+    groups = list(types.values())
+    of_weekday = np.full(7, -1, dtype=np.int64)
+    for k, ws in enumerate(groups):
+        of_weekday[ws] = k
+    notes = []
+    for d in range(n_days):  # warm-up days: the type of the day they precede
+        w = weekday[d]
+        if of_weekday[w] < 0 and d + 1 < n_days:
+            nxt = next((e for e in range(d + 1, n_days) if e in measured), None)
+            if nxt is not None:
+                of_weekday[w] = of_weekday[weekday[nxt]]
+                notes.append(
+                    f"{WEEKDAYS[w]} is only in the warm-up: staffed as {WEEKDAYS[weekday[nxt]]}"
+                )
+    for w in range(7):  # weekdays the horizon lacks: the next weekday staffed
+        if of_weekday[w] < 0:
+            nxt = next(v % 7 for v in range(w + 1, w + 8) if of_weekday[v % 7] >= 0)
+            of_weekday[w] = of_weekday[nxt]
+            notes.append(f"{WEEKDAYS[w]} is not in the horizon: staffed as {WEEKDAYS[nxt]}")
+    names = [
+        "every day" if len(groups) == 1 else "+".join(WEEKDAYS[w] for w in ws) for ws in groups
+    ]
+    days = [np.array([d for d in measured if weekday[d] in ws], dtype=np.int64) for ws in groups]
+    return DayTypes(names, of_weekday, days, per_day, first, notes)
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+
+def moments(runs: np.ndarray, types: DayTypes) -> np.ndarray:
+    """Sufficient sums of the slot ratios: (3 measures, 6, groups, types, per_day) with
+    [n units, sum num, sum den, sum num^2, sum den^2, sum num x den] over the (replication, day)
+    units of each slot. ``runs`` is (replications, 5, groups, bins)."""
+    g = runs.shape[2]
+    out = np.zeros((3, 6, g, types.count, types.per_day))
+    for k in range(types.count):
+        mask = types.measured(k)[None, None, :, :]  # (1, 1, days, per_day)
+        x = types.gather(runs, k)  # (reps, 5, groups, days, per_day)
+        for m, (ni, di) in enumerate(_NUM_DEN):
+            num = np.where(mask, x[:, ni], 0.0)
+            den = np.where(mask, x[:, di], 0.0)
+            unit = np.broadcast_to(mask, num.shape).astype(float)
+            for j, v in enumerate((unit, num, den, num * num, den * den, num * den)):
+                out[m, j, :, k] = v.sum(axis=(0, 2))
+    return out
+
+
+@dataclass
+class Evidence:
+    """Pooled ratio estimates of a slot at one level: estimate and standard error per measure
+    (NaN estimate: nothing offered), from :func:`moments` (several blocks simply add)."""
+
+    est: np.ndarray  # (3, ...) service level, abandon rate, occupancy
+    se: np.ndarray
+    n: np.ndarray  # units
+
+    @classmethod
+    def of(cls, m: np.ndarray) -> Evidence:
+        n, sx, sy, sxx, syy, sxy = (m[:, j] for j in range(6))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est = np.where(sy > 0, sx / np.where(sy > 0, sy, 1.0), np.nan)
+            resid = np.maximum(sxx - 2 * est * sxy + est * est * syy, 0.0)
+            mean_den = sy / np.maximum(n, 1)
+            var = resid / (np.maximum(n, 1) * np.maximum(n - 1, 1) * mean_den**2)
+            se = np.where(n >= 2, np.sqrt(var), np.inf)
+        return cls(est, se, n)
+
+    def _t(self, alpha: float) -> np.ndarray:
+        from scipy import stats
+
+        return stats.t.ppf(1 - alpha, np.maximum(self.n[0] - 1, 1))
+
+    def bounds(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """One-sided (1 - alpha) lower and upper confidence bounds of each measure."""
+        half = self._t(alpha) * self.se
+        return self.est - half, self.est + half
+
+    def ok(self, targets: StaffingTargets, delta: float, alpha: float) -> np.ndarray:
+        """Not significantly worse than the targets loosened by ``delta`` (nothing offered: ok)."""
+        low, high = self.bounds(alpha)
+        with np.errstate(invalid="ignore"):
+            bad = np.zeros(self.est.shape[1:], dtype=bool)
+            for m, limit in _limits(targets):
+                bad |= high[m] < limit - delta if m == 0 else low[m] > limit + delta
+        return ~bad
+
+    def sure(self, targets: StaffingTargets, delta: float, alpha: float) -> np.ndarray:
+        """Significantly better than the targets loosened by ``delta`` (nothing offered: yes)."""
+        low, high = self.bounds(alpha)
+        with np.errstate(invalid="ignore"):
+            ok = np.ones(self.est.shape[1:], dtype=bool)
+            for m, limit in _limits(targets):
+                x = self.est[m]
+                fine = low[m] >= limit - delta if m == 0 else high[m] <= limit + delta
+                ok &= np.isnan(x) | fine
+        return ok
+
+    def within(self, targets: StaffingTargets, delta: float) -> np.ndarray:
+        """The point estimates reach the targets loosened by ``delta`` (nothing offered: yes);
+        with :meth:`ok`, a level is accepted only on evidence, not on a wide interval."""
+        with np.errstate(invalid="ignore"):
+            ok = np.ones(self.est.shape[1:], dtype=bool)
+            for m, limit in _limits(targets):
+                x = self.est[m]
+                ok &= ~(x < limit - delta - 1e-12) if m == 0 else ~(x > limit + delta + 1e-12)
+        return ok
+
+    def short(self, targets: StaffingTargets, alpha: float) -> np.ndarray:
+        """Significantly worse than a target (the level does not do)."""
+        low, high = self.bounds(alpha)
+        with np.errstate(invalid="ignore"):
+            bad = np.zeros(self.est.shape[1:], dtype=bool)
+            for m, limit in _limits(targets):
+                bad |= high[m] < limit if m == 0 else low[m] > limit
+        return bad
+
+    def meets(self, targets: StaffingTargets) -> np.ndarray:
+        """The point estimates meet every target (nothing offered: met)."""
+        return targets.met(*self.est)
+
+
+def _limits(targets: StaffingTargets) -> list[tuple[int, float]]:
+    out = []
+    for m, value in enumerate((targets.service_level, targets.abandon_rate, targets.max_occupancy)):
+        if value is not None:
+            out.append((m, value))
+    return out
+
+
+# --- plans as scenarios ------------------------------------------------------------------------
+
+
+def with_staffing(scenario: Scenario, plan: dict[str, np.ndarray], base_dir=".") -> Scenario:
+    """``scenario`` with each group in ``plan`` on a ``staffing`` map (7 x intervals per day,
+    one row per weekday, mon first) instead of its own staffing or shifts."""
+    data = scenario_to_dict(scenario)
+    for g, slots in plan.items():
+        group = {k: v for k, v in data["agents"]["groups"][g].items() if k != "shifts"}
+        group["staffing"] = staffing_map(scenario, slots)
+        data["agents"]["groups"][g] = group
+    return scenario_from_dict(data, base_dir=base_dir, source=f"{scenario.name} (staffing)")
+
+
+def staffing_map(scenario: Scenario, slots: np.ndarray) -> int | dict:
+    """A scenario ``staffing`` value for a (7, intervals per day) array: a number or a daily
+    ``{"HH:MM": agents}`` map when every weekday is the same, else one entry per weekday (all
+    seven: a weekday missing from a map is an error)."""
+    rows = np.asarray(slots, dtype=np.int64).reshape(7, -1)
+
+    def day_map(row: np.ndarray) -> int | dict:
+        if np.all(row == row[0]):
+            return int(row[0])
+        change = np.concatenate(([True], row[1:] != row[:-1]))
+        return {format_clock(k * scenario.interval): int(row[k]) for k in np.flatnonzero(change)}
+
+    if np.all(rows == rows[0]):
+        return day_map(rows[0])
+    return {WEEKDAYS[w]: day_map(rows[w]) for w in range(7)}

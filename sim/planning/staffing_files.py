@@ -1,0 +1,224 @@
+"""The staffing results folder: staffing.yaml (an ``agents:`` section), staffing.csv (per group,
+day type and interval), staffing.json (the summary with the fresh-seed check), and search.json
+(the state of the search, so a run killed at any point resumes into the same folder).
+
+Every file is written atomically after each round, so a killed run leaves its best staffing
+so far, marked ``"complete": false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sim.planning.slots import staffing_map
+from sim.planning.staffing import Search, StaffingResult
+from sim.scenario.schema import Scenario, scenario_to_dict
+from sim.scenario.units import format_clock
+
+__all__ = [
+    "fingerprint",
+    "load_search",
+    "save_search",
+    "staffing_table",
+    "staffing_yaml",
+    "write_staffing_folder",
+]
+
+SEARCH_FILE = "search.json"
+
+
+def fingerprint(scenario: Scenario, **options) -> str:
+    """What a resumed search must share with the one that wrote the folder."""
+    data = {"scenario": scenario_to_dict(scenario), **options}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def save_search(out: Path, state: Search, key: str) -> None:
+    """The search state, atomically (floats as JSON numbers round-trip exactly)."""
+    from sim.report.files import write_atomic
+
+    data = {
+        "fingerprint": key,
+        "levels": state.levels.tolist(),
+        "decided": state.decided.tolist(),
+        "lo": state.lo.tolist(),
+        "fixed": state.fixed.tolist(),
+        "erlang": state.erlang.tolist(),
+        "round": state.round,
+        "block": state.block,
+        "simulated": state.simulated,
+        "history": state.history,
+        "good": None if state.good is None else state.good.tolist(),
+        "evidence": [[*k, v.ravel().tolist()] for k, v in state.evidence.items()],
+    }
+    write_atomic(out / SEARCH_FILE, json.dumps(data) + "\n")
+
+
+def load_search(out: Path, key: str) -> Search | None:
+    """The saved search of the same problem in ``out``, or None (none, or another problem)."""
+    path = out / SEARCH_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("fingerprint") != key:
+        return None
+    levels = np.array(data["levels"], dtype=np.int64)
+    state = Search(
+        levels,
+        np.array(data["decided"], dtype=bool),
+        np.array(data["lo"], dtype=np.int64),
+        np.array(data["fixed"], dtype=bool),
+        np.array(data["erlang"], dtype=np.int64),
+        round=data["round"],
+        block=data["block"],
+        simulated=data["simulated"],
+        history=list(data["history"]),
+    )
+    if data.get("good") is not None:
+        state.good = np.array(data["good"], dtype=bool)
+    for *k, values in data["evidence"]:
+        state.evidence[tuple(int(x) for x in k)] = np.array(values).reshape(3, 6)
+    return state
+
+
+def staffing_yaml(result: StaffingResult) -> str:
+    """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
+    from ruamel.yaml import YAML
+
+    data = scenario_to_dict(result.scenario)["agents"]
+    for g, plan in result.staffing.items():
+        group = {k: v for k, v in data["groups"][g].items() if k not in ("shifts", "staffing")}
+        group["staffing"] = staffing_map(result.scenario, plan)
+        data["groups"][g] = group
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = None
+    yaml.sort_base_mapping_type_on_output = False
+    buf = io.StringIO()
+    check = result.check()
+    if not result.complete:
+        head = "best staffing so far of an unfinished search (rerun into the same --out)"
+    elif check:
+        head = (
+            f"staffing for {result.scenario.name}: with {check['replications']} fresh "
+            f"replications {check['slots_meeting']} of {check['slots']} slots meet every target, "
+            f"{check['significant_misses']} significantly miss"
+        )
+    else:
+        head = f"staffing for {result.scenario.name} (not checked with fresh seeds)"
+    buf.write(f"# {head} (sim staff); paste over the scenario's agents: section\n")
+    yaml.dump({"agents": data}, buf)
+    return buf.getvalue()
+
+
+def staffing_table(result: StaffingResult) -> dict[str, list]:
+    """staffing.csv: per group, day type and interval measured: agents recommended, Erlang, the
+    scenario's own, whether the search decided the slot, and the fresh-seed service level (mean
+    and 95% interval), abandon rate, occupancy, and whether it meets / significantly misses."""
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "group", "day_type", "start", "agents", "erlang_agents", "scenario_agents",
+            "decided", "service_level", "service_level_ci_low", "service_level_ci_high",
+            "abandon_rate", "occupancy", "meets_targets", "significant_miss",
+        )
+    }  # fmt: skip
+    own = result.scenario_levels()
+    v = result.verified
+    if v is not None:
+        low, high = v.bounds(0.025)
+        meets = v.meets(result.targets)
+        misses = v.short(result.targets, 0.025)
+    for gi, g in enumerate(result.groups):
+        for k, name in enumerate(result.types.names):
+            for p in np.flatnonzero(result.measured_slots()[gi, k]):
+                ix = (gi, k, p)
+                cols["group"].append(g)
+                cols["day_type"].append(name)
+                cols["start"].append(format_clock(p * result.scenario.interval))
+                cols["agents"].append(int(result.levels[ix]))
+                cols["erlang_agents"].append(int(result.erlang_levels[ix]))
+                cols["scenario_agents"].append(round(float(own[ix]), 2))
+                cols["decided"].append(bool(result.decided[ix]))
+                if v is None:
+                    for name_ in list(cols)[7:]:
+                        cols[name_].append(None)
+                    continue
+                cols["service_level"].append(_num(v.est[0][ix]))
+                cols["service_level_ci_low"].append(_num(max(low[0][ix], 0.0)))
+                cols["service_level_ci_high"].append(_num(min(high[0][ix], 1.0)))
+                cols["abandon_rate"].append(_num(v.est[1][ix]))
+                cols["occupancy"].append(_num(v.est[2][ix]))
+                cols["meets_targets"].append(bool(meets[ix]))
+                cols["significant_miss"].append(bool(misses[ix]))
+    return cols
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if not np.isfinite(x) else x
+
+
+def summary(result: StaffingResult) -> dict:
+    t = result.targets
+    erlang_hours = result.agent_hours(result.erlang_levels)
+    own_hours = result.agent_hours(result.scenario_levels())
+    return {
+        "scenario": result.scenario.name,
+        "seed": result.seed,
+        "complete": result.complete,
+        "targets": {
+            "within": t.within,
+            "service_level": t.service_level,
+            "abandon_rate": t.abandon_rate,
+            "max_occupancy": t.max_occupancy,
+        },
+        "indifference_zone": result.delta,
+        "day_types": {
+            name: [str(w) for w in _weekdays_of(result, k)]
+            for k, name in enumerate(result.types.names)
+        },
+        "notes": result.types.notes,
+        "agent_hours": result.agent_hours(),
+        "erlang_agent_hours": erlang_hours,
+        "scenario_agent_hours": own_hours,
+        "measured_days": int(result.measured_days().sum()),
+        "slots": int(result.measured_slots().sum()),
+        "slots_decided": int((result.decided & result.measured_slots()).sum()),
+        "budget_spent": result.complete and not result.converged,
+        "fresh_seed_check": result.check(),
+        "rounds": result.rounds,
+        "replications": result.replications,
+        "replications_simulated": result.simulated + result.verify_replications,
+        "elapsed_s": result.elapsed_s,
+        "agent_hours_per_round": result.history,
+    }
+
+
+def _weekdays_of(result: StaffingResult, k: int) -> list[str]:
+    from sim.scenario.units import WEEKDAYS
+
+    return [WEEKDAYS[w] for w in range(7) if result.types.of_weekday[w] == k]
+
+
+def write_staffing_folder(out: str | Path, result: StaffingResult, schedule=None) -> Path:
+    """staffing.yaml, staffing.csv and staffing.json (and the shift files of ``schedule``)."""
+    from sim.report.files import write_atomic, write_table
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "staffing.yaml", staffing_yaml(result))
+    write_table(out / "staffing.csv", staffing_table(result))
+    data = summary(result)
+    if schedule is not None:
+        data["shifts"] = schedule.summary()
+        schedule.write(out)
+    write_atomic(out / "staffing.json", json.dumps(data, indent=2) + "\n")
+    return out

@@ -1,0 +1,80 @@
+"""What the terminal shows for ``sim staff`` (per group and day type, with the fresh-seed
+check) and ``sim erlang --agents A..B`` (one row per number of agents)."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.markup import escape
+from rich.table import Table
+
+__all__ = ["erlang_range_table", "staffing_table"]
+
+
+def erlang_range_table(title, rows, within, target, abandon_target) -> Table:
+    """One row per number of agents; targets met in green."""
+    table = Table(title=title)
+    for col in ("agents", f"SL ({within})", "abandon", "ASA", "occupancy", "P(wait)"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        ok = (target is None or r["service_level"] >= target) and (
+            abandon_target is None or r["abandon_rate"] <= abandon_target
+        )
+        mark = "[green]" if ok and (target or abandon_target) else ""
+        table.add_row(
+            f"{mark}{r['agents']}",
+            f"{r['service_level']:.2%}",
+            f"{r['abandon_rate']:.2%}",
+            f"{r['asa']:.1f} s",
+            f"{r['occupancy']:.1%}",
+            f"{r['prob_wait']:.2%}",
+        )
+    return table
+
+
+def staffing_table(result) -> Table:
+    """Per group and day type: agent-hours a day, peak agents, and the fresh-seed check
+    (slots meeting every target, significant misses, lowest service level)."""
+    v = result.verified
+    check = result.check()
+    if check and check["slots_meeting"] == check["slots"]:
+        state = f"every slot met with {check['replications']} fresh replications"
+    elif check:
+        state = (
+            f"{check['slots_meeting']} of {check['slots']} slots met with "
+            f"{check['replications']} fresh replications, "
+            f"{check['significant_misses']} significant misses"
+        )
+    else:
+        state = "not checked with fresh seeds"
+    table = Table(title=f"{escape(result.scenario.name)}: recommended staffing; {state}")
+    for col in ("group", "day type", "agent-h/day", "Erlang h/day", "peak", "met", "misses",
+                "lowest SL"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("group", "day type") else "right")
+    hours = result.scenario.interval / 3600.0
+    used = result.measured_slots()
+    if v is not None:
+        meets, misses = v.meets(result.targets), v.short(result.targets, 0.025)
+    for gi, g in enumerate(result.groups):
+        for k, name in enumerate(result.types.names):
+            mine = used[gi, k]
+            if not mine.any():
+                continue
+            cells = [
+                escape(g),  # user text: never markup
+                name,
+                f"{result.levels[gi, k][mine].sum() * hours:,.1f}",
+                f"{result.erlang_levels[gi, k][mine].sum() * hours:,.1f}",
+                f"{result.levels[gi, k][mine].max():.0f}",
+            ]
+            if v is None:
+                cells += ["-", "-", "-"]
+            else:
+                sl = v.est[0][gi, k][mine]
+                low = np.nanmin(sl) if np.isfinite(sl).any() else None
+                cells += [
+                    f"{int(meets[gi, k][mine].sum())}/{int(mine.sum())}",
+                    str(int(misses[gi, k][mine].sum())),
+                    "-" if low is None else f"{low:.3f}",
+                ]
+            table.add_row(*cells)
+    return table

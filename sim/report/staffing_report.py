@@ -1,0 +1,137 @@
+"""report.html of a staffing folder (``sim staff``), built from staffing.json and staffing.csv
+only, so ``sim report FOLDER`` rebuilds it.
+
+Per group and day type: agents recommended, Erlang and the scenario's own per interval, and
+the fresh-seed service level per interval with its 95% band and the target.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sim.report.files import write_atomic
+
+__all__ = ["build_staffing_report", "is_staffing_folder"]
+
+
+def is_staffing_folder(folder: Path) -> bool:
+    return (folder / "staffing.json").is_file() and (folder / "staffing.csv").is_file()
+
+
+def _column(table: dict, name: str) -> np.ndarray:
+    return np.array([np.nan if v in ("", None) else float(v) for v in table[name]])
+
+
+def _figure(table: dict, group: str, day_type: str, target, sink) -> dict | None:
+    from sim.report.plots import _figure as new_figure
+    from sim.report.plots import _legend
+
+    mine = (np.array(table["group"]) == group) & (np.array(table["day_type"]) == day_type)
+    if not mine.any():
+        return None
+    starts = np.array(table["start"])[mine]
+    x = np.arange(len(starts))
+    fig, axes = new_figure(2, 1, height=2.8, sharex=True)
+    top, bottom = axes[0, 0], axes[1, 0]
+    for name, label, style in (
+        ("agents", "recommended", dict(color="#1f4e9c", linewidth=2.0)),
+        ("erlang_agents", "Erlang A per interval", dict(color="#999999", linestyle="--")),
+        ("scenario_agents", "scenario", dict(color="#d08a1a", linestyle=":")),
+    ):
+        top.step(x, _column(table, name)[mine], where="mid", label=label, **style)
+    top.set_ylabel("agents scheduled")
+    sl = _column(table, "service_level")[mine]
+    low, high = (
+        _column(table, "service_level_ci_low")[mine],
+        _column(table, "service_level_ci_high")[mine],
+    )
+    bottom.plot(x, sl, color="#1f4e9c", marker=".", label="service level, fresh seeds")
+    bottom.fill_between(x, low, high, color="#1f4e9c", alpha=0.2, linewidth=0)
+    if target is not None:
+        bottom.axhline(target, color="#c62828", linewidth=1.2, label=f"target {target:g}")
+    bottom.set_ylabel("service level")
+    step = max(1, len(x) // 12)
+    bottom.set_xticks(x[::step], starts[::step])
+    _legend(fig, top, bottom, ci=True)
+    safe = "".join(c if c.isalnum() else "_" for c in f"{group}_{day_type}")
+    return sink.add(
+        fig,
+        f"staffing_{safe}",
+        f"{group}, {day_type}",
+        "Top: agents per interval (recommended, Erlang A on each interval's load as if "
+        "stationary, the scenario's own). Bottom: service level re-simulated with fresh seeds, "
+        "95% interval shaded, and the target.",
+    )
+
+
+def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` (and ``figures/``) for a staffing folder; return its path."""
+    from sim.report.folder import read_table
+    from sim.report.plots import FigureSink
+
+    folder = Path(folder)
+    data = json.loads((folder / "staffing.json").read_text(encoding="utf-8"))
+    table = {k: list(v) for k, v in read_table(folder / "staffing.csv").items()}
+    out = Path(out) if out else folder / "report.html"
+    sink = FigureSink(out.parent / "figures")
+    target = (data.get("targets") or {}).get("service_level")
+    figures = []
+    for g in dict.fromkeys(table.get("group", [])):
+        for t in dict.fromkeys(table.get("day_type", [])):
+            item = _figure(table, str(g), str(t), target, sink)
+            if item is not None:
+                figures.append(item)
+    check = data.get("fresh_seed_check") or {}
+    esc = html.escape
+    if check:
+        verdict = (
+            f"With {check['replications']} fresh replications, {check['slots_meeting']} of "
+            f"{check['slots']} slots ({100 * check['share_meeting']:.1f}%) meet every target; "
+            f"{check['significant_misses']} miss significantly"
+        )
+        worst = check.get("worst_slot")
+        if worst:
+            verdict += (
+                f"; lowest service level {worst['service_level']:.3f} ({worst['group']}, "
+                f"{worst['day_type']} {worst['start']})"
+            )
+    else:
+        verdict = "Not checked with fresh seeds."
+    if not data.get("complete", True):
+        verdict = "An unfinished search: the best staffing so far. " + verdict
+    rows = "".join(
+        f"<tr><td class='name'>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>"
+        for k, v in (
+            ("agent-hours (measured days)", f"{data['agent_hours']:,.1f}"),
+            ("Erlang A agent-hours", f"{data['erlang_agent_hours']:,.1f}"),
+            ("scenario agent-hours", f"{data['scenario_agent_hours']:,.1f}"),
+            ("day types", "; ".join(f"{k}: {', '.join(v)}" for k, v in data["day_types"].items())),
+            ("slots decided", f"{data['slots_decided']} of {data['slots']}"),
+            ("rounds", data["rounds"]),
+            ("replications simulated", data["replications_simulated"]),
+            ("indifference zone", data["indifference_zone"]),
+        )
+    )
+    notes = "".join(f"<li>{esc(n)}</li>" for n in data.get("notes", []))
+    figs = "".join(
+        f"<figure><h3>{esc(f['title'])}</h3><img alt='{esc(f['title'])}' src='{f['src']}'>"
+        f"<figcaption>{esc(f['caption'])}</figcaption></figure>"
+        for f in figures
+    )
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(data['scenario'])}: staffing report</title><style>"
+        "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;margin:auto;"
+        "padding:1em 1.5em;color:#222}table{border-collapse:collapse}td{padding:.2em .7em;"
+        "border-bottom:1px solid #e3e3e3}td.name{text-align:left}figure img{max-width:100%}"
+        ".verdict{font-weight:bold}</style></head><body>"
+        f"<h1>{esc(data['scenario'])}: staffing report</h1>"
+        f"<p class='verdict'>{esc(verdict)}.</p><table>{rows}</table>"
+        f"{'<ul>' + notes + '</ul>' if notes else ''}{figs}</body></html>\n"
+    )
+    write_atomic(out, page)
+    return out

@@ -1,0 +1,56 @@
+"""The live column logs: positional appenders and freezing without a copy."""
+
+import numpy as np
+import pytest
+
+from sim.model.records import CALL_COLUMNS, CallLog, ColumnLog
+
+
+def test_appender_writes_given_columns_and_defaults_like_add():
+    fast, slow = CallLog(), CallLog()
+    add = fast.appender("arrival", "tier", "resolved", "handle")
+    assert add(1.5, 2, True, 30.0) == 0
+    assert add(2.5, 1, False, 40.0) == 1
+    slow.add(arrival=1.5, tier=2, resolved=True, handle=30.0)
+    slow.add(arrival=2.5, tier=1, resolved=False, handle=40.0)
+    a, b = fast.freeze(), slow.freeze()
+    for name in CALL_COLUMNS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert np.isnan(a.answer).all() and (a.group == -1).all()
+
+
+def test_appender_rejects_unknown_columns_and_wrong_arity():
+    log = ColumnLog({"start": (float, 0.0), "end": (float, 0.0)})
+    with pytest.raises(ValueError, match="unknown columns"):
+        log.appender("start", "stop")
+    with pytest.raises(TypeError):
+        log.appender("start", "end")(1.0)
+
+
+def test_freeze_shares_memory_with_the_live_columns_and_keeps_dtypes():
+    log = CallLog()
+    log.extend(arrival=np.array([1.0, 2.0]), tier=np.array([0, 1]), resolved=np.array([1, 0]))
+    frozen = log.freeze()
+    for name, (dtype, _) in CALL_COLUMNS.items():
+        assert getattr(frozen, name).dtype == np.dtype(dtype), name
+    log.arrival[1] = 7.0  # no copy: the frozen view sees the live column
+    assert frozen.arrival[1] == 7.0
+    assert frozen.resolved.tolist() == [True, False]
+
+
+def test_take_empties_the_dict_and_rejects_unknown_columns():
+    log = ColumnLog({"start": (float, 0.0), "end": (float, -1.0)})
+    columns = {"start": np.array([1.0, 2.0])}
+    assert log.take(columns) == range(0, 2)
+    assert columns == {}  # the caller's references are gone
+    assert log.freeze().end.tolist() == [-1.0, -1.0]
+    with pytest.raises(ValueError, match="unknown columns"):
+        ColumnLog({"start": (float, 0.0)}).take({"start": np.ones(1), "stop": np.ones(1)})
+
+
+def test_freeze_can_drop_columns_and_release_them():
+    log = CallLog()
+    log.extend(arrival=np.array([1.0, 2.0]), customer=np.array([7, 8]))
+    frozen = log.freeze(drop=("customer",))
+    assert "customer" not in frozen.columns and len(log.customer) == 0
+    assert frozen.arrival.tolist() == [1.0, 2.0]
