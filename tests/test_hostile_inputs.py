@@ -173,9 +173,10 @@ def test_a_loop_without_progress_stops_with_a_clear_error(write, tmp_path):
     text = TINY.replace("mean: 2min}", "mean: 1s}").replace("staffing: 2", "staffing: 0")
     text += "redial:\n  after_abandon: {probability: 1, delay: {dist: exponential, mean: 0.01s}}\n"
     path = write(text.replace("replications: 2", "replications: 1"))
-    result = invoke("run", path, "--out", tmp_path / "out", "--workers", "1", "--quiet")
-    assert result.exit_code == 2 and "calls made again" in result.output
-    assert not (tmp_path / "out").exists()
+    for workers in ("1", "2"):  # in this process, and in a worker process (a failed job)
+        result = invoke("run", path, "--out", tmp_path / "out", "--workers", workers, "--quiet")
+        assert result.exit_code == 2 and "calls made again" in result.output
+        assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
 # --- loader-only fields, finite numbers in range -----------------------------------------------
