@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -479,7 +479,7 @@ def compare(
             executor=executor,
             address=address,
         )
-    extra = {
+    extra: dict[str, Any] = {
         "plans": plan_costs(comparison),
         "changes": changes_by_label(scenarios, comparison.labels),
         "currency": scenarios[0].currency,
