@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyarrow as pa
@@ -640,7 +640,8 @@ def run_sweep(
     failures: list[Failure] = []
     if jobs:
         with executor_scope(executor, workers, address) as ex:
-            for count, ((p, r), run) in enumerate(ex.run(jobs), start=1):
+            for count, (key, run) in enumerate(ex.run(jobs), start=1):
+                p, r = cast(tuple[int, int], key)  # the keys of the jobs above
                 if isinstance(run, Failure):
                     failures.append(run)  # not stored: a rerun into the folder retries it
                 else:
