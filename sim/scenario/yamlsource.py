@@ -133,7 +133,7 @@ def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], file: str) ->
     """Convert ruamel nodes to plain dict/list/scalars, recording each path's line (1-based)."""
     if isinstance(node, CommentedMap | CommentedSeq):
         is_map = isinstance(node, CommentedMap)
-        items = node.items() if is_map else enumerate(node)
+        items = node.items() if isinstance(node, CommentedMap) else enumerate(node)
         out: Any = {} if is_map else []
         for key, value in items:
             item_loc = (*loc, str(key) if is_map else key)
