@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -101,8 +102,9 @@ def simulate_slots(
     runs = simulate_runs(scenario, seed, list(range(replications)), executor, progress, done, total)
     per_day = round(DAY / scenario.interval)
     out = np.zeros((*runs.shape[:3], 7 * per_day))
-    where = (slice(None), slice(None), slice(None), weekday_slot_index(scenario))
-    np.add.at(out, where, runs)  # type: ignore[arg-type]  # numpy's stubs refuse slices here
+    # Any: numpy's stubs refuse slices in ufunc.at's index, which numpy takes
+    where: Any = (slice(None), slice(None), slice(None), weekday_slot_index(scenario))
+    np.add.at(out, where, runs)
     return out
 
 
