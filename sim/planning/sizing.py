@@ -170,7 +170,9 @@ class SizingResult:
 class _Search:
     """The points simulated so far and the rule a point must meet (see :func:`size`)."""
 
-    def __init__(self, scenario, coords, wanted, seed, reps, executor, base, progress, advance):
+    def __init__(
+        self, scenario: Scenario, coords, wanted, seed, reps, executor, base, progress, advance
+    ) -> None:
         self.data = scenario_to_dict(scenario)
         self.coords, self.active = coords, dict(wanted)
         self.seed, self.reps, self.executor, self.base = seed, reps, executor, base
