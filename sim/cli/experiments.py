@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -113,7 +113,7 @@ def compare(
             executor=executor,
             address=address,
         )
-    extra = {
+    extra: dict[str, Any] = {
         "plans": plan_costs(comparison),
         "changes": changes_by_label(scenarios, comparison.labels),
         "currency": scenarios[0].currency,

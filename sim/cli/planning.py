@@ -81,10 +81,10 @@ def erlang(
             duration_arg(patience, "patience") if patience is not None else math.inf,
             duration_arg(within, "within"),
         )
-        single = span is not None and len(span) == 1
+        one = span[0] if span is not None and len(span) == 1 else None
+        single = one is not None
         result = erlang_calculator(
-            lam, args[0], span[0] if single else None, args[1], args[2], target,
-            abandon_target, max_occupancy,
+            lam, args[0], one, args[1], args[2], target, abandon_target, max_occupancy,
         )  # fmt: skip
         rows = erlang_table(lam, args[0], span, args[1], args[2]) if span and not single else None
     except ValueError as exc:
