@@ -673,7 +673,7 @@ def test_report_and_kpi_modules_import_neither_the_model_nor_the_experiments():
 
 
 def test_sweep_parameters_are_named_as_people_say_them():
-    from sim.report.plots import param_label
+    from sim.report.sweep_figures import param_label
 
     params = ["agents.groups.team.staffing", "arrivals.rate_per_hour"]
     assert param_label(params[0], params) == "staffing"
