@@ -259,7 +259,8 @@ def test_staffing_yaml_round_trips(tmp_path):
     assert timeline.at(7200.0) == result.staffing["team"][0, 0]
 
 
-def test_sim_staff_cli_writes_folder(tmp_path):
+def _staff_tiny(tmp_path, *extra: str):
+    """``sim staff`` on the tiny M/M/c scenario (2 replications, 4 rounds) into ``out``."""
     out = tmp_path / "out"
     res = CliRunner().invoke(
         cli,
@@ -275,9 +276,15 @@ def test_sim_staff_cli_writes_folder(tmp_path):
             "--quiet",
             "--max-iterations",
             "4",
+            *extra,
         ],
     )
     assert res.exit_code == 0, res.output
+    return out
+
+
+def test_sim_staff_cli_writes_folder(tmp_path):
+    out = _staff_tiny(tmp_path)
     summary = json.loads((out / "staffing.json").read_text())
     # ample-agent run + one run per round + the fresh-seed check
     assert summary["replications_simulated"] == 2 * (1 + summary["rounds"] + 1)
@@ -453,26 +460,7 @@ def test_cover_reports_uncovered_interval():
 
 
 def test_staff_with_shifts_cli(tmp_path):
-    out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "staff",
-            "tests/scenarios/tiny_mmc.yaml",
-            "--out",
-            str(out),
-            "--replications",
-            "2",
-            "--workers",
-            "1",
-            "--quiet",
-            "--max-iterations",
-            "4",
-            "--shifts",
-            "tests/scenarios/shift_templates.yaml",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    out = _staff_tiny(tmp_path, "--shifts", "tests/scenarios/shift_templates.yaml")
     rows = (out / "shifts.csv").read_text().splitlines()[1:]
     header = (out / "shifts.csv").read_text().splitlines()[0].split(",")
     assert header[3:8] == ["recommended", "required", "covered", "over", "p_meets_target"]
