@@ -34,3 +34,13 @@ def fixture_data(name: str) -> dict:
 @pytest.fixture
 def business_data() -> dict:
     return fixture_data("business_small.yaml")
+
+
+def one_call_type(data: dict, rate: float, name: str, mean: str, staffing: int, **fields) -> dict:
+    """``data`` with every call of type ``name`` (exponential handle time ``mean``, ``fields``
+    added) at ``rate`` per hour, answered by one group of ``staffing`` agents."""
+    data["arrivals"] = {"rate_per_hour": rate}
+    handle = {"dist": "exponential", "mean": mean}
+    data["call_types"] = {name: {"share": 1, "handle_time": handle, **fields}}
+    data["agents"] = {"groups": {"all": {"skills": [name], "staffing": staffing}}}
+    return data
