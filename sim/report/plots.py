@@ -141,6 +141,12 @@ class _Timeline:
             ax.set_xlabel("day and time of day")
 
 
+def _share_step(tl: _Timeline, ax, s, kpi: str, label: str, targets: dict) -> None:
+    """A share KPI per interval in % (clipped to 0-100) in its colour, with its target."""
+    tl.step(ax, *s, colour=PALETTE[kpi], label=label, scale=100, clip=(0, 100))
+    target_line(ax, targets.get(kpi), kpi)
+
+
 def interval_figures(
     table: dict,
     sink: FigureSink,
@@ -209,15 +215,7 @@ def interval_figures(
         fig, axes = new_figure()
         ax = axes[0, 0]
         what = f"answered within {within_s:g} s" if within_s else "answered in time"
-        tl.step(
-            ax,
-            *sl,
-            colour=PALETTE["service_level"],
-            label="service level",
-            scale=100,
-            clip=(0, 100),
-        )
-        target_line(ax, targets.get("service_level"), "service_level")
+        _share_step(tl, ax, sl, "service_level", "service level", targets)
         ax.set_ylim(0, 102)
         ax.set_ylabel(f"service level\n(% {what})")
         legend(fig, ax, ci=True)
@@ -237,15 +235,7 @@ def interval_figures(
         fig, axes = new_figure(rows=2, height=2.4, sharex=True)
         if ab is not None:
             ax = axes[0, 0]
-            tl.step(
-                ax,
-                *ab,
-                colour=PALETTE["abandon_rate"],
-                label="abandonment",
-                scale=100,
-                clip=(0, 100),
-            )
-            target_line(ax, targets.get("abandon_rate"), "abandon_rate")
+            _share_step(tl, ax, ab, "abandon_rate", "abandonment", targets)
             ax.set_ylim(bottom=0)
             ax.set_ylabel("abandoned\n(% of offered)")
         if asa is not None:
