@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from sim.report.terminal import console as _console
@@ -24,7 +25,7 @@ __all__ = ["main"]
 
 
 def _fail(message: str, code: int = 2) -> None:
-    click.echo(message, err=True)
+    click.echo(message.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(code)
 
 
@@ -63,6 +64,66 @@ def progress_bar(total: int, label: str, quiet: bool):
 
     with progress(total, label, quiet) as advance:
         yield advance
+
+
+def _enter(resource) -> Callable:
+    """A click callback entering ``resource(value)`` for the life of the command."""
+
+    def callback(ctx: click.Context, _param, value):
+        ctx.with_resource(resource(value))
+        return value
+
+    return callback
+
+
+def input_options(fn: Callable) -> Callable:
+    """Where input files may be read from, and how big a run may be (docs/inputs.md)."""
+    from sim.scenario.confine import extra_roots
+    from sim.scenario.limits import MAX_CALLS, call_limit
+
+    fn = click.option(
+        "--data-root",
+        "data_root",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False),
+        expose_value=False,
+        callback=_enter(lambda dirs: extra_roots(*dirs)),
+        help="a folder input files may also read from (repeatable); by default only the "
+        "folder of the file named here",
+    )(fn)
+    return click.option(
+        "--max-calls",
+        type=click.IntRange(min=1),
+        expose_value=False,
+        callback=_enter(call_limit),
+        help=f"largest expected number of first calls in one replication [default: {MAX_CALLS:,}]",
+    )(fn)
+
+
+def _warn_overload(console, summary) -> None:
+    """Calls still waiting at the end of the horizon: the load exceeded capacity."""
+    backlog, offered = summary.kpis.get("open_calls"), summary.kpis.get("offered")
+    if backlog is None or not backlog.mean or offered is None or not offered.mean:
+        return
+    share = backlog.mean / (offered.mean * summary.scenario.horizon.days)
+    if share > 0.01:
+        console.print(
+            f"[yellow]warning:[/yellow] {backlog.mean:,.0f} calls still waiting at the end "
+            f"({share:.1%} of those offered): the load exceeds capacity and the queue grows; "
+            "the figures describe an overloaded system (see open_calls)"
+        )
+
+
+@contextmanager
+def _results_folder(folder: Path):
+    """A staged results folder that replaces ``folder`` whole on success (exit 2 on OSError)."""
+    from sim.report.staging import staged_folder
+
+    try:
+        with staged_folder(folder) as staged:
+            yield staged
+    except OSError as exc:
+        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
 
 
 def executor_options(fn: Callable) -> Callable:
@@ -107,6 +168,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
+@input_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--strict", is_flag=True, help="exit 1 when a target is missed")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
@@ -149,6 +211,7 @@ def run(
     call_log_format,
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
+    from sim.experiments.checkpoint import RunStore, checkpoint_folder
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
     from sim.report.files import default_out_dir, write_folder
 
@@ -156,6 +219,13 @@ def run(
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
     folder = Path(out) if out else default_out_dir(scenario.name)
+    store = None
+    if rule is None:  # finished replications kept beside the folder: a rerun resumes
+        root_seed = scenario.seed if seed is None else seed
+        store = RunStore(checkpoint_folder(folder), scenario, root_seed)
+        stored = len(store.load())
+        if stored and not quiet:
+            click.echo(f"resuming: {stored} finished replications kept in {store.folder}", err=True)
     with (
         _experiment_errors(folder),
         progress_bar(n, f"{scenario.name}: replications", quiet) as advance,
@@ -169,26 +239,29 @@ def run(
             until=rule,
             executor=executor,
             address=address,
+            store=store,
         )
     if summary.stopping is not None:
         _print_stopping(summary.stopping)
-    try:
-        write_folder(folder, summary.files())
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    report = None if no_report else _write_report(folder)
-    log_path = (
-        _write_call_log(folder, scenario, summary.seed, call_log_format) if call_log else None
-    )
+    with _results_folder(folder) as staged:
+        write_folder(staged, summary.files())
+        report = None if no_report else _write_report(staged)
+        log_path = (
+            _write_call_log(staged, scenario, summary.seed, call_log_format) if call_log else None
+        )
+        books = _export(staged) if xlsx else []
+    if store is not None:
+        store.clear()
     print_run(_console(), summary, all_kpis)
     console = _console()
-    console.print(f"results: {folder}")
+    _warn_overload(console, summary)
+    console.print(f"results: {escape(str(folder))}")
     if log_path is not None:
-        console.print(f"call log: {log_path}")
-    for book in _export(folder) if xlsx else []:
-        console.print(f"workbook: {book}")
+        console.print(f"call log: {escape(str(folder / log_path.name))}")
+    for book in books:
+        console.print(f"workbook: {escape(str(folder / book.relative_to(staged)))}")
     if report is not None:
-        console.print(f"report: {report}")
+        console.print(f"report: {escape(str(folder / report.name))}")
     if summary.failures:
         _replication_failures(summary.failures, folder)
     if strict and any(k.met is False for k in summary.kpis.values()):
@@ -197,6 +270,7 @@ def run(
 
 @cli.command()
 @click.argument("files", type=click.Path(), nargs=-1, required=True)
+@input_options
 def validate(files) -> None:
     """Check scenario FILES: print ok or every error; exit 0 or 2."""
     bad = False
@@ -247,10 +321,11 @@ def _experiment_errors(folder: Path | None = None):
     Replications that raised: their seeds and tracebacks in ``folder``/failures.json, exit 1."""
     from sim.experiments.executors import ExecutorError, ReplicationError
     from sim.experiments.replication import StoppingRuleError
+    from sim.model.callers import SimulationLimitError
 
     try:
         yield
-    except (ExecutorError, StoppingRuleError) as exc:
+    except (ExecutorError, StoppingRuleError, SimulationLimitError) as exc:  # serial runs
         _fail(f"error: {exc}")
     except ReplicationError as exc:
         _replication_failures(exc.failures, folder)
@@ -273,6 +348,9 @@ def _search_scope(folder, executor, workers, address, total: int, label: str, qu
 def _replication_failures(failures: list, folder: Path | None) -> None:
     """Say which replications raised (seed, replication, error, first traceback), write them
     all to ``folder``/failures.json, exit 1."""
+    loops = [f.error for f in failures if f.error.startswith("SimulationLimitError: ")]
+    if loops:  # the scenario loops without progress: bad input, said without a traceback
+        _fail(f"error: {loops[0].split(': ', 1)[1]}")
     from sim.report.files import write_atomic
 
     where = ""
@@ -328,7 +406,8 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
     tables = []
     for label, diffs in comparison.differences.items():
         table = Table(
-            title=f"{label} − {base}: {comparison.replications} paired replications, "
+            title=f"{escape(label)} − {escape(base)}: {comparison.replications} paired "
+            "replications, "
             f"seed {comparison.seed}"
         )
         table.add_column("KPI", overflow="fold")
@@ -361,6 +440,7 @@ def comparison_tables(comparison, all_kpis: bool = False) -> list[Table]:
 @cli.command()
 @click.argument("files", type=click.Path(), nargs=-1, required=True)
 @simulation_options
+@input_options
 @executor_options
 @click.option("--all-kpis", is_flag=True, help="print every KPI, not only the spec's")
 @click.option("--no-report", is_flag=True, help="do not write report.html")
@@ -404,14 +484,14 @@ def compare(
         "changes": changes_by_label(scenarios, comparison.labels),
         "currency": scenarios[0].currency,
     }
-    try:
+    with _results_folder(folder) as staged:
         files = comparison.files()
         files["comparison.json"] = {**files["comparison.json"], **extra}
-        write_folder(folder, files)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+        write_folder(staged, files)
+        report = None if no_report else _write_report(staged)
+        books = _export(staged) if xlsx else []
     console = _console()
-    console.print(f"A = {comparison.labels[0]} (baseline)")
+    console.print(f"A = {escape(comparison.labels[0])} (baseline)")
     for label, change in extra["changes"].items():
         console.print(f"{label} changes: {change['summary']}", markup=False, highlight=False)
     pairs = zip(comparison.labels, comparison.summaries, strict=True)
@@ -425,11 +505,11 @@ def compare(
         "the variance the difference would have with independent seeds over the variance it "
         "has (∞: B − A never varies)."
     )
-    console.print(f"results: {folder}")
-    if not no_report:
-        console.print(f"report: {_write_report(folder)}")
-    for book in _export(folder) if xlsx else []:
-        console.print(f"workbook: {book}")
+    console.print(f"results: {escape(str(folder))}")
+    if report is not None:
+        console.print(f"report: {escape(str(folder / report.name))}")
+    for book in books:
+        console.print(f"workbook: {escape(str(folder / book.relative_to(staged)))}")
 
 
 def _export(folder: Path) -> list[Path]:
@@ -458,7 +538,7 @@ def export(folder, xlsx) -> None:
 def sweep_table(result, sweep, kpis: list[str]) -> Table:
     """Per point: the parameters and each chosen KPI's mean with its 95% interval."""
     table = Table(
-        title=f"{sweep.experiment.name}: {len(sweep.points)} points x "
+        title=f"{escape(sweep.experiment.name)}: {len(sweep.points)} points x "
         f"{result.points['replications'][0] if sweep.points else 0} "
         f"replications, seed {sweep.seed}; mean ± 95% half-width"
     )
@@ -475,17 +555,32 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
             mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
             half = "" if lo is None else f" ± {format_value((hi - lo) / 2, k, with_unit=False)}"
             cells.append(format_value(mean, k, with_unit=False) + half)
-        table.add_row(*cells)
+        table.add_row(*map(escape, cells))
     return table
 
 
 @cli.command()
 @click.argument("experiment", type=click.Path())
 @simulation_options
+@input_options
 @executor_options
 @click.option("--no-report", is_flag=True, help="do not write report.html")
+@click.option(
+    "--allow-file-address",
+    is_flag=True,
+    help="connect to the Dask scheduler the experiment file names (executor.address)",
+)
 def sweep(
-    experiment, out, seed, replications, workers, quiet, executor, address, no_report
+    experiment,
+    out,
+    seed,
+    replications,
+    workers,
+    quiet,
+    executor,
+    address,
+    no_report,
+    allow_file_address,
 ) -> None:
     """Run the parameter sweep of the EXPERIMENT file (see docs/experiments.md).
 
@@ -517,6 +612,7 @@ def sweep(
                 workers=workers,
                 address=address,
                 progress=advance,
+                trust_file_address=allow_file_address,
             )
     except ScenarioError as exc:
         _fail(f"error: {exc}")
@@ -529,7 +625,8 @@ def sweep(
     console = _console()
     console.print(sweep_table(result, loaded, kpis))
     console.print(
-        f"{result.new} runs made, {result.runs - result.new} found stored; results: {folder}"
+        f"{result.new} runs made, {result.runs - result.new} found stored; "
+        f"results: {escape(str(folder))}"
     )
     if not no_report:
         console.print(f"report: {_write_report(folder)}")
@@ -698,6 +795,7 @@ def erlang(
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
+@input_options
 @click.option(
     "--max-iterations",
     type=click.IntRange(min=1),
@@ -823,11 +921,9 @@ def staff(
                 )
         except ValueError as exc:
             _fail(f"error: {exc}")
-    try:
-        write_staffing_folder(folder, result, schedule)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
-    report = None if no_report else _write_report(folder)
+    with _results_folder(folder) as staged:
+        write_staffing_folder(staged, result, schedule)
+        report = None if no_report else _write_report(staged)
     console = _console()
     console.print(staffing_table(result))
     state = (
@@ -851,14 +947,15 @@ def staff(
             f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
             f"(after {schedule.repairs} repair round(s))"
         )
-    console.print(f"results: {folder}")
+    console.print(f"results: {escape(str(folder))}")
     if report is not None:
-        console.print(f"report: {report}")
+        console.print(f"report: {escape(str(folder / report.name))}")
 
 
 @cli.command()
 @click.argument("file", type=click.Path())
 @simulation_options
+@input_options
 @click.option(
     "--max-passes",
     type=click.IntRange(min=1),
@@ -894,18 +991,16 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
             )
         except ValueError as exc:
             _fail(f"error: {exc}")
-    try:
-        write_sizing_folder(folder, result)
-    except OSError as exc:
-        _fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    with _results_folder(folder) as staged:
+        write_sizing_folder(staged, result)
     table = Table(
-        title=f"{scenario.name}: fulfilment sizing ({result.replications} "
+        title=f"{escape(scenario.name)}: fulfilment sizing ({result.replications} "
         f"replications a point, seed {result.seed})"
     )
     for col in ("", "scenario", "sized"):
         table.add_column(col, justify="left" if not col else "right")
     for i, c in enumerate(result.coords):
-        table.add_row(c.label, str(result.start.values[i]), str(result.best.values[i]))
+        table.add_row(escape(c.label), str(result.start.values[i]), str(result.best.values[i]))
     table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}")
     for k in FULFILMENT_TARGETS:
         if k in scenario.targets:

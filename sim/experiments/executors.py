@@ -327,11 +327,13 @@ def run_all(
     progress: Callable[[int, int], None] | None = None,
     done: int = 0,
     total: int | None = None,
+    on_result: Callable[[object], None] | None = None,
 ) -> dict:
     """Results of ``jobs`` keyed by ``job.key``, whatever order they finish in.
 
-    ``progress(done + finished, total)`` is called after each one. When some raise, the others
-    still run to the end and then :class:`ReplicationError` names the failed ones.
+    ``progress(done + finished, total)`` and ``on_result(run)`` are called after each one.
+    When some raise, the others still run to the end and then :class:`ReplicationError` names
+    the failed ones.
     """
     total = len(jobs) if total is None else total
     out: dict = {}
@@ -341,6 +343,8 @@ def run_all(
             failures.append(result)
         else:
             out[key] = result
+            if on_result is not None:
+                on_result(result)
         if progress is not None:
             progress(done + len(out) + len(failures), total)
     if failures:

@@ -27,9 +27,17 @@ import pyarrow.parquet as pq
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.experiments.executors import Executor, Failure, Job, ReplicationError, executor_scope
+from sim.experiments.executors import (
+    Executor,
+    ExecutorError,
+    Failure,
+    Job,
+    ReplicationError,
+    executor_scope,
+)
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
+from sim.scenario.confine import data_roots
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
     Scenario,
@@ -153,11 +161,25 @@ class Experiment(_Model):
     @field_validator("parameters", "fixed")
     @classmethod
     def _paths(cls, value: dict) -> dict:
-        for path in value:
-            parse_path(path)
+        for path, values in value.items():
+            parts = parse_path(path)
             if path in RESERVED:
                 raise ValueError(f"'{path}' is a column of the results, not a parameter")
+            if _LOADER_KEYS & {*parts, *_keys(values)}:
+                raise ValueError(f"'{path}': values and rows are read from files by the loader")
         return value
+
+
+_LOADER_KEYS = {"values", "rows"}
+
+
+def _keys(value: Any) -> set:
+    """Every mapping key inside ``value`` (for the loader-only keys check)."""
+    if isinstance(value, dict):
+        return set(value) | set().union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
 
 
 def parse_path(path: str) -> list[str | int]:
@@ -331,6 +353,11 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
         scenario names the parameter and value.
     """
     path = Path(path)
+    with data_roots(path.parent):  # the base scenario and its files: under the experiment's
+        return _load_experiment(path, seed)
+
+
+def _load_experiment(path: Path, seed: int | None) -> Sweep:
     data, smap = load_yaml(path)
     try:
         exp = Experiment.model_validate(data)
@@ -342,7 +369,13 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
     base_file = path.parent / exp.scenario
     if not base_file.is_file():
         raise ScenarioError([smap.error(("scenario",), f"scenario file not found: {base_file}")])
-    base = load_scenario(base_file)
+    try:
+        base = load_scenario(base_file)
+    except ScenarioError as exc:  # the base cannot be read at all: blame the `scenario:` line
+        item = exc.items[0]
+        if len(exc.items) > 1 or item.file != str(base_file) or item.line:
+            raise
+        raise ScenarioError([smap.error(("scenario",), f"{base_file}: {item.message}")]) from None
     if exp.fixed:
         base = _point_scenario(
             scenario_to_dict(base), exp.fixed, base_file.parent, smap, "fixed", "the fixed settings"
@@ -546,6 +579,7 @@ def run_sweep(
     workers: int | None = None,
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trust_file_address: bool = False,
 ) -> SweepResult:
     """Run every (point, replication) not yet stored in ``out``; consolidate the store.
 
@@ -555,6 +589,10 @@ def run_sweep(
     sweep killed at any moment resumes with no run missing and none twice; at the end the runs
     are gathered into ``results.parquet`` and summarised in ``points.csv``. Runs that raise
     are not stored; the others finish, then :class:`ReplicationError` names the failed ones.
+
+    A scheduler named in the experiment file (``executor.address``) is used only with
+    ``trust_file_address`` (``--allow-file-address``): a shared file must not make runs connect
+    to whatever host it names.
     """
     out = Path(out)
     exp = sweep.experiment
@@ -562,7 +600,12 @@ def run_sweep(
     settings = exp.executor or ExecutorSettings()
     if executor is None:
         executor = "dask" if address else settings.kind
-    if address is None and executor == "dask":
+    if address is None and executor == "dask" and settings.address is not None:
+        if not trust_file_address:
+            raise ExecutorError(
+                f"the experiment file names a Dask scheduler ({settings.address}); connect to "
+                "it with --address on the command line, or confirm with --allow-file-address"
+            )
         address = settings.address
     workers = settings.workers if workers is None else workers
     _check_folder(out, sweep)

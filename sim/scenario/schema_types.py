@@ -16,11 +16,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
-from sim.scenario.distributions import Distribution, Duration
+from sim.scenario.distributions import Distribution, Duration, numbers_only
 from sim.scenario.kpis import HEADLINE, unit_of
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock, parse_share
 
@@ -78,6 +80,11 @@ class Model(BaseModel):
     """Base of every schema model: frozen, unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return numbers_only(cls, value, info.field_name)
 
 
 def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
