@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from sim.scenario.yamlsource import load_yaml
 
@@ -34,6 +35,20 @@ def fixture_data(name: str) -> dict:
 @pytest.fixture
 def business_data() -> dict:
     return fixture_data("business_small.yaml")
+
+
+def sim_cli(*args: object) -> Result:
+    """``sim <args>`` in-process through click's runner (each argument passed as ``str``)."""
+    from sim.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def sim_ok(*args: object) -> Result:
+    """:func:`sim_cli` that must succeed (exit code 0; the output is the failure message)."""
+    res = sim_cli(*args)
+    assert res.exit_code == 0, res.output
+    return res
 
 
 def one_call_type(data: dict, rate: float, name: str, mean: str, staffing: int, **fields) -> dict:

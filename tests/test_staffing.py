@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import sim_ok
 
 from sim.cli import cli
 from sim.model.calendar import staffing_timeline
@@ -262,24 +263,8 @@ def test_staffing_yaml_round_trips(tmp_path):
 def _staff_tiny(tmp_path, *extra: str):
     """``sim staff`` on the tiny M/M/c scenario (2 replications, 4 rounds) into ``out``."""
     out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "staff",
-            "tests/scenarios/tiny_mmc.yaml",
-            "--out",
-            str(out),
-            "--replications",
-            "2",
-            "--workers",
-            "1",
-            "--quiet",
-            "--max-iterations",
-            "4",
-            *extra,
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    quick = ("--replications", "2", "--workers", "1", "--quiet", "--max-iterations", "4")
+    sim_ok("staff", "tests/scenarios/tiny_mmc.yaml", "--out", out, *quick, *extra)
     return out
 
 
@@ -547,21 +532,7 @@ def test_sim_size_cli(tmp_path):
     data["back_office"]["work"]["lead"]["conversion"]["half_life"] = 86400.0
     with open(path, "w") as fh:
         yaml.dump(data, fh)
-    res = CliRunner().invoke(
-        cli,
-        [
-            "size",
-            str(path),
-            "--out",
-            str(tmp_path / "o"),
-            "--quiet",
-            "--workers",
-            "1",
-            "--max-passes",
-            "1",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    sim_ok("size", path, "--out", tmp_path / "o", "--quiet", "--workers", "1", "--max-passes", "1")
     summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
     assert summary["replications_simulated"] == 2 * summary["points_simulated"]
     sized = yaml.load(tmp_path / "o" / "sizing.yaml")
