@@ -46,24 +46,9 @@ def test_parse_rate_units():
 
 
 def test_erlang_json_erlang_c():
-    out = CliRunner().invoke(
-        cli,
-        [
-            "erlang",
-            "--rate",
-            "200/h",
-            "--aht",
-            "3min",
-            "--agents",
-            "14",
-            "--within",
-            "20s",
-            "--target",
-            "0.8",
-            "--json",
-        ],
+    out = sim_ok(
+        *"erlang --rate 200/h --aht 3min --agents 14 --within 20s --target 0.8 --json".split()
     )
-    assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     want = erlang_c_metrics(200 / 3600, 180, 14, 20)
     for key in ("service_level", "abandon_rate", "asa", "occupancy"):
@@ -73,28 +58,11 @@ def test_erlang_json_erlang_c():
 
 
 def test_erlang_json_erlang_a():
-    out = CliRunner().invoke(
-        cli,
-        [
-            "erlang",
-            "--rate",
-            "3.5/min",
-            "--aht",
-            "200s",
-            "--agents",
-            "12",
-            "--patience",
-            "2min",
-            "--within",
-            "30s",
-            "--target",
-            "0.85",
-            "--abandon-target",
-            "0.03",
-            "--json",
-        ],
+    line = (
+        "erlang --rate 3.5/min --aht 200s --agents 12 --patience 2min --within 30s"
+        " --target 0.85 --abandon-target 0.03 --json"
     )
-    assert out.exit_code == 0, out.output
+    out = sim_ok(*line.split())
     got = json.loads(out.output)
     want = erlang_a_metrics(3.5 / 60, 200, 12, 120, 30)
     assert got["service_level"] == pytest.approx(want.service_level, rel=1e-12)
