@@ -141,7 +141,14 @@ class _Timeline:
             ax.set_xlabel("day and time of day")
 
 
-def _share_step(tl: _Timeline, ax, s, kpi: str, label: str, targets: dict) -> None:
+def _share_step(
+    tl: _Timeline,
+    ax,
+    s: tuple[np.ndarray, np.ndarray, np.ndarray],
+    kpi: str,
+    label: str,
+    targets: dict,
+) -> None:
     """A share KPI per interval in % (clipped to 0-100) in its colour, with its target."""
     tl.step(ax, *s, colour=PALETTE[kpi], label=label, scale=100, clip=(0, 100))
     target_line(ax, targets.get(kpi), kpi)
