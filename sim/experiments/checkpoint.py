@@ -14,6 +14,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class RunStore:
         if not stamp.exists():
             write_atomic(stamp, self.fingerprint.encode("utf-8"))
         meta = {"kpis": run.kpis, "elapsed_s": run.elapsed_s, "replication": run.replication}
-        arrays = {"meta": np.array(json.dumps(meta))}
+        arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}  # ndarrays for savez
         arrays |= {f"i:{k}": np.asarray(v) for k, v in run.intervals.items()}
         for k, v in (run.extra.get("daily") or {}).items():
             arrays[f"d:{k}"] = np.asarray(v)

@@ -142,7 +142,7 @@ class Summary:
         names: list[str] = []
         for run in self.runs:
             names += [k for k in run.kpis if k not in names]
-        rows = {
+        rows: dict[str, list] = {
             "replication": [r.replication for r in self.runs],
             "seed": [r.seed for r in self.runs],
         }

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyarrow as pa
@@ -121,6 +121,7 @@ class Parameter(_Model):
             return list(self.values)
         if self.from_ is None:
             return None
+        assert self.to is not None and self.step is not None  # given with from (validated)
         count = math.floor((self.to - self.from_) / self.step + 1e-9) + 1
         whole = all(float(v).is_integer() for v in (self.from_, self.to, self.step))
         return [
@@ -129,6 +130,18 @@ class Parameter(_Model):
             else float(f"{self.from_ + k * self.step:.12g}")
             for k in range(count)
         ]
+
+    def axis(self) -> list[Any]:
+        """The values of a parameter of a grid (checked: a list or a range, not bounds)."""
+        values = self.grid_values()
+        assert values is not None
+        return values
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a Latin-hypercube parameter (checked: given together)."""
+        assert self.low is not None and self.high is not None
+        return self.low, self.high
 
 
 class ExecutorSettings(_Model):
@@ -250,7 +263,7 @@ class Sweep:
 def _design_points(exp: Experiment, seed: int) -> list[dict[str, Any]]:
     names = list(exp.parameters)
     if exp.design == "grid":
-        axes = [exp.parameters[n].grid_values() for n in names]
+        axes = [exp.parameters[n].axis() for n in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
     from scipy.stats import qmc
 
@@ -261,14 +274,15 @@ def _design_points(exp: Experiment, seed: int) -> list[dict[str, Any]]:
     unit = sampler.random(exp.points)
     points = []
     for row in unit:
-        point = {}
+        point: dict[str, Any] = {}
         for name, u in zip(names, row, strict=True):
             p = exp.parameters[name]
+            low, high = p.bounds
             if p.integer:
-                lo, hi = math.ceil(p.low), math.floor(p.high)
+                lo, hi = math.ceil(low), math.floor(high)
                 point[name] = int(min(hi, lo + math.floor(u * (hi - lo + 1))))
             else:
-                point[name] = float(p.low + u * (p.high - p.low))
+                point[name] = float(low + u * (high - low))
         points.append(point)
     return points
 
@@ -288,14 +302,14 @@ def _check_design(exp: Experiment, smap: SourceMap) -> list[ErrorItem]:
         if exp.design == "latin_hypercube":
             if p.low is None:
                 problems.append(smap.error(loc, "a latin_hypercube parameter needs low and high"))
-            elif p.integer and math.ceil(p.low) > math.floor(p.high):
+            elif p.integer and math.ceil(p.bounds[0]) > math.floor(p.bounds[1]):
                 problems.append(smap.error(loc, "no whole number lies between low and high"))
     if exp.design == "latin_hypercube" and exp.points is None:
         problems.append(smap.error(("design",), "design: latin_hypercube needs points: N"))
     if exp.design == "grid" and exp.points is not None:
         problems.append(smap.error(("points",), "points goes with design: latin_hypercube"))
     if exp.design == "grid" and not problems:
-        size = math.prod(len(p.grid_values()) for p in exp.parameters.values())
+        size = math.prod(len(p.axis()) for p in exp.parameters.values())
         if size > 100_000:
             problems.append(smap.error(("parameters",), f"the grid has {size} points (> 100000)"))
     return problems
@@ -626,7 +640,8 @@ def run_sweep(
     failures: list[Failure] = []
     if jobs:
         with executor_scope(executor, workers, address) as ex:
-            for count, ((p, r), run) in enumerate(ex.run(jobs), start=1):
+            for count, (key, run) in enumerate(ex.run(jobs), start=1):
+                p, r = cast(tuple[int, int], key)  # the keys of the jobs above
                 if isinstance(run, Failure):
                     failures.append(run)  # not stored: a rerun into the folder retries it
                 else:

@@ -330,7 +330,8 @@ class _Uniforms:
     __slots__ = ("_batch", "_buf", "_i", "_rng")
 
     def __init__(self, rng: np.random.Generator, batch: int = 4096):
-        self._rng, self._batch, self._buf, self._i = rng, batch, [], 0
+        self._buf: list[float] = []
+        self._rng, self._batch, self._i = rng, batch, 0
 
     def __call__(self) -> float:
         if self._i >= len(self._buf):

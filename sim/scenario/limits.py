@@ -18,6 +18,7 @@ from sim.scenario.units import DAY, WEEKDAYS
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
+    from sim.scenario.schema_types import RedialRule
 
 __all__ = [
     "AGAIN_FACTOR",
@@ -67,7 +68,9 @@ def call_limit(limit: int | None) -> Iterator[None]:
 
 def zero_delay_loops(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     """A redial that always happens, at once, repeats without end: reject it."""
-    rules = [(("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")]
+    rules: list[tuple[tuple[str, ...], RedialRule | None]] = [
+        (("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")
+    ]
     work = sc.back_office.work.work_order if sc.back_office is not None else None
     if work is not None and work.call_back is not None:
         rules.append((("back_office", "work", "work_order", "call_back"), work.call_back))
@@ -94,8 +97,11 @@ def expected_calls(sc: Scenario) -> float:
             sum(r[2] for r in (dated or arr.rows) if r[0] == (k + 1 if dated else 0))
             for k in range(max(cycle, 1))
         ]
+    elif arr.rate_per_hour is not None:
+        per_day = [arr.rate_per_hour * 24]
     else:
-        per_day = [arr.daily_volume if arr.rate_per_hour is None else arr.rate_per_hour * 24]
+        assert arr.daily_volume is not None  # exactly one of rate, daily volume, file: validated
+        per_day = [arr.daily_volume]
     first = WEEKDAYS.index(sc.horizon.start_weekday)
     return sum(
         per_day[d % len(per_day)] * arr.weekday_factors.get(WEEKDAYS[(first + d) % 7], 1.0)
@@ -106,7 +112,7 @@ def expected_calls(sc: Scenario) -> float:
 def run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
     """The horizon's expected first calls must fit (checked before any allocation)."""
     calls = expected_calls(sc)
-    problems = []
+    problems: list[tuple[tuple, str, str | None]] = []
     slots = sc.horizon.days * round(DAY / sc.interval)
     if slots > MAX_SLOTS:
         message = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pydantic
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -375,10 +375,12 @@ class Scenario(Model):
                 _share_or_none(v.get("share")) if isinstance(v, dict) else None
                 for v in block.values()
             ]
-            if flag is True and shares and None not in shares and sum(shares) > 0:
-                total = sum(shares)
-                block = {
-                    k: {**v, "share": _share_or_none(v["share"]) / total} for k, v in block.items()
+            given = [s for s in shares if s is not None]
+            if flag is True and shares and len(given) == len(shares) and sum(given) > 0:
+                total = sum(given)
+                block = {  # every share is a number here (checked just above)
+                    k: {**v, "share": cast(float, _share_or_none(v["share"])) / total}
+                    for k, v in block.items()
                 }
             elif flag is not False and flag is not True:
                 block["normalize"] = flag  # reported as an unknown key by the schema

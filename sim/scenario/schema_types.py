@@ -24,7 +24,7 @@ from pydantic import (
 
 from sim.scenario.distributions import Distribution, Duration, numbers_only
 from sim.scenario.kpis import HEADLINE, unit_of
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock, parse_share
+from sim.scenario.units import DAY, WEEKDAYS, Weekday, parse_clock, parse_share
 
 __all__ = [
     "MAX_AGENTS",
@@ -60,7 +60,6 @@ Probability = Annotated[
     BeforeValidator(parse_share),
     WithJsonSchema({**_SHARE_SCHEMA, "description": "a probability in [0, 1], or 35%"}),
 ]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def _clock_text(value: object) -> str:

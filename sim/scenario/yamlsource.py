@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -132,7 +133,7 @@ def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], file: str) ->
     """Convert ruamel nodes to plain dict/list/scalars, recording each path's line (1-based)."""
     if isinstance(node, CommentedMap | CommentedSeq):
         is_map = isinstance(node, CommentedMap)
-        items = node.items() if is_map else enumerate(node)
+        items = node.items() if isinstance(node, CommentedMap) else enumerate(node)
         out: Any = {} if is_map else []
         for key, value in items:
             item_loc = (*loc, str(key) if is_map else key)
@@ -281,7 +282,8 @@ def _walk(model: Any, loc: Loc) -> tuple[Any, Loc]:
 
     Returns the type reached and the location with discriminated-union tags removed.
     """
-    tp, clean, i = model, [], 0
+    clean: list[str | int] = []
+    tp, i = model, 0
     while i < len(loc):
         part = loc[i]
         tp = _strip(tp)
@@ -326,7 +328,7 @@ def _label(tp: Any) -> str:
 _SHAPE_ERRORS = ("model_type", "model_attributes_type", "dict_type", "list_type", "tuple_type")
 
 
-def _union_noise(errors: list[dict], root: type[pydantic.BaseModel]) -> set[int]:
+def _union_noise(errors: list[ErrorDetails], root: type[pydantic.BaseModel]) -> set[int]:
     """Errors saying the input has not the shape of one member of a plain union (``Break |
     list[Break]``) while another member's errors say what is really wrong: dropped."""
     shape, where = {}, {}
