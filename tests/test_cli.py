@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import CALL_KPIS
 from scipy import stats
 
 from sim.cli import cli
@@ -173,16 +174,7 @@ def test_run_end_to_end_writes_the_results_folder(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["scenario"], summary["seed"], summary["replications"]) == ("tiny", 7, 2)
     kpis = summary["kpis"]
-    for name in (
-        "offered",
-        "service_level",
-        "answer_rate",
-        "abandon_rate",
-        "asa",
-        "mean_wait",
-        "occupancy",
-        "first_contact_resolution",
-    ):
+    for name in CALL_KPIS:
         k = kpis[name]
         values = np.array([float(r[name]) for r in read_csv(out / "replications.csv")])
         half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
