@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_hotline_baseline_runs_and_writes_daily(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(

@@ -85,6 +85,7 @@ def test_ivr_self_service_and_time():
     np.testing.assert_allclose(c.end[served] - c.arrival[served], 40)
 
 
+@pytest.mark.slow
 def test_redials_after_abandon_come_back_as_the_same_customer():
     sc = scenario(
         {"team": {"skills": ["x"], "staffing": 1}},

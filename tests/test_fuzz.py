@@ -15,6 +15,8 @@ import pytest
 from fuzzkit import Case, all_cases, run_case
 from hypothesis import HealthCheck, given, note, settings
 
+pytestmark = pytest.mark.slow  # end-to-end runs of seconds each: outside the fast tier
+
 CORPUS = sorted((Path(__file__).parent / "fuzz_corpus").glob("*.json"))
 
 

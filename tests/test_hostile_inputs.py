@@ -138,6 +138,7 @@ def test_billion_laughs_is_refused_before_expansion(write):
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 5, 900, 5000])
 def test_deep_nesting_is_a_clear_error(write, depth):
     path = write(TINY + "deep: " + "[" * depth + "]" * depth + "\n")
@@ -169,6 +170,7 @@ def test_a_certain_redial_without_delay_is_rejected(write):
     assert item.path == "redial.after_abandon" and "without end" in item.message
 
 
+@pytest.mark.slow
 def test_a_loop_without_progress_stops_with_a_clear_error(write, tmp_path):
     text = TINY.replace("mean: 2min}", "mean: 1s}").replace("staffing: 2", "staffing: 0")
     text += "redial:\n  after_abandon: {probability: 1, delay: {dist: exponential, mean: 0.01s}}\n"

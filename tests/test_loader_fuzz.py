@@ -10,6 +10,7 @@ import io
 import math
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -149,6 +150,7 @@ def dump(tree: dict) -> str:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 @FUZZ
 @given(base=st.sampled_from(range(len(BASE_DATA))), data=st.data())
 def test_mutated_scenarios_load_or_give_exit_2(tmp_path_factory, base, data):
@@ -163,6 +165,7 @@ def test_mutated_scenarios_load_or_give_exit_2(tmp_path_factory, base, data):
 # --- broken YAML --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @FUZZ
 @given(base=st.sampled_from(range(len(BASE_TEXT))), data=st.data())
 def test_broken_yaml_loads_or_gives_exit_2(tmp_path_factory, base, data):

@@ -130,6 +130,7 @@ def tiny_folder(tmp_path_factory) -> Path:
 # --- run reports ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_report_builds_for_every_bundled_scenario(path, tmp_path):
     scenario = short(path)
@@ -247,6 +248,7 @@ def business_folder(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_occupancy_per_group_and_business_flows(tmp_path):
     folder = business_folder(tmp_path)
     html = build_report(folder).read_text(encoding="utf-8")
@@ -541,6 +543,7 @@ def browse(url: str, tmp_path: Path) -> tuple[np.ndarray, str, RecordingProxy]:
     return matplotlib.image.imread(shot), dom, proxy
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_report_renders_in_headless_chromium_offline(tmp_path):
     scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
@@ -563,6 +566,7 @@ def _covers(span: str, clock: str) -> bool:
     return start <= clock < end if start < end else clock >= start or clock < end
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
     scenario = scenario_from_dict(
@@ -591,6 +595,7 @@ def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
     assert 'id="fig-attainment_service_level"' in head
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_compare_report_shows_agent_hours_and_the_plans_interval_by_interval(tmp_path):
     from sim.scenario.schema import scenario_to_dict

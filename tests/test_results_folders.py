@@ -34,6 +34,7 @@ def files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
+@pytest.mark.slow
 def test_reusing_out_leaves_nothing_of_the_earlier_run(tmp_path):
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     business = ("run", FIXTURES / "business_small.yaml", "--workers", "1", "--quiet")
@@ -81,6 +82,7 @@ def _sim(*args, **kw) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_sigkilled_run_resumes_identically(tmp_path):
     scenario = tmp_path / "s.yaml"
     text = TINY.replace("days: 2,", "days: 30,").replace("replications: 2", "replications: 30")

@@ -212,6 +212,7 @@ def test_resume_skips_stored_runs_and_refuses_another_experiment(tmp_path):
         run_sweep(other, out, executor="serial")
 
 
+@pytest.mark.slow
 def test_cli_sweep_prints_the_points_the_counts_and_progress_lines(tmp_path):
     args = ["sweep", str(SWEEP), "--out", str(tmp_path / "o"), "--replications", "2"]
     res = CliRunner().invoke(cli, args)
