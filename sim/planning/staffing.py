@@ -108,7 +108,7 @@ class Search:
         cut = self.round - WINDOW
         new, old, pooled = self.at(levels, cut), self.at(levels, 0, cut), self.at(levels)
         worse = (old.est - new.est) * np.array([1.0, -1.0, -1.0])[:, None, None, None]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # 0.5% one-sided: rarely by chance alone
             drift = (worse > 2.576 * np.hypot(old.se, new.se)).any(axis=0)
         pick = lambda a, b: np.where(drift, a, b)  # noqa: E731
         return Evidence(pick(new.est, pooled.est), pick(new.se, pooled.se), pick(new.n, pooled.n))
@@ -292,15 +292,15 @@ def staff(
        pooled over the replication x day units of every round that simulated that level),
        its point estimate meets the target (a wide interval alone never accepts a level), and
        n - 1 is significantly short of the target. The level's own evidence is that of the
-       last ``WINDOW`` rounds only (the slots before it and the groups it shares calls with
-       keep moving, so older rounds measured another context). Otherwise it moves up (n
-       significantly short of target - delta; by the measured slope from n - 1 to n), down
-       (n - 1 meets on its point estimate) or stays undecided; each round uses a new block of
-       replications. ``max_iterations`` rounds at most; when
-       the budget is spent, the undecided slots (said to be) get the lowest level shown good
-       (else one above the highest simulated) and the last round confirms that plan as a
-       whole (:func:`_confirm`): an undecided slot not shown reaching the targets there gets
-       one agent more.
+       last ``WINDOW`` rounds only when they are significantly worse than the older ones
+       (:meth:`Search.current`: the slots before it or the groups it shares calls with
+       moved). Otherwise it moves up (n significantly short of target - delta; by the
+       measured slope from n - 1 to n), down (n - 1 meets on its point estimate) or stays
+       undecided; each round uses a new block of replications. ``max_iterations`` rounds at
+       most; when the budget is spent, the undecided slots (said to be) get the lowest level
+       shown good (else one above the highest simulated) and the last round confirms that
+       plan as a whole (:func:`_confirm`): an undecided slot not shown reaching the targets
+       there gets one agent more.
     4. **Fresh seeds**: the recommended staffing is re-simulated with replications the search
        never used; :meth:`StaffingResult.check` reports meets, significant misses, worst slot.
     """
