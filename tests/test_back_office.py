@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from conftest import one_call_type
 
 from sim import scenario_from_dict, simulate
 from sim.model.calendar import Opening
@@ -23,16 +24,9 @@ def erlang_c(servers: int, load: float) -> float:
 
 def _work_orders_only(data: dict, rate: float, staff: int, mean_handle: str) -> dict:
     """Every call an unresolved complaint (a work order); ample agents; no delivery."""
-    data["arrivals"] = {"rate_per_hour": rate}
-    data["call_types"] = {
-        "complaint": {
-            "share": 1,
-            "handle_time": {"dist": "exponential", "mean": "5min"},
-            "first_contact_resolution": 0,
-            "creates": "work_order",
-        }
-    }
-    data["agents"] = {"groups": {"all": {"skills": ["complaint"], "staffing": 200}}}
+    one_call_type(
+        data, rate, "complaint", "5min", 200, first_contact_resolution=0, creates="work_order"
+    )
     data.pop("delivery")
     data["back_office"] = {
         "team": {"staff": staff},

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import CALL_KPIS
 from scipy import stats
 
 from sim.cli import cli
+from sim.scenario.confine import extra_roots
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import load_scenario
 from sim.scenario.yamlsource import load_yaml
@@ -98,7 +100,7 @@ def test_validate_missing_and_unreadable_files(tmp_path):
     result = invoke("validate", tmp_path / "absent.yaml", tmp_path)
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert f"{tmp_path / 'absent.yaml'}: <top>: file not found" in result.output
-    assert f"{tmp_path}: <top>: cannot read file" in result.output
+    assert f"{tmp_path}: <top>: file '{tmp_path}' is not a regular file" in result.output
 
 
 def test_validate_without_files_is_a_usage_error():
@@ -119,7 +121,8 @@ def test_schema_end_to_end_is_valid_json_schema_the_scenarios_satisfy():
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
     for path in (*BUNDLED, *OK_FIXTURES, FIXTURES / "ok_extends" / "child.yaml"):
-        data, _ = load_yaml(path)
+        with extra_roots(FIXTURES):
+            data, _ = load_yaml(path)
         errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(data)]
         assert not errors, (path, errors)
     typos, _ = load_yaml(FIXTURES / "bad_typos.yaml")
@@ -171,16 +174,7 @@ def test_run_end_to_end_writes_the_results_folder(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["scenario"], summary["seed"], summary["replications"]) == ("tiny", 7, 2)
     kpis = summary["kpis"]
-    for name in (
-        "offered",
-        "service_level",
-        "answer_rate",
-        "abandon_rate",
-        "asa",
-        "mean_wait",
-        "occupancy",
-        "first_contact_resolution",
-    ):
+    for name in CALL_KPIS:
         k = kpis[name]
         values = np.array([float(r[name]) for r in read_csv(out / "replications.csv")])
         half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
@@ -242,11 +236,15 @@ def test_run_seed_option_changes_the_numbers(tmp_path):
 def test_run_writes_the_resolved_scenario_with_extends_merged(tmp_path, write):
     child = write("extends: " + str(TINY) + "\nname: tiny-child\nhorizon: {days: 1}\n")
     out = tmp_path / "out"
-    result = invoke("run", child, "--out", out, "--workers", "1", "--quiet", "--no-report")
+    args = ("run", child, "--out", out, "--workers", "1", "--quiet", "--no-report")
+    result = invoke(*args)
+    assert result.exit_code == 2 and "outside the data root" in result.output  # TINY: elsewhere
+    result = invoke(*args, "--data-root", TINY.parent)
     assert result.exit_code == 0, result.output
     text = (out / "scenario.yaml").read_text()
     assert "extends" not in text
-    assert load_scenario(out / "scenario.yaml") == load_scenario(child)
+    with extra_roots(TINY.parent):
+        assert load_scenario(out / "scenario.yaml") == load_scenario(child)
     assert load_scenario(out / "scenario.yaml").horizon.days == 1
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import one_call_type
 
 from sim import scenario_from_dict, simulate
 from sim.model.calendar import Opening
@@ -15,16 +16,7 @@ from sim.scenario.units import DAY, parse_clock
 
 def _only_sales(data: dict, rate: float) -> dict:
     """Every call a sales call that becomes an order; no back office."""
-    data["arrivals"] = {"rate_per_hour": rate}
-    data["call_types"] = {
-        "sales": {
-            "share": 1,
-            "handle_time": {"dist": "exponential", "mean": "1min"},
-            "accept_rate": 1.0,
-            "creates": "delivery_order",
-        }
-    }
-    data["agents"] = {"groups": {"all": {"skills": ["sales"], "staffing": 100}}}
+    one_call_type(data, rate, "sales", "1min", 100, accept_rate=1.0, creates="delivery_order")
     data.pop("back_office")
     for channel in data["delivery"]["channels"].values():
         channel["complaint_rate"] = 0  # no complaint call type here

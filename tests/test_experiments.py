@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import sim_cli
 from scipy import stats
 
 from sim.cli import cli
@@ -128,55 +129,20 @@ def test_stopping_rule_with_unknown_kpi_names_the_close_one(tiny):
 
 
 def test_cli_run_until_reports_how_many_and_rejects_bad_rules(tmp_path):
-    runner = CliRunner()
-    res = runner.invoke(
-        cli,
-        [
-            "run",
-            str(TINY),
-            "--out",
-            str(tmp_path / "r"),
-            "--quiet",
-            "--until",
-            "service_level half-width < 0.05",
-            "--executor",
-            "serial",
-            "--replications",
-            "30",
-        ],
+    def run(out: str, rule: str, *more: str):
+        return sim_cli("run", TINY, "--out", tmp_path / out, "--quiet", "--until", rule, *more)
+
+    res = run(
+        "r", "service_level half-width < 0.05", "--executor", "serial", "--replications", "30"
     )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     n = summary["stopping"]["replications"]
     assert f"stopping rule met after {n} replications" in res.output
     assert summary["replications"] == n
-    bad = runner.invoke(
-        cli,
-        [
-            "run",
-            str(TINY),
-            "--out",
-            str(tmp_path / "b"),
-            "--quiet",
-            "--until",
-            "service_level below 0.05",
-        ],
-    )
+    bad = run("b", "service_level below 0.05")
     assert bad.exit_code == 2 and "cannot read the stopping rule" in bad.output
-    typo = runner.invoke(
-        cli,
-        [
-            "run",
-            str(TINY),
-            "--out",
-            str(tmp_path / "t"),
-            "--quiet",
-            "--executor",
-            "serial",
-            "--until",
-            "servce_level half-width < 1",
-        ],
-    )
+    typo = run("t", "servce_level half-width < 1", "--executor", "serial")
     assert typo.exit_code == 2 and "did you mean 'service_level'" in typo.output
 
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import SCENARIOS, fixture_data
+from conftest import SCENARIOS, fixture_data, sim_ok
 
 from sim.cli import cli
 from sim.model.call_log import call_log_table, encode_call_log
@@ -317,40 +317,12 @@ def test_fcfs_tiers_get_no_priority(tmp_path):
 def test_round_trip_through_the_cli_reproduces_the_kpis(tmp_path):
     from sim.experiments.replication import replicate
 
-    runner = CliRunner()
-    res = runner.invoke(
-        cli,
-        [
-            "run",
-            str(TRUTH),
-            "--call-log",
-            "--replications",
-            "1",
-            "--out",
-            str(tmp_path / "run"),
-            "--quiet",
-            "--no-report",
-            "--workers",
-            "1",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    run = ("--out", tmp_path / "run", "--quiet", "--no-report", "--workers", "1")
+    sim_ok("run", TRUTH, "--call-log", "--replications", "1", *run)
     log = tmp_path / "run" / "calls.parquet"
-    res = runner.invoke(
-        cli,
-        [
-            "fit",
-            str(log),
-            "--out",
-            str(tmp_path / "fit"),
-            "--quiet",
-            "--replications",
-            "3",
-            "--workers",
-            "2",
-        ],
+    sim_ok(
+        "fit", log, "--out", tmp_path / "fit", "--quiet", "--replications", "3", "--workers", "2"
     )
-    assert res.exit_code == 0, res.output
     for name in ("scenario.yaml", "fit.json", "backtest.csv", "report.html"):
         assert (tmp_path / "fit" / name).exists(), name
     fitted = load_scenario(tmp_path / "fit" / "scenario.yaml")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import sim_ok
 
 from sim.cli import cli
 from sim.experiments.replication import replicate
@@ -453,30 +454,15 @@ def test_cli_run_writes_report_unless_no_report(tmp_path):
         "customer_tiers: {s: {share: 1, patience: {dist: never}}}\n"
         "agents: {groups: {t: {skills: [g], staffing: 2}}}\n"
     )
-    runner = CliRunner()
     for flag, expected in (([], True), (["--no-report"], False)):
         out = tmp_path / f"out{len(flag)}"
-        result = runner.invoke(
-            cli,
-            [
-                "run",
-                str(scenario),
-                "--replications",
-                "2",
-                "--workers",
-                "1",
-                "--quiet",
-                "--out",
-                str(out),
-                *flag,
-            ],
+        sim_ok(
+            "run", scenario, "--replications", "2", "--workers", "1", "--quiet", "--out", out, *flag
         )
-        assert result.exit_code == 0, result.output
         assert (out / "report.html").is_file() is expected
         assert (out / "summary.json").is_file()
     (tmp_path / "out1" / "intervals.csv").unlink()  # report works on whatever the folder holds
-    result = runner.invoke(cli, ["report", str(tmp_path / "out1")])
-    assert result.exit_code == 0, result.output
+    sim_ok("report", tmp_path / "out1")
     assert (tmp_path / "out1" / "report.html").is_file()
 
 
@@ -673,7 +659,7 @@ def test_report_and_kpi_modules_import_neither_the_model_nor_the_experiments():
 
 
 def test_sweep_parameters_are_named_as_people_say_them():
-    from sim.report.plots import param_label
+    from sim.report.sweep_figures import param_label
 
     params = ["agents.groups.team.staffing", "arrivals.rate_per_hour"]
     assert param_label(params[0], params) == "staffing"

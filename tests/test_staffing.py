@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import sim_ok
 
 from sim.cli import cli
 from sim.model.calendar import staffing_timeline
@@ -45,24 +46,9 @@ def test_parse_rate_units():
 
 
 def test_erlang_json_erlang_c():
-    out = CliRunner().invoke(
-        cli,
-        [
-            "erlang",
-            "--rate",
-            "200/h",
-            "--aht",
-            "3min",
-            "--agents",
-            "14",
-            "--within",
-            "20s",
-            "--target",
-            "0.8",
-            "--json",
-        ],
+    out = sim_ok(
+        *"erlang --rate 200/h --aht 3min --agents 14 --within 20s --target 0.8 --json".split()
     )
-    assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     want = erlang_c_metrics(200 / 3600, 180, 14, 20)
     for key in ("service_level", "abandon_rate", "asa", "occupancy"):
@@ -72,28 +58,11 @@ def test_erlang_json_erlang_c():
 
 
 def test_erlang_json_erlang_a():
-    out = CliRunner().invoke(
-        cli,
-        [
-            "erlang",
-            "--rate",
-            "3.5/min",
-            "--aht",
-            "200s",
-            "--agents",
-            "12",
-            "--patience",
-            "2min",
-            "--within",
-            "30s",
-            "--target",
-            "0.85",
-            "--abandon-target",
-            "0.03",
-            "--json",
-        ],
+    line = (
+        "erlang --rate 3.5/min --aht 200s --agents 12 --patience 2min --within 30s"
+        " --target 0.85 --abandon-target 0.03 --json"
     )
-    assert out.exit_code == 0, out.output
+    out = sim_ok(*line.split())
     got = json.loads(out.output)
     want = erlang_a_metrics(3.5 / 60, 200, 12, 120, 30)
     assert got["service_level"] == pytest.approx(want.service_level, rel=1e-12)
@@ -259,25 +228,16 @@ def test_staffing_yaml_round_trips(tmp_path):
     assert timeline.at(7200.0) == result.staffing["team"][0, 0]
 
 
-def test_sim_staff_cli_writes_folder(tmp_path):
+def _staff_tiny(tmp_path, *extra: str):
+    """``sim staff`` on the tiny M/M/c scenario (2 replications, 4 rounds) into ``out``."""
     out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "staff",
-            "tests/scenarios/tiny_mmc.yaml",
-            "--out",
-            str(out),
-            "--replications",
-            "2",
-            "--workers",
-            "1",
-            "--quiet",
-            "--max-iterations",
-            "4",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    quick = ("--replications", "2", "--workers", "1", "--quiet", "--max-iterations", "4")
+    sim_ok("staff", "tests/scenarios/tiny_mmc.yaml", "--out", out, *quick, *extra)
+    return out
+
+
+def test_sim_staff_cli_writes_folder(tmp_path):
+    out = _staff_tiny(tmp_path)
     summary = json.loads((out / "staffing.json").read_text())
     # ample-agent run + one run per round + the fresh-seed check
     assert summary["replications_simulated"] == 2 * (1 + summary["rounds"] + 1)
@@ -453,26 +413,7 @@ def test_cover_reports_uncovered_interval():
 
 
 def test_staff_with_shifts_cli(tmp_path):
-    out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "staff",
-            "tests/scenarios/tiny_mmc.yaml",
-            "--out",
-            str(out),
-            "--replications",
-            "2",
-            "--workers",
-            "1",
-            "--quiet",
-            "--max-iterations",
-            "4",
-            "--shifts",
-            "tests/scenarios/shift_templates.yaml",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    out = _staff_tiny(tmp_path, "--shifts", "tests/scenarios/shift_templates.yaml")
     rows = (out / "shifts.csv").read_text().splitlines()[1:]
     header = (out / "shifts.csv").read_text().splitlines()[0].split(",")
     assert header[3:8] == ["recommended", "required", "covered", "over", "p_meets_target"]
@@ -559,21 +500,7 @@ def test_sim_size_cli(tmp_path):
     data["back_office"]["work"]["lead"]["conversion"]["half_life"] = 86400.0
     with open(path, "w") as fh:
         yaml.dump(data, fh)
-    res = CliRunner().invoke(
-        cli,
-        [
-            "size",
-            str(path),
-            "--out",
-            str(tmp_path / "o"),
-            "--quiet",
-            "--workers",
-            "1",
-            "--max-passes",
-            "1",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    sim_ok("size", path, "--out", tmp_path / "o", "--quiet", "--workers", "1", "--max-passes", "1")
     summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
     assert summary["replications_simulated"] == 2 * summary["points_simulated"]
     sized = yaml.load(tmp_path / "o" / "sizing.yaml")

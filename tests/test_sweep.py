@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from sim.cli import cli
 from sim.experiments.sweep import load_experiment, parse_path, read_results, run_sweep, set_path
 from sim.model.simulation import simulate
+from sim.scenario.confine import extra_roots
 from sim.scenario.schema import ScenarioError, scenario_from_dict, scenario_to_dict
 
 HERE = Path(__file__).parent
@@ -28,9 +29,11 @@ SWEEP = SCEN / "sweep_tiny.yaml"
 
 
 def write_experiment(tmp_path: Path, body: str, name: str = "exp.yaml") -> Path:
-    """An experiment file in tmp_path whose base is tests/scenarios/tiny_mmc.yaml."""
+    """An experiment file in tmp_path whose base is a copy of tests/scenarios/tiny_mmc.yaml
+    beside it (an experiment reads files under its own folder only)."""
     path = tmp_path / name
-    path.write_text(f"scenario: {SCEN / 'tiny_mmc.yaml'}\n" + body)
+    (tmp_path / "tiny_mmc.yaml").write_text((SCEN / "tiny_mmc.yaml").read_text())
+    path.write_text("scenario: tiny_mmc.yaml\n" + body)
     return path
 
 
@@ -223,7 +226,8 @@ def test_cli_sweep_prints_the_points_the_counts_and_progress_lines(tmp_path):
 
 
 def test_bundled_agents_experiment_loads():
-    sweep = load_experiment(ROOT / "experiments" / "agents_vs_service_level.yaml")
+    with extra_roots(ROOT):  # the bundled experiments use ../scenarios: --data-root .
+        sweep = load_experiment(ROOT / "experiments" / "agents_vs_service_level.yaml")
     assert len(sweep.points) == 18
     assert {s.agents.groups["team"].staffing for s in sweep.scenarios} == set(range(12, 18))
     assert all(s.horizon.days == 6 for s in sweep.scenarios)
@@ -232,7 +236,8 @@ def test_bundled_agents_experiment_loads():
 def test_bundled_courier_capacity_experiment_loads():
     if not (ROOT / "scenarios" / "hotline_baseline.yaml").exists():
         pytest.skip("needs scenarios/hotline_baseline.yaml with the delivery section (issue 4)")
-    sweep = load_experiment(ROOT / "experiments" / "courier_capacity.yaml")
+    with extra_roots(ROOT):
+        sweep = load_experiment(ROOT / "experiments" / "courier_capacity.yaml")
     path = "delivery.channels.courier_company.daily_capacity"
     caps = [
         scenario_to_dict(s)["delivery"]["channels"]["courier_company"]["daily_capacity"]

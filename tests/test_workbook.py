@@ -106,7 +106,9 @@ def test_currency_is_shown_beside_money(tmp_path):
     )
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        cli, f"run {path} --replications 2 --workers 1 --quiet --no-report --xlsx --out {out}"
+        cli,
+        f"run {path} --replications 2 --workers 1 --quiet --no-report --xlsx --out {out} "
+        f"--data-root {root / 'scenarios'}",  # extends a bundled scenario: outside tmp_path
     )
     assert result.exit_code == 0, result.output
     assert "cost_per_delivery (EUR/delivery)" in result.output

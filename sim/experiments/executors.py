@@ -245,6 +245,7 @@ class DaskExecutor(Executor):
                 f"(import failed: {exc})"
             ) from None
         self._cluster = None
+        self._client: Client | None = None
         try:
             if address:
                 self._client = Client(address, timeout="10s")
@@ -268,12 +269,14 @@ class DaskExecutor(Executor):
         jobs = list(jobs)
         if not jobs:
             return
-        futures = {self._client.submit(run_job, job, pure=False): job.key for job in jobs}
+        client = self._client
+        assert client is not None, "the executor is closed"
+        futures = {client.submit(run_job, job, pure=False): job.key for job in jobs}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
         finally:
-            self._client.cancel([f for f in futures if not f.done()])
+            client.cancel([f for f in futures if not f.done()])
 
     def close(self) -> None:
         client, self._client = getattr(self, "_client", None), None
@@ -327,11 +330,13 @@ def run_all(
     progress: Callable[[int, int], None] | None = None,
     done: int = 0,
     total: int | None = None,
+    on_result: Callable[[Any], None] | None = None,
 ) -> dict:
     """Results of ``jobs`` keyed by ``job.key``, whatever order they finish in.
 
-    ``progress(done + finished, total)`` is called after each one. When some raise, the others
-    still run to the end and then :class:`ReplicationError` names the failed ones.
+    ``progress(done + finished, total)`` and ``on_result(run)`` are called after each one.
+    When some raise, the others still run to the end and then :class:`ReplicationError` names
+    the failed ones.
     """
     total = len(jobs) if total is None else total
     out: dict = {}
@@ -341,6 +346,8 @@ def run_all(
             failures.append(result)
         else:
             out[key] = result
+            if on_result is not None:
+                on_result(result)
         if progress is not None:
             progress(done + len(out) + len(failures), total)
     if failures:

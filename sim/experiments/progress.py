@@ -92,6 +92,7 @@ def progress(
             lines.line(time.monotonic(), final=True)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -119,5 +120,5 @@ def progress(
         console=Console(file=stream, force_terminal=True),
         transient=True,
     ) as bar:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(escape(label), total=total)  # names may hold [markup]
         yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import stats
 
+from sim.experiments.checkpoint import RunStore
 from sim.experiments.executors import (
     Executor,
     Failure,
@@ -30,6 +31,7 @@ from sim.experiments.executors import (
     run_all,
 )
 from sim.model.simulation import RunResult
+from sim.scenario.kpis import unit_of
 from sim.scenario.schema import Scenario, Target, scenario_to_yaml
 
 __all__ = [
@@ -140,7 +142,7 @@ class Summary:
         names: list[str] = []
         for run in self.runs:
             names += [k for k in run.kpis if k not in names]
-        rows = {
+        rows: dict[str, list] = {
             "replication": [r.replication for r in self.runs],
             "seed": [r.seed for r in self.runs],
         }
@@ -207,6 +209,8 @@ def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     kpis = {}
     for name in names:
         mean, ci, n = mean_ci(run.kpis.get(name) for run in runs)
+        if ci is not None and unit_of(name).is_share:  # a share's interval stays in [0, 1]
+            ci = (max(ci[0], 0.0), min(ci[1], 1.0))
         kpis[name] = _judged(KpiSummary(mean, ci, n), scenario.targets.get(name))
     for name, target in scenario.targets.items():  # a target the runs report nothing for
         if name not in kpis:
@@ -386,6 +390,7 @@ def replicate(
     executor: str | Executor | None = None,
     address: str | None = None,
     min_replications: int = MIN_REPLICATIONS,
+    store: RunStore | None = None,
 ) -> Summary:
     """Run independent replications and summarise them.
 
@@ -400,6 +405,8 @@ def replicate(
         the worker count until it holds; ``Summary.stopping`` says how many were needed.
     executor : ``"serial"``, ``"processes"`` (default) or ``"dask"``, or an :class:`Executor`.
     address : the Dask scheduler (``tcp://host:port``); none starts a local cluster.
+    store : finished replications kept on disk (without ``until``): those stored are loaded,
+        not run again, and each new one is saved as it finishes.
 
     Replications that raise are left out of the summary and listed in ``Summary.failures``
     (with a stopping rule, or when every one fails, :class:`ReplicationError` is raised).
@@ -409,13 +416,15 @@ def replicate(
     with executor_scope(executor, workers, address) as ex:
         if rule is None:
             n = scenario.replications if replications is None else int(replications)
+            got = {r: run for r, run in (store.load() if store else {}).items() if r < n}
+            jobs = [Job(r, scenario, seed, r) for r in range(n) if r not in got]
+            save = store.save if store else None
+            failures = []
             try:
-                got, failures = (
-                    run_all(ex, [Job(r, scenario, seed, r) for r in range(n)], progress),
-                    [],
-                )
+                got |= run_all(ex, jobs, progress, len(got), n, on_result=save)
             except ReplicationError as exc:  # summarise the others, report the failed ones
-                got, failures = exc.results, exc.failures
+                got |= exc.results
+                failures = exc.failures
             if not got:
                 raise ReplicationError(failures)
             summary = summarize(scenario, seed, [got[rep] for rep in sorted(got)])

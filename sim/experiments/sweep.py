@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyarrow as pa
@@ -27,9 +27,17 @@ import pyarrow.parquet as pq
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.experiments.executors import Executor, Failure, Job, ReplicationError, executor_scope
+from sim.experiments.executors import (
+    Executor,
+    ExecutorError,
+    Failure,
+    Job,
+    ReplicationError,
+    executor_scope,
+)
 from sim.experiments.replication import mean_ci
 from sim.report.files import write_atomic, write_table
+from sim.scenario.confine import data_roots
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
     Scenario,
@@ -113,6 +121,7 @@ class Parameter(_Model):
             return list(self.values)
         if self.from_ is None:
             return None
+        assert self.to is not None and self.step is not None  # given with from (validated)
         count = math.floor((self.to - self.from_) / self.step + 1e-9) + 1
         whole = all(float(v).is_integer() for v in (self.from_, self.to, self.step))
         return [
@@ -121,6 +130,18 @@ class Parameter(_Model):
             else float(f"{self.from_ + k * self.step:.12g}")
             for k in range(count)
         ]
+
+    def axis(self) -> list[Any]:
+        """The values of a parameter of a grid (checked: a list or a range, not bounds)."""
+        values = self.grid_values()
+        assert values is not None
+        return values
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a Latin-hypercube parameter (checked: given together)."""
+        assert self.low is not None and self.high is not None
+        return self.low, self.high
 
 
 class ExecutorSettings(_Model):
@@ -153,11 +174,25 @@ class Experiment(_Model):
     @field_validator("parameters", "fixed")
     @classmethod
     def _paths(cls, value: dict) -> dict:
-        for path in value:
-            parse_path(path)
+        for path, values in value.items():
+            parts = parse_path(path)
             if path in RESERVED:
                 raise ValueError(f"'{path}' is a column of the results, not a parameter")
+            if _LOADER_KEYS & {*parts, *_keys(values)}:
+                raise ValueError(f"'{path}': values and rows are read from files by the loader")
         return value
+
+
+_LOADER_KEYS = {"values", "rows"}
+
+
+def _keys(value: Any) -> set:
+    """Every mapping key inside ``value`` (for the loader-only keys check)."""
+    if isinstance(value, dict):
+        return set(value) | set().union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
 
 
 def parse_path(path: str) -> list[str | int]:
@@ -228,7 +263,7 @@ class Sweep:
 def _design_points(exp: Experiment, seed: int) -> list[dict[str, Any]]:
     names = list(exp.parameters)
     if exp.design == "grid":
-        axes = [exp.parameters[n].grid_values() for n in names]
+        axes = [exp.parameters[n].axis() for n in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
     from scipy.stats import qmc
 
@@ -239,14 +274,15 @@ def _design_points(exp: Experiment, seed: int) -> list[dict[str, Any]]:
     unit = sampler.random(exp.points)
     points = []
     for row in unit:
-        point = {}
+        point: dict[str, Any] = {}
         for name, u in zip(names, row, strict=True):
             p = exp.parameters[name]
+            low, high = p.bounds
             if p.integer:
-                lo, hi = math.ceil(p.low), math.floor(p.high)
+                lo, hi = math.ceil(low), math.floor(high)
                 point[name] = int(min(hi, lo + math.floor(u * (hi - lo + 1))))
             else:
-                point[name] = float(p.low + u * (p.high - p.low))
+                point[name] = float(low + u * (high - low))
         points.append(point)
     return points
 
@@ -266,14 +302,14 @@ def _check_design(exp: Experiment, smap: SourceMap) -> list[ErrorItem]:
         if exp.design == "latin_hypercube":
             if p.low is None:
                 problems.append(smap.error(loc, "a latin_hypercube parameter needs low and high"))
-            elif p.integer and math.ceil(p.low) > math.floor(p.high):
+            elif p.integer and math.ceil(p.bounds[0]) > math.floor(p.bounds[1]):
                 problems.append(smap.error(loc, "no whole number lies between low and high"))
     if exp.design == "latin_hypercube" and exp.points is None:
         problems.append(smap.error(("design",), "design: latin_hypercube needs points: N"))
     if exp.design == "grid" and exp.points is not None:
         problems.append(smap.error(("points",), "points goes with design: latin_hypercube"))
     if exp.design == "grid" and not problems:
-        size = math.prod(len(p.grid_values()) for p in exp.parameters.values())
+        size = math.prod(len(p.axis()) for p in exp.parameters.values())
         if size > 100_000:
             problems.append(smap.error(("parameters",), f"the grid has {size} points (> 100000)"))
     return problems
@@ -331,6 +367,11 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
         scenario names the parameter and value.
     """
     path = Path(path)
+    with data_roots(path.parent):  # the base scenario and its files: under the experiment's
+        return _load_experiment(path, seed)
+
+
+def _load_experiment(path: Path, seed: int | None) -> Sweep:
     data, smap = load_yaml(path)
     try:
         exp = Experiment.model_validate(data)
@@ -342,7 +383,13 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
     base_file = path.parent / exp.scenario
     if not base_file.is_file():
         raise ScenarioError([smap.error(("scenario",), f"scenario file not found: {base_file}")])
-    base = load_scenario(base_file)
+    try:
+        base = load_scenario(base_file)
+    except ScenarioError as exc:  # the base cannot be read at all: blame the `scenario:` line
+        item = exc.items[0]
+        if len(exc.items) > 1 or item.file != str(base_file) or item.line:
+            raise
+        raise ScenarioError([smap.error(("scenario",), f"{base_file}: {item.message}")]) from None
     if exp.fixed:
         base = _point_scenario(
             scenario_to_dict(base), exp.fixed, base_file.parent, smap, "fixed", "the fixed settings"
@@ -546,6 +593,7 @@ def run_sweep(
     workers: int | None = None,
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trust_file_address: bool = False,
 ) -> SweepResult:
     """Run every (point, replication) not yet stored in ``out``; consolidate the store.
 
@@ -555,6 +603,10 @@ def run_sweep(
     sweep killed at any moment resumes with no run missing and none twice; at the end the runs
     are gathered into ``results.parquet`` and summarised in ``points.csv``. Runs that raise
     are not stored; the others finish, then :class:`ReplicationError` names the failed ones.
+
+    A scheduler named in the experiment file (``executor.address``) is used only with
+    ``trust_file_address`` (``--allow-file-address``): a shared file must not make runs connect
+    to whatever host it names.
     """
     out = Path(out)
     exp = sweep.experiment
@@ -562,7 +614,12 @@ def run_sweep(
     settings = exp.executor or ExecutorSettings()
     if executor is None:
         executor = "dask" if address else settings.kind
-    if address is None and executor == "dask":
+    if address is None and executor == "dask" and settings.address is not None:
+        if not trust_file_address:
+            raise ExecutorError(
+                f"the experiment file names a Dask scheduler ({settings.address}); connect to "
+                "it with --address on the command line, or confirm with --allow-file-address"
+            )
         address = settings.address
     workers = settings.workers if workers is None else workers
     _check_folder(out, sweep)
@@ -583,7 +640,8 @@ def run_sweep(
     failures: list[Failure] = []
     if jobs:
         with executor_scope(executor, workers, address) as ex:
-            for count, ((p, r), run) in enumerate(ex.run(jobs), start=1):
+            for count, (key, run) in enumerate(ex.run(jobs), start=1):
+                p, r = cast(tuple[int, int], key)  # the keys of the jobs above
                 if isinstance(run, Failure):
                     failures.append(run)  # not stored: a rerun into the folder retries it
                 else:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 
 from sim.scenario.schema import AgentGroup, Hours, Scenario
-from sim.scenario.schema_types import Weekday
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock
+from sim.scenario.units import DAY, WEEKDAYS, Weekday, parse_clock
 
 __all__ = [
     "Opening",
@@ -51,8 +49,7 @@ def weekday_of(start: Scenario | str, day: int) -> Weekday:
     """Weekday name of 0-based ``day``; day 0 is ``start`` (a weekday name) or the scenario's
     ``horizon.start_weekday``."""
     first = start if isinstance(start, str) else start.horizon.start_weekday
-    # WEEKDAYS holds exactly the Weekday literals, in order
-    return cast(Weekday, WEEKDAYS[(WEEKDAYS.index(first) + day) % 7])
+    return WEEKDAYS[(WEEKDAYS.index(first) + day) % 7]
 
 
 class Opening:

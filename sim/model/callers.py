@@ -18,9 +18,15 @@ from sim.model.events import call_later
 from sim.model.records import CallLog, Origin, Outcome
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.limits import AGAIN_FACTOR, AGAIN_FLOOR
 from sim.scenario.schema import Scenario
 
-__all__ = ["Callers", "poisson_times"]
+__all__ = ["Callers", "SimulationLimitError", "poisson_times"]
+
+
+class SimulationLimitError(RuntimeError):
+    """A run that makes no progress: calls made again without end (a redial loop)."""
+
 
 _SELF_SERVED = int(Outcome.SELF_SERVED)
 
@@ -56,6 +62,8 @@ class Callers:
         self.offer = offer
         self.feed_ids = np.empty(0, np.int64)  # first calls that reach the queue, in order
         self.feed_times = np.empty(0)  # their queue-entry times, sorted
+        self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
+        self._again_minute, self._again_count = -1, 0
         # per-event samplers for calls made again: their own streams, batched draws
         self._again_patience = [
             BatchSampler(t.patience, streams(f"again.patience.{name}"))
@@ -90,6 +98,7 @@ class Callers:
         ends = np.append(rate.times[1:], rate.end)
         arrival = poisson_times(streams("arrivals"), rate.times, ends, rate.values)
         n = len(arrival)
+        self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / sc.horizon_s))
         tier = _categorical(streams("tiers"), [t.share for t in sc.customer_tiers.values()], n)
         ctype = _categorical(streams("call_types"), [c.share for c in sc.call_types.values()], n)
         patience = _by_category(
@@ -159,6 +168,16 @@ class Callers:
         """
         if at >= self.sc.horizon_s:
             return  # after the horizon: never happens inside this run
+        minute = int(self.env.now // 60)  # a loop without progress in time fills one minute
+        if minute != self._again_minute:
+            self._again_minute, self._again_count = minute, 0
+        self._again_count += 1
+        if self._again_count > self._again_cap:
+            raise SimulationLimitError(
+                f"{self.sc.name}: more than {self._again_cap:,} calls made again (redials, "
+                f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
+                "the scenario loops without progress (check redial probabilities and delays)"
+            )
         call_later(
             self.env,
             at - self.env.now,

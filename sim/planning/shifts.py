@@ -22,6 +22,7 @@ from scipy.sparse import csr_matrix
 from sim.experiments.executors import Executor, executor_scope
 from sim.model.calendar import weekday_of
 from sim.scenario.distributions import Duration
+from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import (
     Clock,
     Model,
@@ -263,22 +264,14 @@ class Schedule:
         """shifts.yaml (the ``agents:`` section on shifts) and shifts.csv (per interval:
         required (after repairs), covered, over-staffing against it, share of replications
         meeting the targets)."""
-        import io
-
-        from ruamel.yaml import YAML
-
         from sim.report.files import write_atomic, write_table
 
-        yaml = YAML(typ="safe", pure=True)
-        yaml.default_flow_style = None
-        yaml.sort_base_mapping_type_on_output = False
-        buf = io.StringIO()
-        buf.write(
+        head = (
             "# shifts with the fewest paid hours covering the staffing (sim staff "
             "--shifts); paste over the scenario's agents: section\n"
         )
-        yaml.dump({"agents": scenario_to_dict(self.scenario)["agents"]}, buf)
-        write_atomic(out / "shifts.yaml", buf.getvalue())
+        agents = {"agents": scenario_to_dict(self.scenario)["agents"]}
+        write_atomic(out / "shifts.yaml", dump_yaml(agents, head))
         per_day = round(DAY / self.scenario.interval)
         cols: dict[str, list] = {
             k: []

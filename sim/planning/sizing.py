@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
+from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
 
 __all__ = [
@@ -169,7 +170,9 @@ class SizingResult:
 class _Search:
     """The points simulated so far and the rule a point must meet (see :func:`size`)."""
 
-    def __init__(self, scenario, coords, wanted, seed, reps, executor, base, progress, advance):
+    def __init__(
+        self, scenario: Scenario, coords, wanted, seed, reps, executor, base, progress, advance
+    ) -> None:
         self.data = scenario_to_dict(scenario)
         self.coords, self.active = coords, dict(wanted)
         self.seed, self.reps, self.executor, self.base = seed, reps, executor, base
@@ -225,7 +228,7 @@ class _Search:
         """The scenario's own point, simulated once; its backlog caps every other point."""
         first = self.kpi_means(current)
         self.caps.update(
-            {k: BACKLOG_SLACK * first[k] + 1.0 for k in BACKLOG_KPIS if first.get(k) is not None}
+            {k: BACKLOG_SLACK * v + 1.0 for k in BACKLOG_KPIS if (v := first.get(k)) is not None}
         )
         self._record(current, first)
         return self.evaluate(current)
@@ -341,10 +344,7 @@ def size(
 def write_sizing_folder(out: str | Path, result: SizingResult) -> Path:
     """sizing.json (best point, cost model, unreachable targets), sizing.csv (every point
     simulated) and sizing.yaml (the sized ``delivery:`` and ``back_office:`` sections)."""
-    import io
     import json
-
-    from ruamel.yaml import YAML
 
     from sim.report.files import write_atomic, write_table
 
@@ -382,12 +382,9 @@ def write_sizing_folder(out: str | Path, result: SizingResult) -> Path:
         "unreachable_targets": result.unreachable,
     }
     write_atomic(out / "sizing.json", json.dumps(summary, indent=2) + "\n")
+    assert result.sized is not None  # size() returns the sized scenario
     data = scenario_to_dict(result.sized)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = None
-    yaml.sort_base_mapping_type_on_output = False
-    buf = io.StringIO()
-    buf.write("# sized fulfilment (sim size); paste over the scenario's sections\n")
-    yaml.dump({k: data[k] for k in ("back_office", "delivery") if k in data}, buf)
-    write_atomic(out / "sizing.yaml", buf.getvalue())
+    sections = {k: data[k] for k in ("back_office", "delivery") if k in data}
+    head = "# sized fulfilment (sim size); paste over the scenario's sections\n"
+    write_atomic(out / "sizing.yaml", dump_yaml(sections, head))
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,7 @@ def run_counts(run: RunResult) -> np.ndarray:
     abandoned, agent busy and present seconds. Shape (5, groups, bins); intervals wholly inside
     the warm-up are 0. The binning is :func:`sim.kpi.calls.interval_counts`, as the KPIs'."""
     scenario, rec = run.scenario, run.records
+    assert rec is not None  # the job keeps the records for this reduction
     firsts = first_groups(scenario)
     gidx = {g: i for i, g in enumerate(rec.groups)}
     type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
@@ -100,7 +102,9 @@ def simulate_slots(
     runs = simulate_runs(scenario, seed, list(range(replications)), executor, progress, done, total)
     per_day = round(DAY / scenario.interval)
     out = np.zeros((*runs.shape[:3], 7 * per_day))
-    np.add.at(out, (slice(None), slice(None), slice(None), weekday_slot_index(scenario)), runs)
+    # Any: numpy's stubs refuse slices in ufunc.at's index, which numpy takes
+    where: Any = (slice(None), slice(None), slice(None), weekday_slot_index(scenario))
+    np.add.at(out, where, runs)
     return out
 
 

@@ -216,11 +216,11 @@ class StaffingResult:
         g = len(self.groups)
         out = np.zeros((g, self.types.count, self.types.per_day), dtype=bool)
         for k in range(self.types.count):
-            out[:, k, :] = self.types.measured(k).any(axis=0)[None, :]
+            out[:, k, :] = np.any(self.types.measured(k), axis=0)[None, :]
         return out
 
 
-def _clock(scenario: Scenario, interval_index: int) -> str:
+def _clock(scenario: Scenario, interval_index: int | np.integer) -> str:
     from sim.scenario.units import format_clock
 
     return format_clock(interval_index * scenario.interval)

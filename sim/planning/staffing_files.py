@@ -9,7 +9,6 @@ so far, marked ``"complete": false``.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from sim.planning.slots import staffing_map
 from sim.planning.staffing import Search, StaffingResult
+from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import Scenario, scenario_to_dict
 from sim.scenario.units import format_clock
 
@@ -91,17 +91,11 @@ def load_search(out: Path, key: str) -> Search | None:
 
 def staffing_yaml(result: StaffingResult) -> str:
     """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
-    from ruamel.yaml import YAML
-
     data = scenario_to_dict(result.scenario)["agents"]
     for g, plan in result.staffing.items():
         group = {k: v for k, v in data["groups"][g].items() if k not in ("shifts", "staffing")}
         group["staffing"] = staffing_map(result.scenario, plan)
         data["groups"][g] = group
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = None
-    yaml.sort_base_mapping_type_on_output = False
-    buf = io.StringIO()
     check = result.check()
     if not result.complete:
         head = "best staffing so far of an unfinished search (rerun into the same --out)"
@@ -113,9 +107,9 @@ def staffing_yaml(result: StaffingResult) -> str:
         )
     else:
         head = f"staffing for {result.scenario.name} (not checked with fresh seeds)"
-    buf.write(f"# {head} (sim staff); paste over the scenario's agents: section\n")
-    yaml.dump({"agents": data}, buf)
-    return buf.getvalue()
+    return dump_yaml(
+        {"agents": data}, f"# {head} (sim staff); paste over the scenario's agents: section\n"
+    )
 
 
 def staffing_table(result: StaffingResult) -> dict[str, list]:

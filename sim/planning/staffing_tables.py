@@ -4,6 +4,7 @@ check) and ``sim erlang --agents A..B`` (one row per number of agents)."""
 from __future__ import annotations
 
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["erlang_range_table", "staffing_table"]
@@ -45,7 +46,7 @@ def staffing_table(result) -> Table:
         )
     else:
         state = "not checked with fresh seeds"
-    table = Table(title=f"{result.scenario.name}: recommended staffing; {state}")
+    table = Table(title=f"{escape(result.scenario.name)}: recommended staffing; {state}")
     for col in ("group", "day type", "agent-h/day", "Erlang h/day", "peak", "met", "misses",
                 "lowest SL"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("group", "day type") else "right")
@@ -59,7 +60,7 @@ def staffing_table(result) -> Table:
             if not mine.any():
                 continue
             cells = [
-                g,
+                escape(g),  # user text: never markup
                 name,
                 f"{result.levels[gi, k][mine].sum() * hours:,.1f}",
                 f"{result.erlang_levels[gi, k][mine].sum() * hours:,.1f}",

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from sim.experiments.replication import mean_ci
 from sim.quality.bilingual import bilingual_case
 from sim.scenario.schema import Scenario, ScenarioError, scenario_from_dict
 from sim.scenario.units import DAY
+
+if TYPE_CHECKING:
+    from sim.model.simulation import RunResult
 
 __all__ = [
     "Case",
@@ -105,7 +109,7 @@ def queue_scenario(
     """A constant-rate single-group queue: M/M/c, or M/M/c+M with ``patience_s``."""
     patience = {"dist": "exponential", "mean": patience_s} if patience_s else {"dist": "never"}
     tiers = tiers or {"standard": {"share": 1}}
-    data = {
+    data: dict[str, Any] = {
         "name": "validation",
         "horizon": {"days": settings.days, "warmup": settings.warmup_s},
         "arrivals": {"rate_per_hour": rate_per_hour},
@@ -126,6 +130,12 @@ def _samples(scenario: Scenario, settings: Settings) -> dict[str, list[float | N
     from sim.quality.regress import run_kpis
 
     return run_kpis(scenario, scenario.seed, list(range(settings.replications)), settings.workers)
+
+
+def _numbers(values: list[float | None]) -> list[float]:
+    """Figures every replication has (a queue always offers calls and has a length)."""
+    assert all(v is not None for v in values)
+    return [v for v in values if v is not None]
 
 
 def _row(case: str, measure: str, exact: float, values) -> Row:
@@ -186,9 +196,11 @@ def queue_cases(settings: Settings) -> tuple[Case, Case, Case]:
         "on the queue itself); lambda W = offered calls per second x `mean_wait` (from the call "
         "records). Exact: L from the Erlang formula. The identity also holds inside each run.",
     )
+    runs: list[tuple[str, float, float, int, float | None]]
     runs = [(_label(r, h, c), r, h, c, None) for r, h, c in ERLANG_C]
     runs += [(_label(r, h, c, p), r, h, c, p) for r, h, c, p in ERLANG_A]
     worst = 0.0
+    measures: tuple[str, ...]
     for label, rate, aht, agents, patience in runs:
         k = _samples(queue_scenario(rate, aht, agents, settings, patience_s=patience), settings)
         if patience is None:
@@ -199,12 +211,15 @@ def queue_cases(settings: Settings) -> tuple[Case, Case, Case]:
             case, measures = a_case, QUEUE_MEASURES
         for m in measures:
             case.rows.append(_row(label, m, getattr(exact, m), k[m]))
-        lam_w = [o / DAY * w for o, w in zip(k["offered"], k["mean_wait"], strict=True)]
+        queue, offered, wait = (
+            _numbers(k[m]) for m in ("mean_queue_length", "offered", "mean_wait")
+        )
+        lam_w = [o / DAY * w for o, w in zip(offered, wait, strict=True)]
         little.rows.append(
             _row(label, "L (router)", exact.mean_queue_length, k["mean_queue_length"])
         )
         little.rows.append(_row(label, "lambda W (records)", exact.mean_queue_length, lam_w))
-        for q, lw in zip(k["mean_queue_length"], lam_w, strict=True):
+        for q, lw in zip(queue, lam_w, strict=True):
             worst = max(worst, abs(q - lw) / max(lw, 1e-12))
     little.note = (
         f"Largest relative difference |L - lambda W| / lambda W within one replication "
@@ -221,12 +236,14 @@ PRIORITY = [  # (mean handle s, agents, load per agent, share of the priority ti
 ]
 
 
-def _tier_waits(run) -> list[float]:
+def _tier_waits(run: RunResult) -> list[float]:
     """Mean wait of answered calls per tier (after the warm-up) in one replication (reduced in
     its worker)."""
     from sim.model.records import Outcome
 
-    scenario, calls = run.scenario, run.records.calls
+    scenario, records = run.scenario, run.records
+    assert records is not None  # the job keeps its records for this reduction
+    calls = records.calls
     counted = (calls.arrival >= scenario.warmup) & (calls.outcome == Outcome.ANSWERED)
     wait = calls.wait()
     return [
@@ -473,7 +490,7 @@ def render(
 
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
     rows = [r for c in cases if c.counted for r in c.rows if r.inside is not None]
-    inside = sum(r.inside for r in rows)
+    inside = sum(bool(r.inside) for r in rows)
     lines = [
         "# Validation dossier",
         "",
@@ -502,7 +519,7 @@ def render(
     ]
     for c in cases:
         got = [r for r in c.rows if r.inside is not None]
-        status = c.skipped or f"{sum(r.inside for r in got)} / {len(got)}"
+        status = c.skipped or f"{sum(bool(r.inside) for r in got)} / {len(got)}"
         status += "" if c.counted else " (not in the overall count; see the section)"
         lines.append(f"| {c.title} | {status} |")
     for c in cases:
@@ -574,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         sys.exit(2)
     rows = [r for c in cases if c.counted for r in c.rows if r.inside is not None]
-    print(f"{args.out}: {sum(r.inside for r in rows)} of {len(rows)} inside; {elapsed:.0f} s")
+    print(f"{args.out}: {sum(bool(r.inside) for r in rows)} of {len(rows)} inside; {elapsed:.0f} s")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.report.drawing import FigureSink
 from sim.report.folder import Folder, read_json, read_table
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
 from sim.report.plan_figures import overlay, small_multiples
-from sim.report.plots import FigureSink
 from sim.scenario.kpis import judge, unit_label
 
 __all__ = ["comparison_pairs", "comparison_section"]

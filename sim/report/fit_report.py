@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.report.drawing import PALETTE, FigureSink, legend, new_figure
 from sim.report.files import write_atomic
 from sim.report.html import read_table
-from sim.report.plots import PALETTE, FigureSink, _figure, _legend
 
 __all__ = ["build_fit_report"]
 
@@ -60,7 +60,7 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
     tiers = [t for t, e in fit["patience"].items() if e.get("kaplan_meier")]
     if not tiers:
         return None
-    fig, axes = _figure(1, len(tiers), height=3.0, width=min(5.0 * len(tiers), 10.0))
+    fig, axes = new_figure(1, len(tiers), height=3.0, width=min(5.0 * len(tiers), 10.0))
     for ax, tier in zip(axes.flat, tiers, strict=False):
         e = fit["patience"][tier]
         km = e["kaplan_meier"]
@@ -73,7 +73,7 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
         ax.set_xlabel("wait (s)")
         ax.set_ylabel("still waiting (patience survival)")
         ax.set_ylim(0, 1.02)
-    _legend(fig, axes.flat[0])
+    legend(fig, axes.flat[0])
     return sink.add(
         fig,
         "patience",
@@ -86,7 +86,7 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
     if not table or "history_offered" not in table:
         return None
     x = np.arange(len(table["weekday"]))
-    fig, axes = _figure(4, 1, height=2.2, width=10.0)
+    fig, axes = new_figure(4, 1, height=2.2, width=10.0)
     for ax, (name, label, scale) in zip(axes.flat, _FIGURES, strict=True):
         h = np.asarray(table[f"history_{name}"], dtype=float) * scale
         m = np.asarray(table[f"model_{name}"], dtype=float) * scale
@@ -99,7 +99,7 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
         days = np.asarray(table["weekday"])
         firsts = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
         ax.set_xticks(firsts, [str(d) for d in days[firsts]])
-    _legend(fig, axes.flat[0], ci=True)
+    legend(fig, axes.flat[0], ci=True)
     return sink.add(
         fig,
         "backtest",

@@ -1,9 +1,8 @@
 """The HTML report of a results folder: one self-contained file (Jinja2 template, inline figures).
 
 Owns reading the files of a results folder (run, comparison or sweep) and laying them out; the
-figures are drawn by :mod:`sim.report.plots`. It never imports the model, so it rebuilds a report
-from
-any folder that holds the files below.
+figures are drawn by :mod:`sim.report.plots` and :mod:`sim.report.sweep_figures`. It never
+imports the model, so it rebuilds a report from any folder that holds the files below.
 
 Files read (every one optional except that a folder must hold at least one of the first three):
 
@@ -41,18 +40,13 @@ import jinja2
 import numpy as np
 
 from sim.report.compare_page import comparison_pairs, comparison_section
+from sim.report.drawing import FigureSink, series
 from sim.report.files import write_atomic
 from sim.report.folder import Folder, ReportError, read_table
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, headline, is_num
 from sim.report.plan_figures import attainment_heat_map
-from sim.report.plots import (
-    FigureSink,
-    business_figures,
-    heat_map,
-    interval_figures,
-    series,
-    sweep_lines,
-)
+from sim.report.plots import business_figures, interval_figures
+from sim.report.sweep_figures import heat_map, sweep_lines
 from sim.scenario.kpis import lookup
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]

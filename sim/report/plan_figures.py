@@ -11,8 +11,8 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib import ticker
 
+from sim.report.drawing import ENTITY_COLOURS, PALETTE, FigureSink, legend, new_figure, series
 from sim.report.numbers import column_unit
-from sim.report.plots import ENTITY_COLOURS, PALETTE, FigureSink, _figure, _legend, series
 from sim.scenario.kpis import unit_label, unit_of
 
 __all__ = ["attainment_heat_map", "overlay", "small_multiples"]
@@ -51,7 +51,7 @@ def attainment_heat_map(table: dict, kpi: str, target, sink: FigureSink) -> dict
         vcenter=level, vmin=min(low, level - 1e-9), vmax=max(high, level + 1e-9)
     )
     cmap = "RdYlGn" if bound == "at_least" else "RdYlGn_r"
-    fig, axes = _figure(height=0.42 * len(weekdays) + 1.4, width=10.5)
+    fig, axes = new_figure(height=0.42 * len(weekdays) + 1.4, width=10.5)
     ax = axes[0, 0]
     ax.grid(False)
     mesh = ax.pcolormesh(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, edgecolors="white")
@@ -66,7 +66,7 @@ def attainment_heat_map(table: dict, kpi: str, target, sink: FigureSink) -> dict
     bar = fig.colorbar(mesh, ax=ax, pad=0.01)
     bar.set_label(f"{kpi} ({unit})" if unit else kpi, fontsize=8)
     bar.ax.axhline(level, color="black", linewidth=1.5)
-    _legend(fig, ax)
+    legend(fig, ax)
     sign = "≥" if bound == "at_least" else "≤"
     return sink.add(
         fig,
@@ -86,7 +86,7 @@ def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | 
     ]  # fmt: skip
     if not shown or not tables:
         return None
-    fig, axes = _figure(rows=len(shown), height=2.3, width=10.5, sharex=True)
+    fig, axes = new_figure(rows=len(shown), height=2.3, width=10.5, sharex=True)
     for row, kpi in enumerate(shown):
         ax = axes[row, 0]
         scale, unit = unit_of(kpi).scale, column_unit(kpi)
@@ -104,7 +104,7 @@ def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | 
             ax.axhline(targets[kpi][1] * scale, color=PALETTE["target"], ls="--", lw=1)
         ax.set_ylabel(f"{kpi.replace('_', ' ')}\n({unit})", fontsize=8)
     axes[-1, 0].set_xlabel("interval starting at (average over the days of the run)")
-    _legend(fig, *axes[:, 0])
+    legend(fig, *axes[:, 0])
     return sink.add(
         fig,
         "compare_overlay",
@@ -133,7 +133,7 @@ def small_multiples(
     cols = 3
     rows = (len(panels) + cols - 1) // cols
     tall = [max(len(k) for _, k in panels[r * cols : (r + 1) * cols]) + 2 for r in range(rows)]
-    fig, axes = _figure(
+    fig, axes = new_figure(
         rows=rows,
         cols=cols,
         height=0.3 * sum(tall) / rows + 0.3,

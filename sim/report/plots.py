@@ -1,161 +1,36 @@
-"""Figures of the reports: matplotlib (Agg canvas, no GUI), one colour per concept, units on axes.
+"""Figures of one run's report: per interval (offered vs agents, service level, abandonment,
+ASA, occupancy) and business flows (order funnel, cost, on-time, backlog, money per day).
 
-Owns drawing from plain columns and KPI dicts and saving each figure as PNG and SVG; it knows
-nothing of files or folders (see :mod:`sim.report.html`) nor of the model.
+Drawn from plain columns and KPI dicts with :mod:`sim.report.drawing`; it knows nothing of
+files or folders (see :mod:`sim.report.html`) nor of the model.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-from matplotlib import colors as mcolors
 from matplotlib import ticker
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
-from sim.report.files import write_atomic
+from sim.report.drawing import (
+    ENTITY_COLOURS,
+    PALETTE,
+    FigureSink,
+    band_err,
+    legend,
+    new_figure,
+    present,
+    series,
+    target_line,
+)
+from sim.report.numbers import is_num
 from sim.scenario.kpis import format_value, unit_of
 
-__all__ = [
-    "ENTITY_COLOURS",
-    "PALETTE",
-    "FigureSink",
-    "average_day",
-    "business_figures",
-    "heat_map",
-    "interval_figures",
-    "is_num",
-    "param_label",
-    "series",
-    "sweep_lines",
-]
+__all__ = ["average_day", "business_figures", "interval_figures"]
 
-# One colour per concept, used for that concept in every figure (Okabe-Ito, colour-blind safe).
-PALETTE = {
-    "offered": "#0072B2",
-    "agents_on_duty": "#E69F00",
-    "service_level": "#009E73",
-    "abandon_rate": "#D55E00",
-    "asa": "#CC79A7",
-    "occupancy": "#56B4E9",
-    "delivery_on_time": "#117733",
-    "back_office_backlog": "#6F4E37",
-    "cash_collected": "#B8860B",
-    "pos_collected": "#2F4F4F",
-    "cost_per_delivery": "#882255",
-    "target": "#000000",
-    "significant": "#000000",
-    "not_significant": "#999999",
-    "other": "#555555",
-}
-# Named things (agent groups, delivery channels) take these in the order the file lists them.
-ENTITY_COLOURS = ("#332288", "#AA4499", "#999933", "#44AA99", "#DDCC77", "#88CCEE", "#CC6677")
 FUNNEL = ("orders_created", "orders_attempted", "orders_delivered", "orders_failed", "orders_open")
 
-DPI = 110
 AVERAGE_DAY_AFTER = 8  # days: longer runs are drawn as an average day, not day after day
-
-
-def is_num(v) -> bool:
-    """A finite real number (not a bool, not None)."""
-    return isinstance(v, int | float | np.floating) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _axis_label(kpi: str) -> str:
-    unit = unit_of(kpi).label()
-    return f"{kpi.replace('_', ' ')} ({unit})" if unit else kpi
-
-
-@dataclass
-class FigureSink:
-    """Saves each figure as ``<name>.png`` and ``.svg`` in ``folder``; keeps the PNG to inline."""
-
-    folder: Path
-
-    items: list[dict] = field(default_factory=list)
-
-    def add(self, fig: Figure, name: str, title: str, caption: str) -> dict:
-        """Render ``fig``; return {name, title, caption, src} with a ``data:`` PNG source."""
-        FigureCanvasAgg(fig)
-        png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
-        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-        write_atomic(self.folder / f"{name}.png", png.getvalue())
-        write_atomic(self.folder / f"{name}.svg", svg.getvalue())
-        src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
-        item = {"name": name, "title": title, "caption": caption, "src": src}
-        self.items.append(item)
-        return item
-
-
-def _figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float = 10.0, **kw):
-    fig = Figure(figsize=(width, height * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False, **kw)
-    for ax in axes.flat:
-        ax.grid(True, color="#dddddd", linewidth=0.6)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    return fig, axes
-
-
-def _legend(fig: Figure, *axes, ci: bool = False) -> None:
-    """One legend above the plots, outside the data, for all ``axes`` (and the CI shading)."""
-    handles: list[Any] = []  # matplotlib artists
-    labels: list[str] = []
-    for ax in axes:
-        h, lab = ax.get_legend_handles_labels()
-        handles, labels = handles + h, labels + lab
-    if ci:
-        handles.append(Patch(facecolor="#888888", alpha=0.3, linewidth=0))
-        labels.append("shaded: 95% CI")
-    if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="outside upper left",
-            ncols=min(len(handles), 5),
-            fontsize=8,
-            frameon=False,
-        )
-
-
-def series(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(mean, low, high) of a figure in a table with ``_mean/_ci_low/_ci_high`` columns.
-
-    A bare ``name`` column is accepted (no interval); None when absent or all missing.
-    """
-    if f"{name}_mean" in table:
-        mean = table[f"{name}_mean"]
-        lo = table.get(f"{name}_ci_low", np.full(len(mean), np.nan))
-        hi = table.get(f"{name}_ci_high", np.full(len(mean), np.nan))
-    elif name in table:
-        mean = table[name]
-        lo = hi = np.full(len(mean), np.nan)
-    else:
-        return None
-    if mean.dtype == object or not np.any(np.isfinite(mean)):
-        return None
-    return mean, lo, hi
-
-
-def _present(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`series` of a figure the caller knows is in the table."""
-    found = series(table, name)
-    assert found is not None, name
-    return found
-
-
-def _lighter(colour: str, amount: float) -> tuple:
-    r, g, b = mcolors.to_rgb(colour)
-    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
 
 
 def _minutes(clock: str) -> int:
@@ -266,19 +141,17 @@ class _Timeline:
             ax.set_xlabel("day and time of day")
 
 
-def _target_line(ax, target, kpi: str) -> None:
-    """The target of ``kpi`` as a dashed line, on the axis's scale (shares in %)."""
-    if target is None:
-        return
-    bound, value = target
-    sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
-    ax.axhline(
-        value * unit_of(kpi).scale,
-        color=PALETTE["target"],
-        linestyle="--",
-        linewidth=1.2,
-        label=f"target {sign}{format_value(value, kpi)}",
-    )
+def _share_step(
+    tl: _Timeline,
+    ax,
+    s: tuple[np.ndarray, np.ndarray, np.ndarray],
+    kpi: str,
+    label: str,
+    targets: dict,
+) -> None:
+    """A share KPI per interval in % (clipped to 0-100) in its colour, with its target."""
+    tl.step(ax, *s, colour=PALETTE[kpi], label=label, scale=100, clip=(0, 100))
+    target_line(ax, targets.get(kpi), kpi)
 
 
 def interval_figures(
@@ -319,7 +192,7 @@ def interval_figures(
 
     offered, agents = series(table, "offered"), series(table, "agents_on_duty")
     if offered is not None:
-        fig, axes = _figure()
+        fig, axes = new_figure()
         ax = axes[0, 0]
         tl.step(ax, *offered, colour=PALETTE["offered"], label="offered calls")
         ax.set_ylabel(f"offered calls ({tl.per})", color=PALETTE["offered"])
@@ -332,7 +205,7 @@ def interval_figures(
             ax2.set_ylabel("agents on duty (agents)", color=PALETTE["agents_on_duty"])
             ax2.set_ylim(0, max(np.nanmax(agents[0]) * 1.1, 1))
             axes_.append(ax2)
-        _legend(fig, *axes_, ci=True)
+        legend(fig, *axes_, ci=True)
         tl.format(ax)
         out.append(
             sink.add(
@@ -346,21 +219,13 @@ def interval_figures(
 
     sl = series(table, "service_level")
     if sl is not None:
-        fig, axes = _figure()
+        fig, axes = new_figure()
         ax = axes[0, 0]
         what = f"answered within {within_s:g} s" if within_s else "answered in time"
-        tl.step(
-            ax,
-            *sl,
-            colour=PALETTE["service_level"],
-            label="service level",
-            scale=100,
-            clip=(0, 100),
-        )
-        _target_line(ax, targets.get("service_level"), "service_level")
+        _share_step(tl, ax, sl, "service_level", "service level", targets)
         ax.set_ylim(0, 102)
         ax.set_ylabel(f"service level\n(% {what})")
-        _legend(fig, ax, ci=True)
+        legend(fig, ax, ci=True)
         tl.format(ax)
         out.append(
             sink.add(
@@ -374,27 +239,19 @@ def interval_figures(
 
     ab, asa = series(table, "abandon_rate"), series(table, "asa")
     if ab is not None or asa is not None:
-        fig, axes = _figure(rows=2, height=2.4, sharex=True)
+        fig, axes = new_figure(rows=2, height=2.4, sharex=True)
         if ab is not None:
             ax = axes[0, 0]
-            tl.step(
-                ax,
-                *ab,
-                colour=PALETTE["abandon_rate"],
-                label="abandonment",
-                scale=100,
-                clip=(0, 100),
-            )
-            _target_line(ax, targets.get("abandon_rate"), "abandon_rate")
+            _share_step(tl, ax, ab, "abandon_rate", "abandonment", targets)
             ax.set_ylim(bottom=0)
             ax.set_ylabel("abandoned\n(% of offered)")
         if asa is not None:
             ax = axes[1, 0]
             tl.step(ax, *asa, colour=PALETTE["asa"], label="ASA", clip=(0, np.inf))
-            _target_line(ax, targets.get("asa"), "asa")
+            target_line(ax, targets.get("asa"), "asa")
             ax.set_ylim(bottom=0)
             ax.set_ylabel("average speed\nof answer (s)")
-        _legend(fig, axes[0, 0], axes[1, 0], ci=True)
+        legend(fig, axes[0, 0], axes[1, 0], ci=True)
         tl.format(axes[1, 0])
         axes[0, 0].label_outer()
         out.append(
@@ -418,20 +275,20 @@ def interval_figures(
         name = groups[0] if len(groups) == 1 else "all agents"
         lines = [(name, "occupancy", PALETTE["occupancy"])]
     if lines:  # one panel per group: overlaid, several groups are unreadable
-        fig, axes = _figure(rows=len(lines), height=3.0 if len(lines) == 1 else 1.9, sharex=True)
+        fig, axes = new_figure(rows=len(lines), height=3.0 if len(lines) == 1 else 1.9, sharex=True)
         for ax, (group, column, colour) in zip(axes[:, 0], lines, strict=True):
             total = overall.get(f"occupancy.group={group}") or overall.get("occupancy") or {}
             label = group
             if is_num(total.get("mean")):
                 label = f"{group} (overall {format_value(total['mean'], 'occupancy')})"
             tl.step(
-                ax, *_present(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
+                ax, *present(table, column), colour=colour, label=label, scale=100, clip=(0, 100)
             )
             ax.set_ylim(0, 102)
             ax.yaxis.set_major_locator(ticker.MultipleLocator(25 if len(lines) > 1 else 20))
             ax.set_ylabel(f"{group}\noccupancy (%)")
             ax.label_outer()
-        _legend(fig, *axes[:, 0], ci=True)
+        legend(fig, *axes[:, 0], ci=True)
         tl.format(axes[-1, 0])
         out.append(
             sink.add(
@@ -456,10 +313,6 @@ def _errors(vals: list[dict], mean: np.ndarray) -> np.ndarray:
     lo = np.array([(v.get("ci95") or [np.nan, np.nan])[0] for v in vals], dtype=float)
     hi = np.array([(v.get("ci95") or [np.nan, np.nan])[1] for v in vals], dtype=float)
     return np.nan_to_num(np.vstack([mean - lo, hi - mean]), nan=0.0).clip(min=0)
-
-
-def _band_err(s) -> np.ndarray:
-    return np.nan_to_num(np.vstack([s[0] - s[1], s[2] - s[0]]), nan=0.0).clip(min=0)
 
 
 def _money(daily: dict, name: str):
@@ -496,7 +349,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
 
     stages = [s for s in FUNNEL if _channels(kpis, s)]
     if stages:
-        fig, axes = _figure(height=3.4)
+        fig, axes = new_figure(height=3.4)
         ax = axes[0, 0]
         width = 0.8 / max(len(channels), 1)
         for i, c in enumerate(channels):
@@ -506,7 +359,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
             ax.bar(x, mean, width, yerr=_errors(vals, mean), color=colour[c], label=c, capsize=2)
         ax.set_xticks(np.arange(len(stages)), [s.removeprefix("orders_") for s in stages])
         ax.set_ylabel("orders per day\n(open: at the horizon)")
-        _legend(fig, ax)
+        legend(fig, ax)
         out.append(
             sink.add(
                 fig,
@@ -521,7 +374,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
         day = daily["day"].astype(float)
         ontime = series(daily, "delivery_on_time")
         if ontime is not None:
-            fig, axes = _figure(height=2.8)
+            fig, axes = new_figure(height=2.8)
             ax = axes[0, 0]
             c = PALETTE["delivery_on_time"]
             ax.plot(day, ontime[0] * 100, "o-", color=c, label="on time")
@@ -533,11 +386,11 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                 alpha=0.2,
                 linewidth=0,
             )
-            _target_line(ax, targets.get("delivery_on_time"), "delivery_on_time")
+            target_line(ax, targets.get("delivery_on_time"), "delivery_on_time")
             ax.set_ylim(0, 102)
             ax.set_ylabel("delivered on time\n(% of orders)")
             _day_axis(ax)
-            _legend(fig, ax, ci=True)
+            legend(fig, ax, ci=True)
             out.append(
                 sink.add(
                     fig,
@@ -549,20 +402,20 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
             )
         backlog = series(daily, "back_office_backlog")
         if backlog is not None:
-            fig, axes = _figure(height=2.8)
+            fig, axes = new_figure(height=2.8)
             ax = axes[0, 0]
             ax.bar(
                 day,
                 backlog[0],
                 0.7,
-                yerr=_band_err(backlog),
+                yerr=band_err(backlog),
                 capsize=2,
                 color=PALETTE["back_office_backlog"],
                 label="backlog at the day's end",
             )
             ax.set_ylabel("back-office backlog\n(items)")
             _day_axis(ax)
-            _legend(fig, ax)
+            legend(fig, ax)
             out.append(
                 sink.add(
                     fig,
@@ -574,7 +427,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
         money = {m: _money(daily, m) for m in ("cash_collected", "pos_collected")}
         money = {m: s for m, s in money.items() if s is not None}
         if money:
-            fig, axes = _figure(height=2.8)
+            fig, axes = new_figure(height=2.8)
             ax = axes[0, 0]
             width = 0.8 / len(money)
             for i, (m, s) in enumerate(money.items()):
@@ -583,14 +436,14 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                     x,
                     s[0],
                     width,
-                    yerr=_band_err(s),
+                    yerr=band_err(s),
                     capsize=2,
                     color=PALETTE[m],
                     label={"cash_collected": "cash", "pos_collected": "POS"}[m],
                 )
             ax.set_ylabel(f"collected on delivery\n({unit_of('cash_collected').label()})")
             _day_axis(ax)
-            _legend(fig, ax)
+            legend(fig, ax)
             out.append(
                 sink.add(
                     fig,
@@ -603,7 +456,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
 
     costs = _channels(kpis, "cost_per_delivery")
     if costs:
-        fig, axes = _figure(height=0.9 + 0.45 * len(costs))
+        fig, axes = new_figure(height=0.9 + 0.45 * len(costs))
         ax = axes[0, 0]
         vals = [kpis[f"cost_per_delivery.channel={c}"] for c in costs]
         mean = np.array([v.get("mean") if is_num(v.get("mean")) else np.nan for v in vals])
@@ -630,140 +483,3 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
 
 
 # --- comparison and sweep ---------------------------------------------------------------------
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text)
-
-
-def param_label(path: str, params: list[str]) -> str:
-    """A sweep parameter as people say it: the last part of its path with spaces
-    (``agents.groups.team.staffing`` -> ``staffing``), with the part before it when two
-    parameters end alike (``team staffing``)."""
-    parts = path.split(".")
-    tail = parts[-1]
-    if sum(q.split(".")[-1] == tail for q in params) > 1 and len(parts) > 1:
-        tail = f"{parts[-2]} {tail}"
-    return tail.replace("_", " ")
-
-
-def sweep_lines(
-    pts: dict, p: str, others: list[str], kpis: list[str], targets: dict, sink: FigureSink
-) -> dict:
-    """Each KPI against parameter ``p`` with CI bands; one line per combination of the
-    ``others`` (shades of the KPI's colour), or points with error bars when there are many."""
-    cols = 2 if len(kpis) > 1 else 1
-    fig, axes = _figure(rows=math.ceil(len(kpis) / cols), cols=cols, height=2.8)
-    combos = sorted({tuple(pts[q][i] for q in others) for i in range(len(pts[p]))})
-    lines = len(combos) <= 6
-    for ax, k in zip(axes.flat, kpis, strict=False):
-        scale = unit_of(k).scale
-        base = PALETTE.get(k.split(".")[0], PALETTE["other"])
-        mean, lo, hi = _present(pts, k)
-        for j, combo in enumerate(combos if lines else [()]):
-            mask = np.ones(len(mean), bool)
-            for q, v in zip(others, combo, strict=False):
-                mask &= pts[q] == v
-            order = np.argsort(pts[p][mask])
-            x, m = pts[p][mask][order], mean[mask][order] * scale
-            low, high = lo[mask][order] * scale, hi[mask][order] * scale
-            if lines:
-                colour = _lighter(base, 0.6 * j / max(len(combos) - 1, 1))
-                label = ", ".join(
-                    f"{param_label(q, [p, *others])} {v:g}"
-                    for q, v in zip(others, combo, strict=True)
-                )
-                ax.plot(x, m, "o-", color=colour, label=label or None, ms=3)
-                ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
-            else:
-                ax.errorbar(
-                    x, m, yerr=_band_err((m, low, high)), fmt="o", color=base, ms=3, capsize=2
-                )
-        _target_line(ax, targets.get(k), k)
-        ax.set_xlabel(param_label(p, [p, *others]))
-        ax.set_ylabel(_axis_label(k), fontsize=9)
-        ax.ticklabel_format(axis="y", useOffset=False, style="plain")  # no "+1e2" offsets
-        if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks
-            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(kpis) :]:
-        ax.set_visible(False)
-    return sink.add(
-        fig,
-        f"sweep_{_safe(p)}",
-        f"KPIs against {param_label(p, [p, *others])}",
-        f"Each KPI's mean over replications at each value of {p}, with 95% CI "
-        "bands"
-        + (", one line per value of the other parameters" if others and lines else "")
-        + "; dashed: the target.",
-    )
-
-
-def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> dict | None:
-    """Mean ``kpi`` over two parameters, with the target's contour: cells for a full grid,
-    filled contours for scattered points (a Latin hypercube)."""
-    scale = unit_of(kpi).scale
-    mean = _present(pts, kpi)[0] * scale
-    level = target[1] * scale if target is not None else None
-    xs, ys = np.unique(pts[x]), np.unique(pts[y])
-    fig, axes = _figure(height=4.2, width=8.0)
-    ax = axes[0, 0]
-    ax.grid(False)
-    if len(xs) * len(ys) == len(mean) and len(xs) > 1 and len(ys) > 1:
-        z = np.full((len(ys), len(xs)), np.nan)
-        z[np.searchsorted(ys, pts[y]), np.searchsorted(xs, pts[x])] = mean
-        mesh = ax.pcolormesh(
-            np.arange(len(xs)), np.arange(len(ys)), z, cmap="viridis", shading="nearest"
-        )
-        middle = np.nanmean(z)
-        for (r, c), v in np.ndenumerate(z):
-            if np.isfinite(v):
-                ax.text(
-                    c,
-                    r,
-                    f"{v:.3g}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if v < middle else "black",
-                )
-        if level is not None and np.nanmin(z) < level < np.nanmax(z):
-            ax.contour(
-                np.arange(len(xs)),
-                np.arange(len(ys)),
-                np.ma.masked_invalid(z),
-                levels=[level],
-                colors=PALETTE["target"],
-                linewidths=2,
-            )
-        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
-    elif np.sum(np.isfinite(mean)) >= 3:
-        ok = np.isfinite(mean)
-        try:
-            mesh = ax.tricontourf(pts[x][ok], pts[y][ok], mean[ok], levels=12, cmap="viridis")
-            if level is not None and np.nanmin(mean) < level < np.nanmax(mean):
-                ax.tricontour(
-                    pts[x][ok],
-                    pts[y][ok],
-                    mean[ok],
-                    levels=[level],
-                    colors=PALETTE["target"],
-                    linewidths=2,
-                )
-        except (ValueError, RuntimeError):  # collinear points: no triangulation
-            return None
-        ax.plot(pts[x], pts[y], "k.", ms=3)
-    else:
-        return None
-    fig.colorbar(mesh, ax=ax, label=_axis_label(kpi))
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    caption = f"Mean {kpi} at each point."
-    if target is not None:
-        bound = {"at_least": "≥ ", "at_most": "≤ "}.get(target[0], "") + format_value(
-            target[1], kpi
-        )
-        caption += f" The black line is the target ({bound}): points on its good side meet it."
-    return sink.add(fig, f"heat_{_safe(f'{kpi}_{x}_{y}')}", f"{kpi} over {x} and {y}", caption)

@@ -26,9 +26,8 @@ def _column(table: dict, name: str) -> np.ndarray:
     return np.array([np.nan if v in ("", None) else float(v) for v in table[name]])
 
 
-def _figure(table: dict, group: str, day_type: str, target, sink) -> dict | None:
-    from sim.report.plots import _figure as new_figure
-    from sim.report.plots import _legend
+def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict | None:
+    from sim.report.drawing import legend, new_figure
 
     mine = (np.array(table["group"]) == group) & (np.array(table["day_type"]) == day_type)
     if not mine.any():
@@ -56,7 +55,7 @@ def _figure(table: dict, group: str, day_type: str, target, sink) -> dict | None
     bottom.set_ylabel("service level")
     step = max(1, len(x) // 12)
     bottom.set_xticks(x[::step], starts[::step])
-    _legend(fig, top, bottom, ci=True)
+    legend(fig, top, bottom, ci=True)
     safe = "".join(c if c.isalnum() else "_" for c in f"{group}_{day_type}")
     return sink.add(
         fig,
@@ -70,8 +69,8 @@ def _figure(table: dict, group: str, day_type: str, target, sink) -> dict | None
 
 def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (and ``figures/``) for a staffing folder; return its path."""
+    from sim.report.drawing import FigureSink
     from sim.report.folder import read_table
-    from sim.report.plots import FigureSink
 
     folder = Path(folder)
     data = json.loads((folder / "staffing.json").read_text(encoding="utf-8"))
@@ -82,7 +81,7 @@ def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> 
     figures = []
     for g in dict.fromkeys(table.get("group", [])):
         for t in dict.fromkeys(table.get("day_type", [])):
-            item = _figure(table, str(g), str(t), target, sink)
+            item = _group_figure(table, str(g), str(t), target, sink)
             if item is not None:
                 figures.append(item)
     check = data.get("fresh_seed_check") or {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.report.numbers import MAIN_KPIS, fmt
@@ -62,7 +63,9 @@ def verdict(kpi: str, k, attainment: dict | None) -> str:
         text += " overall" if missed else ""
         if missed:
             text += f", [red]missed in {missed} of {entry['intervals']} intervals[/red]"
-    if not k.clear:
+    if k.ci95 is None:
+        text += " (1 run, no CI)"
+    elif not k.clear:
         text += " (CI spans target)"
     return text
 
@@ -89,7 +92,8 @@ def kpi_table(summary, title: str, all_kpis: bool = False, attainment: dict | No
         table.add_column(col, justify="right")
     table.add_column("", min_width=6)  # the verdict stays readable on a narrow terminal
     for name, k in summary.kpis.items():
-        if not all_kpis and name not in MAIN_KPIS and k.target is None:
+        backlog = name == "open_calls" and bool(k.mean)  # an overloaded run: always shown
+        if not all_kpis and name not in MAIN_KPIS and k.target is None and not backlog:
             continue
         target = ""
         if k.target is not None:
@@ -183,7 +187,8 @@ def print_run(out: Console, summary, all_kpis: bool = False) -> None:
             for line in lines:
                 out.print(f"  {line}", markup=False, highlight=False)
         out.print()
-    title = f"{summary.scenario.name}: {summary.replications} replications, seed {summary.seed}"
+    name = escape(summary.scenario.name)  # user text: never markup
+    title = f"{name}: {summary.replications} replications, seed {summary.seed}"
     out.print(kpi_table(summary, title, all_kpis, attainment))
 
 

@@ -7,10 +7,10 @@ values one at a time from batches, for the few places that need a draw per event
 
 from __future__ import annotations
 
-import csv
 import math
+import typing
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -22,7 +22,9 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
+from sim.scenario.confine import excerpt, read_rows
 from sim.scenario.units import parse_duration
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
     "Never",
     "Patience",
     "Uniform",
+    "loader_filled",
+    "numbers_only",
     "uniforms",
 ]
 
@@ -57,8 +61,49 @@ Duration = Annotated[
 """Seconds; YAML may say ``20s``, ``3min``, ``1.5h`` or ``2d``."""
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field holds a number (``float``, ``int``, optional or annotated)."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1:
+        return _numeric(args[0])
+    return annotation in (float, int)
+
+
+def numbers_only(model: type[BaseModel], value: Any, field_name: str | None) -> Any:
+    """Reject ``true``/``false`` and ``.nan``/``.inf`` where a model wants a number (pydantic
+    would read ``cv: false`` as 0); every model's before-validator of each field calls it."""
+    field = model.model_fields.get(field_name or "")
+    if field is None or not _numeric(field.annotation):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
+def loader_filled(info: ValidationInfo, key: str, value: Any) -> bool:
+    """Whether a scenario *file* gave ``key``, a field only the loader fills (from a data file)."""
+    return bool(value) and bool((info.context or {}).get("from_file"))
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers(cls, data: Any) -> Any:  # `dist` is a discriminator: no field validator on "*"
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                key = info.alias or name
+                if key in data:
+                    try:
+                        numbers_only(cls, data[key], name)
+                    except ValueError as exc:
+                        raise ValueError(f"{key}: {exc}") from None
+        return data
 
     @property
     def mean(self) -> float:
@@ -175,13 +220,17 @@ class Empirical(_Spec):
 
     dist: Literal["empirical"]
     file: str = Field(description="CSV file, relative to the scenario file")
-    values: tuple[float, ...] = Field(
-        default=(), description="filled from the file when loaded; may be given inline instead"
+    values: SkipJsonSchema[tuple[float, ...]] = Field(
+        default=(), description="filled from the file by the loader; a scenario file cannot set it"
     )
 
     @model_validator(mode="after")
     def _load(self, info: ValidationInfo):
+        if loader_filled(info, "values", self.values):
+            raise ValueError("values are read from `file`; a scenario cannot give them")
         if self.values:
+            if not all(math.isfinite(v) and v >= 0 for v in self.values):
+                raise ValueError("values must be finite and >= 0")
             return self
         base = Path((info.context or {}).get("base_dir", "."))
         values = _read_column(base / self.file)
@@ -201,11 +250,7 @@ class Empirical(_Spec):
 
 
 def _read_column(path: Path) -> list[float]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [row for row in csv.reader(fh) if row and row[0].strip()]
-    except OSError as exc:
-        raise ValueError(f"cannot read empirical data file {str(path)!r}: {exc.strerror}") from None
+    rows = [row for row in read_rows(path, "empirical data file") if row and row[0]]
     values = []
     for i, row in enumerate(rows):
         try:
@@ -213,9 +258,11 @@ def _read_column(path: Path) -> list[float]:
         except ValueError:
             if i == 0:
                 continue  # a header line
-            raise ValueError(f"{path}:{i + 1}: not a number or duration: {row[0]!r}") from None
+            raise ValueError(f"{path}:{i + 1}: not a duration >= 0: {excerpt(row[0])}") from None
     if not values:
-        raise ValueError(f"empirical data file {str(path)!r} holds no values")
+        raise ValueError(f"empirical data file {excerpt(path, 200)} holds no values")
+    if any(math.isinf(v) for v in values):
+        raise ValueError(f"empirical data file {excerpt(path, 200)}: values must be finite")
     return values
 
 
@@ -283,7 +330,8 @@ class _Uniforms:
     __slots__ = ("_batch", "_buf", "_i", "_rng")
 
     def __init__(self, rng: np.random.Generator, batch: int = 4096):
-        self._rng, self._batch, self._buf, self._i = rng, batch, [], 0
+        self._buf: list[float] = []
+        self._rng, self._batch, self._i = rng, batch, 0
 
     def __call__(self) -> float:
         if self._i >= len(self._buf):

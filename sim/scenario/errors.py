@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ErrorItem", "ScenarioError"]
+__all__ = ["ErrorItem", "ScenarioError", "printable"]
+
+_MESSAGE_CHARS, _PATH_CHARS = 600, 160
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and lone surrogates written as ``\\xNN``."""
+    return "".join(
+        ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF else f"\\x{ord(ch):02x}"
+        for ch in str(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,15 @@ class ErrorItem:
     path: str
     message: str
     suggestion: str | None = None
+
+    def __post_init__(self):  # never echo an input at large, nor control characters
+        for name, limit in (("path", _PATH_CHARS), ("message", _MESSAGE_CHARS)):
+            text = printable(getattr(self, name))
+            if len(text) > limit:
+                text = text[: limit - 1] + "…"
+            object.__setattr__(self, name, text)
+        if self.suggestion is not None:
+            object.__setattr__(self, "suggestion", printable(self.suggestion)[:_PATH_CHARS])
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

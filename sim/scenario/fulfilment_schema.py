@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.scenario.distributions import Distribution, Duration
 from sim.scenario.schema_types import (
@@ -37,6 +37,9 @@ __all__ = [
     "Payment",
     "business_checks",
 ]
+
+MAX_ATTEMPTS = 100
+"""Attempts per order or lead: far above practice, and a retry loop with no delay must end."""
 
 # --- back office and delivery -----------------------------------------------------------------
 
@@ -95,7 +98,9 @@ class LeadWork(Model):
         None, description="lead closed within this of creation, seconds (none: no deadline)"
     )
     contact_success: Probability = Field(1.0, description="chance one attempt reaches them")
-    max_attempts: int = Field(1, ge=1, description="contact attempts before the lead is lost")
+    max_attempts: int = Field(
+        1, ge=1, le=MAX_ATTEMPTS, description="contact attempts before the lead is lost"
+    )
     retry_delay: Duration = Field(
         4 * 3600.0,
         description="wait after a failed attempt before the next one (s; the "
@@ -149,8 +154,12 @@ class _ChannelTerms(Model):
     retry_delay: Duration = Field(
         DAY, description="wait after a failed attempt, seconds (couriers: then within hours)"
     )
-    max_attempts: int = Field(1, ge=1, description="attempts before the order fails (returned)")
-    cost_per_attempt: float = Field(0.0, ge=0, description="cost of one attempt, currency")
+    max_attempts: int = Field(
+        1, ge=1, le=MAX_ATTEMPTS, description="attempts before the order fails (returned)"
+    )
+    cost_per_attempt: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="cost of one attempt, currency"
+    )
     complaint_rate: Probability = Field(
         0.0, description="share of deliveries that cause a complaint call"
     )
@@ -165,6 +174,14 @@ class CourierChannel(_ChannelTerms):
     couriers: int = Field(ge=0, description="couriers on duty")
     hours: Hours | None = Field(None, description="courier hours; attempts start inside them")
     service_time: Distribution = Field(description="travel plus hand-over per attempt, seconds")
+
+    @field_validator("service_time")
+    @classmethod
+    def _takes_time(cls, value):
+        if value.mean <= 0:  # capacity is couriers x hours / mean service time
+            raise ValueError("service_time must have a mean above 0")
+        return value
+
     daily_capacity: int | None = Field(
         None,
         ge=0,
@@ -174,7 +191,10 @@ class CourierChannel(_ChannelTerms):
         None, description="orders after this leave the next day (default: end of hours)"
     )
     cost_per_courier_day: float = Field(
-        0.0, ge=0, description="cost of one courier for one working day, currency"
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="cost of one courier for one working day, currency",
     )
 
     sized_by: ClassVar[str] = "couriers"

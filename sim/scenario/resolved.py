@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["SECONDS_NOTE", "says_seconds", "scenario_to_dict", "scenario_to_yaml"]
+__all__ = ["SECONDS_NOTE", "dump_yaml", "says_seconds", "scenario_to_dict", "scenario_to_yaml"]
 
 SECONDS_NOTE = "every duration is in seconds"
 """Said in the leading comments of a file written by the program (a resolved or fitted
@@ -42,16 +42,23 @@ def _plain(value: Any) -> Any:
 
 def scenario_to_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (durations in seconds), for the results folder."""
+    return dump_yaml(scenario_to_dict(scenario), f"# resolved scenario: {SECONDS_NOTE}\n", False)
+
+
+def dump_yaml(data: Any, head: str = "", flow: bool | None = None) -> str:
+    """``data`` as YAML after the ``head`` text, keys in their own order (``flow`` is ruamel's
+    ``default_flow_style``: None writes flat lists and maps inline)."""
     import io
 
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False
+    yaml.default_flow_style = flow
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # ruamel types it None
     buf = io.StringIO()
-    yaml.dump(scenario_to_dict(scenario), buf)
-    return f"# resolved scenario: {SECONDS_NOTE}\n{buf.getvalue()}"
+    buf.write(head)
+    yaml.dump(data, buf)
+    return buf.getvalue()
 
 
 def says_seconds(path: Path) -> bool:

@@ -6,15 +6,16 @@ It does not simulate; :mod:`sim.model.calendar` turns the validated times into t
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pydantic
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience
+from sim.scenario.confine import data_roots, excerpt, read_rows
+from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience, loader_filled
 from sim.scenario.fulfilment_schema import (
     BackOffice,
     Channel,
@@ -23,7 +24,8 @@ from sim.scenario.fulfilment_schema import (
     Hours,
     business_checks,
 )
-from sim.scenario.kpis import HEADLINE
+from sim.scenario.kpis import HEADLINE, unit_of
+from sim.scenario.limits import run_size, zero_delay_loops
 from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
 from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
 from sim.scenario.routing_schema import (
@@ -113,8 +115,10 @@ class Arrivals(Model):
     day_to_day_cv: float = Field(
         0.0, ge=0, le=5, description="cv of a gamma day factor with mean 1; 0 = Poisson"
     )
-    rows: tuple[tuple[int, float, float], ...] = Field(
-        default=(), description="(day or 0 for every day, start s, calls) read from `file`"
+    rows: SkipJsonSchema[tuple[tuple[int, float, float], ...]] = Field(
+        default=(),
+        description="(day or 0 for every day, start s, calls) read from `file` by "
+        "the loader; a scenario file cannot set it",
     )
 
     @field_validator("intraday_profile")
@@ -139,6 +143,10 @@ class Arrivals(Model):
             )
         if self.intraday_profile is not None and self.daily_volume is None:
             raise ValueError("intraday_profile goes with daily_volume")
+        if loader_filled(info, "rows", self.rows):
+            raise ValueError("rows are read from `file`; a scenario cannot give them")
+        if not all(math.isfinite(c) and c >= 0 and d >= 0 for d, _, c in self.rows):
+            raise ValueError("rows: calls must be finite and >= 0")
         if self.file is not None and not self.rows:
             base = Path((info.context or {}).get("base_dir", "."))
             object.__setattr__(self, "rows", _read_rate_file(base / self.file))
@@ -146,31 +154,30 @@ class Arrivals(Model):
 
 
 def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fields = [f.strip() for f in (reader.fieldnames or [])]
-            if "start" not in fields or "calls" not in fields:
-                raise ValueError(
-                    f"arrivals file {str(path)!r} needs columns start and calls (and optional "
-                    f"day); found {', '.join(fields) or 'none'}"
-                )
-            rows = []
-            for n, row in enumerate(reader, start=2):
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-                try:
-                    day = int(row["day"]) if row.get("day") else 0
-                    calls = float(row["calls"])
-                    start = parse_clock(row["start"])
-                except (ValueError, KeyError) as exc:
-                    raise ValueError(f"{path}:{n}: bad row: {exc}") from None
-                if calls < 0 or day < 0:
-                    raise ValueError(f"{path}:{n}: calls and day must be >= 0")
-                rows.append((day, start, calls))
-    except OSError as exc:
-        raise ValueError(f"cannot read arrivals file {str(path)!r}: {exc.strerror}") from None
+    table = read_rows(path, "arrivals file")
+    fields = table[0] if table else []
+    if "start" not in fields or "calls" not in fields:
+        raise ValueError(
+            f"arrivals file {excerpt(path)} needs columns start and calls (and optional "
+            f"day); its first line is {excerpt(','.join(fields)) if fields else 'empty'}"
+        )
+    reader = (dict(zip(fields, cells, strict=False)) for cells in table[1:] if any(cells))
+    rows = []
+    for n, row in enumerate(reader, start=2):
+        try:
+            day = int(row["day"]) if row.get("day") else 0
+            calls = float(row["calls"])
+            start = parse_clock(row["start"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(
+                f"{path}:{n}: bad row {excerpt(','.join(row.values()))}: day a whole number, "
+                'start a clock time "HH:MM", calls a number'
+            ) from None
+        if not math.isfinite(calls) or calls < 0 or not 0 <= day <= 3660:
+            raise ValueError(f"{path}:{n}: calls must be a finite number >= 0, day 0 to 3660")
+        rows.append((day, start, calls))
     if not rows:
-        raise ValueError(f"arrivals file {str(path)!r} has no rows")
+        raise ValueError(f"arrivals file {excerpt(path)} has no rows")
     return tuple(rows)
 
 
@@ -364,11 +371,16 @@ class Scenario(Model):
                 continue
             block = dict(block)
             flag = block.pop("normalize")
-            shares = [_share_or_none(v.get("share")) for v in block.values() if isinstance(v, dict)]
-            if flag is True and shares and None not in shares and sum(shares) > 0:
-                total = sum(shares)
-                block = {
-                    k: {**v, "share": _share_or_none(v["share"]) / total} for k, v in block.items()
+            shares = [  # a non-mapping beside `normalize` is left for the schema to report
+                _share_or_none(v.get("share")) if isinstance(v, dict) else None
+                for v in block.values()
+            ]
+            given = [s for s in shares if s is not None]
+            if flag is True and shares and len(given) == len(shares) and sum(given) > 0:
+                total = sum(given)
+                block = {  # every share is a number here (checked just above)
+                    k: {**v, "share": cast(float, _share_or_none(v["share"])) / total}
+                    for k, v in block.items()
                 }
             elif flag is not False and flag is not True:
                 block["normalize"] = flag  # reported as an unknown key by the schema
@@ -498,16 +510,35 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
             )
         elif target.within is not None and name != "service_level":
             problems.append((("targets", name, "within"), "within goes with service_level", None))
+        else:
+            problems += _target_range(name, target)
     problems += business_checks(sc)
+    problems += zero_delay_loops(sc)
+    problems += run_size(sc)
     return problems
+
+
+_MAX_AMOUNT = 1e12
+
+
+def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | None]]:
+    """A target a figure that is not a share can reach: from 0 to 1e12 (shares: see
+    :func:`sim.scenario.pitfalls.share_targets`)."""
+    if unit_of(name).is_share or 0 <= target.value <= _MAX_AMOUNT:
+        return []
+    message = f"{name} is from 0 to {_MAX_AMOUNT:g}; a target of {target.value:g} cannot apply"
+    return [(("targets", name, target.bound), message, None)]
 
 
 # --- loading ----------------------------------------------------------------------------------
 
 
-def _validate(data: dict, smap: SourceMap, base_dir: Path, check_units: bool = True) -> Scenario:
+def _validate(
+    data: dict, smap: SourceMap, base_dir: Path, check_units: bool = True, from_file: bool = False
+) -> Scenario:
+    context = {"base_dir": str(base_dir), "from_file": from_file}
     try:
-        scenario = Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+        scenario = Scenario.model_validate(data, context=context)
     except pydantic.ValidationError as exc:
         error = validation_error(exc, smap, Scenario)
         found = share_sums(data) + share_targets(data.get("targets"), SHARE_KPIS)
@@ -529,20 +560,26 @@ def _validate(data: dict, smap: SourceMap, base_dir: Path, check_units: bool = T
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (``extends:``), validate and cross-check a scenario file.
 
+    Every file it names must lie under its folder or a ``--data-root``
+    (:mod:`sim.scenario.confine`).
+
     Raises
     ------
     ScenarioError
         with every problem found, each naming the file, line and dotted path.
     """
     path = Path(path)
-    data, smap = load_yaml(path)
-    return _validate(data, smap, path.parent, check_units=not says_seconds(path))
+    with data_roots(path.parent):
+        data, smap = load_yaml(path)
+        check_units = not says_seconds(path)
+        return _validate(data, smap, path.parent, check_units=check_units, from_file=True)
 
 
 def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<dict>") -> Scenario:
     """Validate a plain mapping as a scenario (for sweeps and tests; programs write seconds, so
-    bare-number durations are not warned about)."""
-    return _validate(data, SourceMap(source), Path(base_dir), check_units=False)
+    bare-number durations are not warned about); files it names under ``base_dir``."""
+    with data_roots(base_dir):
+        return _validate(data, SourceMap(source), Path(base_dir), check_units=False)
 
 
 def json_schema() -> dict:

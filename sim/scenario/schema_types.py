@@ -16,13 +16,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
-from sim.scenario.distributions import Distribution, Duration
+from sim.scenario.distributions import Distribution, Duration, numbers_only
 from sim.scenario.kpis import HEADLINE, unit_of
-from sim.scenario.units import DAY, WEEKDAYS, parse_clock, parse_share
+from sim.scenario.units import DAY, WEEKDAYS, Weekday, parse_clock, parse_share
 
 __all__ = [
     "MAX_AGENTS",
@@ -58,7 +60,6 @@ Probability = Annotated[
     BeforeValidator(parse_share),
     WithJsonSchema({**_SHARE_SCHEMA, "description": "a probability in [0, 1], or 35%"}),
 ]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def _clock_text(value: object) -> str:
@@ -78,6 +79,11 @@ class Model(BaseModel):
     """Base of every schema model: frozen, unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return numbers_only(cls, value, info.field_name)
 
 
 def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:

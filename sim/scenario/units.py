@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 
 __all__ = [
     "DAY",
     "WEEKDAYS",
+    "Weekday",
     "format_clock",
     "parse_clock",
     "parse_duration",
@@ -18,7 +20,8 @@ __all__ = [
 ]
 
 DAY = 86400.0
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UNITS = {
     "ms": 0.001,

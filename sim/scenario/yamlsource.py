@@ -7,6 +7,7 @@ turning pydantic errors into :class:`ScenarioError`. Knows nothing of what the k
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import types
 import typing
@@ -15,13 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError
 
+from sim.scenario.confine import ConfinementError, data_roots, excerpt, read_text
 from sim.scenario.errors import ErrorItem, ScenarioError
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_EXTENDS",
+    "MAX_VALUES",
+    "MAX_YAML_BYTES",
     "ErrorItem",
     "ScenarioError",
     "SourceMap",
@@ -31,6 +38,18 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
+
+MAX_VALUES = 200_000
+"""Values (mappings, lists and scalars) one YAML file may hold once its aliases are expanded."""
+
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and lists in an input file."""
+
+MAX_EXTENDS = 16
+"""Longest ``extends:`` chain (a file, its parent, its parent's parent, ...)."""
+
+MAX_YAML_BYTES = 4 * 1024 * 1024
+"""Largest YAML input (scenario, experiment, templates): far above any real one."""
 
 
 def dotted(loc: Loc) -> str:
@@ -69,58 +88,103 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _plain(node: Any, file: str, loc: Loc, lines: dict[Loc, tuple[str, int]]) -> Any:
+def _check_graph(root: Any, file: str) -> None:
+    """Refuse a composed YAML node graph that expands to more than :data:`MAX_VALUES` values or
+    nests deeper than :data:`MAX_DEPTH`, counting each alias as the whole node it names (linear
+    in the file: each node's expanded size is computed once)."""
+    sizes: dict[int, int] = {}
+
+    def refuse(node: Any, message: str) -> ScenarioError:
+        mark = getattr(node, "start_mark", None)
+        return ScenarioError([ErrorItem(file, mark.line + 1 if mark else 1, "", message)])
+
+    def size(node: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise refuse(node, f"nested more than {MAX_DEPTH} levels deep")
+        if sizes.get(id(node)) == -1:
+            raise refuse(node, "an alias refers to the node that holds it")
+        if id(node) not in sizes:
+            sizes[id(node)] = -1
+            total = 1
+            for item in node.value if isinstance(node.value, list) else ():
+                parts = item if isinstance(item, tuple) else (item,)  # (key, value) in mappings
+                total += sum(size(part, depth + 1) for part in parts)
+                if total > MAX_VALUES:
+                    raise refuse(
+                        node,
+                        f"holds more than {MAX_VALUES:,} values once its aliases (*name) are "
+                        "expanded; a scenario needs far fewer",
+                    )
+            sizes[id(node)] = total
+        return sizes[id(node)]
+
+    if root is not None:
+        size(root, 0)
+
+
+def _key_line(node: Any, key: Any, index: bool = False) -> int | None:
+    try:
+        return (node.lc.item(key) if index else node.lc.key(key))[0] + 1
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def _plain(node: Any, loc: Loc, lines: dict[Loc, tuple[str, int]], file: str) -> Any:
     """Convert ruamel nodes to plain dict/list/scalars, recording each path's line (1-based)."""
-    if isinstance(node, CommentedMap):
-        out = {}
-        for key, value in node.items():
-            key_loc = (*loc, str(key))
-            try:
-                lines[key_loc] = (file, node.lc.key(key)[0] + 1)
-            except (KeyError, TypeError, AttributeError):
-                pass
-            out[str(key)] = _plain(value, file, key_loc, lines)
+    if isinstance(node, CommentedMap | CommentedSeq):
+        is_map = isinstance(node, CommentedMap)
+        items = node.items() if isinstance(node, CommentedMap) else enumerate(node)
+        out: Any = {} if is_map else []
+        for key, value in items:
+            item_loc = (*loc, str(key) if is_map else key)
+            line = _key_line(node, key, index=not is_map)
+            if line is not None:
+                lines[item_loc] = (file, line)
+            if is_map:
+                out[str(key)] = _plain(value, item_loc, lines, file)
+            else:
+                out.append(_plain(value, item_loc, lines, file))
         return out
-    if isinstance(node, CommentedSeq):
-        out_list = []
-        for i, value in enumerate(node):
-            item_loc = (*loc, i)
-            try:
-                lines[item_loc] = (file, node.lc.item(i)[0] + 1)
-            except (KeyError, TypeError, AttributeError, IndexError):
-                pass
-            out_list.append(_plain(value, file, item_loc, lines))
-        return out_list
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):
         return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return str(node)  # dates and other YAML types: let the schema reject or parse the text
+    text = str(node)  # dates and other YAML types: let the schema reject or parse the text
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        message = "text holds a lone surrogate (an invalid \\u escape)"
+        raise ScenarioError([SourceMap(file, lines).error(loc, message)])
+    return text
 
 
 def _read_one(path: Path) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "file", limit=MAX_YAML_BYTES)
     except FileNotFoundError:
         raise ScenarioError([ErrorItem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([ErrorItem(name, None, "", f"cannot read file: {exc}")]) from None
+    except ConfinementError as exc:
+        raise ScenarioError([ErrorItem(name, None, "", str(exc))]) from None
     try:
+        _check_graph(_yaml().compose(text), name)  # before ruamel builds (and reprs) values
         node = _yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ScenarioError([ErrorItem(name, line, "", f"invalid YAML: {problem}")]) from None
-    except (YAMLError, ValueError, TypeError, RecursionError) as exc:
-        raise ScenarioError([ErrorItem(name, None, "", f"invalid YAML: {exc}")]) from None
-    lines: dict[Loc, tuple[str, int]] = {}
-    return _plain(node, name, (), lines), lines
+    except ScenarioError:
+        raise
+    except RecursionError:
+        raise ScenarioError(
+            [ErrorItem(name, 1, "", f"nested too deeply (at most {MAX_DEPTH} levels)")]
+        ) from None
+    except Exception as exc:  # ruamel raises assertion and value errors on odd directives
+        message = f"invalid YAML: {excerpt(exc, 200)}"
+        raise ScenarioError([ErrorItem(name, 1, "", message)]) from None
+    lines: dict[Loc, tuple[str, int]] = {(): (name, 1)}  # the top mapping: its file's line 1
+    return _plain(node, (), lines, name), lines
 
 
 _CLOCK_KEY = re.compile(r"^\s*[0-9]{1,2}:[0-9]{2}\s*$")
@@ -148,8 +212,17 @@ def _merge(base: Any, top: Any) -> Any:
 
 
 def load_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
-    """Read a YAML mapping, resolving ``extends:`` (relative to the file) by deep merge."""
+    """Read a YAML mapping, resolving ``extends:`` (relative to the file) by deep merge.
+
+    Every file read must lie under the data roots (:mod:`sim.scenario.confine`); the first
+    file read sets them to its own folder (plus any ``--data-root``).
+    """
     path = Path(path)
+    with data_roots(path.parent):
+        return _load_yaml(path, _seen)
+
+
+def _load_yaml(path: Path, seen: tuple[Path, ...]) -> tuple[dict, SourceMap]:
     data, lines = _read_one(path)
     smap = SourceMap(str(path), lines)
     if data is None:
@@ -159,12 +232,22 @@ def load_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, Sou
     parent = data.pop("extends", None)
     if parent is None:
         return data, smap
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip() or "\x00" in parent:
         raise ScenarioError([smap.error(("extends",), "must be a file name (a string)")])
-    parent_path = (path.parent / parent).resolve()
-    if parent_path in _seen or parent_path == path.resolve():
-        raise ScenarioError([smap.error(("extends",), f"extends itself in a cycle: {parent}")])
-    base, base_map = load_yaml(parent_path, (*_seen, path.resolve()))
+    parent_path = Path(os.path.realpath(path.parent / parent))
+    if parent_path in seen or parent_path == Path(os.path.realpath(path)):
+        message = f"extends itself in a cycle: {excerpt(parent)}"
+        raise ScenarioError([smap.error(("extends",), message)])
+    if len(seen) + 1 >= MAX_EXTENDS:
+        message = f"the extends chain is longer than {MAX_EXTENDS} files"
+        raise ScenarioError([smap.error(("extends",), message)])
+    try:
+        base, base_map = _load_yaml(parent_path, (*seen, Path(os.path.realpath(path))))
+    except ScenarioError as exc:  # the parent cannot be read at all: blame the extends line
+        if len(exc.items) == 1 and exc.items[0].file == str(parent_path) and not exc.items[0].line:
+            message = f"{excerpt(parent)}: {exc.items[0].message}"
+            raise ScenarioError([smap.error(("extends",), message)]) from None
+        raise
     merged_lines = dict(base_map.lines)
     merged_lines.update(lines)  # the child's lines win where both wrote a key
     return _merge(base, data), SourceMap(str(path), merged_lines)
@@ -199,7 +282,8 @@ def _walk(model: Any, loc: Loc) -> tuple[Any, Loc]:
 
     Returns the type reached and the location with discriminated-union tags removed.
     """
-    tp, clean, i = model, [], 0
+    clean: list[str | int] = []
+    tp, i = model, 0
     while i < len(loc):
         part = loc[i]
         tp = _strip(tp)
@@ -244,7 +328,7 @@ def _label(tp: Any) -> str:
 _SHAPE_ERRORS = ("model_type", "model_attributes_type", "dict_type", "list_type", "tuple_type")
 
 
-def _union_noise(errors: list[dict], root: type[pydantic.BaseModel]) -> set[int]:
+def _union_noise(errors: list[ErrorDetails], root: type[pydantic.BaseModel]) -> set[int]:
     """Errors saying the input has not the shape of one member of a plain union (``Break |
     list[Break]``) while another member's errors say what is really wrong: dropped."""
     shape, where = {}, {}

@@ -1,0 +1,489 @@
+"""``sim erlang``, ``staff``, ``size`` and ``fit``: the decisions a planner asks the tool for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from sim.cli.common import (
+    cli,
+    duration_option,
+    executor_options,
+    fail,
+    input_options,
+    load,
+    results_folder,
+    search_scope,
+    simulation_options,
+    write_report,
+)
+from sim.report.terminal import console as _console
+from sim.scenario.errors import ScenarioError
+from sim.scenario.kpis import format_ci, format_value
+
+if TYPE_CHECKING:
+    pass
+
+
+@cli.command()
+@click.option(
+    "--rate",
+    required=True,
+    metavar="RATE",
+    help="arrival rate: 200/h, 3.5/min, 0.1/s, 4800/d (a bare number is per hour)",
+)
+@click.option("--aht", required=True, metavar="DURATION", help="mean handle time, e.g. 3min")
+@click.option(
+    "--agents",
+    metavar="N|A..B",
+    help="agents on duty: figures for this many, or a table over a range (10..20)",
+)
+@click.option(
+    "--patience",
+    metavar="DURATION",
+    help="mean patience (exponential): Erlang A; without it Erlang C (nobody abandons)",
+)
+@click.option(
+    "--within", default="20s", show_default=True, metavar="DURATION", help="service-level threshold"
+)
+@click.option("--target", type=float, help="service level to reach (gives agents_required)")
+@click.option("--abandon-target", type=float, help="abandon rate not to exceed")
+@click.option("--max-occupancy", type=float, help="occupancy not to exceed")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def erlang(
+    rate, aht, agents, patience, within, target, abandon_target, max_occupancy, as_json
+) -> None:
+    """Erlang C / Erlang A calculator: service level, abandonment, ASA, occupancy, and the
+    smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
+    import math
+
+    from sim.planning.calculator import (
+        agents_range,
+        duration_arg,
+        erlang_calculator,
+        erlang_table,
+        parse_rate,
+    )
+    from sim.planning.staffing_tables import erlang_range_table
+
+    if agents is None and target is None and abandon_target is None and max_occupancy is None:
+        fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
+    try:
+        span = agents_range(agents) if agents is not None else None
+        lam = parse_rate(rate)
+        args = (
+            duration_arg(aht, "aht"),
+            duration_arg(patience, "patience") if patience is not None else math.inf,
+            duration_arg(within, "within"),
+        )
+        one = span[0] if span is not None and len(span) == 1 else None
+        single = one is not None
+        result = erlang_calculator(
+            lam, args[0], one, args[1], args[2], target, abandon_target, max_occupancy,
+        )  # fmt: skip
+        rows = erlang_table(lam, args[0], span, args[1], args[2]) if span and not single else None
+    except ValueError as exc:
+        fail(f"error: {exc}")
+    if rows is not None:
+        result["table"] = rows
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    title = (
+        f"{result['model'].replace('_', ' ').title()}: "
+        f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
+        f"{result['load']:.3g} Erlang"
+    )
+    console = _console()
+    if rows is not None:
+        console.print(erlang_range_table(title, rows, within, target, abandon_target))
+    else:
+        table = Table(title=title)
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, label, pattern in (
+            ("agents", "agents", "{:d}"),
+            ("service_level", f"service level ({within})", "{:.2%}"),
+            ("abandon_rate", "abandon rate", "{:.2%}"),
+            ("asa", "ASA", "{:.1f} s"),
+            ("mean_wait", "mean wait", "{:.1f} s"),
+            ("occupancy", "occupancy", "{:.1%}"),
+            ("prob_wait", "probability of waiting", "{:.2%}"),
+            ("agents_required", "agents required", "{:d}"),
+        ):
+            if key in result:
+                table.add_row(label, pattern.format(result[key]))
+        console.print(table)
+    if "agents_required" in result and span is not None and span[-1] < result["agents_required"]:
+        console.print(
+            f"[red]{span[-1]} agents miss the targets[/red]: "
+            f"{result['agents_required']} agents required"
+        )
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@simulation_options
+@input_options
+@click.option(
+    "--max-iterations",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="rounds of the search (each simulates the plan and the plan one agent lower)",
+)
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 0.5),
+    default=0.01,
+    show_default=True,
+    help="indifference zone: a level not significantly below target - delta may be accepted",
+)
+@click.option(
+    "--verify",
+    "verify",
+    type=click.IntRange(min=0),
+    help="fresh replications checking the result (default: --replications; 0: no check)",
+)
+@click.option("--no-pool", is_flag=True, help="one day type per weekday, even if identical")
+@click.option(
+    "--max-occupancy",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="occupancy not to exceed (default: the scenario's occupancy target)",
+)
+@click.option(
+    "--shifts",
+    "shifts_file",
+    type=click.Path(),
+    help="shift templates (docs/staffing.md): also choose shifts covering the staffing",
+)
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+@executor_options
+def staff(
+    file,
+    out,
+    seed,
+    replications,
+    workers,
+    quiet,
+    max_iterations,
+    delta,
+    verify,
+    no_pool,
+    max_occupancy,
+    shifts_file,
+    no_report,
+    executor,
+    address,
+) -> None:
+    """Staffing per group, day type and interval meeting FILE's service-level, abandonment (and
+    occupancy) targets, found by simulation and checked with fresh seeds (docs/staffing.md).
+    Writes staffing.yaml (an `agents:` section), staffing.csv, staffing.json and report.html to
+    the results folder (--out) after every round; rerun into the same --out to resume."""
+    from sim.planning.staffing import staff as run_staff
+    from sim.planning.staffing_files import (
+        fingerprint,
+        load_search,
+        save_search,
+        write_staffing_folder,
+    )
+    from sim.planning.staffing_tables import staffing_table
+    from sim.report.files import default_out_dir
+
+    scenario = load(file)
+    templates = None
+    if shifts_file is not None:
+        from sim.planning.shifts import load_templates
+
+        try:
+            templates = load_templates(shifts_file, scenario)
+        except ScenarioError as exc:
+            fail(f"error: {exc}")
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
+    reps = replications or scenario.replications
+    key = fingerprint(
+        scenario,
+        seed=scenario.seed if seed is None else seed,
+        replications=reps,
+        delta=delta,
+        pool=not no_pool,
+        max_occupancy=max_occupancy,
+    )
+    resume = load_search(folder, key)
+    if resume is not None and say:
+        say(f"resuming the search saved in {folder} after round {resume.round}")
+
+    def checkpoint(partial, state) -> None:
+        try:
+            save_search(folder, state, key)
+            write_staffing_folder(folder, partial)
+        except OSError as exc:
+            fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+
+    schedule = None
+    total = reps * (2 + max_iterations)
+    label = f"{scenario.name}: staffing runs"
+    with search_scope(folder, executor, workers, address, total, label, quiet) as (ex, advance):
+        try:
+            result = run_staff(
+                scenario,
+                seed=seed,
+                replications=reps,
+                executor=ex,
+                max_iterations=max_iterations,
+                max_occupancy=max_occupancy,
+                base_dir=Path(file).parent,
+                progress=say,
+                advance=advance,
+                delta=delta,
+                pool_days=not no_pool,
+                verify_replications=verify,
+                checkpoint=checkpoint,
+                resume=resume,
+            )
+            if templates is not None:
+                from sim.planning.shifts import schedule_shifts
+
+                schedule = schedule_shifts(
+                    result, templates, ex, base_dir=Path(file).parent, advance=advance
+                )
+        except ValueError as exc:
+            fail(f"error: {exc}")
+    with results_folder(folder) as staged:
+        write_staffing_folder(staged, result, schedule)
+        report = None if no_report else write_report(staged)
+    console = _console()
+    console.print(staffing_table(result))
+    state = (
+        "every slot decided"
+        if result.converged
+        else f"budget spent: {int((~result.decided & result.measured_slots()).sum())} slots "
+        "undecided (more --max-iterations or --replications)"
+    )
+    console.print(
+        f"{result.agent_hours():,.1f} scheduled agent-hours over the measured days "
+        f"(Erlang: {result.agent_hours(result.erlang_levels):,.1f}); {result.rounds} rounds, "
+        f"{state}; {result.simulated + result.verify_replications} replications simulated in "
+        f"{result.elapsed_s:.1f} s"
+    )
+    for note in result.types.notes:
+        console.print(note)
+    if schedule is not None:
+        console.print(
+            f"shifts: {schedule.paid_hours:,.1f} paid hours "
+            f"({schedule.over_hours:,.1f} agent-hours over the requirement); "
+            f"intervals meeting the targets with them: {schedule.met}/{schedule.slots} "
+            f"(after {schedule.repairs} repair round(s))"
+        )
+    console.print(f"results: {escape(str(folder))}")
+    if report is not None:
+        console.print(f"report: {escape(str(folder / report.name))}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@simulation_options
+@input_options
+@click.option(
+    "--max-passes",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="rounds over the resources of the coordinate search",
+)
+@executor_options
+def size(file, out, seed, replications, workers, quiet, max_passes, executor, address) -> None:
+    """Couriers per own channel, courier-company daily capacity and back-office staff meeting
+    FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
+    daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
+    from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
+    from sim.planning.sizing import size as run_size
+    from sim.report.files import default_out_dir
+
+    scenario = load(file)
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
+    reps = replications or scenario.replications
+    label = f"{scenario.name}: sizing runs"
+    with search_scope(folder, executor, workers, address, reps, label, quiet) as (ex, advance):
+        try:
+            result = run_size(
+                scenario,
+                seed=seed,
+                replications=replications,
+                executor=ex,
+                max_passes=max_passes,
+                base_dir=Path(file).parent,
+                progress=say,
+                advance=advance,
+            )
+        except ValueError as exc:
+            fail(f"error: {exc}")
+    with results_folder(folder) as staged:
+        write_sizing_folder(staged, result)
+    table = Table(
+        title=f"{escape(scenario.name)}: fulfilment sizing ({result.replications} "
+        f"replications a point, seed {result.seed})"
+    )
+    for col in ("", "scenario", "sized"):
+        table.add_column(col, justify="left" if not col else "right")
+    for i, c in enumerate(result.coords):
+        table.add_row(escape(c.label), str(result.start.values[i]), str(result.best.values[i]))
+    table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}")
+    for k in FULFILMENT_TARGETS:
+        if k in scenario.targets:
+            a, b = result.start.kpis.get(k), result.best.kpis.get(k)
+            table.add_row(k, format_value(a, k), format_value(b, k))
+    console = _console()
+    console.print(table)
+    for k, v in result.unreachable.items():
+        console.print(
+            f"[red]{k}[/red] not reachable by these resources (best seen "
+            f"{format_value(v, k)}); sized for the other targets"
+        )
+    console.print(
+        f"{len(result.evaluations)} points x {result.replications} replications in "
+        f"{result.elapsed_s:.1f} s; results: {folder}"
+    )
+
+
+@cli.command()
+@click.argument("log", type=click.Path())
+@click.option("--map", "mapping", type=click.Path(), help="mapping file for other exports")
+@click.option("--interval", default="30min", show_default=True, help="interval of the profile")
+@click.option("--out", type=click.Path(file_okay=False), help="results folder")
+@click.option("--within", default="20s", show_default=True, help="service-level threshold")
+@click.option(
+    "--min-handle",
+    default="3s",
+    show_default=True,
+    help="answered calls with shorter talk are removed as ghost calls (0 keeps all)",
+)
+@click.option(
+    "--redial-window",
+    default="24h",
+    show_default=True,
+    help="a customer's call within this of their previous call is a redial",
+)
+@click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
+@click.option(
+    "--replications",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="replications per calibration point and for the back-test",
+)
+@click.option(
+    "--max-days",
+    type=click.IntRange(min=1),
+    default=28,
+    show_default=True,
+    help="days simulated by the calibration and the back-test",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), help="processes (default: cores)")
+@click.option("--quiet", is_flag=True, help="no progress lines")
+@click.option("--no-report", is_flag=True, help="do not write report.html")
+def fit(
+    log,
+    mapping,
+    interval,
+    out,
+    within,
+    min_handle,
+    redial_window,
+    no_calibrate,
+    replications,
+    max_days,
+    seed,
+    workers,
+    quiet,
+    no_report,
+) -> None:
+    """Fit a scenario to the call log LOG (CSV or Parquet; docs/call-log.md, docs/fit.md).
+
+    Writes scenario.yaml (runnable as is, every number commented with its source), fit.json
+    (every estimate with sample size, estimator and interval), backtest.csv and report.html.
+    """
+    from sim.experiments.executors import default_workers
+    from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
+    from sim.report.files import default_out_dir
+    from sim.scenario.calllog import load_mapping, read_call_log
+
+    step = duration_option(interval, "--interval")
+    if step < 60 or 86400 % step:
+        fail(f"error: --interval must divide a day and be at least 1min, got {interval}")
+    try:
+        spec = load_mapping(mapping) if mapping else None
+        data = read_call_log(log, spec)
+    except ScenarioError as exc:
+        fail(f"error: {exc}")
+    options = FitOptions(
+        interval=step,
+        within=duration_option(within, "--within"),
+        min_handle=duration_option(min_handle, "--min-handle"),
+        redial_window=duration_option(redial_window, "--redial-window"),
+        tier_priority=dict(spec.tier_priority) if spec else {},
+    )
+    say = None if quiet else (lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else default_out_dir(f"fit-{Path(log).stem}")
+    try:
+        result = fit_log(data, options)
+        if say:
+            say(f"read and fitted {len(data):,} calls in {result.fit['fit_seconds']:.1f} s")
+        folder.mkdir(parents=True, exist_ok=True)
+        finish_fit(
+            result,
+            folder,
+            calibrate=not no_calibrate,
+            replications=replications,
+            seed=seed,
+            workers=workers or default_workers(),
+            max_days=max_days,
+            say=say,
+        )
+        write_fit_folder(folder, result)
+    except (ValueError, ScenarioError) as exc:
+        fail(f"error: {log}: {exc}")
+    except OSError as exc:
+        fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    report = None
+    if not no_report:
+        from sim.report.fit_report import build_fit_report
+
+        report = build_fit_report(folder)
+    _print_fit(result.fit, folder, report)
+
+
+def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
+    table = Table(title=f"sim fit: {fit['log']['file']}: back-test over the log")
+    for col in ("figure", "history", "model", "model 95% CI", "inside"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    for name, e in fit.get("backtest", {}).get("overall", {}).items():
+        ci = e["model_ci95"]
+        table.add_row(
+            name,
+            format_value(e["history"], name),
+            format_value(e["model"], name),
+            format_ci(ci, name),
+            "yes" if e["inside"] else "[red]no[/red]",
+        )
+    console = _console()
+    console.print(table)
+    dropped = sum(fit["log"]["rows_dropped"].values())
+    console.print(
+        f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "
+        f"({dropped:,} rows not usable, {fit['log']['short_calls_removed']:,} very short calls); "
+        f"agents factor {fit['agents']['factor']:.3f}"
+    )
+    for line in fit["log"]["examples"]:
+        console.print(f"not used: {line}", markup=False, highlight=False)
+    console.print(f"results: {folder}")
+    if report is not None:
+        console.print(f"report: {report}")

@@ -1,0 +1,97 @@
+"""Finished replications of ``sim run`` kept on disk, so a killed run resumes where it stopped.
+
+Each finished replication is one ``.npz`` file (KPIs as JSON text, per-interval and per-day
+columns as arrays; no pickles), written atomically in a folder beside the results folder. A
+rerun with the same scenario, seed and ``--out`` loads them instead of running them again;
+the numbers are the same bit for bit, since replication ``i`` always uses the streams of
+(seed, i). The folder is removed once the results folder is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.model.simulation import RunResult
+from sim.scenario.schema import Scenario, scenario_to_yaml
+
+__all__ = ["RunStore", "checkpoint_folder"]
+
+_VERSION = "1"
+
+
+def checkpoint_folder(out: str | Path) -> Path:
+    """Where the finished replications of a run into ``out`` are kept: ``.<name>.partial``."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+class RunStore:
+    """The finished replications of one (scenario, seed) run into one results folder."""
+
+    def __init__(self, folder: str | Path, scenario: Scenario, seed: int):
+        self.folder, self.scenario, self.seed = Path(folder), scenario, int(seed)
+        text = f"{_VERSION}\n{self.seed}\n{scenario_to_yaml(scenario)}"
+        self.fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def load(self) -> dict[int, RunResult]:
+        """Stored runs of this scenario and seed; a folder of another run is cleared."""
+        stamp = self.folder / "fingerprint"
+        try:
+            same = stamp.read_text(encoding="utf-8").strip() == self.fingerprint
+        except OSError:
+            same = False
+        if not same:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return {}
+        runs = {}
+        for path in sorted(self.folder.glob("rep-*.npz")):
+            try:
+                run = self._read(path)
+            except (OSError, ValueError, KeyError):
+                continue  # unreadable: run it again
+            runs[run.replication] = run
+        return runs
+
+    def save(self, run: RunResult) -> None:
+        """Keep one finished replication (atomically: whole or absent)."""
+        from sim.report.files import write_atomic
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = self.folder / "fingerprint"
+        if not stamp.exists():
+            write_atomic(stamp, self.fingerprint.encode("utf-8"))
+        meta = {"kpis": run.kpis, "elapsed_s": run.elapsed_s, "replication": run.replication}
+        arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}  # ndarrays for savez
+        arrays |= {f"i:{k}": np.asarray(v) for k, v in run.intervals.items()}
+        for k, v in (run.extra.get("daily") or {}).items():
+            arrays[f"d:{k}"] = np.asarray(v)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        write_atomic(self.folder / f"rep-{run.replication:06d}.npz", buf.getvalue())
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _read(self, path: Path) -> RunResult:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            intervals = {k[2:]: data[k] for k in data.files if k.startswith("i:")}
+            daily = {k[2:]: data[k] for k in data.files if k.startswith("d:")}
+        rep = int(meta["replication"])
+        return RunResult(
+            self.scenario,
+            self.seed,
+            rep,
+            meta["kpis"],
+            intervals,
+            None,
+            float(meta["elapsed_s"]),
+            {"daily": daily} if daily else {},
+        )

@@ -1,0 +1,176 @@
+"""Shared drawing of the report figures: one colour per concept, a styled empty figure, one
+legend above the plots, KPI axis labels, target lines and saving each figure as PNG and SVG.
+
+The figure modules (:mod:`sim.report.plots`, :mod:`sim.report.sweep_figures`,
+:mod:`sim.report.plan_figures`, the fit and staffing reports) draw with these; this module
+knows nothing of files or folders (see :mod:`sim.report.html`) nor of the model.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.report.files import write_atomic
+from sim.scenario.kpis import format_value, unit_of
+
+__all__ = [
+    "DPI",
+    "ENTITY_COLOURS",
+    "PALETTE",
+    "FigureSink",
+    "axis_label",
+    "band_err",
+    "legend",
+    "lighter",
+    "new_figure",
+    "present",
+    "series",
+    "target_line",
+]
+
+# One colour per concept, used for that concept in every figure (Okabe-Ito, colour-blind safe).
+PALETTE = {
+    "offered": "#0072B2",
+    "agents_on_duty": "#E69F00",
+    "service_level": "#009E73",
+    "abandon_rate": "#D55E00",
+    "asa": "#CC79A7",
+    "occupancy": "#56B4E9",
+    "delivery_on_time": "#117733",
+    "back_office_backlog": "#6F4E37",
+    "cash_collected": "#B8860B",
+    "pos_collected": "#2F4F4F",
+    "cost_per_delivery": "#882255",
+    "target": "#000000",
+    "significant": "#000000",
+    "not_significant": "#999999",
+    "other": "#555555",
+}
+# Named things (agent groups, delivery channels) take these in the order the file lists them.
+ENTITY_COLOURS = ("#332288", "#AA4499", "#999933", "#44AA99", "#DDCC77", "#88CCEE", "#CC6677")
+
+DPI = 110
+
+
+def axis_label(kpi: str) -> str:
+    """``kpi`` with spaces and its unit, for an axis."""
+    unit = unit_of(kpi).label()
+    return f"{kpi.replace('_', ' ')} ({unit})" if unit else kpi
+
+
+@dataclass
+class FigureSink:
+    """Saves each figure as ``<name>.png`` and ``.svg`` in ``folder``; keeps the PNG to inline."""
+
+    folder: Path
+
+    items: list[dict] = field(default_factory=list)
+
+    def add(self, fig: Figure, name: str, title: str, caption: str) -> dict:
+        """Render ``fig``; return {name, title, caption, src} with a ``data:`` PNG source."""
+        FigureCanvasAgg(fig)
+        png, svg = io.BytesIO(), io.BytesIO()
+        fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+        write_atomic(self.folder / f"{name}.png", png.getvalue())
+        write_atomic(self.folder / f"{name}.svg", svg.getvalue())
+        src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
+        item = {"name": name, "title": title, "caption": caption, "src": src}
+        self.items.append(item)
+        return item
+
+
+def new_figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float = 10.0, **kw):
+    """A figure of ``rows`` x ``cols`` axes (always 2-d) with a light grid and no top/right
+    spines; ``kw`` goes to ``Figure.subplots`` (e.g. ``sharex``)."""
+    fig = Figure(figsize=(width, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, **kw)
+    for ax in axes.flat:
+        ax.grid(True, color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    return fig, axes
+
+
+def legend(fig: Figure, *axes, ci: bool = False) -> None:
+    """One legend above the plots, outside the data, for all ``axes`` (and the CI shading)."""
+    handles: list[Any] = []  # matplotlib artists
+    labels: list[str] = []
+    for ax in axes:
+        h, lab = ax.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    if ci:
+        handles.append(Patch(facecolor="#888888", alpha=0.3, linewidth=0))
+        labels.append("shaded: 95% CI")
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside upper left",
+            ncols=min(len(handles), 5),
+            fontsize=8,
+            frameon=False,
+        )
+
+
+def series(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(mean, low, high) of a figure in a table with ``_mean/_ci_low/_ci_high`` columns.
+
+    A bare ``name`` column is accepted (no interval); None when absent or all missing.
+    """
+    if f"{name}_mean" in table:
+        mean = table[f"{name}_mean"]
+        lo = table.get(f"{name}_ci_low", np.full(len(mean), np.nan))
+        hi = table.get(f"{name}_ci_high", np.full(len(mean), np.nan))
+    elif name in table:
+        mean = table[name]
+        lo = hi = np.full(len(mean), np.nan)
+    else:
+        return None
+    if mean.dtype == object or not np.any(np.isfinite(mean)):
+        return None
+    return mean, lo, hi
+
+
+def present(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`series` of a figure the caller knows is in the table."""
+    found = series(table, name)
+    assert found is not None, name
+    return found
+
+
+def lighter(colour: str, amount: float) -> tuple:
+    """``colour`` mixed with white: ``amount`` 0 keeps it, 1 gives white."""
+    r, g, b = mcolors.to_rgb(colour)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+def target_line(ax, target, kpi: str) -> None:
+    """The target of ``kpi`` as a dashed line, on the axis's scale (shares in %)."""
+    if target is None:
+        return
+    bound, value = target
+    sign = {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "")
+    ax.axhline(
+        value * unit_of(kpi).scale,
+        color=PALETTE["target"],
+        linestyle="--",
+        linewidth=1.2,
+        label=f"target {sign}{format_value(value, kpi)}",
+    )
+
+
+def band_err(s) -> np.ndarray:
+    """Error-bar lengths (below, above) of a (mean, low, high) series; 0 where unknown."""
+    return np.nan_to_num(np.vstack([s[0] - s[1], s[2] - s[0]]), nan=0.0).clip(min=0)

@@ -1,0 +1,48 @@
+"""Results folders that are whole or absent.
+
+A command writes its folder under a temporary name beside the target (``.<name>.new-*``) and
+renames it into place when everything, report included, is written. An earlier folder of the
+same name is moved aside first and deleted after, so a reader never sees files of two runs side
+by side, nor a half-written folder under the real name (a kill leaves at most hidden siblings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["replace_folder", "staged_folder"]
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a fresh folder to write into; on success it becomes ``out``, on error it goes."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(20, "not a folder", str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    new = tmp / out.name  # the folder's own name, as reports show it
+    new.mkdir()
+    try:
+        yield new
+        replace_folder(new, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_folder(new: Path, out: Path) -> None:
+    """Put folder ``new`` at ``out``, removing what was there (two renames, then a delete)."""
+    old = None
+    if out.is_dir() and not out.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / "x")
+    elif out.is_symlink():
+        out.unlink()
+    os.rename(new, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,131 @@
+"""How big a run may be: checked at validation, before anything is allocated.
+
+A run draws every first call of the horizon at once, so a typo (``weekday_factors: {mon:
+100001}``) would ask for gigabytes. :func:`expected_calls` is checked against
+:data:`MAX_CALLS` (raise it with ``--max-calls``); calls made again (redials, call-backs) are
+capped per simulated minute at run time, so a loop that makes no progress in simulated time
+stops with a clear error instead of running forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from sim.scenario.units import DAY, WEEKDAYS
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+    from sim.scenario.schema_types import RedialRule
+
+__all__ = [
+    "AGAIN_FACTOR",
+    "AGAIN_FLOOR",
+    "MAX_CALLS",
+    "MAX_SLOTS",
+    "call_limit",
+    "expected_calls",
+    "max_calls",
+    "run_size",
+    "zero_delay_loops",
+]
+
+MAX_CALLS = 5_000_000
+"""Expected first calls in one replication (about 0.6 GB of call records)."""
+
+AGAIN_FACTOR = 20
+"""Calls made again (redials, call-backs, complaints) scheduled in one simulated minute may be at
+most this many times the average first calls a minute, or :data:`AGAIN_FLOOR`, the larger."""
+
+AGAIN_FLOOR = 5000
+"""Calls made again allowed in any simulated minute, however few the first calls."""
+
+MAX_SLOTS = 1_000_000
+"""Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""
+
+_limit: ContextVar[int] = ContextVar("sim_max_calls", default=MAX_CALLS)
+
+
+def max_calls() -> int:
+    """The current limit on expected first calls per replication."""
+    return _limit.get()
+
+
+@contextlib.contextmanager
+def call_limit(limit: int | None) -> Iterator[None]:
+    """Use ``limit`` (``--max-calls``) instead of :data:`MAX_CALLS` inside the block."""
+    if limit is None:
+        yield
+        return
+    token = _limit.set(int(limit))
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
+
+def zero_delay_loops(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """A redial that always happens, at once, repeats without end: reject it."""
+    rules: list[tuple[tuple[str, ...], RedialRule | None]] = [
+        (("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")
+    ]
+    work = sc.back_office.work.work_order if sc.back_office is not None else None
+    if work is not None and work.call_back is not None:
+        rules.append((("back_office", "work", "work_order", "call_back"), work.call_back))
+    return [
+        (
+            loc,
+            "a redial with probability 1 and zero delay repeats without end at the same "
+            "instant; give a delay or a probability below 1",
+            None,
+        )
+        for loc, rule in rules
+        if rule is not None and rule.probability >= 1 and rule.delay.mean <= 0
+    ]
+
+
+def expected_calls(sc: Scenario) -> float:
+    """Expected first calls over the horizon: the day's volume (rate, daily volume or the
+    arrivals file's rows, days beyond the file repeating its cycle) x each weekday's factor."""
+    arr, days = sc.arrivals, sc.horizon.days
+    if arr.rows:
+        dated = [r for r in arr.rows if r[0] > 0]
+        cycle = max((r[0] for r in dated), default=0)
+        per_day = [
+            sum(r[2] for r in (dated or arr.rows) if r[0] == (k + 1 if dated else 0))
+            for k in range(max(cycle, 1))
+        ]
+    elif arr.rate_per_hour is not None:
+        per_day = [arr.rate_per_hour * 24]
+    else:
+        assert arr.daily_volume is not None  # exactly one of rate, daily volume, file: validated
+        per_day = [arr.daily_volume]
+    first = WEEKDAYS.index(sc.horizon.start_weekday)
+    return sum(
+        per_day[d % len(per_day)] * arr.weekday_factors.get(WEEKDAYS[(first + d) % 7], 1.0)
+        for d in range(days)
+    )
+
+
+def run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """The horizon's expected first calls must fit (checked before any allocation)."""
+    calls = expected_calls(sc)
+    problems: list[tuple[tuple, str, str | None]] = []
+    slots = sc.horizon.days * round(DAY / sc.interval)
+    if slots > MAX_SLOTS:
+        message = (
+            f"{sc.horizon.days} days of {sc.interval:g} s intervals make {slots:,} reporting "
+            f"intervals; the limit is {MAX_SLOTS:,}: use a longer interval or a shorter horizon"
+        )
+        problems.append((("interval",), message, None))
+    limit = max_calls()
+    if calls > limit:
+        message = (
+            f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
+            "120 bytes a call). Check rates and weekday_factors, shorten the horizon, or "
+            "raise the limit with --max-calls"
+        )
+        problems.append((("arrivals",), message, None))
+    return problems

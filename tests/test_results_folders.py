@@ -1,0 +1,110 @@
+"""Results folders are whole or absent, and a SIGKILLed ``sim run`` resumes bit for bit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.experiments.checkpoint import RunStore, checkpoint_folder
+from sim.report.staging import staged_folder
+from sim.scenario.schema import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "scenarios"
+TINY = (FIXTURES / "ok_tiny.yaml").read_text(encoding="utf-8")
+RESULT_FILES = ("summary.json", "replications.csv", "intervals.csv", "scenario.yaml")
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    if not isinstance(result.exception, SystemExit | None):
+        raise result.exception
+    return result
+
+
+def files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def test_reusing_out_leaves_nothing_of_the_earlier_run(tmp_path):
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    business = ("run", FIXTURES / "business_small.yaml", "--workers", "1", "--quiet")
+    assert invoke(*business, "--replications", "2", "--out", out).exit_code == 0
+    assert (out / "daily.csv").exists()
+    for folder in (out, fresh):
+        assert invoke("run", FIXTURES / "ok_tiny.yaml", "--out", folder, "--quiet").exit_code == 0
+    assert files(out) == files(fresh) and not (out / "daily.csv").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_failed_write_keeps_the_earlier_folder_whole(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(RuntimeError), staged_folder(out) as staged:
+        (staged / "summary.json").write_text('{"new": 1}', encoding="utf-8")
+        raise RuntimeError("killed half-way")
+    assert (out / "summary.json").read_text(encoding="utf-8") == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_store_ignores_runs_of_another_scenario_or_seed(tmp_path):
+    from sim.experiments.replication import replicate
+
+    sc = load_scenario(FIXTURES / "ok_tiny.yaml")
+    store = RunStore(tmp_path / "ck", sc, 7)
+    first = replicate(sc, replications=2, seed=7, workers=1, executor="serial", store=store)
+    assert len(store.load()) == 2
+    again = replicate(sc, replications=3, seed=7, workers=1, executor="serial", store=store)
+    assert again.runs[0].kpis == first.runs[0].kpis and len(store.load()) == 3
+    assert RunStore(tmp_path / "ck", sc, 8).load() == {}  # another seed: cleared
+    assert not (tmp_path / "ck").exists()
+
+
+def _sim(*args, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def test_sigkilled_run_resumes_identically(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    text = TINY.replace("days: 2,", "days: 30,").replace("replications: 2", "replications: 30")
+    scenario.write_text(text, encoding="utf-8")
+    out, whole = tmp_path / "out", tmp_path / "whole"
+    args = ("run", scenario, "--workers", "1", "--quiet", "--no-report")
+    proc = _sim(*args, "--out", out)
+    partial = checkpoint_folder(out)
+    deadline = time.monotonic() + 120
+    while len(list(partial.glob("rep-*.npz"))) < 4:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = len(list(partial.glob("rep-*.npz")))
+    assert proc.returncode == -signal.SIGKILL and 4 <= kept < 30
+    assert not out.exists()  # whole or absent
+    resumed = _sim(*args, "--out", out)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    uninterrupted = _sim(*args, "--out", whole)
+    _, err = uninterrupted.communicate(timeout=300)
+    assert uninterrupted.returncode == 0, err
+    for name in RESULT_FILES:
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+    assert not partial.exists()
