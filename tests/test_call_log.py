@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -57,7 +59,7 @@ def test_missing_required_column_names_line_1_and_the_column(write):
     with pytest.raises(ScenarioError) as err:
         read_call_log(path)
     text = str(err.value)
-    assert "line 1, column 'wait'" in text and "missing" in text
+    assert ":1: column 'wait'" in text and "missing" in text
 
 
 def test_a_few_bad_rows_are_dropped_counted_and_shown_with_line_and_column(write):
@@ -88,7 +90,7 @@ def test_a_mostly_bad_log_is_refused_naming_line_and_column(write, bad_row, colu
         read_call_log(path)
     text = str(err.value)
     assert "3 of 4 rows cannot be used" in text
-    assert f"line 3: column '{column}': {reason}" in text
+    assert f"{path}:3: column '{column}': {reason}" in text  # file:line, as for scenarios
 
 
 def test_values_from_the_file_are_shortened_in_messages(write):
@@ -159,7 +161,7 @@ def test_cli_exit_2_with_a_message_and_no_traceback(write, text, tmp_path):
     result = CliRunner().invoke(cli, ["fit", str(path), "--out", str(tmp_path / "o"), "--quiet"])
     assert result.exit_code == 2
     assert "error:" in result.output and "Traceback" not in result.output
-    assert "line" in result.output and "column" in result.output
+    assert re.search(r"bad\.csv:\d+: column '\w+'", result.output), result.output
 
 
 def test_cli_wrong_mapping_exits_2(write, tmp_path):

@@ -148,8 +148,7 @@ def _show(value) -> str:
 
 
 def _error(source: str, line: int | None, column: str, message: str) -> ScenarioError:
-    where = f"line {line}, column '{column}'" if line else f"column '{column}'"
-    return ScenarioError([ErrorItem(source, None, where, message)])
+    return ScenarioError([ErrorItem(source, line, f"column '{column}'", message)])
 
 
 def _read_table(path: Path, mapping: LogMapping, wanted: list[str]):
@@ -199,6 +198,7 @@ class _Rows:
         self.bad = np.zeros(n, dtype=bool)
         # values: the column as read (a NumPy or Arrow array, indexed by row) or None
         self.reasons: list[tuple[str, str, np.ndarray, Any]] = []
+        self.first_rows: list[tuple[int, str, str, Any]] = []  # set by report()
 
     def flag(self, column: str, reason: str, mask: np.ndarray, values: Any) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.bad
@@ -216,6 +216,7 @@ class _Rows:
             for row in np.flatnonzero(mask)[:MAX_EXAMPLES].tolist():
                 firsts.append((row, column, reason, values[row] if values is not None else ""))
         firsts.sort()
+        self.first_rows = firsts[:MAX_EXAMPLES]
         examples = [
             f"{self.source}: {self.where(r)}: column '{c}': {reason} ({_show(v)})"
             for r, c, reason, v in firsts[:MAX_EXAMPLES]
@@ -395,17 +396,24 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
     dropped, examples = rows.report()
     n_bad = int(rows.bad.sum())
     if n and n_bad > MAX_BAD_SHARE * n:
-        lines = "\n".join(examples)
         counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
+        summary = ErrorItem(
+            name,
+            None,
+            "rows",
+            f"{n_bad:,} of {n:,} rows cannot be used (more than {MAX_BAD_SHARE:.0%}): "
+            f"{counts}; the first offending rows follow",
+        )
         raise ScenarioError(
-            [
+            [summary]
+            + [  # one item per offending row: the line (CSV) or row (Parquet) and column
                 ErrorItem(
                     name,
-                    None,
-                    "rows",
-                    f"{n_bad:,} of {n:,} rows cannot be used (more than "
-                    f"{MAX_BAD_SHARE:.0%}): {counts}\nfirst offending rows:\n{lines}",
+                    r + 2 if rows.csv else None,
+                    f"column '{c}'" if rows.csv else f"row {r + 1}: column '{c}'",
+                    f"{reason} ({_show(v)})",
                 )
+                for r, c, reason, v in rows.first_rows
             ]
         )
     if skip.any():
