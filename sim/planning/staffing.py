@@ -63,6 +63,12 @@ targets) may be accepted; finer differences are not worth simulating for."""
 ALPHA = 0.05  # one-sided significance of both tests
 VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never uses
 MAX_STEP = 4  # the most levels one round moves a slot
+CONFIRM_ALPHA = 0.15  # an unproven level kept by the confirming run reaches the targets at 85%
+WINDOW = 2
+"""Rounds of evidence a decision uses (the latest): a slot's service level depends on the
+levels of the intervals before it and of the groups it shares calls with, which the search
+keeps moving, so older rounds measured a context that is gone (pooled, they made levels look
+better than they are with fresh seeds)."""
 
 
 @dataclass
@@ -86,14 +92,26 @@ class Search:
     budget_spent: bool = False
     good: np.ndarray | None = None  # the last round's level reached target - delta on evidence
 
-    def at(self, levels: np.ndarray) -> Evidence:
-        """Pooled evidence of every slot at the given levels (all blocks seen there)."""
+    def at(self, levels: np.ndarray, since: int = 0, until: int | None = None) -> Evidence:
+        """Pooled evidence of every slot at the given levels (blocks ``since`` to ``until``)."""
         g, k, p = levels.shape
         m = np.zeros((3, 6, g, k, p))
-        for (gi, ki, pi, level, _), mom in self.evidence.items():
-            if levels[gi, ki, pi] == level:
+        for (gi, ki, pi, level, block), mom in self.evidence.items():
+            if levels[gi, ki, pi] == level and since <= block and (until is None or block < until):
                 m[:, :, gi, ki, pi] += mom
         return Evidence.of(m)
+
+    def current(self, levels: np.ndarray) -> Evidence:
+        """Evidence at the given levels from every round, unless the last ``WINDOW`` rounds
+        are significantly worse than the older ones (the slots before it or the groups it
+        shares calls with moved since): then from those rounds only."""
+        cut = self.round - WINDOW
+        new, old, pooled = self.at(levels, cut), self.at(levels, 0, cut), self.at(levels)
+        worse = (old.est - new.est) * np.array([1.0, -1.0, -1.0])[:, None, None, None]
+        with np.errstate(invalid="ignore"):  # 0.5% one-sided: rarely by chance alone
+            drift = (worse > 2.576 * np.hypot(old.se, new.se)).any(axis=0)
+        pick = lambda a, b: np.where(drift, a, b)  # noqa: E731
+        return Evidence(pick(new.est, pooled.est), pick(new.se, pooled.se), pick(new.n, pooled.n))
 
     def store(self, levels: np.ndarray, mom: np.ndarray, block: int) -> None:
         for gi, ki, pi in np.ndindex(levels.shape):
@@ -273,13 +291,16 @@ def staff(
        at n when n is not significantly below target - ``delta`` (one-sided 5%, on the ratio
        pooled over the replication x day units of every round that simulated that level),
        its point estimate meets the target (a wide interval alone never accepts a level), and
-       n - 1 is significantly short of the target. Otherwise it moves up (n significantly
-       short of target - delta; by the measured slope from n - 1 to n), down (n - 1 meets on
-       its point estimate) or stays undecided;
-       each round uses a new block of replications, so evidence grows where a slot is still
-       undecided. ``max_iterations`` rounds at most; then the budget is spent, the undecided
-       slots are said to be, and those whose level did not reach target - delta on its point
-       estimate get one agent more.
+       n - 1 is significantly short of the target. The level's own evidence is that of the
+       last ``WINDOW`` rounds only when they are significantly worse than the older ones
+       (:meth:`Search.current`: the slots before it or the groups it shares calls with
+       moved). Otherwise it moves up (n significantly short of target - delta; by the
+       measured slope from n - 1 to n), down (n - 1 meets on its point estimate) or stays
+       undecided; each round uses a new block of replications. ``max_iterations`` rounds at
+       most; when the budget is spent, the undecided slots (said to be) get the lowest level
+       shown good (else one above the highest simulated) and the last round confirms that
+       plan as a whole (:func:`_confirm`): an undecided slot not shown reaching the targets
+       there gets one agent more.
     4. **Fresh seeds**: the recommended staffing is re-simulated with replications the search
        never used; :meth:`StaffingResult.check` reports meets, significant misses, worst slot.
     """
@@ -312,7 +333,7 @@ def staff(
         state = resume or _start(scenario, targets, types, groups, seed, reps, simulate, say)
         if checkpoint:
             checkpoint(result(state), state)
-        while not state.decided.all() and state.round < max_iterations:
+        while not state.decided.all() and state.round < max_iterations - 1:
             _round(state, targets, types, reps, delta, simulate)
             state.history.append(_hours(scenario, types, state.levels))
             open_ = int((~state.decided).sum())
@@ -324,12 +345,17 @@ def staff(
             if checkpoint:
                 checkpoint(result(state), state)
         state.budget_spent = not state.decided.all()
-        if state.budget_spent:
+        if state.budget_spent and state.round < max_iterations:  # not confirmed yet
             moved = _best_guess(state, targets, delta)
+            bumped = _confirm(state, targets, types, reps, simulate)
+            state.history.append(_hours(scenario, types, state.levels))
             say(
                 f"budget spent: {int((~state.decided).sum())} slots undecided; "
-                f"{moved} of them set to the lowest level shown to reach the target"
+                f"{moved} of them set to the lowest level shown to reach the target; "
+                f"the plan confirmed on new replications, {bumped} slots one agent more"
             )
+            if checkpoint:
+                checkpoint(result(state), state)
         say(f"checking the staffing with {verify} fresh replications")
         checked = None
         if verify:
@@ -394,7 +420,8 @@ def _verdicts(state: Search, targets, delta):
     significantly short of the target, or there is none)."""
     plan = state.levels
     below_levels = np.maximum(plan - 1, state.lo)
-    here, below = state.at(plan), state.at(below_levels)
+    # the level below stays short as the context around it moves down: all rounds count
+    here, below = state.current(plan), state.at(below_levels)
     seen = here.n[0] > 0
     ok = ~seen | here.ok(targets, delta, ALPHA)
     good = seen & here.sure(targets, delta, ALPHA) & here.meets(targets)
@@ -411,7 +438,7 @@ def _best_guess(state: Search, targets, delta) -> int:
     top = np.full(state.levels.shape, -1, dtype=np.int64)
     for level in reversed(levels):
         at = np.full(state.levels.shape, level, dtype=np.int64)
-        ev = state.at(at)
+        ev = state.current(at)
         seen = ev.n[0] > 0
         good = seen & ev.sure(targets, delta, ALPHA) & ev.meets(targets)
         best = np.where(good, level, best)
@@ -422,6 +449,26 @@ def _best_guess(state: Search, targets, delta) -> int:
     moved = int((open_ & (guess != state.levels)).sum())
     state.levels = np.where(open_, guess, state.levels)
     return moved
+
+
+def _confirm(state: Search, targets, types, reps, simulate) -> int:
+    """The last round of a spent budget: the plan as it stands, undecided slots at their best
+    guess (never simulated together), run on new replications. An undecided slot, whose level
+    no test has shown good, gets one agent more unless this run shows it reaching the targets
+    (one-sided ``CONFIRM_ALPHA``: a point estimate just at the target is a coin toss with fresh
+    seeds); any slot significantly short one more (returns how many slots moved)."""
+    state.block = state.round
+    runs = simulate(state.levels, [state.block * reps + r for r in range(reps)], state.simulated)
+    state.simulated += reps
+    state.round += 1
+    mom = moments(runs, types)
+    state.store(state.levels, mom, state.block)
+    ev = Evidence.of(mom)  # this plan's context only: earlier rounds measured another
+    more = (~state.decided & ~ev.sure(targets, 0.0, CONFIRM_ALPHA)).astype(np.int64)
+    more += ev.short(targets, ALPHA)  # significantly short: one more still
+    more[state.fixed] = 0
+    state.levels = state.levels + more
+    return int((more > 0).sum())
 
 
 def _round(state: Search, targets, types, reps, delta, simulate) -> None:
