@@ -110,7 +110,10 @@ class Search:
         worse = (old.est - new.est) * np.array([1.0, -1.0, -1.0])[:, None, None, None]
         with np.errstate(invalid="ignore"):  # 0.5% one-sided: rarely by chance alone
             drift = (worse > 2.576 * np.hypot(old.se, new.se)).any(axis=0)
-        pick = lambda a, b: np.where(drift, a, b)  # noqa: E731
+
+        def pick(recent: np.ndarray, every: np.ndarray) -> np.ndarray:
+            return np.where(drift, recent, every)
+
         return Evidence(pick(new.est, pooled.est), pick(new.se, pooled.se), pick(new.n, pooled.n))
 
     def store(self, levels: np.ndarray, mom: np.ndarray, block: int) -> None:
