@@ -2,9 +2,8 @@
 
 Repetition k makes a baseline with root seed ``S + 2k`` and checks it the way ``sim regress``
 does (root seed + 1, the same replication count), with the module's own test
-(:func:`sim.quality.regress.compare_samples` per KPI, :func:`sim.quality.regress.holm` over them).
-The model
-never changes, so every flagged repetition is a false alarm; the design goal is < 1%. Also
+(:func:`sim.quality.significance.compare_samples` per KPI,
+:func:`sim.quality.significance.holm` over them). The model never changes, so every flagged repetition is a false alarm; the design goal is < 1%. Also
 reports how often each KPI's raw Welch p-value is below 0.05 (should be near 5% if the t-test
 is calibrated for these KPIs).
 
@@ -24,7 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from scipy import stats
 
 from sim import load_scenario, scenario_from_dict
-from sim.quality.regress import ALPHA, REPLICATIONS, compare_samples, holm, run_kpis
+from sim.quality.regress import ALPHA, REPLICATIONS, run_kpis
+from sim.quality.significance import compare_samples, holm
 
 TINY = {
     "name": "false-alarm-bench",

@@ -292,7 +292,8 @@ def test_share_intervals_stay_inside_zero_one():
 
 def test_experiment_file_address_needs_confirmation(tmp_path):
     from sim.experiments.executors import ExecutorError
-    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.experiments.experiment_file import load_experiment
+    from sim.experiments.sweep import run_sweep
 
     fixtures = Path(__file__).parent / "scenarios"
     (tmp_path / "sweep.yaml").write_text(

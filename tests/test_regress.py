@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.quality import regress as rg
+from sim.quality import significance as sig
 
 TINY = """\
 name: regress-tiny
@@ -122,23 +123,23 @@ def test_update_says_what_moved(project):
 
 
 def test_compare_samples_constants_and_none():
-    same = rg.compare_samples("abandon_rate", [0.0] * 5, [0.0] * 5)
+    same = sig.compare_samples("abandon_rate", [0.0] * 5, [0.0] * 5)
     assert same.verdict == "same" and not same.tests and not same.failed
-    moved = rg.compare_samples("abandon_rate", [0.0] * 5, [0.5] * 5)
+    moved = sig.compare_samples("abandon_rate", [0.0] * 5, [0.5] * 5)
     assert moved.verdict == "changed" and moved.failed
-    empty = rg.compare_samples("asa", [None] * 4, [None] * 4)
+    empty = sig.compare_samples("asa", [None] * 4, [None] * 4)
     assert empty.verdict == "no data" and not empty.failed
-    some = rg.compare_samples("asa", [None, 1.0, 2.0, 3.0], [1.5, 2.5, None, None])
+    some = sig.compare_samples("asa", [None, 1.0, 2.0, 3.0], [1.5, 2.5, None, None])
     assert len(some.tests) == 2  # None count (Fisher) and values (Welch)
-    assert rg.compare_samples("x", None, [1.0]).verdict == "new"
-    gone = rg.compare_samples("x", [1.0], None)
+    assert sig.compare_samples("x", None, [1.0]).verdict == "new"
+    gone = sig.compare_samples("x", [1.0], None)
     assert gone.verdict == "missing" and gone.failed
 
 
 def test_holm_matches_hand_computation():
     # sorted p: 0.01, 0.02, 0.04 -> 3*0.01, 2*0.02, 1*0.04 -> 0.03, 0.04, 0.04 (monotone)
-    assert rg.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
-    assert rg.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert sig.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert sig.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
 
 
 def test_cli_exit_codes(project):

@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.experiments.sweep import load_experiment, parse_path, read_results, run_sweep, set_path
+from sim.experiments.experiment_file import load_experiment, parse_path, set_path
+from sim.experiments.sweep import read_results, run_sweep
 from sim.model.simulation import simulate
 from sim.scenario.confine import extra_roots
 from sim.scenario.schema import ScenarioError, scenario_from_dict, scenario_to_dict

@@ -199,7 +199,8 @@ def sweep(
     --out again to resume a sweep that was stopped. Writes results.parquet (one row per point
     and replication) and points.csv (mean and 95% CI per point).
     """
-    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.experiments.experiment_file import load_experiment
+    from sim.experiments.sweep import run_sweep
     from sim.report.files import default_out_dir
 
     try:
