@@ -4,8 +4,8 @@ Repetition k makes a baseline with root seed ``S + 2k`` and checks it the way ``
 does (root seed + 1, the same replication count), with the module's own test
 (:func:`sim.quality.significance.compare_samples` per KPI,
 :func:`sim.quality.significance.holm` over them). The model never changes, so every flagged
-repetition is a false alarm; the design goal is < 1%. Also reports how often each KPI's raw Welch p-value is below 0.05 (should be near 5% if the t-test
-is calibrated for these KPIs).
+repetition is a false alarm; the design goal is < 1%. Also reports how often each KPI's raw
+Welch p-value is below 0.05 (should be near 5% if the t-test is calibrated for these KPIs).
 
     PYTHONPATH=. python benchmarks/regress_false_alarms.py [--repetitions 1000] [--workers 2]
         [--scenario FILE]
