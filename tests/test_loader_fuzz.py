@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sim.cli import cli
+from sim.scenario.pitfalls import ScenarioWarning
 from sim.scenario.schema import Scenario, ScenarioError, load_scenario
 from sim.scenario.yamlsource import load_yaml
 
@@ -40,7 +42,11 @@ FUZZ = settings(
 def check_like_the_cli(path: Path) -> None:
     """Exactly what ``sim validate`` does, asserted two ways: the library and the command."""
     try:
-        scenario = load_scenario(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scenario = load_scenario(path)
+        for w in caught:  # only the documented warnings, each naming the file and line
+            assert issubclass(w.category, ScenarioWarning) and f"{path}:" in str(w.message), w
     except ScenarioError as exc:
         assert exc.items, "a ScenarioError must say what is wrong"
         for item in exc.items:
@@ -54,9 +60,9 @@ def check_like_the_cli(path: Path) -> None:
         raise result.exception  # a traceback: shows the bug
     assert result.exit_code == expected, result.output
     if expected == 0:  # "ok" last; before it only warnings naming the file and line
-        *warnings, last = result.output.strip().splitlines()
+        *warned, last = result.output.strip().splitlines()
         assert last == f"{path}: ok", result.output
-        assert all(w.startswith(f"warning: {path}:") for w in warnings), result.output
+        assert all(w.startswith(f"warning: {path}:") for w in warned), result.output
     else:
         assert str(path) in result.output and "Traceback" not in result.output
 
