@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -307,3 +308,21 @@ def test_experiment_file_address_needs_confirmation(tmp_path):
     sweep = load_experiment(tmp_path / "sweep.yaml")
     with pytest.raises(ExecutorError, match="--allow-file-address"):
         run_sweep(sweep, tmp_path / "out")
+
+
+def test_interval_table_share_bounds_stay_inside_zero_one():
+    """intervals.csv and daily.csv: the same clamp as the KPIs, per row."""
+    from sim.experiments.replication import table_summary
+
+    tables = [
+        {"start": np.array([0.0, 1800.0]), "service_level": np.array([1.0, 0.02]),
+         "asa": np.array([2.0, -1.0])},
+        {"start": np.array([0.0, 1800.0]), "service_level": np.array([1.0, 0.0]),
+         "asa": np.array([2.0, -3.0])},
+        {"start": np.array([0.0, 1800.0]), "service_level": np.array([0.9, 0.0]),
+         "asa": np.array([2.0, -2.0])},
+    ]  # fmt: skip
+    out = table_summary(tables, ("start",))
+    assert out["service_level_ci_high"][0] == 1.0 and out["service_level_ci_low"][1] == 0.0
+    assert np.all(out["service_level_ci_low"] <= out["service_level_mean"])
+    assert out["asa_ci_low"][1] < -3.0  # not a share: not clamped

@@ -188,9 +188,12 @@ def table_summary(
             sd = np.nanstd(data, axis=0, ddof=1) if n > 1 else np.full(len(mean), np.nan)
         tval = stats.t.ppf(0.975, np.maximum(count - 1, 1))
         half = np.where(count > 1, tval * sd / np.sqrt(np.maximum(count, 1)), np.nan)
+        low, high = mean - half, mean + half
+        if unit_of(name).is_share:  # a share's interval stays in [0, 1], as for the KPIs
+            low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
         out[f"{name}_mean"] = mean
-        out[f"{name}_ci_low"] = mean - half
-        out[f"{name}_ci_high"] = mean + half
+        out[f"{name}_ci_low"] = low
+        out[f"{name}_ci_high"] = high
     return out
 
 
