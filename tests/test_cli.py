@@ -289,3 +289,22 @@ def test_kpi_names_in_summary_are_the_spec_names(tmp_path):
     kpis = json.loads((out / "summary.json").read_text())["kpis"]
     spec_names = [k for k in kpis if "." not in k and k in HEADLINE]
     assert spec_names[:8] == list(HEADLINE[:8])
+
+
+def test_columns_csv_gives_the_unit_of_every_column_of_the_folders_tables(tmp_path):
+    """The CSV headers keep machine names; columns.csv is their data dictionary."""
+    out = tmp_path / "out"
+    proc = sim("run", ROOT / "tests" / "scenarios" / "business_small.yaml", "--out", out,
+               "--workers", "1", "--replications", "2", "--no-report")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    units = {(r["file"], r["column"]): r["unit"] for r in read_csv(out / "columns.csv")}
+    for name in ("replications.csv", "intervals.csv", "daily.csv"):
+        with open(out / name, newline="") as fh:
+            header = next(csv.reader(fh))
+        assert {c for f, c in units if f == name} == set(header), name
+    assert units[("intervals.csv", "service_level_ci_low")] == "share"
+    assert units[("intervals.csv", "asa_mean")] == "s"
+    assert units[("intervals.csv", "offered_mean")] == "calls"  # per interval, not per day
+    assert units[("replications.csv", "offered")] == "calls/day"
+    assert units[("daily.csv", "delivery_on_time_mean")] == "share"
+    assert units[("intervals.csv", "start")].startswith("HH:MM")

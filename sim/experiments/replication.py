@@ -16,6 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import numpy as np
 from scipy import stats
@@ -31,6 +32,7 @@ from sim.experiments.executors import (
     run_all,
 )
 from sim.model.simulation import RunResult
+from sim.report.numbers import units_table
 from sim.scenario.kpis import unit_of
 from sim.scenario.schema import Scenario, Target, scenario_to_yaml
 
@@ -156,6 +158,11 @@ class Summary:
         daily = self.daily_summary()
         if daily is not None:
             files["daily.csv"] = daily
+        per_row = {"replications.csv": False, "intervals.csv": True, "daily.csv": True}
+        files["columns.csv"] = units_table(  # the CSV headers' units, a data dictionary
+            {n: (list(cast(dict, files[n])), per_row[n]) for n in per_row if n in files},
+            self.scenario.currency,
+        )
         return files
 
     def interval_summary(self) -> dict[str, np.ndarray]:

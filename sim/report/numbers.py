@@ -14,8 +14,10 @@ import numbers
 from sim.scenario.kpis import HEADLINE, format_value, unit_label, unit_of
 
 __all__ = [
+    "KEY_UNITS",
     "MAIN_KPIS",
     "column_unit",
+    "file_unit",
     "fmt",
     "fmt_range",
     "fmt_signed",
@@ -23,6 +25,7 @@ __all__ = [
     "headline",
     "is_num",
     "scale_of",
+    "units_table",
 ]
 
 MAIN_KPIS = HEADLINE  # the spec's KPIs, in the spec's order
@@ -70,11 +73,39 @@ def header(column: str, currency: str | None = None, per_row: bool = False) -> s
     Values in files stay as computed (shares as fractions), so the unit says "share", not "%".
     ``per_row``: the table has one row per interval or day, so counts are per row, not per day.
     """
+    unit = "" if column in KEY_UNITS else file_unit(column, currency, per_row)  # keys: as named
+    return f"{column} ({unit})" if unit else column
+
+
+KEY_UNITS = {  # the key columns of the tables in a results folder
+    "day": "day of the run (1 = the first)",
+    "weekday": "mon..sun",
+    "start": "HH:MM (start of the interval)",
+    "replication": "index",
+    "seed": "root seed",
+}
+
+
+def file_unit(column: str, currency: str | None = None, per_row: bool = False) -> str:
+    """The unit of a column of a results file, as stored (shares as fractions: "share")."""
+    if column in KEY_UNITS:
+        return KEY_UNITS[column]
     base = column
     for suffix in ("_mean", "_ci_low", "_ci_high"):
         base = base.removesuffix(suffix)
-    unit = "share" if unit_of(base).is_share else column_unit(base, currency, per_row)
-    return f"{column} ({unit})" if unit else column
+    return "share" if unit_of(base).is_share else column_unit(base, currency, per_row)
+
+
+def units_table(tables: dict[str, tuple[list[str], bool]], currency: str | None) -> dict:
+    """``columns.csv``: every column of the folder's CSV files with its unit; ``tables`` maps a
+    file name to its columns and whether it has one row per interval or day."""
+    out: dict[str, list[str]] = {"file": [], "column": [], "unit": []}
+    for name, (columns, per_row) in tables.items():
+        for column in columns:
+            out["file"].append(name)
+            out["column"].append(column)
+            out["unit"].append(file_unit(column, currency, per_row))
+    return out
 
 
 def column_unit(name: str, currency: str | None = None, per_row: bool = True) -> str:
