@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
-from sim.experiments.replication import Summary, mean_ci, summarize
+from sim.experiments.replication import Summary, kpi_names, mean_ci, summarize
 from sim.model.simulation import RunResult
 from sim.scenario.schema import Scenario
 
@@ -66,9 +66,7 @@ def paired_differences(
     Replication i of one list is paired with replication i of the other; pairs where either
     figure is missing are left out.
     """
-    names: list[str] = []
-    for run in (*baseline, *alternative):
-        names += [k for k in run.kpis if k not in names]
+    names = kpi_names((*baseline, *alternative))
     out = {}
     for name in names:
         pairs = [

@@ -44,6 +44,7 @@ __all__ = [
     "StoppingRuleError",
     "Summary",
     "default_workers",
+    "kpi_names",
     "mean_ci",
     "replicate",
     "run_replications",
@@ -141,9 +142,7 @@ class Summary:
         """The spec's results folder as plain data (file name -> content), for
         :func:`sim.report.files.write_folder`: the resolved scenario, ``summary.json``,
         ``replications.csv``, ``intervals.csv`` and, with business flows, ``daily.csv``."""
-        names: list[str] = []
-        for run in self.runs:
-            names += [k for k in run.kpis if k not in names]
+        names = kpi_names(self.runs)
         rows: dict[str, list] = {
             "replication": [r.replication for r in self.runs],
             "seed": [r.seed for r in self.runs],
@@ -173,6 +172,12 @@ class Summary:
         """Per day: mean and CI bounds of the day-level business figures (None if none)."""
         tables = [r.extra["daily"] for r in self.runs if "daily" in r.extra]
         return table_summary(tables, ("day", "weekday")) if tables else None
+
+
+def kpi_names(runs: Iterable[RunResult]) -> list[str]:
+    """Every KPI any of ``runs`` reported, in order of first appearance (runs may differ: a
+    figure with nothing behind it in one replication can be missing there)."""
+    return list(dict.fromkeys(name for run in runs for name in run.kpis))
 
 
 def table_summary(
@@ -213,9 +218,7 @@ def _judged(k: KpiSummary, target: Target | None) -> KpiSummary:
 
 def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     """KPI means, intervals and target verdicts over ``runs``."""
-    names: list[str] = []
-    for run in runs:
-        names += [k for k in run.kpis if k not in names]
+    names = kpi_names(runs)
     kpis = {}
     for name in names:
         mean, ci, n = mean_ci(run.kpis.get(name) for run in runs)

@@ -205,7 +205,7 @@ def run_kpis(
     bar: AbstractContextManager | None = None,
 ) -> dict[str, list[float | None]]:
     """KPIs of replications ``reps`` by name, one value per replication (None where missing)."""
-    from sim.experiments.replication import run_replications
+    from sim.experiments.replication import kpi_names, run_replications
 
     bar = bar or nullcontext(lambda done, total: None)
     runs = []
@@ -213,10 +213,7 @@ def run_kpis(
         for run in run_replications(scenario, seed, reps, workers):
             runs.append(run)
             advance(len(runs), len(reps))
-    names: list[str] = []
-    for run in runs:
-        names += [k for k in run.kpis if k not in names]
-    return {k: [_values(run.kpis.get(k)) for run in runs] for k in names}
+    return {k: [_values(run.kpis.get(k)) for run in runs] for k in kpi_names(runs)}
 
 
 def _bar(progress: Progress | None, total: int, label: str) -> AbstractContextManager:

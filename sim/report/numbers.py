@@ -17,6 +17,7 @@ __all__ = [
     "KEY_UNITS",
     "MAIN_KPIS",
     "column_unit",
+    "figure_of",
     "file_unit",
     "fmt",
     "fmt_range",
@@ -90,10 +91,15 @@ def file_unit(column: str, currency: str | None = None, per_row: bool = False) -
     """The unit of a column of a results file, as stored (shares as fractions: "share")."""
     if column in KEY_UNITS:
         return KEY_UNITS[column]
-    base = column
-    for suffix in ("_mean", "_ci_low", "_ci_high"):
-        base = base.removesuffix(suffix)
+    base = figure_of(column)
     return "share" if unit_of(base).is_share else column_unit(base, currency, per_row)
+
+
+def figure_of(column: str) -> str:
+    """The figure a summary column is about: ``service_level_ci_low`` -> ``service_level``."""
+    for suffix in ("_mean", "_ci_low", "_ci_high"):
+        column = column.removesuffix(suffix)
+    return column
 
 
 def units_table(tables: dict[str, tuple[list[str], bool]], currency: str | None) -> dict:

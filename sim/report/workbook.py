@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from sim.report.files import write_atomic
-from sim.report.numbers import header
+from sim.report.numbers import figure_of, header
 from sim.scenario.kpis import unit_label, unit_of
 
 __all__ = ["export_folder", "write_workbook"]
@@ -46,12 +46,6 @@ def _read_csv(path: Path) -> tuple[list[str], list[list]]:
     return rows[0], [[_value(c) for c in r] for r in rows[1:]]
 
 
-def _base(column: str) -> str:
-    for suffix in ("_mean", "_ci_low", "_ci_high"):
-        column = column.removesuffix(suffix)
-    return column
-
-
 def _sheet(wb, title: str, columns: list[str], rows: list[list], currency, per_row=True):
     from openpyxl.styles import Font
 
@@ -62,7 +56,7 @@ def _sheet(wb, title: str, columns: list[str], rows: list[list], currency, per_r
     for row in rows:
         ws.append(row)
     for j, c in enumerate(columns, start=1):
-        if unit_of(_base(c)).is_share:
+        if unit_of(figure_of(c)).is_share:
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                 cell.number_format = "0.0%"
         ws.column_dimensions[ws.cell(1, j).column_letter].width = max(10, min(40, len(c) + 4))
