@@ -1,15 +1,15 @@
-"""The scheduling helper and the arrival feeder keep SimPy's ordering contract."""
+"""The event loop keeps SimPy's ordering contract over the agenda, SimPy's queue and the feed."""
 
 import numpy as np
 import pytest
 import simpy
 
 from sim.model import events
-from sim.model.events import call_later, run_feeding
+from sim.model.events import ModelEnvironment, call_later, run_feeding
 
 
 def test_call_later_passes_the_value_and_keeps_scheduling_order_at_equal_times():
-    env = simpy.Environment()
+    env = ModelEnvironment()
     seen = []
     for name in ("a", "b", "c"):
         call_later(env, 5.0, lambda ev: seen.append((env.now, ev.value)), name)
@@ -21,14 +21,15 @@ def test_call_later_passes_the_value_and_keeps_scheduling_order_at_equal_times()
 @pytest.mark.parametrize("chunk", [1, 3, 4096])
 def test_feeding_runs_due_events_first_sets_the_clock_and_stops_at_until(monkeypatch, chunk):
     monkeypatch.setattr(events, "FEED_CHUNK", chunk)
-    env = simpy.Environment()
+    env = ModelEnvironment()
     log = []
     times = np.array([0.5, 2.0, 2.0, 3.25, 7.0, 10.0, 11.0])
     items = np.arange(len(times))
 
-    def feed(i):
+    def feed(t, i):
+        assert t == env.now
         log.append(("feed", int(i), env.now))
-        call_later(env, 1.0, lambda ev: log.append(("done", ev.value, env.now)), int(i))
+        env.later(1.0, lambda at, v: log.append(("done", v, at)), int(i))
 
     call_later(env, 2.0, lambda ev: log.append(("tick", None, env.now)))  # due with item 1
     run_feeding(env, 10.0, times, items, feed)
@@ -37,3 +38,94 @@ def test_feeding_runs_due_events_first_sets_the_clock_and_stops_at_until(monkeyp
     assert log.index(("tick", None, 2.0)) < log.index(("feed", 1, 2.0))
     assert log.index(("done", 0, 1.5)) < log.index(("feed", 1, 2.0))
     assert ("done", 4, 8.0) in log and env.now == 10.0
+
+
+def test_equal_times_run_in_scheduling_order_across_agenda_and_simpy():
+    """Rule 1: one sequence over both sources, as if everything were on SimPy's queue; rule 2:
+    SimPy's own events (no sequence number) when SimPy reaches them; rule 3: a fed call last."""
+    env = ModelEnvironment()
+    seen = []
+
+    def on_agenda(at, name):
+        seen.append((at, name))
+
+    def on_simpy(event):
+        seen.append((env.now, event.value))
+
+    env.timeout(3.0).callbacks.append(lambda _ev: seen.append((env.now, "timeout")))
+    env.later(3.0, on_agenda, "agenda 1")
+    call_later(env, 3.0, on_simpy, "simpy 2")
+    env.later(3.0, on_agenda, "agenda 3")
+    call_later(env, 3.0, on_simpy, "simpy 4")
+    env.later(3.0, on_agenda, "agenda 5")
+    env.later(1.0, on_agenda, "agenda at 1")
+    env.run_feeding(5.0, np.array([3.0]), np.array([0]), lambda t, _: seen.append((t, "fed")))
+    assert seen == [
+        (1.0, "agenda at 1"),
+        (3.0, "timeout"),
+        (3.0, "agenda 1"),
+        (3.0, "simpy 2"),
+        (3.0, "agenda 3"),
+        (3.0, "simpy 4"),
+        (3.0, "agenda 5"),
+        (3.0, "fed"),
+    ]
+
+
+def test_simpy_sees_the_model_clock_from_agenda_events():
+    """SimPy's own clock lags while agenda events run; a process started from one still waits
+    from the right time, and ``now`` is right inside it."""
+    env = ModelEnvironment()
+    woke = []
+
+    def process():
+        started = env.now
+        yield env.timeout(2.5)
+        woke.append((started, env.now))
+
+    env.later(10.0, lambda at, _: env.process(process()))
+    env.run(until=20.0)
+    assert woke == [(10.0, 12.5)] and env.now == 20.0
+
+
+def test_events_scheduled_on_simpy_land_at_now_plus_delay_of_the_model_clock():
+    """SimPy adds its lagging clock to the delay; the corrected delay lands exactly on the
+    model's ``now + delay`` or, where float addition cannot give it, one ulp later (the naive
+    delay lands early in some of these cases); the handler sees the exact time either way."""
+    rng = np.random.default_rng(7)
+    exact = naive_early = 0
+    for behind, ahead, delay in rng.uniform(0, 1e6, size=(300, 3)).tolist():
+        ahead += behind
+        env = ModelEnvironment()
+        call_later(env, behind, lambda ev: None)  # SimPy's clock will stop at ``behind``
+        env.run(until=np.nextafter(behind, np.inf))
+        env.clock = ahead  # as while an agenda event at ``ahead`` runs
+        seen = []
+        call_later(env, delay, lambda ev, seen=seen, env=env: seen.append(env.now))
+        at = ahead + delay
+        assert at <= env.peek() <= np.nextafter(at, np.inf)
+        exact += env.peek() == at
+        naive_early += behind + (at - behind) < at
+        env.run()
+        assert seen == [at]
+    assert naive_early > 0 and exact >= 270
+
+
+def test_run_stops_before_until_and_refuses_an_event():
+    env = ModelEnvironment()
+    seen = []
+    env.later(4.0, lambda at, _: seen.append(at))
+    env.later(5.0, lambda at, _: seen.append(at))
+    env.run(until=5.0)
+    assert seen == [4.0] and env.now == 5.0
+    with pytest.raises(ValueError, match="greater"):
+        env.run(until=5.0)
+    with pytest.raises(TypeError, match="time"):
+        env.run(until=env.event())
+    env.run()
+    assert seen == [4.0, 5.0]
+
+
+def test_a_plain_environment_is_not_enough():
+    with pytest.raises(AttributeError):
+        call_later(simpy.Environment(), 1.0, lambda ev: None)

@@ -9,6 +9,7 @@ import simpy
 from sim import scenario_from_dict, simulate
 from sim.model.back_office import BackOffice
 from sim.model.contact_center import ContactCenter
+from sim.model.events import ModelEnvironment
 from sim.model.records import CallLog, Outcome
 from sim.model.routing import Ordered
 from sim.model.streams import Streams
@@ -31,7 +32,7 @@ def _scenario(groups, routing=None, **over):
 
 def test_router_refuses_to_start_unconnected():
     sc = _scenario({"a": {"skills": ["x"], "staffing": 2}})
-    center = ContactCenter(simpy.Environment(), sc, Streams(1), CallLog())
+    center = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
     with pytest.raises(RuntimeError, match="connect"):
         center.start()
 

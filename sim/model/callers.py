@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from sim.model.calendar import arrival_rates
-from sim.model.events import call_later
+from sim.model.events import ModelEnvironment
 from sim.model.records import CallLog, Origin, Outcome
 from sim.model.streams import Streams
 from sim.scenario.distributions import BatchSampler, uniforms
@@ -49,13 +48,13 @@ class Callers:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: ModelEnvironment,
         scenario: Scenario,
         streams: Streams,
         calls: CallLog,
-        offer: Callable[[int], None],
+        offer: Callable[[float, int], None],
     ):
-        """``offer(call_id)`` brings a call to the agent queue (the router's door)."""
+        """``offer(now, call_id)`` brings a call to the agent queue (the router's door)."""
         self.env, self.sc, self.streams, self.calls = env, scenario, streams, calls
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
@@ -178,16 +177,15 @@ class Callers:
                 f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
                 "the scenario loops without progress (check redial probabilities and delays)"
             )
-        call_later(
-            self.env,
+        self.env.later(  # on the agenda, like the router's events (sim.model.events)
             at - self.env.now,
             self._arrive_again,
             (customer, tier, call_type, attempt, origin, same_as),
         )
 
-    def _arrive_again(self, event) -> None:
-        customer, tier, ctype, attempt, origin, same_as = event.value
-        now, sc = self.env.now, self.sc
+    def _arrive_again(self, now: float, call) -> None:
+        customer, tier, ctype, attempt, origin, same_as = call
+        sc = self.sc
         if same_as is None:
             patience, handle = self._again_patience[tier](), self._again_handle[ctype]()
         else:
@@ -202,12 +200,9 @@ class Callers:
                 return
             cid = self._add_queued(*row, now + t_ivr)
             if now + t_ivr < sc.horizon_s:
-                call_later(self.env, t_ivr, self._leave_ivr, cid)
+                self.env.later(t_ivr, self.offer, cid)
             return
-        self.offer(self._add_queued(*row, now))
-
-    def _leave_ivr(self, event) -> None:
-        self.offer(event.value)
+        self.offer(now, self._add_queued(*row, now))
 
 
 def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:

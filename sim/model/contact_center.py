@@ -13,23 +13,25 @@ The story of one call, as this module tells it:
 
 Which free agent answers an arriving call is the routing policy's choice
 (:mod:`sim.model.routing`). SimPy's ``Resource`` cannot route by skill with overflow, so
-matching is done here, driven by SimPy timeouts with callbacks rather than a process per call:
-the hot path is three events. Agents come and go with the staffing timeline; one whose shift
-ends mid-call finishes it first (overtime), never dropping it.
+matching is done here, with callbacks rather than a process per call. A call's own events
+(patience, overflow timers, the agent's release) go on the agenda of
+:class:`~sim.model.events.ModelEnvironment`, not on SimPy's queue, and their handlers get the
+time as an argument; staffing changes are SimPy events. Agents come and go with the staffing
+timeline; one whose shift ends mid-call finishes it first (overtime), never dropping it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from heapq import heappush
 
 import numpy as np
-import simpy
 
-from sim.model.events import call_later
+from sim.model.events import ModelEnvironment, call_later
 from sim.model.queues import WAITING, QueueIndex
 from sim.model.records import CallLog, Calls, Outcome, StaffLog
-from sim.model.routing import POLICIES
+from sim.model.routing import POLICIES, Ordered
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
 from sim.scenario.distributions import BatchSampler
@@ -49,10 +51,19 @@ class ContactCenter:
     it its listeners with :meth:`connect` before :meth:`start`.
     """
 
-    def __init__(
-        self, env: simpy.Environment, scenario: Scenario, streams: Streams, calls: CallLog
-    ):
+    def __init__(self, env: ModelEnvironment, scenario: Scenario, streams: Streams, calls: CallLog):
         self.env, self.calls = env, calls
+        # the columns the hot path reads and writes, bound once
+        self._call_type, self._tier, self._patience = calls.call_type, calls.tier, calls.patience
+        self._handle, self._outcome, self._answer_at = calls.handle, calls.outcome, calls.answer
+        self._group, self._agent = calls.group, calls.agent
+        # the hot path pushes its events onto the agenda itself (sim.model.events)
+        self._agenda, self._next_seq = env.agenda, env.next_seq
+        self._give_up_at, self._overflow_at, self._release_at = (
+            self._give_up,
+            self._overflow,
+            self._release,
+        )
         self.warmup = scenario.warmup
         self.on_abandoned: Callable[[int, float], None] | None = None
         self.on_handled: list[Callable[[int, float], None]] = []
@@ -118,7 +129,7 @@ class ContactCenter:
         self.present = [0] * len(self.groups)
         self.leaving = [0] * len(self.groups)
         self._off_duty: list[list[int]] = [[] for _ in self.groups]
-        self._next_agent = 0
+        self.agent_group: list[int] = []  # per agent id: its group
         self.idle_since: list[float] = []  # per agent: when it last became free
         self.staff_log = StaffLog(self.groups)
         self.scheduled = [on_duty_timeline(scenario, g, streams) for g in self.groups]
@@ -129,7 +140,9 @@ class ContactCenter:
         ]
         made = {name: POLICIES[name].create(self, streams) for name in dict.fromkeys(wanted)}
         self.policy = [made[name] for name in wanted]
+        self._ordered = [type(p) is Ordered for p in self.policy]  # inlined in offer
         self._work_trackers = [p for p in made.values() if p.tracks_work]
+        self._plain = False  # no after-call work, work trackers or listeners (set by connect)
 
         # time-weighted number of calls waiting (for Little's law and queue plots)
         self.waiting = 0
@@ -146,6 +159,7 @@ class ContactCenter:
         then each ``on_handled(cid, at)`` in order when an answered call's talk ends."""
         self.on_abandoned, self.on_handled = on_abandoned, list(on_handled)
         self._connected = True
+        self._plain = self.acw is None and not self._work_trackers and not self.on_handled
 
     # --- staffing ----------------------------------------------------------------------------
 
@@ -167,6 +181,7 @@ class ContactCenter:
         self._set_staff(g, n)
 
     def _set_staff(self, g: int, target: int) -> None:
+        now = self.env.now
         on_duty = self.present[g] - self.leaving[g]
         if target > on_duty:
             extra = target - on_duty
@@ -174,9 +189,9 @@ class ContactCenter:
             self.leaving[g] -= stay
             for _ in range(extra - stay):
                 pool = self._off_duty[g]
-                agent = pool.pop() if pool else self._new_agent()
+                agent = pool.pop() if pool else self._new_agent(g)
                 self.present[g] += 1
-                self._serve_next(g, agent)
+                self._release(now, agent)  # free: takes a waiting call or becomes idle
         elif target < on_duty:
             surplus = on_duty - target
             idle = self.idle[g]
@@ -185,7 +200,7 @@ class ContactCenter:
                 self.present[g] -= 1
                 surplus -= 1
             self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
-        self.staff_log.record(g, self.env._now, self.present[g])
+        self.staff_log.record(g, now, self.present[g])
         if self.skip and (target == 0) != (on_duty == 0):
             self._refresh_skips()
         if target == 0 and on_duty > 0:  # after the other changes of this instant (a handover)
@@ -194,7 +209,7 @@ class ContactCenter:
     def _closed_now(self, event) -> None:
         g = event.value
         if self.present[g] == self.leaving[g]:
-            self._closed(g)
+            self._closed(self.env.now, g)
 
     def _refresh_skips(self) -> None:
         """A group's on-duty count crossed zero: which delayed steps may take calls at once."""
@@ -209,69 +224,74 @@ class ContactCenter:
         ]
         self.queues.open_steps(self.step_open)
 
-    def _closed(self, g: int) -> None:
+    def _closed(self, now: float, g: int) -> None:
         """Group ``g`` has nobody on duty now: later route steps waiting for it may take their
         calls (skip rule), and calls left with no group at all may be disconnected."""
         if self.skip:
             for h in sorted(self.dependents[g]):
                 idle = self.idle[h]
                 while idle:
-                    cid = self.queues.pick(h, self.env._now)
+                    cid = self.queues.pick(h, now)
                     if cid is None:
                         break
-                    self._count_waiting(-1)
-                    self._answer(cid, h, idle.pop())
+                    self._count_waiting(now, -1)
+                    self._answer(now, cid, h, idle.pop())
         if self.disconnect:
             on_duty = [p - q for p, q in zip(self.present, self.leaving, strict=True)]
             for c in self.types_of[g]:
                 if not any(on_duty[h] for h in self.route_groups[c]):
-                    self._disconnect_type(c)
+                    self._disconnect_type(now, c)
 
-    def _disconnect_type(self, c: int) -> None:
+    def _disconnect_type(self, now: float, c: int) -> None:
         """No group of call type ``c`` has anyone on duty: its waiting calls are cut off."""
-        outcome, end, now = self.calls.outcome, self.calls.end, self.env._now
+        outcome, end = self.calls.outcome, self.calls.end
         for q in range(c * self.n_tiers, (c + 1) * self.n_tiers):
             for cid in self.queues.drain(q):
                 if outcome[cid] == WAITING:
                     outcome[cid], end[cid] = _DISCONNECTED, now
-                    self._count_waiting(-1)
+                    self._count_waiting(now, -1)
 
-    def _new_agent(self) -> int:
-        self._next_agent += 1
+    def _new_agent(self, g: int) -> int:
         self.idle_since.append(0.0)
-        return self._next_agent - 1
+        self.agent_group.append(g)
+        return len(self.agent_group) - 1
 
-    # --- the call path -----------------------------------------------------------------------
+    # --- the call path: events on the agenda, handlers given the time (sim.model.events) ----
 
-    def offer(self, cid: int) -> None:
+    def offer(self, now: float, cid: int) -> None:
         """A call reaches the queue: answered at once, or it waits (patience starts now)."""
-        calls = self.calls
-        ctype = calls.call_type[cid]
-        chosen = self.policy[ctype].pick(self.first_groups[ctype])
-        if chosen is not None:
-            self._answer(cid, *chosen)
-            return
-        calls.outcome[cid] = WAITING
-        self.queues.append(ctype * self.n_tiers + calls.tier[cid], cid)
-        env = self.env
-        now = env._now  # _count_waiting(+1), inlined: this runs for every queued call
-        self.wait_area += self.waiting * (now - self._wait_last)
+        ctype = self._call_type[cid]
+        groups = self.first_groups[ctype]
+        if self._ordered[ctype]:  # Ordered.pick, inlined: the first group with a free agent
+            idle = self.idle
+            for g in groups:
+                if idle[g]:
+                    self._answer(now, cid, g, idle[g].pop())
+                    return
+        else:
+            chosen = self.policy[ctype].pick(groups)
+            if chosen is not None:
+                self._answer(now, cid, *chosen)
+                return
+        self._outcome[cid] = WAITING
+        self.queues.append(ctype * self.n_tiers + self._tier[cid], cid)
+        self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting, inlined
         self._wait_last = now
         self.waiting += 1
-        patience = calls.patience[cid]
+        patience = self._patience[cid]
+        agenda, seq = self._agenda, self._next_seq
         if patience < math.inf:
-            call_later(env, patience, self._give_up, cid)
+            heappush(agenda, (now + patience, seq(), self._give_up_at, cid))
         for after, _ in self.delayed[ctype]:
             if after < patience:
-                call_later(env, after, self._overflow, cid)
+                heappush(agenda, (now + after, seq(), self._overflow_at, cid))
 
-    def _overflow(self, event) -> None:
+    def _overflow(self, now: float, cid: int) -> None:
         """A waiting call may now go to a group that takes it only after a wait."""
-        cid = event.value
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return
-        waited = self.env._now - calls.queue_entry[cid]
+        waited = now - calls.queue_entry[cid]
         ctype = calls.call_type[cid]
         step_open = self.step_open
         groups = [
@@ -281,75 +301,74 @@ class ContactCenter:
         ]
         chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
-            self._count_waiting(-1)  # the queue entry is skipped lazily later
-            self._answer(cid, *chosen)
+            self._count_waiting(now, -1)  # the queue entry is skipped lazily later
+            self._answer(now, cid, *chosen)
 
-    def _give_up(self, event) -> None:
-        cid = event.value
-        calls = self.calls
-        if calls.outcome[cid] != WAITING:
+    def _give_up(self, now: float, cid: int) -> None:
+        outcome = self._outcome
+        if outcome[cid] != WAITING:
             return  # answered before its patience ran out
-        now = self.env._now
-        calls.outcome[cid] = _ABANDONED
-        calls.end[cid] = now
-        self._count_waiting(-1)
+        outcome[cid] = _ABANDONED
+        self.calls.end[cid] = now
+        self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting, inlined
+        self._wait_last = now
+        self.waiting -= 1
         if self.on_abandoned is not None:
             self.on_abandoned(cid, now)
 
-    def _answer(self, cid: int, g: int, agent: int) -> None:
+    def _answer(self, now: float, cid: int, g: int, agent: int) -> None:
         """An agent takes the call. Its end of talk (and its release, without after-call work)
         is not written here but derived by :meth:`derive_ends` with the same arithmetic."""
-        calls, now = self.calls, self.env._now
-        talk = calls.handle[cid] * self.factor[g]
-        calls.outcome[cid] = _ANSWERED
-        calls.answer[cid] = now
-        calls.group[cid] = g
-        calls.agent[cid] = agent
+        talk = self._handle[cid] * self.factor[g]
+        self._outcome[cid] = _ANSWERED
+        self._answer_at[cid] = now
+        self._group[cid] = g
+        self._agent[cid] = agent
+        if self._plain:
+            heappush(self._agenda, (now + talk, self._next_seq(), self._release_at, agent))
+            return
         if self.acw is None:
             busy = talk
         else:
             busy = talk + self.acw()
-            calls.release[cid] = now + busy
-        call_later(self.env, busy, self._release, (g, agent))
+            self.calls.release[cid] = now + busy
+        heappush(self._agenda, (now + busy, self._next_seq(), self._release_at, agent))
         for tracker in self._work_trackers:
             tracker.assigned(g, now, now + busy)
         for listener in self.on_handled:  # redials, then the business the call creates
             listener(cid, now + talk)
 
-    def _release(self, event) -> None:
-        g, agent = event.value
+    def _release(self, now: float, agent: int) -> None:
+        """An agent is free: it leaves if its shift is over, else it takes the best waiting
+        call it may take (tier priority, then the longest wait) or becomes idle."""
+        g = self.agent_group[agent]
         if self.leaving[g]:
             self.leaving[g] -= 1
             self.present[g] -= 1
             self._off_duty[g].append(agent)
-            self.staff_log.record(g, self.env._now, self.present[g])
+            self.staff_log.record(g, now, self.present[g])
             if self.disconnect and self.present[g] == self.leaving[g]:
-                self._closed(g)  # as a switch checks again when the last call of a group ends
+                self._closed(now, g)  # as a switch checks again when the last call of a group ends
             return
-        self._serve_next(g, agent)
+        # nobody waiting: no pick (the queues may still hold calls gone, removed lazily later)
+        if self.waiting:
+            cid = self.queues.pick(g, now)
+            if cid is not None:
+                self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting
+                self._wait_last = now
+                self.waiting -= 1
+                self._answer(now, cid, g, agent)
+                return
+        self.idle[g].append(agent)
+        self.idle_since[agent] = now
 
-    def _serve_next(self, g: int, agent: int) -> None:
-        """A free agent takes the best waiting call it may take (tier priority, then the
-        longest wait), or becomes idle."""
-        now = self.env._now
-        cid = self.queues.pick(g, now)
-        if cid is None:
-            self.idle[g].append(agent)
-            self.idle_since[agent] = now
-            return
-        self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting(-1), inlined
-        self._wait_last = now
-        self.waiting -= 1
-        self._answer(cid, g, agent)
-
-    def _count_waiting(self, delta: int) -> None:
-        now = self.env._now  # the clock without the property call: this runs twice a call
+    def _count_waiting(self, now: float, delta: int) -> None:
         self.wait_area += self.waiting * (now - self._wait_last)
         self._wait_last = now
         self.waiting += delta
 
     def _warmup_ends(self, _event) -> None:
-        self._count_waiting(0)
+        self._count_waiting(self.env.now, 0)
         self._warm_area = self.wait_area
 
     def mean_queue_length(self, horizon: float) -> float:
@@ -358,7 +377,7 @@ class ContactCenter:
 
     def close(self) -> None:
         """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
-        self._count_waiting(0)
+        self._count_waiting(self.env.now, 0)
         outcome = self.calls.outcome
         for cid in self.queues.waiting():
             if outcome[cid] == WAITING:

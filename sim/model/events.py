@@ -1,71 +1,208 @@
-"""The one scheduling helper of the model, on SimPy's public API, and the arrival feeder.
+"""The model's event loop: SimPy's event queue, plus an agenda for the calls' own events.
 
-A call costs two or three events (arrival, patience, agent release), so their price sets the
-speed of the model. :func:`call_later` hands SimPy (``Environment.schedule``) a slotted event
-that is already triggered and runs one callback: ``Environment.step`` needs nothing more of an
-event than ``callbacks`` and ``_ok`` (it reads ``_value`` only for a failed one), and this costs
-a third of a ``Timeout``. The callback reads its argument from ``event.value``.
+A call costs an arrival and two or three timed events (patience, overflow timer, agent
+release), so their price sets the speed of the model. Those timed events never become SimPy
+events: :class:`ModelEnvironment` keeps them on its *agenda*, a plain heap of
+``(time, seq, fn, value)`` tuples run as ``fn(time, value)`` (the router and the callers push
+onto it with :meth:`ModelEnvironment.later` or directly). Everything else (staffing changes,
+the business flows, any SimPy process) is scheduled on SimPy through its public API
+(``Environment.schedule``; :func:`call_later` for a callback) and runs in ``Environment.step``.
+Measured on M/M/50+M (``benchmarks/bench_events.py`` times the loop alone), a SimPy event per
+call event cost about twice the agenda entry.
 
-:func:`run_feeding` delivers the first calls, drawn in advance and sorted, without putting
-them on the heap at all.
+:meth:`ModelEnvironment.run_feeding` merges three sorted sources: the first calls, drawn in
+advance (never on a heap), the agenda, and SimPy's queue (``peek``, ``step``). The order is
+SimPy's own contract, (time, then the order of scheduling), over all of them:
+
+1. Agenda entries and :func:`call_later` events take their sequence numbers from one counter.
+   At equal times, a :func:`call_later` event first runs the agenda entries scheduled before
+   it, so events run in scheduling order whichever source holds them (what one SimPy queue did).
+2. Events put on SimPy any other way (a ``Timeout``, a ``Process``) carry no sequence number:
+   they run before the agenda entries of their time.
+3. A first call due at ``t`` is handed over after every event due at or before ``t``, as if it
+   had been scheduled last.
+
+The clock: ``env.now`` is the time of the event being handled, whichever source it came from.
+SimPy's own clock moves only when SimPy steps, so it lags during agenda events; it is never
+written. Anything scheduled on SimPy lands at ``env.now + delay`` of the model's clock: the
+delay handed to ``Environment.schedule`` is corrected so that SimPy's sum is exactly that time.
+So code run from an agenda event (a handled call creating an order) and SimPy processes see
+the same, correct time. Rarely no float delay gives it (SimPy's clock has bits finer than the
+time's spacing and the sum ties: 1 in 30 on a lag of days, never seen on lags of minutes): the
+event then sits one ulp later on SimPy's queue, never earlier, and a :func:`call_later` handler
+still sees its exact time; only an agenda entry of that very time scheduled after it could
+run first.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from heapq import heappop, heappush
+from itertools import count
 from typing import Any
 
 import numpy as np
 import simpy
 from simpy.core import NORMAL
 
-__all__ = ["call_later", "run_feeding"]
+__all__ = ["ModelEnvironment", "call_later", "run_feeding"]
 
 FEED_CHUNK = 4096  # arrivals converted to Python floats at a time
+_END = (math.inf, math.inf, None, None)  # stays at the bottom of the agenda: no empty checks
+_simpy_now = simpy.Environment.now.fget  # SimPy's clock (the public property of the base class)
+_simpy_schedule = simpy.Environment.schedule
+_simpy_step = simpy.Environment.step
 
 
 class _Callback:
-    """A SimPy-compatible event that is already triggered and runs ``fn(self)``."""
+    """A SimPy-compatible event that is already triggered and runs ``fn(self)`` in order."""
 
-    __slots__ = ("callbacks", "value")
+    __slots__ = ("at", "callbacks", "fn", "seq", "value")
     _ok = True  # it never fails (a class attribute: one write less per event)
 
-    def __init__(self, fn: Callable[[Any], None], value: Any):
-        self.callbacks = [fn]
-        self.value = value
+    def __init__(self, run, fn: Callable[[Any], None], value: Any, at: float, seq: int):
+        self.callbacks = [run]
+        self.fn, self.value, self.at, self.seq = fn, value, at, seq
+
+
+class ModelEnvironment(simpy.Environment):
+    """A SimPy environment whose ``now`` is the model's clock and which runs the agenda too.
+
+    SimPy's next event has a wake-up entry on the agenda (at its time, before the agenda's own
+    entries of that time: rule 2), so the run loop looks at one heap only. Run it with
+    :meth:`run_feeding` or :meth:`run`; ``step`` handles the next entry of the agenda.
+    """
+
+    def __init__(self, initial_time: float = 0.0):
+        super().__init__(initial_time)
+        self.clock = float(initial_time)
+        self.agenda: list[tuple] = [_END]
+        self.next_seq: Callable[[], int] = count().__next__
+        self._next_wake = count(-1, -1).__next__  # wake-ups sort before the entries of their time
+        self._simpy_next = math.inf  # the time of SimPy's next event (= peek()); nan: stepping
+        self._run_callback_bound, self._wake_bound = self._run_callback, self._wake_simpy
+
+    @property
+    def now(self) -> float:
+        """The time of the event being handled (SimPy's clock may lag, see the module)."""
+        return self.clock
+
+    def schedule(self, event, priority=NORMAL, delay=0.0) -> None:
+        """SimPy's ``schedule``, at exactly ``now + delay`` of the model's clock."""
+        self._schedule_at(event, priority, self.clock + delay)
+
+    def _schedule_at(self, event, priority, at: float) -> None:
+        behind = _simpy_now(self)
+        delay = at - behind
+        if behind + delay != at:  # SimPy adds its (lagging) clock to the delay: correct it
+            delay = _delay_landing_at(behind, at, delay)
+        _simpy_schedule(self, event, priority, delay)
+        landed = behind + delay  # what SimPy stored, as peek() would say
+        if landed < self._simpy_next:  # SimPy's next event changed: wake up for it
+            self._simpy_next = landed
+            heappush(self.agenda, (landed, self._next_wake(), self._wake_bound, None))
+
+    def _wake_simpy(self, at: float, _) -> None:
+        """The agenda's entry for SimPy's next event: step SimPy if it is still due now."""
+        if at != self._simpy_next:
+            return  # stale: an earlier event took its place, or SimPy is stepping (nan)
+        self._simpy_next = math.nan
+        _simpy_step(self)
+        self._simpy_next = nxt = self.peek()
+        if nxt < math.inf:
+            heappush(self.agenda, (nxt, self._next_wake(), self._wake_bound, None))
+
+    def later(self, delay: float, fn: Callable[[float, Any], None], value: Any = None) -> None:
+        """Put ``fn(time, value)`` on the agenda, ``delay`` seconds from now."""
+        heappush(self.agenda, (self.clock + delay, self.next_seq(), fn, value))
+
+    def _run_callback(self, event: _Callback) -> None:
+        """SimPy runs a :func:`call_later` event: first the agenda entries of its time that
+        were scheduled before it (rule 1), then its function."""
+        agenda, key = self.agenda, (event.at, event.seq)
+        while agenda[0] < key:  # (time, seq) decide; fn is never compared (seq is unique)
+            at, _, fn, value = heappop(agenda)
+            self.clock = at
+            fn(at, value)
+        self.clock = event.at  # SimPy's time for it may be one ulp later (_delay_landing_at)
+        event.fn(event)
+
+    def step(self) -> None:
+        """Handle the next entry of the agenda (SimPy's next event, or a call event)."""
+        if self.agenda[0] is _END:
+            raise simpy.core.EmptySchedule
+        at, _, fn, value = heappop(self.agenda)
+        self.clock = at
+        fn(at, value)
+
+    def run(self, until: float | None = None) -> None:
+        """Handle every event due before ``until`` (default: until none is left), then set the
+        clock to ``until``. Unlike SimPy's ``run``, ``until`` must be a time."""
+        if until is not None and not isinstance(until, int | float):
+            raise TypeError("ModelEnvironment.run(until=...) takes a time, not an event")
+        end = math.inf if until is None else float(until)
+        if end <= self.clock:
+            raise ValueError(f"until ({end}) must be greater than the current time")
+        agenda = self.agenda
+        while agenda[0][0] < end:
+            at, _, fn, value = heappop(agenda)
+            self.clock = at
+            fn(at, value)
+        if until is not None:
+            self.clock = end
+
+    def run_feeding(
+        self, until: float, times: np.ndarray, items: np.ndarray, feed: Callable[[float, Any], None]
+    ) -> None:
+        """Run to ``until``, calling ``feed(times[i], items[i])`` in turn (sorted arrays).
+
+        Times become Python floats ``FEED_CHUNK`` at a time, not for the whole horizon at once.
+        """
+        agenda, pop = self.agenda, heappop
+        n = int(np.searchsorted(times, until, side="left"))  # times >= until never come
+        for start in range(0, n, FEED_CHUNK):
+            chunk = slice(start, min(start + FEED_CHUNK, n))
+            for t, item in zip(times[chunk].tolist(), items[chunk].tolist(), strict=True):
+                while agenda[0][0] <= t:  # events due at or before t first (rule 3)
+                    at, _, fn, value = pop(agenda)
+                    self.clock = at
+                    fn(at, value)
+                self.clock = t
+                feed(t, item)
+        if until > self.clock:
+            self.run(until)
+
+
+def _delay_landing_at(behind: float, at: float, delay: float) -> float:
+    """The least delay whose float sum with ``behind`` is ``at`` or more: exactly ``at`` where
+    float addition can give it, else one ulp later, never earlier."""
+    while behind + delay > at:
+        delay = math.nextafter(delay, -math.inf)
+    while behind + delay < at:  # the sum never decreases as the delay grows
+        delay = math.nextafter(delay, math.inf)
+    return delay
 
 
 def call_later(
-    env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any = None
+    env: ModelEnvironment, delay: float, fn: Callable[[Any], None], value: Any = None
 ) -> None:
-    """Call ``fn(event)`` after ``delay`` seconds, with ``event.value`` set to ``value``."""
-    env.schedule(_Callback(fn, value), NORMAL, delay)  # type: ignore[arg-type]  # duck-typed
+    """On SimPy: call ``fn(event)`` after ``delay`` seconds, with ``event.value`` = ``value``.
+
+    The event is a slotted object that is already triggered (``Environment.step`` needs no more
+    of an event than ``callbacks`` and ``_ok``), a third of the cost of a ``Timeout``.
+    """
+    at = env.clock + delay
+    event = _Callback(env._run_callback_bound, fn, value, at, env.next_seq())
+    env._schedule_at(event, NORMAL, at)
 
 
 def run_feeding(
-    env: simpy.Environment,
+    env: ModelEnvironment,
     until: float,
     times: np.ndarray,
     items: np.ndarray,
-    feed: Callable[[Any], None],
+    feed: Callable[[float, Any], None],
 ) -> None:
-    """Run to ``until``, handing ``items[i]`` to ``feed`` at ``times[i]`` (sorted arrays).
-
-    Events due at or before an item's time are processed first (``peek``, ``step``), exactly as
-    if the item had been a scheduled event; then the clock is set to the item's time. That one
-    write of ``env._now`` is the only SimPy internal the model writes (the router reads the
-    clock as ``env._now`` too, sparing a property call per access): SimPy can advance its clock
-    only by popping an event, and an event per arrival made the whole model 1.47x slower on
-    M/M/50+M (``benchmarks/bench_events.py`` measures the feeding alone). Times become Python
-    floats ``FEED_CHUNK`` at a time, not for the whole horizon at once.
-    """
-    peek, step = env.peek, env.step
-    n = int(np.searchsorted(times, until, side="left"))  # times >= until never come
-    for start in range(0, n, FEED_CHUNK):
-        chunk = slice(start, min(start + FEED_CHUNK, n))
-        for t, item in zip(times[chunk].tolist(), items[chunk].tolist(), strict=True):
-            while peek() <= t:
-                step()
-            env._now = t
-            feed(item)
-    env.run(until=until)
+    """:meth:`ModelEnvironment.run_feeding` (the entry point of :func:`sim.model.simulate`)."""
+    env.run_feeding(until, times, items, feed)

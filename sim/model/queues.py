@@ -87,7 +87,8 @@ class QueueIndex:
     def pick(self, g: int, now: float) -> int | None:
         """Remove and return the best waiting call group ``g`` may take now, or None."""
         outcome, entry, queues = self._outcome, self._entry, self.queues
-        best = best_key = None
+        best = None  # the best head's queue, then its tier priority, entry time, position
+        best_prio = best_t = best_pos = 0
         for prio, after, heap in self._classes[g]:
             while heap:  # bring the class's true oldest head to the top
                 top = heap[0]
@@ -108,9 +109,8 @@ class QueueIndex:
                 continue  # no queue of this class has a call
             if after and now - t_in < after:
                 continue  # FIFO: if the oldest head may not overflow yet, nobody may
-            key = (prio, t_in, top[1])
-            if best_key is None or key < best_key:
-                best, best_key = queue, key
+            if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
+                best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
         # the popped head's heap entries are now stale (older than the new head): fixed lazily
         return None if best is None else best.popleft()
 

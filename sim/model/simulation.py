@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import simpy
 
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
 from sim.kpi.calls import CallRecords, call_kpis, call_masks, interval_table
@@ -22,7 +21,7 @@ from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter
 from sim.model.delivery import Delivery
-from sim.model.events import run_feeding
+from sim.model.events import ModelEnvironment, run_feeding
 from sim.model.records import RUN_ONLY_COLUMNS, CallLog
 from sim.model.redials import Redials
 from sim.model.streams import Streams
@@ -68,7 +67,7 @@ def simulate(
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
-    env = simpy.Environment()
+    env = ModelEnvironment()
     streams = Streams(seed, replication)
     calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
