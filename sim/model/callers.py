@@ -40,7 +40,7 @@ def poisson_times(rng: np.random.Generator, starts, ends, rates) -> np.ndarray:
     counts = rng.poisson(np.asarray(rates) * lengths)
     offsets = rng.random(int(counts.sum()))
     times = np.repeat(starts, counts) + offsets * np.repeat(lengths, counts)
-    return np.sort(times, kind="stable")
+    return np.sort(times)  # equal floats are indistinguishable: no need for a stable sort
 
 
 class Callers:
@@ -206,7 +206,11 @@ class Callers:
 
 
 def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:
-    """``n`` category indices with probabilities ``shares`` (inverse CDF of one uniform each)."""
+    """``n`` category indices with probabilities ``shares`` (inverse CDF of one uniform each).
+
+    One category draws nothing (its stream is its own: no other draw moves)."""
+    if len(shares) == 1:
+        return np.zeros(n, dtype=np.int16)
     cdf = np.cumsum(shares, dtype=float)
     cdf /= cdf[-1]
     return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int16)
@@ -214,6 +218,8 @@ def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:
 
 def _by_category(category: np.ndarray, specs, rngs) -> np.ndarray:
     """One draw per row from the spec of its category, each category from its own stream."""
+    if len(specs) == 1:  # no masks: every row is of category 0
+        return np.asarray(specs[0].sample(rngs[0], len(category)), dtype=float)
     out = np.empty(len(category))
     for k, (spec, rng) in enumerate(zip(specs, rngs, strict=True)):
         mask = category == k
