@@ -4,7 +4,7 @@ Runs the same replication (same seed) of the bundled baseline with all flows (ba
 delivery, complaint loop) and of the same scenario reduced to its contact center (no
 ``back_office``, ``delivery`` or ``creates``), best of ``--repeat`` runs each, interleaved so
 that both see the same machine load, and prints CPU time (``process_time``), SimPy events
-scheduled, events per second, the load average and the ratios (time, time per call). Usage:
+scheduled (call events on the agenda and SimPy callbacks), events per second, the load average and the ratios (time, time per call). Usage:
 
     PYTHONPATH=. python benchmarks/bench_business.py [--repeat 3] [--days 7]
 """
@@ -15,9 +15,9 @@ import argparse
 import time
 from pathlib import Path
 
-import simpy
-
 from sim import scenario_from_dict, simulate
+from sim.model import simulation
+from sim.model.events import ModelEnvironment
 from sim.scenario.yamlsource import load_yaml
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "hotline_baseline.yaml"
@@ -31,8 +31,8 @@ BUSINESS_TARGETS = (
 )
 
 
-class _CountingEnvironment(simpy.Environment):
-    """A SimPy environment that remembers itself, to read its event counter after the run."""
+class _CountingEnvironment(ModelEnvironment):
+    """The model's environment, remembering itself to read its event counter after the run."""
 
     last: _CountingEnvironment | None = None
 
@@ -59,7 +59,7 @@ def measure(scenario) -> tuple[float, int, int]:
     started = time.process_time()
     run = simulate(scenario, replication=0)
     seconds = time.process_time() - started
-    events = next(_CountingEnvironment.last._eid)  # SimPy's event counter, read once
+    events = _CountingEnvironment.last.next_seq()  # events scheduled so far, read once
     return seconds, events, len(run.records.calls)
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args()
-    simpy.Environment = _CountingEnvironment  # simulate() builds simpy.Environment()
+    simulation.ModelEnvironment = _CountingEnvironment  # simulate() builds ModelEnvironment()
     full, _ = load_yaml(BASELINE)
     full["horizon"] = {**full["horizon"], "days": args.days}
     cases = {

@@ -1,16 +1,18 @@
-"""Does the public SimPy API cost more than reaching into ``env._queue``?
+"""What a call event costs on the model's agenda, on SimPy's queue through the model, and on
+plain SimPy.
 
-Times (CPU, best of ``--repeat``, the implementations interleaved) a run of an M/M/c-like
-event pattern: ``--arrivals`` arrivals fed from sorted arrays, each scheduling one follow-up
-event after a random delay, through
+Times (CPU, best of ``--repeat``, the kinds interleaved) a run of an M/M/c-like event pattern:
+``--arrivals`` arrivals fed from sorted arrays, each scheduling one follow-up event after a
+random delay, through
 
-- ``private``: the former helpers (``heappush`` onto ``env._queue`` with ``next(env._eid)``,
-  and a feeding loop that sets ``env._now``);
-- ``public``: :func:`sim.model.events.call_later` (``env.schedule``) and
-  :func:`sim.model.events.run_feeding` (``env.peek``, ``env.step``, one write of the clock);
-- ``all arrivals as events``: every arrival scheduled up front with ``call_later`` (no internals at
-  all, but a heap as large as the horizon; one event rescheduled from arrival to arrival made the
-  whole model 1.47x slower on M/M/50+M when measured during this change).
+- ``agenda``: :meth:`ModelEnvironment.later` (the router's and the callers' events) and
+  :meth:`ModelEnvironment.run_feeding`;
+- ``call_later``: :func:`sim.model.events.call_later` on the same environment (the business
+  flows' and the staffing changes' events: a SimPy event, a wake-up on the agenda, the
+  ordering check);
+- ``plain SimPy``: a ``simpy.Environment``, each follow-up a slotted event handed to
+  ``Environment.schedule``, each arrival a slotted event scheduled up front (the public API
+  alone, no clock written; a heap as large as the horizon).
 
 Usage: ``PYTHONPATH=. python benchmarks/bench_events.py [--arrivals 300000] [--repeat 5]``
 """
@@ -19,18 +21,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from heapq import heappush
 from pathlib import Path
 
 import numpy as np
 import simpy
 from simpy.core import NORMAL
 
-from sim.model.events import call_later, run_feeding
+from sim.model.events import ModelEnvironment, call_later
 
 
 class _Event:
-    """The event object of the former helper (as ``call_later`` makes them)."""
+    """A triggered slotted event running one callback (what ``call_later`` once was)."""
 
     __slots__ = ("callbacks", "value")
     _ok = True
@@ -39,46 +40,43 @@ class _Event:
         self.callbacks, self.value = [fn], value
 
 
-def _private_call_later(env, delay, fn, value=None):
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Event(fn, value)))
-
-
-def _private_feeding(env, until, times, items, feed):
-    queue, step = env._queue, env.step
-    for t, item in zip(times, items, strict=True):
-        if t >= until:
-            break
-        while queue and queue[0][0] <= t:
-            step()
-        env._now = t
-        feed(item)
-    if env.now < until:
-        env.run(until=until)
-
-
 def run(kind: str, times: np.ndarray, delays: list[float]) -> tuple[float, int]:
-    env = simpy.Environment()
     done = [0]
-
-    def finish(_event):
-        done[0] += 1
-
-    later = _private_call_later if kind == "private" else call_later
-
-    def feed(i):
-        later(env, delays[i], finish, i)
-
     until = float(times[-1]) + 1e6
     items = np.arange(len(times))
-    started = time.process_time()
-    if kind == "public":
-        run_feeding(env, until, times, items, feed)
-    elif kind == "private":
-        _private_feeding(env, until, times.tolist(), items.tolist(), feed)
-    else:
+    if kind == "plain SimPy":
+        env = simpy.Environment()
+
+        def finish(_event):
+            done[0] += 1
+
+        def arrive(event):
+            env.schedule(_Event(finish, None), NORMAL, delays[event.value])
+
+        started = time.process_time()
         for t, i in zip(times.tolist(), items.tolist(), strict=True):
-            call_later(env, t, lambda event: feed(event.value), i)
+            env.schedule(_Event(arrive, i), NORMAL, t)
         env.run(until=until)
+        return time.process_time() - started, done[0]
+
+    env = ModelEnvironment()
+    if kind == "agenda":
+
+        def finish_at(_at, _value):
+            done[0] += 1
+
+        def feed(_t, i):
+            env.later(delays[i], finish_at, i)
+    else:
+
+        def finish(_event):
+            done[0] += 1
+
+        def feed(_t, i):
+            call_later(env, delays[i], finish, i)
+
+    started = time.process_time()
+    env.run_feeding(until, times, items, feed)
     return time.process_time() - started, done[0]
 
 
@@ -90,9 +88,9 @@ def main() -> None:
     rng = np.random.default_rng(1)
     times = np.cumsum(rng.exponential(3.75, args.arrivals))
     delays = rng.exponential(180.0, args.arrivals).tolist()
-    best = dict.fromkeys(("private", "public", "all arrivals as events"), float("inf"))
+    best = dict.fromkeys(("agenda", "call_later", "plain SimPy"), float("inf"))
     for _ in range(args.repeat):
-        for kind in best:  # interleaved: both see the same machine load
+        for kind in best:  # interleaved: all see the same machine load
             seconds, n = run(kind, times, delays)
             assert n == args.arrivals
             best[kind] = min(best[kind], seconds)
@@ -100,8 +98,8 @@ def main() -> None:
     print(f"{args.arrivals} arrivals + {args.arrivals} events, CPU s best of {args.repeat}")
     print(f"load average {' '.join(load)}")
     for kind, s in best.items():
-        ratio = s / best["private"]
-        print(f"{kind:18} {s:7.3f} s  {s / args.arrivals * 1e6:6.2f} us/arrival  {ratio:.3f}x")
+        ratio = s / best["agenda"]
+        print(f"{kind:12} {s:7.3f} s  {s / args.arrivals * 1e6:6.2f} us/arrival  {ratio:.3f}x")
 
 
 if __name__ == "__main__":

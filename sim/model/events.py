@@ -50,7 +50,6 @@ __all__ = ["ModelEnvironment", "call_later", "run_feeding"]
 
 FEED_CHUNK = 4096  # arrivals converted to Python floats at a time
 _END = (math.inf, math.inf, None, None)  # stays at the bottom of the agenda: no empty checks
-_simpy_now = simpy.Environment.now.fget  # SimPy's clock (the public property of the base class)
 _simpy_schedule = simpy.Environment.schedule
 _simpy_step = simpy.Environment.step
 
@@ -81,6 +80,7 @@ class ModelEnvironment(simpy.Environment):
         self.next_seq: Callable[[], int] = count().__next__
         self._next_wake = count(-1, -1).__next__  # wake-ups sort before the entries of their time
         self._simpy_next = math.inf  # the time of SimPy's next event (= peek()); nan: stepping
+        self._simpy_clock = self.clock  # SimPy's clock: the time of the event it stepped last
         self._run_callback_bound, self._wake_bound = self._run_callback, self._wake_simpy
 
     @property
@@ -93,7 +93,7 @@ class ModelEnvironment(simpy.Environment):
         self._schedule_at(event, priority, self.clock + delay)
 
     def _schedule_at(self, event, priority, at: float) -> None:
-        behind = _simpy_now(self)
+        behind = self._simpy_clock
         delay = at - behind
         if behind + delay != at:  # SimPy adds its (lagging) clock to the delay: correct it
             delay = _delay_landing_at(behind, at, delay)
@@ -107,7 +107,7 @@ class ModelEnvironment(simpy.Environment):
         """The agenda's entry for SimPy's next event: step SimPy if it is still due now."""
         if at != self._simpy_next:
             return  # stale: an earlier event took its place, or SimPy is stepping (nan)
-        self._simpy_next = math.nan
+        self._simpy_next, self._simpy_clock = math.nan, at
         _simpy_step(self)
         self._simpy_next = nxt = self.peek()
         if nxt < math.inf:
@@ -120,12 +120,14 @@ class ModelEnvironment(simpy.Environment):
     def _run_callback(self, event: _Callback) -> None:
         """SimPy runs a :func:`call_later` event: first the agenda entries of its time that
         were scheduled before it (rule 1), then its function."""
-        agenda, key = self.agenda, (event.at, event.seq)
-        while agenda[0] < key:  # (time, seq) decide; fn is never compared (seq is unique)
-            at, _, fn, value = heappop(agenda)
-            self.clock = at
-            fn(at, value)
-        self.clock = event.at  # SimPy's time for it may be one ulp later (_delay_landing_at)
+        agenda, at = self.agenda, event.at
+        if agenda[0][0] <= at:  # rare: a tie (or an event one ulp late, _delay_landing_at)
+            key = (at, event.seq)
+            while agenda[0] < key:  # (time, seq) decide; fn is never compared (seq is unique)
+                t, _, fn, value = heappop(agenda)
+                self.clock = t
+                fn(t, value)
+        self.clock = at
         event.fn(event)
 
     def step(self) -> None:
