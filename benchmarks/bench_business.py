@@ -3,8 +3,9 @@
 Runs the same replication (same seed) of the bundled baseline with all flows (back office,
 delivery, complaint loop) and of the same scenario reduced to its contact center (no
 ``back_office``, ``delivery`` or ``creates``), best of ``--repeat`` runs each, interleaved so
-that both see the same machine load, and prints CPU time (``process_time``), SimPy events
-scheduled (call events on the agenda and SimPy callbacks), events per second, the load average and the ratios (time, time per call). Usage:
+that both see the same machine load, and prints CPU time (``process_time``), events scheduled
+(call events on the model's agenda and SimPy callbacks), events per second, the load average
+and the ratios (time, time per call). Usage:
 
     PYTHONPATH=. python benchmarks/bench_business.py [--repeat 3] [--days 7]
 """

@@ -7,8 +7,8 @@ events: :class:`ModelEnvironment` keeps them on its *agenda*, a plain heap of
 onto it with :meth:`ModelEnvironment.later` or directly). Everything else (staffing changes,
 the business flows, any SimPy process) is scheduled on SimPy through its public API
 (``Environment.schedule``; :func:`call_later` for a callback) and runs in ``Environment.step``.
-Measured on M/M/50+M (``benchmarks/bench_events.py`` times the loop alone), a SimPy event per
-call event cost about twice the agenda entry.
+``benchmarks/bench_events.py`` times the loop alone: an arrival with one follow-up event costs
+about twice as much with that event on SimPy as with it on the agenda.
 
 :meth:`ModelEnvironment.run_feeding` merges three sorted sources: the first calls, drawn in
 advance (never on a heap), the agenda, and SimPy's queue (``peek``, ``step``). The order is
@@ -28,10 +28,10 @@ written. Anything scheduled on SimPy lands at ``env.now + delay`` of the model's
 delay handed to ``Environment.schedule`` is corrected so that SimPy's sum is exactly that time.
 So code run from an agenda event (a handled call creating an order) and SimPy processes see
 the same, correct time. Rarely no float delay gives it (SimPy's clock has bits finer than the
-time's spacing and the sum ties: 1 in 30 on a lag of days, never seen on lags of minutes): the
-event then sits one ulp later on SimPy's queue, never earlier, and a :func:`call_later` handler
-still sees its exact time; only an agenda entry of that very time scheduled after it could
-run first.
+time's spacing and the sum ties: about 1 in 30 when SimPy's clock lags by days, 1 in 200,000
+by minutes): the event then sits one ulp later on SimPy's queue, never earlier, and a
+:func:`call_later` handler still sees its exact time; only an agenda entry of that very time
+scheduled after it could run first.
 """
 
 from __future__ import annotations
@@ -68,9 +68,8 @@ class _Callback:
 class ModelEnvironment(simpy.Environment):
     """A SimPy environment whose ``now`` is the model's clock and which runs the agenda too.
 
-    SimPy's next event has a wake-up entry on the agenda (at its time, before the agenda's own
-    entries of that time: rule 2), so the run loop looks at one heap only. Run it with
-    :meth:`run_feeding` or :meth:`run`; ``step`` handles the next entry of the agenda.
+    Run it with :meth:`run_feeding` or :meth:`run` (both sources); ``step`` handles the next
+    event of either.
     """
 
     def __init__(self, initial_time: float = 0.0):
@@ -78,10 +77,9 @@ class ModelEnvironment(simpy.Environment):
         self.clock = float(initial_time)
         self.agenda: list[tuple] = [_END]
         self.next_seq: Callable[[], int] = count().__next__
-        self._next_wake = count(-1, -1).__next__  # wake-ups sort before the entries of their time
-        self._simpy_next = math.inf  # the time of SimPy's next event (= peek()); nan: stepping
+        self._simpy_next = math.inf  # the time of SimPy's next event (= peek(), without a call)
         self._simpy_clock = self.clock  # SimPy's clock: the time of the event it stepped last
-        self._run_callback_bound, self._wake_bound = self._run_callback, self._wake_simpy
+        self._run_callback_bound = self._run_callback
 
     @property
     def now(self) -> float:
@@ -99,19 +97,14 @@ class ModelEnvironment(simpy.Environment):
             delay = _delay_landing_at(behind, at, delay)
         _simpy_schedule(self, event, priority, delay)
         landed = behind + delay  # what SimPy stored, as peek() would say
-        if landed < self._simpy_next:  # SimPy's next event changed: wake up for it
+        if landed < self._simpy_next:
             self._simpy_next = landed
-            heappush(self.agenda, (landed, self._next_wake(), self._wake_bound, None))
 
-    def _wake_simpy(self, at: float, _) -> None:
-        """The agenda's entry for SimPy's next event: step SimPy if it is still due now."""
-        if at != self._simpy_next:
-            return  # stale: an earlier event took its place, or SimPy is stepping (nan)
-        self._simpy_next, self._simpy_clock = math.nan, at
+    def _step_simpy(self) -> None:
+        """SimPy's next event is due before the agenda's (or with it: rule 2): step it."""
+        self.clock = self._simpy_clock = self._simpy_next
         _simpy_step(self)
-        self._simpy_next = nxt = self.peek()
-        if nxt < math.inf:
-            heappush(self.agenda, (nxt, self._next_wake(), self._wake_bound, None))
+        self._simpy_next = self.peek()
 
     def later(self, delay: float, fn: Callable[[float, Any], None], value: Any = None) -> None:
         """Put ``fn(time, value)`` on the agenda, ``delay`` seconds from now."""
@@ -131,12 +124,14 @@ class ModelEnvironment(simpy.Environment):
         event.fn(event)
 
     def step(self) -> None:
-        """Handle the next entry of the agenda (SimPy's next event, or a call event)."""
-        if self.agenda[0] is _END:
-            raise simpy.core.EmptySchedule
-        at, _, fn, value = heappop(self.agenda)
-        self.clock = at
-        fn(at, value)
+        """Handle the next event, from the agenda or from SimPy's queue."""
+        at, _, fn, value = self.agenda[0]
+        if at < self._simpy_next:
+            heappop(self.agenda)
+            self.clock = at
+            fn(at, value)
+        else:
+            self._step_simpy()  # SimPy raises EmptySchedule when both are empty
 
     def run(self, until: float | None = None) -> None:
         """Handle every event due before ``until`` (default: until none is left), then set the
@@ -147,10 +142,18 @@ class ModelEnvironment(simpy.Environment):
         if end <= self.clock:
             raise ValueError(f"until ({end}) must be greater than the current time")
         agenda = self.agenda
-        while agenda[0][0] < end:
-            at, _, fn, value = heappop(agenda)
-            self.clock = at
-            fn(at, value)
+        while True:
+            at = agenda[0][0]
+            if at < self._simpy_next:
+                if at >= end:
+                    break
+                at, _, fn, value = heappop(agenda)
+                self.clock = at
+                fn(at, value)
+            elif self._simpy_next < end:
+                self._step_simpy()
+            else:
+                break
         if until is not None:
             self.clock = end
 
@@ -166,10 +169,16 @@ class ModelEnvironment(simpy.Environment):
         for start in range(0, n, FEED_CHUNK):
             chunk = slice(start, min(start + FEED_CHUNK, n))
             for t, item in zip(times[chunk].tolist(), items[chunk].tolist(), strict=True):
-                while agenda[0][0] <= t:  # events due at or before t first (rule 3)
-                    at, _, fn, value = pop(agenda)
-                    self.clock = at
-                    fn(at, value)
+                while True:  # events due at or before t first (rule 3)
+                    at = agenda[0][0]
+                    if at <= t and at < self._simpy_next:
+                        at, _, fn, value = pop(agenda)
+                        self.clock = at
+                        fn(at, value)
+                    elif self._simpy_next <= t:
+                        self._step_simpy()
+                    else:
+                        break
                 self.clock = t
                 feed(t, item)
         if until > self.clock:
