@@ -56,7 +56,7 @@ class ContactCenter:
         # the columns the hot path reads and writes, bound once
         self._call_type, self._tier, self._patience = calls.call_type, calls.tier, calls.patience
         self._handle, self._outcome, self._answer_at = calls.handle, calls.outcome, calls.answer
-        self._group, self._agent = calls.group, calls.agent
+        self._agent = calls.agent
         # the hot path pushes its events onto the agenda itself (sim.model.events)
         self._agenda, self._next_seq = env.agenda, env.next_seq
         self._give_up_at, self._overflow_at, self._release_at = (
@@ -235,6 +235,7 @@ class ContactCenter:
                     if cid is None:
                         break
                     self._count_waiting(now, -1)
+                    self._outcome[cid] = _ANSWERED
                     self._answer(now, cid, h, idle.pop())
         if self.disconnect:
             on_duty = [p - q for p, q in zip(self.present, self.leaving, strict=True)]
@@ -302,6 +303,7 @@ class ContactCenter:
         chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
             self._count_waiting(now, -1)  # the queue entry is skipped lazily later
+            self._outcome[cid] = _ANSWERED
             self._answer(now, cid, *chosen)
 
     def _give_up(self, now: float, cid: int) -> None:
@@ -317,12 +319,12 @@ class ContactCenter:
             self.on_abandoned(cid, now)
 
     def _answer(self, now: float, cid: int, g: int, agent: int) -> None:
-        """An agent takes the call. Its end of talk (and its release, without after-call work)
-        is not written here but derived by :meth:`derive_ends` with the same arithmetic."""
+        """An agent takes the call: its answer time and agent are written, nothing else. A
+        call that waited is marked answered by the caller (it must stop being WAITING); for
+        the others the outcome and the group are derived in :meth:`close`, the end of talk
+        (and the release, without after-call work) in :meth:`derive_ends`."""
         talk = self._handle[cid] * self.factor[g]
-        self._outcome[cid] = _ANSWERED
         self._answer_at[cid] = now
-        self._group[cid] = g
         self._agent[cid] = agent
         if self._plain:
             heappush(self._agenda, (now + talk, self._next_seq(), self._release_at, agent))
@@ -357,6 +359,7 @@ class ContactCenter:
                 self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting
                 self._wait_last = now
                 self.waiting -= 1
+                self._outcome[cid] = _ANSWERED
                 self._answer(now, cid, g, agent)
                 return
         self.idle[g].append(agent)
@@ -376,12 +379,22 @@ class ContactCenter:
         return (self.wait_area - self._warm_area) / (horizon - self.warmup)
 
     def close(self) -> None:
-        """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
+        """At the horizon: calls still waiting stay OPEN; close the queue-length integral;
+        answered calls get the outcome and group :meth:`_answer` does not write."""
         self._count_waiting(self.env.now, 0)
-        outcome = self.calls.outcome
+        calls = self.calls
+        outcome = calls.outcome
         for cid in self.queues.waiting():
             if outcome[cid] == WAITING:
                 outcome[cid] = int(Outcome.OPEN)
+        # numpy views of the live columns, dropped before anyone may grow them again
+        answer = np.frombuffer(calls.answer, dtype=float)
+        agent = np.frombuffer(calls.agent, dtype=np.int32)
+        answered = ~np.isnan(answer)
+        np.frombuffer(calls.outcome, dtype=np.int8)[answered] = _ANSWERED
+        by_agent = np.asarray(self.agent_group, dtype=np.int16)
+        np.frombuffer(calls.group, dtype=np.int16)[answered] = by_agent[agent[answered]]
+        del answer, agent
 
     def derive_ends(self, calls: Calls) -> None:
         """Fill in the frozen ``calls`` what :meth:`_answer` leaves out: the end of talk,
