@@ -267,7 +267,14 @@ class ContactCenter:
             idle = self.idle
             for g in groups:
                 if idle[g]:
-                    self._answer(now, cid, g, idle[g].pop())
+                    agent = idle[g].pop()
+                    if self._plain:  # _answer without after-call work or listeners, inlined
+                        self._answer_at[cid] = now
+                        self._agent[cid] = agent
+                        end = now + self._handle[cid] * self.factor[g]
+                        heappush(self._agenda, (end, self._next_seq(), self._release_at, agent))
+                    else:
+                        self._answer(now, cid, g, agent)
                     return
         else:
             chosen = self.policy[ctype].pick(groups)
