@@ -56,9 +56,19 @@ class QueueIndex:
         # per queue: the (class heap, group, position) it is listed under
         self._members: list[list[tuple[list, int, int]]] = [[] for _ in self.queues]
         self._listed: list[list[bool]] = []  # per group, per position: has a heap entry
+        # per group serving one queue: that queue and its wait (no heap: its head is the pick)
+        self._single: list[tuple[deque, float] | None] = []
         for g, served in enumerate(self._serves):
             heaps: dict[tuple[int, float], list] = {}
             listed = [False] * len(served)
+            if len(served) == 1:
+                q, after, _, step = served[0]
+                lifted = step < len(step_open) and step_open[step]
+                self._single.append((self.queues[q], 0.0 if lifted else after))
+                self._classes.append([])
+                self._listed.append(listed)
+                continue
+            self._single.append(None)
             for pos, (q, after, prio, step) in enumerate(served):
                 lifted = step < len(step_open) and step_open[step]
                 heap = heaps.setdefault((prio, 0.0 if lifted else after), [])
@@ -87,6 +97,14 @@ class QueueIndex:
     def pick(self, g: int, now: float) -> int | None:
         """Remove and return the best waiting call group ``g`` may take now, or None."""
         outcome, entry, queues = self._outcome, self._entry, self.queues
+        single = self._single[g]
+        if single is not None:
+            queue, after = single
+            while queue and outcome[queue[0]] != WAITING:
+                queue.popleft()  # answered elsewhere or abandoned: lazy removal
+            if not queue or (after and now - entry[queue[0]] < after):
+                return None
+            return queue.popleft()
         best = None  # the best head's queue, then its tier priority, entry time, position
         best_prio = best_t = best_pos = 0
         for prio, after, heap in self._classes[g]:
