@@ -39,6 +39,7 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["ContactCenter"]
 
+_INF = math.inf
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
 _DISCONNECTED = int(Outcome.DISCONNECTED)
@@ -118,6 +119,7 @@ class ContactCenter:
         self.queues = QueueIndex(
             len(types) * len(tiers), self.serves, calls.outcome, calls.queue_entry
         )
+        self._enqueue = self.queues.append
 
         factors = scenario.agents.handle_time_factor
         self.factor = [factors.get(g, 1.0) for g in self.groups]
@@ -266,8 +268,9 @@ class ContactCenter:
         if self._ordered[ctype]:  # Ordered.pick, inlined: the first group with a free agent
             idle = self.idle
             for g in groups:
-                if idle[g]:
-                    agent = idle[g].pop()
+                free = idle[g]
+                if free:
+                    agent = free.pop()
                     if self._plain:  # _answer without after-call work or listeners, inlined
                         self._answer_at[cid] = now
                         self._agent[cid] = agent
@@ -282,13 +285,13 @@ class ContactCenter:
                 self._answer(now, cid, *chosen)
                 return
         self._outcome[cid] = WAITING
-        self.queues.append(ctype * self.n_tiers + self._tier[cid], cid)
+        self._enqueue(ctype * self.n_tiers + self._tier[cid], cid)
         self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting, inlined
         self._wait_last = now
         self.waiting += 1
         patience = self._patience[cid]
         agenda, seq = self._agenda, self._next_seq
-        if patience < math.inf:
+        if patience < _INF:
             heappush(agenda, (now + patience, seq(), self._give_up_at, cid))
         for after, _ in self.delayed[ctype]:
             if after < patience:
