@@ -370,7 +370,13 @@ class ContactCenter:
                 self._wait_last = now
                 self.waiting -= 1
                 self._outcome[cid] = _ANSWERED
-                self._answer(now, cid, g, agent)
+                if self._plain:  # as in offer: a call here costs 4 % of an M/M/50+M run
+                    self._answer_at[cid] = now
+                    self._agent[cid] = agent
+                    end = now + self._handle[cid] * self.factor[g]
+                    heappush(self._agenda, (end, self._next_seq(), self._release_at, agent))
+                else:
+                    self._answer(now, cid, g, agent)
                 return
         self.idle[g].append(agent)
         self.idle_since[agent] = now
