@@ -18,13 +18,14 @@ def test_call_later_passes_the_value_and_keeps_scheduling_order_at_equal_times()
     assert seen == [(1.0, "first"), (5.0, "a"), (5.0, "b"), (5.0, "c")]
 
 
+@pytest.mark.parametrize("items", [np.arange, range])
 @pytest.mark.parametrize("chunk", [1, 3, 4096])
-def test_feeding_runs_due_events_first_sets_the_clock_and_stops_at_until(monkeypatch, chunk):
+def test_feeding_runs_due_events_first_sets_the_clock_and_stops_at_until(monkeypatch, chunk, items):
     monkeypatch.setattr(events, "FEED_CHUNK", chunk)
     env = ModelEnvironment()
     log = []
     times = np.array([0.5, 2.0, 2.0, 3.25, 7.0, 10.0, 11.0])
-    items = np.arange(len(times))
+    items = items(len(times))
 
     def feed(t, i):
         assert t == env.now

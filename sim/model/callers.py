@@ -59,7 +59,8 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer = offer
-        self.feed_ids = np.empty(0, np.int64)  # first calls that reach the queue, in order
+        # first calls that reach the queue, in order (a range when they are all the calls)
+        self.feed_ids: np.ndarray | range = range(0)
         self.feed_times = np.empty(0)  # their queue-entry times, sorted
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
@@ -122,7 +123,7 @@ class Callers:
         if sc.ivr is None:  # everyone queues on arrival, already sorted: no IVR columns
             columns["queue_entry"] = arrival
             ids = self.calls.take(columns)
-            self.feed_ids = np.arange(ids.start, ids.stop)
+            self.feed_ids = ids
             self.feed_times = arrival
         else:
             ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
@@ -142,10 +143,10 @@ class Callers:
             self.feed_ids = order + ids.start
             self.feed_times = entry[order]
 
-    def take_feed(self) -> tuple[np.ndarray, np.ndarray]:
+    def take_feed(self) -> tuple[np.ndarray, np.ndarray | range]:
         """Queue-entry times (sorted) and ids of the first calls; forgotten here (memory)."""
         feed = self.feed_times, self.feed_ids
-        self.feed_times, self.feed_ids = np.empty(0), np.empty(0, np.int64)
+        self.feed_times, self.feed_ids = np.empty(0), range(0)
         return feed
 
     # --- calls made again ----------------------------------------------------------------------

@@ -158,9 +158,13 @@ class ModelEnvironment(simpy.Environment):
             self.clock = end
 
     def run_feeding(
-        self, until: float, times: np.ndarray, items: np.ndarray, feed: Callable[[float, Any], None]
+        self,
+        until: float,
+        times: np.ndarray,
+        items: np.ndarray | range,
+        feed: Callable[[float, Any], None],
     ) -> None:
-        """Run to ``until``, calling ``feed(times[i], items[i])`` in turn (sorted arrays).
+        """Run to ``until``, calling ``feed(times[i], items[i])`` in turn (``times`` sorted).
 
         Times become Python floats ``FEED_CHUNK`` at a time, not for the whole horizon at once.
         """
@@ -168,7 +172,10 @@ class ModelEnvironment(simpy.Environment):
         n = int(np.searchsorted(times, until, side="left"))  # times >= until never come
         for start in range(0, n, FEED_CHUNK):
             chunk = slice(start, min(start + FEED_CHUNK, n))
-            for t, item in zip(times[chunk].tolist(), items[chunk].tolist(), strict=True):
+            chunk_items = items[chunk]
+            if isinstance(chunk_items, np.ndarray):
+                chunk_items = chunk_items.tolist()
+            for t, item in zip(times[chunk].tolist(), chunk_items, strict=True):
                 while True:  # events due at or before t first (rule 3)
                     at = agenda[0][0]
                     if at <= t and at < self._simpy_next:
@@ -212,7 +219,7 @@ def run_feeding(
     env: ModelEnvironment,
     until: float,
     times: np.ndarray,
-    items: np.ndarray,
+    items: np.ndarray | range,
     feed: Callable[[float, Any], None],
 ) -> None:
     """:meth:`ModelEnvironment.run_feeding` (the entry point of :func:`sim.model.simulate`)."""
