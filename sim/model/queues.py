@@ -7,7 +7,8 @@ types (one general group overflowing 200 types). Instead the group's queues are 
 classes of equal (tier priority, wait before this group); each class keeps its non-empty
 queues in a heap by head entry time. Within a class the oldest head is the only candidate:
 if it has not waited long enough, nobody younger has. So a pick looks at one head per class
-(a handful), whatever the number of queues.
+(a handful), whatever the number of queues. A group that serves a single queue (a team of
+specialists, one tier) needs no heap: its pick is that queue's head.
 
 Heads change without the heaps being told (a call answered elsewhere or abandoned is removed
 lazily, when it reaches the head; a pick pops a head): a heap entry may carry an older entry
