@@ -431,7 +431,7 @@ def replicate(
             n = scenario.replications if replications is None else int(replications)
             got = {r: run for r, run in (store.load() if store else {}).items() if r < n}
             jobs = [Job(r, scenario, seed, r) for r in range(n) if r not in got]
-            save = store.save if store else None
+            save = (lambda _rep, run: store.save(run)) if store else None
             failures = []
             try:
                 got |= run_all(ex, jobs, progress, len(got), n, on_result=save)
