@@ -116,3 +116,21 @@ def test_workers_do_not_change_results():
     for a, b in zip(one.runs, two.runs, strict=True):
         for name in a.intervals:
             np.testing.assert_array_equal(a.intervals[name], b.intervals[name])
+
+
+def test_outcome_and_group_of_calls_answered_at_once_are_filled_in_at_close():
+    """The hot path writes only answer and agent for a call answered at once; close() marks it
+    ANSWERED and gives it its agent's group, the same as for calls that waited."""
+    sc = scenario(
+        {"a": {"skills": ["x"], "staffing": 1}, "b": {"skills": ["x"], "staffing": 2}},
+        arrivals={"rate_per_hour": 90},
+        customer_tiers={"std": {"share": 1, "patience": {"dist": "fixed", "value": 600}}},
+    )
+    c = simulate(sc, seed=3).records.calls
+    answered = ~np.isnan(c.answer)
+    assert np.array_equal(answered, c.outcome == Outcome.ANSWERED)
+    waited = answered & (c.answer > c.queue_entry)
+    assert 0 < waited.sum() < answered.sum()  # both paths are exercised
+    groups = {int(a): int(g) for a, g in zip(c.agent[answered], c.group[answered], strict=True)}
+    assert set(groups.values()) == {0, 1}  # every agent in one group, and both groups answer
+    assert sorted(groups) == [0, 1, 2] and groups[0] == 0 and groups[1] == groups[2] == 1
