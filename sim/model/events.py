@@ -136,7 +136,7 @@ class ModelEnvironment(simpy.Environment):
     def run(self, until: float | None = None) -> None:
         """Handle every event due before ``until`` (default: until none is left), then set the
         clock to ``until``. Unlike SimPy's ``run``, ``until`` must be a time."""
-        if until is not None and not isinstance(until, int | float):
+        if isinstance(until, simpy.Event):
             raise TypeError("ModelEnvironment.run(until=...) takes a time, not an event")
         end = math.inf if until is None else float(until)
         if end <= self.clock:
