@@ -218,11 +218,17 @@ def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:
 
 
 def _by_category(category: np.ndarray, specs, rngs) -> np.ndarray:
-    """One draw per row from the spec of its category, each category from its own stream."""
-    if len(specs) == 1:  # no masks: every row is of category 0
+    """One draw per row from the spec of its category, each category from its own stream.
+
+    The rows of each category, in row order, from one stable sort (not a mask per category:
+    that cost grew with the number of call types)."""
+    if len(specs) == 1:  # every row is of category 0
         return np.asarray(specs[0].sample(rngs[0], len(category)), dtype=float)
+    rows = np.argsort(category, kind="stable")
+    ends = np.cumsum(np.bincount(category, minlength=len(specs)))
     out = np.empty(len(category))
-    for k, (spec, rng) in enumerate(zip(specs, rngs, strict=True)):
-        mask = category == k
-        out[mask] = spec.sample(rng, int(mask.sum()))
+    start = 0
+    for spec, rng, end in zip(specs, rngs, ends.tolist(), strict=True):
+        out[rows[start:end]] = spec.sample(rng, end - start)
+        start = end
     return out
