@@ -45,93 +45,103 @@ class QueueIndex:
     ):
         self.queues: list[deque] = [deque() for _ in range(n_queues)]
         self._outcome, self._entry, self._serves = outcome, entry, serves
+        # per group: classes (priority, after, heap of [head entry, position, queue])
+        self._classes: list[list[tuple[int, float, list]]] = []
+        # per queue: the (class heap, its group's listed flags, position) it is listed under
+        self._members: list[list[tuple[list, list[bool], int]]] = []
+        self._listed: list[list[bool]] = []  # per group, per position: has a heap entry
+        # per group serving one queue: that queue and its wait (no heap: its head is the pick)
+        self._single: list[tuple[deque, float] | None] = []
         self.open_steps([])
+        self.append, self.pick = self._hot_path()
 
     def open_steps(self, step_open: list[bool]) -> None:
         """Steps whose wait is lifted (``step_open[step]``): their queues take calls at once.
 
-        Rebuilds the classes and heaps (rare: when a group's on-duty count crosses zero).
+        Rebuilds the classes and heaps (rare: when a group's on-duty count crosses zero), in
+        place: :meth:`append` and :meth:`pick` hold these lists.
         """
-        # per group: classes (priority, after, heap of [head entry, position, queue])
-        self._classes: list[list[tuple[int, float, list]]] = []
-        # per queue: the (class heap, group, position) it is listed under
-        self._members: list[list[tuple[list, int, int]]] = [[] for _ in self.queues]
-        self._listed: list[list[bool]] = []  # per group, per position: has a heap entry
-        # per group serving one queue: that queue and its wait (no heap: its head is the pick)
-        self._single: list[tuple[deque, float] | None] = []
-        for g, served in enumerate(self._serves):
+        classes, members, listed_all, single = [], [[] for _ in self.queues], [], []
+        for served in self._serves:
             heaps: dict[tuple[int, float], list] = {}
             listed = [False] * len(served)
+            listed_all.append(listed)
             if len(served) == 1:
                 q, after, _, step = served[0]
                 lifted = step < len(step_open) and step_open[step]
-                self._single.append((self.queues[q], 0.0 if lifted else after))
-                self._classes.append([])
-                self._listed.append(listed)
+                single.append((self.queues[q], 0.0 if lifted else after))
+                classes.append([])
                 continue
-            self._single.append(None)
+            single.append(None)
             for pos, (q, after, prio, step) in enumerate(served):
                 lifted = step < len(step_open) and step_open[step]
                 heap = heaps.setdefault((prio, 0.0 if lifted else after), [])
-                self._members[q].append((heap, g, pos))
+                members[q].append((heap, listed, pos))
                 queue = self.queues[q]
                 if queue:  # a dead head's entry is older than the live one: fixed lazily
                     heap.append([self._entry[queue[0]], pos, q])
                     listed[pos] = True
             for heap in heaps.values():
                 heapify(heap)
-            self._classes.append([(prio, after, heap) for (prio, after), heap in heaps.items()])
-            self._listed.append(listed)
+            classes.append([(prio, after, heap) for (prio, after), heap in heaps.items()])
+        self._classes[:], self._members[:] = classes, members
+        self._listed[:], self._single[:] = listed_all, single
 
-    def append(self, q: int, cid: int) -> None:
-        """``cid`` joins queue ``q`` (at its entry time, the latest of the queue)."""
-        queue = self.queues[q]
-        if not queue:  # empty: it becomes a candidate of every group serving it
-            t_in = self._entry[cid]
-            listed = self._listed
-            for heap, g, pos in self._members[q]:
-                if not listed[g][pos]:
-                    listed[g][pos] = True
-                    heappush(heap, [t_in, pos, q])
-        queue.append(cid)
+    def _hot_path(self):
+        """``append`` and ``pick`` as closures: cell reads, not attribute reads, per call."""
+        queues, outcome, entry = self.queues, self._outcome, self._entry
+        classes, members = self._classes, self._members
+        listed_all, single = self._listed, self._single
 
-    def pick(self, g: int, now: float) -> int | None:
-        """Remove and return the best waiting call group ``g`` may take now, or None."""
-        outcome, entry, queues = self._outcome, self._entry, self.queues
-        single = self._single[g]
-        if single is not None:
-            queue, after = single
-            while queue and outcome[queue[0]] != WAITING:
-                queue.popleft()  # answered elsewhere or abandoned: lazy removal
-            if not queue or (after and now - entry[queue[0]] < after):
-                return None
-            return queue.popleft()
-        best = None  # the best head's queue, then its tier priority, entry time, position
-        best_prio = best_t = best_pos = 0
-        for prio, after, heap in self._classes[g]:
-            while heap:  # bring the class's true oldest head to the top
-                top = heap[0]
-                queue = queues[top[2]]
+        def append(q: int, cid: int) -> None:
+            """``cid`` joins queue ``q`` (at its entry time, the latest of the queue)."""
+            queue = queues[q]
+            if not queue:  # empty: it becomes a candidate of every group serving it
+                t_in = entry[cid]
+                for heap, listed, pos in members[q]:
+                    if not listed[pos]:
+                        listed[pos] = True
+                        heappush(heap, [t_in, pos, q])
+            queue.append(cid)
+
+        def pick(g: int, now: float) -> int | None:
+            """Remove and return the best waiting call group ``g`` may take now, or None."""
+            one = single[g]
+            if one is not None:
+                queue, after = one
                 while queue and outcome[queue[0]] != WAITING:
                     queue.popleft()  # answered elsewhere or abandoned: lazy removal
-                if not queue:
-                    heappop(heap)
-                    self._listed[g][top[1]] = False
-                    continue
-                t_in = entry[queue[0]]
-                if t_in == top[0]:
-                    break
-                top[0] = t_in  # stale: its head left since; sift it down and look again
-                if len(heap) > 1:
-                    heapreplace(heap, top)
-            else:
-                continue  # no queue of this class has a call
-            if after and now - t_in < after:
-                continue  # FIFO: if the oldest head may not overflow yet, nobody may
-            if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
-                best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
-        # the popped head's heap entries are now stale (older than the new head): fixed lazily
-        return None if best is None else best.popleft()
+                if not queue or (after and now - entry[queue[0]] < after):
+                    return None
+                return queue.popleft()
+            best = None  # the best head's queue, then its tier priority, entry time, position
+            best_prio = best_t = best_pos = 0
+            for prio, after, heap in classes[g]:
+                while heap:  # bring the class's true oldest head to the top
+                    top = heap[0]
+                    queue = queues[top[2]]
+                    while queue and outcome[queue[0]] != WAITING:
+                        queue.popleft()  # answered elsewhere or abandoned: lazy removal
+                    if not queue:
+                        heappop(heap)
+                        listed_all[g][top[1]] = False
+                        continue
+                    t_in = entry[queue[0]]
+                    if t_in == top[0]:
+                        break
+                    top[0] = t_in  # stale: its head left since; sift it down and look again
+                    if len(heap) > 1:
+                        heapreplace(heap, top)
+                else:
+                    continue  # no queue of this class has a call
+                if after and now - t_in < after:
+                    continue  # FIFO: if the oldest head may not overflow yet, nobody may
+                if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
+                    best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
+            # the popped head's heap entries are now stale (older than the new head): lazily
+            return None if best is None else best.popleft()
+
+        return append, pick
 
     def drain(self, q: int) -> list[int]:
         """Empty queue ``q``: every call id in it (alive or not yet removed)."""
