@@ -7,6 +7,8 @@ go back to the callers through ``schedule_call``, so they load the agents like a
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Callable
 
@@ -26,6 +28,8 @@ from sim.scenario.units import DAY, parse_clock
 __all__ = ["ATTEMPT_COLUMNS", "ORDER_COLUMNS", "SOURCES", "Delivery"]
 
 SOURCES = ("call", "lead")
+_SOURCE_CODES = {name: i for i, name in enumerate(SOURCES)}
+_LAST_PAYMENT = len(PAYMENTS) - 1
 
 ORDER_COLUMNS: dict[str, tuple[type, object]] = {
     "created": (float, NAN),  # s
@@ -215,6 +219,7 @@ class Delivery:
         dl = scenario.delivery
         assert dl is not None
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
+        self.horizon = scenario.horizon_s
         self.schedule_call = schedule_call
         self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
         order = ("created", "source", "customer", "tier", "payment", "value")
@@ -227,15 +232,7 @@ class Delivery:
             )
             for i, (name, ch) in enumerate(dl.channels.items())
         ]
-        by_name = {lane.name: lane for lane in self.lanes}
-        self.rules = [
-            (
-                self._matcher(rule),
-                by_name[rule.use],
-                by_name[rule.fallback] if rule.fallback else None,
-            )
-            for rule in dl.routing
-        ]
+        self.routes = self._route_table(dl.routing)
         for lane in self.lanes:
             lane.open(scenario.horizon_s)
         self.creates = [c.creates == "delivery_order" for c in scenario.call_types.values()]
@@ -257,32 +254,30 @@ class Delivery:
             dl.complaint_delay, streams("delivery.complaint_delay"), SMALL_BATCH
         )
 
-    def _matcher(self, rule: DeliveryRule) -> Callable[[int, int, int], bool]:
-        tiers = rule.when.values("tier")
-        tier_ok = None if tiers is None else {self.tiers.index(t) for t in tiers}
-        sources = rule.when.values("source")
-        source_ok = None if sources is None else {SOURCES.index(s) for s in sources}
-        payments = rule.when.values("payment")
-        pay_ok = None if payments is None else {PAYMENTS.index(p) for p in payments}
-
-        def match(tier: int, source: int, payment: int) -> bool:
-            return (
-                (tier_ok is None or tier in tier_ok)
-                and (source_ok is None or source in source_ok)
-                and (pay_ok is None or payment in pay_ok)
-            )
-
-        return match
+    def _route_table(self, routing: list[DeliveryRule]) -> dict[tuple[int, int, int], tuple]:
+        """(tier, source, payment) codes -> the lanes (use, then fallback) of the first rule
+        that matches; absent when none does. The combinations are few and known before the
+        run, so routing an order is one look-up."""
+        by_name = {lane.name: lane for lane in self.lanes}
+        names = (self.tiers, SOURCES, PAYMENTS)
+        table = {}
+        for key in itertools.product(*(range(len(n)) for n in names)):
+            values = [n[i] for n, i in zip(names, key, strict=True)]
+            for rule in routing:
+                allowed = (rule.when.values(f) for f in ("tier", "source", "payment"))
+                if all(a is None or v in a for a, v in zip(allowed, values, strict=True)):
+                    table[key] = tuple(by_name[c] for c in (rule.use, rule.fallback) if c)
+                    break
+        return table
 
     # --- intake -------------------------------------------------------------------------------
 
     def on_handled(self, cid: int, at: float) -> None:
         """A sales call's talk ends at ``at``: with chance ``accept_rate`` it becomes an order."""
-        calls = self.calls
-        ctype = calls.call_type[cid]
+        ctype = self.calls.call_type[cid]
         if not self.creates[ctype] or self._accept_u() >= self.accept[ctype]:
             return
-        if at < self.sc.horizon_s:
+        if at < self.horizon:
             call_later(self.env, at - self.env.now, self._from_call, cid)
 
     def _from_call(self, event) -> None:
@@ -291,34 +286,34 @@ class Delivery:
 
     def create_order(self, at: float, customer: int, tier: int, source: str) -> int:
         """A new order now (``at`` is the current time): payment, value, then a channel."""
-        u = self._pay_u()
-        payment = next((i for i, c in enumerate(self._pay_cdf) if u < c), 2)
-        oid = self._add_order(at, SOURCES.index(source), customer, tier, payment, self._value())
-        self._route(oid)
+        # the first payment whose cumulative share exceeds u (u beyond the sum's rounding: last)
+        payment = min(bisect.bisect_right(self._pay_cdf, self._pay_u()), _LAST_PAYMENT)
+        source_code = _SOURCE_CODES[source]
+        oid = self._add_order(at, source_code, customer, tier, payment, self._value())
+        self._route(oid, (tier, source_code, payment))
         return oid
 
     # --- routing ------------------------------------------------------------------------------
 
-    def _route(self, oid: int) -> None:
+    def _route(self, oid: int, key: tuple[int, int, int]) -> None:
         """First matching rule: its channel, or the fallback when that one is full that day;
         both full: try again at midnight (the order waits a day, counted in ``deferred``)."""
-        orders, now = self.orders, self.env.now
-        key = (orders.tier[oid], orders.source[oid], orders.payment[oid])
-        for match, use, fallback in self.rules:
-            if not match(*key):
-                continue
-            for lane in (use, fallback):
-                if lane is None:
-                    continue
-                day = lane.take(now)
-                if day is not None:
-                    self._dispatch(oid, lane, day)
-                    return
-            orders.deferred[oid] += 1
-            midnight = (math.floor(now / DAY) + 1) * DAY
-            if midnight < self.sc.horizon_s:
-                call_later(self.env, midnight - now, lambda ev: self._route(ev.value), oid)
+        lanes = self.routes.get(key)
+        if lanes is None:
             return
+        now = self.env.now
+        for lane in lanes:
+            day = lane.take(now)
+            if day is not None:
+                self._dispatch(oid, lane, day)
+                return
+        self.orders.deferred[oid] += 1
+        midnight = (math.floor(now / DAY) + 1) * DAY
+        if midnight < self.horizon:
+            call_later(self.env, midnight - now, self._route_again, (oid, key))
+
+    def _route_again(self, event) -> None:
+        self._route(*event.value)
 
     def _dispatch(self, oid: int, lane: _Lane, day: int) -> None:
         orders = self.orders
