@@ -102,6 +102,12 @@ class BackOffice:
         self._add_work_order = self.work_orders.appender(*wo)
         self._add_task = self.tasks.appender("start", "end")
         self.creates = [c.creates for c in scenario.call_types.values()]
+        self.intake: dict[str, Callable[[int, float], None]] = {
+            "lead": self._lead_call,
+            "work_order": self._complaint_call,
+        }
+        """What a handled call of a type that ``creates`` each kind does here: the same as
+        :meth:`on_handled` for those types, one look-up less per call."""
         self.opening = Opening.from_hours(
             bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days
         )
@@ -134,21 +140,32 @@ class BackOffice:
         """A call's talk ends at ``at``: a lead call registers a lead, an unresolved complaint
         opens a work order (both at ``at``, and only inside the horizon). The row is written
         now and the item joins the queue at ``at``."""
-        calls = self.calls
-        ctype = calls.call_type[cid]
-        creates = self.creates[ctype]
-        if creates is None or at >= self.horizon:
+        take = self.intake.get(self.creates[self.calls.call_type[cid]])
+        if take is not None:
+            take(cid, at)
+
+    def _lead_call(self, cid: int, at: float) -> None:
+        if at >= self.horizon:
             return
-        if creates == "lead":
-            deadline = at + self._lead_deadline
-            item = self._add_lead(at, calls.customer[cid], calls.tier[cid], deadline)
-            self.crew.submit((_LEAD, item), deadline if self.edf else at, at)
-        elif creates == "work_order" and not calls.resolved[cid]:
-            deadline = at + self._wo_deadline
-            item = self._add_work_order(
-                at, calls.customer[cid], calls.tier[cid], ctype, calls.attempt[cid], deadline
-            )
-            self.crew.submit((_WORK_ORDER, item), deadline if self.edf else at, at)
+        calls = self.calls
+        deadline = at + self._lead_deadline
+        item = self._add_lead(at, calls.customer[cid], calls.tier[cid], deadline)
+        self.crew.submit((_LEAD, item), deadline if self.edf else at, at)
+
+    def _complaint_call(self, cid: int, at: float) -> None:
+        calls = self.calls
+        if calls.resolved[cid] or at >= self.horizon:
+            return
+        deadline = at + self._wo_deadline
+        item = self._add_work_order(
+            at,
+            calls.customer[cid],
+            calls.tier[cid],
+            calls.call_type[cid],
+            calls.attempt[cid],
+            deadline,
+        )
+        self.crew.submit((_WORK_ORDER, item), deadline if self.edf else at, at)
 
     # --- the work -----------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ wait for the morning, so this spares about half the events of the crews.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Hashable
 from heapq import heappop, heappush
 from typing import Generic, TypeVar
@@ -70,11 +70,11 @@ class Crew(Generic[Task]):
             self._dispatch()
             return
         joins = now + (at - now)  # the time an event after at - now seconds comes, exactly
-        n = next(self._n)
-        if joins in self._opening_times or not self._is_open(joins):
-            heappush(self._later, (joins, n, key, task))  # the next opening takes it in
+        i = bisect_right(self._opens, joins) - 1  # Opening.next_open, inlined
+        if joins in self._opening_times or i < 0 or joins >= self._closes[i]:
+            heappush(self._later, (joins, next(self._n), key, task))  # the opening takes it
         else:
-            call_later(self.env, at - now, self._join, (key, joins, n, task))
+            call_later(self.env, at - now, self._join, (key, joins, next(self._n), task))
 
     def __len__(self) -> int:
         """Tasks waiting in the queue (their time has come, nobody has taken them)."""
@@ -98,7 +98,7 @@ class Crew(Generic[Task]):
         start, end = self._window
         if start <= t < end:
             return True
-        i = bisect.bisect_right(self._opens, t) - 1
+        i = bisect_right(self._opens, t) - 1
         if i >= 0 and t < self._closes[i]:
             self._window = (self._opens[i], self._closes[i])
             return True

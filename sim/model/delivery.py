@@ -30,6 +30,7 @@ __all__ = ["ATTEMPT_COLUMNS", "ORDER_COLUMNS", "SOURCES", "Delivery"]
 SOURCES = ("call", "lead")
 _SOURCE_CODES = {name: i for i, name in enumerate(SOURCES)}
 _LAST_PAYMENT = len(PAYMENTS) - 1
+_DELIVERED, _FAILED = int(OrderState.DELIVERED), int(OrderState.FAILED)
 
 ORDER_COLUMNS: dict[str, tuple[type, object]] = {
     "created": (float, NAN),  # s
@@ -94,23 +95,19 @@ class _Lane:
         self.complaint = uniforms(streams(f"delivery.{name}.complaint"), SMALL_BATCH)
         self.duration = BatchSampler(duration, streams(f"delivery.{name}.time"), SMALL_BATCH)
 
-    def dispatch_day(self, t: float) -> int:
-        """The day whose capacity an order routed at ``t`` uses (after the cut-off: the next
-        working day)."""
+    def take(self, t: float) -> int | None:
+        """Book capacity for an order routed at ``t``: the day whose capacity it uses (after
+        the cut-off: the next working day), or None when that day is full."""
         d = int(t // DAY)
         if t - d * DAY >= self.cutoff_s:
             d += 1
-        while d < len(self.works) - 1 and not self.works[d]:
+        works, used = self.works, self.used
+        while d < len(works) - 1 and not works[d]:
             d += 1
-        return d
-
-    def take(self, t: float) -> int | None:
-        """Book capacity for an order routed at ``t``: its dispatch day, or None when full."""
-        d = self.dispatch_day(t)
-        if d < len(self.used) and self.used[d] >= self.capacity:
-            return None
-        if d < len(self.used):
-            self.used[d] += 1
+        if d < len(used):
+            if used[d] >= self.capacity:
+                return None
+            used[d] += 1
         return d
 
     def dispatch(self, oid: int, now: float, day: int) -> None:
@@ -305,7 +302,9 @@ class Delivery:
         for lane in lanes:
             day = lane.take(now)
             if day is not None:
-                self._dispatch(oid, lane, day)
+                orders = self.orders
+                orders.channel[oid], orders.dispatch_day[oid] = lane.index, day
+                lane.dispatch(oid, now, day)
                 return
         self.orders.deferred[oid] += 1
         midnight = (math.floor(now / DAY) + 1) * DAY
@@ -314,11 +313,6 @@ class Delivery:
 
     def _route_again(self, event) -> None:
         self._route(*event.value)
-
-    def _dispatch(self, oid: int, lane: _Lane, day: int) -> None:
-        orders = self.orders
-        orders.channel[oid], orders.dispatch_day[oid] = lane.index, day
-        lane.dispatch(oid, self.env.now, day)
 
     # --- attempts -----------------------------------------------------------------------------
 
@@ -342,7 +336,7 @@ class Delivery:
         )
         if lane.success() < p:
             self.attempts.success[row] = True
-            orders.state[oid], orders.closed[oid] = int(OrderState.DELIVERED), now
+            orders.state[oid], orders.closed[oid] = _DELIVERED, now
             if spec.complaint_rate > 0 and lane.complaint() < spec.complaint_rate:
                 at = now + self._complaint_delay()
                 orders.complaint_at[oid] = at
@@ -357,4 +351,4 @@ class Delivery:
         elif orders.attempts[oid] < spec.max_attempts:
             lane.retry(oid, now + spec.retry_delay)
         else:
-            orders.state[oid], orders.closed[oid] = int(OrderState.FAILED), now
+            orders.state[oid], orders.closed[oid] = _FAILED, now
