@@ -169,9 +169,8 @@ class BackOffice:
 
     # --- the work -----------------------------------------------------------------------------
 
-    def _work(self, task: tuple[int, int]) -> float:
+    def _work(self, task: tuple[int, int], now: float) -> float:
         kind, item = task
-        now = self.env.now
         duration = self._handle[kind]()
         self._add_task(now, now + duration)
         if kind == _LEAD:
@@ -183,16 +182,16 @@ class BackOffice:
             self.work_orders.start[item] = now
         return duration
 
-    def _done(self, task: tuple[int, int]) -> None:
+    def _done(self, task: tuple[int, int], now: float) -> None:
         kind, item = task
         if kind == _LEAD:
-            self._lead_attempt_done(item)
+            self._lead_attempt_done(item, now)
         else:
-            self._work_order_done(item)
+            self._work_order_done(item, now)
 
-    def _lead_attempt_done(self, item: int) -> None:
+    def _lead_attempt_done(self, item: int, now: float) -> None:
         """One contact attempt ended: reached (then bought or not), or try again later."""
-        leads, spec, now = self.leads, self.lead_spec, self.env.now
+        leads, spec = self.leads, self.lead_spec
         assert spec is not None  # lead tasks exist only when leads are modelled
         if self._contact_u() < spec.contact_success:
             leads.contact[item] = now
@@ -217,8 +216,8 @@ class BackOffice:
             leads.state[item] = _UNREACHED
             leads.closed[item] = now
 
-    def _work_order_done(self, item: int) -> None:
-        wo, spec, now = self.work_orders, self.wo_spec, self.env.now
+    def _work_order_done(self, item: int, now: float) -> None:
+        wo, spec = self.work_orders, self.wo_spec
         assert spec is not None  # work-order tasks exist only when work orders are modelled
         wo.closed[item] = now
         if self._resolve_u() < spec.resolution:

@@ -35,8 +35,8 @@ class Crew(Generic[Task]):
 
     Equal keys: the task that joined the queue first (by time, then by submission). A task
     that is running when the hours end is finished (overtime); no task starts outside the
-    hours. ``work(task)`` is called when a worker takes a task and returns its duration in
-    seconds; ``done(task)`` is called when it ends. Both are the owner's story.
+    hours. ``work(task, now)`` is called when a worker takes a task and returns its duration
+    in seconds; ``done(task, now)`` is called when it ends. Both are the owner's story.
     """
 
     def __init__(
@@ -44,8 +44,8 @@ class Crew(Generic[Task]):
         env: simpy.Environment,
         size: int,
         opening: Opening,
-        work: Callable[[Task], float],
-        done: Callable[[Task], None],
+        work: Callable[[Task, float], float],
+        done: Callable[[Task, float], None],
         horizon: float,
     ):
         self.env, self.size, self.opening = env, size, opening
@@ -56,18 +56,18 @@ class Crew(Generic[Task]):
         self._n = itertools.count()
         self._opens, self._closes = opening.opens, opening.closes
         self._opening_times = frozenset(opening.opens)
-        self._window = (math.inf, -math.inf)  # the [open, close) found last by _is_open
+        self._open_from, self._open_until = math.inf, -math.inf  # the window found last
         if size > 0:
             for t in opening.opens:
                 if 0 < t < horizon:
-                    call_later(env, t, self._dispatch)
+                    call_later(env, t, self._open)
 
     def submit(self, task: Task, key: float, at: float | None = None) -> None:
         """Queue ``task`` (ordered by ``key``) from time ``at`` on (default: now)."""
         now = self.env.now
         if at is None or at <= now:
             heappush(self._queue, (key, now, next(self._n), task))
-            self._dispatch()
+            self._dispatch(now)
             return
         joins = now + (at - now)  # the time an event after at - now seconds comes, exactly
         i = bisect_right(self._opens, joins) - 1  # Opening.next_open, inlined
@@ -81,10 +81,6 @@ class Crew(Generic[Task]):
         self._take_in(self.env.now)
         return len(self._queue)
 
-    def _join(self, event) -> None:
-        heappush(self._queue, event.value)
-        self._dispatch()
-
     def _take_in(self, now: float) -> None:
         """Move the tasks whose time has come into the queue (in any order: the queue's
         order is total)."""
@@ -93,33 +89,35 @@ class Crew(Generic[Task]):
             joins, n, key, task = heappop(later)
             heappush(queue, (key, joins, n, task))
 
-    def _is_open(self, t: float) -> bool:
-        """Inside the hours at ``t`` (:meth:`Opening.next_open` with the last window kept)."""
-        start, end = self._window
-        if start <= t < end:
-            return True
-        i = bisect_right(self._opens, t) - 1
-        if i >= 0 and t < self._closes[i]:
-            self._window = (self._opens[i], self._closes[i])
-            return True
-        return False
+    def _open(self, _event) -> None:
+        self._dispatch(self.env.now)
 
-    def _dispatch(self, _event=None) -> None:
+    def _join(self, event) -> None:
+        heappush(self._queue, event.value)
+        self._dispatch(self.env.now)
+
+    def _finish(self, event) -> None:
+        now = self.env.now
+        self.idle += 1
+        self.done(event.value, now)
+        self._dispatch(now)
+
+    def _dispatch(self, now: float) -> None:
+        """Free workers take the best tasks whose time has come, if inside the hours."""
         if not self.idle:
             return
-        now = self.env.now
         if self._later and self._later[0][0] <= now:
             self._take_in(now)
         queue = self._queue
-        if not queue or not self._is_open(now):
+        if not queue:
             return
+        if not self._open_from <= now < self._open_until:
+            i = bisect_right(self._opens, now) - 1
+            if i < 0 or now >= self._closes[i]:
+                return
+            self._open_from, self._open_until = self._opens[i], self._closes[i]
         env, work, finish = self.env, self.work, self._finish
         while self.idle and queue:
             task = heappop(queue)[3]
             self.idle -= 1
-            call_later(env, work(task), finish, task)
-
-    def _finish(self, event) -> None:
-        self.idle += 1
-        self.done(event.value)
-        self._dispatch()
+            call_later(env, work(task, now), finish, task)

@@ -67,8 +67,9 @@ may wait up to a week for its channel's next working day."""
 class _Lane:
     """One channel while the model runs: its capacity per dispatch day and its attempts.
 
-    ``start(oid)`` is called when an attempt starts and ``result(oid, lane, row)`` when it
-    ends; how an order reaches its attempts is the kind's own story (the subclasses).
+    ``start(oid, lane, start, end)`` is called when an attempt starts (now) and
+    ``result(oid, lane, row, now)`` when it ends; how an order reaches its attempts is the
+    kind's own story (the subclasses).
     """
 
     def __init__(
@@ -156,13 +157,13 @@ class _CourierLane(_Lane):
     def retry(self, oid: int, at: float) -> None:
         self.crew.submit(oid, at, at)  # then the next moment inside their hours
 
-    def _work(self, oid: int) -> float:
-        now, duration = self.env.now, self.duration()
+    def _work(self, oid: int, now: float) -> float:
+        duration = self.duration()
         self._in_hand[oid] = self._start(oid, self, now, now + duration)
         return duration
 
-    def _done(self, oid: int) -> None:
-        self._result(oid, self, self._in_hand.pop(oid))
+    def _done(self, oid: int, now: float) -> None:
+        self._result(oid, self, self._in_hand.pop(oid), now)
 
 
 class _CompanyLane(_Lane):
@@ -191,7 +192,7 @@ class _CompanyLane(_Lane):
 
     def _attempt(self, event) -> None:
         oid, now = event.value, self.env.now
-        self._result(oid, self, self._start(oid, self, now, now))
+        self._result(oid, self, self._start(oid, self, now, now), now)
 
 
 # each kind's lane takes (index, name, its kind of spec, scenario, streams, env, start, result)
@@ -321,12 +322,12 @@ class Delivery:
         orders = self.orders
         orders.attempts[oid] += 1
         if orders.attempts[oid] == 1:
-            orders.first_attempt[oid] = self.env.now
+            orders.first_attempt[oid] = start
         return self._add_attempt(oid, lane.index, start, end)
 
-    def _attempt_result(self, oid: int, lane: _Lane, row: int) -> None:
+    def _attempt_result(self, oid: int, lane: _Lane, row: int, now: float) -> None:
         """Delivered, or retried after ``retry_delay``, or returned after the last attempt."""
-        orders, spec, now = self.orders, lane.spec, self.env.now
+        orders, spec = self.orders, lane.spec
         orders.cost[oid] += spec.cost_per_attempt
         first = orders.attempts[oid] == 1
         p = (
