@@ -17,7 +17,7 @@ from sim.model.calendar import Opening
 from sim.model.crew import Crew
 from sim.model.records import NAN, CallLog, ColumnLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
-from sim.scenario.distributions import SMALL_BATCH, BatchSampler, uniforms
+from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws
 from sim.scenario.schema import Scenario
 
 __all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice"]
@@ -115,22 +115,22 @@ class BackOffice:
             env, bo.team.staff, self.opening, self._work, self._done, scenario.horizon_s
         )
         self._contact_u, self._convert_u, self._resolve_u, self._call_back_u = (
-            uniforms(streams(f"back_office.{k}"))
+            uniform_draws(streams(f"back_office.{k}"))
             for k in ("contact", "convert", "resolve", "call_back")
         )
         self._handle = {}
         if self.lead_spec is not None:
-            self._handle[_LEAD] = BatchSampler(
+            self._handle[_LEAD] = draws(
                 self.lead_spec.handle_time, streams("back_office.lead.handle"), SMALL_BATCH
             )
         if self.wo_spec is not None:
-            self._handle[_WORK_ORDER] = BatchSampler(
+            self._handle[_WORK_ORDER] = draws(
                 self.wo_spec.handle_time, streams("back_office.work_order.handle"), SMALL_BATCH
             )
             rule = self.wo_spec.call_back or scenario.redial.after_unresolved
             self.call_back = rule
             if rule is not None:
-                self._call_back_delay = BatchSampler(
+                self._call_back_delay = draws(
                     rule.delay, streams("back_office.call_back.delay"), SMALL_BATCH
                 )
 

@@ -20,7 +20,7 @@ from sim.model.crew import Crew
 from sim.model.events import call_later
 from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
-from sim.scenario.distributions import SMALL_BATCH, BatchSampler, Distribution, uniforms
+from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.schema import Channel, DeliveryRule, Scenario
 from sim.scenario.units import DAY, parse_clock
@@ -92,9 +92,9 @@ class _Lane:
         self.cutoff_s = cutoff_s
         self.capacity = spec.orders_per_day
         self.used = [0] * (days + DAYS_AHEAD)
-        self.success = uniforms(streams(f"delivery.{name}.success"), SMALL_BATCH)
-        self.complaint = uniforms(streams(f"delivery.{name}.complaint"), SMALL_BATCH)
-        self.duration = BatchSampler(duration, streams(f"delivery.{name}.time"), SMALL_BATCH)
+        self.success = uniform_draws(streams(f"delivery.{name}.success"), SMALL_BATCH)
+        self.complaint = uniform_draws(streams(f"delivery.{name}.complaint"), SMALL_BATCH)
+        self.duration = draws(duration, streams(f"delivery.{name}.time"), SMALL_BATCH)
 
     def take(self, t: float) -> int | None:
         """Book capacity for an order routed at ``t``: the day whose capacity it uses (after
@@ -235,12 +235,12 @@ class Delivery:
             lane.open(scenario.horizon_s)
         self.creates = [c.creates == "delivery_order" for c in scenario.call_types.values()]
         self.accept = [c.accept_rate for c in scenario.call_types.values()]
-        self._accept_u = uniforms(streams("delivery.accept"), SMALL_BATCH)
+        self._accept_u = uniform_draws(streams("delivery.accept"), SMALL_BATCH)
         pay = dl.payment
         self._pay_cdf = np.cumsum([pay.cash, pay.pos, pay.online]).tolist()
-        self._pay_u = uniforms(streams("delivery.payment"), SMALL_BATCH)
+        self._pay_u = uniform_draws(streams("delivery.payment"), SMALL_BATCH)
         self._value = (
-            BatchSampler(dl.order_value, streams("delivery.order_value"), SMALL_BATCH)
+            draws(dl.order_value, streams("delivery.order_value"), SMALL_BATCH)
             if dl.order_value is not None
             else lambda: 0.0
         )
@@ -248,7 +248,7 @@ class Delivery:
         self.complaint_type = (
             types.index(dl.complaint_call_type) if dl.complaint_call_type in types else -1
         )
-        self._complaint_delay = BatchSampler(
+        self._complaint_delay = draws(
             dl.complaint_delay, streams("delivery.complaint_delay"), SMALL_BATCH
         )
 
