@@ -18,7 +18,7 @@ import simpy
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
 from sim.model.events import call_later
-from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
+from sim.model.records import NAN, PAYMENTS, BlockLog, CallLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
@@ -90,6 +90,11 @@ class _Lane:
             worked is None or weekday_of(scenario, d) in worked for d in range(days + DAYS_AHEAD)
         ]
         self.cutoff_s = cutoff_s
+        # the first working day from day d on (the last day booked when none is left)
+        self._working_from = list(range(len(self.works)))
+        for d in reversed(range(len(self.works) - 1)):
+            if not self.works[d]:
+                self._working_from[d] = self._working_from[d + 1]
         self.capacity = spec.orders_per_day
         self.used = [0] * (days + DAYS_AHEAD)
         self.success = uniform_draws(streams(f"delivery.{name}.success"), SMALL_BATCH)
@@ -100,15 +105,10 @@ class _Lane:
         """Book capacity for an order routed at ``t``: the day whose capacity it uses (after
         the cut-off: the next working day), or None when that day is full."""
         d = int(t // DAY)
-        if t - d * DAY >= self.cutoff_s:
-            d += 1
-        works, used = self.works, self.used
-        while d < len(works) - 1 and not works[d]:
-            d += 1
-        if d < len(used):
-            if used[d] >= self.capacity:
-                return None
-            used[d] += 1
+        d = self._working_from[d + 1 if t - d * DAY >= self.cutoff_s else d]
+        if self.used[d] >= self.capacity:
+            return None
+        self.used[d] += 1
         return d
 
     def dispatch(self, oid: int, now: float, day: int) -> None:
@@ -219,7 +219,7 @@ class Delivery:
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
         self.horizon = scenario.horizon_s
         self.schedule_call = schedule_call
-        self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
+        self.orders, self.attempts = BlockLog(ORDER_COLUMNS), BlockLog(ATTEMPT_COLUMNS)
         order = ("created", "source", "customer", "tier", "payment", "value")
         self._add_order = self.orders.appender(*order)
         self._add_attempt = self.attempts.appender("order", "channel", "start", "end")
