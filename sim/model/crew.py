@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable
 from heapq import heappop, heappush
 from typing import Generic, TypeVar
@@ -53,9 +53,10 @@ class Crew(Generic[Task]):
         self.idle = size
         self._queue: list[tuple[float, float, int, Task]] = []  # (key, joined, n, task)
         self._later: list[tuple[float, int, float, Task]] = []  # (joins, n, key, task)
-        self._n = itertools.count()
+        self._n = itertools.count().__next__
         self._opens, self._closes = opening.opens, opening.closes
-        self._opening_times = frozenset(opening.opens)
+        # open, close, open, ...: an odd number of them below t <=> open < t <= close
+        self._bounds = [t for w in zip(opening.opens, opening.closes, strict=True) for t in w]
         self._open_from, self._open_until = math.inf, -math.inf  # the window found last
         if size > 0:
             for t in opening.opens:
@@ -66,15 +67,14 @@ class Crew(Generic[Task]):
         """Queue ``task`` (ordered by ``key``) from time ``at`` on (default: now)."""
         now = self.env.now
         if at is None or at <= now:
-            heappush(self._queue, (key, now, next(self._n), task))
+            heappush(self._queue, (key, now, self._n(), task))
             self._dispatch(now)
             return
         joins = now + (at - now)  # the time an event after at - now seconds comes, exactly
-        i = bisect_right(self._opens, joins) - 1  # Opening.next_open, inlined
-        if joins in self._opening_times or i < 0 or joins >= self._closes[i]:
-            heappush(self._later, (joins, next(self._n), key, task))  # the opening takes it
-        else:
-            call_later(self.env, at - now, self._join, (key, joins, next(self._n), task))
+        if bisect_left(self._bounds, joins) & 1:  # inside the hours (or at a close: harmless)
+            call_later(self.env, at - now, self._join, (key, joins, self._n(), task))
+        else:  # before the hours open, or at the very opening: the opening's dispatch takes it
+            heappush(self._later, (joins, self._n(), key, task))
 
     def __len__(self) -> int:
         """Tasks waiting in the queue (their time has come, nobody has taken them)."""
