@@ -7,12 +7,18 @@ from sim.model import events
 from sim.model.calendar import Opening
 from sim.model.crew import Crew
 from sim.model.events import call_later
+from sim.model.schedule import scheduler
 
 HOUR = 3600.0
 
 
+def _environment():
+    """The environment the model runs in (a plain SimPy one, or the model's own class)."""
+    return getattr(events, "ModelEnvironment", simpy.Environment)()
+
+
 def _crew(size, opens, closes, duration=HOUR, horizon=100 * HOUR):
-    env = getattr(events, "ModelEnvironment", simpy.Environment)()  # the model's environment
+    env = _environment()
     started, ended = [], []
 
     def work(task, now):
@@ -32,9 +38,12 @@ def _at(env, t, fn):
 
 def test_tasks_joining_outside_the_hours_start_at_the_opening_by_key_then_join_time(monkeypatch):
     scheduled = []
-    monkeypatch.setattr(
-        sim.model.crew, "call_later", lambda *args: scheduled.append(args) or call_later(*args)
-    )
+
+    def counted(env):
+        schedule = scheduler(env)
+        return lambda *args: scheduled.append(args) or schedule(*args)
+
+    monkeypatch.setattr(sim.model.crew, "scheduler", counted)
     env, crew, started, _ = _crew(1, [10 * HOUR], [20 * HOUR])
     # all submitted at 0 for times before the opening (closed then): keys decide, then join time
     crew.submit("c", key=2.0, at=5 * HOUR)
@@ -75,3 +84,18 @@ def test_len_counts_tasks_whose_time_has_come():
     _at(env, 6 * HOUR, lambda: seen.append(len(crew)))
     env.run(until=9 * HOUR)
     assert seen == [1, 2]
+
+
+def test_scheduler_calls_back_with_the_time_in_scheduling_order_on_simpy_or_the_agenda():
+    class Agenda:
+        def later(self, delay, fn, value=None): ...
+
+    agenda = Agenda()
+    assert scheduler(agenda) == agenda.later  # the model's own queue where there is one
+    env = _environment()  # the model's: its agenda, or SimPy through call_later
+    schedule, seen = scheduler(env), []
+    schedule(2.0, lambda t, v: seen.append((t, v)), "b")
+    schedule(1.0, lambda t, v: seen.append((t, v)), "a")
+    schedule(2.0, lambda t, v: seen.append((t, v)), "c")
+    env.run()
+    assert seen == [(1.0, "a"), (2.0, "b"), (2.0, "c")]

@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import simpy
 
 from sim.model.calendar import Opening
-from sim.model.events import call_later
+from sim.model.schedule import scheduler
 
 __all__ = ["Crew"]
 
@@ -51,6 +51,7 @@ class Crew(Generic[Task]):
         self.env, self.size, self.opening = env, size, opening
         self.work, self.done = work, done
         self.idle = size
+        self._schedule = scheduler(env)
         self._queue: list[tuple[float, float, int, Task]] = []  # (key, joined, n, task)
         self._later: list[tuple[float, int, float, Task]] = []  # (joins, n, key, task)
         self._n = itertools.count().__next__
@@ -61,7 +62,7 @@ class Crew(Generic[Task]):
         if size > 0:
             for t in opening.opens:
                 if 0 < t < horizon:
-                    call_later(env, t, self._open)
+                    self._schedule(t, self._open, None)
 
     def submit(self, task: Task, key: float, at: float | None = None) -> None:
         """Queue ``task`` (ordered by ``key``) from time ``at`` on (default: now)."""
@@ -72,7 +73,7 @@ class Crew(Generic[Task]):
             return
         joins = now + (at - now)  # the time an event after at - now seconds comes, exactly
         if bisect_left(self._bounds, joins) & 1:  # inside the hours (or at a close: harmless)
-            call_later(self.env, at - now, self._join, (key, joins, self._n(), task))
+            self._schedule(at - now, self._join, (key, joins, self._n(), task))
         else:  # before the hours open, or at the very opening: the opening's dispatch takes it
             heappush(self._later, (joins, self._n(), key, task))
 
@@ -89,17 +90,16 @@ class Crew(Generic[Task]):
             joins, n, key, task = heappop(later)
             heappush(queue, (key, joins, n, task))
 
-    def _open(self, _event) -> None:
-        self._dispatch(self.env.now)
+    def _open(self, now: float, _value) -> None:
+        self._dispatch(now)
 
-    def _join(self, event) -> None:
-        heappush(self._queue, event.value)
-        self._dispatch(self.env.now)
+    def _join(self, now: float, entry: tuple[float, float, int, Task]) -> None:
+        heappush(self._queue, entry)
+        self._dispatch(now)
 
-    def _finish(self, event) -> None:
-        now = self.env.now
+    def _finish(self, now: float, task: Task) -> None:
         self.idle += 1
-        self.done(event.value, now)
+        self.done(task, now)
         self._dispatch(now)
 
     def _dispatch(self, now: float) -> None:
@@ -116,8 +116,8 @@ class Crew(Generic[Task]):
             if i < 0 or now >= self._closes[i]:
                 return
             self._open_from, self._open_until = self._opens[i], self._closes[i]
-        env, work, finish = self.env, self.work, self._finish
+        schedule, work, finish = self._schedule, self.work, self._finish
         while self.idle and queue:
             task = heappop(queue)[3]
             self.idle -= 1
-            call_later(env, work(task, now), finish, task)
+            schedule(work(task, now), finish, task)

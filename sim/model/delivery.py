@@ -17,8 +17,8 @@ import simpy
 
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
-from sim.model.events import call_later
 from sim.model.records import NAN, PAYMENTS, BlockLog, CallLog, OrderState, Origin, Payment
+from sim.model.schedule import scheduler
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
@@ -173,6 +173,7 @@ class _CompanyLane(_Lane):
         cutoff_s = parse_clock(spec.cutoff)
         super().__init__(index, name, spec, scenario, streams, cutoff_s, spec.lead_time)
         self.env, self.horizon = env, scenario.horizon_s
+        self._schedule = scheduler(env)
         self._start, self._result = start, result
 
     def open(self, horizon: float) -> None:
@@ -188,10 +189,9 @@ class _CompanyLane(_Lane):
     def _attempt_at(self, oid: int, at: float) -> None:
         if at >= self.horizon:
             return
-        call_later(self.env, at - self.env.now, self._attempt, oid)
+        self._schedule(at - self.env.now, self._attempt, oid)
 
-    def _attempt(self, event) -> None:
-        oid, now = event.value, self.env.now
+    def _attempt(self, now: float, oid: int) -> None:
         self._result(oid, self, self._start(oid, self, now, now), now)
 
 
@@ -217,6 +217,7 @@ class Delivery:
         dl = scenario.delivery
         assert dl is not None
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
+        self._schedule = scheduler(env)
         self.horizon = scenario.horizon_s
         self.schedule_call = schedule_call
         self.orders, self.attempts = BlockLog(ORDER_COLUMNS), BlockLog(ATTEMPT_COLUMNS)
@@ -276,11 +277,10 @@ class Delivery:
         if not self.creates[ctype] or self._accept_u() >= self.accept[ctype]:
             return
         if at < self.horizon:
-            call_later(self.env, at - self.env.now, self._from_call, cid)
+            self._schedule(at - self.env.now, self._from_call, cid)
 
-    def _from_call(self, event) -> None:
-        cid = event.value
-        self.create_order(self.env.now, self.calls.customer[cid], self.calls.tier[cid], "call")
+    def _from_call(self, now: float, cid: int) -> None:
+        self.create_order(now, self.calls.customer[cid], self.calls.tier[cid], "call")
 
     def create_order(self, at: float, customer: int, tier: int, source: str) -> int:
         """A new order now (``at`` is the current time): payment, value, then a channel."""
@@ -310,10 +310,10 @@ class Delivery:
         self.orders.deferred[oid] += 1
         midnight = (math.floor(now / DAY) + 1) * DAY
         if midnight < self.horizon:
-            call_later(self.env, midnight - now, self._route_again, (oid, key))
+            self._schedule(midnight - now, self._route_again, (oid, key))
 
-    def _route_again(self, event) -> None:
-        self._route(*event.value)
+    def _route_again(self, _now: float, order: tuple[int, tuple[int, int, int]]) -> None:
+        self._route(*order)
 
     # --- attempts -----------------------------------------------------------------------------
 
