@@ -102,12 +102,12 @@ class BackOffice:
         self._add_work_order = self.work_orders.appender(*wo)
         self._add_task = self.tasks.appender("start", "end")
         self.creates = [c.creates for c in scenario.call_types.values()]
+        # what a handled call of a type that `creates` each kind does here: on_handled without
+        # its look-ups, for a listener that dispatches by call type itself
         self.intake: dict[str, Callable[[int, float], None]] = {
             "lead": self._lead_call,
             "work_order": self._complaint_call,
         }
-        """What a handled call of a type that ``creates`` each kind does here: the same as
-        :meth:`on_handled` for those types, one look-up less per call."""
         self.opening = Opening.from_hours(
             bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days
         )
