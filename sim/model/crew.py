@@ -53,7 +53,7 @@ class Crew(Generic[Task]):
         self.idle = size
         self._schedule = scheduler(env)
         self._queue: list[tuple[float, float, int, Task]] = []  # (key, joined, n, task)
-        self._later: list[tuple[float, int, float, Task]] = []  # (joins, n, key, task)
+        self._later: list[tuple[float, tuple]] = []  # (joins, its queue entry)
         self._n = itertools.count().__next__
         self._opens, self._closes = opening.opens, opening.closes
         # open, close, open, ...: an odd number of them below t <=> open < t <= close
@@ -75,7 +75,7 @@ class Crew(Generic[Task]):
         if bisect_left(self._bounds, joins) & 1:  # inside the hours (or at a close: harmless)
             self._schedule(at - now, self._join, (key, joins, self._n(), task))
         else:  # before the hours open, or at the very opening: the opening's dispatch takes it
-            heappush(self._later, (joins, self._n(), key, task))
+            heappush(self._later, (joins, (key, joins, self._n(), task)))
 
     def __len__(self) -> int:
         """Tasks waiting in the queue (their time has come, nobody has taken them)."""
@@ -87,8 +87,7 @@ class Crew(Generic[Task]):
         order is total)."""
         later, queue = self._later, self._queue
         while later and later[0][0] <= now:
-            joins, n, key, task = heappop(later)
-            heappush(queue, (key, joins, n, task))
+            heappush(queue, heappop(later)[1])
 
     def _open(self, now: float, _value) -> None:
         self._dispatch(now)
