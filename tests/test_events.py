@@ -127,6 +127,10 @@ def test_run_stops_before_until_and_refuses_an_event():
     assert seen == [4.0, 5.0]
 
 
-def test_a_plain_environment_is_not_enough():
-    with pytest.raises(AttributeError):
-        call_later(simpy.Environment(), 1.0, lambda ev: None)
+def test_call_later_runs_on_a_plain_simpy_environment_too():
+    env = simpy.Environment()
+    seen = []
+    call_later(env, 2.0, lambda ev: seen.append((env.now, ev.value)), "b")
+    call_later(env, 1.0, lambda ev: seen.append((env.now, ev.value)), "a")
+    env.run()
+    assert seen == [(1.0, "a"), (2.0, "b")]

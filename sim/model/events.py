@@ -4,9 +4,10 @@ A call costs an arrival and two or three timed events (patience, overflow timer,
 release), so their price sets the speed of the model. Those timed events never become SimPy
 events: :class:`ModelEnvironment` keeps them on its *agenda*, a plain heap of
 ``(time, seq, fn, value)`` tuples run as ``fn(time, value)`` (the router and the callers push
-onto it with :meth:`ModelEnvironment.later` or directly). Everything else (staffing changes,
-the business flows, any SimPy process) is scheduled on SimPy through its public API
-(``Environment.schedule``; :func:`call_later` for a callback) and runs in ``Environment.step``.
+onto it with :meth:`ModelEnvironment.later` or directly; so do the business flows, through
+:mod:`sim.model.schedule`). The rest (staffing changes, any SimPy process) is scheduled on SimPy
+through its public API (``Environment.schedule``; :func:`call_later` for a callback) and runs
+in ``Environment.step``.
 ``benchmarks/bench_events.py`` times the loop alone: an arrival with one follow-up event costs
 about twice as much with that event on SimPy as with it on the agenda.
 
@@ -203,13 +204,19 @@ def _delay_landing_at(behind: float, at: float, delay: float) -> float:
 
 
 def call_later(
-    env: ModelEnvironment, delay: float, fn: Callable[[Any], None], value: Any = None
+    env: simpy.Environment, delay: float, fn: Callable[[Any], None], value: Any = None
 ) -> None:
     """On SimPy: call ``fn(event)`` after ``delay`` seconds, with ``event.value`` = ``value``.
 
     The event is a slotted object that is already triggered (``Environment.step`` needs no more
-    of an event than ``callbacks`` and ``_ok``), a third of the cost of a ``Timeout``.
+    of an event than ``callbacks`` and ``_ok``), a third of the cost of a ``Timeout``. On a
+    :class:`ModelEnvironment` it keeps its place in the order of the agenda's entries (rule 1);
+    a plain ``simpy.Environment`` runs it as SimPy orders it.
     """
+    if not isinstance(env, ModelEnvironment):
+        at = env.now + delay
+        env.schedule(_Callback(fn, fn, value, at, -1), NORMAL, delay)  # type: ignore[arg-type]
+        return
     at = env.clock + delay
     event = _Callback(env._run_callback_bound, fn, value, at, env.next_seq())
     env._schedule_at(event, NORMAL, at)
