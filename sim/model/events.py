@@ -134,12 +134,12 @@ class ModelEnvironment(simpy.Environment):
         else:
             self._step_simpy()  # SimPy raises EmptySchedule when both are empty
 
-    def run(self, until: float | None = None) -> None:
+    def run(self, until: float | simpy.Event | None = None) -> None:
         """Handle every event due before ``until`` (default: until none is left), then set the
         clock to ``until``. Unlike SimPy's ``run``, ``until`` must be a time."""
         if isinstance(until, simpy.Event):
             raise TypeError("ModelEnvironment.run(until=...) takes a time, not an event")
-        end = math.inf if until is None else float(until)
+        end = math.inf if until is None else float(until)  # a number here (not an Event)
         if end <= self.clock:
             raise ValueError(f"until ({end}) must be greater than the current time")
         agenda = self.agenda

@@ -61,7 +61,10 @@ class QueueIndex:
         Rebuilds the classes and heaps (rare: when a group's on-duty count crosses zero), in
         place: :meth:`append` and :meth:`pick` hold these lists.
         """
-        classes, members, listed_all, single = [], [[] for _ in self.queues], [], []
+        classes: list[list[tuple[int, float, list]]] = []
+        members: list[list[tuple[list, list[bool], int]]] = [[] for _ in self.queues]
+        listed_all: list[list[bool]] = []
+        single: list[tuple[deque, float] | None] = []
         for served in self._serves:
             heaps: dict[tuple[int, float], list] = {}
             listed = [False] * len(served)
