@@ -101,9 +101,9 @@ class BackOffice:
         wo = ("created", "customer", "tier", "call_type", "attempt", "deadline")
         self._add_work_order = self.work_orders.appender(*wo)
         self._add_task = self.tasks.appender("start", "end")
-        self.creates = [c.creates for c in scenario.call_types.values()]
-        # what a handled call of a type that `creates` each kind does here: on_handled without
-        # its look-ups, for a listener that dispatches by call type itself
+        # what a handled call of a type that `creates` each kind does here (a lead call
+        # registers a lead, an unresolved complaint opens a work order, both at the end of the
+        # talk and only inside the horizon); the flows' listener dispatches by call type
         self.intake: dict[str, Callable[[int, float], None]] = {
             "lead": self._lead_call,
             "work_order": self._complaint_call,
@@ -135,14 +135,6 @@ class BackOffice:
                 )
 
     # --- intake -------------------------------------------------------------------------------
-
-    def on_handled(self, cid: int, at: float) -> None:
-        """A call's talk ends at ``at``: a lead call registers a lead, an unresolved complaint
-        opens a work order (both at ``at``, and only inside the horizon). The row is written
-        now and the item joins the queue at ``at``."""
-        take = self.intake.get(self.creates[self.calls.call_type[cid]])
-        if take is not None:
-            take(cid, at)
 
     def _lead_call(self, cid: int, at: float) -> None:
         if at >= self.horizon:

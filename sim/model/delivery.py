@@ -253,7 +253,7 @@ class Delivery:
             dl.complaint_delay, streams("delivery.complaint_delay"), SMALL_BATCH
         )
 
-    def _route_table(self, routing: list[DeliveryRule]) -> dict[tuple[int, int, int], tuple]:
+    def _route_table(self, routing: list[DeliveryRule]) -> dict[tuple[int, ...], tuple]:
         """(tier, source, payment) codes -> the lanes (use, then fallback) of the first rule
         that matches; absent when none does. The combinations are few and known before the
         run, so routing an order is one look-up."""
