@@ -167,7 +167,7 @@ class ContactCenter:
         if self.warmup > 0:
             call_later(self.env, self.warmup, self._warmup_ends)
         for g, timeline in enumerate(self.scheduled):
-            self._set_staff(g, int(timeline.values[0]))
+            self._set_staff(g, int(timeline.values[0]), refresh=False)  # one refresh below
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(), strict=True):
                 call_later(self.env, t, self._staff_change, (g, int(n)))
         if self.skip:
@@ -177,7 +177,7 @@ class ContactCenter:
         g, n = event.value
         self._set_staff(g, n)
 
-    def _set_staff(self, g: int, target: int) -> None:
+    def _set_staff(self, g: int, target: int, refresh: bool = True) -> None:
         now = self.env.now
         on_duty = self.present[g] - self.leaving[g]
         if target > on_duty:
@@ -198,7 +198,7 @@ class ContactCenter:
                 surplus -= 1
             self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
         self.staff_log.record(g, now, self.present[g])
-        if self.skip and (target == 0) != (on_duty == 0):
+        if refresh and self.skip and (target == 0) != (on_duty == 0):
             self._refresh_skips()
         if target == 0 and on_duty > 0:  # after the other changes of this instant (a handover)
             call_later(self.env, 0.0, self._closed_now, g)
