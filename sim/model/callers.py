@@ -64,15 +64,10 @@ class Callers:
         self.feed_times = np.empty(0)  # their queue-entry times, sorted
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
-        # per-event samplers for calls made again: their own streams, batched draws
-        self._again_patience = [
-            BatchSampler(t.patience, streams(f"again.patience.{name}"))
-            for name, t in scenario.customer_tiers.items()
-        ]
-        self._again_handle = [
-            BatchSampler(c.handle_time, streams(f"again.handle.{name}"))
-            for name, c in scenario.call_types.items()
-        ]
+        # per-event samplers for calls made again: their own streams, batched draws, made at
+        # the first call of their tier or type (200 call types: 200 streams fewer to seed)
+        self._again_patience: list[BatchSampler | None] = [None] * len(self.tiers)
+        self._again_handle: list[BatchSampler | None] = [None] * len(self.types)
         ivr = scenario.ivr
         self._again_ivr_time = BatchSampler(ivr.time, streams("again.ivr_time")) if ivr else None
         self._again_u = uniforms(streams("again.decisions"))
@@ -184,11 +179,27 @@ class Callers:
             (customer, tier, call_type, attempt, origin, same_as),
         )
 
+    def _again_draw(self, tier: int, ctype: int) -> tuple[float, float]:
+        """Fresh patience and handle time of a call made again (samplers made on first use)."""
+        patience = self._again_patience[tier]
+        if patience is None:
+            spec, name = self.sc.customer_tiers[self.tiers[tier]].patience, self.tiers[tier]
+            patience = self._again_patience[tier] = BatchSampler(
+                spec, self.streams(f"again.patience.{name}")
+            )
+        handle = self._again_handle[ctype]
+        if handle is None:
+            spec, name = self.sc.call_types[self.types[ctype]].handle_time, self.types[ctype]
+            handle = self._again_handle[ctype] = BatchSampler(
+                spec, self.streams(f"again.handle.{name}")
+            )
+        return patience(), handle()
+
     def _arrive_again(self, now: float, call) -> None:
         customer, tier, ctype, attempt, origin, same_as = call
         sc = self.sc
         if same_as is None:
-            patience, handle = self._again_patience[tier](), self._again_handle[ctype]()
+            patience, handle = self._again_draw(tier, ctype)
         else:
             patience, handle = self.calls.patience[same_as], self.calls.handle[same_as]
         resolved = self._again_u() < self._fcr[ctype]
