@@ -8,9 +8,10 @@ from scipy import stats
 
 from sim import scenario_from_dict, simulate
 from sim.model.calendar import arrival_rates, staffing_timeline
-from sim.model.callers import poisson_times
+from sim.model.callers import _by_category, _categorical, poisson_times
 from sim.model.records import Origin
 from sim.model.streams import Streams
+from sim.scenario.distributions import Exponential
 from sim.scenario.units import DAY
 from sim.scenario.yamlsource import ScenarioError
 
@@ -156,3 +157,18 @@ def test_day_to_day_cv_varies_daily_volumes():
     daily = np.bincount((c.arrival[c.origin == Origin.FIRST] // DAY).astype(int))
     cv = daily.std(ddof=1) / daily.mean()
     assert 0.14 < cv < 0.27  # sqrt(0.2^2 + 1/2000) ~ 0.20
+
+
+def test_draws_by_category_are_those_of_a_mask_per_category():
+    """One stable sort gives each category's rows in row order: the same draws, in the same
+    rows, as a mask per category (the former loop); one category draws no categories."""
+    category = _categorical(np.random.default_rng(5), [0.2, 0.5, 0.3, 0.0], 5000)
+    assert set(np.unique(category).tolist()) == {0, 1, 2}  # a category without rows too
+    specs = [Exponential(dist="exponential", mean=10.0 * (k + 1)) for k in range(4)]
+    got = _by_category(category, specs, [np.random.default_rng(k) for k in range(4)])
+    expected = np.empty(len(category))
+    for k, spec in enumerate(specs):
+        mask = category == k
+        expected[mask] = spec.sample(np.random.default_rng(k), int(mask.sum()))
+    assert np.array_equal(got, expected)
+    assert not _categorical(np.random.default_rng(5), [1.0], 10).any()
