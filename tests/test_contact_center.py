@@ -118,9 +118,10 @@ def test_workers_do_not_change_results():
             np.testing.assert_array_equal(a.intervals[name], b.intervals[name])
 
 
-def test_outcome_and_group_of_calls_answered_at_once_are_filled_in_at_close():
-    """The hot path writes only answer and agent for a call answered at once; close() marks it
-    ANSWERED and gives it its agent's group, the same as for calls that waited."""
+def test_outcome_of_calls_answered_at_once_is_derived_from_their_answer_time():
+    """The hot path does not mark a call answered at once (only one that waited must stop
+    being WAITING); derive_ends does, from its answer time, before any KPI reads it. Each
+    answered call has its agent's group."""
     sc = scenario(
         {"a": {"skills": ["x"], "staffing": 1}, "b": {"skills": ["x"], "staffing": 2}},
         arrivals={"rate_per_hour": 90},
