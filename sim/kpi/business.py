@@ -304,4 +304,15 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
         cols["work_orders_created"] = per_day(rec.work_orders.created)
     if rec.leads is not None or rec.work_orders is not None:
         cols["back_office_backlog"] = _backlog(rec)
+        # on time by the day the item was created, among items whose deadline is in the run
+        due_per_day, on_time_per_day = np.zeros(len(index)), np.zeros(len(index))
+        for rows in (rec.leads, rec.work_orders):
+            if rows is None:
+                continue
+            due = rows.deadline <= days * DAY
+            on_time = due & (rows.state != LeadState.OPEN) & (rows.closed <= rows.deadline)
+            due_per_day += per_day(np.where(due, rows.created, np.nan))
+            on_time_per_day += per_day(np.where(on_time, rows.created, np.nan))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols["back_office_on_time"] = on_time_per_day / due_per_day
     return cols
