@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
-from sim.kpi.calls import CallRecords, call_kpis, call_masks, interval_table
+from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
@@ -63,8 +63,10 @@ def simulate(
     replication : index of the replication; with the seed it names every random stream, so
         replication ``i`` of two scenarios sees the same callers (common random numbers).
     keep_records : keep the per-call records on the result (about 90 bytes a call). Either
-        way the KPIs are computed from them, so the run's peak memory is not much lower without
-        (``benchmarks/bench_memory.py``); without, the columns no KPI reads are released first.
+        way the KPIs are reduced from them block by block (:func:`sim.kpi.calls.reduce_calls`),
+        so the figures are the same bit for bit and :func:`~sim.kpi.calls.call_kpis` on the kept
+        records gives them again. Without, the columns no KPI reads are released first; the
+        peak is the live log of the whole horizon either way (``benchmarks/bench_memory.py``).
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -107,10 +109,10 @@ def simulate(
         mean_queue_length=center.mean_queue_length(horizon),
         disconnects=scenario.routing.at_close == "disconnect",
     )
-    masks = call_masks(records)  # once for both tables
-    kpis = call_kpis(records, masks)
-    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, masks)
-    del masks
+    sums = reduce_calls(records, scenario.interval)  # once for both tables, block by block
+    kpis = call_kpis(records, sums)
+    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
+    del sums
     extra, business = {}, None
     if flows is not None:
         business = flows.freeze()
