@@ -100,8 +100,10 @@ time) are summed within a block and the blocks added in order, so every path tha
 same calls gets the same bits, and a block's temporaries (masks, sorted copies: a few MiB) do not
 grow with the horizon. A run with fewer calls is one block: the plain whole-array sums."""
 
-_COUNTS = ("counted", "offered", "answered", "abandoned", "quick", "resolved", "self_served")
-_COUNTS += ("open", "disconnected")
+_COUNTS = (
+    *("counted", "offered", "answered", "abandoned", "quick"),
+    *("resolved", "self_served", "open", "disconnected"),
+)
 _PER_BIN = ("offered", "answered", "quick", "abandoned", "answered_wait", "offered_wait")
 
 
@@ -125,6 +127,7 @@ def reduce_calls(
     owner: np.ndarray | None = None,
     owners: int = 1,
     block: int | None = None,
+    total: dict | None = None,
 ) -> dict:
     """Everything the call KPIs and tables need of the calls, reduced :data:`BLOCK` calls at a
     time in call-id order (``block``: another size, for tests).
@@ -135,10 +138,11 @@ def reduce_calls(
     of the horizon the counts and wait sums of :data:`_PER_BIN` (owners, bins) split by
     ``owner`` (a label per call, default all 0), ``busy`` (groups, bins) and the segments'
     counts. :func:`call_kpis`, :func:`interval_counts` and :func:`interval_table` take it.
+    ``total``: the sums of the blocks before ``rec.calls`` (which then starts at a block edge),
+    for a run that reduced its calls as they closed.
     """
     size = BLOCK if block is None else int(block)
     n = len(rec.calls)
-    total: dict | None = None
     for lo in range(0, max(n, 1), size):
         part = slice(lo, min(lo + size, n))
         calls = Calls({name: col[part] for name, col in rec.calls.columns.items()})

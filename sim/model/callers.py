@@ -178,20 +178,22 @@ class Callers:
                 f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
                 "the scenario loops without progress (check redial probabilities and delays)"
             )
+        calls = self.calls  # kept: read now, as the earlier call's row may be released by then
+        kept = None if same_as is None else (calls.patience[same_as], calls.handle[same_as])
         call_later(
             self.env,
             at - self.env.now,
             self._arrive_again,
-            (customer, tier, call_type, attempt, origin, same_as),
+            (customer, tier, call_type, attempt, origin, kept),
         )
 
     def _arrive_again(self, event) -> None:
-        customer, tier, ctype, attempt, origin, same_as = event.value
+        customer, tier, ctype, attempt, origin, kept = event.value
         now, sc = self.env.now, self.sc
-        if same_as is None:
+        if kept is None:
             patience, handle = self._again_patience[tier](), self._again_handle[ctype]()
         else:
-            patience, handle = self.calls.patience[same_as], self.calls.handle[same_as]
+            patience, handle = kept
         resolved = self._again_u() < self._fcr[ctype]
         row = (now, tier, ctype, customer, attempt, int(origin), resolved, patience, handle)
         if sc.ivr is not None:
