@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import simpy
 
 import sim.model.window as window
+from sim import scenario_from_dict
+from sim.model.callers import Callers
 from sim.model.records import CALL_COLUMNS, CallLog
+from sim.model.streams import Streams
 from sim.model.window import WindowedCallLog, call_log
 
 
@@ -55,3 +59,48 @@ def test_falls_back_to_the_plain_log_when_memory_cannot_be_reserved(monkeypatch)
     monkeypatch.setattr(window, "_reserve", lambda nbytes: None)
     log = call_log(windowed=True)
     assert type(log) is CallLog
+
+
+def _first_calls(scenario, every):
+    """The first-call rows and the whole feed, drawn in stretches of ``every`` seconds."""
+    calls = CallLog()
+    callers = Callers(simpy.Environment(), scenario, Streams(3, 1), calls, lambda cid: None)
+    feed = [(until, t, ids) for until, t, ids in callers.first_calls(every)]
+    for until, t, _ in feed:
+        assert np.all(t < until)
+    times = np.concatenate([t for _, t, _ in feed])
+    ids = np.concatenate([i for _, _, i in feed])
+    return calls.freeze(), times, ids
+
+
+def test_first_calls_drawn_day_by_day_are_the_calls_drawn_at_once(tmp_path):
+    (tmp_path / "aht.csv").write_text("seconds\n60\n200\n45\n900\n")
+    data = {
+        "name": "stretches",
+        "horizon": {"days": 4, "start_weekday": "fri"},
+        "arrivals": {
+            "daily_volume": 3000,
+            "intraday_profile": {"00:00": 0.3, "08:00": 3.0, "23:30": 0.5},
+            "day_to_day_cv": 0.1,
+        },
+        "customer_tiers": {
+            "vip": {"share": 0.2, "patience": {"dist": "gamma", "mean": 90, "cv": 0.5}},
+            "std": {"share": 0.8, "patience": {"dist": "lognormal", "mean": 60, "cv": 1.2}},
+        },
+        "ivr": {"self_service": 0.3, "time": {"dist": "uniform", "low": 10, "high": 3600}},
+        "call_types": {
+            "a": {"share": 0.5, "handle_time": {"dist": "empirical", "file": "aht.csv"}},
+            "b": {"share": 0.5, "handle_time": {"dist": "exponential", "mean": 200}},
+        },
+        "agents": {"groups": {"team": {"skills": ["a", "b"], "staffing": 5}}},
+    }
+    scenario = scenario_from_dict(data, base_dir=tmp_path)
+    once, t_once, ids_once = _first_calls(scenario, None)
+    daily, t_daily, ids_daily = _first_calls(scenario, 86400.0)
+    for name in CALL_COLUMNS:
+        np.testing.assert_array_equal(once.columns[name], daily.columns[name], err_msg=name)
+    np.testing.assert_array_equal(t_once, t_daily)
+    np.testing.assert_array_equal(ids_once, ids_daily)
+    entry = daily.queue_entry[~np.isnan(daily.queue_entry)]
+    arrival = daily.arrival[~np.isnan(daily.queue_entry)]
+    assert np.any(entry // 86400 > arrival // 86400)  # some leave the IVR in the next stretch

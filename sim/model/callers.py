@@ -8,7 +8,8 @@ the first calls (common random numbers).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import simpy
@@ -60,8 +61,6 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer = offer
-        self.feed_ids = np.empty(0, np.int64)  # first calls that reach the queue, in order
-        self.feed_times = np.empty(0)  # their queue-entry times, sorted
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
         # per-event samplers for calls made again: their own streams, batched draws
@@ -86,8 +85,16 @@ class Callers:
 
     # --- first calls ---------------------------------------------------------------------------
 
-    def generate(self) -> None:
-        """Draw every first call of the horizon and schedule their queue entries."""
+    def first_calls(self, every: float | None = None) -> Iterator[tuple[float, Any, Any]]:
+        """Draw the first calls and yield what to feed them with: ``(until, times, ids)``, the
+        queue-entry times (sorted) and ids of the calls that reach the queue before ``until``,
+        for each stretch of ``every`` seconds of the horizon (None: all of it at once).
+
+        The first calls are ids 0..n-1 in arrival order whatever ``every`` (reserved in the log
+        up front, each stretch's rows written when it is drawn; calls made again come after).
+        A stretch draws the next values of the same streams (numpy generators draw value after
+        value), so the calls are the same bits as drawn at once; only the memory differs.
+        """
         sc, streams = self.sc, self.streams
         cv = sc.arrivals.day_to_day_cv
         day_factors = None
@@ -95,10 +102,40 @@ class Callers:
             shape = 1.0 / cv**2
             day_factors = streams("arrivals.day_factor").gamma(shape, 1.0 / shape, sc.horizon.days)
         rate = arrival_rates(sc, day_factors)
-        ends = np.append(rate.times[1:], rate.end)
-        arrival = poisson_times(streams("arrivals"), rate.times, ends, rate.values)
-        n = len(arrival)
+        starts = np.asarray(rate.times, dtype=float)
+        lengths = np.append(starts[1:], rate.end) - starts
+        counts = streams("arrivals").poisson(np.asarray(rate.values) * lengths)  # as poisson_times
+        n = int(counts.sum())
         self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / sc.horizon_s))
+        horizon = sc.horizon_s
+        stops = [horizon] if every is None else [*np.arange(every, horizon, every), horizon]
+        self.calls.reserve(n)
+        piece = done = 0
+        late_t, late_ids = np.empty(0), np.empty(0, np.int64)  # queue entries of a later stretch
+        for until in stops:
+            upto = int(np.searchsorted(starts, until, side="left"))  # pieces begun before until
+            cut = slice(piece, upto)
+            k = int(counts[cut].sum())
+            offsets = streams("arrivals").random(k)
+            arrival = np.repeat(starts[cut], counts[cut]) + offsets * np.repeat(
+                lengths[cut], counts[cut]
+            )
+            del offsets
+            arrival = np.sort(arrival, kind="stable")
+            times, ids = self._draw(arrival, done)
+            if len(late_t):  # ids ascending: a stable sort by time keeps the id order on ties
+                times, ids = np.concatenate([late_t, times]), np.concatenate([late_ids, ids])
+                order = np.argsort(times, kind="stable")
+                times, ids = times[order], ids[order]
+            now = int(np.searchsorted(times, until, side="left"))
+            late_t, late_ids = times[now:], ids[now:]
+            yield until, times[:now], ids[:now]
+            piece, done = upto, done + k
+
+    def _draw(self, arrival: np.ndarray, first_id: int):
+        """The rows of first calls arriving at ``arrival`` (sorted) with ids from ``first_id``:
+        written to the log; returns their queue-entry times (sorted) and ids."""
+        sc, streams, n = self.sc, self.streams, len(arrival)
         tier = _categorical(streams("tiers"), [t.share for t in sc.customer_tiers.values()], n)
         ctype = _categorical(streams("call_types"), [c.share for c in sc.call_types.values()], n)
         patience = _by_category(
@@ -116,38 +153,29 @@ class Callers:
             < np.array([c.first_contact_resolution for c in sc.call_types.values()])[ctype]
         )
         columns = dict(
-            arrival=arrival, tier=tier, call_type=ctype,
-            customer=np.arange(n), patience=patience, handle=handle, resolved=resolved,
+            arrival=arrival, tier=tier, call_type=ctype, customer=np.arange(first_id, first_id + n),
+            patience=patience, handle=handle, resolved=resolved,
         )  # fmt: skip
         del tier, ctype, patience, handle, resolved  # memory: the log frees them as it copies
         if sc.ivr is None:  # everyone queues on arrival, already sorted: no IVR columns
             columns["queue_entry"] = arrival
-            ids = self.calls.take(columns)
-            self.feed_ids = np.arange(ids.start, ids.stop)
-            self.feed_times = arrival
-        else:
-            ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
-            self_served = streams("ivr").random(n) < sc.ivr.self_service
-            entry = arrival + ivr_time
-            del ivr_time
-            end = np.where(self_served, entry, np.nan)
-            outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
-            outcome[self_served] = Outcome.SELF_SERVED
-            entry[self_served] = np.nan
-            del self_served
-            columns.update(queue_entry=entry, outcome=outcome, end=end)
-            del end, outcome
-            ids = self.calls.take(columns)
-            queued = np.flatnonzero(~np.isnan(entry))
-            order = queued[np.argsort(entry[queued], kind="stable")]
-            self.feed_ids = order + ids.start
-            self.feed_times = entry[order]
-
-    def take_feed(self) -> tuple[np.ndarray, np.ndarray]:
-        """Queue-entry times (sorted) and ids of the first calls; forgotten here (memory)."""
-        feed = self.feed_times, self.feed_ids
-        self.feed_times, self.feed_ids = np.empty(0), np.empty(0, np.int64)
-        return feed
+            ids = self.calls.put(columns, first_id)
+            return arrival, np.arange(ids.start, ids.stop)
+        ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
+        self_served = streams("ivr").random(n) < sc.ivr.self_service
+        entry = arrival + ivr_time
+        del ivr_time
+        end = np.where(self_served, entry, np.nan)
+        outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
+        outcome[self_served] = Outcome.SELF_SERVED
+        entry[self_served] = np.nan
+        del self_served
+        columns.update(queue_entry=entry, outcome=outcome, end=end)
+        del end, outcome
+        ids = self.calls.put(columns, first_id)
+        queued = np.flatnonzero(~np.isnan(entry))
+        order = queued[np.argsort(entry[queued], kind="stable")]
+        return entry[order], order + ids.start
 
     # --- calls made again ----------------------------------------------------------------------
 

@@ -109,8 +109,8 @@ def simulate(
         if isinstance(calls, WindowedCallLog)
         else None
     )
-    callers.generate()
-    run_feeding(env, horizon, *callers.take_feed(), center.offer)
+    for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
+        run_feeding(env, until, times, ids, center.offer)
     center.close()
 
     if stream is None:  # memory: no KPI reads the run-only columns

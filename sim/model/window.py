@@ -120,6 +120,23 @@ class WindowedCallLog(CallLog):
         self._n[0] = start + n
         return range(start, start + n)
 
+    def reserve(self, n: int) -> range:
+        """``n`` rows to be written later by :meth:`put`; no memory until then (they read 0,
+        an OPEN outcome, which nothing reads before the call arrives)."""
+        start = self._n[0]
+        self._n[0] = start + n
+        return range(start, start + n)
+
+    def put(self, columns: dict[str, np.ndarray], start: int) -> range:
+        n = len(next(iter(columns.values())))
+        for name, (_, default) in CALL_COLUMNS.items():
+            values = columns.pop(name, default)
+            self._view(name, start, start + n)[:] = values
+            del values
+        if columns:
+            raise ValueError(f"unknown columns {sorted(columns)}")
+        return range(start, start + n)
+
     def _view(self, name: str, lo: int, hi: int) -> np.ndarray:
         dtype = np.dtype(CALL_COLUMNS[name][0])
         return np.frombuffer(self._maps[name], dtype, count=hi - lo, offset=lo * dtype.itemsize)
