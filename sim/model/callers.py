@@ -38,8 +38,15 @@ def poisson_times(rng: np.random.Generator, starts, ends, rates) -> np.ndarray:
     Each piece gets a Poisson number of arrivals placed uniformly inside it (the order
     statistics property), so a short peak is never skipped or smeared.
     """
-    lengths = np.asarray(ends) - np.asarray(starts)
+    starts = np.asarray(starts, dtype=float)
+    lengths = np.asarray(ends) - starts
     counts = rng.poisson(np.asarray(rates) * lengths)
+    return _place(rng, starts, lengths, counts)
+
+
+def _place(rng: np.random.Generator, starts, lengths, counts) -> np.ndarray:
+    """The arrivals of pieces with these ``counts``, sorted (the second half of
+    :func:`poisson_times`; pieces in order, so the pieces can be placed a few at a time)."""
     offsets = rng.random(int(counts.sum()))
     times = np.repeat(starts, counts) + offsets * np.repeat(lengths, counts)
     return np.sort(times, kind="stable")
@@ -115,13 +122,8 @@ class Callers:
         for until in stops:
             upto = int(np.searchsorted(starts, until, side="left"))  # pieces begun before until
             cut = slice(piece, upto)
-            k = int(counts[cut].sum())
-            offsets = streams("arrivals").random(k)
-            arrival = np.repeat(starts[cut], counts[cut]) + offsets * np.repeat(
-                lengths[cut], counts[cut]
-            )
-            del offsets
-            arrival = np.sort(arrival, kind="stable")
+            arrival = _place(streams("arrivals"), starts[cut], lengths[cut], counts[cut])
+            k = len(arrival)
             times, ids = self._draw(arrival, done)
             if len(late_t):  # ids ascending: a stable sort by time keeps the id order on ties
                 times, ids = np.concatenate([late_t, times]), np.concatenate([late_ids, ids])
