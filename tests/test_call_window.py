@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
+import sim.kpi.calls as calls_kpi
 import sim.model.window as window
-from sim import scenario_from_dict
+from sim import scenario_from_dict, simulate
 from sim.model.callers import Callers
 from sim.model.records import CALL_COLUMNS, CallLog
 from sim.model.streams import Streams
@@ -104,3 +105,24 @@ def test_first_calls_drawn_day_by_day_are_the_calls_drawn_at_once(tmp_path):
     entry = daily.queue_entry[~np.isnan(daily.queue_entry)]
     arrival = daily.arrival[~np.isnan(daily.queue_entry)]
     assert np.any(entry // 86400 > arrival // 86400)  # some leave the IVR in the next stretch
+
+
+def test_a_run_without_the_window_reports_the_same(monkeypatch):
+    """Where memory cannot be reserved, a run without records keeps its rows to the end: same
+    figures as the windowed run."""
+    data = {
+        "name": "small",
+        "horizon": {"days": 2},
+        "arrivals": {"rate_per_hour": 60},
+        "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
+        "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
+        "agents": {"groups": {"team": {"skills": ["q"], "staffing": 3}}},
+    }
+    scenario = scenario_from_dict(data)
+    monkeypatch.setattr(calls_kpi, "BLOCK", 100)
+    windowed = simulate(scenario, seed=4, keep_records=False)
+    monkeypatch.setattr(window, "_reserve", lambda nbytes: None)
+    plain = simulate(scenario, seed=4, keep_records=False)
+    assert windowed.kpis == plain.kpis
+    for name, column in windowed.intervals.items():
+        np.testing.assert_array_equal(column, plain.intervals[name])
