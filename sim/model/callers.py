@@ -1,15 +1,14 @@
 """The callers: time-varying Poisson arrivals, tiers, call types, the IVR, and calls made again.
 
 Owns creating call rows and bringing each call to the agent queue at its time. First calls are
-drawn for the whole horizon at once with numpy; calls made again (redials, complaints caused by
-deliveries) come through :meth:`Callers.schedule_call` from their own streams, so they never shift
-the first calls (common random numbers).
+drawn with numpy a day at a time (the same bits as all at once); calls made again (redials,
+complaints caused by deliveries) come through :meth:`Callers.schedule_call` from their own
+streams, so they never shift the first calls (common random numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 import simpy
@@ -92,7 +91,9 @@ class Callers:
 
     # --- first calls ---------------------------------------------------------------------------
 
-    def first_calls(self, every: float | None = None) -> Iterator[tuple[float, Any, Any]]:
+    def first_calls(
+        self, every: float | None = None
+    ) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
         """Draw the first calls and yield what to feed them with: ``(until, times, ids)``, the
         queue-entry times (sorted) and ids of the calls that reach the queue before ``until``,
         for each stretch of ``every`` seconds of the horizon (None: all of it at once).
