@@ -55,7 +55,6 @@ def _both_paths(scenario, seed: int = 7) -> None:
     if kept.business is not None:
         again.update(business_kpis(kept.business))
         _same_table(daily_table(kept.business), lean.extra["daily"])
-    again["mean_queue_length"] = rec.mean_queue_length
     _same_kpis(again, lean.kpis)
     weekday = scenario.horizon.start_weekday
     _same_table(interval_table(rec, scenario.interval, weekday), lean.intervals)
