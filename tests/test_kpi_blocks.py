@@ -108,11 +108,13 @@ def test_hand_made_records_in_blocks_of_one():
     np.testing.assert_allclose(split["answered_wait"][0], [50, 0, 0, 0])
 
 
-def test_calls_open_at_the_horizon_are_reported():
-    """An understaffed day: the calls still waiting (or in the IVR) at the horizon are offered,
-    open, and wait up to the horizon, in the run without records as in the records."""
+def test_calls_open_at_the_horizon_are_reported(monkeypatch):
+    """Understaffed days: the calls still waiting at the horizon are offered, open, and wait up
+    to the horizon, in the run without records (blocks reduced during the run) as in the
+    records."""
+    monkeypatch.setattr(calls_kpi, "BLOCK", 500)
     data, _ = load_yaml(BUNDLED[0].parent / "erlang_a.yaml")
-    data["horizon"] = {"days": 1}
+    data["horizon"] = {"days": 2}
     data["customer_tiers"] = {"std": {"share": 1.0, "patience": {"dist": "never"}}}
     sc = scenario_from_dict(data, base_dir=BUNDLED[0].parent)
     kept = simulate(sc, seed=1, keep_records=True)
