@@ -67,6 +67,7 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer = offer
+        self._first_n, self._drawn = -1, 0  # first calls of the horizon, drawn so far
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
         # per-event samplers for calls made again: their own streams, batched draws
@@ -118,6 +119,7 @@ class Callers:
         horizon = sc.horizon_s
         stops = [horizon] if every is None else [*np.arange(every, horizon, every), horizon]
         self.calls.reserve(n)
+        self._first_n = n
         piece = done = 0
         late_t, late_ids = np.empty(0), np.empty(0, np.int64)  # queue entries of a later stretch
         for until in stops:
@@ -126,6 +128,7 @@ class Callers:
             arrival = _place(streams("arrivals"), starts[cut], lengths[cut], counts[cut])
             k = len(arrival)
             times, ids = self._draw(arrival, done)
+            self._drawn = done + k
             if len(late_t):  # ids ascending: a stable sort by time keeps the id order on ties
                 times, ids = np.concatenate([late_t, times]), np.concatenate([late_ids, ids])
                 order = np.argsort(times, kind="stable")
@@ -134,6 +137,11 @@ class Callers:
             late_t, late_ids = times[now:], ids[now:]
             yield until, times[:now], ids[:now]
             piece, done = upto, done + k
+
+    def rows_written(self) -> int:
+        """Rows of the call log written so far: the first calls' rows are reserved up front and
+        written a stretch at a time, the calls made again after them as they come."""
+        return self._drawn if self._drawn < self._first_n else len(self.calls)
 
     def _draw(self, arrival: np.ndarray, first_id: int):
         """The rows of first calls arriving at ``arrival`` (sorted) with ids from ``first_id``:

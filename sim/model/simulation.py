@@ -105,7 +105,7 @@ def simulate(
         disconnects=scenario.routing.at_close == "disconnect",
     )
     stream = (
-        _Stream(env, calls, center, params, scenario.interval)
+        _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
         if isinstance(calls, WindowedCallLog)
         else None
     )
@@ -161,8 +161,9 @@ class _Stream:
         center: ContactCenter,
         params: CallRecords,
         interval: float,
+        written: Callable[[], int],
     ):
-        self.env, self.calls, self.center = env, calls, center
+        self.env, self.calls, self.center, self.written = env, calls, center, written
         self.params, self.interval = params, interval
         self.done = 0  # rows reduced so far
         self.sums: dict | None = None  # their sums
@@ -170,9 +171,10 @@ class _Stream:
 
     def _tick(self, _event) -> None:
         size = call_figures.BLOCK
-        while self.done + size <= len(self.calls):
+        while self.done + size <= self.written():  # reserved rows not yet drawn read as 0
             block = self.calls.rows(self.done, self.done + size)
-            if np.any(block.outcome <= Outcome.OPEN):  # not yet arrived, in the IVR, waiting
+            waiting = (block.outcome <= Outcome.OPEN) & np.isnan(block.answer)
+            if np.any(waiting):  # not yet arrived, in the IVR, waiting, open
                 break
             self.center.derive_ends(block)
             part = replace(self.params, calls=block)
