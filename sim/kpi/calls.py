@@ -277,6 +277,7 @@ def interval_counts(
     interval: float,
     owner: np.ndarray | None = None,
     owners: int = 1,
+    masks=None,
     sums: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """The binning every per-interval figure shares: calls by the interval where they arrive.
@@ -285,11 +286,22 @@ def interval_counts(
     ``offered``, ``answered``, ``quick`` (answered within ``rec.within``), ``abandoned``,
     ``answered_wait`` and ``offered_wait`` (sums of waits), each of shape (owners, bins), split
     by ``owner`` (a label per call, e.g. the group of its first route step; default all in 0);
-    per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds; ``edges``
-    the interval bounds. ``sums``: :func:`reduce_calls` of ``rec`` with this interval and
-    owner, when the caller has it already.
+    per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds; ``which``
+    the interval of each call and ``edges`` the interval bounds. ``sums``: :func:`reduce_calls`
+    of ``rec`` with this interval and owner, when the caller has it already. ``masks``
+    (:func:`call_masks`) is accepted from callers that have them but not needed: the counts are
+    reduced block by block, as the KPIs are.
     """
-    s = reduce_calls(rec, interval, owner, owners) if sums is None else sums
+    out = _binned(
+        rec, interval, reduce_calls(rec, interval, owner, owners) if sums is None else sums
+    )
+    n_bins = len(out["edges"]) - 1
+    out["which"] = np.minimum((rec.calls.arrival // interval).astype(np.int64), n_bins - 1)
+    return out
+
+
+def _binned(rec: CallRecords, interval: float, s: dict) -> dict[str, np.ndarray]:
+    """:func:`interval_counts` but ``which``, from the sums ``s``."""
     edges = np.arange(0.0, rec.horizon + interval / 2, interval)
     out = {"edges": edges, **{name: s[f"bins.{name}"] for name in (*_PER_BIN, "busy")}}
     out["present"] = np.array([line.integral(edges) for line in rec.present], dtype=float)
@@ -314,7 +326,7 @@ def interval_table(
     ``sums``: :func:`reduce_calls` of ``rec`` with this interval, when the caller has it.
     """
     s = reduce_calls(rec, interval) if sums is None else sums
-    k = interval_counts(rec, interval, sums=s)
+    k = _binned(rec, interval, s)
     edges = k["edges"]
     n_bins = len(edges) - 1
     first = first_counted_interval(rec, interval)
