@@ -210,7 +210,7 @@ class _BusinessFlows:
         if self.delivery is not None:
             takes["delivery_order"] = self.delivery.on_handled
         if self.back_office is not None:
-            takes["lead"] = takes["work_order"] = self.back_office.on_handled
+            takes.update(self.back_office.intake)
         self._by_type = [takes[ct.creates] if ct.creates else None for ct in sc.call_types.values()]
         self._call_type = calls.call_type
 
