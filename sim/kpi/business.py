@@ -226,13 +226,20 @@ def _backlog(rec: BusinessRecords) -> np.ndarray:
     ends = (np.arange(_first_day(rec), rec.scenario.horizon.days) + 1) * DAY
     total = np.zeros(len(ends))
     for rows in (rec.leads, rec.work_orders):
-        if rows is None:
-            continue
-        closed = np.where(np.isnan(rows.closed), np.inf, rows.closed)
-        total += ((rows.created[None, :] < ends[:, None]) & (closed[None, :] >= ends[:, None])).sum(
-            axis=1
-        )
+        if rows is not None:
+            total += _open_at(rows, ends)
     return total
+
+
+def _open_at(rows: Rows, ends: np.ndarray) -> np.ndarray:
+    """How many rows were created before each of ``ends`` and not closed before it (an open
+    row's ``closed`` is NaN): created before it minus created and closed before it, counted on
+    sorted copies (O(n log n) time, 8 bytes a row; a days x rows matrix took gigabytes)."""
+    closed = np.where(np.isnan(rows.closed), np.inf, rows.closed)
+    both = np.maximum(rows.created, closed)  # created and closed before e: both < e
+    del closed
+    made = np.searchsorted(np.sort(rows.created), ends, side="left")
+    return (made - np.searchsorted(np.sort(both), ends, side="left")).astype(float)
 
 
 def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
@@ -269,13 +276,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
         cols["orders_failed"] = per_day(np.where(failed, o.closed, nan))
         cols["failed_value"] = per_day(np.where(failed, o.closed, nan), o.value)
         cols["complaint_calls"] = per_day(o.complaint_at)
-        ends = (index + 1) * DAY
-        closed = np.where(np.isnan(o.closed), np.inf, o.closed)
-        cols["orders_open"] = (
-            ((o.created[None, :] < ends[:, None]) & (closed[None, :] >= ends[:, None]))
-            .sum(axis=1)
-            .astype(float)
-        )
+        cols["orders_open"] = _open_at(o, (index + 1) * DAY)
         for kind in (Payment.CASH, Payment.POS):
             paid = delivered & (o.payment == kind)
             cols[f"{kind.name.lower()}_collected"] = per_day(np.where(paid, o.closed, nan), o.value)
