@@ -244,6 +244,27 @@ class ColumnLog:
             raise ValueError(f"unknown columns {sorted(columns)}")
         return range(start, start + n)
 
+    def reserve(self, n: int) -> range:
+        """Append ``n`` rows of defaults, to be written later by :meth:`put`; their ids."""
+        start = len(self)
+        for _, column, default in self._columns:
+            column.extend(array(column.typecode, [default]) * n)
+        return range(start, start + n)
+
+    def put(self, columns: dict[str, np.ndarray], start: int) -> range:
+        """Write the rows ``start``.. of :meth:`reserve` from ``columns`` (a dict emptied as it
+        goes, as :meth:`take`); columns not given keep their defaults. Returns their ids."""
+        n = len(next(iter(columns.values())))
+        for name, column, _ in self._columns:
+            values = columns.pop(name, None)
+            if values is not None:
+                view = np.frombuffer(column, dtype=column.typecode)
+                view[start : start + n] = values
+                del view, values  # the column may grow again once no view is left
+        if columns:
+            raise ValueError(f"unknown columns {sorted(columns)}")
+        return range(start, start + n)
+
     def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
         """The rows as numpy arrays that share the live columns' memory (no copy).
 
