@@ -123,7 +123,9 @@ class Callers:
             k = len(arrival)
             times, ids = self._draw(arrival, done)
             self._drawn = done + k
-            if len(late_t):  # ids ascending: a stable sort by time keeps the id order on ties
+            if len(late_t) and not k:  # nothing new (one rate piece for days): no copy, no sort
+                times, ids = late_t, late_ids
+            elif len(late_t):  # ids ascending: a stable sort by time keeps the id order on ties
                 times, ids = np.concatenate([late_t, times]), np.concatenate([late_ids, ids])
                 order = np.argsort(times, kind="stable")
                 times, ids = times[order], ids[order]
