@@ -171,3 +171,43 @@ def required_for(
             on_duty = 0
         cache[key] = scheduled_for(max(on_duty, 1 if rate > 0 else 0), scenario)
     return cache[key]
+
+
+# --- the counterfactual step -------------------------------------------------------------------
+
+
+def priced_outcomes(
+    in_system: np.ndarray, agents: np.ndarray, mean_handle, mean_patience, within: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(answered within ``within``) and P(abandons) of an arrival that finds ``in_system``
+    calls (waiting plus in service) with ``agents`` on duty, in M/M/c+M (Erlang A; Erlang C
+    when the patience is infinite), FCFS, the agents constant while it waits.
+
+    The pricing step of the iterative staffing algorithm (Feldman, Mandelbaum, Massey & Whitt
+    2008, *Management Science* 54(2)): the numbers in system seen by the arrivals of one run
+    price any level ``c`` of their interval. With ``k = n - c >= 0`` calls waiting ahead the
+    arrival needs ``k + 1`` queue advances at rates ``c mu + j theta``; in units of the handle
+    time (``r = theta / mu``) it is answered with probability ``c / (c + (k+1) r)`` and within
+    ``t`` with that times ``I_x(k + 1, c / r + 1)``, ``x = 1 - exp(-r t)`` (the terms of
+    :func:`sim.planning.erlang.erlang_a_metrics`). ``mean_handle`` / ``mean_patience`` may be
+    per-arrival arrays. No agent on duty: never answered, abandons if impatient.
+    """
+    from scipy.special import betainc, gammainc
+
+    n = np.asarray(in_system, dtype=float)
+    c = np.asarray(agents, dtype=float)
+    h = np.asarray(mean_handle, dtype=float)
+    k = np.maximum(n - c, 0.0) + 1.0  # queue advances needed
+    free = (n < c) & (c > 0)
+    patience = np.broadcast_to(np.asarray(mean_patience, dtype=float), np.broadcast(n, c).shape)
+    finite = np.isfinite(patience)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(finite, h / np.where(finite, patience, 1.0), 0.0)
+        answered = np.where(finite, c / (c + k * r), 1.0)
+        x = -np.expm1(-r * within / h)
+        quick_a = answered * betainc(k, c / np.where(r > 0, r, 1.0) + 1.0, x)
+        quick_c = gammainc(k, c * within / h)  # Erlang C: Gamma(k, c mu) within t
+    quick = np.where(finite, quick_a, quick_c)
+    quick = np.where(free, 1.0, np.where(c > 0, quick, 0.0))
+    abandon = np.where(free, 0.0, np.where(c > 0, 1.0 - answered, np.where(finite, 1.0, 0.0)))
+    return np.nan_to_num(quick), np.nan_to_num(abandon)

@@ -27,6 +27,7 @@ from sim.planning.loads import (
     required_for,
 )
 from sim.planning.slots import (
+    OFFSETS,
     DayTypes,
     Evidence,
     day_types,
@@ -91,15 +92,25 @@ class Search:
     history: list[float] = field(default_factory=list)
     budget_spent: bool = False
     good: np.ndarray | None = None  # the last round's level reached target - delta on evidence
+    priced: dict = field(default_factory=dict)  # as evidence, levels priced by other levels' runs
+    types: DayTypes | None = None  # the blocks evidence pools over (set by the search, not saved)
 
-    def at(self, levels: np.ndarray, since: int = 0, until: int | None = None) -> Evidence:
-        """Pooled evidence of every slot at the given levels (blocks ``since`` to ``until``)."""
+    def at(self, levels: np.ndarray, since: int = 0, until: int | None = None, priced=False):
+        """Pooled evidence of every slot at the given levels (blocks ``since`` to ``until``),
+        over the slot's block of neighbouring intervals; ``priced``: with what runs at other
+        levels priced there (:func:`sim.planning.slots.moments` with an offset)."""
         g, k, p = levels.shape
         m = np.zeros((3, 6, g, k, p))
-        for (gi, ki, pi, level, block), mom in self.evidence.items():
-            if levels[gi, ki, pi] == level and since <= block and (until is None or block < until):
-                m[:, :, gi, ki, pi] += mom
-        return Evidence.of(m)
+        sources = (self.evidence, self.priced) if priced else (self.evidence,)
+        for source in sources:
+            for (gi, ki, pi, level, block), mom in source.items():
+                if (
+                    levels[gi, ki, pi] == level
+                    and since <= block
+                    and (until is None or block < until)
+                ):
+                    m[:, :, gi, ki, pi] += mom
+        return Evidence.of(m if self.types is None else self.types.pool(m))
 
     def current(self, levels: np.ndarray) -> Evidence:
         """Evidence at the given levels from every round, unless the last ``WINDOW`` rounds
@@ -116,9 +127,16 @@ class Search:
 
         return Evidence(pick(new.est, pooled.est), pick(new.se, pooled.se), pick(new.n, pooled.n))
 
-    def store(self, levels: np.ndarray, mom: np.ndarray, block: int) -> None:
-        for gi, ki, pi in np.ndindex(levels.shape):
-            self.evidence[(gi, ki, pi, int(levels[gi, ki, pi]), block)] = mom[:, :, gi, ki, pi]
+    def store(self, levels: np.ndarray, runs: np.ndarray, types: DayTypes, block: int) -> None:
+        """A round's runs at ``levels``: the evidence there, and each level ``OFFSETS`` away
+        priced (:func:`sim.planning.slots.priced_counts`)."""
+        for d in OFFSETS:
+            mom = moments(runs, types, d)
+            into = self.evidence if d == 0 else self.priced
+            for gi, ki, pi in np.ndindex(levels.shape):
+                level = int(levels[gi, ki, pi]) + d
+                if level >= 0:
+                    into[(gi, ki, pi, level, block)] = mom[:, :, gi, ki, pi]
 
 
 @dataclass
@@ -334,6 +352,7 @@ def staff(
 
     with executor_scope(executor) as ex:
         state = resume or _start(scenario, targets, types, groups, seed, reps, simulate, say)
+        state.types = types
         if checkpoint:
             checkpoint(result(state), state)
         while not state.decided.all() and state.round < max_iterations - 1:
@@ -396,12 +415,14 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
     for note in types.notes:
         say(note)
     runs = simulate(ample, list(range(reps)), 0)
-    m = np.zeros(erlang.shape)  # agent-seconds busy per unit: the offered load x interval
+    busy, units = np.zeros(erlang.shape), np.zeros(erlang.shape)
     for k in range(types.count):
-        units = types.measured(k)[None, None, :, :]
+        measured = types.measured(k)[None, None, :, :]
         x = types.gather(runs, k)[:, 3]  # busy seconds (reps, groups, days, per_day)
-        n = units.sum(axis=(0, 2)) * len(runs)
-        m[:, k, :] = np.where(units, x, 0.0).sum(axis=(0, 2)) / np.maximum(n, 1)
+        units[:, k, :] = measured.sum(axis=(0, 2)) * len(runs)
+        busy[:, k, :] = np.where(measured, x, 0.0).sum(axis=(0, 2))
+    # agent-seconds busy per unit (the offered load x interval), over the slot's block
+    m = types.pool(busy) / np.maximum(types.pool(units), 1)
     levels = erlang.copy()
     cache: dict = {}
     for i, g in enumerate(groups):
@@ -419,12 +440,17 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
 def _verdicts(state: Search, targets, delta):
     """Evidence at each slot's level and one below, and what it shows: ``ok`` (not
     significantly short of target - delta), ``good`` (significantly better than target -
-    delta, and the point estimate meets the target), ``short`` (the level below is
-    significantly short of the target, or there is none)."""
+    delta, and the point estimate meets the target; measured at the level, never priced),
+    ``short`` (the level below is significantly short of the target, measured there, or
+    before it is simulated priced by the runs of other levels; or there is none)."""
     plan = state.levels
     below_levels = np.maximum(plan - 1, state.lo)
-    # the level below stays short as the context around it moves down: all rounds count
+    # the level below stays short as the context around it moves down: all rounds count;
+    # priced by other levels' runs only until it is simulated itself (the counterfactual is
+    # an approximation: with no abandonment it can be far off a level or two away)
     here, below = state.current(plan), state.at(below_levels)
+    priced = state.at(below_levels, priced=True)
+    below = below.where(below.n[0] > 0, priced)
     seen = here.n[0] > 0
     ok = ~seen | here.ok(targets, delta, ALPHA)
     good = seen & here.sure(targets, delta, ALPHA) & here.meets(targets)
@@ -459,50 +485,76 @@ def _confirm(state: Search, targets, types, reps, simulate) -> int:
     guess (never simulated together), run on new replications. An undecided slot, whose level
     no test has shown good, gets one agent more unless this run shows it reaching the targets
     (one-sided ``CONFIRM_ALPHA``: a point estimate just at the target is a coin toss with fresh
-    seeds); any slot significantly short one more (returns how many slots moved)."""
+    seeds); any slot significantly short one more (an interval short in its own right moves
+    its whole block; returns how many slots moved)."""
     state.block = state.round
     runs = simulate(state.levels, [state.block * reps + r for r in range(reps)], state.simulated)
     state.simulated += reps
     state.round += 1
+    state.store(state.levels, runs, types, state.block)
     mom = moments(runs, types)
-    state.store(state.levels, mom, state.block)
-    ev = Evidence.of(mom)  # this plan's context only: earlier rounds measured another
+    ev = Evidence.of(types.pool(mom))  # this plan's context only: earlier rounds measured another
     more = (~state.decided & ~ev.sure(targets, 0.0, CONFIRM_ALPHA)).astype(np.int64)
-    more += ev.short(targets, ALPHA)  # significantly short: one more still
+    short = ev.short(targets, ALPHA) | _in_block(types, Evidence.of(mom).short(targets, ALPHA))
+    more += short  # significantly short: one more still
     more[state.fixed] = 0
     state.levels = state.levels + more
     return int((more > 0).sum())
 
 
+def _in_block(types: DayTypes, flag: np.ndarray) -> np.ndarray:
+    """True wherever any interval of the slot's block is."""
+    return types.pool(flag.astype(float)) > 0
+
+
 def _round(state: Search, targets, types, reps, delta, simulate) -> None:
-    """One simulation of the plan, each undecided slot at the level it still needs evidence
-    on (its own level, or one below once its own is good); then decide and move the rest."""
+    """One simulation of the plan on new replications, each undecided slot at the level it
+    still needs evidence on (its own, or one below once its own is good and the level below
+    is not yet shown short); its evidence there and the levels ``OFFSETS`` away priced from
+    the same runs; then decide and move the rest (an iterative-staffing step: to the nearest
+    level the runs price as meeting the targets)."""
     *_, below_levels, ok, good, short = _verdicts(state, targets, delta)
     test = np.where(~state.decided & good & ~short, below_levels, state.levels)
     state.block = state.round  # fresh replications each round: evidence grows where undecided
     runs = simulate(test, [state.block * reps + r for r in range(reps)], state.simulated)
     state.simulated += reps
     state.round += 1
-    state.store(test, moments(runs, types), state.block)
+    state.store(test, runs, types, state.block)
     plan = state.levels
     here, below, below_levels, ok, good, short = _verdicts(state, targets, delta)
     # decided on all the evidence so far: a slot whose level stops meeting reopens
     state.decided = state.fixed | (good & short)
     state.good = good
-    slope = here.est[0] - below.est[0]
     nxt = plan.copy()
     up = ~state.decided & ~ok
-    steps = np.ones(plan.shape)
-    if targets.service_level is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            need = np.ceil((targets.service_level - here.est[0]) / slope)
-        steps = np.where(np.isfinite(need) & (slope > 0), np.clip(need, 1, MAX_STEP), 1)
-    nxt[up] = plan[up] + steps[up].astype(np.int64)
-    down = ~state.decided & good & (below.n[0] > 0) & below.meets(targets) & ~short
-    extra = np.zeros(plan.shape)
-    if targets.service_level is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            spare = np.floor((below.est[0] - targets.service_level) / slope)
-        extra = np.where(np.isfinite(spare) & (slope > 0), np.clip(spare, 0, MAX_STEP - 1), 0)
-    nxt[down] = np.maximum(below_levels[down] - extra[down].astype(np.int64), state.lo[down])
-    state.levels = nxt
+    down = ~state.decided & good & ~short & below.meets(targets)
+    step_up, step_down = _priced_steps(state, targets)
+    nxt[up] = plan[up] + step_up[up]
+    nxt[down] = plan[down] - step_down[down]
+    state.levels = np.maximum(nxt, state.lo)
+
+
+def _priced_steps(state: Search, targets) -> tuple[np.ndarray, np.ndarray]:
+    """From this round's runs: agents up to the nearest level priced as meeting the targets
+    (beyond the levels priced, the service level extrapolated along the priced slope; at most
+    ``MAX_STEP``), and agents down to the lowest level below priced as meeting them (at least
+    one: the caller moves down only when the level below meets on all the evidence)."""
+    plan, since = state.levels, state.block
+    up = np.full(plan.shape, -1, dtype=np.int64)
+    prev = None
+    for d in (dd for dd in OFFSETS if dd > 0):
+        ev = state.at(plan + d, since, priced=True)
+        up = np.where((up < 0) & ev.meets(targets), d, up)
+        if prev is not None and targets.service_level is not None:
+            slope = ev.est[0] - prev.est[0]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                need = d + np.ceil((targets.service_level - ev.est[0]) / slope)
+            far = np.where(np.isfinite(need) & (slope > 0), need, MAX_STEP)
+            up = np.where(up < 0, np.clip(far, d + 1, MAX_STEP), up)
+        prev = ev
+    up = np.where(up < 0, MAX_STEP, up)
+    down = np.ones(plan.shape, dtype=np.int64)
+    for d in sorted((-dd for dd in OFFSETS if dd < -1)):
+        ev = state.at(plan - d, since, priced=True)
+        down = np.where((down == d - 1) & ev.meets(targets) & (plan - d >= state.lo), d, down)
+    return up, down
