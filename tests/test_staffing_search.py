@@ -173,7 +173,7 @@ def _steep() -> dict:
     data["interval"] = 1800.0
     data["targets"] = {"service_level": {"within": 20, "at_least": 0.8}}
     data["customer_tiers"]["standard"]["patience"] = {"dist": "exponential", "mean": 300}
-    data["replications"] = 10
+    data["replications"] = 20
     return data
 
 

@@ -194,20 +194,21 @@ def priced_outcomes(
     """
     from scipy.special import betainc, gammainc
 
-    n = np.asarray(in_system, dtype=float)
-    c = np.asarray(agents, dtype=float)
-    h = np.asarray(mean_handle, dtype=float)
-    k = np.maximum(n - c, 0.0) + 1.0  # queue advances needed
-    free = (n < c) & (c > 0)
-    patience = np.broadcast_to(np.asarray(mean_patience, dtype=float), np.broadcast(n, c).shape)
+    n, c = np.broadcast_arrays(np.asarray(in_system, float), np.asarray(agents, float))
+    h = np.broadcast_to(np.asarray(mean_handle, dtype=float), n.shape)
+    patience = np.broadcast_to(np.asarray(mean_patience, dtype=float), n.shape)
+    quick = np.where(c > 0, 1.0, 0.0)  # free agent: answered at once; none on duty: never
+    abandon = np.where(c > 0, 0.0, np.isfinite(patience).astype(float))
+    wait = (n >= c) & (c > 0)  # only these are priced (the rest are most calls)
+    n, c, h, patience = n[wait], c[wait], h[wait], patience[wait]
+    k = n - c + 1.0  # queue advances needed
     finite = np.isfinite(patience)
+    r = np.where(finite, h / np.where(finite, patience, 1.0), 0.0)
+    answered = c / (c + k * r)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(finite, h / np.where(finite, patience, 1.0), 0.0)
-        answered = np.where(finite, c / (c + k * r), 1.0)
         x = -np.expm1(-r * within / h)
         quick_a = answered * betainc(k, c / np.where(r > 0, r, 1.0) + 1.0, x)
-        quick_c = gammainc(k, c * within / h)  # Erlang C: Gamma(k, c mu) within t
-    quick = np.where(finite, quick_a, quick_c)
-    quick = np.where(free, 1.0, np.where(c > 0, quick, 0.0))
-    abandon = np.where(free, 0.0, np.where(c > 0, 1.0 - answered, np.where(finite, 1.0, 0.0)))
+    quick_c = gammainc(k, c * within / h)  # Erlang C: Gamma(k, c mu) within t
+    quick[wait] = np.where(finite, quick_a, quick_c)
+    abandon[wait] = 1.0 - answered
     return np.nan_to_num(quick), np.nan_to_num(abandon)

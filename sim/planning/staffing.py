@@ -336,7 +336,7 @@ def staff(
         )
     groups = list(scenario.agents.groups)
     types = day_types(scenario, pool_days)
-    total = reps * (1 + max_iterations) + verify
+    total = _ample(reps) + reps * max_iterations + verify
     say = progress or (lambda line: None)
 
     def simulate(plan_levels: np.ndarray, rep_ids: list[int], done: int) -> np.ndarray:
@@ -398,6 +398,12 @@ def _elapsed(started: float, done: int, most: int, finished: bool) -> str:
     return f"elapsed {duration_text(spent)}, at most ~{left} more"
 
 
+def _ample(reps: int) -> int:
+    """Replications of the run with ample agents: half a round's (it measures a mean, the
+    offered load, and only starts the search)."""
+    return max(1, (reps + 1) // 2)
+
+
 def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Search:
     """Erlang levels, then one run with ample agents whose offered load prices every level."""
     loads = group_loads(scenario)
@@ -414,7 +420,7 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
     say(f"{types.count} day type(s): {', '.join(types.names)}; offered load with ample agents")
     for note in types.notes:
         say(note)
-    runs = simulate(ample, list(range(reps)), 0)
+    runs = simulate(ample, list(range(_ample(reps))), 0)
     busy, units = np.zeros(erlang.shape), np.zeros(erlang.shape)
     for k in range(types.count):
         measured = types.measured(k)[None, None, :, :]
@@ -432,7 +438,7 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
                 offered = m[i, k, p] / scenario.interval  # agents busy = offered load
                 levels[i, k, p] = required_for(offered / h, loads[g], targets, scenario, cache)
     levels = np.maximum(levels, lo)
-    state = Search(levels, fixed.copy(), lo, fixed, erlang, simulated=reps)
+    state = Search(levels, fixed.copy(), lo, fixed, erlang, simulated=_ample(reps))
     state.history.append(_hours(scenario, types, levels))
     return state
 
@@ -526,7 +532,10 @@ def _round(state: Search, targets, types, reps, delta, simulate) -> None:
     state.decided = state.fixed | (good & short)
     state.good = good
     nxt = plan.copy()
-    up = ~state.decided & ~ok
+    # up when significantly short of target - delta, or (an iterative-staffing step) when the
+    # point estimate misses the target: a level in the indifference zone would never be shown
+    # good, and waiting there spends the rounds
+    up = ~state.decided & (~ok | ((here.n[0] > 0) & ~here.meets(targets)))
     down = ~state.decided & good & ~short & below.meets(targets)
     step_up, step_down = _priced_steps(state, targets)
     nxt[up] = plan[up] + step_up[up]
@@ -554,7 +563,7 @@ def _priced_steps(state: Search, targets) -> tuple[np.ndarray, np.ndarray]:
         prev = ev
     up = np.where(up < 0, MAX_STEP, up)
     down = np.ones(plan.shape, dtype=np.int64)
-    for d in sorted((-dd for dd in OFFSETS if dd < -1)):
+    for d in sorted(-dd for dd in OFFSETS if dd < -1):
         ev = state.at(plan - d, since, priced=True)
         down = np.where((down == d - 1) & ev.meets(targets) & (plan - d >= state.lo), d, down)
     return up, down
