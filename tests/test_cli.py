@@ -99,8 +99,8 @@ def test_validate_bad_yaml_exits_2_naming_the_file(write, text, words):
 def test_validate_missing_and_unreadable_files(tmp_path):
     result = invoke("validate", tmp_path / "absent.yaml", tmp_path)
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
-    assert f"{tmp_path / 'absent.yaml'}: <top>: file not found" in result.output
-    assert f"{tmp_path}: <top>: file '{tmp_path}' is not a regular file" in result.output
+    assert f"{tmp_path / 'absent.yaml'}: file not found" in result.output
+    assert f"{tmp_path}: file '{tmp_path}' is not a regular file" in result.output
 
 
 def test_validate_without_files_is_a_usage_error():

@@ -284,11 +284,16 @@ def test_share_intervals_stay_inside_zero_one():
 
     sc = load_scenario(Path(__file__).parent / "scenarios" / "ok_tiny.yaml")
     runs = [
-        RunResult(sc, 1, i, {"service_level": v, "asa": -v}, {}) for i, v in enumerate((1, 1, 0.9))
+        RunResult(
+            sc, 1, i, {"service_level": v, "asa": 20 * (1 - v), "open_calls": 5 * (1 - v)}, {}
+        )
+        for i, v in enumerate((1, 1, 0.9))
     ]
     s = summarize(sc, 1, runs)
     assert s.kpis["service_level"].ci95[1] == 1.0 and s.kpis["service_level"].ci95[0] >= 0
-    assert s.kpis["asa"].ci95[0] < -1.0  # not a share: not clamped
+    # not shares: never below 0 (a wait, a count), not capped above
+    assert s.kpis["asa"].ci95[0] == 0.0 and s.kpis["asa"].ci95[1] > 3.0
+    assert s.kpis["open_calls"].ci95[0] == 0.0 and s.kpis["open_calls"].ci95[1] > 0.8
 
 
 def test_experiment_file_address_needs_confirmation(tmp_path):
@@ -311,18 +316,20 @@ def test_experiment_file_address_needs_confirmation(tmp_path):
 
 
 def test_interval_table_share_bounds_stay_inside_zero_one():
-    """intervals.csv and daily.csv: the same clamp as the KPIs, per row."""
+    """intervals.csv and daily.csv: the same clamps as the KPIs, per row (shares in [0, 1],
+    counts and waits not below 0)."""
     from sim.experiments.replication import table_summary
 
     tables = [
         {"start": np.array([0.0, 1800.0]), "service_level": np.array([1.0, 0.02]),
-         "asa": np.array([2.0, -1.0])},
+         "asa": np.array([2.0, 1.0]), "abandoned": np.array([0.0, 1.0])},
         {"start": np.array([0.0, 1800.0]), "service_level": np.array([1.0, 0.0]),
-         "asa": np.array([2.0, -3.0])},
+         "asa": np.array([2.0, 9.0]), "abandoned": np.array([0.0, 0.0])},
         {"start": np.array([0.0, 1800.0]), "service_level": np.array([0.9, 0.0]),
-         "asa": np.array([2.0, -2.0])},
+         "asa": np.array([2.0, 0.0]), "abandoned": np.array([0.0, 0.0])},
     ]  # fmt: skip
     out = table_summary(tables, ("start",))
     assert out["service_level_ci_high"][0] == 1.0 and out["service_level_ci_low"][1] == 0.0
     assert np.all(out["service_level_ci_low"] <= out["service_level_mean"])
-    assert out["asa_ci_low"][1] < -3.0  # not a share: not clamped
+    assert out["asa_ci_low"][1] == 0.0 and out["asa_ci_high"][1] > 9.0  # not capped above
+    assert out["abandoned_ci_low"][1] == 0.0 and out["abandoned_ci_high"][1] > 1.0

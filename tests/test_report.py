@@ -671,3 +671,29 @@ def test_sweep_parameters_are_named_as_people_say_them():
     assert param_label(params[1], params) == "rate per hour"
     alike = ["agents.groups.a.staffing", "agents.groups.b.staffing"]
     assert [param_label(p, alike) for p in alike] == ["a staffing", "b staffing"]
+
+
+def test_compare_overlay_leaves_out_abandonment_nobody_has(tmp_path):
+    """The overlay of two plans draws an abandonment panel only when some plan abandons."""
+    from sim.report.drawing import FigureSink
+    from sim.report.plan_figures import overlay
+
+    class Counting(FigureSink):
+        def add(self, fig, name, title, caption):
+            self.panels = [ax.get_ylabel().split("\n")[0] for ax in fig.axes]
+            return super().add(fig, name, title, caption)
+
+    def table(abandon: float) -> dict:
+        return {
+            "weekday": np.array(["mon", "mon"]),
+            "start": np.array(["09:00", "09:30"]),
+            "service_level_mean": np.array([0.9, 0.8]),
+            "abandon_rate_mean": np.array([0.0, abandon]),
+            "agents_on_duty_mean": np.array([10.0, 11.0]),
+        }
+
+    sink = Counting(tmp_path)
+    overlay({"a": table(0.0), "b": table(0.0)}, sink, {})
+    assert sink.panels == ["service level", "agents on duty"]
+    overlay({"a": table(0.0), "b": table(0.02)}, sink, {})
+    assert sink.panels == ["service level", "abandon rate", "agents on duty"]

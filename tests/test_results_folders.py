@@ -1,4 +1,5 @@
-"""Results folders are whole or absent, and a SIGKILLed ``sim run`` resumes bit for bit."""
+"""Results folders are whole or absent, and a SIGKILLed ``sim run`` or ``sim compare``
+resumes bit for bit."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from sim.scenario.schema import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "scenarios"
 TINY = (FIXTURES / "ok_tiny.yaml").read_text(encoding="utf-8")
-RESULT_FILES = ("summary.json", "replications.csv", "intervals.csv", "scenario.yaml")
 
 
 def invoke(*args):
@@ -83,30 +83,43 @@ def _sim(*args, **kw) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_sigkilled_run_resumes_identically(tmp_path):
-    scenario = tmp_path / "s.yaml"
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_sigkilled_run_resumes_identically(tmp_path, command):
+    """``sim run`` and ``sim compare`` killed half-way: the rerun into the same ``--out``
+    loads the finished replications and writes the same files as an uninterrupted run."""
     text = TINY.replace("days: 2,", "days: 30,").replace("replications: 2", "replications: 30")
-    scenario.write_text(text, encoding="utf-8")
+    scenarios = [tmp_path / "s.yaml"]
+    scenarios[0].write_text(text, encoding="utf-8")
+    if command == "compare":
+        scenarios.append(tmp_path / "more.yaml")
+        scenarios[1].write_text(text.replace("staffing: 2", "staffing: 3"), encoding="utf-8")
+    total = 30 * len(scenarios)
     out, whole = tmp_path / "out", tmp_path / "whole"
-    args = ("run", scenario, "--workers", "1", "--quiet", "--no-report")
+    args = (command, *scenarios, "--workers", "1", "--quiet", "--no-report")
     proc = _sim(*args, "--out", out)
     partial = checkpoint_folder(out)
     deadline = time.monotonic() + 120
-    while len(list(partial.glob("rep-*.npz"))) < 4:
+    while len(list(partial.rglob("rep-*.npz"))) < 4:
         assert proc.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    kept = len(list(partial.glob("rep-*.npz")))
-    assert proc.returncode == -signal.SIGKILL and 4 <= kept < 30
+    kept = len(list(partial.rglob("rep-*.npz")))
+    assert proc.returncode == -signal.SIGKILL and 4 <= kept < total
     assert not out.exists()  # whole or absent
-    resumed = _sim(*args, "--out", out)
+    resumed = _sim(*(a for a in args if a != "--quiet"), "--out", out)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
+    assert f"resuming: {kept} finished" in err  # loaded, not run again
     uninterrupted = _sim(*args, "--out", whole)
     _, err = uninterrupted.communicate(timeout=300)
     assert uninterrupted.returncode == 0, err
-    for name in RESULT_FILES:
-        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+    names = files(whole)
+    assert files(out) == names and {"summary.json", "replications.csv"} & {
+        Path(n).name for n in names
+    }
+    for name in names:
+        if (whole / name).is_file():
+            assert (out / name).read_bytes() == (whole / name).read_bytes(), name
     assert not partial.exists()

@@ -1,4 +1,5 @@
-"""Finished replications of ``sim run`` kept on disk, so a killed run resumes where it stopped.
+"""Finished replications of ``sim run`` and ``sim compare`` kept on disk, so a killed run
+resumes where it stopped.
 
 Each finished replication is one ``.npz`` file (KPIs as JSON text, per-interval and per-day
 columns as arrays; no pickles), written atomically in a folder beside the results folder. A

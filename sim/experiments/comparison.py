@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.experiments.checkpoint import RunStore
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
 from sim.experiments.replication import Summary, kpi_names, mean_ci, summarize
 from sim.model.simulation import RunResult
@@ -189,6 +190,7 @@ def compare(
     *,
     executor: str | Executor | None = None,
     address: str | None = None,
+    stores: list[RunStore] | None = None,
 ) -> Comparison:
     """Run every scenario with the same seed and replications; differences to the first one.
 
@@ -200,14 +202,29 @@ def compare(
     ----------
     scenarios : two or more; the first is the baseline.
     replications, seed : default the baseline's.
+    stores : one per scenario, finished replications kept on disk: those stored are loaded,
+        not run again, and each new one is saved as it finishes (a killed compare resumes).
     """
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios")
     n = scenarios[0].replications if replications is None else int(replications)
     seed = scenarios[0].seed if seed is None else int(seed)
-    jobs = [Job((s, rep), sc, seed, rep) for s, sc in enumerate(scenarios) for rep in range(n)]
+    got: dict[tuple[int, int], RunResult] = {}
+    for s, store in enumerate(stores or []):
+        got |= {(s, rep): run for rep, run in store.load().items() if rep < n}
+    jobs = [
+        Job((s, rep), sc, seed, rep)
+        for s, sc in enumerate(scenarios)
+        for rep in range(n)
+        if (s, rep) not in got
+    ]
+
+    def save(key: tuple[int, int], run: RunResult) -> None:
+        if stores:
+            stores[key[0]].save(run)
+
     with executor_scope(executor, workers, address) as ex:
-        got = run_all(ex, jobs, progress)
+        got |= run_all(ex, jobs, progress, len(got), n * len(scenarios), on_result=save)
     runs = [[got[(s, rep)] for rep in range(n)] for s in range(len(scenarios))]
     labels = scenario_labels(scenarios)
     summaries = [summarize(sc, seed, r) for sc, r in zip(scenarios, runs, strict=True)]

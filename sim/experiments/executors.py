@@ -330,11 +330,11 @@ def run_all(
     progress: Callable[[int, int], None] | None = None,
     done: int = 0,
     total: int | None = None,
-    on_result: Callable[[Any], None] | None = None,
+    on_result: Callable[[Any, Any], None] | None = None,
 ) -> dict:
     """Results of ``jobs`` keyed by ``job.key``, whatever order they finish in.
 
-    ``progress(done + finished, total)`` and ``on_result(run)`` are called after each one.
+    ``progress(done + finished, total)`` and ``on_result(key, run)`` are called after each one.
     When some raise, the others still run to the end and then :class:`ReplicationError` names
     the failed ones.
     """
@@ -347,7 +347,7 @@ def run_all(
         else:
             out[key] = result
             if on_result is not None:
-                on_result(result)
+                on_result(key, result)
         if progress is not None:
             progress(done + len(out) + len(failures), total)
     if failures:

@@ -332,7 +332,7 @@ def _point_scenario(
                 smap.error(
                     loc,
                     f"{label} ({setting}) makes an invalid scenario: "
-                    f"{item.path or '<top>'}: {item.message}",
+                    f"{item.path + ': ' if item.path else ''}{item.message}",
                 )
             )
         raise ScenarioError(items) from None

@@ -33,7 +33,7 @@ from sim.experiments.executors import (
 )
 from sim.model.simulation import RunResult
 from sim.report.numbers import units_table
-from sim.scenario.kpis import unit_of
+from sim.scenario.kpis import value_range
 from sim.scenario.schema import Scenario, Target, scenario_to_yaml
 
 __all__ = [
@@ -200,9 +200,8 @@ def table_summary(
             sd = np.nanstd(data, axis=0, ddof=1) if n > 1 else np.full(len(mean), np.nan)
         tval = stats.t.ppf(0.975, np.maximum(count - 1, 1))
         half = np.where(count > 1, tval * sd / np.sqrt(np.maximum(count, 1)), np.nan)
-        low, high = mean - half, mean + half
-        if unit_of(name).is_share:  # a share's interval stays in [0, 1], as for the KPIs
-            low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+        # an interval stays where the figure can lie (no negative counts), as for the KPIs
+        low, high = np.clip([mean - half, mean + half], *value_range(name))
         out[f"{name}_mean"] = mean
         out[f"{name}_ci_low"] = low
         out[f"{name}_ci_high"] = high
@@ -222,8 +221,9 @@ def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     kpis = {}
     for name in names:
         mean, ci, n = mean_ci(run.kpis.get(name) for run in runs)
-        if ci is not None and unit_of(name).is_share:  # a share's interval stays in [0, 1]
-            ci = (max(ci[0], 0.0), min(ci[1], 1.0))
+        if ci is not None:  # an interval stays where the figure can lie: [0, 1] for shares
+            lowest, highest = value_range(name)
+            ci = (max(ci[0], lowest), min(ci[1], highest))
         kpis[name] = _judged(KpiSummary(mean, ci, n), scenario.targets.get(name))
     for name, target in scenario.targets.items():  # a target the runs report nothing for
         if name not in kpis:
@@ -431,7 +431,7 @@ def replicate(
             n = scenario.replications if replications is None else int(replications)
             got = {r: run for r, run in (store.load() if store else {}).items() if r < n}
             jobs = [Job(r, scenario, seed, r) for r in range(n) if r not in got]
-            save = store.save if store else None
+            save = (lambda _rep, run: store.save(run)) if store else None
             failures = []
             try:
                 got |= run_all(ex, jobs, progress, len(got), n, on_result=save)

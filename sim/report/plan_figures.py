@@ -78,12 +78,16 @@ def attainment_heat_map(table: dict, kpi: str, target, sink: FigureSink) -> dict
 
 
 def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | None:
-    """The plans' average day on shared axes: service level, abandonment and agents on duty,
-    one colour per plan, the target dashed."""
-    shown = [
-        k for k in ("service_level", "abandon_rate", "agents_on_duty")
-        if any(series(t, k) is not None for t in tables.values())
-    ]  # fmt: skip
+    """The plans' average day on shared axes: service level, abandonment (when any plan has
+    some) and agents on duty, one colour per plan, the target dashed."""
+
+    def drawn(kpi: str) -> bool:  # abandonment only when some plan has any
+        found = [s[0] for t in tables.values() if (s := series(t, kpi)) is not None]
+        if kpi == "abandon_rate":
+            return any(np.nansum(np.abs(values)) > 0 for values in found)
+        return bool(found)
+
+    shown = [k for k in ("service_level", "abandon_rate", "agents_on_duty") if drawn(k)]
     if not shown or not tables:
         return None
     fig, axes = new_figure(rows=len(shown), height=2.3, width=10.5, sharex=True)

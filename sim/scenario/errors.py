@@ -39,7 +39,7 @@ class ErrorItem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.path or '<top>'}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         return f"{text} (did you mean '{self.suggestion}'?)" if self.suggestion else text
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "lookup",
     "unit_label",
     "unit_of",
+    "value_range",
 ]
 
 
@@ -205,6 +206,12 @@ def unit_of(name: str) -> Unit:
     """The unit ``name`` is shown in; figures outside the registry are shown as they are."""
     kpi = lookup(name)
     return kpi.unit if kpi is not None else NONE
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """Where a figure can lie, for clamping confidence intervals: shares in [0, 1], every other
+    figure the model reports (counts, times, money, agents) at or above 0."""
+    return (0.0, 1.0) if unit_of(name).is_share else (0.0, float("inf"))
 
 
 def format_value(
