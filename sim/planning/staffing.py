@@ -64,6 +64,7 @@ targets) may be accepted; finer differences are not worth simulating for."""
 ALPHA = 0.05  # one-sided significance of both tests
 VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never uses
 MAX_STEP = 4  # the most levels one round moves a slot
+CONFIRMS = 2  # rounds a spent budget keeps for checking the plan as a whole (_confirm, _recheck)
 CONFIRM_ALPHA = 0.15  # an unproven level kept by the confirming run reaches the targets at 85%
 WINDOW = 2
 """Rounds of evidence a decision uses (the latest): a slot's service level depends on the
@@ -94,6 +95,7 @@ class Search:
     good: np.ndarray | None = None  # the last round's level reached target - delta on evidence
     priced: dict = field(default_factory=dict)  # as evidence, levels priced by other levels' runs
     types: DayTypes | None = None  # the blocks evidence pools over (set by the search, not saved)
+    confirmed: int = 0  # rounds of the whole plan run after the budget was spent
 
     def at(self, levels: np.ndarray, since: int = 0, until: int | None = None, priced=False):
         """Pooled evidence of every slot at the given levels (blocks ``since`` to ``until``),
@@ -358,7 +360,7 @@ def staff(
         state.types = types
         if checkpoint:
             checkpoint(result(state), state)
-        while not state.decided.all() and state.round < max_iterations - 1:
+        while not state.decided.all() and state.round < max_iterations - CONFIRMS:
             _round(state, targets, types, reps, delta, simulate)
             state.history.append(_hours(scenario, types, state.levels))
             open_ = int((~state.decided).sum())
@@ -370,7 +372,7 @@ def staff(
             if checkpoint:
                 checkpoint(result(state), state)
         state.budget_spent = not state.decided.all()
-        if state.budget_spent and state.round < max_iterations:  # not confirmed yet
+        if state.budget_spent and state.confirmed == 0 and state.round < max_iterations:
             moved = _best_guess(state, targets, delta)
             bumped = _confirm(state, targets, types, reps, simulate)
             state.history.append(_hours(scenario, types, state.levels))
@@ -379,6 +381,12 @@ def staff(
                 f"{moved} of them set to the lowest level shown to reach the target; "
                 f"the plan confirmed on new replications, {bumped} slots one agent more"
             )
+            if checkpoint:
+                checkpoint(result(state), state)
+        if state.budget_spent and state.confirmed == 1 and state.round < max_iterations:
+            bumped = _recheck(state, targets, types, reps, simulate)
+            state.history.append(_hours(scenario, types, state.levels))
+            say(f"the confirmed plan run once more: {bumped} slots one agent more")
             if checkpoint:
                 checkpoint(result(state), state)
         say(f"checking the staffing with {verify} fresh replications")
@@ -508,6 +516,29 @@ def _confirm(state: Search, targets, types, reps, simulate) -> int:
     more += short  # significantly short: one more still
     more[state.fixed] = 0
     state.levels = state.levels + more
+    state.confirmed = 1
+    return int((more > 0).sum())
+
+
+def _recheck(state: Search, targets, types, reps, simulate) -> int:
+    """The confirmed plan (the context every slot will have) run once more on new
+    replications: a slot significantly short at its level on this run and the confirming one
+    (where its level did not change there), or on this run alone, gets one agent more (its
+    whole block). A confirming run of one round sees only part of a shortfall of .03."""
+    since = state.block
+    state.block = state.round
+    runs = simulate(state.levels, [state.block * reps + r for r in range(reps)], state.simulated)
+    state.simulated += reps
+    state.round += 1
+    state.store(state.levels, runs, types, state.block)
+    both = state.at(state.levels, since)  # pooled over each block too
+    alone = Evidence.of(moments(runs, types))
+    more = (both.short(targets, ALPHA) | _in_block(types, alone.short(targets, ALPHA))).astype(
+        np.int64
+    )
+    more[state.fixed] = 0
+    state.levels = state.levels + more
+    state.confirmed = 2
     return int((more > 0).sum())
 
 

@@ -52,6 +52,7 @@ def save_search(out: Path, state: Search, key: str) -> None:
         "round": state.round,
         "block": state.block,
         "simulated": state.simulated,
+        "confirmed": state.confirmed,
         "history": state.history,
         "good": None if state.good is None else state.good.tolist(),
         "evidence": [[*k, v.ravel().tolist()] for k, v in state.evidence.items()],
@@ -81,6 +82,7 @@ def load_search(out: Path, key: str) -> Search | None:
         round=data["round"],
         block=data["block"],
         simulated=data["simulated"],
+        confirmed=data.get("confirmed", 0),
         history=list(data["history"]),
     )
     if data.get("good") is not None:
