@@ -200,7 +200,14 @@ def priced_outcomes(
     quick = np.where(c > 0, 1.0, 0.0)  # free agent: answered at once; none on duty: never
     abandon = np.where(c > 0, 0.0, np.isfinite(patience).astype(float))
     wait = (n >= c) & (c > 0)  # only these are priced (the rest are most calls)
-    n, c, h, patience = n[wait], c[wait], h[wait], patience[wait]
+    # each distinct (n, c, handle, patience) once: the special functions are the cost
+    keys = np.stack([n[wait], c[wait], h[wait], patience[wait]])
+    if len(np.unique(keys[2])) == 1 and len(np.unique(keys[3])) == 1:  # one group's calls
+        _, first, back = np.unique(keys[0] * 1e6 + keys[1], return_index=True, return_inverse=True)
+        keys = keys[:, first]
+    else:
+        keys, back = np.unique(keys, axis=1, return_inverse=True)
+    n, c, h, patience = keys
     k = n - c + 1.0  # queue advances needed
     finite = np.isfinite(patience)
     r = np.where(finite, h / np.where(finite, patience, 1.0), 0.0)
@@ -209,6 +216,6 @@ def priced_outcomes(
         x = -np.expm1(-r * within / h)
         quick_a = answered * betainc(k, c / np.where(r > 0, r, 1.0) + 1.0, x)
     quick_c = gammainc(k, c * within / h)  # Erlang C: Gamma(k, c mu) within t
-    quick[wait] = np.where(finite, quick_a, quick_c)
-    abandon[wait] = 1.0 - answered
+    quick[wait] = np.where(finite, quick_a, quick_c)[back]
+    abandon[wait] = (1.0 - answered)[back]
     return np.nan_to_num(quick), np.nan_to_num(abandon)

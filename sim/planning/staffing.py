@@ -504,11 +504,7 @@ def _confirm(state: Search, targets, types, reps, simulate) -> int:
     (one-sided ``CONFIRM_ALPHA``: a point estimate just at the target is a coin toss with fresh
     seeds); any slot significantly short one more (an interval short in its own right moves
     its whole block; returns how many slots moved)."""
-    state.block = state.round
-    runs = simulate(state.levels, [state.block * reps + r for r in range(reps)], state.simulated)
-    state.simulated += reps
-    state.round += 1
-    state.store(state.levels, runs, types, state.block)
+    runs = _run_round(state, state.levels, types, reps, simulate)
     mom = moments(runs, types)
     ev = Evidence.of(types.pool(mom))  # this plan's context only: earlier rounds measured another
     more = (~state.decided & ~ev.sure(targets, 0.0, CONFIRM_ALPHA)).astype(np.int64)
@@ -526,11 +522,7 @@ def _recheck(state: Search, targets, types, reps, simulate) -> int:
     (where its level did not change there), or on this run alone, gets one agent more (its
     whole block). A confirming run of one round sees only part of a shortfall of .03."""
     since = state.block
-    state.block = state.round
-    runs = simulate(state.levels, [state.block * reps + r for r in range(reps)], state.simulated)
-    state.simulated += reps
-    state.round += 1
-    state.store(state.levels, runs, types, state.block)
+    runs = _run_round(state, state.levels, types, reps, simulate)
     both = state.at(state.levels, since)  # pooled over each block too
     alone = Evidence.of(moments(runs, types))
     more = (both.short(targets, ALPHA) | _in_block(types, alone.short(targets, ALPHA))).astype(
@@ -540,6 +532,17 @@ def _recheck(state: Search, targets, types, reps, simulate) -> int:
     state.levels = state.levels + more
     state.confirmed = 2
     return int((more > 0).sum())
+
+
+def _run_round(state: Search, levels: np.ndarray, types, reps, simulate) -> np.ndarray:
+    """Simulate ``levels`` on the next block of replications (fresh each round: evidence grows
+    where undecided) and store what the runs measure and price."""
+    state.block = state.round
+    runs = simulate(levels, [state.block * reps + r for r in range(reps)], state.simulated)
+    state.simulated += reps
+    state.round += 1
+    state.store(levels, runs, types, state.block)
+    return runs
 
 
 def _in_block(types: DayTypes, flag: np.ndarray) -> np.ndarray:
@@ -555,11 +558,7 @@ def _round(state: Search, targets, types, reps, delta, simulate) -> None:
     level the runs price as meeting the targets)."""
     *_, below_levels, ok, good, short = _verdicts(state, targets, delta)
     test = np.where(~state.decided & good & ~short, below_levels, state.levels)
-    state.block = state.round  # fresh replications each round: evidence grows where undecided
-    runs = simulate(test, [state.block * reps + r for r in range(reps)], state.simulated)
-    state.simulated += reps
-    state.round += 1
-    state.store(test, runs, types, state.block)
+    _run_round(state, test, types, reps, simulate)
     plan = state.levels
     here, below, below_levels, ok, good, short = _verdicts(state, targets, delta)
     # decided on all the evidence so far: a slot whose level stops meeting reopens
