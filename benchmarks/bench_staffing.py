@@ -26,6 +26,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -49,14 +50,20 @@ def _extract(rev: str, into: Path) -> Path:
     return into
 
 
-def _staff(code: Path, out: Path, workers: int, extra: list[str]) -> float:
+def _staff(code: Path, out: Path, workers: int, extra: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the command and its worker processes:
+    less sensitive than the wall time to what else runs on a shared machine)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-m", "sim", "staff", str(HOTLINE), "--out", str(out), "--quiet",
            "--workers", str(workers), *extra]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     # cwd outside both trees: ``python -m`` puts the cwd first on sys.path
     subprocess.run(cmd, env=env, check=True, cwd=out.parent, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def fresh_check(scenario, plan: dict, fresh: int, workers: int) -> dict:
@@ -127,12 +134,16 @@ def hotline(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         old_code = _extract(args.base, tmp / "base")
-        old_s = _staff(old_code, tmp / "old", args.workers, [])
-        new_s = _staff(ROOT, tmp / "new", args.workers, ["--no-report"])
-        for label, secs, folder in (("base", old_s, tmp / "old"), ("new", new_s, tmp / "new")):
+        old_s, old_cpu = _staff(old_code, tmp / "old", args.workers, [])
+        new_s, new_cpu = _staff(ROOT, tmp / "new", args.workers, ["--no-report"])
+        for label, secs, cpu, folder in (
+            ("base", old_s, old_cpu, tmp / "old"),
+            ("new", new_s, new_cpu, tmp / "new"),
+        ):
             check = fresh_check(scenario, _plan_of(folder, scenario), args.fresh, args.workers)
-            out[label] = {"seconds": secs, **check}
+            out[label] = {"seconds": secs, "cpu_seconds": cpu, **check}
     out["time_ratio"] = out["new"]["seconds"] / out["base"]["seconds"]
+    out["cpu_time_ratio"] = out["new"]["cpu_seconds"] / out["base"]["cpu_seconds"]
     out["agent_hours_ratio"] = out["new"]["agent_hours"] / out["base"]["agent_hours"]
     return out
 
