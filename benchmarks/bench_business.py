@@ -18,6 +18,7 @@ from pathlib import Path
 import simpy
 
 from sim import scenario_from_dict, simulate
+from sim.model import simulation
 from sim.scenario.yamlsource import load_yaml
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "hotline_baseline.yaml"
@@ -31,14 +32,25 @@ BUSINESS_TARGETS = (
 )
 
 
-class _CountingEnvironment(simpy.Environment):
-    """A SimPy environment that remembers itself, to read its event counter after the run."""
+def _counting(base: type) -> type:
+    """A subclass of the model's environment class that remembers its last instance, to read
+    its event counter after the run."""
 
-    last: _CountingEnvironment | None = None
+    class Counting(base):
+        last = None
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _CountingEnvironment.last = self
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            Counting.last = self
+
+    return Counting
+
+
+def events_of(env) -> int:
+    """Events the run scheduled: the model's sequence counter where it has one (the agenda
+    and SimPy share it), else SimPy's own."""
+    seq = getattr(env, "next_seq", None)
+    return seq() if seq is not None else next(env._eid)
 
 
 def contact_center_only(data: dict) -> dict:
@@ -55,12 +67,23 @@ def contact_center_only(data: dict) -> dict:
 
 
 def measure(scenario) -> tuple[float, int, int]:
-    """CPU time (s), events scheduled and calls of one replication."""
+    """CPU time (s), events scheduled and calls of one replication (after :func:`count_events`)."""
     started = time.process_time()
     run = simulate(scenario, replication=0)
     seconds = time.process_time() - started
-    events = next(_CountingEnvironment.last._eid)  # SimPy's event counter, read once
-    return seconds, events, len(run.records.calls)
+    return seconds, events_of(_ENVIRONMENT[0].last), len(run.records.calls)
+
+
+_ENVIRONMENT: list = []
+
+
+def count_events() -> None:
+    """Make simulate() build a counting environment of the model's class, whichever it is."""
+    if hasattr(simulation, "ModelEnvironment"):  # the model's own environment
+        simulation.ModelEnvironment = counting = _counting(simulation.ModelEnvironment)
+    else:  # simulate() builds simpy.Environment()
+        simpy.Environment = counting = _counting(simpy.Environment)
+    _ENVIRONMENT[:] = [counting]
 
 
 def main() -> None:
@@ -68,7 +91,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args()
-    simpy.Environment = _CountingEnvironment  # simulate() builds simpy.Environment()
+    count_events()
     full, _ = load_yaml(BASELINE)
     full["horizon"] = {**full["horizon"], "days": args.days}
     cases = {

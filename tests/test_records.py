@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.model.records import CALL_COLUMNS, CallLog, ColumnLog
+from sim.model.records import CALL_COLUMNS, BlockLog, CallLog, ColumnLog
 
 
 def test_appender_writes_given_columns_and_defaults_like_add():
@@ -54,3 +54,29 @@ def test_freeze_can_drop_columns_and_release_them():
     frozen = log.freeze(drop=("customer",))
     assert "customer" not in frozen.columns and len(log.customer) == 0
     assert frozen.arrival.tolist() == [1.0, 2.0]
+
+
+def test_block_log_rows_equal_column_log_rows_across_blocks(monkeypatch):
+    spec = {"t": (float, float("nan")), "k": (int, -1), "ok": (bool, False), "n": (int, 0)}
+    monkeypatch.setattr(BlockLog, "BLOCK", 3)  # several blocks for a few rows
+    block, plain = BlockLog(spec), ColumnLog(spec)
+    add_block, add_plain = block.appender("t", "ok"), plain.appender("t", "ok")
+    for i in range(8):
+        assert add_block(float(i), i % 2 == 0) == add_plain(float(i), i % 2 == 0) == i
+        assert len(block) == i + 1
+    block.n[5] += 2  # rows are assignable while the run goes on
+    plain.n[5] += 2
+    assert block.add(t=9.0, k=4) == plain.add(t=9.0, k=4) == 8  # the slow path still fits
+    assert add_block(10.0, True) == add_plain(10.0, True) == 9  # and the fast one after it
+    a, b = block.freeze(), plain.freeze()
+    assert len(a) == len(b) == 10  # the unused tail of the block is gone
+    for name in spec:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_block_log_appender_needs_known_columns():
+    log = BlockLog({"start": (float, 0.0)})
+    with pytest.raises(ValueError, match="columns to give"):
+        log.appender()
+    with pytest.raises(ValueError, match="columns to give"):
+        log.appender("stop")

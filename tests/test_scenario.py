@@ -15,7 +15,13 @@ from pydantic import TypeAdapter
 from ruamel.yaml import YAML
 
 from sim.scenario.confine import extra_roots
-from sim.scenario.distributions import Patience
+from sim.scenario.distributions import (
+    BatchSampler,
+    Patience,
+    draws,
+    uniform_draws,
+    uniforms,
+)
 from sim.scenario.schema import (
     Scenario,
     ScenarioError,
@@ -633,3 +639,15 @@ def test_target_met_is_the_one_verdict_for_scalars_arrays_nan_and_none():
     assert floor.met(None) is None  # no data: no verdict
     got = floor.met(np.array([0.9, 0.7, np.nan]))  # NaN: nothing offered in that interval
     np.testing.assert_array_equal(got, [True, False, True])
+
+
+@pytest.mark.parametrize("batch", [1, 7, 4096])
+def test_draws_serve_the_values_of_batch_samplers_in_the_same_batches(batch):
+    spec = TypeAdapter(Patience).validate_python({"dist": "lognormal", "mean": 60, "cv": 0.5})
+    rngs = [np.random.default_rng(3) for _ in range(4)]
+    samplers = [BatchSampler(spec, rngs[0], batch), draws(spec, rngs[1], batch)]
+    samplers += [uniforms(rngs[2], batch), uniform_draws(rngs[3], batch)]
+    values = [[draw() for _ in range(50)] for draw in samplers]
+    assert values[0] == values[1] and values[2] == values[3]
+    states = [rng.bit_generator.state["state"] for rng in rngs]
+    assert states[0] == states[1] and states[2] == states[3]  # as many batches drawn

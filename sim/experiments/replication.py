@@ -123,6 +123,7 @@ class Summary:
             "replications": self.replications,
             "kpis": {name: k.to_dict() for name, k in self.kpis.items()},
             "attainment": self.attainment(),
+            "attainment_days": self.day_attainment(),
         }
         if self.scenario.currency:
             out["currency"] = self.scenario.currency
@@ -137,6 +138,12 @@ class Summary:
         from sim.kpi.attainment import attainment
 
         return attainment(self.interval_summary(), self.scenario.targets)
+
+    def day_attainment(self) -> dict:
+        """Targets day by day, for those measured per day (see :mod:`sim.kpi.attainment`)."""
+        from sim.kpi.attainment import day_attainment
+
+        return day_attainment(self.daily_summary(), self.scenario.targets)
 
     def files(self) -> dict[str, object]:
         """The spec's results folder as plain data (file name -> content), for

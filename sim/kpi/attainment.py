@@ -8,13 +8,17 @@ meet it, which intervals are worst, and which times of day miss on which days.
 
 An interval with no offered calls has no figure and is left out. The share of calls is the
 offered calls of the intervals that meet the target over all offered calls.
+
+Targets measured per day (on-time delivery, back office on time: the ``daily.csv`` table) are
+judged day by day in the same way (:func:`day_attainment`): a week on time at 90 % can hide a
+Saturday at 0 %.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WORST", "attainment", "interval_targets", "meets"]
+__all__ = ["WORST", "attainment", "day_attainment", "interval_targets", "meets"]
 
 WORST = 10  # worst intervals listed per target
 _CONTEXT = ("offered", "agents_on_duty", "service_level", "abandon_rate", "asa")
@@ -70,6 +74,45 @@ def attainment(table: dict[str, np.ndarray], targets: dict, worst: int = WORST) 
         entries.append(_entry(table, kpi, bound, value, values, segment_offered, worst))
     entries.sort(key=lambda e: ("=" in e["kpi"], e["kpi"].split(".")[0] != "service_level"))
     return {"intervals": n, "targets": entries}
+
+
+def day_attainment(daily: dict[str, np.ndarray] | None, targets: dict) -> dict:
+    """The ``attainment_days`` section of ``summary.json`` from the daily table (means over
+    replications: ``day``, ``weekday`` and ``<figure>_mean`` columns): per target with a
+    per-day figure, the days with a figure, met, missed and clearly missed (95 % CI on the
+    wrong side), and the days that miss, worst first."""
+    if not daily or "day" not in daily:
+        return {"days": 0, "targets": []}
+    entries = []
+    for kpi, (bound, value) in interval_targets(targets, daily).items():
+        values = np.asarray(daily[f"{kpi}_mean"], dtype=float)
+        has = np.isfinite(values)
+        ok = has & meets(np.where(has, values, 0.0), bound, value)
+        missed = has & ~ok
+        clear = _clearly_missed(daily, kpi, bound, value)
+        gap = np.where(bound == "at_least", value - values, values - value)
+        order = np.argsort(-np.where(missed, gap, -np.inf), kind="stable")[: int(missed.sum())]
+        entries.append(
+            {
+                "kpi": kpi,
+                "bound": bound,
+                "target": value,
+                "days": int(has.sum()),
+                "days_met": int(ok.sum()),
+                "days_missed": int(missed.sum()),
+                "days_missed_clearly": None if clear is None else int(clear.sum()),
+                "missed": [
+                    {
+                        "day": int(daily["day"][i]),
+                        "weekday": str(daily["weekday"][i]),
+                        "value": _num(values[i]),
+                        "clearly": None if clear is None else bool(clear[i]),
+                    }
+                    for i in order
+                ],
+            }
+        )
+    return {"days": len(daily["day"]), "targets": entries}
 
 
 def _clearly_missed(table: dict, kpi: str, bound: str, value: float) -> np.ndarray | None:

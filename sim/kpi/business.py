@@ -226,13 +226,20 @@ def _backlog(rec: BusinessRecords) -> np.ndarray:
     ends = (np.arange(_first_day(rec), rec.scenario.horizon.days) + 1) * DAY
     total = np.zeros(len(ends))
     for rows in (rec.leads, rec.work_orders):
-        if rows is None:
-            continue
-        closed = np.where(np.isnan(rows.closed), np.inf, rows.closed)
-        total += ((rows.created[None, :] < ends[:, None]) & (closed[None, :] >= ends[:, None])).sum(
-            axis=1
-        )
+        if rows is not None:
+            total += _open_at(rows, ends)
     return total
+
+
+def _open_at(rows: Rows, ends: np.ndarray) -> np.ndarray:
+    """How many rows were created before each of ``ends`` and not closed before it (an open
+    row's ``closed`` is NaN): created before it minus created and closed before it, counted on
+    sorted copies (O(n log n) time, 8 bytes a row; a days x rows matrix took gigabytes)."""
+    closed = np.where(np.isnan(rows.closed), np.inf, rows.closed)
+    both = np.maximum(rows.created, closed)  # created and closed before e: both < e
+    del closed
+    made = np.searchsorted(np.sort(rows.created), ends, side="left")
+    return (made - np.searchsorted(np.sort(both), ends, side="left")).astype(float)
 
 
 def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
@@ -269,13 +276,7 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
         cols["orders_failed"] = per_day(np.where(failed, o.closed, nan))
         cols["failed_value"] = per_day(np.where(failed, o.closed, nan), o.value)
         cols["complaint_calls"] = per_day(o.complaint_at)
-        ends = (index + 1) * DAY
-        closed = np.where(np.isnan(o.closed), np.inf, o.closed)
-        cols["orders_open"] = (
-            ((o.created[None, :] < ends[:, None]) & (closed[None, :] >= ends[:, None]))
-            .sum(axis=1)
-            .astype(float)
-        )
+        cols["orders_open"] = _open_at(o, (index + 1) * DAY)
         for kind in (Payment.CASH, Payment.POS):
             paid = delivered & (o.payment == kind)
             cols[f"{kind.name.lower()}_collected"] = per_day(np.where(paid, o.closed, nan), o.value)
@@ -304,4 +305,15 @@ def daily_table(rec: BusinessRecords) -> dict[str, np.ndarray]:
         cols["work_orders_created"] = per_day(rec.work_orders.created)
     if rec.leads is not None or rec.work_orders is not None:
         cols["back_office_backlog"] = _backlog(rec)
+        # on time by the day the item was created, among items whose deadline is in the run
+        due_per_day, on_time_per_day = np.zeros(len(index)), np.zeros(len(index))
+        for rows in (rec.leads, rec.work_orders):
+            if rows is None:
+                continue
+            due = rows.deadline <= days * DAY
+            on_time = due & (rows.state != LeadState.OPEN) & (rows.closed <= rows.deadline)
+            due_per_day += per_day(np.where(due, rows.created, np.nan))
+            on_time_per_day += per_day(np.where(on_time, rows.created, np.nan))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols["back_office_on_time"] = on_time_per_day / due_per_day
     return cols

@@ -2,7 +2,9 @@
 
 Owns every figure a planner reads. It knows nothing of SimPy: hand-made records are enough to
 test it. A figure with nothing behind it (no calls, no agents) is ``None`` overall and NaN in
-per-interval columns, never a division error.
+per-interval columns, never a division error. The calls are reduced :data:`BLOCK` at a time
+(:func:`reduce_calls`), the same way whether or not a run keeps its records, so both report the
+same bits and the temporaries do not grow with the horizon.
 
 Choices a planner may question:
 
@@ -60,10 +62,6 @@ def ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den > 0 else None
 
 
-def _mean(values: np.ndarray) -> float | None:
-    return float(np.mean(values)) if len(values) else None
-
-
 def _share(busy: np.ndarray, present: np.ndarray) -> np.ndarray:
     """busy / present per bin, NaN where nobody is present (rounding can leave a busy time of
     -1e-13 in an empty bin, which must not become -inf)."""
@@ -96,14 +94,24 @@ def _sum_after(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return k * edges - cum[k]
 
 
-def call_masks(rec: CallRecords):
-    """Masks of the calls KPIs count (counted, offered, answered, abandoned) and their waits.
+BLOCK = 1 << 18
+"""Calls reduced at a time, in call-id order (:func:`reduce_calls`). Float sums (waits, busy
+time) are summed within a block and the blocks added in order, so every path that reduces the
+same calls gets the same bits, and a block's temporaries (masks, sorted copies: a few MiB) do not
+grow with the horizon. A run with fewer calls is one block: the plain whole-array sums."""
 
-    Open calls wait up to the horizon. Shared with :mod:`sim.planning.staffing`, which pools the
-    same
-    figures by weekday slot.
-    """
-    c = rec.calls
+_COUNTS = (
+    *("counted", "offered", "answered", "abandoned", "quick"),
+    *("resolved", "self_served", "open", "disconnected"),
+)
+_PER_BIN = ("offered", "answered", "quick", "abandoned", "answered_wait", "offered_wait")
+
+
+def call_masks(rec: CallRecords, calls: Calls | None = None):
+    """Masks of the calls KPIs count (counted, offered, answered, abandoned) and their waits,
+    for ``calls`` (a block of ``rec.calls``; default all of them). Open calls wait up to the
+    horizon."""
+    c = rec.calls if calls is None else calls
     counted = (c.arrival >= rec.warmup) & (c.arrival < rec.horizon)
     offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
     answered = offered & (c.outcome == Outcome.ANSWERED)
@@ -113,40 +121,119 @@ def call_masks(rec: CallRecords):
     return counted, offered, answered, abandoned, wait
 
 
-def call_kpis(rec: CallRecords, masks=None) -> dict[str, float | None]:
+def reduce_calls(
+    rec: CallRecords,
+    interval: float | None = None,
+    owner: np.ndarray | None = None,
+    owners: int = 1,
+    block: int | None = None,
+    total: dict | None = None,
+) -> dict:
+    """Everything the call KPIs and tables need of the calls, reduced :data:`BLOCK` calls at a
+    time in call-id order (``block``: another size, for tests).
+
+    Counts (``counted``, ``offered``, ...; exact in any order), sums of waits, per group the
+    busy seconds inside [warm-up, horizon) (``busy_window``), per segment
+    (:func:`segments`) its offered, quick and abandoned counts, and with ``interval`` per bin
+    of the horizon the counts and wait sums of :data:`_PER_BIN` (owners, bins) split by
+    ``owner`` (a label per call, default all 0), ``busy`` (groups, bins) and the segments'
+    counts. :func:`call_kpis`, :func:`interval_counts` and :func:`interval_table` take it.
+    ``total``: the sums of the blocks before ``rec.calls`` (which then starts at a block edge),
+    for a run that reduced its calls as they closed.
+    """
+    size = BLOCK if block is None else int(block)
+    n = len(rec.calls)
+    for lo in range(0, max(n, 1), size):
+        part = slice(lo, min(lo + size, n))
+        calls = Calls({name: col[part] for name, col in rec.calls.columns.items()})
+        mine = None if owner is None else owner[part]
+        got = _reduce_block(rec, calls, interval, mine, owners)
+        total = got if total is None else {k: total[k] + v for k, v in got.items()}
+    assert total is not None  # at least one block, empty or not
+    return total
+
+
+def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, owners: int) -> dict:
+    """The sums of :func:`reduce_calls` over one block of calls."""
+    counted, offered, answered, abandoned, wait = call_masks(rec, c)
+    quick = answered & (wait <= rec.within)
+    masks = {
+        "counted": counted,
+        "offered": offered,
+        "answered": answered,
+        "abandoned": abandoned,
+        "quick": quick,
+        "resolved": answered & c.resolved,
+        "self_served": counted & (c.outcome == Outcome.SELF_SERVED),
+        "open": counted & (c.outcome == Outcome.OPEN),
+        "disconnected": offered & (c.outcome == Outcome.DISCONNECTED),
+    }
+    out: dict = {name: int(masks[name].sum()) for name in _COUNTS}
+    out["answered_wait"] = float(np.sum(wait[answered]))
+    out["offered_wait"] = float(np.sum(wait[offered]))
+    window = np.array([rec.warmup, rec.horizon])
+    spans = [(c.group == g) & (c.outcome == Outcome.ANSWERED) for g in range(len(rec.groups))]
+    out["busy_window"] = np.array(
+        [busy_time(c.answer[m], c.release[m], window)[0] for m in spans], dtype=float
+    )
+    segs = list(segments(rec, offered, c))
+    for name in ("offered", "quick", "abandoned"):
+        out[f"segments.{name}"] = np.array([(masks[name] & m).sum() for _, m in segs], np.int64)
+    if interval is None:
+        return out
+    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
+    n_bins = len(edges) - 1
+    bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+    which = bin_of if owner is None else bin_of + n_bins * owner.astype(np.int64)
+
+    def count(mask, values=None, index=which, rows=owners):
+        w = None if values is None else values[mask]
+        got = np.bincount(index[mask], weights=w, minlength=rows * n_bins)
+        return got.astype(float).reshape(rows, n_bins)
+
+    for name in ("offered", "answered", "quick", "abandoned"):
+        out[f"bins.{name}"] = count(masks[name])
+    out["bins.answered_wait"] = count(answered, wait)
+    out["bins.offered_wait"] = count(offered, wait)
+    out["bins.busy"] = np.array(
+        [busy_time(c.answer[m], c.release[m], edges) for m in spans], dtype=float
+    ).reshape(len(spans), n_bins)
+    for name in ("offered", "quick", "abandoned"):
+        out[f"bins.segments.{name}"] = np.concatenate(
+            [count(masks[name] & m, index=bin_of, rows=1) for _, m in segs]
+            or [np.zeros((0, n_bins))]
+        )
+    return out
+
+
+def call_kpis(rec: CallRecords, sums: dict | None = None) -> dict[str, float | None]:
     """The contact-center KPIs of the spec for one replication, plus per tier/type/group detail.
 
-    ``masks``: :func:`call_masks` of ``rec`` when the caller has them already.
+    ``sums``: :func:`reduce_calls` of ``rec`` when the caller has it already.
     """
-    c = rec.calls
-    counted, offered, answered, abandoned, wait = call_masks(rec) if masks is None else masks
+    s = reduce_calls(rec) if sums is None else sums
     days = (rec.horizon - rec.warmup) / DAY
-    n_off = int(offered.sum())
-    quick = answered & (wait <= rec.within)
+    n_off, n_ans = s["offered"], s["answered"]
     k: dict[str, float | None] = {
         "offered": n_off / days,
-        "service_level": ratio(quick.sum(), n_off),
-        "answer_rate": ratio(answered.sum(), n_off),
-        "abandon_rate": ratio(abandoned.sum(), n_off),
-        "asa": _mean(wait[answered]),
-        "mean_wait": _mean(wait[offered]),
+        "service_level": ratio(s["quick"], n_off),
+        "answer_rate": ratio(n_ans, n_off),
+        "abandon_rate": ratio(s["abandoned"], n_off),
+        "asa": ratio(s["answered_wait"], n_ans),
+        "mean_wait": ratio(s["offered_wait"], n_off),
         "occupancy": None,
-        "first_contact_resolution": ratio((answered & c.resolved).sum(), answered.sum()),
-        "calls": counted.sum() / days,
-        "self_service_rate": ratio(
-            (counted & (c.outcome == Outcome.SELF_SERVED)).sum(), counted.sum()
-        ),
-        "open_calls": float((counted & (c.outcome == Outcome.OPEN)).sum()),
+        "first_contact_resolution": ratio(s["resolved"], n_ans),
+        "calls": s["counted"] / days,
+        "self_service_rate": ratio(s["self_served"], s["counted"]),
+        "open_calls": float(s["open"]),
         "mean_queue_length": rec.mean_queue_length,
     }
     if rec.disconnects:
-        cut = offered & (c.outcome == Outcome.DISCONNECTED)
-        k["disconnect_rate"] = ratio(cut.sum(), n_off)
+        k["disconnect_rate"] = ratio(s["disconnected"], n_off)
     window = np.array([rec.warmup, rec.horizon])
     busy_all = present_all = scheduled_all = 0.0
     for g, name in enumerate(rec.groups):
-        mine = (c.group == g) & (c.outcome == Outcome.ANSWERED)
-        busy = float(busy_time(c.answer[mine], c.release[mine], window)[0])
+        busy = float(s["busy_window"][g])
         present = float(rec.present[g].integral(window)[0])
         busy_all, present_all = busy_all + busy, present_all + present
         scheduled_all += float(rec.scheduled[g].integral(window)[0])
@@ -154,15 +241,27 @@ def call_kpis(rec: CallRecords, masks=None) -> dict[str, float | None]:
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
     k["agent_hours"] = scheduled_all / 3600.0 / days
-    for segment, mine in segments(rec, offered):
-        k[f"service_level.{segment}"] = ratio((quick & mine).sum(), mine.sum())
-        k[f"abandon_rate.{segment}"] = ratio((abandoned & mine).sum(), mine.sum())
+    for j, segment in enumerate(segment_names(rec)):
+        n_mine = s["segments.offered"][j]
+        k[f"service_level.{segment}"] = ratio(s["segments.quick"][j], n_mine)
+        k[f"abandon_rate.{segment}"] = ratio(s["segments.abandoned"][j], n_mine)
     return k
 
 
-def segments(rec: CallRecords, offered: np.ndarray):
-    """(``tier=T`` or ``type=C``, mask of the offered calls of it), when there are several."""
-    c = rec.calls
+def segment_names(rec: CallRecords) -> list[str]:
+    """``tier=T`` and ``type=C`` labels of :func:`segments`, in its order."""
+    return [
+        f"{label}={name}"
+        for label, names in (("tier", rec.tiers), ("type", rec.call_types))
+        if len(names) >= 2
+        for name in names
+    ]
+
+
+def segments(rec: CallRecords, offered: np.ndarray, calls: Calls | None = None):
+    """(``tier=T`` or ``type=C``, mask of the offered calls of it), when there are several;
+    ``calls``: the block ``offered`` is of (default ``rec.calls``)."""
+    c = rec.calls if calls is None else calls
     for label, column, names in (
         ("tier", c.tier, rec.tiers),
         ("type", c.call_type, rec.call_types),
@@ -179,6 +278,7 @@ def interval_counts(
     owner: np.ndarray | None = None,
     owners: int = 1,
     masks=None,
+    sums: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """The binning every per-interval figure shares: calls by the interval where they arrive.
 
@@ -187,41 +287,28 @@ def interval_counts(
     ``answered_wait`` and ``offered_wait`` (sums of waits), each of shape (owners, bins), split
     by ``owner`` (a label per call, e.g. the group of its first route step; default all in 0);
     per agent group (groups, bins) ``busy``, ``present`` and ``scheduled`` seconds; ``which``
-    the interval of each call and ``edges`` the interval bounds. ``masks``: :func:`call_masks`
-    of ``rec`` when the caller has them already.
+    the interval of each call and ``edges`` the interval bounds. ``sums``: :func:`reduce_calls`
+    of ``rec`` with this interval and owner, when the caller has it already. ``masks``
+    (:func:`call_masks`) is accepted from callers that have them but not needed: the counts are
+    reduced block by block, as the KPIs are.
     """
-    c = rec.calls
-    _, offered, answered, abandoned, wait = call_masks(rec) if masks is None else masks
+    out = _binned(
+        rec, interval, reduce_calls(rec, interval, owner, owners) if sums is None else sums
+    )
+    n_bins = len(out["edges"]) - 1
+    out["which"] = np.minimum((rec.calls.arrival // interval).astype(np.int64), n_bins - 1)
+    return out
+
+
+def _binned(rec: CallRecords, interval: float, s: dict) -> dict[str, np.ndarray]:
+    """:func:`interval_counts` but ``which``, from the sums ``s``."""
     edges = np.arange(0.0, rec.horizon + interval / 2, interval)
-    n_bins = len(edges) - 1
-    bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
-    which = bin_of if owner is None else bin_of + n_bins * owner.astype(np.int64)
-    size = owners * n_bins
-
-    def count(mask, values=None):
-        w = None if values is None else values[mask]
-        got = np.bincount(which[mask], weights=w, minlength=size)
-        return got.astype(float).reshape(owners, n_bins)
-
-    busy, present, scheduled = (np.zeros((len(rec.groups), n_bins)) for _ in range(3))
-    for g in range(len(rec.groups)):
-        mine = (c.group == g) & (c.outcome == Outcome.ANSWERED)
-        busy[g] = busy_time(c.answer[mine], c.release[mine], edges)
-        present[g] = rec.present[g].integral(edges)
-        scheduled[g] = rec.scheduled[g].integral(edges)
-    return {
-        "edges": edges,
-        "which": bin_of,
-        "offered": count(offered),
-        "answered": count(answered),
-        "quick": count(answered & (wait <= rec.within)),
-        "abandoned": count(abandoned),
-        "answered_wait": count(answered, wait),
-        "offered_wait": count(offered, wait),
-        "busy": busy,
-        "present": present,
-        "scheduled": scheduled,
-    }
+    out = {"edges": edges, **{name: s[f"bins.{name}"] for name in (*_PER_BIN, "busy")}}
+    out["present"] = np.array([line.integral(edges) for line in rec.present], dtype=float)
+    out["scheduled"] = np.array([line.integral(edges) for line in rec.scheduled], dtype=float)
+    for name in ("present", "scheduled"):
+        out[name] = out[name].reshape(len(rec.groups), len(edges) - 1)
+    return out
 
 
 def first_counted_interval(rec: CallRecords, interval: float) -> int:
@@ -230,25 +317,19 @@ def first_counted_interval(rec: CallRecords, interval: float) -> int:
 
 
 def interval_table(
-    rec: CallRecords, interval: float, start_weekday: str, masks=None
+    rec: CallRecords, interval: float, start_weekday: str, sums: dict | None = None
 ) -> dict[str, np.ndarray]:
     """Per day x interval (after warm-up): counts, rates, waits, agents on duty, occupancy, and
     offered, service level and abandonment per tier and call type (when there are several).
 
     Columns are equal-length numpy arrays; empty intervals hold NaN in the rate columns.
-    ``masks``: :func:`call_masks` of ``rec`` when the caller has them already.
+    ``sums``: :func:`reduce_calls` of ``rec`` with this interval, when the caller has it.
     """
-    masks = call_masks(rec) if masks is None else masks
-    k = interval_counts(rec, interval, masks=masks)
+    s = reduce_calls(rec, interval) if sums is None else sums
+    k = _binned(rec, interval, s)
     edges = k["edges"]
     n_bins = len(edges) - 1
     first = first_counted_interval(rec, interval)
-    _, offered, answered, abandoned, wait = masks
-    quick_mask = answered & (wait <= rec.within)
-
-    def count(mask):
-        return np.bincount(k["which"][mask], minlength=n_bins).astype(float)
-
     with np.errstate(invalid="ignore", divide="ignore"):
         n_off, n_ans, n_ab = k["offered"][0], k["answered"][0], k["abandoned"][0]
         cols = {
@@ -275,11 +356,11 @@ def interval_table(
         cols["agents_on_duty"] = present_all / interval
         cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
-        for segment, mine in segments(rec, offered):
-            n_mine = count(mine)
+        for j, segment in enumerate(segment_names(rec)):
+            n_mine = s["bins.segments.offered"][j]
             cols[f"offered.{segment}"] = n_mine
-            cols[f"service_level.{segment}"] = count(quick_mask & mine) / n_mine
-            cols[f"abandon_rate.{segment}"] = count(abandoned & mine) / n_mine
+            cols[f"service_level.{segment}"] = s["bins.segments.quick"][j] / n_mine
+            cols[f"abandon_rate.{segment}"] = s["bins.segments.abandoned"][j] / n_mine
     starts = edges[:-1]
     day = (starts // DAY).astype(np.int64)
     week = np.array([weekday_of(start_weekday, d) for d in range(7)])

@@ -15,9 +15,9 @@ import simpy
 
 from sim.model.calendar import Opening
 from sim.model.crew import Crew
-from sim.model.records import NAN, CallLog, ColumnLog, LeadState, Origin, WorkOrderState
+from sim.model.records import NAN, BlockLog, CallLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
-from sim.scenario.distributions import SMALL_BATCH, BatchSampler, uniforms
+from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws
 from sim.scenario.schema import Scenario
 
 __all__ = ["LEAD_COLUMNS", "WORK_ORDER_COLUMNS", "BackOffice"]
@@ -55,6 +55,10 @@ TASK_COLUMNS: dict[str, tuple[type, object]] = {
 }
 
 _LEAD, _WORK_ORDER = 0, 1
+_CONVERTED, _DECLINED, _UNREACHED = (
+    int(s) for s in (LeadState.CONVERTED, LeadState.DECLINED, LeadState.UNREACHED)
+)
+_RESOLVED, _UNRESOLVED = int(WorkOrderState.RESOLVED), int(WorkOrderState.UNRESOLVED)
 
 
 def _deadline(spec) -> float:
@@ -82,6 +86,7 @@ class BackOffice:
         bo = scenario.back_office
         assert bo is not None
         self.env, self.sc, self.calls, self.schedule_call = env, scenario, calls, schedule_call
+        self.horizon = scenario.horizon_s
         lead = bo.work.lead
         if lead is not None and lead.creates == "delivery_order" and create_order is None:
             raise ValueError("converted leads create orders: BackOffice needs create_order")
@@ -90,69 +95,74 @@ class BackOffice:
         self.edf = bo.discipline == "earliest_deadline"
         self._lead_deadline = _deadline(self.lead_spec)
         self._wo_deadline = _deadline(self.wo_spec)
-        self.leads, self.work_orders = ColumnLog(LEAD_COLUMNS), ColumnLog(WORK_ORDER_COLUMNS)
-        self.tasks = ColumnLog(TASK_COLUMNS)
+        self.leads, self.work_orders = BlockLog(LEAD_COLUMNS), BlockLog(WORK_ORDER_COLUMNS)
+        self.tasks = BlockLog(TASK_COLUMNS)
         self._add_lead = self.leads.appender("created", "customer", "tier", "deadline")
         wo = ("created", "customer", "tier", "call_type", "attempt", "deadline")
         self._add_work_order = self.work_orders.appender(*wo)
         self._add_task = self.tasks.appender("start", "end")
-        self.creates = [c.creates for c in scenario.call_types.values()]
+        # what a handled call of a type that `creates` each kind does here (a lead call
+        # registers a lead, an unresolved complaint opens a work order, both at the end of the
+        # talk and only inside the horizon); the flows' listener dispatches by call type
+        self.intake: dict[str, Callable[[int, float], None]] = {
+            "lead": self._lead_call,
+            "work_order": self._complaint_call,
+        }
         self.opening = Opening.from_hours(
             bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days
         )
         self.crew = Crew(
             env, bo.team.staff, self.opening, self._work, self._done, scenario.horizon_s
         )
-        self._u = {
-            k: uniforms(streams(f"back_office.{k}"))
+        self._contact_u, self._convert_u, self._resolve_u, self._call_back_u = (
+            uniform_draws(streams(f"back_office.{k}"))
             for k in ("contact", "convert", "resolve", "call_back")
-        }
+        )
         self._handle = {}
         if self.lead_spec is not None:
-            self._handle[_LEAD] = BatchSampler(
+            self._handle[_LEAD] = draws(
                 self.lead_spec.handle_time, streams("back_office.lead.handle"), SMALL_BATCH
             )
         if self.wo_spec is not None:
-            self._handle[_WORK_ORDER] = BatchSampler(
+            self._handle[_WORK_ORDER] = draws(
                 self.wo_spec.handle_time, streams("back_office.work_order.handle"), SMALL_BATCH
             )
             rule = self.wo_spec.call_back or scenario.redial.after_unresolved
             self.call_back = rule
             if rule is not None:
-                self._call_back_delay = BatchSampler(
+                self._call_back_delay = draws(
                     rule.delay, streams("back_office.call_back.delay"), SMALL_BATCH
                 )
 
     # --- intake -------------------------------------------------------------------------------
 
-    def on_handled(self, cid: int, at: float) -> None:
-        """A call's talk ends at ``at``: a lead call registers a lead, an unresolved complaint
-        opens a work order (both at ``at``, and only inside the horizon). The row is written
-        now and the item joins the queue at ``at``."""
-        calls = self.calls
-        creates = self.creates[calls.call_type[cid]]
-        if creates is None or at >= self.sc.horizon_s:
+    def _lead_call(self, cid: int, at: float) -> None:
+        if at >= self.horizon:
             return
-        customer, tier = calls.customer[cid], calls.tier[cid]
-        if creates == "lead":
-            item = self._add_lead(at, customer, tier, at + self._lead_deadline)
-            self._queue((_LEAD, item), self.leads.deadline[item], at)
-        elif creates == "work_order" and not calls.resolved[cid]:
-            item = self._add_work_order(
-                at, customer, tier, calls.call_type[cid], calls.attempt[cid], at + self._wo_deadline
-            )
-            self._queue((_WORK_ORDER, item), self.work_orders.deadline[item], at)
+        calls = self.calls
+        deadline = at + self._lead_deadline
+        item = self._add_lead(at, calls.customer[cid], calls.tier[cid], deadline)
+        self.crew.submit((_LEAD, item), deadline if self.edf else at, at)
 
-    def _queue(self, task: tuple[int, int], deadline: float, at: float | None = None) -> None:
-        # EDF orders by deadline; FIFO by the time the task joins the queue
-        key = deadline if self.edf else (self.env.now if at is None else at)
-        self.crew.submit(task, key, at)
+    def _complaint_call(self, cid: int, at: float) -> None:
+        calls = self.calls
+        if calls.resolved[cid] or at >= self.horizon:
+            return
+        deadline = at + self._wo_deadline
+        item = self._add_work_order(
+            at,
+            calls.customer[cid],
+            calls.tier[cid],
+            calls.call_type[cid],
+            calls.attempt[cid],
+            deadline,
+        )
+        self.crew.submit((_WORK_ORDER, item), deadline if self.edf else at, at)
 
     # --- the work -----------------------------------------------------------------------------
 
-    def _work(self, task: tuple[int, int]) -> float:
+    def _work(self, task: tuple[int, int], now: float) -> float:
         kind, item = task
-        now = self.env.now
         duration = self._handle[kind]()
         self._add_task(now, now + duration)
         if kind == _LEAD:
@@ -164,49 +174,50 @@ class BackOffice:
             self.work_orders.start[item] = now
         return duration
 
-    def _done(self, task: tuple[int, int]) -> None:
+    def _done(self, task: tuple[int, int], now: float) -> None:
         kind, item = task
         if kind == _LEAD:
-            self._lead_attempt_done(item)
+            self._lead_attempt_done(item, now)
         else:
-            self._work_order_done(item)
+            self._work_order_done(item, now)
 
-    def _lead_attempt_done(self, item: int) -> None:
+    def _lead_attempt_done(self, item: int, now: float) -> None:
         """One contact attempt ended: reached (then bought or not), or try again later."""
-        leads, spec, now = self.leads, self.lead_spec, self.env.now
+        leads, spec = self.leads, self.lead_spec
         assert spec is not None  # lead tasks exist only when leads are modelled
-        if self._u["contact"]() < spec.contact_success:
+        if self._contact_u() < spec.contact_success:
             leads.contact[item] = now
             # the appetite fades while the lead waits: halves every half_life
             chance = spec.conversion.initial * 0.5 ** (
                 (now - leads.created[item]) / spec.conversion.half_life
             )
-            if self._u["convert"]() < chance:
-                leads.state[item] = int(LeadState.CONVERTED)
+            if self._convert_u() < chance:
+                leads.state[item] = _CONVERTED
                 if spec.creates == "delivery_order":
                     assert self.create_order is not None  # required then, see __init__
                     leads.order[item] = self.create_order(
                         now, leads.customer[item], leads.tier[item], "lead"
                     )
             else:
-                leads.state[item] = int(LeadState.DECLINED)
+                leads.state[item] = _DECLINED
             leads.closed[item] = now
         elif leads.attempts[item] < spec.max_attempts:
-            self._queue((_LEAD, item), leads.deadline[item], now + spec.retry_delay)
+            at = now + spec.retry_delay  # EDF: by deadline; FIFO: by the time it joins again
+            self.crew.submit((_LEAD, item), leads.deadline[item] if self.edf else at, at)
         else:
-            leads.state[item] = int(LeadState.UNREACHED)
+            leads.state[item] = _UNREACHED
             leads.closed[item] = now
 
-    def _work_order_done(self, item: int) -> None:
-        wo, spec, now = self.work_orders, self.wo_spec, self.env.now
+    def _work_order_done(self, item: int, now: float) -> None:
+        wo, spec = self.work_orders, self.wo_spec
         assert spec is not None  # work-order tasks exist only when work orders are modelled
         wo.closed[item] = now
-        if self._u["resolve"]() < spec.resolution:
-            wo.state[item] = int(WorkOrderState.RESOLVED)
+        if self._resolve_u() < spec.resolution:
+            wo.state[item] = _RESOLVED
             return
-        wo.state[item] = int(WorkOrderState.UNRESOLVED)
+        wo.state[item] = _UNRESOLVED
         rule = self.call_back
-        if rule is not None and self._u["call_back"]() < rule.probability:
+        if rule is not None and self._call_back_u() < rule.probability:
             at = now + self._call_back_delay()
             wo.called_back[item] = at
             self.schedule_call(

@@ -1,14 +1,14 @@
 """The callers: time-varying Poisson arrivals, tiers, call types, the IVR, and calls made again.
 
 Owns creating call rows and bringing each call to the agent queue at its time. First calls are
-drawn for the whole horizon at once with numpy; calls made again (redials, complaints caused by
-deliveries) come through :meth:`Callers.schedule_call` from their own streams, so they never shift
-the first calls (common random numbers).
+drawn with numpy a day at a time (the same bits as all at once); calls made again (redials,
+complaints caused by deliveries) come through :meth:`Callers.schedule_call` from their own
+streams, so they never shift the first calls (common random numbers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import simpy
@@ -37,8 +37,15 @@ def poisson_times(rng: np.random.Generator, starts, ends, rates) -> np.ndarray:
     Each piece gets a Poisson number of arrivals placed uniformly inside it (the order
     statistics property), so a short peak is never skipped or smeared.
     """
-    lengths = np.asarray(ends) - np.asarray(starts)
+    starts = np.asarray(starts, dtype=float)
+    lengths = np.asarray(ends) - starts
     counts = rng.poisson(np.asarray(rates) * lengths)
+    return _place(rng, starts, lengths, counts)
+
+
+def _place(rng: np.random.Generator, starts, lengths, counts) -> np.ndarray:
+    """The arrivals of pieces with these ``counts``, sorted (the second half of
+    :func:`poisson_times`; pieces in order, so the pieces can be placed a few at a time)."""
     offsets = rng.random(int(counts.sum()))
     times = np.repeat(starts, counts) + offsets * np.repeat(lengths, counts)
     return np.sort(times, kind="stable")
@@ -60,8 +67,7 @@ class Callers:
         self.tiers = list(scenario.customer_tiers)
         self.types = list(scenario.call_types)
         self.offer = offer
-        self.feed_ids = np.empty(0, np.int64)  # first calls that reach the queue, in order
-        self.feed_times = np.empty(0)  # their queue-entry times, sorted
+        self._first_n, self._drawn = -1, 0  # first calls of the horizon, drawn so far
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
         # per-event samplers for calls made again: their own streams, batched draws
@@ -86,8 +92,18 @@ class Callers:
 
     # --- first calls ---------------------------------------------------------------------------
 
-    def generate(self) -> None:
-        """Draw every first call of the horizon and schedule their queue entries."""
+    def first_calls(
+        self, every: float | None = None
+    ) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+        """Draw the first calls and yield what to feed them with: ``(until, times, ids)``, the
+        queue-entry times (sorted) and ids of the calls that reach the queue before ``until``,
+        for each stretch of ``every`` seconds of the horizon (None: all of it at once).
+
+        The first calls are ids 0..n-1 in arrival order whatever ``every`` (reserved in the log
+        up front, each stretch's rows written when it is drawn; calls made again come after).
+        A stretch draws the next values of the same streams (numpy generators draw value after
+        value), so the calls are the same bits as drawn at once; only the memory differs.
+        """
         sc, streams = self.sc, self.streams
         cv = sc.arrivals.day_to_day_cv
         day_factors = None
@@ -95,10 +111,42 @@ class Callers:
             shape = 1.0 / cv**2
             day_factors = streams("arrivals.day_factor").gamma(shape, 1.0 / shape, sc.horizon.days)
         rate = arrival_rates(sc, day_factors)
-        ends = np.append(rate.times[1:], rate.end)
-        arrival = poisson_times(streams("arrivals"), rate.times, ends, rate.values)
-        n = len(arrival)
+        starts = np.asarray(rate.times, dtype=float)
+        lengths = np.append(starts[1:], rate.end) - starts
+        counts = streams("arrivals").poisson(np.asarray(rate.values) * lengths)  # as poisson_times
+        n = int(counts.sum())
         self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / sc.horizon_s))
+        horizon = sc.horizon_s
+        stops = [horizon] if every is None else [*np.arange(every, horizon, every), horizon]
+        self.calls.reserve(n)
+        self._first_n = n
+        piece = done = 0
+        late_t, late_ids = np.empty(0), np.empty(0, np.int64)  # queue entries of a later stretch
+        for until in stops:
+            upto = int(np.searchsorted(starts, until, side="left"))  # pieces begun before until
+            cut = slice(piece, upto)
+            arrival = _place(streams("arrivals"), starts[cut], lengths[cut], counts[cut])
+            k = len(arrival)
+            times, ids = self._draw(arrival, done)
+            self._drawn = done + k
+            if len(late_t):  # ids ascending: a stable sort by time keeps the id order on ties
+                times, ids = np.concatenate([late_t, times]), np.concatenate([late_ids, ids])
+                order = np.argsort(times, kind="stable")
+                times, ids = times[order], ids[order]
+            now = int(np.searchsorted(times, until, side="left"))
+            late_t, late_ids = times[now:], ids[now:]
+            yield until, times[:now], ids[:now]
+            piece, done = upto, done + k
+
+    def rows_written(self) -> int:
+        """Rows of the call log written so far: the first calls' rows are reserved up front and
+        written a stretch at a time, the calls made again after them as they come."""
+        return self._drawn if self._drawn < self._first_n else len(self.calls)
+
+    def _draw(self, arrival: np.ndarray, first_id: int):
+        """The rows of first calls arriving at ``arrival`` (sorted) with ids from ``first_id``:
+        written to the log; returns their queue-entry times (sorted) and ids."""
+        sc, streams, n = self.sc, self.streams, len(arrival)
         tier = _categorical(streams("tiers"), [t.share for t in sc.customer_tiers.values()], n)
         ctype = _categorical(streams("call_types"), [c.share for c in sc.call_types.values()], n)
         patience = _by_category(
@@ -116,38 +164,29 @@ class Callers:
             < np.array([c.first_contact_resolution for c in sc.call_types.values()])[ctype]
         )
         columns = dict(
-            arrival=arrival, tier=tier, call_type=ctype,
-            customer=np.arange(n), patience=patience, handle=handle, resolved=resolved,
+            arrival=arrival, tier=tier, call_type=ctype, customer=np.arange(first_id, first_id + n),
+            patience=patience, handle=handle, resolved=resolved,
         )  # fmt: skip
         del tier, ctype, patience, handle, resolved  # memory: the log frees them as it copies
         if sc.ivr is None:  # everyone queues on arrival, already sorted: no IVR columns
             columns["queue_entry"] = arrival
-            ids = self.calls.take(columns)
-            self.feed_ids = np.arange(ids.start, ids.stop)
-            self.feed_times = arrival
-        else:
-            ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
-            self_served = streams("ivr").random(n) < sc.ivr.self_service
-            entry = arrival + ivr_time
-            del ivr_time
-            end = np.where(self_served, entry, np.nan)
-            outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
-            outcome[self_served] = Outcome.SELF_SERVED
-            entry[self_served] = np.nan
-            del self_served
-            columns.update(queue_entry=entry, outcome=outcome, end=end)
-            del end, outcome
-            ids = self.calls.take(columns)
-            queued = np.flatnonzero(~np.isnan(entry))
-            order = queued[np.argsort(entry[queued], kind="stable")]
-            self.feed_ids = order + ids.start
-            self.feed_times = entry[order]
-
-    def take_feed(self) -> tuple[np.ndarray, np.ndarray]:
-        """Queue-entry times (sorted) and ids of the first calls; forgotten here (memory)."""
-        feed = self.feed_times, self.feed_ids
-        self.feed_times, self.feed_ids = np.empty(0), np.empty(0, np.int64)
-        return feed
+            ids = self.calls.put(columns, first_id)
+            return arrival, np.arange(ids.start, ids.stop)
+        ivr_time = sc.ivr.time.sample(streams("ivr_time"), n)
+        self_served = streams("ivr").random(n) < sc.ivr.self_service
+        entry = arrival + ivr_time
+        del ivr_time
+        end = np.where(self_served, entry, np.nan)
+        outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
+        outcome[self_served] = Outcome.SELF_SERVED
+        entry[self_served] = np.nan
+        del self_served
+        columns.update(queue_entry=entry, outcome=outcome, end=end)
+        del end, outcome
+        ids = self.calls.put(columns, first_id)
+        queued = np.flatnonzero(~np.isnan(entry))
+        order = queued[np.argsort(entry[queued], kind="stable")]
+        return entry[order], order + ids.start
 
     # --- calls made again ----------------------------------------------------------------------
 
@@ -178,20 +217,22 @@ class Callers:
                 f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
                 "the scenario loops without progress (check redial probabilities and delays)"
             )
+        calls = self.calls  # kept: read now, as the earlier call's row may be released by then
+        kept = None if same_as is None else (calls.patience[same_as], calls.handle[same_as])
         call_later(
             self.env,
             at - self.env.now,
             self._arrive_again,
-            (customer, tier, call_type, attempt, origin, same_as),
+            (customer, tier, call_type, attempt, origin, kept),
         )
 
     def _arrive_again(self, event) -> None:
-        customer, tier, ctype, attempt, origin, same_as = event.value
+        customer, tier, ctype, attempt, origin, kept = event.value
         now, sc = self.env.now, self.sc
-        if same_as is None:
+        if kept is None:
             patience, handle = self._again_patience[tier](), self._again_handle[ctype]()
         else:
-            patience, handle = self.calls.patience[same_as], self.calls.handle[same_as]
+            patience, handle = kept
         resolved = self._again_u() < self._fcr[ctype]
         row = (now, tier, ctype, customer, attempt, int(origin), resolved, patience, handle)
         if sc.ivr is not None:

@@ -3,19 +3,26 @@
 Owns opening windows, the queue (a heap ordered by a key the owner chooses) and matching tasks
 to free workers. What a task means, how long it takes and what follows belong to the owner
 (:mod:`sim.model.back_office`, :mod:`sim.model.delivery`).
+
+A task submitted for a later time that falls outside the hours, or at the very moment they
+open, costs no event: nobody can take it before the next opening, whose dispatch moves it into
+the queue. Most back-office work is registered at night or at the weekend, and couriers' orders
+wait for the morning, so this spares about half the events of the crews.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
+import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable
+from heapq import heappop, heappush
 from typing import Generic, TypeVar
 
 import simpy
 
 from sim.model.calendar import Opening
-from sim.model.events import call_later
+from sim.model.schedule import scheduler
 
 __all__ = ["Crew"]
 
@@ -26,9 +33,10 @@ Task = TypeVar("Task", bound=Hashable)
 class Crew(Generic[Task]):
     """``size`` workers who, inside their hours, take the queued task with the smallest key.
 
-    A task that is running when the hours end is finished (overtime); no task starts outside
-    the hours. ``work(task)`` is called when a worker takes a task and returns its duration in
-    seconds; ``done(task)`` is called when it ends. Both are the owner's story.
+    Equal keys: the task that joined the queue first (by time, then by submission). A task
+    that is running when the hours end is finished (overtime); no task starts outside the
+    hours. ``work(task, now)`` is called when a worker takes a task and returns its duration
+    in seconds; ``done(task, now)`` is called when it ends. Both are the owner's story.
     """
 
     def __init__(
@@ -36,46 +44,79 @@ class Crew(Generic[Task]):
         env: simpy.Environment,
         size: int,
         opening: Opening,
-        work: Callable[[Task], float],
-        done: Callable[[Task], None],
+        work: Callable[[Task, float], float],
+        done: Callable[[Task, float], None],
         horizon: float,
     ):
         self.env, self.size, self.opening = env, size, opening
         self.work, self.done = work, done
         self.idle = size
-        self._heap: list[tuple[float, int, Task]] = []
-        self._seq = itertools.count()
+        self._schedule = scheduler(env)
+        self._queue: list[tuple[float, float, int, Task]] = []  # (key, joined, n, task)
+        self._later: list[tuple[float, tuple]] = []  # (joins, its queue entry)
+        self._n = itertools.count().__next__
+        self._opens, self._closes = opening.opens, opening.closes
+        # open, close, open, ...: an odd number of them below t <=> open < t <= close
+        self._bounds = [t for w in zip(opening.opens, opening.closes, strict=True) for t in w]
+        self._open_from, self._open_until = math.inf, -math.inf  # the window found last
         if size > 0:
             for t in opening.opens:
                 if 0 < t < horizon:
-                    call_later(env, t, self._dispatch)
+                    self._schedule(t, self._open, None)
 
     def submit(self, task: Task, key: float, at: float | None = None) -> None:
-        """Queue ``task`` (ordered by ``key``, then by submission) from time ``at`` on."""
+        """Queue ``task`` (ordered by ``key``) from time ``at`` on (default: now)."""
         now = self.env.now
-        if at is not None and at > now:
-            call_later(self.env, at - now, self._arrive, (task, key))
+        if at is None or at <= now:
+            heappush(self._queue, (key, now, self._n(), task))
+            self._dispatch(now)
             return
-        heapq.heappush(self._heap, (key, next(self._seq), task))
-        self._dispatch()
+        joins = now + (at - now)  # the time an event after at - now seconds comes, exactly
+        if bisect_left(self._bounds, joins) & 1:  # inside the hours (or at a close: harmless)
+            self._schedule(at - now, self._join, (key, joins, self._n(), task))
+        else:  # before the hours open, or at the very opening: the opening's dispatch takes it
+            heappush(self._later, (joins, (key, joins, self._n(), task)))
 
     def __len__(self) -> int:
-        """Tasks waiting in the queue."""
-        return len(self._heap)
+        """Tasks waiting in the queue (their time has come, nobody has taken them)."""
+        self._take_in(self.env.now)
+        return len(self._queue)
 
-    def _arrive(self, event) -> None:
-        task, key = event.value
-        self.submit(task, key)
+    def _take_in(self, now: float) -> None:
+        """Move the tasks whose time has come into the queue (in any order: the queue's
+        order is total)."""
+        later, queue = self._later, self._queue
+        while later and later[0][0] <= now:
+            heappush(queue, heappop(later)[1])
 
-    def _dispatch(self, _event=None) -> None:
-        if not self.idle or not self._heap or not self.opening.is_open(self.env.now):
-            return
-        while self.idle and self._heap:
-            _, _, task = heapq.heappop(self._heap)
-            self.idle -= 1
-            call_later(self.env, self.work(task), self._finish, task)
+    def _open(self, now: float, _value) -> None:
+        self._dispatch(now)
 
-    def _finish(self, event) -> None:
+    def _join(self, now: float, entry: tuple[float, float, int, Task]) -> None:
+        heappush(self._queue, entry)
+        self._dispatch(now)
+
+    def _finish(self, now: float, task: Task) -> None:
         self.idle += 1
-        self.done(event.value)
-        self._dispatch()
+        self.done(task, now)
+        self._dispatch(now)
+
+    def _dispatch(self, now: float) -> None:
+        """Free workers take the best tasks whose time has come, if inside the hours."""
+        if not self.idle:
+            return
+        if self._later and self._later[0][0] <= now:
+            self._take_in(now)
+        queue = self._queue
+        if not queue:
+            return
+        if not self._open_from <= now < self._open_until:
+            i = bisect_right(self._opens, now) - 1
+            if i < 0 or now >= self._closes[i]:
+                return
+            self._open_from, self._open_until = self._opens[i], self._closes[i]
+        schedule, work, finish = self._schedule, self.work, self._finish
+        while self.idle and queue:
+            task = heappop(queue)[3]
+            self.idle -= 1
+            schedule(work(task, now), finish, task)

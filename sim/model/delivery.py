@@ -7,6 +7,8 @@ go back to the callers through ``schedule_call``, so they load the agents like a
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Callable
 
@@ -15,10 +17,10 @@ import simpy
 
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
-from sim.model.events import call_later
-from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
+from sim.model.records import NAN, PAYMENTS, BlockLog, CallLog, OrderState, Origin, Payment
+from sim.model.schedule import scheduler
 from sim.model.streams import Streams
-from sim.scenario.distributions import SMALL_BATCH, BatchSampler, Distribution, uniforms
+from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.schema import Channel, DeliveryRule, Scenario
 from sim.scenario.units import DAY, parse_clock
@@ -26,6 +28,9 @@ from sim.scenario.units import DAY, parse_clock
 __all__ = ["ATTEMPT_COLUMNS", "ORDER_COLUMNS", "SOURCES", "Delivery"]
 
 SOURCES = ("call", "lead")
+_SOURCE_CODES = {name: i for i, name in enumerate(SOURCES)}
+_LAST_PAYMENT = len(PAYMENTS) - 1
+_DELIVERED, _FAILED = int(OrderState.DELIVERED), int(OrderState.FAILED)
 
 ORDER_COLUMNS: dict[str, tuple[type, object]] = {
     "created": (float, NAN),  # s
@@ -62,8 +67,9 @@ may wait up to a week for its channel's next working day."""
 class _Lane:
     """One channel while the model runs: its capacity per dispatch day and its attempts.
 
-    ``start(oid)`` is called when an attempt starts and ``result(oid, lane, row)`` when it
-    ends; how an order reaches its attempts is the kind's own story (the subclasses).
+    ``start(oid, lane, start, end)`` is called when an attempt starts (now) and
+    ``result(oid, lane, row, now)`` when it ends; how an order reaches its attempts is the
+    kind's own story (the subclasses).
     """
 
     def __init__(
@@ -84,29 +90,25 @@ class _Lane:
             worked is None or weekday_of(scenario, d) in worked for d in range(days + DAYS_AHEAD)
         ]
         self.cutoff_s = cutoff_s
+        # the first working day from day d on (the last day booked when none is left)
+        self._working_from = list(range(len(self.works)))
+        for d in reversed(range(len(self.works) - 1)):
+            if not self.works[d]:
+                self._working_from[d] = self._working_from[d + 1]
         self.capacity = spec.orders_per_day
         self.used = [0] * (days + DAYS_AHEAD)
-        self.success = uniforms(streams(f"delivery.{name}.success"), SMALL_BATCH)
-        self.complaint = uniforms(streams(f"delivery.{name}.complaint"), SMALL_BATCH)
-        self.duration = BatchSampler(duration, streams(f"delivery.{name}.time"), SMALL_BATCH)
-
-    def dispatch_day(self, t: float) -> int:
-        """The day whose capacity an order routed at ``t`` uses (after the cut-off: the next
-        working day)."""
-        d = int(t // DAY)
-        if t - d * DAY >= self.cutoff_s:
-            d += 1
-        while d < len(self.works) - 1 and not self.works[d]:
-            d += 1
-        return d
+        self.success = uniform_draws(streams(f"delivery.{name}.success"), SMALL_BATCH)
+        self.complaint = uniform_draws(streams(f"delivery.{name}.complaint"), SMALL_BATCH)
+        self.duration = draws(duration, streams(f"delivery.{name}.time"), SMALL_BATCH)
 
     def take(self, t: float) -> int | None:
-        """Book capacity for an order routed at ``t``: its dispatch day, or None when full."""
-        d = self.dispatch_day(t)
-        if d < len(self.used) and self.used[d] >= self.capacity:
+        """Book capacity for an order routed at ``t``: the day whose capacity it uses (after
+        the cut-off: the next working day), or None when that day is full."""
+        d = int(t // DAY)
+        d = self._working_from[d + 1 if t - d * DAY >= self.cutoff_s else d]
+        if self.used[d] >= self.capacity:
             return None
-        if d < len(self.used):
-            self.used[d] += 1
+        self.used[d] += 1
         return d
 
     def dispatch(self, oid: int, now: float, day: int) -> None:
@@ -155,13 +157,13 @@ class _CourierLane(_Lane):
     def retry(self, oid: int, at: float) -> None:
         self.crew.submit(oid, at, at)  # then the next moment inside their hours
 
-    def _work(self, oid: int) -> float:
-        now, duration = self.env.now, self.duration()
+    def _work(self, oid: int, now: float) -> float:
+        duration = self.duration()
         self._in_hand[oid] = self._start(oid, self, now, now + duration)
         return duration
 
-    def _done(self, oid: int) -> None:
-        self._result(oid, self, self._in_hand.pop(oid))
+    def _done(self, oid: int, now: float) -> None:
+        self._result(oid, self, self._in_hand.pop(oid), now)
 
 
 class _CompanyLane(_Lane):
@@ -171,6 +173,7 @@ class _CompanyLane(_Lane):
         cutoff_s = parse_clock(spec.cutoff)
         super().__init__(index, name, spec, scenario, streams, cutoff_s, spec.lead_time)
         self.env, self.horizon = env, scenario.horizon_s
+        self._schedule = scheduler(env)
         self._start, self._result = start, result
 
     def open(self, horizon: float) -> None:
@@ -186,11 +189,10 @@ class _CompanyLane(_Lane):
     def _attempt_at(self, oid: int, at: float) -> None:
         if at >= self.horizon:
             return
-        call_later(self.env, at - self.env.now, self._attempt, oid)
+        self._schedule(at - self.env.now, self._attempt, oid)
 
-    def _attempt(self, event) -> None:
-        oid, now = event.value, self.env.now
-        self._result(oid, self, self._start(oid, self, now, now))
+    def _attempt(self, now: float, oid: int) -> None:
+        self._result(oid, self, self._start(oid, self, now, now), now)
 
 
 # each kind's lane takes (index, name, its kind of spec, scenario, streams, env, start, result)
@@ -215,8 +217,10 @@ class Delivery:
         dl = scenario.delivery
         assert dl is not None
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
+        self._schedule = scheduler(env)
+        self.horizon = scenario.horizon_s
         self.schedule_call = schedule_call
-        self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
+        self.orders, self.attempts = BlockLog(ORDER_COLUMNS), BlockLog(ATTEMPT_COLUMNS)
         order = ("created", "source", "customer", "tier", "payment", "value")
         self._add_order = self.orders.appender(*order)
         self._add_attempt = self.attempts.appender("order", "channel", "start", "end")
@@ -227,25 +231,17 @@ class Delivery:
             )
             for i, (name, ch) in enumerate(dl.channels.items())
         ]
-        by_name = {lane.name: lane for lane in self.lanes}
-        self.rules = [
-            (
-                self._matcher(rule),
-                by_name[rule.use],
-                by_name[rule.fallback] if rule.fallback else None,
-            )
-            for rule in dl.routing
-        ]
+        self.routes = self._route_table(dl.routing)
         for lane in self.lanes:
             lane.open(scenario.horizon_s)
         self.creates = [c.creates == "delivery_order" for c in scenario.call_types.values()]
         self.accept = [c.accept_rate for c in scenario.call_types.values()]
-        self._accept_u = uniforms(streams("delivery.accept"), SMALL_BATCH)
+        self._accept_u = uniform_draws(streams("delivery.accept"), SMALL_BATCH)
         pay = dl.payment
         self._pay_cdf = np.cumsum([pay.cash, pay.pos, pay.online]).tolist()
-        self._pay_u = uniforms(streams("delivery.payment"), SMALL_BATCH)
+        self._pay_u = uniform_draws(streams("delivery.payment"), SMALL_BATCH)
         self._value = (
-            BatchSampler(dl.order_value, streams("delivery.order_value"), SMALL_BATCH)
+            draws(dl.order_value, streams("delivery.order_value"), SMALL_BATCH)
             if dl.order_value is not None
             else lambda: 0.0
         )
@@ -253,77 +249,71 @@ class Delivery:
         self.complaint_type = (
             types.index(dl.complaint_call_type) if dl.complaint_call_type in types else -1
         )
-        self._complaint_delay = BatchSampler(
+        self._complaint_delay = draws(
             dl.complaint_delay, streams("delivery.complaint_delay"), SMALL_BATCH
         )
 
-    def _matcher(self, rule: DeliveryRule) -> Callable[[int, int, int], bool]:
-        tiers = rule.when.values("tier")
-        tier_ok = None if tiers is None else {self.tiers.index(t) for t in tiers}
-        sources = rule.when.values("source")
-        source_ok = None if sources is None else {SOURCES.index(s) for s in sources}
-        payments = rule.when.values("payment")
-        pay_ok = None if payments is None else {PAYMENTS.index(p) for p in payments}
-
-        def match(tier: int, source: int, payment: int) -> bool:
-            return (
-                (tier_ok is None or tier in tier_ok)
-                and (source_ok is None or source in source_ok)
-                and (pay_ok is None or payment in pay_ok)
-            )
-
-        return match
+    def _route_table(self, routing: list[DeliveryRule]) -> dict[tuple[int, ...], tuple]:
+        """(tier, source, payment) codes -> the lanes (use, then fallback) of the first rule
+        that matches; absent when none does. The combinations are few and known before the
+        run, so routing an order is one look-up."""
+        by_name = {lane.name: lane for lane in self.lanes}
+        names = (self.tiers, SOURCES, PAYMENTS)
+        table = {}
+        for key in itertools.product(*(range(len(n)) for n in names)):
+            values = [n[i] for n, i in zip(names, key, strict=True)]
+            for rule in routing:
+                allowed = (rule.when.values(f) for f in ("tier", "source", "payment"))
+                if all(a is None or v in a for a, v in zip(allowed, values, strict=True)):
+                    table[key] = tuple(by_name[c] for c in (rule.use, rule.fallback) if c)
+                    break
+        return table
 
     # --- intake -------------------------------------------------------------------------------
 
     def on_handled(self, cid: int, at: float) -> None:
         """A sales call's talk ends at ``at``: with chance ``accept_rate`` it becomes an order."""
-        calls = self.calls
-        ctype = calls.call_type[cid]
+        ctype = self.calls.call_type[cid]
         if not self.creates[ctype] or self._accept_u() >= self.accept[ctype]:
             return
-        if at < self.sc.horizon_s:
-            call_later(self.env, at - self.env.now, self._from_call, cid)
+        if at < self.horizon:
+            self._schedule(at - self.env.now, self._from_call, cid)
 
-    def _from_call(self, event) -> None:
-        cid = event.value
-        self.create_order(self.env.now, self.calls.customer[cid], self.calls.tier[cid], "call")
+    def _from_call(self, now: float, cid: int) -> None:
+        self.create_order(now, self.calls.customer[cid], self.calls.tier[cid], "call")
 
     def create_order(self, at: float, customer: int, tier: int, source: str) -> int:
         """A new order now (``at`` is the current time): payment, value, then a channel."""
-        u = self._pay_u()
-        payment = next((i for i, c in enumerate(self._pay_cdf) if u < c), 2)
-        oid = self._add_order(at, SOURCES.index(source), customer, tier, payment, self._value())
-        self._route(oid)
+        # the first payment whose cumulative share exceeds u (u beyond the sum's rounding: last)
+        payment = min(bisect.bisect_right(self._pay_cdf, self._pay_u()), _LAST_PAYMENT)
+        source_code = _SOURCE_CODES[source]
+        oid = self._add_order(at, source_code, customer, tier, payment, self._value())
+        self._route(oid, (tier, source_code, payment))
         return oid
 
     # --- routing ------------------------------------------------------------------------------
 
-    def _route(self, oid: int) -> None:
+    def _route(self, oid: int, key: tuple[int, int, int]) -> None:
         """First matching rule: its channel, or the fallback when that one is full that day;
         both full: try again at midnight (the order waits a day, counted in ``deferred``)."""
-        orders, now = self.orders, self.env.now
-        key = (orders.tier[oid], orders.source[oid], orders.payment[oid])
-        for match, use, fallback in self.rules:
-            if not match(*key):
-                continue
-            for lane in (use, fallback):
-                if lane is None:
-                    continue
-                day = lane.take(now)
-                if day is not None:
-                    self._dispatch(oid, lane, day)
-                    return
-            orders.deferred[oid] += 1
-            midnight = (math.floor(now / DAY) + 1) * DAY
-            if midnight < self.sc.horizon_s:
-                call_later(self.env, midnight - now, lambda ev: self._route(ev.value), oid)
+        lanes = self.routes.get(key)
+        if lanes is None:
             return
+        now = self.env.now
+        for lane in lanes:
+            day = lane.take(now)
+            if day is not None:
+                orders = self.orders
+                orders.channel[oid], orders.dispatch_day[oid] = lane.index, day
+                lane.dispatch(oid, now, day)
+                return
+        self.orders.deferred[oid] += 1
+        midnight = (math.floor(now / DAY) + 1) * DAY
+        if midnight < self.horizon:
+            self._schedule(midnight - now, self._route_again, (oid, key))
 
-    def _dispatch(self, oid: int, lane: _Lane, day: int) -> None:
-        orders = self.orders
-        orders.channel[oid], orders.dispatch_day[oid] = lane.index, day
-        lane.dispatch(oid, self.env.now, day)
+    def _route_again(self, _now: float, order: tuple[int, tuple[int, int, int]]) -> None:
+        self._route(*order)
 
     # --- attempts -----------------------------------------------------------------------------
 
@@ -332,12 +322,12 @@ class Delivery:
         orders = self.orders
         orders.attempts[oid] += 1
         if orders.attempts[oid] == 1:
-            orders.first_attempt[oid] = self.env.now
+            orders.first_attempt[oid] = start
         return self._add_attempt(oid, lane.index, start, end)
 
-    def _attempt_result(self, oid: int, lane: _Lane, row: int) -> None:
+    def _attempt_result(self, oid: int, lane: _Lane, row: int, now: float) -> None:
         """Delivered, or retried after ``retry_delay``, or returned after the last attempt."""
-        orders, spec, now = self.orders, lane.spec, self.env.now
+        orders, spec = self.orders, lane.spec
         orders.cost[oid] += spec.cost_per_attempt
         first = orders.attempts[oid] == 1
         p = (
@@ -347,7 +337,7 @@ class Delivery:
         )
         if lane.success() < p:
             self.attempts.success[row] = True
-            orders.state[oid], orders.closed[oid] = int(OrderState.DELIVERED), now
+            orders.state[oid], orders.closed[oid] = _DELIVERED, now
             if spec.complaint_rate > 0 and lane.complaint() < spec.complaint_rate:
                 at = now + self._complaint_delay()
                 orders.complaint_at[oid] = at
@@ -362,4 +352,4 @@ class Delivery:
         elif orders.attempts[oid] < spec.max_attempts:
             lane.retry(oid, now + spec.retry_delay)
         else:
-            orders.state[oid], orders.closed[oid] = int(OrderState.FAILED), now
+            orders.state[oid], orders.closed[oid] = _FAILED, now

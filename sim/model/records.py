@@ -10,16 +10,19 @@ KPIs are vectorised. No per-event objects are created.
 
 from __future__ import annotations
 
+import functools
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 __all__ = [
     "PAYMENTS",
+    "BlockLog",
     "CallLog",
     "Calls",
     "ColumnLog",
@@ -241,6 +244,27 @@ class ColumnLog:
             raise ValueError(f"unknown columns {sorted(columns)}")
         return range(start, start + n)
 
+    def reserve(self, n: int) -> range:
+        """Append ``n`` rows of defaults, to be written later by :meth:`put`; their ids."""
+        start = len(self)
+        for _, column, default in self._columns:
+            column.extend(array(column.typecode, [default]) * n)
+        return range(start, start + n)
+
+    def put(self, columns: dict[str, np.ndarray], start: int) -> range:
+        """Write the rows ``start``.. of :meth:`reserve` from ``columns`` (a dict emptied as it
+        goes, as :meth:`take`); columns not given keep their defaults. Returns their ids."""
+        n = len(next(iter(columns.values())))
+        for name, column, _ in self._columns:
+            values = columns.pop(name, None)
+            if values is not None:
+                view = np.frombuffer(column, dtype=column.typecode)
+                view[start : start + n] = values
+                del view, values  # the column may grow again once no view is left
+        if columns:
+            raise ValueError(f"unknown columns {sorted(columns)}")
+        return range(start, start + n)
+
     def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
         """The rows as numpy arrays that share the live columns' memory (no copy).
 
@@ -257,6 +281,70 @@ class ColumnLog:
                     self._spec[name][0]
                 )
         return self._frozen(columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> CodeType:
+    """Appenders of the same shape compile once per process (a compile costs ~60 us, and
+    every replication builds its logs afresh)."""
+    return compile(source, "<appender>", "exec")
+
+
+class BlockLog(ColumnLog):
+    """A :class:`ColumnLog` whose columns grow by blocks of defaults, for the business records
+    (orders, leads, work orders): its appenders write only the values given, by index, where a
+    row of 10 to 15 columns otherwise costs an ``append`` per column. ``len`` counts rows;
+    the unused tail of the block is cut off before anything else touches the columns."""
+
+    BLOCK = 1024
+
+    def __init__(self, spec: dict[str, tuple[type, Any]], frozen: type[Rows] = Rows):
+        super().__init__(spec, frozen)
+        self._rows = [0]  # rows in use, shared with the appenders
+
+    def __len__(self) -> int:
+        return self._rows[0]
+
+    def appender(self, *names: str) -> Callable[..., int]:
+        """A fast ``add`` for rows that give ``names`` (positionally, at least one): one index
+        assignment per value; a full block grows by :attr:`BLOCK` rows of defaults."""
+        if not names or set(names) - set(self._spec):
+            raise ValueError(f"columns to give: one or more of {sorted(self._spec)}")
+        scope: dict = {"_rows": self._rows, "_grow": self._grow}
+        scope.update({f"_col{i}": getattr(self, name) for i, name in enumerate(names)})
+        params = ", ".join(f"v{i}" for i in range(len(names)))
+        rest = "".join(f"    _col{i}[rid] = v{i}\n" for i in range(1, len(names)))
+        source = (
+            f"def add({params}):\n    rid = _rows[0]\n    try:\n        _col0[rid] = v0\n"
+            "    except IndexError:  # the block is full\n        _grow()\n"
+            f"        _col0[rid] = v0\n    _rows[0] = rid + 1\n{rest}    return rid\n"
+        )
+        exec(_compiled(source), scope)  # the source is built above from column indices only
+        return scope["add"]
+
+    def add(self, **values) -> int:
+        self._trim()
+        rid = super().add(**values)
+        self._rows[0] += 1
+        return rid
+
+    def take(self, columns: dict[str, np.ndarray]) -> range:
+        self._trim()
+        rows = super().take(columns)
+        self._rows[0] = rows.stop
+        return rows
+
+    def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
+        self._trim()
+        return super().freeze(drop)
+
+    def _grow(self) -> None:
+        for _, column, default in self._columns:
+            column.extend(array(column.typecode, [default]) * self.BLOCK)
+
+    def _trim(self) -> None:
+        for _, column, _ in self._columns:
+            del column[self._rows[0] :]
 
 
 RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")

@@ -2,31 +2,35 @@
 
 Builds the SimPy environment and the components in dependency order, each given what it calls
 in its constructor (the router's listeners, which close the loop of calls made again, in one
-explicit ``connect``); runs to the horizon, freezes the records and computes the KPIs. No
-hidden state survives between runs.
+explicit ``connect``); runs to the horizon, freezes the records and computes the KPIs (a run
+without records reduces its calls as they end: :class:`_Stream`). No hidden state survives
+between runs.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import simpy
 
+from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
-from sim.kpi.calls import CallRecords, call_kpis, call_masks, interval_table
+from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter
 from sim.model.delivery import Delivery
-from sim.model.events import run_feeding
-from sim.model.records import RUN_ONLY_COLUMNS, CallLog
+from sim.model.events import call_later, run_feeding
+from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
 from sim.model.redials import Redials
 from sim.model.streams import Streams
+from sim.model.window import WindowedCallLog, call_log
 from sim.scenario.schema import Scenario
+from sim.scenario.units import DAY
 
 __all__ = ["RunResult", "simulate"]
 
@@ -63,14 +67,17 @@ def simulate(
     replication : index of the replication; with the seed it names every random stream, so
         replication ``i`` of two scenarios sees the same callers (common random numbers).
     keep_records : keep the per-call records on the result (about 90 bytes a call). Either
-        way the KPIs are computed from them, so the run's peak memory is not much lower without
-        (``benchmarks/bench_memory.py``); without, the columns no KPI reads are released first.
+        way the KPIs are reduced from the calls in the same blocks of ids
+        (:func:`sim.kpi.calls.reduce_calls`), so the figures are the same bit for bit and
+        :func:`~sim.kpi.calls.call_kpis` on kept records gives them again. Without (what the
+        executors use), blocks are reduced once all their calls have ended, during the run,
+        and their rows given back (:mod:`sim.model.window`; ``benchmarks/bench_memory.py``).
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
     env = simpy.Environment()
     streams = Streams(seed, replication)
-    calls = CallLog()
+    calls = call_log(windowed=not keep_records)
     center = ContactCenter(env, scenario, streams, calls)
     callers = Callers(env, scenario, streams, calls, center.offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
@@ -84,33 +91,45 @@ def simulate(
         redials.after_abandon if redials.abandon_rule is not None else None, on_handled=handled
     )
     center.start()
-    callers.generate()
     horizon, warmup = scenario.horizon_s, scenario.warmup
-    run_feeding(env, horizon, *callers.take_feed(), center.offer)
-    center.close()
-
-    frozen = calls.freeze(
-        drop=() if keep_records else RUN_ONLY_COLUMNS
-    )  # memory: no KPI reads them
-    center.derive_ends(frozen)
-    present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
-    records = CallRecords(
-        calls=frozen,
+    params = CallRecords(
+        calls=Calls({}),
         groups=center.groups,
-        present=present,
+        present=[],
         scheduled=center.scheduled,
         tiers=list(scenario.customer_tiers),
         call_types=list(scenario.call_types),
         warmup=warmup,
         horizon=horizon,
         within=scenario.service_level_within(),
-        mean_queue_length=center.mean_queue_length(horizon),
         disconnects=scenario.routing.at_close == "disconnect",
     )
-    masks = call_masks(records)  # once for both tables
-    kpis = call_kpis(records, masks)
-    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, masks)
-    del masks
+    stream = (
+        _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
+        if isinstance(calls, WindowedCallLog)
+        else None
+    )
+    for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
+        run_feeding(env, until, times, ids, center.offer)
+    center.close()
+
+    if stream is None:  # memory: no KPI reads the run-only columns
+        total = None
+        frozen = calls.freeze(drop=() if keep_records else RUN_ONLY_COLUMNS)
+    else:  # the calls not yet reduced: the last blocks, open calls among them
+        assert isinstance(calls, WindowedCallLog)  # the only log a stream is made for
+        total = stream.sums
+        frozen = calls.rows(stream.done, len(calls))
+    center.derive_ends(frozen)
+    present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
+    records = replace(
+        params, calls=frozen, present=present, mean_queue_length=center.mean_queue_length(horizon)
+    )
+    # once for both tables, block by block as the run without records does
+    sums = reduce_calls(records, scenario.interval, total=total)
+    kpis = call_kpis(records, sums)
+    intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
+    del sums
     extra, business = {}, None
     if flows is not None:
         business = flows.freeze()
@@ -127,6 +146,43 @@ def simulate(
         extra,
         business if keep_records else None,
     )
+
+
+class _Stream:
+    """A run without records: once a simulated day, the blocks of calls (``BLOCK`` ids, in
+    order) that have all ended are reduced to KPI sums, exactly as the records path reduces
+    them at the end, and their rows given back (:class:`~sim.model.window.WindowedCallLog`).
+    Rows are read only once final: an answered call's row changes no more after the answer."""
+
+    def __init__(
+        self,
+        env,
+        calls: WindowedCallLog,
+        center: ContactCenter,
+        params: CallRecords,
+        interval: float,
+        written: Callable[[], int],
+    ):
+        self.env, self.calls, self.center, self.written = env, calls, center, written
+        self.params, self.interval = params, interval
+        self.done = 0  # rows reduced so far
+        self.sums: dict | None = None  # their sums
+        call_later(env, DAY, self._tick)
+
+    def _tick(self, _event) -> None:
+        size = call_figures.BLOCK
+        while self.done + size <= self.written():  # reserved rows not yet drawn read as 0
+            block = self.calls.rows(self.done, self.done + size)
+            waiting = (block.outcome <= Outcome.OPEN) & np.isnan(block.answer)
+            if np.any(waiting):  # not yet arrived, in the IVR, waiting, open
+                break
+            self.center.derive_ends(block)
+            part = replace(self.params, calls=block)
+            self.sums = reduce_calls(part, self.interval, block=size, total=self.sums)
+            del block, part
+            self.calls.give_back(self.done, self.done + size)
+            self.done += size
+        call_later(self.env, DAY, self._tick)
 
 
 class _BusinessFlows:
@@ -154,7 +210,7 @@ class _BusinessFlows:
         if self.delivery is not None:
             takes["delivery_order"] = self.delivery.on_handled
         if self.back_office is not None:
-            takes["lead"] = takes["work_order"] = self.back_office.on_handled
+            takes.update(self.back_office.intake)
         self._by_type = [takes[ct.creates] if ct.creates else None for ct in sc.call_types.values()]
         self._call_type = calls.call_type
 

@@ -62,7 +62,9 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
     """The KPI table: the spec's KPIs and those with targets first, every other figure after."""
     kpis = (folder.summary or {}).get("kpis") or {}
     targets = folder.targets()
-    missed_in = {e["kpi"]: e for e in attained["targets"] if e["intervals_missed"]}
+    missed_in = {
+        e["kpi"]: e for e in attained["targets"] if e.get("intervals_missed", e.get("days_missed"))
+    }
     currency = folder.scenario.get("currency")
     main: list[dict] = []
     more: list[dict] = []
@@ -91,18 +93,51 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
             entry = missed_in.get(name)
             if met and entry:
                 row["verdict"], row["status"] = "met overall", "partly"
-                missed = f"missed in {entry['intervals_missed']} of {entry['intervals']} intervals"
+                per = "intervals" if "intervals" in entry else "days"
+                where = "in" if per == "intervals" else "on"
+                missed = f"missed {where} {entry[per + '_missed']} of {entry[per]} {per}"
                 row["note"] = missed + (f"; {row['note']}" if row["note"] else "")
         (main if name in MAIN_KPIS or row["target"] else more).append(row)
     return main, more
 
 
-def _attained(folder: Folder) -> dict:
-    """summary.json's ``attainment`` section (a folder written before it existed has none)."""
-    data = (folder.summary or {}).get("attainment")
+def _attained(folder: Folder, section: str = "attainment") -> dict:
+    """summary.json's ``attainment`` (or ``attainment_days``) section (a folder written before
+    it existed has none)."""
+    data = (folder.summary or {}).get(section)
     if isinstance(data, dict) and isinstance(data.get("targets"), list):
         return data
-    return {"intervals": 0, "targets": []}
+    return {"intervals": 0, "days": 0, "targets": []}
+
+
+def _day_attainment(folder: Folder, days: dict) -> list[dict] | None:
+    """Targets measured per day (on-time delivery, back office on time): a row per target with
+    the days meeting it and the days that miss, worst first."""
+    if not days["targets"]:
+        return None
+    kpis = (folder.summary or {}).get("kpis") or {}
+    rows = []
+    for e in days["targets"]:
+        k, n, ok = e["kpi"], e["days"], e["days_met"]
+        missed = [
+            f"{m['weekday'].capitalize()} (day {m['day']}) {fmt(m['value'], k)}"
+            + (" (within its 95% CI)" if m.get("clearly") is False else "")
+            for m in e["missed"]
+        ]
+        rows.append(
+            {
+                "kpi": k,
+                "target": ("≥ " if e["bound"] == "at_least" else "≤ ") + fmt(e["target"], k),
+                "overall": fmt((kpis.get(k) or {}).get("mean"), k),
+                "days": f"{ok} of {n}" if n else "–",
+                "clearly": "–"
+                if e.get("days_missed_clearly") is None
+                else e["days_missed_clearly"],
+                "missed": ", ".join(missed),
+                "status": "met" if n and ok == n else "missed",
+            }
+        )
+    return rows
 
 
 def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None:
@@ -275,8 +310,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         or f.path.name
     )
     kind = "comparison" if f.comparison else "sweep" if f.points is not None else "run"
-    attained = _attained(f) if kind == "run" else {"intervals": 0, "targets": []}
-    main, more = _kpi_rows(f, attained)
+    none: dict = {"intervals": 0, "days": 0, "targets": []}
+    attained = _attained(f) if kind == "run" else none
+    days = _attained(f, "attainment_days") if kind == "run" else none
+    main, more = _kpi_rows(f, {"targets": attained["targets"] + days["targets"]})
     context = {
         "title": f"{name}: {kind} report",
         "name": str(name),
@@ -286,6 +323,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         "seed": summary.get("seed", f.scenario.get("seed", (f.comparison or {}).get("seed"))),
         "replications": summary.get("replications", (f.comparison or {}).get("replications")),
         "attainment": _attainment(f, attained, sink),
+        "day_attainment": _day_attainment(f, days),
         "kpi_rows": main,
         "more_rows": more,
         "run_figures": interval_figures(

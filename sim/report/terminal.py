@@ -19,6 +19,7 @@ from sim.scenario.kpis import format_ci, format_value, unit_label
 __all__ = [
     "attainment_table",
     "console",
+    "day_lines",
     "kpi_table",
     "misses_lines",
     "shown",
@@ -58,11 +59,13 @@ def verdict(kpi: str, k, attainment: dict | None) -> str:
         return "no data"
     text = "[green]met[/green]" if k.met else "[red]missed[/red]"
     entry = _entry(attainment, kpi)
-    if entry is not None and entry["intervals"]:
-        missed = entry["intervals_missed"]
+    per = "intervals" if entry is not None and "intervals" in entry else "days"
+    if entry is not None and entry[per]:
+        missed = entry[f"{per}_missed"]
         text += " overall" if missed else ""
         if missed:
-            text += f", [red]missed in {missed} of {entry['intervals']} intervals[/red]"
+            where = "in" if per == "intervals" else "on"
+            text += f", [red]missed {where} {missed} of {entry[per]} {per}[/red]"
     if k.ci95 is None:
         text += " (1 run, no CI)"
     elif not k.clear:
@@ -175,9 +178,28 @@ def misses_lines(attainment: dict, limit: int = 3) -> list[str]:
     return lines
 
 
+def day_lines(days: dict) -> list[str]:
+    """Per target measured per day: the days meeting it and the days that miss, worst first."""
+    lines = []
+    for e in days["targets"]:
+        head = f"{_label(e['kpi'])} {target_text(e['kpi'], e['bound'], e['target'])}"
+        text = f"{head}: met on {e['days_met']} of {e['days']} days"
+        if e["missed"]:
+            worst = ", ".join(
+                f"{m['weekday'].capitalize()} (day {m['day']}) {fmt(m['value'], e['kpi'])}"
+                + ("" if m["clearly"] is not False else " within its 95% CI")
+                for m in e["missed"][:3]
+            )
+            more = f"; {len(e['missed']) - 3} more" if len(e["missed"]) > 3 else ""
+            text += f"; missed on {worst}{more}"
+        lines.append(text)
+    return lines
+
+
 def print_run(out: Console, summary, all_kpis: bool = False) -> None:
-    """Attainment interval by interval first, where it misses, then the overall KPI table."""
-    attainment = summary.attainment()
+    """Attainment interval by interval first, where it misses, targets day by day, then the
+    overall KPI table."""
+    attainment, days = summary.attainment(), summary.day_attainment()
     if attainment["targets"]:
         every = f" of {summary.scenario.interval / 60:g} min"
         out.print(attainment_table(attainment, summary.to_dict(), every))
@@ -187,9 +209,15 @@ def print_run(out: Console, summary, all_kpis: bool = False) -> None:
             for line in lines:
                 out.print(f"  {line}", markup=False, highlight=False)
         out.print()
+    if days["targets"]:
+        out.print("[bold]Targets day by day[/bold] (by the day orders and items were created):")
+        for line in day_lines(days):
+            out.print(f"  {line}", markup=False, highlight=False)
+        out.print()
     name = escape(summary.scenario.name)  # user text: never markup
     title = f"{name}: {summary.replications} replications, seed {summary.seed}"
-    out.print(kpi_table(summary, title, all_kpis, attainment))
+    both = {"targets": attainment["targets"] + days["targets"]}
+    out.print(kpi_table(summary, title, all_kpis, both))
 
 
 def plans_table(
