@@ -312,21 +312,16 @@ def staff(
     3. **Rounds**: one simulation of the plan a round, each undecided slot at the level it
        still needs evidence on (its own level n, or n - 1 once n is good). Every run also
        prices the levels ``OFFSETS`` around it from the number in system its arrivals saw
-       (the ISA's counterfactual step, :func:`sim.planning.slots.priced_counts`): that steers
-       the moves (to the nearest level priced as meeting) and judges n - 1 before it is
-       simulated. A slot is decided at n when n is not significantly below target - ``delta``
-       (one-sided 5%, on the ratio pooled over the replication x day units of every round that
-       simulated n, and over its block of neighbouring intervals), its point estimate meets
-       the target, and n - 1 is significantly short of the target. The level's own evidence
-       is that of the last ``WINDOW`` rounds only when they are significantly worse than the
-       older ones (:meth:`Search.current`: the slots before it or the groups it shares calls
-       with moved). Otherwise it moves up (n significantly short of target - delta, or its
-       point estimate missing the target), down (n - 1 meets on its point estimate) or stays
-       undecided; each round uses a new block of replications. ``max_iterations`` rounds at
-       most; when the budget is spent, the undecided slots (said to be) get the lowest level
-       shown good (else one above the highest simulated) and the last round confirms that
-       plan as a whole (:func:`_confirm`): an undecided slot not shown reaching the targets
-       there gets one agent more.
+       (the ISA's counterfactual step, :func:`sim.planning.slots.priced_counts`), which steers
+       the moves and judges n - 1 before it is simulated. A slot is decided at n when n is not
+       significantly below target - ``delta`` and its point estimate meets the target (on
+       runs at n, pooled over rounds, days and its block of intervals; recent rounds only
+       when they are significantly worse, :meth:`Search.current`) and n - 1 is significantly
+       short. Otherwise it moves up (n short of target - delta, or its point estimate
+       missing), down (n - 1 meets on its point estimate) or stays. ``max_iterations`` rounds
+       at most; when the budget is spent, the undecided slots (said to be) get the lowest
+       level shown good and the last two rounds check the plan as a whole (:func:`_confirm`,
+       :func:`_recheck`).
     4. **Fresh seeds**: the recommended staffing is re-simulated with replications the search
        never used; :meth:`StaffingResult.check` reports meets, significant misses, worst slot.
     """
