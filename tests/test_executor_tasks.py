@@ -165,6 +165,7 @@ def test_sizing_simulates_each_point_once_through_the_executor():
     data["replications"] = 2
     sc = scenario_from_dict(data, base_dir=HERE / "scenarios")
     ex = _Counting()
-    result = size(sc, executor=ex, max_passes=1, base_dir=HERE / "scenarios")
-    assert ex.jobs == len(result.evaluations) * result.replications
+    result = size(sc, executor=ex, max_passes=1, base_dir=HERE / "scenarios", verify=3)
+    # each point once, then the sized point's fresh-seed check
+    assert ex.jobs == len(result.evaluations) * result.replications + 3
     assert result.evaluations[0] is result.start

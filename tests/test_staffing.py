@@ -501,9 +501,29 @@ def test_sim_size_cli(tmp_path):
     data["back_office"]["work"]["lead"]["conversion"]["half_life"] = 86400.0
     with open(path, "w") as fh:
         yaml.dump(data, fh)
-    sim_ok("size", path, "--out", tmp_path / "o", "--quiet", "--workers", "1", "--max-passes", "1")
+    out = sim_ok(
+        "size", path, "--out", tmp_path / "o", "--quiet", "--workers", "1", "--max-passes", "1",
+        "--verify", "3",
+    )  # fmt: skip
     summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
     assert summary["replications_simulated"] == 2 * summary["points_simulated"]
+    # the sized point re-checked on replications the search never ran, figures recomputed here
+    fresh = summary["fresh_seeds"]
+    assert fresh["replications"] == 3 and fresh["first_replication"] >= 1000
+    from sim.experiments.replication import run_replications
+
+    sized = load_scenario(path)
+    sized_data = scenario_to_dict(sized)
+    sized_data.update(yaml.load(tmp_path / "o" / "sizing.yaml"))
+    sized = scenario_from_dict(sized_data, base_dir=tmp_path)
+    start = fresh["first_replication"]
+    runs = list(run_replications(sized, sized.seed, range(start, start + 3)))
+    mean = np.mean([r.kpis["delivery_success"] for r in runs])
+    got = fresh["kpis"]["delivery_success"]
+    assert got["mean"] == pytest.approx(mean, rel=1e-12)
+    assert got["met"] == bool(mean >= 0.9) and fresh["met"] == got["met"]
+    text = " ".join(out.output.split())
+    assert ("meets every sized-for target on fresh seeds" in text) == got["met"]
     sized = yaml.load(tmp_path / "o" / "sizing.yaml")
     assert set(sized) == {"back_office", "delivery"}
     res = CliRunner().invoke(

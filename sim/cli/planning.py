@@ -301,11 +301,22 @@ def staff(
     show_default=True,
     help="rounds over the resources of the coordinate search",
 )
+@click.option(
+    "--verify",
+    "verify",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="fresh replications re-checking the sized point (0: no check)",
+)
 @executor_options
-def size(file, out, seed, replications, workers, quiet, max_passes, executor, address) -> None:
+def size(
+    file, out, seed, replications, workers, quiet, max_passes, verify, executor, address
+) -> None:
     """Couriers per own channel, courier-company daily capacity and back-office staff meeting
     FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
-    daily cost (docs/staffing.md). Writes sizing.yaml, sizing.csv and sizing.json."""
+    daily cost (docs/staffing.md), re-checked with fresh seeds. Writes sizing.yaml, sizing.csv
+    and sizing.json."""
     from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
     from sim.planning.sizing import size as run_size
     from sim.report.files import default_out_dir
@@ -326,6 +337,7 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
                 base_dir=Path(file).parent,
                 progress=say,
                 advance=advance,
+                verify=verify,
             )
         except ValueError as exc:
             fail(f"error: {exc}")
@@ -335,25 +347,65 @@ def size(file, out, seed, replications, workers, quiet, max_passes, executor, ad
         title=f"{escape(scenario.name)}: fulfilment sizing ({result.replications} "
         f"replications a point, seed {result.seed})"
     )
-    for col in ("", "scenario", "sized"):
+    fresh = (result.verified or {}).get("kpis") or {}
+    columns = ["", "scenario", "sized (search)"]
+    if result.verified is not None:
+        columns.append(f"sized, {result.verified['replications']} fresh replications (95% CI)")
+    for col in columns:
         table.add_column(col, justify="left" if not col else "right")
+    pad = [""] * (len(columns) - 3)
     for i, c in enumerate(result.coords):
-        table.add_row(escape(c.label), str(result.start.values[i]), str(result.best.values[i]))
-    table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}")
+        table.add_row(
+            escape(c.label), str(result.start.values[i]), str(result.best.values[i]), *pad
+        )
+    table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}", *pad)
     for k in FULFILMENT_TARGETS:
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
-            table.add_row(k, format_value(a, k), format_value(b, k))
+            row = [k, format_value(a, k), format_value(b, k)]
+            if result.verified is not None:
+                v = fresh.get(k)
+                row.append(
+                    "not sized for"
+                    if v is None
+                    else f"{format_value(v['mean'], k)} ({format_ci(v['ci95'], k)}) "
+                    + {True: "[green]met[/green]", False: "[red]missed[/red]"}.get(
+                        v["met"], "no data"
+                    )
+                    + (" (CI spans target)" if v.get("clear") is False else "")
+                )
+            table.add_row(*row)
     console = _console()
     console.print(table)
+    if result.verified is None:
+        console.print("[yellow]not re-checked with fresh seeds (--verify 0)[/yellow]")
+    elif result.met_on_fresh_seeds:
+        unsure = [k for k, v in fresh.items() if v.get("clear") is False]
+        console.print(
+            "the sized point meets every sized-for target on fresh seeds"
+            + (
+                f" by the mean; the 95% CI of {', '.join(unsure)} spans its target "
+                "(more --verify replications to be sure)"
+                if unsure
+                else ""
+            )
+        )
+    else:
+        missed = ", ".join(k for k, v in fresh.items() if v["met"] is False)
+        console.print(
+            f"[red]the sized point misses {missed} on fresh seeds[/red]: the search's "
+            "replications flattered it; run again with more --replications"
+        )
     for k, v in result.unreachable.items():
         console.print(
             f"[red]{k}[/red] not reachable by these resources (best seen "
             f"{format_value(v, k)}); sized for the other targets"
         )
+    checked = result.verified["replications"] if result.verified else 0
     console.print(
-        f"{len(result.evaluations)} points x {result.replications} replications in "
-        f"{result.elapsed_s:.1f} s; results: {folder}"
+        f"{len(result.evaluations)} points x {result.replications} replications"
+        f"{f' + {checked} fresh' if checked else ''} in {result.elapsed_s:.1f} s; "
+        f"results: {escape(str(folder))}"
     )
 
 

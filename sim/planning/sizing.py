@@ -26,6 +26,7 @@ __all__ = [
     "daily_cost",
     "plan_costs",
     "size",
+    "verify_point",
     "write_sizing_folder",
 ]
 
@@ -35,6 +36,7 @@ BACKLOG_KPIS = ("orders_open", "orders_deferred", "back_office_backlog")
 only, so without this fewer couriers would look cheaper by leaving orders undelivered."""
 BACKLOG_SLACK = 1.1
 SCALE_UPS = 4  # x1.5 each: up to 5 times the scenario's resources
+VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never runs
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,12 @@ class SizingResult:
     elapsed_s: float
     sized: Scenario | None = None
     notes: list[str] = field(default_factory=list)
+    verified: dict | None = None  # the sized point on fresh seeds (:func:`verify_point`)
+
+    @property
+    def met_on_fresh_seeds(self) -> bool | None:
+        """Every sized-for target met by the fresh-seed means (None: not re-checked)."""
+        return None if self.verified is None else self.verified["met"]
 
 
 class _Search:
@@ -280,6 +288,33 @@ class _Search:
         return best
 
 
+def verify_point(
+    sized: Scenario, targets: dict, seed: int, replications: int, executor: Executor
+) -> dict:
+    """The sized point re-simulated on replications the search never ran (``VERIFY_OFFSET``
+    on): per sized-for target the mean, its 95 % CI and the verdict, and whether all are met.
+    This is the figure shown to the planner, not the search's own (in-sample) one."""
+    from sim.experiments.replication import mean_ci
+
+    reps = range(VERIFY_OFFSET, VERIFY_OFFSET + replications)
+    got = run_all(executor, [Job(r, sized, seed, r) for r in reps])
+    runs = [got[r] for r in reps]
+    kpis = {}
+    for k, target in targets.items():
+        mean, ci, n = mean_ci(run.kpis.get(k) for run in runs)
+        # clear: the whole interval on the right side (else more replications could tip it)
+        clear = None if ci is None else bool(target.met(ci[0]) and target.met(ci[1]))
+        kpis[k] = {"mean": mean, "ci95": ci, "replications": n, "met": target.met(mean)}
+        kpis[k]["clear"] = clear if kpis[k]["met"] else None
+    met = all(v["met"] is not False for v in kpis.values())
+    return {
+        "replications": replications,
+        "first_replication": VERIFY_OFFSET,
+        "kpis": kpis,
+        "met": met,
+    }
+
+
 def size(
     scenario: Scenario,
     seed: int | None = None,
@@ -289,6 +324,7 @@ def size(
     base_dir: str | Path = ".",
     progress: Callable[[str], None] | None = None,
     advance: Callable[[int, int], None] | None = None,
+    verify: int = 20,
 ) -> SizingResult:
     """The couriers, company capacity and back-office staff meeting ``delivery_on_time``,
     ``delivery_success`` and ``back_office_on_time`` (those the scenario targets) at the lowest
@@ -307,6 +343,10 @@ def size(
     ``orders_open``, ``orders_deferred`` and ``back_office_backlog`` at most 1.1 x its value at
     the starting point + 1 (otherwise delivering less would look cheaper). Runs go to
     ``executor``; ``advance(done, total)`` counts them (``total``: those of the current point).
+
+    The cheapest point is then re-simulated with ``verify`` fresh replications
+    (:func:`verify_point`; 0: not re-checked, and the result says so): the search picked it
+    on the noise of its own seeds, so its in-sample figures flatter it.
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -327,6 +367,12 @@ def size(
         start = search.start(current)
         point = search.feasible_point(current, start)
         best = search.descend(search.evaluate(point), max_passes)
+        sized = _with_values(search.data, coords, best.values, base)
+        verified = None
+        if verify > 0:
+            if progress:
+                progress(f"checking the sized point with {verify} fresh replications")
+            verified = verify_point(sized, search.active, seed, verify, ex)
     return SizingResult(
         scenario,
         coords,
@@ -337,7 +383,8 @@ def size(
         reps,
         seed,
         time.perf_counter() - started,
-        _with_values(search.data, coords, best.values, base),
+        sized,
+        verified=verified,
     )
 
 
@@ -380,6 +427,7 @@ def write_sizing_folder(out: str | Path, result: SizingResult) -> Path:
             "kpis": {k: result.best.kpis.get(k) for k in FULFILMENT_TARGETS},
         },
         "unreachable_targets": result.unreachable,
+        "fresh_seeds": result.verified,  # the figures to trust: replications the search never ran
     }
     write_atomic(out / "sizing.json", json.dumps(summary, indent=2) + "\n")
     assert result.sized is not None  # size() returns the sized scenario
