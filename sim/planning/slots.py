@@ -233,7 +233,7 @@ class DayTypes:
         for k in range(self.count):
             tie = self.ties[k]
             summed = np.zeros_like(m[..., k, :])
-            np.add.at(summed, (..., tie), m[..., k, :])  # type: ignore[index]
+            np.add.at(summed, (..., tie), m[..., k, :])  # type: ignore[arg-type]
             out[..., k, :] = summed[..., tie]
         return out
 
