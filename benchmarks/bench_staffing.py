@@ -9,11 +9,12 @@ steep-day case against a reference iterative staffing with many replications.
    group x weekday x interval slots meeting both targets (point estimate) and significant misses
    (95% interval wholly on the wrong side).
 2. **Steep day** (``--steep``): one day of half-hours, 30 calls/h at night, a ramp to 360/h by
-   09:30 and a step drop to 60/h at 10:00. ``sim.planning.staffing.staff`` against a reference
-   iterative staffing (Feldman, Mandelbaum, Massey & Whitt 2008 style fixed point, with the
-   service level itself as the measure): simulate the plan with ``--reference-reps``
-   replications and the plan one lower with the same seeds, restaff every interval to the
-   smallest level meeting the target, repeat until nothing changes. Both are checked with
+   09:30 and a step drop to 60/h at 10:00 (``tests/test_staffing_search.py``), 20 replications
+   a round. ``sim.planning.staffing.staff`` against the reference iterative staffing algorithm
+   of the test suite (``tests/test_staffing_isa.py``: Feldman, Mandelbaum, Massey & Whitt
+   2008, from ample agents, every interval restaffed to the smallest level the distribution
+   of the number in system seen by its arrivals prices as meeting the target, until the plan
+   stops changing) with ``--reference-reps`` replications an iteration. Both are checked with
    ``--fresh`` fresh replications; agent-hours are compared.
 
 Usage: ``PYTHONPATH=. python benchmarks/bench_staffing.py [--hotline] [--steep]`` (prints JSON)
@@ -25,6 +26,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -48,14 +50,20 @@ def _extract(rev: str, into: Path) -> Path:
     return into
 
 
-def _staff(code: Path, out: Path, workers: int, extra: list[str]) -> float:
+def _staff(code: Path, out: Path, workers: int, extra: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the command and its worker processes:
+    less sensitive than the wall time to what else runs on a shared machine)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-m", "sim", "staff", str(HOTLINE), "--out", str(out), "--quiet",
            "--workers", str(workers), *extra]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     # cwd outside both trees: ``python -m`` puts the cwd first on sys.path
     subprocess.run(cmd, env=env, check=True, cwd=out.parent, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def fresh_check(scenario, plan: dict, fresh: int, workers: int) -> dict:
@@ -126,50 +134,24 @@ def hotline(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         old_code = _extract(args.base, tmp / "base")
-        old_s = _staff(old_code, tmp / "old", args.workers, [])
-        new_s = _staff(ROOT, tmp / "new", args.workers, ["--no-report"])
-        for label, secs, folder in (("base", old_s, tmp / "old"), ("new", new_s, tmp / "new")):
+        old_s, old_cpu = _staff(old_code, tmp / "old", args.workers, [])
+        new_s, new_cpu = _staff(ROOT, tmp / "new", args.workers, ["--no-report"])
+        for label, secs, cpu, folder in (
+            ("base", old_s, old_cpu, tmp / "old"),
+            ("new", new_s, new_cpu, tmp / "new"),
+        ):
             check = fresh_check(scenario, _plan_of(folder, scenario), args.fresh, args.workers)
-            out[label] = {"seconds": secs, **check}
+            out[label] = {"seconds": secs, "cpu_seconds": cpu, **check}
     out["time_ratio"] = out["new"]["seconds"] / out["base"]["seconds"]
+    out["cpu_time_ratio"] = out["new"]["cpu_seconds"] / out["base"]["cpu_seconds"]
     out["agent_hours_ratio"] = out["new"]["agent_hours"] / out["base"]["agent_hours"]
     return out
 
 
-def reference_staffing(scenario, reps: int, workers: int, max_rounds: int = 15) -> dict:
-    """The iterative fixed point with many replications (see the module docstring)."""
-    from sim.experiments.executors import ProcessExecutor
-    from sim.planning.loads import StaffingTargets, erlang_staffing
-    from sim.planning.slots import Evidence, day_types, moments, simulate_runs, with_staffing
-
-    types = day_types(scenario)
-    targets = StaffingTargets.of(scenario)
-    g = next(iter(scenario.agents.groups))
-    level = erlang_staffing(scenario, targets)[g][: types.per_day].astype(np.int64)
-    ids = list(range(reps))
-    with ProcessExecutor(workers) as ex:
-        for _ in range(max_rounds):
-
-            def sl(lv):
-                plan = {g: np.tile(lv, (7, 1))}
-                runs = simulate_runs(with_staffing(scenario, plan), scenario.seed, ids, ex)
-                return Evidence.of(moments(runs, types)).est[0][0, 0]
-
-            here, below = sl(level), sl(np.maximum(level - 1, 1))
-            with np.errstate(invalid="ignore"):
-                nxt = np.where(
-                    here < targets.service_level,
-                    level + 1,
-                    np.where(below >= targets.service_level, np.maximum(level - 1, 1), level),
-                )
-            if np.array_equal(nxt, level):
-                break
-            level = nxt
-    return {g: np.tile(level, (7, 1))}
-
-
 def steep(args) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
+    from test_staffing_isa import fresh_check as daily_check
+    from test_staffing_isa import reference_isa
     from test_staffing_search import _steep
 
     from sim.planning.staffing import staff
@@ -180,13 +162,18 @@ def steep(args) -> dict:
     result = staff(scenario, executor="processes", verify_replications=0)
     ours_s = time.perf_counter() - started
     started = time.perf_counter()
-    ref = reference_staffing(scenario, args.reference_reps, args.workers)
+    ref, iterations = reference_isa(scenario, args.reference_reps)
     ref_s = time.perf_counter() - started
-    ours = fresh_check(scenario, result.staffing, args.fresh, args.workers)
-    theirs = fresh_check(scenario, ref, args.fresh, args.workers)
+    ours = daily_check(scenario, result.staffing["team"][0], args.fresh)
+    theirs = daily_check(scenario, ref, args.fresh)
     return {
         "ours": {**ours, "seconds": ours_s, "staffing": result.staffing["team"][0].tolist()},
-        "reference": {**theirs, "seconds": ref_s, "staffing": ref["team"][0].tolist()},
+        "reference": {
+            **theirs,
+            "seconds": ref_s,
+            "iterations": iterations,
+            "staffing": ref.tolist(),
+        },
         "agent_hours_ratio": ours["agent_hours"] / theirs["agent_hours"],
     }
 
@@ -198,15 +185,16 @@ def main() -> None:
     ap.add_argument("--base", default=BASE, help=f"git revision of 'today' (default {BASE})")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fresh", type=int, default=100, help="fresh replications of each check")
-    ap.add_argument("--reference-reps", type=int, default=100)
+    ap.add_argument("--reference-reps", type=int, default=1000)
     args = ap.parse_args()
     if not (args.hotline or args.steep):
         args.hotline = args.steep = True
-    report = {}
+    report: dict = {"loadavg_before": Path("/proc/loadavg").read_text().split()[:3]}
     if args.steep:
         report["steep"] = steep(args)
     if args.hotline:
         report["hotline"] = hotline(args)
+    report["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     print(json.dumps(report, indent=2))
 
 

@@ -98,18 +98,20 @@ def test_headline_never_says_a_bare_met_over_missed_intervals():
     assert headline(ok, {"met": True}) == "met overall, met in all 5 intervals"
 
 
-def test_run_prints_attainment_first_and_summary_json_holds_it(tmp_path):
-    out = tmp_path / "run"
-    result = CliRunner().invoke(
-        cli,
-        f"run scenarios/erlang_a.yaml --replications 2 --workers 1 --quiet --no-report --out {out}",
-    )
-    assert result.exit_code == 0, result.output
-    first = result.output.index("Targets interval by interval")
-    assert first < result.output.index("replications, seed")
+def run_two(scenario: str, out, *more: str) -> tuple[str, dict]:
+    """``sim run`` of 2 replications into ``out``: its output and summary.json."""
     import json
 
-    summary = json.loads((out / "summary.json").read_text())
+    args = f"run {scenario} --replications 2 --workers 1 --quiet --out {out}".split()
+    result = CliRunner().invoke(cli, [*args, *more])
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads((out / "summary.json").read_text())
+
+
+def test_run_prints_attainment_first_and_summary_json_holds_it(tmp_path):
+    output, summary = run_two("scenarios/erlang_a.yaml", tmp_path / "run", "--no-report")
+    first = output.index("Targets interval by interval")
+    assert first < output.index("replications, seed")
     entry = summary["attainment"]["targets"][0]
     assert entry["kpi"] == "service_level"
     assert entry["intervals_met"] + entry["intervals_missed"] == entry["intervals"] > 0
@@ -196,17 +198,10 @@ def test_daily_back_office_on_time_counts_items_by_creation_day():
 
 
 def test_run_prints_daily_targets_day_by_day(tmp_path):
-    import json
-
     out = tmp_path / "run"
-    result = CliRunner().invoke(
-        cli,
-        f"run scenarios/hotline_baseline.yaml --replications 2 --workers 1 --quiet --out {out}",
-    )
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+    output, summary = run_two("scenarios/hotline_baseline.yaml", out)
+    text = " ".join(output.split())
     assert "Targets day by day" in text
-    summary = json.loads((out / "summary.json").read_text())
     entries = {e["kpi"]: e for e in summary["attainment_days"]["targets"]}
     assert set(entries) == {"delivery_on_time", "back_office_on_time"}
     for kpi, e in entries.items():

@@ -150,7 +150,11 @@ def erlang(
     type=click.IntRange(min=0),
     help="fresh replications checking the result (default: --replications; 0: no check)",
 )
-@click.option("--no-pool", is_flag=True, help="one day type per weekday, even if identical")
+@click.option(
+    "--no-pool",
+    is_flag=True,
+    help="one day type per weekday and every interval its own slot, even if identical",
+)
 @click.option(
     "--max-occupancy",
     type=click.FloatRange(0, 1, min_open=True),

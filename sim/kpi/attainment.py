@@ -86,12 +86,7 @@ def day_attainment(daily: dict[str, np.ndarray] | None, targets: dict) -> dict:
     entries = []
     for kpi, (bound, value) in interval_targets(targets, daily).items():
         values = np.asarray(daily[f"{kpi}_mean"], dtype=float)
-        has = np.isfinite(values)
-        ok = has & meets(np.where(has, values, 0.0), bound, value)
-        missed = has & ~ok
-        clear = _clearly_missed(daily, kpi, bound, value)
-        gap = np.where(bound == "at_least", value - values, values - value)
-        order = np.argsort(-np.where(missed, gap, -np.inf), kind="stable")[: int(missed.sum())]
+        has, ok, missed, clear, order = _judged(daily, kpi, bound, value, values)
         entries.append(
             {
                 "kpi": kpi,
@@ -108,7 +103,7 @@ def day_attainment(daily: dict[str, np.ndarray] | None, targets: dict) -> dict:
                         "value": _num(values[i]),
                         "clearly": None if clear is None else bool(clear[i]),
                     }
-                    for i in order
+                    for i in order[: int(missed.sum())]
                 ],
             }
         )
@@ -135,15 +130,21 @@ def _col(table: dict, name: str, n: int) -> np.ndarray:
     return np.asarray(col, dtype=float) if col is not None else np.full(n, np.nan)
 
 
-def _entry(table, kpi, bound, value, values, offered, worst) -> dict:
+def _judged(table: dict, kpi: str, bound: str, value: float, values: np.ndarray):
+    """Rows with a figure, meeting, missing, clearly missing (None without CI columns), and
+    the row order worst miss first (rows that miss lead)."""
     has = np.isfinite(values)
     ok = has & meets(np.where(has, values, 0.0), bound, value)
     missed = has & ~ok
-    calls = np.where(np.isfinite(offered), offered, 0.0)
-    total_calls = float(calls[has].sum())
     gap = np.where(bound == "at_least", value - values, values - value)
     order = [int(i) for i in np.argsort(-np.where(missed, gap, -np.inf), kind="stable")]
-    clear = _clearly_missed(table, kpi, bound, value)
+    return has, ok, missed, _clearly_missed(table, kpi, bound, value), order
+
+
+def _entry(table, kpi, bound, value, values, offered, worst) -> dict:
+    has, ok, missed, clear, order = _judged(table, kpi, bound, value, values)
+    calls = np.where(np.isfinite(offered), offered, 0.0)
+    total_calls = float(calls[has].sum())
     return {
         "kpi": kpi,
         "bound": bound,

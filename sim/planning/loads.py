@@ -171,3 +171,51 @@ def required_for(
             on_duty = 0
         cache[key] = scheduled_for(max(on_duty, 1 if rate > 0 else 0), scenario)
     return cache[key]
+
+
+# --- the counterfactual step -------------------------------------------------------------------
+
+
+def priced_outcomes(
+    in_system: np.ndarray, agents: np.ndarray, mean_handle, mean_patience, within: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(answered within ``within``) and P(abandons) of an arrival that finds ``in_system``
+    calls (waiting plus in service) with ``agents`` on duty, in M/M/c+M (Erlang A; Erlang C
+    when the patience is infinite), FCFS, the agents constant while it waits.
+
+    The pricing step of the iterative staffing algorithm (Feldman, Mandelbaum, Massey & Whitt
+    2008, *Management Science* 54(2)): the numbers in system seen by the arrivals of one run
+    price any level ``c`` of their interval. With ``k = n - c >= 0`` calls waiting ahead the
+    arrival needs ``k + 1`` queue advances at rates ``c mu + j theta``; in units of the handle
+    time (``r = theta / mu``) it is answered with probability ``c / (c + (k+1) r)`` and within
+    ``t`` with that times ``I_x(k + 1, c / r + 1)``, ``x = 1 - exp(-r t)`` (the terms of
+    :func:`sim.planning.erlang.erlang_a_metrics`). ``mean_handle`` / ``mean_patience`` may be
+    per-arrival arrays. No agent on duty: never answered, abandons if impatient.
+    """
+    from scipy.special import betainc, gammainc
+
+    n, c = np.broadcast_arrays(np.asarray(in_system, float), np.asarray(agents, float))
+    h = np.broadcast_to(np.asarray(mean_handle, dtype=float), n.shape)
+    patience = np.broadcast_to(np.asarray(mean_patience, dtype=float), n.shape)
+    quick = np.where(c > 0, 1.0, 0.0)  # free agent: answered at once; none on duty: never
+    abandon = np.where(c > 0, 0.0, np.isfinite(patience).astype(float))
+    wait = (n >= c) & (c > 0)  # only these are priced (the rest are most calls)
+    # each distinct (n, c, handle, patience) once: the special functions are the cost
+    keys = np.stack([n[wait], c[wait], h[wait], patience[wait]])
+    if len(np.unique(keys[2])) == 1 and len(np.unique(keys[3])) == 1:  # one group's calls
+        _, first, back = np.unique(keys[0] * 1e6 + keys[1], return_index=True, return_inverse=True)
+        keys = keys[:, first]
+    else:
+        keys, back = np.unique(keys, axis=1, return_inverse=True)
+    n, c, h, patience = keys
+    k = n - c + 1.0  # queue advances needed
+    finite = np.isfinite(patience)
+    r = np.where(finite, h / np.where(finite, patience, 1.0), 0.0)
+    answered = c / (c + k * r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = -np.expm1(-r * within / h)
+        quick_a = answered * betainc(k, c / np.where(r > 0, r, 1.0) + 1.0, x)
+    quick_c = gammainc(k, c * within / h)  # Erlang C: Gamma(k, c mu) within t
+    quick[wait] = np.where(finite, quick_a, quick_c)[back]
+    abandon[wait] = (1.0 - answered)[back]
+    return np.nan_to_num(quick), np.nan_to_num(abandon)

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
-from sim.kpi.calls import interval_counts
-from sim.model.calendar import weekday_of
+from sim.kpi.calls import call_masks, interval_counts
+from sim.model.calendar import staffing_timeline, weekday_of
+from sim.model.records import Outcome
 from sim.model.simulation import RunResult
-from sim.planning.loads import StaffingTargets, first_groups, group_loads
+from sim.planning.loads import StaffingTargets, first_groups, group_loads, priced_outcomes
 from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
@@ -35,8 +36,17 @@ __all__ = [
 ]
 
 MEASURES = ("service_level", "abandon_rate", "occupancy")
-# counts of run_counts: offered, answered within the target time, abandoned, busy s, present s
+OFFSETS = (-2, -1, 0, 1, 2)
+"""Levels around the simulated one that each run also prices (:func:`priced_counts`)."""
+# rows of run_counts: offered, answered within the target time, abandoned, busy s, present s,
+# then per offset priced quick, priced abandoned, present s at that level
 _NUM_DEN = ((1, 0), (2, 0), (3, 4))  # the ratio of each measure
+_DIRECT = 5
+
+
+def _row(kind: int, offset: int) -> int:
+    """Row of run_counts holding priced ``kind`` (0 quick, 1 abandoned, 2 present s)."""
+    return _DIRECT + kind * len(OFFSETS) + OFFSETS.index(offset)
 
 
 def first_measured_bin(scenario: Scenario) -> int:
@@ -48,18 +58,98 @@ def first_measured_bin(scenario: Scenario) -> int:
 def run_counts(run: RunResult) -> np.ndarray:
     """One replication reduced in its worker: per group and interval of the horizon, calls
     offered (counted in the group of their first route step), answered within the target time,
-    abandoned, agent busy and present seconds. Shape (5, groups, bins); intervals wholly inside
-    the warm-up are 0. The binning is :func:`sim.kpi.calls.interval_counts`, as the KPIs'."""
+    abandoned, agent busy and present seconds, and the same priced at the levels ``OFFSETS``
+    around the simulated one (:func:`priced_counts`). Shape (5 + 3 x len(OFFSETS), groups,
+    bins); intervals wholly inside the warm-up are 0. The binning is
+    :func:`sim.kpi.calls.interval_counts`, as the KPIs'."""
     scenario, rec = run.scenario, run.records
     assert rec is not None  # the job keeps the records for this reduction
     firsts = first_groups(scenario)
     gidx = {g: i for i, g in enumerate(rec.groups)}
     type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
     owner = type_group[rec.calls.call_type.astype(np.int64)]
-    k = interval_counts(rec, scenario.interval, owner, len(rec.groups))
-    out = np.stack([k["offered"], k["quick"], k["abandoned"], k["busy"], k["present"]])
+    masks = call_masks(rec)
+    k = interval_counts(rec, scenario.interval, owner, len(rec.groups), masks)
+    direct = np.stack([k["offered"], k["quick"], k["abandoned"], k["busy"], k["present"]])
+    out = np.concatenate([direct, priced_counts(run, owner, masks[1], k)])
     out[:, :, : first_measured_bin(scenario)] = 0.0
     return out
+
+
+def seen_on_arrival(run: RunResult, owner: np.ndarray, offered: np.ndarray, group: int):
+    """For the offered calls of ``group`` (counted in the group of their first route step):
+    when each queued, the calls in its group's system then (its calls waiting plus the
+    group's agents busy) and the group's agents present. Returns (times, in_system, agents)."""
+    rec = run.records
+    assert rec is not None
+    c = rec.calls
+    left = np.where(c.outcome == Outcome.ANSWERED, c.answer, c.end)  # left the queue
+    left = np.where(np.isnan(left), np.inf, left)
+    t = c.queue_entry[offered & (owner == group)]
+    queued = ~np.isnan(c.queue_entry) & (owner == group)
+    waiting = np.searchsorted(np.sort(c.queue_entry[queued]), t, side="left")
+    waiting -= np.searchsorted(np.sort(left[queued]), t, side="right")
+    served = c.group == group
+    busy = np.searchsorted(np.sort(c.answer[served & ~np.isnan(c.answer)]), t, "right")
+    busy -= np.searchsorted(np.sort(c.release[served & ~np.isnan(c.release)]), t, "right")
+    present = rec.present[group]
+    agents = present.values[np.searchsorted(present.times, t, side="right") - 1]
+    return t, np.maximum(waiting + busy, 0), agents
+
+
+def seen_histogram(run: RunResult, most: int = 200) -> np.ndarray:
+    """How many offered calls of each group and interval found n = 0..most calls in their
+    group's system (:func:`seen_on_arrival`; more counts as ``most``): (groups, bins, most + 1).
+    The distribution of the number in system an iterative staffing algorithm prices every
+    level from (e.g. the reference one of the test suite)."""
+    scenario, rec = run.scenario, run.records
+    assert rec is not None
+    firsts = first_groups(scenario)
+    gidx = {g: i for i, g in enumerate(rec.groups)}
+    type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
+    owner = type_group[rec.calls.call_type.astype(np.int64)]
+    offered = call_masks(rec)[1]
+    n_bins = round(scenario.horizon_s / scenario.interval)
+    out = np.zeros((len(rec.groups), n_bins, most + 1))
+    for g in range(len(rec.groups)):
+        t, n, _ = seen_on_arrival(run, owner, offered, g)
+        bins = np.minimum((t // scenario.interval).astype(np.int64), n_bins - 1)
+        np.add.at(out[g], (bins, np.minimum(n, most)), 1.0)
+    out[:, : first_measured_bin(scenario)] = 0.0
+    return out
+
+
+def priced_counts(run: RunResult, owner: np.ndarray, offered: np.ndarray, k: dict) -> np.ndarray:
+    """The counterfactual step of the iterative staffing algorithm: each offered call is priced
+    at every level ``c + d`` (``d`` in ``OFFSETS``, ``c`` the agents present when it queued)
+    from the number of calls in its group's system when it queued (:func:`seen_on_arrival`) by
+    :func:`sim.planning.loads.priced_outcomes`. Returns (3 x len(OFFSETS), groups, bins): the
+    sums of P(answered within the target time), of P(abandons), and the present agent-seconds
+    at each level. A level's scheduled offset is turned into agents on duty with the
+    shrinkage's rounding."""
+    scenario, rec = run.scenario, run.records
+    assert rec is not None
+    loads = group_loads(scenario)
+    shrink = 1.0 - (scenario.agents.shrinkage or 0.0)
+    edges, which = k["edges"], k["which"]
+    n_groups, n_bins = len(rec.groups), len(edges) - 1
+    out = np.zeros((3, len(OFFSETS), n_groups, n_bins))
+    for g, name in enumerate(rec.groups):
+        _, in_system, agents = seen_on_arrival(run, owner, offered, g)
+        sched = staffing_timeline(scenario, scenario.agents.groups[name])
+        level = sched.integral(edges) / scenario.interval  # scheduled per bin
+        on = np.floor(level * shrink + 0.5)
+        bins = which[offered & (owner == g)]
+        for j, d in enumerate(OFFSETS):
+            extra = np.floor(np.maximum(level + d, 0.0) * shrink + 0.5) - on  # on duty
+            quick, abandon = priced_outcomes(
+                in_system, np.maximum(agents + extra[bins], 0.0), loads[name].mean_handle,
+                loads[name].mean_patience, scenario.service_level_within(),
+            )  # fmt: skip
+            out[0, j, g] = np.bincount(bins, quick, minlength=n_bins)
+            out[1, j, g] = np.bincount(bins, abandon, minlength=n_bins)
+            out[2, j, g] = np.maximum(k["present"][g] + extra * scenario.interval, 0.0)
+    return out.reshape(3 * len(OFFSETS), n_groups, n_bins)
 
 
 def simulate_runs(
@@ -132,6 +222,20 @@ class DayTypes:
     per_day: int
     first_bin: int
     notes: list[str]
+    ties: np.ndarray | None = None  # (types, per_day): the first interval of each one's block
+
+    def pool(self, m: np.ndarray) -> np.ndarray:
+        """(..., types, per_day) sums -> the same with each interval holding its block's sum
+        (neighbouring intervals of one load decided together, see :func:`_ties`)."""
+        if self.ties is None:
+            return m
+        out = np.zeros_like(m)
+        for k in range(self.count):
+            tie = self.ties[k]
+            summed = np.zeros_like(m[..., k, :])
+            np.add.at(summed, (..., tie), m[..., k, :])  # type: ignore[arg-type]
+            out[..., k, :] = summed[..., tie]
+        return out
 
     @property
     def count(self) -> int:
@@ -202,21 +306,53 @@ def day_types(scenario: Scenario, pool: bool = True) -> DayTypes:
         "every day" if len(groups) == 1 else "+".join(WEEKDAYS[w] for w in ws) for ws in groups
     ]
     days = [np.array([d for d in measured if weekday[d] in ws], dtype=np.int64) for ws in groups]
-    return DayTypes(names, of_weekday, days, per_day, first, notes)
+    # redials add a load that follows earlier intervals, not the rates: no neighbours pooled
+    redial = scenario.redial.after_abandon or scenario.redial.after_unresolved
+    ties = None if not pool or redial else np.stack([_ties(loads, d, per_day, first) for d in days])
+    return DayTypes(names, of_weekday, days, per_day, first, notes, ties)
+
+
+def _ties(rates: list[np.ndarray], days: np.ndarray, per_day: int, first: int) -> np.ndarray:
+    """Blocks of neighbouring intervals that are statistically the same: interval p joins
+    p - 1 when every group's arrival rate is the same in p, p - 1 and p - 2 on every day of the
+    type (so the calls carried into p come from the same load; the first interval after a
+    change of load, and the one after it, start blocks of their own) and all three are
+    measured. Only without redials (whose load follows earlier intervals). Returns the first
+    interval of each interval's block."""
+    tie = np.arange(per_day)
+    for p in range(2, per_day):
+        bins = days * per_day + p
+        same = bool(np.all(bins - 2 >= first)) and all(
+            np.array_equal(np.round(r[bins] * 3600.0, 6), np.round(r[bins - j] * 3600.0, 6))
+            for r in rates
+            for j in (1, 2)
+        )
+        if same:
+            tie[p] = tie[p - 1]
+    return tie
 
 
 # --- evidence ----------------------------------------------------------------------------------
 
 
-def moments(runs: np.ndarray, types: DayTypes) -> np.ndarray:
+def moments(runs: np.ndarray, types: DayTypes, offset: int = 0) -> np.ndarray:
     """Sufficient sums of the slot ratios: (3 measures, 6, groups, types, per_day) with
     [n units, sum num, sum den, sum num^2, sum den^2, sum num x den] over the (replication, day)
-    units of each slot. ``runs`` is (replications, 5, groups, bins)."""
+    units of each slot. ``runs`` is (replications, rows of :func:`run_counts`, groups, bins).
+
+    ``offset`` != 0: the ratios at ``offset`` agents from the simulated level, the measured
+    counts corrected by what the counterfactual prices (answered quickly: measured + priced at
+    the level - priced at the simulated one; the model only prices the difference)."""
     g = runs.shape[2]
     out = np.zeros((3, 6, g, types.count, types.per_day))
+    counts = runs[:, :_DIRECT].copy()
+    if offset:
+        for kind, row in ((0, 1), (1, 2)):  # quick, abandoned
+            counts[:, row] += runs[:, _row(kind, offset)] - runs[:, _row(kind, 0)]
+        counts[:, 4] = runs[:, _row(2, offset)]
     for k in range(types.count):
         mask = types.measured(k)[None, None, :, :]  # (1, 1, days, per_day)
-        x = types.gather(runs, k)  # (reps, 5, groups, days, per_day)
+        x = types.gather(counts, k)  # (reps, 5, groups, days, per_day)
         for m, (ni, di) in enumerate(_NUM_DEN):
             num = np.where(mask, x[:, ni], 0.0)
             den = np.where(mask, x[:, di], 0.0)
@@ -245,6 +381,12 @@ class Evidence:
             var = resid / (np.maximum(n, 1) * np.maximum(n - 1, 1) * mean_den**2)
             se = np.where(n >= 2, np.sqrt(var), np.inf)
         return cls(est, se, n)
+
+    def where(self, mask: np.ndarray, other: Evidence) -> Evidence:
+        """This evidence where ``mask`` (a slot array), ``other``'s elsewhere."""
+        return Evidence(*(np.where(mask, a, b) for a, b in zip(
+            (self.est, self.se, self.n), (other.est, other.se, other.n), strict=True
+        )))  # fmt: skip
 
     def _t(self, alpha: float) -> np.ndarray:
         from scipy import stats

@@ -27,6 +27,7 @@ from sim.planning.loads import (
     required_for,
 )
 from sim.planning.slots import (
+    OFFSETS,
     DayTypes,
     Evidence,
     day_types,
@@ -63,6 +64,7 @@ targets) may be accepted; finer differences are not worth simulating for."""
 ALPHA = 0.05  # one-sided significance of both tests
 VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never uses
 MAX_STEP = 4  # the most levels one round moves a slot
+CONFIRMS = 2  # rounds a spent budget keeps for checking the plan as a whole (_confirm, _recheck)
 CONFIRM_ALPHA = 0.15  # an unproven level kept by the confirming run reaches the targets at 85%
 WINDOW = 2
 """Rounds of evidence a decision uses (the latest): a slot's service level depends on the
@@ -91,15 +93,26 @@ class Search:
     history: list[float] = field(default_factory=list)
     budget_spent: bool = False
     good: np.ndarray | None = None  # the last round's level reached target - delta on evidence
+    priced: dict = field(default_factory=dict)  # as evidence, levels priced by other levels' runs
+    types: DayTypes | None = None  # the blocks evidence pools over (set by the search, not saved)
+    confirmed: int = 0  # rounds of the whole plan run after the budget was spent
 
-    def at(self, levels: np.ndarray, since: int = 0, until: int | None = None) -> Evidence:
-        """Pooled evidence of every slot at the given levels (blocks ``since`` to ``until``)."""
+    def at(self, levels: np.ndarray, since: int = 0, until: int | None = None, priced=False):
+        """Pooled evidence of every slot at the given levels (blocks ``since`` to ``until``),
+        over the slot's block of neighbouring intervals; ``priced``: with what runs at other
+        levels priced there (:func:`sim.planning.slots.moments` with an offset)."""
         g, k, p = levels.shape
         m = np.zeros((3, 6, g, k, p))
-        for (gi, ki, pi, level, block), mom in self.evidence.items():
-            if levels[gi, ki, pi] == level and since <= block and (until is None or block < until):
-                m[:, :, gi, ki, pi] += mom
-        return Evidence.of(m)
+        sources = (self.evidence, self.priced) if priced else (self.evidence,)
+        for source in sources:
+            for (gi, ki, pi, level, block), mom in source.items():
+                if (
+                    levels[gi, ki, pi] == level
+                    and since <= block
+                    and (until is None or block < until)
+                ):
+                    m[:, :, gi, ki, pi] += mom
+        return Evidence.of(m if self.types is None else self.types.pool(m))
 
     def current(self, levels: np.ndarray) -> Evidence:
         """Evidence at the given levels from every round, unless the last ``WINDOW`` rounds
@@ -116,9 +129,16 @@ class Search:
 
         return Evidence(pick(new.est, pooled.est), pick(new.se, pooled.se), pick(new.n, pooled.n))
 
-    def store(self, levels: np.ndarray, mom: np.ndarray, block: int) -> None:
-        for gi, ki, pi in np.ndindex(levels.shape):
-            self.evidence[(gi, ki, pi, int(levels[gi, ki, pi]), block)] = mom[:, :, gi, ki, pi]
+    def store(self, levels: np.ndarray, runs: np.ndarray, types: DayTypes, block: int) -> None:
+        """A round's runs at ``levels``: the evidence there, and each level ``OFFSETS`` away
+        priced (:func:`sim.planning.slots.priced_counts`)."""
+        for d in OFFSETS:
+            mom = moments(runs, types, d)
+            into = self.evidence if d == 0 else self.priced
+            for gi, ki, pi in np.ndindex(levels.shape):
+                level = int(levels[gi, ki, pi]) + d
+                if level >= 0:
+                    into[(gi, ki, pi, level, block)] = mom[:, :, gi, ki, pi]
 
 
 @dataclass
@@ -290,20 +310,18 @@ def staff(
        offered load (agents busy when nobody waits: the lag of a time-varying load, redials
        and IVR included); Erlang A on that load prices every level and gives the start.
     3. **Rounds**: one simulation of the plan a round, each undecided slot at the level it
-       still needs evidence on (its own level n, or n - 1 once n is good). A slot is decided
-       at n when n is not significantly below target - ``delta`` (one-sided 5%, on the ratio
-       pooled over the replication x day units of every round that simulated that level),
-       its point estimate meets the target (a wide interval alone never accepts a level), and
-       n - 1 is significantly short of the target. The level's own evidence is that of the
-       last ``WINDOW`` rounds only when they are significantly worse than the older ones
-       (:meth:`Search.current`: the slots before it or the groups it shares calls with
-       moved). Otherwise it moves up (n significantly short of target - delta; by the
-       measured slope from n - 1 to n), down (n - 1 meets on its point estimate) or stays
-       undecided; each round uses a new block of replications. ``max_iterations`` rounds at
-       most; when the budget is spent, the undecided slots (said to be) get the lowest level
-       shown good (else one above the highest simulated) and the last round confirms that
-       plan as a whole (:func:`_confirm`): an undecided slot not shown reaching the targets
-       there gets one agent more.
+       still needs evidence on (its own level n, or n - 1 once n is good). Every run also
+       prices the levels ``OFFSETS`` around it from the number in system its arrivals saw
+       (the ISA's counterfactual step, :func:`sim.planning.slots.priced_counts`), which steers
+       the moves and judges n - 1 before it is simulated. A slot is decided at n when n is not
+       significantly below target - ``delta`` and its point estimate meets the target (on
+       runs at n, pooled over rounds, days and its block of intervals; recent rounds only
+       when they are significantly worse, :meth:`Search.current`) and n - 1 is significantly
+       short. Otherwise it moves up (n short of target - delta, or its point estimate
+       missing), down (n - 1 meets on its point estimate) or stays. ``max_iterations`` rounds
+       at most; when the budget is spent, the undecided slots (said to be) get the lowest
+       level shown good and the last two rounds check the plan as a whole (:func:`_confirm`,
+       :func:`_recheck`).
     4. **Fresh seeds**: the recommended staffing is re-simulated with replications the search
        never used; :meth:`StaffingResult.check` reports meets, significant misses, worst slot.
     """
@@ -318,7 +336,7 @@ def staff(
         )
     groups = list(scenario.agents.groups)
     types = day_types(scenario, pool_days)
-    total = reps * (1 + max_iterations) + verify
+    total = _ample(reps) + reps * max_iterations + verify
     say = progress or (lambda line: None)
 
     def simulate(plan_levels: np.ndarray, rep_ids: list[int], done: int) -> np.ndarray:
@@ -334,9 +352,10 @@ def staff(
 
     with executor_scope(executor) as ex:
         state = resume or _start(scenario, targets, types, groups, seed, reps, simulate, say)
+        state.types = types
         if checkpoint:
             checkpoint(result(state), state)
-        while not state.decided.all() and state.round < max_iterations - 1:
+        while not state.decided.all() and state.round < max_iterations - CONFIRMS:
             _round(state, targets, types, reps, delta, simulate)
             state.history.append(_hours(scenario, types, state.levels))
             open_ = int((~state.decided).sum())
@@ -348,7 +367,7 @@ def staff(
             if checkpoint:
                 checkpoint(result(state), state)
         state.budget_spent = not state.decided.all()
-        if state.budget_spent and state.round < max_iterations:  # not confirmed yet
+        if state.budget_spent and state.confirmed == 0 and state.round < max_iterations:
             moved = _best_guess(state, targets, delta)
             bumped = _confirm(state, targets, types, reps, simulate)
             state.history.append(_hours(scenario, types, state.levels))
@@ -357,6 +376,12 @@ def staff(
                 f"{moved} of them set to the lowest level shown to reach the target; "
                 f"the plan confirmed on new replications, {bumped} slots one agent more"
             )
+            if checkpoint:
+                checkpoint(result(state), state)
+        if state.budget_spent and state.confirmed == 1 and state.round < max_iterations:
+            bumped = _recheck(state, targets, types, reps, simulate)
+            state.history.append(_hours(scenario, types, state.levels))
+            say(f"the confirmed plan run once more: {bumped} slots one agent more")
             if checkpoint:
                 checkpoint(result(state), state)
         say(f"checking the staffing with {verify} fresh replications")
@@ -379,6 +404,12 @@ def _elapsed(started: float, done: int, most: int, finished: bool) -> str:
     return f"elapsed {duration_text(spent)}, at most ~{left} more"
 
 
+def _ample(reps: int) -> int:
+    """Replications of the run with ample agents: half a round's (it measures a mean, the
+    offered load, and only starts the search)."""
+    return max(1, (reps + 1) // 2)
+
+
 def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Search:
     """Erlang levels, then one run with ample agents whose offered load prices every level."""
     loads = group_loads(scenario)
@@ -395,13 +426,15 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
     say(f"{types.count} day type(s): {', '.join(types.names)}; offered load with ample agents")
     for note in types.notes:
         say(note)
-    runs = simulate(ample, list(range(reps)), 0)
-    m = np.zeros(erlang.shape)  # agent-seconds busy per unit: the offered load x interval
+    runs = simulate(ample, list(range(_ample(reps))), 0)
+    busy, units = np.zeros(erlang.shape), np.zeros(erlang.shape)
     for k in range(types.count):
-        units = types.measured(k)[None, None, :, :]
+        measured = types.measured(k)[None, None, :, :]
         x = types.gather(runs, k)[:, 3]  # busy seconds (reps, groups, days, per_day)
-        n = units.sum(axis=(0, 2)) * len(runs)
-        m[:, k, :] = np.where(units, x, 0.0).sum(axis=(0, 2)) / np.maximum(n, 1)
+        units[:, k, :] = measured.sum(axis=(0, 2)) * len(runs)
+        busy[:, k, :] = np.where(measured, x, 0.0).sum(axis=(0, 2))
+    # agent-seconds busy per unit (the offered load x interval), over the slot's block
+    m = types.pool(busy) / np.maximum(types.pool(units), 1)
     levels = erlang.copy()
     cache: dict = {}
     for i, g in enumerate(groups):
@@ -411,7 +444,7 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
                 offered = m[i, k, p] / scenario.interval  # agents busy = offered load
                 levels[i, k, p] = required_for(offered / h, loads[g], targets, scenario, cache)
     levels = np.maximum(levels, lo)
-    state = Search(levels, fixed.copy(), lo, fixed, erlang, simulated=reps)
+    state = Search(levels, fixed.copy(), lo, fixed, erlang, simulated=_ample(reps))
     state.history.append(_hours(scenario, types, levels))
     return state
 
@@ -419,12 +452,17 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
 def _verdicts(state: Search, targets, delta):
     """Evidence at each slot's level and one below, and what it shows: ``ok`` (not
     significantly short of target - delta), ``good`` (significantly better than target -
-    delta, and the point estimate meets the target), ``short`` (the level below is
-    significantly short of the target, or there is none)."""
+    delta, and the point estimate meets the target; measured at the level, never priced),
+    ``short`` (the level below is significantly short of the target, measured there, or
+    before it is simulated priced by the runs of other levels; or there is none)."""
     plan = state.levels
     below_levels = np.maximum(plan - 1, state.lo)
-    # the level below stays short as the context around it moves down: all rounds count
+    # the level below stays short as the context around it moves down: all rounds count;
+    # priced by other levels' runs only until it is simulated itself (the counterfactual is
+    # an approximation: with no abandonment it can be far off a level or two away)
     here, below = state.current(plan), state.at(below_levels)
+    priced = state.at(below_levels, priced=True)
+    below = below.where(below.n[0] > 0, priced)
     seen = here.n[0] > 0
     ok = ~seen | here.ok(targets, delta, ALPHA)
     good = seen & here.sure(targets, delta, ALPHA) & here.meets(targets)
@@ -459,50 +497,101 @@ def _confirm(state: Search, targets, types, reps, simulate) -> int:
     guess (never simulated together), run on new replications. An undecided slot, whose level
     no test has shown good, gets one agent more unless this run shows it reaching the targets
     (one-sided ``CONFIRM_ALPHA``: a point estimate just at the target is a coin toss with fresh
-    seeds); any slot significantly short one more (returns how many slots moved)."""
-    state.block = state.round
-    runs = simulate(state.levels, [state.block * reps + r for r in range(reps)], state.simulated)
-    state.simulated += reps
-    state.round += 1
+    seeds); any slot significantly short one more (an interval short in its own right moves
+    its whole block; returns how many slots moved)."""
+    runs = _run_round(state, state.levels, types, reps, simulate)
     mom = moments(runs, types)
-    state.store(state.levels, mom, state.block)
-    ev = Evidence.of(mom)  # this plan's context only: earlier rounds measured another
+    ev = Evidence.of(types.pool(mom))  # this plan's context only: earlier rounds measured another
     more = (~state.decided & ~ev.sure(targets, 0.0, CONFIRM_ALPHA)).astype(np.int64)
-    more += ev.short(targets, ALPHA)  # significantly short: one more still
+    short = ev.short(targets, ALPHA) | _in_block(types, Evidence.of(mom).short(targets, ALPHA))
+    more += short  # significantly short: one more still
     more[state.fixed] = 0
     state.levels = state.levels + more
+    state.confirmed = 1
     return int((more > 0).sum())
 
 
-def _round(state: Search, targets, types, reps, delta, simulate) -> None:
-    """One simulation of the plan, each undecided slot at the level it still needs evidence
-    on (its own level, or one below once its own is good); then decide and move the rest."""
-    *_, below_levels, ok, good, short = _verdicts(state, targets, delta)
-    test = np.where(~state.decided & good & ~short, below_levels, state.levels)
-    state.block = state.round  # fresh replications each round: evidence grows where undecided
-    runs = simulate(test, [state.block * reps + r for r in range(reps)], state.simulated)
+def _recheck(state: Search, targets, types, reps, simulate) -> int:
+    """The confirmed plan (the context every slot will have) run once more on new
+    replications: a slot significantly short at its level on this run and the confirming one
+    (where its level did not change there), or on this run alone, gets one agent more (its
+    whole block). A confirming run of one round sees only part of a shortfall of .03."""
+    since = state.block
+    runs = _run_round(state, state.levels, types, reps, simulate)
+    both = state.at(state.levels, since)  # pooled over each block too
+    alone = Evidence.of(moments(runs, types))
+    more = (both.short(targets, ALPHA) | _in_block(types, alone.short(targets, ALPHA))).astype(
+        np.int64
+    )
+    more[state.fixed] = 0
+    state.levels = state.levels + more
+    state.confirmed = 2
+    return int((more > 0).sum())
+
+
+def _run_round(state: Search, levels: np.ndarray, types, reps, simulate) -> np.ndarray:
+    """Simulate ``levels`` on the next block of replications (fresh each round: evidence grows
+    where undecided) and store what the runs measure and price."""
+    state.block = state.round
+    runs = simulate(levels, [state.block * reps + r for r in range(reps)], state.simulated)
     state.simulated += reps
     state.round += 1
-    state.store(test, moments(runs, types), state.block)
+    state.store(levels, runs, types, state.block)
+    return runs
+
+
+def _in_block(types: DayTypes, flag: np.ndarray) -> np.ndarray:
+    """True wherever any interval of the slot's block is."""
+    return types.pool(flag.astype(float)) > 0
+
+
+def _round(state: Search, targets, types, reps, delta, simulate) -> None:
+    """One simulation of the plan on new replications, each undecided slot at the level it
+    still needs evidence on (its own, or one below once its own is good and the level below
+    is not yet shown short); its evidence there and the levels ``OFFSETS`` away priced from
+    the same runs; then decide and move the rest (an iterative-staffing step: to the nearest
+    level the runs price as meeting the targets)."""
+    *_, below_levels, ok, good, short = _verdicts(state, targets, delta)
+    test = np.where(~state.decided & good & ~short, below_levels, state.levels)
+    _run_round(state, test, types, reps, simulate)
     plan = state.levels
     here, below, below_levels, ok, good, short = _verdicts(state, targets, delta)
     # decided on all the evidence so far: a slot whose level stops meeting reopens
     state.decided = state.fixed | (good & short)
     state.good = good
-    slope = here.est[0] - below.est[0]
     nxt = plan.copy()
-    up = ~state.decided & ~ok
-    steps = np.ones(plan.shape)
-    if targets.service_level is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            need = np.ceil((targets.service_level - here.est[0]) / slope)
-        steps = np.where(np.isfinite(need) & (slope > 0), np.clip(need, 1, MAX_STEP), 1)
-    nxt[up] = plan[up] + steps[up].astype(np.int64)
-    down = ~state.decided & good & (below.n[0] > 0) & below.meets(targets) & ~short
-    extra = np.zeros(plan.shape)
-    if targets.service_level is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            spare = np.floor((below.est[0] - targets.service_level) / slope)
-        extra = np.where(np.isfinite(spare) & (slope > 0), np.clip(spare, 0, MAX_STEP - 1), 0)
-    nxt[down] = np.maximum(below_levels[down] - extra[down].astype(np.int64), state.lo[down])
-    state.levels = nxt
+    # up when significantly short of target - delta, or (an iterative-staffing step) when the
+    # point estimate misses the target: a level in the indifference zone would never be shown
+    # good, and waiting there spends the rounds
+    up = ~state.decided & (~ok | ((here.n[0] > 0) & ~here.meets(targets)))
+    down = ~state.decided & good & ~short & below.meets(targets)
+    step_up, step_down = _priced_steps(state, targets)
+    nxt[up] = plan[up] + step_up[up]
+    nxt[down] = plan[down] - step_down[down]
+    state.levels = np.maximum(nxt, state.lo)
+
+
+def _priced_steps(state: Search, targets) -> tuple[np.ndarray, np.ndarray]:
+    """From this round's runs: agents up to the nearest level priced as meeting the targets
+    (beyond the levels priced, the service level extrapolated along the priced slope; at most
+    ``MAX_STEP``), and agents down to the lowest level below priced as meeting them (at least
+    one: the caller moves down only when the level below meets on all the evidence)."""
+    plan, since = state.levels, state.block
+    up = np.full(plan.shape, -1, dtype=np.int64)
+    prev = None
+    for d in (dd for dd in OFFSETS if dd > 0):
+        ev = state.at(plan + d, since, priced=True)
+        up = np.where((up < 0) & ev.meets(targets), d, up)
+        if prev is not None and targets.service_level is not None:
+            slope = ev.est[0] - prev.est[0]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                need = d + np.ceil((targets.service_level - ev.est[0]) / slope)
+            far = np.where(np.isfinite(need) & (slope > 0), need, MAX_STEP)
+            up = np.where(up < 0, np.clip(far, d + 1, MAX_STEP), up)
+        prev = ev
+    up = np.where(up < 0, MAX_STEP, up)
+    down = np.ones(plan.shape, dtype=np.int64)
+    for d in sorted(-dd for dd in OFFSETS if dd < -1):
+        ev = state.at(plan - d, since, priced=True)
+        down = np.where((down == d - 1) & ev.meets(targets) & (plan - d >= state.lo), d, down)
+    return up, down

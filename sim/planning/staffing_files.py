@@ -52,9 +52,11 @@ def save_search(out: Path, state: Search, key: str) -> None:
         "round": state.round,
         "block": state.block,
         "simulated": state.simulated,
+        "confirmed": state.confirmed,
         "history": state.history,
         "good": None if state.good is None else state.good.tolist(),
         "evidence": [[*k, v.ravel().tolist()] for k, v in state.evidence.items()],
+        "priced": [[*k, v.ravel().tolist()] for k, v in state.priced.items()],
     }
     write_atomic(out / SEARCH_FILE, json.dumps(data) + "\n")
 
@@ -80,12 +82,14 @@ def load_search(out: Path, key: str) -> Search | None:
         round=data["round"],
         block=data["block"],
         simulated=data["simulated"],
+        confirmed=data.get("confirmed", 0),
         history=list(data["history"]),
     )
     if data.get("good") is not None:
         state.good = np.array(data["good"], dtype=bool)
-    for *k, values in data["evidence"]:
-        state.evidence[tuple(int(x) for x in k)] = np.array(values).reshape(3, 6)
+    for name, into in (("evidence", state.evidence), ("priced", state.priced)):
+        for *k, values in data.get(name, []):
+            into[tuple(int(x) for x in k)] = np.array(values).reshape(3, 6)
     return state
 
 
