@@ -114,12 +114,16 @@ def simulate(
 
     if stream is None:  # memory: no KPI reads the run-only columns
         total = None
-        frozen = calls.freeze(drop=() if keep_records else RUN_ONLY_COLUMNS)
+        drop = () if keep_records else RUN_ONLY_COLUMNS
+        frozen = calls.freeze(drop=tuple(c for c in drop if c != "agent"))  # derive_ends reads it
     else:  # the calls not yet reduced: the last blocks, open calls among them
         assert isinstance(calls, WindowedCallLog)  # the only log a stream is made for
         total = stream.sums
         frozen = calls.rows(stream.done, len(calls))
     center.derive_ends(frozen)
+    if stream is None and not keep_records:
+        del frozen.columns["agent"]  # the last run-only column: its memory goes now
+        del calls.agent[:]
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
     records = replace(
         params, calls=frozen, present=present, mean_queue_length=center.mean_queue_length(horizon)
