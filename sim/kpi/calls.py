@@ -76,16 +76,23 @@ def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.nda
     B(x) = sum_i clip(x - s_i, 0, e_i - s_i) is evaluated at the edges with sorted cumulative
     sums, so the cost is O((n + bins) log n), not n x bins.
     """
-    b = _sum_after(starts, edges) - _sum_after(ends, edges)
-    return np.diff(b)
+    return np.diff(_busy_until(starts, ends, edges))
 
 
-def _sum_after(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _busy_until(starts: np.ndarray, ends: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """B(x) of :func:`busy_time` at each of ``points`` (any order: each value is computed on
+    its own, so one call for several sets of edges gives each the same bits as its own call).
+    Starts in call-id order are nearly sorted (calls are answered about in arrival order): a
+    stable sort, which runs on sorted stretches, takes a sixth of the time of the default."""
+    return _sum_after(starts, points, stable=True) - _sum_after(ends, points)
+
+
+def _sum_after(values: np.ndarray, edges: np.ndarray, stable: bool = False) -> np.ndarray:
     """sum_i max(x - v_i, 0) at each edge x: k x minus the sum of the k values below x.
 
     One sorted copy and one cumulative sum alive at a time (memory: 16 bytes a value).
     """
-    v = np.sort(values)
+    v = np.sort(values, kind="stable" if stable else None)
     k = np.searchsorted(v, edges)
     cum = np.empty(len(v) + 1)
     cum[0] = 0.0
@@ -173,15 +180,16 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
     out["offered_wait"] = float(np.sum(wait[offered]))
     window = np.array([rec.warmup, rec.horizon])
     spans = [(c.group == g) & (c.outcome == Outcome.ANSWERED) for g in range(len(rec.groups))]
-    out["busy_window"] = np.array(
-        [busy_time(c.answer[m], c.release[m], window)[0] for m in spans], dtype=float
-    )
+    edges = None if interval is None else np.arange(0.0, rec.horizon + interval / 2, interval)
+    # B(x) once per group at the window's ends and the bins' edges: one sort of each column
+    points = window if edges is None else np.concatenate([window, edges])
+    busy = [_busy_until(c.answer[m], c.release[m], points) for m in spans]
+    out["busy_window"] = np.array([b[1] - b[0] for b in busy], dtype=float)
     segs = list(segments(rec, offered, c))
     for name in ("offered", "quick", "abandoned"):
         out[f"segments.{name}"] = np.array([(masks[name] & m).sum() for _, m in segs], np.int64)
-    if interval is None:
+    if edges is None or interval is None:
         return out
-    edges = np.arange(0.0, rec.horizon + interval / 2, interval)
     n_bins = len(edges) - 1
     bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
     which = bin_of if owner is None else bin_of + n_bins * owner.astype(np.int64)
@@ -195,9 +203,9 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
         out[f"bins.{name}"] = count(masks[name])
     out["bins.answered_wait"] = count(answered, wait)
     out["bins.offered_wait"] = count(offered, wait)
-    out["bins.busy"] = np.array(
-        [busy_time(c.answer[m], c.release[m], edges) for m in spans], dtype=float
-    ).reshape(len(spans), n_bins)
+    out["bins.busy"] = np.array([np.diff(b[2:]) for b in busy], dtype=float).reshape(
+        len(spans), n_bins
+    )
     for name in ("offered", "quick", "abandoned"):
         out[f"bins.segments.{name}"] = np.concatenate(
             [count(masks[name] & m, index=bin_of, rows=1) for _, m in segs]
