@@ -290,3 +290,39 @@ def test_a_waiting_call_moves_on_when_the_earlier_group_goes_off_duty():
         at_close = (c.queue_entry < 7200) & (c.answer == 7200) & (c.group == 1)
         # backup agents idle at 02:00 take the calls waiting for the closed group then
         assert (at_close.sum() >= 1) == skip
+
+
+def test_listeners_by_call_type_follow_the_general_ones_for_their_type_only():
+    sc = _scenario(
+        {"a": {"skills": ["x", "y"], "staffing": 2}},
+        call_types={
+            "x": {"share": 0.5, "handle_time": {"dist": "fixed", "value": 10}},
+            "y": {"share": 0.5, "handle_time": {"dist": "fixed", "value": 10}},
+        },
+    )
+    env, calls = ModelEnvironment(), CallLog()
+    center = ContactCenter(env, sc, Streams(1), calls)
+    heard: list[tuple[str, int, float]] = []
+    with pytest.raises(ValueError, match="one entry per call type"):
+        center.connect(None, [], by_type=[None])
+    center.connect(
+        None,
+        [lambda cid, at: heard.append(("all", cid, at))],
+        by_type=[None, lambda cid, at: heard.append(("y", cid, at))],
+    )
+    center.start()
+    for cid, ctype in enumerate([0, 1, 1]):
+        calls.add(arrival=0.0, queue_entry=0.0, call_type=ctype, handle=10.0, patience=60.0)
+        env.later(float(cid), center.offer, cid)
+    env.run(100.0)
+    assert heard == [
+        ("all", 0, 10.0),
+        ("all", 1, 11.0),
+        ("y", 1, 11.0),
+        ("all", 2, 20.0),
+        ("y", 2, 20.0),
+    ]  # 2 agents: call 2 waits for the first to finish at 10 s
+    # with none at all the router takes its lean path: no listener, the same answers
+    center = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
+    center.connect(None, [], by_type=[None, None])
+    assert center._plain

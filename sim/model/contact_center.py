@@ -55,13 +55,14 @@ class ContactCenter:
     def __init__(self, env: ModelEnvironment, scenario: Scenario, streams: Streams, calls: CallLog):
         self.env, self.calls = env, calls
         # columns the answer path reads and writes, bound once
-        self._handle, self._outcome = calls.handle, calls.outcome
+        self._handle, self._outcome, self._call_type = calls.handle, calls.outcome, calls.call_type
         self._answer_at, self._agent = calls.answer, calls.agent
         # the hot path pushes its events onto the agenda itself (sim.model.events)
         self._agenda, self._next_seq = env.agenda, env.next_seq
         self.warmup = scenario.warmup
         self.on_abandoned: Callable[[int, float], None] | None = None
         self.on_handled: list[Callable[[int, float], None]] = []
+        self._handled_by_type: list[tuple[Callable[[int, float], None], ...]] = []
         self._connected = False
         types, tiers = list(scenario.call_types), list(scenario.customer_tiers)
         self.groups = list(scenario.agents.groups)
@@ -151,12 +152,22 @@ class ContactCenter:
         self,
         on_abandoned: Callable[[int, float], None] | None,
         on_handled: list[Callable[[int, float], None]],
+        by_type: list[Callable[[int, float], None] | None] | None = None,
     ) -> None:
         """What follows a call: ``on_abandoned(cid, at)`` when a caller hangs up in the queue,
-        then each ``on_handled(cid, at)`` in order when an answered call's talk ends."""
+        then each ``on_handled(cid, at)`` in order when an answered call's talk ends, then
+        ``by_type[call type](cid, at)`` where that is not None (the business a type creates:
+        a type that creates nothing costs no call per answer)."""
         self.on_abandoned, self.on_handled = on_abandoned, list(on_handled)
+        n_types = len(self.immediate)
+        if by_type is not None and len(by_type) != n_types:
+            raise ValueError(f"by_type: one entry per call type ({n_types}), got {len(by_type)}")
+        extra = [None] * n_types if by_type is None else by_type
+        self._handled_by_type = [(*self.on_handled, *(() if fn is None else (fn,))) for fn in extra]
         self._connected = True
-        self._plain = self.acw is None and not self._work_trackers and not self.on_handled
+        self._plain = (
+            self.acw is None and not self._work_trackers and not any(self._handled_by_type)
+        )
 
     # --- staffing ----------------------------------------------------------------------------
 
@@ -306,7 +317,7 @@ class ContactCenter:
         heappush(self._agenda, (now + busy, self._next_seq(), self._release, agent))
         for tracker in self._work_trackers:
             tracker.assigned(g, now, now + busy)
-        for listener in self.on_handled:  # redials, then the business the call creates
+        for listener in self._handled_by_type[self._call_type[cid]]:  # redials, business
             listener(cid, now + talk)
 
     def _call_path(self) -> tuple[Callable[[float, int], None], Callable[[float, int], None]]:

@@ -84,10 +84,10 @@ def simulate(
     handled: list[Callable[[int, float], None]] = (
         [redials.after_handled] if redials.unresolved_rule is not None else []
     )
-    if flows is not None:
-        handled.append(flows.on_handled)
     center.connect(
-        redials.after_abandon if redials.abandon_rule is not None else None, on_handled=handled
+        redials.after_abandon if redials.abandon_rule is not None else None,
+        on_handled=handled,
+        by_type=flows.by_type if flows is not None else None,
     )
     center.start()
     horizon, warmup = scenario.horizon_s, scenario.warmup
@@ -189,7 +189,8 @@ class _Stream:
 
 
 class _BusinessFlows:
-    """The back office and delivery after the handled calls: one listener, frozen records."""
+    """The back office and delivery after the handled calls: listeners by call type, frozen
+    records."""
 
     def __init__(self, env, scenario: Scenario, streams: Streams, calls: CallLog, schedule_call):
         sc = self.sc = scenario
@@ -208,19 +209,13 @@ class _BusinessFlows:
             if sc.back_office is not None
             else None
         )
-        # one listener; call types that create nothing cost a list lookup
+        # a listener per call type (None: it creates nothing), for ContactCenter.connect
         takes: dict[str, Callable[[int, float], None]] = {}  # the schema checks each is modelled
         if self.delivery is not None:
             takes["delivery_order"] = self.delivery.on_handled
         if self.back_office is not None:
             takes.update(self.back_office.intake)
-        self._by_type = [takes[ct.creates] if ct.creates else None for ct in sc.call_types.values()]
-        self._call_type = calls.call_type
-
-    def on_handled(self, cid: int, at: float) -> None:
-        handler = self._by_type[self._call_type[cid]]
-        if handler is not None:
-            handler(cid, at)
+        self.by_type = [takes[ct.creates] if ct.creates else None for ct in sc.call_types.values()]
 
     def freeze(self) -> BusinessRecords:
         rec = BusinessRecords(self.sc)
