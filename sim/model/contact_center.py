@@ -8,7 +8,7 @@ The story of one call, as this module tells it:
 2. It is answered when an agent of an allowed group frees up (``release``) and picks it: by tier
    priority, then the longest wait. Talk time is the call's handle time times the group's factor;
    after-call work follows, and only then is the agent free again.
-3. Or its patience runs out first and it hangs up (``_give_up``); the queue forgets it lazily
+3. Or its patience runs out first and it hangs up (``give_up``); the queue forgets it lazily
    (it is skipped when it reaches the head) so that abandoning costs O(1).
 
 Which free agent answers an arriving call is the routing policy's choice
@@ -286,18 +286,6 @@ class ContactCenter:
             self._outcome[cid] = _ANSWERED
             self._answer(now, cid, *chosen)
 
-    def _give_up(self, now: float, cid: int) -> None:
-        outcome = self._outcome
-        if outcome[cid] != WAITING:
-            return  # answered before its patience ran out
-        outcome[cid] = _ABANDONED
-        self.calls.end[cid] = now
-        self.wait_area += self.waiting * (now - self._wait_last)  # _count_waiting, inlined
-        self._wait_last = now
-        self.waiting -= 1
-        if self.on_abandoned is not None:
-            self.on_abandoned(cid, now)
-
     def _answer(self, now: float, cid: int, g: int, agent: int) -> None:
         """An agent takes the call: its answer time and agent are written. A call that
         waited is marked answered by the caller (it must stop being WAITING); for one answered
@@ -321,7 +309,8 @@ class ContactCenter:
             listener(cid, now + talk)
 
     def _call_path(self) -> tuple[Callable[[float, int], None], Callable[[float, int], None]]:
-        """The hot path, ``offer`` and ``release``, as closures over the router's state.
+        """The hot path, ``offer``, ``release`` and ``give_up``, as closures over the router's
+        state.
 
         They run for every call; as closures they read the columns, lists and bound methods
         they use from cells instead of attributes of ``self`` (6 % of an M/M/50+M run,
@@ -337,7 +326,7 @@ class ContactCenter:
         agent_group, leaving, factor = self.agent_group, self.leaving, self.factor
         agenda, next_seq, enqueue, pick = self._agenda, self._next_seq, queues.append, queues.pick
         delayed, n_tiers = self.delayed, self.n_tiers
-        give_up, overflow, answer = self._give_up, self._overflow, self._answer
+        overflow, answer, end_of = self._overflow, self._answer, calls.end
 
         def offer(now: float, cid: int) -> None:
             """A call reaches the queue: answered at once, or it waits (patience starts now)."""
@@ -372,6 +361,19 @@ class ContactCenter:
             for after, _ in delayed[ctype]:
                 if after < patience:
                     heappush(agenda, (now + after, next_seq(), overflow, cid))
+
+        def give_up(now: float, cid: int) -> None:
+            """A waiting call's patience runs out: it hangs up. Most calls that waited were
+            answered first (9 in 10 on M/M/50+M): for them this is a look-up and a return."""
+            if outcome[cid] != WAITING:
+                return
+            outcome[cid] = _ABANDONED
+            end_of[cid] = now
+            center.wait_area += center.waiting * (now - center._wait_last)  # _count_waiting
+            center._wait_last = now
+            center.waiting -= 1
+            if center.on_abandoned is not None:
+                center.on_abandoned(cid, now)
 
         def release(now: float, agent: int) -> None:
             """An agent is free: it leaves if its shift is over, else it takes the best waiting
