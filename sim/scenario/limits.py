@@ -1,7 +1,8 @@
 """How big a run may be: checked at validation, before anything is allocated.
 
-A run draws every first call of the horizon at once, so a typo (``weekday_factors: {mon:
-100001}``) would ask for gigabytes. :func:`expected_calls` is checked against
+A run draws the number of first calls of the whole horizon before it starts (and a run with
+records reserves their rows), so a typo (``weekday_factors: {mon: 100001}``) would ask for
+gigabytes. :func:`expected_calls` is checked against
 :data:`MAX_CALLS` (raise it with ``--max-calls``); calls made again (redials, call-backs) are
 capped per simulated minute at run time, so a loop that makes no progress in simulated time
 stops with a clear error instead of running forever.
