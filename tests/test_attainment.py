@@ -209,7 +209,9 @@ def test_run_prints_daily_targets_day_by_day(tmp_path):
         line = f"{kpi} >= "
         assert line in text and f"met on {e['days_met']} of {e['days']} days" in text
         if e["days_missed"]:
-            assert f"missed on {e['days_missed']} of {e['days']} days" in text  # the verdict
+            met = summary["kpis"][kpi]["met"]
+            verdict = "missed overall and on" if met is False else "met overall, missed on"
+            assert f"{verdict} {e['days_missed']} of {e['days']} days" in text
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="day-attainment-table"' in html
     assert html.index('id="day-attainment"') < html.index('id="kpis"')

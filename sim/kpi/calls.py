@@ -185,9 +185,13 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
     points = window if edges is None else np.concatenate([window, edges])
     busy = [_busy_until(c.answer[m], c.release[m], points) for m in spans]
     out["busy_window"] = np.array([b[1] - b[0] for b in busy], dtype=float)
-    segs = list(segments(rec, offered, c))
+    segs = _segment_codes(rec, c)
     for name in ("offered", "quick", "abandoned"):
-        out[f"segments.{name}"] = np.array([(masks[name] & m).sum() for _, m in segs], np.int64)
+        mask = masks[name]
+        out[f"segments.{name}"] = np.concatenate(
+            [np.bincount(code[mask], minlength=size) for code, size in segs]
+            or [np.zeros(0, np.int64)]
+        ).astype(np.int64)
     if edges is None or interval is None:
         return out
     n_bins = len(edges) - 1
@@ -207,8 +211,9 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
         len(spans), n_bins
     )
     for name in ("offered", "quick", "abandoned"):
+        mask = masks[name]
         out[f"bins.segments.{name}"] = np.concatenate(
-            [count(masks[name] & m, index=bin_of, rows=1) for _, m in segs]
+            [count(mask, index=code * n_bins + bin_of, rows=size) for code, size in segs]
             or [np.zeros((0, n_bins))]
         )
     return out
@@ -257,7 +262,8 @@ def call_kpis(rec: CallRecords, sums: dict | None = None) -> dict[str, float | N
 
 
 def segment_names(rec: CallRecords) -> list[str]:
-    """``tier=T`` and ``type=C`` labels of :func:`segments`, in its order."""
+    """``tier=T`` and ``type=C`` labels of the segments: every tier, then every call type,
+    each when there are several."""
     return [
         f"{label}={name}"
         for label, names in (("tier", rec.tiers), ("type", rec.call_types))
@@ -266,18 +272,15 @@ def segment_names(rec: CallRecords) -> list[str]:
     ]
 
 
-def segments(rec: CallRecords, offered: np.ndarray, calls: Calls | None = None):
-    """(``tier=T`` or ``type=C``, mask of the offered calls of it), when there are several;
-    ``calls``: the block ``offered`` is of (default ``rec.calls``)."""
-    c = rec.calls if calls is None else calls
-    for label, column, names in (
-        ("tier", c.tier, rec.tiers),
-        ("type", c.call_type, rec.call_types),
-    ):
-        if len(names) < 2:
-            continue
-        for i, name in enumerate(names):
-            yield f"{label}={name}", offered & (column == i)
+def _segment_codes(rec: CallRecords, c: Calls) -> list[tuple[np.ndarray, int]]:
+    """Per partition of :func:`segment_names` (tiers, call types; those with several), each
+    call's segment code and the number of segments: counted with one ``bincount`` per
+    partition, so the cost does not grow with the number of call types."""
+    return [
+        (column.astype(np.int64), len(names))
+        for column, names in ((c.tier, rec.tiers), (c.call_type, rec.call_types))
+        if len(names) >= 2
+    ]
 
 
 def interval_counts(

@@ -42,7 +42,8 @@ def staffing_table(result) -> Table:
         state = (
             f"{check['slots_meeting']} of {check['slots']} slots met with "
             f"{check['replications']} fresh replications, "
-            f"{check['significant_misses']} significant misses"
+            f"{check['significant_misses']} significant "
+            f"miss{'' if check['significant_misses'] == 1 else 'es'}"
         )
     else:
         state = "not checked with fresh seeds"

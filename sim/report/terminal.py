@@ -63,9 +63,12 @@ def verdict(kpi: str, k, attainment: dict | None) -> str:
     if entry is not None and entry[per]:
         missed = entry[f"{per}_missed"]
         text += " overall" if missed else ""
-        if missed:
+        if (
+            missed
+        ):  # "met overall, missed in 96 of 336 intervals"; "missed overall and on 5 of 5 days"
             where = "in" if per == "intervals" else "on"
-            text += f", [red]missed {where} {missed} of {entry[per]} {per}[/red]"
+            joint = " and" if k.met is False else ", [red]missed[/red]"
+            text += f"{joint} [red]{where} {missed} of {entry[per]} {per}[/red]"
     if k.ci95 is None:
         text += " (1 run, no CI)"
     elif not k.clear:
