@@ -213,5 +213,8 @@ def test_run_prints_daily_targets_day_by_day(tmp_path):
             verdict = "missed overall and on" if met is False else "met overall, missed on"
             assert f"{verdict} {e['days_missed']} of {e['days']} days" in text
     html = (out / "report.html").read_text(encoding="utf-8")
+    for e in entries.values():  # the KPI table's note, missed overall or not
+        if e["days_missed"]:
+            assert f"missed on {e['days_missed']} of {e['days']} days" in html
     assert 'id="day-attainment-table"' in html
     assert html.index('id="day-attainment"') < html.index('id="kpis"')

@@ -91,11 +91,14 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
             if met is not None and is_num(ci[0]) and ci[0] <= value <= ci[1]:
                 row["note"] = "CI spans target"
             entry = missed_in.get(name)
-            if met and entry:
-                row["verdict"], row["status"] = "met overall", "partly"
+            if met is not None and entry:  # where it misses, met overall or not
                 per = "intervals" if "intervals" in entry else "days"
                 where = "in" if per == "intervals" else "on"
                 missed = f"missed {where} {entry[per + '_missed']} of {entry[per]} {per}"
+                if met:
+                    row["verdict"], row["status"] = "met overall", "partly"
+                else:
+                    missed = "also " + missed
                 row["note"] = missed + (f"; {row['note']}" if row["note"] else "")
         (main if name in MAIN_KPIS or row["target"] else more).append(row)
     return main, more
