@@ -121,6 +121,23 @@ def results_folder(folder: Path):
         fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
 
 
+def kept_runs(folder: Path, scenarios: list[Scenario], seed: int, quiet: bool) -> list:
+    """The stores of finished replications beside ``folder`` (:mod:`sim.experiments.checkpoint`;
+    one per scenario, a subfolder each when there are several), saying how many a rerun
+    resumes from. Runs of another scenario or seed found there are cleared."""
+    from sim.experiments.checkpoint import RunStore, checkpoint_folder
+
+    kept = checkpoint_folder(folder)
+    several = len(scenarios) > 1
+    stores = [
+        RunStore(kept / f"{i}" if several else kept, sc, seed) for i, sc in enumerate(scenarios)
+    ]
+    stored = sum(len(store.load()) for store in stores)
+    if stored and not quiet:
+        click.echo(f"resuming: {stored} finished replications kept in {kept}", err=True)
+    return stores
+
+
 def executor_options(fn: Callable) -> Callable:
     """Where the runs execute (every experiment command takes these)."""
     fn = click.option(

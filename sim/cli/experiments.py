@@ -17,6 +17,7 @@ from sim.cli.common import (
     experiment_errors,
     fail,
     input_options,
+    kept_runs,
     load,
     progress_bar,
     results_folder,
@@ -89,7 +90,7 @@ def compare(
     replications.csv, ...). VR is the variance reduction of common random numbers: the
     variance the difference would have with independent seeds over the variance it has.
     """
-    from sim.experiments.checkpoint import RunStore, checkpoint_folder
+    from sim.experiments.checkpoint import checkpoint_folder
     from sim.experiments.comparison import compare as run_compare
     from sim.experiments.comparison import scenario_labels
     from sim.planning.sizing import plan_costs
@@ -102,12 +103,8 @@ def compare(
     n = replications or scenarios[0].replications
     labels = "_vs_".join(scenario_labels(scenarios))
     folder = Path(out) if out else default_out_dir("compare_" + labels)
-    root_seed = scenarios[0].seed if seed is None else seed
-    kept = checkpoint_folder(folder)  # finished runs kept beside the folder: a rerun resumes
-    stores = [RunStore(kept / f"{i}", sc, root_seed) for i, sc in enumerate(scenarios)]
-    stored = sum(len(store.load()) for store in stores)
-    if stored and not quiet:
-        click.echo(f"resuming: {stored} finished runs kept in {kept}", err=True)
+    # finished replications kept beside the folder: a rerun resumes
+    stores = kept_runs(folder, scenarios, scenarios[0].seed if seed is None else seed, quiet)
     with (
         experiment_errors(folder),
         progress_bar(n * len(scenarios), "compare: runs", quiet) as advance,
@@ -133,7 +130,7 @@ def compare(
         write_folder(staged, files)
         report = None if no_report else write_report(staged)
         books = write_workbook(staged) if xlsx else []
-    shutil.rmtree(kept, ignore_errors=True)
+    shutil.rmtree(checkpoint_folder(folder), ignore_errors=True)
     console = _console()
     console.print(f"A = {escape(comparison.labels[0])} (baseline)")
     for label, change in extra["changes"].items():

@@ -17,6 +17,7 @@ from sim.cli.common import (
     experiment_errors,
     fail,
     input_options,
+    kept_runs,
     load,
     load_warning,
     progress_bar,
@@ -81,7 +82,6 @@ def run(
     call_log_format,
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
-    from sim.experiments.checkpoint import RunStore, checkpoint_folder
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
     from sim.report.files import default_out_dir, write_folder
 
@@ -91,11 +91,7 @@ def run(
     folder = Path(out) if out else default_out_dir(scenario.name)
     store = None
     if rule is None:  # finished replications kept beside the folder: a rerun resumes
-        root_seed = scenario.seed if seed is None else seed
-        store = RunStore(checkpoint_folder(folder), scenario, root_seed)
-        stored = len(store.load())
-        if stored and not quiet:
-            click.echo(f"resuming: {stored} finished replications kept in {store.folder}", err=True)
+        (store,) = kept_runs(folder, [scenario], scenario.seed if seed is None else seed, quiet)
     with (
         experiment_errors(folder),
         progress_bar(n, f"{scenario.name}: replications", quiet) as advance,
