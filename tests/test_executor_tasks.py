@@ -169,3 +169,30 @@ def test_sizing_simulates_each_point_once_through_the_executor():
     # each point once, then the sized point's fresh-seed check
     assert ex.jobs == len(result.evaluations) * result.replications + 3
     assert result.evaluations[0] is result.start
+
+
+def test_sizing_resumes_from_kept_replications(tmp_path):
+    """A rerun of ``size`` with the folder of kept replications runs only what is missing and
+    finds the same point with the same figures (the search replays on the kept runs)."""
+    from sim.planning.sizing import size
+
+    data = scenario_to_dict(load_scenario(HERE / "scenarios" / "business_small.yaml"))
+    data["targets"] = {"delivery_success": {"at_least": 0.9}}
+    data["replications"] = 2
+    sc = scenario_from_dict(data, base_dir=HERE / "scenarios")
+    kept = tmp_path / "kept"
+
+    def sized(ex):
+        return size(sc, executor=ex, max_passes=1, base_dir=HERE / "scenarios", verify=3, kept=kept)
+
+    first, again = _Counting(), _Counting()
+    a = sized(first)
+    files = sorted(kept.rglob("rep-*.npz"))
+    assert len(files) == first.jobs == len(a.evaluations) * 2 + 3
+    for path in files[::3]:  # as if killed before these were written
+        path.unlink()
+    b = sized(again)
+    assert again.jobs == len(files[::3])
+    assert b.best.values == a.best.values and b.best.kpis == a.best.kpis
+    assert [e.values for e in b.evaluations] == [e.values for e in a.evaluations]
+    assert b.verified == a.verified

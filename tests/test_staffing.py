@@ -507,6 +507,9 @@ def test_sim_size_cli(tmp_path):
     )  # fmt: skip
     summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
     assert summary["replications_simulated"] == 2 * summary["points_simulated"]
+    from sim.experiments.checkpoint import checkpoint_folder
+
+    assert not checkpoint_folder(tmp_path / "o").exists()  # kept runs removed once written
     # the sized point re-checked on replications the search never ran, figures recomputed here
     fresh = summary["fresh_seeds"]
     assert fresh["replications"] == 3 and fresh["first_replication"] >= 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -317,6 +318,7 @@ def size(
     FILE's delivery_on_time, delivery_success and back_office_on_time targets at the lowest
     daily cost (docs/staffing.md), re-checked with fresh seeds. Writes sizing.yaml, sizing.csv
     and sizing.json."""
+    from sim.experiments.checkpoint import checkpoint_folder
     from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
     from sim.planning.sizing import size as run_size
     from sim.report.files import default_out_dir
@@ -338,11 +340,13 @@ def size(
                 progress=say,
                 advance=advance,
                 verify=verify,
+                kept=checkpoint_folder(folder),  # finished runs kept: a rerun resumes
             )
         except ValueError as exc:
             fail(f"error: {exc}")
     with results_folder(folder) as staged:
         write_sizing_folder(staged, result)
+    shutil.rmtree(checkpoint_folder(folder), ignore_errors=True)
     table = Table(
         title=f"{escape(scenario.name)}: fulfilment sizing ({result.replications} "
         f"replications a point, seed {result.seed})"

@@ -14,15 +14,19 @@ import hashlib
 import io
 import json
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.model.simulation import RunResult
 from sim.scenario.schema import Scenario, scenario_to_yaml
 
-__all__ = ["RunStore", "checkpoint_folder"]
+if TYPE_CHECKING:
+    from sim.experiments.executors import Executor
+
+__all__ = ["RunStore", "checkpoint_folder", "run_kept"]
 
 _VERSION = "1"
 
@@ -96,3 +100,25 @@ class RunStore:
             float(meta["elapsed_s"]),
             {"daily": daily} if daily else {},
         )
+
+
+def run_kept(
+    executor: Executor,
+    scenario: Scenario,
+    seed: int,
+    reps: Iterable[int],
+    store: RunStore | None,
+    progress: Callable[[int, int], None] | None = None,
+    done: int = 0,
+) -> list[RunResult]:
+    """Replications ``reps`` of ``scenario``, in order: those ``store`` keeps are loaded, the
+    others run on ``executor`` and are saved as each finishes. ``progress(done + n, done +
+    len(reps))`` after each one run."""
+    from sim.experiments.executors import Job, run_all
+
+    reps = list(reps)
+    kept = {r: run for r, run in (store.load() if store else {}).items() if r in set(reps)}
+    jobs = [Job(r, scenario, seed, r) for r in reps if r not in kept]
+    save = None if store is None else (lambda _rep, run: store.save(run))
+    kept |= run_all(executor, jobs, progress, done + len(kept), done + len(reps), on_result=save)
+    return [kept[r] for r in reps]

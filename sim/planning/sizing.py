@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.experiments.executors import Executor, Job, executor_scope, run_all
+from sim.experiments.checkpoint import RunStore, run_kept
+from sim.experiments.executors import Executor, executor_scope
 from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
 
@@ -179,9 +180,20 @@ class _Search:
     """The points simulated so far and the rule a point must meet (see :func:`size`)."""
 
     def __init__(
-        self, scenario: Scenario, coords, wanted, seed, reps, executor, base, progress, advance
+        self,
+        scenario: Scenario,
+        coords,
+        wanted,
+        seed,
+        reps,
+        executor,
+        base,
+        progress,
+        advance,
+        kept: Path | None = None,
     ) -> None:
         self.data = scenario_to_dict(scenario)
+        self.kept = kept  # finished replications of each point, for a rerun to resume
         self.coords, self.active = coords, dict(wanted)
         self.seed, self.reps, self.executor, self.base = seed, reps, executor, base
         self.progress, self.advance = progress, advance
@@ -193,17 +205,20 @@ class _Search:
     def kpi_means(self, values: tuple[int, ...]) -> dict[str, float | None]:
         """Mean of every KPI over the replications of the point, and its daily cost."""
         sc = _with_values(self.data, self.coords, values, self.base)
-        jobs = [Job(r, sc, self.seed, r) for r in range(self.reps)]
         done = len(self.evaluations) * self.reps
-        got = run_all(self.executor, jobs, self.advance, done, done + self.reps)
-        runs = [got[r] for r in range(self.reps)]
+        store = self.store("p-" + "-".join(map(str, values)), sc)
+        runs = run_kept(self.executor, sc, self.seed, range(self.reps), store, self.advance, done)
         names = {k for r in runs for k in r.kpis}
         means: dict[str, float | None] = {}
         for k in names:
-            vals = [r.kpis.get(k) for r in runs if r.kpis.get(k) is not None]
+            vals = [v for r in runs if (v := r.kpis.get(k)) is not None]
             means[k] = sum(vals) / len(vals) if vals else None
         means["daily_cost"] = sum(daily_cost(sc, r.kpis) for r in runs) / len(runs)
         return means
+
+    def store(self, name: str, scenario: Scenario) -> RunStore | None:
+        """Where the replications of one point (``name``) are kept, if anywhere."""
+        return None if self.kept is None else RunStore(self.kept / name, scenario, self.seed)
 
     def meets(self, kpis: dict) -> bool:
         """Every active target met and no backlog above its cap."""
@@ -289,7 +304,12 @@ class _Search:
 
 
 def verify_point(
-    sized: Scenario, targets: dict, seed: int, replications: int, executor: Executor
+    sized: Scenario,
+    targets: dict,
+    seed: int,
+    replications: int,
+    executor: Executor,
+    store: RunStore | None = None,
 ) -> dict:
     """The sized point re-simulated on replications the search never ran (``VERIFY_OFFSET``
     on): per sized-for target the mean, its 95 % CI and the verdict, and whether all are met.
@@ -297,8 +317,7 @@ def verify_point(
     from sim.experiments.replication import mean_ci
 
     reps = range(VERIFY_OFFSET, VERIFY_OFFSET + replications)
-    got = run_all(executor, [Job(r, sized, seed, r) for r in reps])
-    runs = [got[r] for r in reps]
+    runs = run_kept(executor, sized, seed, reps, store)
     kpis = {}
     for k, target in targets.items():
         mean, ci, n = mean_ci(run.kpis.get(k) for run in runs)
@@ -325,6 +344,7 @@ def size(
     progress: Callable[[str], None] | None = None,
     advance: Callable[[int, int], None] | None = None,
     verify: int = 20,
+    kept: str | Path | None = None,
 ) -> SizingResult:
     """The couriers, company capacity and back-office staff meeting ``delivery_on_time``,
     ``delivery_success`` and ``back_office_on_time`` (those the scenario targets) at the lowest
@@ -347,6 +367,10 @@ def size(
     The cheapest point is then re-simulated with ``verify`` fresh replications
     (:func:`verify_point`; 0: not re-checked, and the result says so): the search picked it
     on the noise of its own seeds, so its in-sample figures flatter it.
+
+    ``kept``: a folder where every finished replication is kept (one
+    :class:`~sim.experiments.checkpoint.RunStore` per point): a rerun with the same folder loads
+    them, replays the same search and runs only what is missing.
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -362,7 +386,8 @@ def size(
         )
     base = Path(base_dir)
     with executor_scope(executor) as ex:
-        search = _Search(scenario, coords, wanted, seed, reps, ex, base, progress, advance)
+        folder = None if kept is None else Path(kept)
+        search = _Search(scenario, coords, wanted, seed, reps, ex, base, progress, advance, folder)
         current = tuple(c.value for c in coords)
         start = search.start(current)
         point = search.feasible_point(current, start)
@@ -372,7 +397,8 @@ def size(
         if verify > 0:
             if progress:
                 progress(f"checking the sized point with {verify} fresh replications")
-            verified = verify_point(sized, search.active, seed, verify, ex)
+            check = search.store("fresh-seeds", sized)
+            verified = verify_point(sized, search.active, seed, verify, ex, check)
     return SizingResult(
         scenario,
         coords,
