@@ -113,12 +113,18 @@ def run_kept(
 ) -> list[RunResult]:
     """Replications ``reps`` of ``scenario``, in order: those ``store`` keeps are loaded, the
     others run on ``executor`` and are saved as each finishes. ``progress(done + n, done +
-    len(reps))`` after each one run."""
-    from sim.experiments.executors import Job, run_all
+    len(reps))`` after each one run. When some raise, the
+    :class:`~sim.experiments.executors.ReplicationError` holds every other one, kept or run."""
+    from sim.experiments.executors import Job, ReplicationError, run_all
 
     reps = list(reps)
-    kept = {r: run for r, run in (store.load() if store else {}).items() if r in set(reps)}
+    wanted = set(reps)
+    kept = {r: run for r, run in (store.load() if store else {}).items() if r in wanted}
     jobs = [Job(r, scenario, seed, r) for r in reps if r not in kept]
     save = None if store is None else (lambda _rep, run: store.save(run))
-    kept |= run_all(executor, jobs, progress, done + len(kept), done + len(reps), on_result=save)
+    try:
+        kept |= run_all(executor, jobs, progress, done + len(kept), done + len(reps), save)
+    except ReplicationError as exc:
+        exc.results = kept | exc.results
+        raise
     return [kept[r] for r in reps]

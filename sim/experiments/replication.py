@@ -21,7 +21,7 @@ from typing import cast
 import numpy as np
 from scipy import stats
 
-from sim.experiments.checkpoint import RunStore
+from sim.experiments.checkpoint import RunStore, run_kept
 from sim.experiments.executors import (
     Executor,
     Failure,
@@ -254,11 +254,9 @@ def run_replications(
     They are computed by ``executor`` (default: ``workers`` processes); the numbers are the same
     for any executor and worker count.
     """
-    reps = list(reps)
     with executor_scope(executor, workers, address) as ex:
-        runs = run_all(ex, [Job(rep, scenario, seed, rep) for rep in reps])
-    for rep in reps:
-        yield runs[rep]
+        runs = run_kept(ex, scenario, seed, reps, None)
+    yield from runs
 
 
 # --- sequential stopping -----------------------------------------------------------------------
@@ -436,15 +434,11 @@ def replicate(
     with executor_scope(executor, workers, address) as ex:
         if rule is None:
             n = scenario.replications if replications is None else int(replications)
-            got = {r: run for r, run in (store.load() if store else {}).items() if r < n}
-            jobs = [Job(r, scenario, seed, r) for r in range(n) if r not in got]
-            save = (lambda _rep, run: store.save(run)) if store else None
             failures = []
             try:
-                got |= run_all(ex, jobs, progress, len(got), n, on_result=save)
+                got = dict(enumerate(run_kept(ex, scenario, seed, range(n), store, progress)))
             except ReplicationError as exc:  # summarise the others, report the failed ones
-                got |= exc.results
-                failures = exc.failures
+                got, failures = exc.results, exc.failures
             if not got:
                 raise ReplicationError(failures)
             summary = summarize(scenario, seed, [got[rep] for rep in sorted(got)])
