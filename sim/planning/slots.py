@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
-from sim.kpi.calls import call_masks, interval_counts
+from sim.kpi.calls import CallRecords, call_masks, interval_counts
 from sim.model.calendar import staffing_timeline, weekday_of
 from sim.model.records import Outcome
 from sim.model.simulation import RunResult
@@ -55,6 +55,14 @@ def first_measured_bin(scenario: Scenario) -> int:
     return math.floor(scenario.warmup / scenario.interval + 1e-9)
 
 
+def first_group_of_calls(scenario: Scenario, rec: CallRecords) -> np.ndarray:
+    """Each call's group index counted as its owner: the group of its type's first route step."""
+    firsts = first_groups(scenario)
+    gidx = {g: i for i, g in enumerate(rec.groups)}
+    type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
+    return type_group[rec.calls.call_type.astype(np.int64)]
+
+
 def run_counts(run: RunResult) -> np.ndarray:
     """One replication reduced in its worker: per group and interval of the horizon, calls
     offered (counted in the group of their first route step), answered within the target time,
@@ -64,10 +72,7 @@ def run_counts(run: RunResult) -> np.ndarray:
     :func:`sim.kpi.calls.interval_counts`, as the KPIs'."""
     scenario, rec = run.scenario, run.records
     assert rec is not None  # the job keeps the records for this reduction
-    firsts = first_groups(scenario)
-    gidx = {g: i for i, g in enumerate(rec.groups)}
-    type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
-    owner = type_group[rec.calls.call_type.astype(np.int64)]
+    owner = first_group_of_calls(scenario, rec)
     masks = call_masks(rec)
     k = interval_counts(rec, scenario.interval, owner, len(rec.groups), masks)
     direct = np.stack([k["offered"], k["quick"], k["abandoned"], k["busy"], k["present"]])
@@ -104,10 +109,7 @@ def seen_histogram(run: RunResult, most: int = 200) -> np.ndarray:
     level from (e.g. the reference one of the test suite)."""
     scenario, rec = run.scenario, run.records
     assert rec is not None
-    firsts = first_groups(scenario)
-    gidx = {g: i for i, g in enumerate(rec.groups)}
-    type_group = np.array([gidx[firsts[ct]] for ct in rec.call_types], dtype=np.int64)
-    owner = type_group[rec.calls.call_type.astype(np.int64)]
+    owner = first_group_of_calls(scenario, rec)
     offered = call_masks(rec)[1]
     n_bins = round(scenario.horizon_s / scenario.interval)
     out = np.zeros((len(rec.groups), n_bins, most + 1))
