@@ -43,7 +43,7 @@ from sim.report.compare_page import comparison_pairs, comparison_section
 from sim.report.drawing import FigureSink, series
 from sim.report.files import write_atomic
 from sim.report.folder import Folder, ReportError, read_table
-from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, headline, is_num
+from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, headline, is_num, when
 from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import business_figures, interval_figures
 from sim.report.sweep_figures import heat_map, sweep_lines
@@ -123,7 +123,7 @@ def _day_attainment(folder: Folder, days: dict) -> list[dict] | None:
     for e in days["targets"]:
         k, n, ok = e["kpi"], e["days"], e["days_met"]
         missed = [
-            f"{m['weekday'].capitalize()} (day {m['day']}) {fmt(m['value'], k)}"
+            f"{when(m)} {fmt(m['value'], k)}"
             + (" (within its 95% CI)" if m.get("clearly") is False else "")
             for m in e["missed"]
         ]
@@ -165,7 +165,7 @@ def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None
             "intervals": f"{ok} of {n} ({ok / n:.0%})" if n else "–",
             "calls": "–" if share is None else f"{share:.0%}",
             "clearly": e.get("intervals_missed_clearly", "–"),
-            "worst": "" if worst is None else f"{_when(worst)}: {fmt(worst['value'], k)}",
+            "worst": "" if worst is None else f"{when(worst)}: {fmt(worst['value'], k)}",
             "status": "met" if n and ok == n else "missed",
         }
         rows.append(row)
@@ -208,14 +208,10 @@ def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None
     }
 
 
-def _when(row: dict) -> str:
-    return f"{str(row['weekday']).capitalize()} {row['start']} (day {row['day']})"
-
-
 def _worst_row(w: dict, kpi: str) -> dict:
     w = {**w, kpi: w.get("value")}
     return {
-        "when": _when(w),
+        "when": when(w),
         "offered": "–" if w.get("offered") is None else f"{w['offered']:,.1f}",
         "agents": "–" if w.get("agents_on_duty") is None else f"{w['agents_on_duty']:.1f}",
         **{k: fmt(w.get(k), k) for k in ("service_level", "abandon_rate", "asa")},

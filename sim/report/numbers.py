@@ -27,6 +27,7 @@ __all__ = [
     "is_num",
     "scale_of",
     "units_table",
+    "when",
 ]
 
 MAIN_KPIS = HEADLINE  # the spec's KPIs, in the spec's order
@@ -147,3 +148,10 @@ def headline(entry: dict, overall: dict | None = None) -> str:
             text += f"; {clearly} clearly, their 95% CI on the wrong side"
         parts.append(text + ")")
     return ", ".join(parts)
+
+
+def when(row: dict) -> str:
+    """Where a row of an attainment table lies: ``Mon 09:30 (day 1)``, or ``Sat (day 6)`` for
+    a day."""
+    start = f" {row['start']}" if row.get("start") is not None else ""
+    return f"{str(row['weekday']).capitalize()}{start} (day {row['day']})"

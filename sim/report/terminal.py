@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.report.numbers import MAIN_KPIS, fmt
+from sim.report.numbers import MAIN_KPIS, fmt, when
 from sim.scenario.kpis import format_ci, format_value, unit_label
 
 __all__ = [
@@ -140,13 +140,9 @@ def attainment_table(attainment: dict, summary: dict | None = None, interval: st
             "-"
             if e.get("intervals_missed_clearly") is None
             else str(e["intervals_missed_clearly"]),
-            "" if worst is None else _when(worst) + f" {fmt(worst['value'], e['kpi'])}",
+            "" if worst is None else when(worst) + f" {fmt(worst['value'], e['kpi'])}",
         )
     return table
-
-
-def _when(row: dict) -> str:
-    return f"{row['weekday'].capitalize()} {row['start']} (day {row['day']})"
 
 
 def shown(attainment: dict, segments: int = SEGMENTS) -> list[dict]:
@@ -189,7 +185,7 @@ def day_lines(days: dict) -> list[str]:
         text = f"{head}: met on {e['days_met']} of {e['days']} days"
         if e["missed"]:
             worst = ", ".join(
-                f"{m['weekday'].capitalize()} (day {m['day']}) {fmt(m['value'], e['kpi'])}"
+                f"{when(m)} {fmt(m['value'], e['kpi'])}"
                 + ("" if m["clearly"] is not False else " within its 95% CI")
                 for m in e["missed"][:3]
             )
