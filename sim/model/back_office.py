@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import simpy
-
 from sim.model.calendar import Opening
 from sim.model.crew import Crew
+from sim.model.events import ModelEnvironment
 from sim.model.records import NAN, BlockLog, CallLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws
@@ -76,7 +75,7 @@ class BackOffice:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: ModelEnvironment,
         scenario: Scenario,
         streams: Streams,
         calls: CallLog,

@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
+from sim.model.events import ModelEnvironment
 from sim.model.records import NAN, PAYMENTS, BlockLog, CallLog, OrderState, Origin, Payment
 from sim.model.schedule import scheduler
 from sim.model.streams import Streams
@@ -208,7 +208,7 @@ class Delivery:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: ModelEnvironment,
         scenario: Scenario,
         streams: Streams,
         calls: CallLog,
