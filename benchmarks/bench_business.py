@@ -9,8 +9,8 @@ scheduled, events per second, the load average and the ratios (time, time per ca
 The floor (``bench_flows_floor.py``): the same business logic as one flat heapq loop, fed with
 the inputs the flows' listeners get in replication 0 and doing the same work (leads, work
 orders, tasks, orders, attempts, deliveries equal to the model's), costs 29-32 ms a week against
-the model's 57-61 ms (best of 9, load 1.6-1.9 on 2 cores): calls only + minimal flows is
-1.335-1.366 times calls only (the model: 1.66-1.70), and 1.386-1.419 once the listener calls,
+the model's 54-61 ms (best of 9, load 1.6-1.9 on 2 cores, 6 runs): calls only + minimal flows is
+1.33-1.37 times calls only (the model: 1.60-1.70), and 1.38-1.42 once the listener calls,
 freezing and KPIs and the calls the flows cause are added. A ratio of 1.4 is at that floor.
 Usage:
 

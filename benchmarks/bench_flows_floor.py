@@ -43,10 +43,10 @@ wrapping them: three calls a run) and the extra calls the flows cause, priced at
 cost per call. Still left out: in a model the flows' events share one heap with the calls'
 events (a bigger heap, dearer pushes and pops), not measured.
 
-Measured on the 2-core machine (best of 9, load 1.6-1.9 of 2 cores, 3 runs): the model 143-149
-ms a week with all flows, 86-88 ms calls only (ratio 1.66-1.70); the minimal flows 29-32 ms,
-floor 1.335-1.366; adding the listener calls (1.7-1.9 ms), the model's work after the run (2.1
-ms) and the 266 calls caused (0.5 ms): 1.386-1.419. So 1.4 is the floor itself: it leaves about
+Measured on the 2-core machine (best of 9, load 1.6-1.9 of 2 cores, 6 runs): the model 143-155
+ms a week with all flows, 86-94 ms calls only (ratio 1.60-1.70); the minimal flows 29-32 ms,
+floor 1.33-1.37; adding the listener calls (1.7-2.0 ms), the model's work after the run (1.9-2.2
+ms) and the 266 calls caused (0.5-0.6 ms): 1.38-1.42. So 1.4 is the floor itself: it leaves about
 a millisecond a week, or less than nothing, for all a model has beyond a flat loop (classes,
 SimPy-compatible events, numpy records, generality). Usage:
 
