@@ -74,6 +74,7 @@ import bench_business as bench  # noqa: E402
 from sim import scenario_from_dict, simulate  # noqa: E402
 from sim.model import simulation  # noqa: E402
 from sim.model.calendar import Opening, weekday_of  # noqa: E402
+from sim.model.contact_center import Unresolved  # noqa: E402
 from sim.model.records import OrderState  # noqa: E402
 from sim.model.streams import Streams  # noqa: E402
 from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws  # noqa: E402
@@ -121,11 +122,17 @@ def record_inputs(scenario) -> tuple[list[tuple], dict[str, int]]:
 
         return listener
 
+    def wrapped(fn, kind, env, calls):
+        """The listener recording its inputs (one for unresolved calls stays one)."""
+        if isinstance(fn, Unresolved):
+            return Unresolved(recorder(fn.listener, kind, env, calls))
+        return recorder(fn, kind, env, calls)
+
     class Recording(model_flows):
         def __init__(self, env, sc, streams, calls, schedule_call):
             super().__init__(env, sc, streams, calls, schedule_call)
             self.by_type = [
-                None if fn is None else recorder(fn, KINDS[ct.creates], env, calls)
+                None if fn is None else wrapped(fn, KINDS[ct.creates], env, calls)
                 for fn, ct in zip(self.by_type, sc.call_types.values(), strict=True)
             ]
 
