@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING
 import click
 
 from sim.scenario.errors import ScenarioError
+from sim.scenario.limits import MAX_REPLICATIONS
+
+REPLICATIONS = click.IntRange(min=1, max=MAX_REPLICATIONS)
+"""A replication count on the command line: a typo of a few zeros is an error (exit 2)."""
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -160,7 +164,7 @@ def simulation_options(fn: Callable) -> Callable:
             click.option(
                 "--seed", type=click.IntRange(min=0), help="root seed (default: the file's)"
             ),
-            click.option("--replications", type=click.IntRange(min=1), help="replications"),
+            click.option("--replications", type=REPLICATIONS, help="replications"),
             click.option(
                 "--workers", type=click.IntRange(min=1), help="processes (default: cores)"
             ),

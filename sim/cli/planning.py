@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.cli.common import (
+    REPLICATIONS,
     cli,
     duration_option,
     executor_options,
@@ -26,6 +27,7 @@ from sim.cli.common import (
 from sim.report.terminal import console as _console
 from sim.scenario.errors import ScenarioError
 from sim.scenario.kpis import format_ci, format_value
+from sim.scenario.limits import MAX_REPLICATIONS
 
 if TYPE_CHECKING:
     pass
@@ -148,7 +150,7 @@ def erlang(
 @click.option(
     "--verify",
     "verify",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_REPLICATIONS),
     help="fresh replications checking the result (default: --replications; 0: no check)",
 )
 @click.option(
@@ -305,7 +307,7 @@ def staff(
 @click.option(
     "--verify",
     "verify",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_REPLICATIONS),
     default=20,
     show_default=True,
     help="fresh replications re-checking the sized point (0: no check)",
@@ -434,7 +436,7 @@ def size(
 @click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
 @click.option(
     "--replications",
-    type=click.IntRange(min=1),
+    type=REPLICATIONS,
     default=4,
     show_default=True,
     help="replications per calibration point and for the back-test",

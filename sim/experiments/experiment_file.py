@@ -21,6 +21,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.scenario.confine import data_roots
+from sim.scenario.limits import MAX_REPLICATIONS
 from sim.scenario.schema import (
     Scenario,
     load_scenario,
@@ -147,7 +148,7 @@ class Experiment(_Model):
     )
     design: Literal["grid", "latin_hypercube"] = "grid"
     points: int | None = Field(None, ge=1, le=100_000, description="latin_hypercube points")
-    replications: int = Field(10, ge=1, description="replications per point")
+    replications: int = Field(10, ge=1, le=MAX_REPLICATIONS, description="replications per point")
     seed: int | None = Field(None, ge=0, description="default: the base scenario's seed")
     kpis: list[str] = Field(default_factory=list, description="KPIs in the printed table")
     executor: ExecutorSettings | None = None

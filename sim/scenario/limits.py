@@ -25,6 +25,7 @@ __all__ = [
     "AGAIN_FACTOR",
     "AGAIN_FLOOR",
     "MAX_CALLS",
+    "MAX_REPLICATIONS",
     "MAX_SLOTS",
     "call_limit",
     "expected_calls",
@@ -42,6 +43,10 @@ most this many times the average first calls a minute, or :data:`AGAIN_FLOOR`, t
 
 AGAIN_FLOOR = 5000
 """Calls made again allowed in any simulated minute, however few the first calls."""
+
+MAX_REPLICATIONS = 100_000
+"""Replications of one scenario or sweep point (a file's ``replications:``, ``--replications``,
+``--verify``): a typo of a few zeros must be an error, not a run that never ends."""
 
 MAX_SLOTS = 1_000_000
 """Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""

@@ -25,7 +25,7 @@ from sim.scenario.fulfilment_schema import (
     business_checks,
 )
 from sim.scenario.kpis import HEADLINE, unit_of
-from sim.scenario.limits import run_size, zero_delay_loops
+from sim.scenario.limits import MAX_REPLICATIONS, run_size, zero_delay_loops
 from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
 from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
 from sim.scenario.routing_schema import (
@@ -342,7 +342,7 @@ class Scenario(Model):
     back_office: BackOffice | None = Field(None, description="leads and work orders")
     delivery: Delivery | None = Field(None, description="delivery channels and routing")
     targets: dict[str, Target] = Field(default_factory=dict, description="KPI targets")
-    replications: int = Field(10, ge=1, le=100000, description="independent replications")
+    replications: int = Field(10, ge=1, le=MAX_REPLICATIONS, description="independent replications")
     seed: int = Field(1, ge=0, description="root seed of all random streams")
     currency: str | None = Field(
         None,

@@ -1,0 +1,60 @@
+"""Bad input found by a newcomer's audit: each gives one clear error and exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+from sim.experiments.experiment_file import load_experiment
+from sim.scenario.limits import MAX_REPLICATIONS
+from sim.scenario.schema import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXTBOOK = ROOT / "scenarios" / "erlang_c_textbook.yaml"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("run", "--replications"),
+        ("compare", "--replications"),
+        ("sweep", "--replications"),
+        ("staff", "--replications"),
+        ("staff", "--verify"),
+        ("size", "--replications"),
+        ("size", "--verify"),
+        ("fit", "--replications"),
+    ],
+)
+def test_replication_counts_on_the_command_line_are_bounded(command, option):
+    """A typo of a few zeros (--replications 1000000000) used to start a run that never ended
+    (silently with --quiet); it is a usage error like any other out-of-range value."""
+    params = {p.opts[0]: p for p in cli.commands[command].params}
+    kind = params[option].type
+    assert isinstance(kind, click.IntRange) and kind.max == MAX_REPLICATIONS
+    result = invoke(command, TEXTBOOK, option, MAX_REPLICATIONS + 1)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_experiment_file_replications_are_bounded(write):
+    path = write(
+        f"name: e\nscenario: {TEXTBOOK.name}\nparameters:\n"
+        "  agents.groups.team.staffing: [12, 13]\n"
+        f"replications: {MAX_REPLICATIONS * 10}\n",
+        name="e.yaml",
+    )
+    write(TEXTBOOK.read_text(encoding="utf-8"), name=TEXTBOOK.name)
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    assert "e.yaml:5: replications" in str(err.value)
+    assert f"{MAX_REPLICATIONS}" in str(err.value)
