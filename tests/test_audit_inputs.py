@@ -58,3 +58,30 @@ def test_experiment_file_replications_are_bounded(write):
         load_experiment(path)
     assert "e.yaml:5: replications" in str(err.value)
     assert f"{MAX_REPLICATIONS}" in str(err.value)
+
+
+def test_sweep_points_keep_intervals_where_the_figure_can_lie():
+    """points.csv held answer_rate_ci_high 1.0006 and open_calls_ci_low -13.9: the README
+    promises shares in [0, 1] and counts not below 0, as in every other results file."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from sim.experiments.sweep import _points_table
+
+    sweep = SimpleNamespace(parameters=["x"], points=[{"x": 1}], seed=7)
+    table = pa.table(
+        {
+            "point": [0, 0, 0],
+            "x": [1, 1, 1],
+            "replication": [0, 1, 2],
+            "seed": [7, 7, 7],
+            "answer_rate": [1.0, 0.999, 0.9995],
+            "open_calls": [0.0, 0.0, 5.0],
+        }
+    )
+    points = _points_table(sweep, table)
+    assert points["answer_rate_ci_high"] == [1.0]
+    assert 0.99 < points["answer_rate_ci_low"][0] < 0.9995
+    assert points["open_calls_ci_low"] == [0.0]
+    assert points["open_calls_ci_high"][0] > 5.0

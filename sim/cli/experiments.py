@@ -171,7 +171,10 @@ def sweep_table(result, sweep, kpis: list[str]) -> Table:
         cells = [str(i)] + [str(result.points[p][i]) for p in sweep.parameters]
         for k in shown:
             mean, lo, hi = (result.points[f"{k}_{s}"][i] for s in ("mean", "ci_low", "ci_high"))
-            half = "" if lo is None else f" ± {format_value((hi - lo) / 2, k, with_unit=False)}"
+            # the bounds are clipped to where the figure can lie ([0, 1]); the unclipped side
+            # is the half-width of the t-interval
+            width = None if lo is None else max(hi - mean, mean - lo)
+            half = "" if width is None else f" ± {format_value(width, k, with_unit=False)}"
             cells.append(format_value(mean, k, with_unit=False) + half)
         table.add_row(*map(escape, cells))
     return table

@@ -44,6 +44,7 @@ __all__ = [
     "StoppingRuleError",
     "Summary",
     "default_workers",
+    "kpi_mean_ci",
     "kpi_names",
     "mean_ci",
     "replicate",
@@ -94,6 +95,16 @@ def mean_ci(values: Iterable[float | None], level: float = 0.95):
         return mean, None, n
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * arr.std(ddof=1) / math.sqrt(n))
     return mean, (mean - half, mean + half), n
+
+
+def kpi_mean_ci(name: str, values: Iterable[float | None]):
+    """:func:`mean_ci` of KPI ``name``, the interval kept where the figure can lie ([0, 1] for
+    shares, counts and times not below 0), as every file and table shows it."""
+    mean, ci, n = mean_ci(values)
+    if ci is not None:
+        lowest, highest = value_range(name)
+        ci = (max(ci[0], lowest), min(ci[1], highest))
+    return mean, ci, n
 
 
 def _isnan(v) -> bool:
@@ -227,10 +238,7 @@ def summarize(scenario: Scenario, seed: int, runs: list[RunResult]) -> Summary:
     names = kpi_names(runs)
     kpis = {}
     for name in names:
-        mean, ci, n = mean_ci(run.kpis.get(name) for run in runs)
-        if ci is not None:  # an interval stays where the figure can lie: [0, 1] for shares
-            lowest, highest = value_range(name)
-            ci = (max(ci[0], lowest), min(ci[1], highest))
+        mean, ci, n = kpi_mean_ci(name, (run.kpis.get(name) for run in runs))
         kpis[name] = _judged(KpiSummary(mean, ci, n), scenario.targets.get(name))
     for name, target in scenario.targets.items():  # a target the runs report nothing for
         if name not in kpis:

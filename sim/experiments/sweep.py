@@ -30,7 +30,7 @@ from sim.experiments.executors import (
     executor_scope,
 )
 from sim.experiments.experiment_file import ExecutorSettings, Sweep
-from sim.experiments.replication import mean_ci
+from sim.experiments.replication import kpi_mean_ci
 from sim.report.files import write_atomic, write_table
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
@@ -153,7 +153,7 @@ def _points_table(sweep: Sweep, table: pa.Table) -> dict[str, list]:
         out["replications"].append(len(rows))
         out["seed"].append(sweep.seed)
         for k in kpis:
-            mean, ci, _ = mean_ci(columns[k][j] for j in rows)
+            mean, ci, _ = kpi_mean_ci(k, (columns[k][j] for j in rows))
             out[f"{k}_mean"].append(mean)
             out[f"{k}_ci_low"].append(ci[0] if ci else None)
             out[f"{k}_ci_high"].append(ci[1] if ci else None)

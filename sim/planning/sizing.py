@@ -314,13 +314,13 @@ def verify_point(
     """The sized point re-simulated on replications the search never ran (``VERIFY_OFFSET``
     on): per sized-for target the mean, its 95 % CI and the verdict, and whether all are met.
     This is the figure shown to the planner, not the search's own (in-sample) one."""
-    from sim.experiments.replication import mean_ci
+    from sim.experiments.replication import kpi_mean_ci
 
     reps = range(VERIFY_OFFSET, VERIFY_OFFSET + replications)
     runs = run_kept(executor, sized, seed, reps, store)
     kpis = {}
     for k, target in targets.items():
-        mean, ci, n = mean_ci(run.kpis.get(k) for run in runs)
+        mean, ci, n = kpi_mean_ci(k, (run.kpis.get(k) for run in runs))
         # clear: the whole interval on the right side (else more replications could tip it)
         clear = None if ci is None else bool(target.met(ci[0]) and target.met(ci[1]))
         kpis[k] = {"mean": mean, "ci95": ci, "replications": n, "met": target.met(mean)}

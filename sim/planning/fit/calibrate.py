@@ -181,7 +181,7 @@ def backtest(
     scenario, history_table: dict, open_days: np.ndarray, replications: int, seed: int, workers: int
 ) -> tuple[list[dict], dict]:
     """Per weekday x interval rows of history and model, and the error measures and overall KPIs."""
-    from sim.experiments.replication import mean_ci
+    from sim.experiments.replication import kpi_mean_ci
 
     runs = _runs(scenario, replications, seed, workers)
     model = pooled_by_slot([r.intervals for r in runs], open_days)
@@ -197,7 +197,7 @@ def backtest(
         for f in FIGURES:
             row[f"history_{f}"] = h.get(f, 0.0 if f == "offered" else math.nan)
             vals = [m.get(f, math.nan) for m in model.get(key, [])]
-            mean, ci, _ = mean_ci([v for v in vals if math.isfinite(v)])
+            mean, ci, _ = kpi_mean_ci(f, [v for v in vals if math.isfinite(v)])
             row[f"model_{f}"] = mean
             row[f"model_{f}_ci_low"], row[f"model_{f}_ci_high"] = ci if ci else (None, None)
         rows.append(row)
@@ -222,7 +222,7 @@ def backtest(
     model_all = _overall([r.intervals for r in runs], open_days)
     overall = {}
     for f in FIGURES:
-        mean, ci, _ = mean_ci([m[f] for m in model_all if math.isfinite(m[f])])
+        mean, ci, _ = kpi_mean_ci(f, [m[f] for m in model_all if math.isfinite(m[f])])
         overall[f] = {
             "history": hist_all[f],
             "model": mean,
