@@ -85,3 +85,14 @@ def test_sweep_points_keep_intervals_where_the_figure_can_lie():
     assert 0.99 < points["answer_rate_ci_low"][0] < 0.9995
     assert points["open_calls_ci_low"] == [0.0]
     assert points["open_calls_ci_high"][0] > 5.0
+
+
+def test_export_refuses_a_folder_no_command_wrote(tmp_path):
+    """`sim export` on any folder gathered every CSV in it into results.xlsx (a folder of
+    unrelated exports, credentials included) and exited 0; `sim report` refused the same
+    folder. Now both refuse it: exit 2, nothing written."""
+    (tmp_path / "secret.csv").write_text("password\nhunter2\n", encoding="utf-8")
+    result = invoke("export", tmp_path)
+    assert result.exit_code == 2
+    assert "is this a results folder" in result.output and "summary.json" in result.output
+    assert not (tmp_path / "results.xlsx").exists()

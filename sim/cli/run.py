@@ -173,7 +173,10 @@ def export(folder, xlsx) -> None:
     summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
     written = write_workbook(Path(folder))
     if not written:
-        fail(f"error: {folder}: no summary.json or CSV files; is this a results folder?")
+        from sim.report.workbook import RESULT_FILES
+
+        names = ", ".join(RESULT_FILES)
+        fail(f"error: {folder}: none of {names} (what sim writes); is this a results folder?")
     for book in written:
         click.echo(f"workbook: {book}")
 

@@ -19,7 +19,7 @@ from sim.report.files import write_atomic
 from sim.report.numbers import figure_of, header
 from sim.scenario.kpis import unit_label, unit_of
 
-__all__ = ["export_folder", "write_workbook"]
+__all__ = ["RESULT_FILES", "export_folder", "write_workbook"]
 
 _KEYS = ("day", "weekday", "start")
 
@@ -128,9 +128,23 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
     return out
 
 
+RESULT_FILES = (
+    "summary.json",
+    "comparison.json",
+    "points.csv",
+    "staffing.json",
+    "sizing.json",
+    "fit.json",
+)
+"""One of these marks a folder a command wrote (run, compare, sweep, staff, size, fit)."""
+
+
 def export_folder(folder: str | Path) -> list[Path]:
-    """A workbook for the folder and for each run folder inside it (a comparison's scenarios)."""
+    """A workbook for the folder and for each run folder inside it (a comparison's scenarios);
+    none for a folder no command wrote (its CSV files may be anything: never gather them)."""
     folder = Path(folder)
+    if not any((folder / name).is_file() for name in RESULT_FILES):
+        return []
     written = [write_workbook(folder)]
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         if (sub / "summary.json").is_file():
