@@ -96,3 +96,56 @@ def test_export_refuses_a_folder_no_command_wrote(tmp_path):
     assert result.exit_code == 2
     assert "is this a results folder" in result.output and "summary.json" in result.output
     assert not (tmp_path / "results.xlsx").exists()
+
+
+def test_fit_report_shows_the_back_test_in_units_as_the_terminal_does(tmp_path):
+    """The report printed 1.048e+04, 0.9205 and 2.815 where the terminal said 10,479 calls/day,
+    92.1% and 2.82 s: the same figures, shown the same way, in their units."""
+    import json
+
+    from conftest import fixture_data
+
+    from sim.scenario.kpis import format_ci, format_value
+
+    data = fixture_data("fit_truth.yaml")
+    data["horizon"]["days"] = 7
+    scenario = tmp_path / "week.yaml"
+    scenario.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
+    log = tmp_path / "run" / "calls.csv"
+    opts = ("--quiet", "--workers", "1")
+    assert (
+        invoke(
+            "run",
+            scenario,
+            "--call-log",
+            "--call-log-format",
+            "csv",
+            "--replications",
+            "1",
+            "--no-report",
+            "--out",
+            tmp_path / "run",
+            *opts,
+        ).exit_code
+        == 0
+    )
+    result = invoke(
+        "fit",
+        log,
+        "--no-calibrate",
+        "--replications",
+        "2",
+        "--max-days",
+        "7",
+        "--out",
+        tmp_path / "fit",
+        *opts,
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "fit" / "report.html").read_text(encoding="utf-8")
+    overall = json.loads((tmp_path / "fit" / "fit.json").read_text())["backtest"]["overall"]
+    for name, e in overall.items():
+        for text in (format_value(e["history"], name), format_ci(e["model_ci95"], name)):
+            assert text in page and text in result.output, (name, text)
+    assert "e+0" not in page
+    assert " pp</td>" in page and " calls</td>" in page

@@ -19,6 +19,7 @@ import numpy as np
 from sim.report.drawing import PALETTE, FigureSink, legend, new_figure
 from sim.report.files import write_atomic
 from sim.report.html import read_table
+from sim.scenario.kpis import format_ci, format_value, unit_of
 
 __all__ = ["build_fit_report"]
 
@@ -46,6 +47,17 @@ def _n(v, digits: int = 4) -> str:
 
 def _ci(v) -> str:
     return f"{_n(v[0])} .. {_n(v[1])}" if v else "-"
+
+
+def _error(v, name: str, signed: bool = False) -> str:
+    """A back-test error of one weekday and interval in the figure's unit (shares in pp)."""
+    if v is None or not math.isfinite(v):
+        return "-"
+    if unit_of(name).is_share:
+        return f"{v * 100:{'+' if signed else ''}.2f} pp"
+    if name == "offered":
+        return f"{v:{'+' if signed else ''},.1f} calls"
+    return format_value(v, name, signed=signed)
 
 
 def _table(head: list[str], rows: list[list]) -> str:
@@ -133,9 +145,9 @@ def build_fit_report(folder: str | Path) -> Path:
         rows = [
             [
                 k,
-                _n(v["history"]),
-                _n(v["model"]),
-                _ci(v["model_ci95"]),
+                format_value(v["history"], k),
+                format_value(v["model"], k),
+                format_ci(v["model_ci95"], k),
                 "yes" if v["inside"] else "no",
             ]
             for k, v in bt["overall"].items()
@@ -143,9 +155,21 @@ def build_fit_report(folder: str | Path) -> Path:
         parts.append(_table(["figure", "history", "model", "model 95% CI", "history inside"], rows))
         parts.append(
             _table(
-                ["figure", "MAE", "RMSE", "bias (model - history)", "offered-weighted MAE"],
                 [
-                    [k, _n(e["mae"]), _n(e["rmse"]), _n(e["bias"]), _n(e["weighted_mae"])]
+                    "figure (per weekday and interval)",
+                    "MAE",
+                    "RMSE",
+                    "bias (model - history)",
+                    "offered-weighted MAE",
+                ],
+                [
+                    [
+                        k,
+                        _error(e["mae"], k),
+                        _error(e["rmse"], k),
+                        _error(e["bias"], k, signed=True),
+                        _error(e["weighted_mae"], k),
+                    ]
                     for k, e in bt["errors"].items()
                 ],
             )
