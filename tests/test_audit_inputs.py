@@ -149,3 +149,33 @@ def test_fit_report_shows_the_back_test_in_units_as_the_terminal_does(tmp_path):
             assert text in page and text in result.output, (name, text)
     assert "e+0" not in page
     assert " pp</td>" in page and " calls</td>" in page
+
+
+HEADER = "arrival,outcome,wait,handle_time\n"
+ROW = "2024-01-01T08:00:00,answered,5,120\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "calls.csv: not a regular file"),  # a folder named calls.csv
+        (b"\x00\x9f\x92\x96garbage\xff" * 50, "calls.csv: not UTF-8 text (byte 0)"),
+        (HEADER + "2024-01-01T07:00:00,\xe9t\xe9,1,2\n", "calls.csv: not UTF-8 text (byte"),
+        (HEADER + ROW * 3 + "2024-01-01T09:00:00,answered\n" + ROW, "calls.csv:5: 2 fields"),
+    ],
+)
+def test_fit_names_a_log_it_cannot_read_without_echoing_it(tmp_path, content, expected):
+    """A folder was "file not found"; a binary file was quoted byte for byte; a short row was
+    quoted without its line. Now: one line naming the file (and line), exit 2."""
+    path = tmp_path / "calls.csv"
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_bytes(content.encode("latin-1"))
+    result = invoke("fit", path, "--no-calibrate", "--quiet", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert expected in result.output, result.output
+    assert "garbage" not in result.output and "answered" not in result.output
+    assert result.output.count("\n") == 1

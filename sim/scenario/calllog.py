@@ -20,6 +20,7 @@ import numpy as np
 import pydantic
 from pydantic import Field
 
+from sim.scenario.confine import excerpt
 from sim.scenario.schema_types import Model
 from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml, validation_error
 
@@ -159,8 +160,13 @@ def _read_table(path: Path, mapping: LogMapping, wanted: list[str]):
 
     name = str(path)
     if not path.is_file():
-        raise ScenarioError([ErrorItem(name, None, "", "file not found")])
+        problem = "not a regular file" if path.exists() else "file not found"
+        raise ScenarioError([ErrorItem(name, None, "", problem)])
+    head: list[str] = []  # the CSV's first lines, once read
+    have: list[str] = []
     try:
+        if path.suffix.lower() not in (".parquet", ".pq"):
+            _check_text(path, name)
         if path.suffix.lower() in (".parquet", ".pq"):
             pf = pq.ParquetFile(path)
             if pf.metadata.num_rows > MAX_ROWS:
@@ -183,11 +189,50 @@ def _read_table(path: Path, mapping: LogMapping, wanted: list[str]):
     except ScenarioError:
         raise
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        text = str(exc).splitlines()[0][:200]
+        ragged = _ragged_line(path, mapping.delimiter, len(have)) if head else None
+        if ragged is not None:
+            line, fields = ragged
+            message = f"{fields} fields where the header has {len(have)} (a row cut short, or an "
+            message += "unquoted delimiter inside a value)"
+            raise ScenarioError([ErrorItem(name, line, "", message)]) from None
+        text = excerpt(str(exc).splitlines()[0], 120)
         raise ScenarioError([ErrorItem(name, None, "", f"cannot read the log: {text}")]) from None
     if table.num_rows > MAX_ROWS:
         raise _error(name, None, "*", f"more than {MAX_ROWS:,} rows; split the log")
     return table, have, True
+
+
+def _check_text(path: Path, name: str) -> None:
+    """A CSV log is UTF-8 text: a binary file (or another encoding) is named as such instead of
+    the parser echoing its bytes back."""
+    import codecs
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    nul = head.find(b"\x00")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        where = nul
+    except UnicodeDecodeError as exc:
+        where = exc.start if nul < 0 else min(nul, exc.start)
+    if where < 0:
+        return
+    message = f"not UTF-8 text (byte {where}): a call log is a CSV file in UTF-8, or Parquet"
+    raise ScenarioError([ErrorItem(name, None, "", message)])
+
+
+def _ragged_line(path: Path, delimiter: str, columns: int) -> tuple[int, int] | None:
+    """(line, fields) of the first row whose field count differs from the header's, or None.
+    Read again only when the parser failed, to name the line instead of quoting the row."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != columns:
+                return reader.line_num, len(row)
+    return None
 
 
 class _Rows:
