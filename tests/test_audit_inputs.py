@@ -179,3 +179,21 @@ def test_fit_names_a_log_it_cannot_read_without_echoing_it(tmp_path, content, ex
     assert expected in result.output, result.output
     assert "garbage" not in result.output and "answered" not in result.output
     assert result.output.count("\n") == 1
+
+
+def test_staff_shows_service_levels_in_percent(tmp_path):
+    """`sim staff` printed "lowest SL 0.805" and its report "lowest service level 0.805"
+    where every other table and page shows shares in % (the README's rule)."""
+    import json
+    import re
+
+    out = tmp_path / "out"
+    quick = ("--replications", "2", "--workers", "1", "--quiet", "--max-iterations", "2")
+    result = invoke("staff", ROOT / "tests" / "scenarios" / "tiny_mmc.yaml", "--out", out, *quick)
+    assert result.exit_code == 0, result.output
+    worst = json.loads((out / "staffing.json").read_text())["fresh_seed_check"]["worst_slot"]
+    shown = f"{100 * worst['service_level']:.1f}"
+    assert "lowest SL (%)" in result.output and f" {shown} " in result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"lowest service level {shown}%" in page
+    assert not re.search(r"lowest service level 0\.\d{3}", page)

@@ -7,6 +7,8 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
+from sim.scenario.kpis import format_value
+
 __all__ = ["erlang_range_table", "staffing_table"]
 
 
@@ -49,7 +51,7 @@ def staffing_table(result) -> Table:
         state = "not checked with fresh seeds"
     table = Table(title=f"{escape(result.scenario.name)}: recommended staffing; {state}")
     for col in ("group", "day type", "agent-h/day", "Erlang h/day", "peak", "met", "misses",
-                "lowest SL"):  # fmt: skip
+                "lowest SL (%)"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("group", "day type") else "right")
     hours = result.scenario.interval / 3600.0
     used = result.measured_slots()
@@ -75,7 +77,7 @@ def staffing_table(result) -> Table:
                 cells += [
                     f"{int(meets[gi, k][mine].sum())}/{int(mine.sum())}",
                     str(int(misses[gi, k][mine].sum())),
-                    "-" if low is None else f"{low:.3f}",
+                    "-" if low is None else format_value(low, "service_level", with_unit=False),
                 ]
             table.add_row(*cells)
     return table

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.report.files import write_atomic
+from sim.scenario.kpis import format_value
 
 __all__ = ["build_staffing_report", "is_staffing_folder"]
 
@@ -95,7 +96,8 @@ def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> 
         worst = check.get("worst_slot")
         if worst:
             verdict += (
-                f"; lowest service level {worst['service_level']:.3f} ({worst['group']}, "
+                f"; lowest service level {format_value(worst['service_level'], 'service_level')} "
+                f"({worst['group']}, "
                 f"{worst['day_type']} {worst['start']})"
             )
     else:
