@@ -197,3 +197,18 @@ def test_staff_shows_service_levels_in_percent(tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert f"lowest service level {shown}%" in page
     assert not re.search(r"lowest service level 0\.\d{3}", page)
+
+
+def test_a_file_given_to_the_wrong_command_says_so():
+    """`sim sweep SCENARIO` listed a dozen unknown keys and `sim run EXPERIMENT` five missing
+    ones; one line naming the right command says what is wrong."""
+    experiment = ROOT / "experiments" / "agents_vs_service_level.yaml"
+    for args, words in (
+        (("sweep", TEXTBOOK), "this is a scenario file, not an experiment: run it with `sim run`"),
+        (("run", experiment), "this is an experiment file (a sweep), not a scenario"),
+        (("validate", experiment), "run it with `sim sweep`"),
+    ):
+        result = invoke(*args, "--quiet") if args[0] != "validate" else invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert words in result.output
+        assert result.output.count("\n") == 1, result.output

@@ -353,8 +353,23 @@ def load_experiment(path: str | Path, seed: int | None = None) -> Sweep:
         return _load_experiment(path, seed)
 
 
+def _looks_like_scenario(data: Any) -> bool:
+    """A scenario's keys and none of an experiment's: the file was given to the wrong command."""
+    return (
+        isinstance(data, dict)
+        and not {"scenario", "parameters"} & data.keys()
+        and bool({"horizon", "arrivals", "call_types", "agents"} & data.keys())
+    )
+
+
 def _load_experiment(path: Path, seed: int | None) -> Sweep:
     data, smap = load_yaml(path)
+    if _looks_like_scenario(data):
+        message = (
+            "this is a scenario file, not an experiment: run it with `sim run`, or name it as "
+            "`scenario:` of an experiment file with `parameters:` (docs/experiments.md)"
+        )
+        raise ScenarioError([ErrorItem(str(path), 1, "", message)])
     try:
         exp = Experiment.model_validate(data)
     except pydantic.ValidationError as exc:

@@ -49,7 +49,13 @@ from sim.scenario.schema_types import (
     time_map,
 )
 from sim.scenario.units import DAY, parse_clock
-from sim.scenario.yamlsource import ScenarioError, SourceMap, load_yaml, validation_error
+from sim.scenario.yamlsource import (
+    ErrorItem,
+    ScenarioError,
+    SourceMap,
+    load_yaml,
+    validation_error,
+)
 
 __all__ = [
     "AgentGroup",
@@ -557,6 +563,16 @@ def _validate(
     return scenario
 
 
+def _looks_like_experiment(data: Any) -> bool:
+    """An experiment's keys (``scenario:``, ``parameters:``) and none of a scenario's: the file
+    was given to the wrong command, which one error says better than a list of missing keys."""
+    return (
+        isinstance(data, dict)
+        and {"scenario", "parameters"} <= data.keys()
+        and not {"horizon", "arrivals", "call_types", "agents"} & data.keys()
+    )
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (``extends:``), validate and cross-check a scenario file.
 
@@ -571,6 +587,12 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     with data_roots(path.parent):
         data, smap = load_yaml(path)
+        if _looks_like_experiment(data):
+            message = (
+                "this is an experiment file (a sweep), not a scenario: run it with "
+                "`sim sweep` (docs/experiments.md)"
+            )
+            raise ScenarioError([ErrorItem(str(path), 1, "", message)])
         check_units = not says_seconds(path)
         return _validate(data, smap, path.parent, check_units=check_units, from_file=True)
 
