@@ -527,6 +527,7 @@ def test_sim_size_cli(tmp_path):
     assert got["met"] == bool(mean >= 0.9) and fresh["met"] == got["met"]
     text = " ".join(out.output.split())
     assert ("meets every sized-for target on fresh seeds" in text) == got["met"]
+    assert "daily cost (money/day)" in text  # money has a unit, as in every other table
     sized = yaml.load(tmp_path / "o" / "sizing.yaml")
     assert set(sized) == {"back_office", "delivery"}
     res = CliRunner().invoke(

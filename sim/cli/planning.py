@@ -364,7 +364,8 @@ def size(
         table.add_row(
             escape(c.label), str(result.start.values[i]), str(result.best.values[i]), *pad
         )
-    table.add_row("daily cost", f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}", *pad)
+    cost = f"daily cost ({scenario.currency or 'money'}/day)"
+    table.add_row(cost, f"{result.start.cost:,.1f}", f"{result.best.cost:,.1f}", *pad)
     for k in FULFILMENT_TARGETS:
         if k in scenario.targets:
             a, b = result.start.kpis.get(k), result.best.kpis.get(k)
