@@ -212,3 +212,23 @@ def test_a_file_given_to_the_wrong_command_says_so():
         assert result.exit_code == 2, result.output
         assert words in result.output
         assert result.output.count("\n") == 1, result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\xba\x00\x01binary", "summary.json: not UTF-8 text (byte 0)"),
+        (b"{bad", "summary.json: "),
+        (b'{"kpis": 3}', "summary.json: "),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_report_and_export_of_a_damaged_folder_exit_2(tmp_path, command, content, words):
+    """A summary.json that is binary, not JSON or not shaped as sim writes it gave a traceback
+    (report: binary or odd shape; export: any of them)."""
+    (tmp_path / "summary.json").write_bytes(content)
+    result = invoke(command, tmp_path)
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output
+    assert "binary" not in result.output
+    assert result.output.count("\n") == 1, result.output

@@ -257,6 +257,8 @@ def write_workbook(folder: Path) -> list[Path]:
 
     try:
         return export_folder(folder)
+    except ValueError as exc:  # a file of the folder is not what sim wrote
+        fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write the workbook in {folder}: {exc.strerror or exc}")
     raise AssertionError("unreachable")

@@ -75,6 +75,9 @@ class Folder:
                 raise ReportError(f"{path / 'scenario.yaml'}: not YAML: {exc}") from exc
             f.scenario = data if isinstance(data, dict) else {}
         f.summary = read_json(path / "summary.json")
+        kpis = (f.summary or {}).get("kpis", {})
+        if not isinstance(kpis, dict) or not all(isinstance(k, dict) for k in kpis.values()):
+            raise ReportError(f"{path / 'summary.json'}: 'kpis' is not as sim writes it")
         f.comparison = read_json(path / "comparison.json")
         f.sweep = read_json(path / "sweep.json")
         f.experiment_text = _text(path / "experiment.yaml")
@@ -117,7 +120,12 @@ class Folder:
 
 
 def _text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:  # not a file sim wrote: name it, never show its bytes
+        raise ReportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def read_json(path: Path) -> dict | None:

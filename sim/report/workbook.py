@@ -38,9 +38,19 @@ def _value(text: str):
         return text
 
 
+def _unreadable(path: Path, exc: Exception) -> ValueError:
+    """A file of the folder that sim did not write as it is: named, its bytes never shown."""
+    if isinstance(exc, UnicodeDecodeError):
+        return ValueError(f"{path}: not UTF-8 text (byte {exc.start})")
+    return ValueError(f"{path}: cannot be read: {str(exc).splitlines()[0][:120]}")
+
+
 def _read_csv(path: Path) -> tuple[list[str], list[list]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (ValueError, csv.Error) as exc:
+        raise _unreadable(path, exc) from None
     if not rows:
         return [], []
     return rows[0], [[_value(c) for c in r] for r in rows[1:]]
@@ -102,9 +112,15 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
     currency = None
     summary_path = folder / "summary.json"
     if summary_path.is_file():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        currency = summary.get("currency")
-        cols, rows = _summary_rows(summary, currency)
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise _unreadable(summary_path, exc) from None
+        try:
+            currency = summary.get("currency")
+            cols, rows = _summary_rows(summary, currency)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise ValueError(f"{summary_path}: not a summary.json written by sim") from None
         ws = _sheet(wb, "summary", cols, rows, currency, per_row=False)
         for (cell,) in ws.iter_rows(min_row=2, min_col=7, max_col=7):
             if cell.value == "share":
