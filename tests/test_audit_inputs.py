@@ -232,3 +232,47 @@ def test_report_and_export_of_a_damaged_folder_exit_2(tmp_path, command, content
     assert words in result.output and "Traceback" not in result.output
     assert "binary" not in result.output
     assert result.output.count("\n") == 1, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", TEXTBOOK),
+        ("compare", TEXTBOOK, TEXTBOOK),
+        ("sweep", ROOT / "experiments" / "agents_vs_service_level.yaml", "--data-root", ROOT),
+        ("staff", TEXTBOOK),
+        ("size", ROOT / "scenarios" / "hotline_baseline.yaml"),
+        ("fit", "LOG"),
+    ],
+)
+def test_out_never_replaces_a_folder_of_other_files(tmp_path, args):
+    """`sim run FILE --out ~/Documents` deleted the documents: a results folder is replaced
+    whole, and any existing folder was taken for one. Now: exit 2 before any run, files kept."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "thesis.txt").write_text("years of work", encoding="utf-8")
+    if args[-1] == "LOG":
+        log = tmp_path / "calls.csv"
+        log.write_text(HEADER + ROW * 3, encoding="utf-8")
+        args = (*args[:-1], log)
+    result = invoke(*args, "--out", docs, "--quiet", "--replications", "1")
+    assert result.exit_code == 2, result.output
+    assert "not a results folder" in result.output and "'thesis.txt'" in result.output
+    assert sorted(p.name for p in docs.iterdir()) == ["thesis.txt"]
+    assert (docs / "thesis.txt").read_text(encoding="utf-8") == "years of work"
+
+
+def test_staged_folder_refuses_a_folder_of_other_files_and_reuses_results(tmp_path):
+    from sim.report.staging import staged_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.md").write_text("mine", encoding="utf-8")
+    with pytest.raises(FileExistsError), staged_folder(out) as new:
+        (new / "summary.json").write_text("{}", encoding="utf-8")
+    assert (out / "notes.md").is_file()
+    (out / "notes.md").unlink()
+    for _ in range(2):  # empty, then a results folder: both replaced
+        with staged_folder(out) as new:
+            (new / "summary.json").write_text("{}", encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]

@@ -113,6 +113,20 @@ def warn_overload(console, summary) -> None:
         )
 
 
+def out_folder(out: str | None, name: str) -> Path:
+    """``--out``, or ``results/<name>/<UTC timestamp>/``; exit 2 at once (before any run) when
+    it is a folder of files no sim command wrote, which writing would replace."""
+    from sim.report.files import default_out_dir
+    from sim.report.staging import check_replaceable
+
+    folder = Path(out) if out else default_out_dir(name)
+    try:
+        check_replaceable(folder)
+    except FileExistsError as exc:
+        fail(f"error: --out {folder}: {exc.strerror}")
+    return folder
+
+
 @contextmanager
 def results_folder(folder: Path):
     """A staged results folder that replaces ``folder`` whole on success (exit 2 on OSError)."""

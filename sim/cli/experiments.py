@@ -19,6 +19,7 @@ from sim.cli.common import (
     input_options,
     kept_runs,
     load,
+    out_folder,
     progress_bar,
     results_folder,
     simulation_options,
@@ -94,7 +95,7 @@ def compare(
     from sim.experiments.comparison import compare as run_compare
     from sim.experiments.comparison import scenario_labels
     from sim.planning.sizing import plan_costs
-    from sim.report.files import default_out_dir, write_folder
+    from sim.report.files import write_folder
     from sim.scenario.diff import changes_by_label
 
     if len(files) < 2:
@@ -102,7 +103,7 @@ def compare(
     scenarios = [load(f) for f in files]
     n = replications or scenarios[0].replications
     labels = "_vs_".join(scenario_labels(scenarios))
-    folder = Path(out) if out else default_out_dir("compare_" + labels)
+    folder = out_folder(out, "compare_" + labels)
     # finished replications kept beside the folder: a rerun resumes
     stores = kept_runs(folder, scenarios, scenarios[0].seed if seed is None else seed, quiet)
     with (
@@ -211,13 +212,12 @@ def sweep(
     """
     from sim.experiments.experiment_file import load_experiment
     from sim.experiments.sweep import run_sweep
-    from sim.report.files import default_out_dir
 
     try:
         loaded = load_experiment(experiment, seed=seed)
     except ScenarioError as exc:
         fail(f"error: {exc}")
-    folder = Path(out) if out else default_out_dir(loaded.experiment.name)
+    folder = out_folder(out, loaded.experiment.name)
     reps = replications or loaded.experiment.replications
     try:
         with (

@@ -19,6 +19,7 @@ from sim.cli.common import (
     fail,
     input_options,
     load,
+    out_folder,
     results_folder,
     search_scope,
     simulation_options,
@@ -200,7 +201,6 @@ def staff(
         write_staffing_folder,
     )
     from sim.planning.staffing_tables import staffing_table
-    from sim.report.files import default_out_dir
 
     scenario = load(file)
     templates = None
@@ -212,7 +212,7 @@ def staff(
         except ScenarioError as exc:
             fail(f"error: {exc}")
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = Path(out) if out else default_out_dir(f"{scenario.name}-staffing")
+    folder = out_folder(out, f"{scenario.name}-staffing")
     reps = replications or scenario.replications
     key = fingerprint(
         scenario,
@@ -323,11 +323,10 @@ def size(
     from sim.experiments.checkpoint import checkpoint_folder
     from sim.planning.sizing import FULFILMENT_TARGETS, write_sizing_folder
     from sim.planning.sizing import size as run_size
-    from sim.report.files import default_out_dir
 
     scenario = load(file)
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = Path(out) if out else default_out_dir(f"{scenario.name}-sizing")
+    folder = out_folder(out, f"{scenario.name}-sizing")
     reps = replications or scenario.replications
     label = f"{scenario.name}: sizing runs"
     with search_scope(folder, executor, workers, address, reps, label, quiet) as (ex, advance):
@@ -476,7 +475,6 @@ def fit(
     """
     from sim.experiments.executors import default_workers
     from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
-    from sim.report.files import default_out_dir
     from sim.scenario.calllog import load_mapping, read_call_log
 
     step = duration_option(interval, "--interval")
@@ -495,7 +493,7 @@ def fit(
         tier_priority=dict(spec.tier_priority) if spec else {},
     )
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = Path(out) if out else default_out_dir(f"fit-{Path(log).stem}")
+    folder = out_folder(out, f"fit-{Path(log).stem}")
     try:
         result = fit_log(data, options)
         if say:

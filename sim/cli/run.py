@@ -20,6 +20,7 @@ from sim.cli.common import (
     kept_runs,
     load,
     load_warning,
+    out_folder,
     progress_bar,
     replication_failures,
     results_folder,
@@ -83,12 +84,12 @@ def run(
 ) -> None:
     """Run the replications of FILE, print the KPI table and write the results folder."""
     from sim.experiments.replication import MAX_REPLICATIONS, replicate
-    from sim.report.files import default_out_dir, write_folder
+    from sim.report.files import write_folder
 
     scenario = load(file)
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
-    folder = Path(out) if out else default_out_dir(scenario.name)
+    folder = out_folder(out, scenario.name)
     store = None
     if rule is None:  # finished replications kept beside the folder: a rerun resumes
         (store,) = kept_runs(folder, [scenario], scenario.seed if seed is None else seed, quiet)
@@ -173,7 +174,7 @@ def export(folder, xlsx) -> None:
     summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
     written = write_workbook(Path(folder))
     if not written:
-        from sim.report.workbook import RESULT_FILES
+        from sim.report.staging import RESULT_FILES
 
         names = ", ".join(RESULT_FILES)
         fail(f"error: {folder}: none of {names} (what sim writes); is this a results folder?")

@@ -15,7 +15,43 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["replace_folder", "staged_folder"]
+from sim.scenario.confine import excerpt
+
+__all__ = ["RESULT_FILES", "check_replaceable", "replace_folder", "staged_folder"]
+
+
+RESULT_FILES = (
+    "summary.json",
+    "comparison.json",
+    "points.csv",
+    "sweep.json",
+    "staffing.json",
+    "search.json",
+    "sizing.json",
+    "fit.json",
+)
+"""One of these marks a folder a sim command wrote (run, compare, sweep, staff, size, fit)."""
+
+
+def check_replaceable(out: str | Path) -> None:
+    """``out`` may be written (and replaced whole): absent, empty, or a folder sim wrote.
+
+    Raises ``FileExistsError`` for a folder of other files: ``--out ~/Documents`` must not
+    delete a planner's documents.
+    """
+    out = Path(out)
+    if not out.is_dir() or out.is_symlink():
+        return
+    entries = sorted(e.name for e in out.iterdir() if not e.name.startswith("."))
+    if entries and not any((out / name).is_file() for name in RESULT_FILES):
+        raise FileExistsError(
+            17,
+            f"a folder of other files ({excerpt(entries[0], 40)}"
+            + (f" and {len(entries) - 1} more" if len(entries) > 1 else "")
+            + "), not a results folder; writing would replace it whole: choose a new or empty "
+            "folder",
+            str(out),
+        )
 
 
 @contextlib.contextmanager
@@ -24,6 +60,7 @@ def staged_folder(out: str | Path) -> Iterator[Path]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(20, "not a folder", str(out))
+    check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     new = tmp / out.name  # the folder's own name, as reports show it

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from sim.report.files import write_atomic
 from sim.report.numbers import figure_of, header
+from sim.report.staging import RESULT_FILES
 from sim.scenario.kpis import unit_label, unit_of
 
-__all__ = ["RESULT_FILES", "export_folder", "write_workbook"]
+__all__ = ["export_folder", "write_workbook"]
 
 _KEYS = ("day", "weekday", "start")
 
@@ -142,17 +143,6 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
     out = Path(out) if out else folder / "results.xlsx"
     write_atomic(out, buf.getvalue())
     return out
-
-
-RESULT_FILES = (
-    "summary.json",
-    "comparison.json",
-    "points.csv",
-    "staffing.json",
-    "sizing.json",
-    "fit.json",
-)
-"""One of these marks a folder a command wrote (run, compare, sweep, staff, size, fit)."""
 
 
 def export_folder(folder: str | Path) -> list[Path]:
