@@ -276,3 +276,20 @@ def test_staged_folder_refuses_a_folder_of_other_files_and_reuses_results(tmp_pa
         with staged_folder(out) as new:
             (new / "summary.json").write_text("{}", encoding="utf-8")
     assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
+def test_experiment_kpis_must_be_kpis(write):
+    """`kpis: [service_levl]` ran the whole sweep and printed a table with no KPI column."""
+    write(TEXTBOOK.read_text(encoding="utf-8"), name=TEXTBOOK.name)
+    path = write(
+        f"name: e\nscenario: {TEXTBOOK.name}\nparameters:\n"
+        "  agents.groups.team.staffing: [12, 13]\n"
+        "kpis: [service_levl, occupancy.group=team]\n",
+        name="e.yaml",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    assert len(err.value.items) == 1
+    assert "e.yaml:5: kpis[0]: unknown KPI 'service_levl' (did you mean 'service_level'?)" in str(
+        err.value
+    )

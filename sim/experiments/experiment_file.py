@@ -7,6 +7,7 @@ only inside the data roots. Running the points and storing the runs is :mod:`sim
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import itertools
@@ -20,7 +21,8 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.scenario.confine import data_roots
+from sim.scenario.confine import data_roots, excerpt
+from sim.scenario.kpis import KPIS, base_name, lookup
 from sim.scenario.limits import MAX_REPLICATIONS
 from sim.scenario.schema import (
     Scenario,
@@ -286,6 +288,12 @@ def _check_design(exp: Experiment, smap: SourceMap) -> list[ErrorItem]:
                 problems.append(smap.error(loc, "a latin_hypercube parameter needs low and high"))
             elif p.integer and math.ceil(p.bounds[0]) > math.floor(p.bounds[1]):
                 problems.append(smap.error(loc, "no whole number lies between low and high"))
+    known = [k.name for k in KPIS]
+    for i, name in enumerate(exp.kpis):
+        if lookup(name) is None:  # a misspelt KPI was left out of the table silently
+            close = difflib.get_close_matches(base_name(name), known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; KPIs: {', '.join(known)}"
+            problems.append(smap.error(("kpis", i), f"unknown KPI {excerpt(name, 60)}{hint}"))
     if exp.design == "latin_hypercube" and exp.points is None:
         problems.append(smap.error(("design",), "design: latin_hypercube needs points: N"))
     if exp.design == "grid" and exp.points is not None:
