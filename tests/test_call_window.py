@@ -57,7 +57,7 @@ def test_rows_given_back_read_as_zero_and_others_stay():
 
 
 def test_falls_back_to_the_plain_log_when_memory_cannot_be_reserved(monkeypatch):
-    monkeypatch.setattr(window, "_reserve", lambda nbytes: None)
+    monkeypatch.setattr(window, "reserve", lambda nbytes: None)
     log = call_log(windowed=True)
     assert type(log) is CallLog
 
@@ -121,8 +121,9 @@ def test_a_run_without_the_window_reports_the_same(monkeypatch):
     scenario = scenario_from_dict(data)
     monkeypatch.setattr(calls_kpi, "BLOCK", 100)
     windowed = simulate(scenario, seed=4, keep_records=False)
-    monkeypatch.setattr(window, "_reserve", lambda nbytes: None)
+    monkeypatch.setattr(window, "reserve", lambda nbytes: None)
     plain = simulate(scenario, seed=4, keep_records=False)
     assert windowed.kpis == plain.kpis
     for name, column in windowed.intervals.items():
         np.testing.assert_array_equal(column, plain.intervals[name])
+

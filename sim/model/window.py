@@ -13,13 +13,12 @@ goes. Where the platform refuses the reservation, :func:`call_log` returns a pla
 from __future__ import annotations
 
 import mmap
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from sim.model.records import CALL_COLUMNS, CallLog, Calls
+from sim.model.records import CALL_COLUMNS, CallLog, Calls, reserve
 
 __all__ = ["ROWS", "WindowedCallLog", "call_log"]
 
@@ -27,27 +26,13 @@ ROWS = 1 << 30
 """Rows reserved per column (virtual address space only: 8 GiB for a float column). No run
 comes near: a billion calls would take days of CPU."""
 
-_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
-
-
-def _reserve(nbytes: int) -> mmap.mmap | None:
-    """Private anonymous memory of ``nbytes`` not charged until written; None if refused
-    (an address-space limit, a platform without ``MAP_PRIVATE`` or ``madvise``)."""
-    if not hasattr(mmap, "MADV_DONTNEED") or not hasattr(mmap, "MAP_PRIVATE"):
-        return None
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE
-    try:
-        return mmap.mmap(-1, nbytes, flags=flags)
-    except (OSError, ValueError, OverflowError):
-        return None
-
 
 def call_log(windowed: bool, rows: int = ROWS) -> CallLog:
     """A :class:`WindowedCallLog` when asked and possible, else a :class:`CallLog`."""
     if windowed:
         maps: dict[str, mmap.mmap] = {}
         for name, (dtype, _) in CALL_COLUMNS.items():
-            got = _reserve(rows * np.dtype(dtype).itemsize)
+            got = reserve(rows * np.dtype(dtype).itemsize)
             if got is None:
                 for m in maps.values():
                     m.close()
