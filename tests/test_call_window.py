@@ -6,6 +6,7 @@ import numpy as np
 import simpy
 
 import sim.kpi.calls as calls_kpi
+import sim.model.simulation as simulation
 import sim.model.window as window
 from sim import scenario_from_dict, simulate
 from sim.model.callers import Callers
@@ -127,3 +128,35 @@ def test_a_run_without_the_window_reports_the_same(monkeypatch):
     for name, column in windowed.intervals.items():
         np.testing.assert_array_equal(column, plain.intervals[name])
 
+
+def test_a_run_without_records_ends_with_every_call_row_given_back(monkeypatch):
+    """The calls left at the horizon are reduced a block at a time and given back (the run-only
+    columns first), so that the business KPIs are computed with no call rows in memory."""
+    data = {
+        "name": "small",
+        "horizon": {"days": 3},
+        "arrivals": {"rate_per_hour": 300},
+        "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
+        "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
+        "agents": {"groups": {"team": {"skills": ["q"], "staffing": 12}}},
+        "redial": {"after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 600}}},
+    }
+    scenario = scenario_from_dict(data)
+    monkeypatch.setattr(calls_kpi, "BLOCK", 8192)  # whole pages of every column in a block
+    logs: list[WindowedCallLog] = []
+
+    def keep(windowed: bool) -> CallLog:
+        logs.append(log := call_log(windowed, rows=1 << 16))
+        return log
+
+    monkeypatch.setattr(simulation, "call_log", keep)
+    lean = simulate(scenario, seed=2, keep_records=False)
+    kept = simulate(scenario, seed=2, keep_records=True)
+    assert lean.kpis == kept.kpis
+    n = len(logs[0])
+    assert n > 2 * 8192  # blocks reduced during the run and at its end
+    rows = logs[0].rows(0, n)
+    whole = n // 8192 * 8192  # the rows of whole pages of every column
+    for name in CALL_COLUMNS:
+        assert not np.any(rows.columns[name][:whole]), name
+    assert np.any(kept.records.calls.arrival[:whole])
