@@ -150,11 +150,14 @@ def test_a_run_without_records_ends_with_every_call_row_given_back(monkeypatch):
         return log
 
     monkeypatch.setattr(simulation, "call_log", keep)
+    trims: list[bool] = []  # the heap trimmed after each block, its temporaries given back
+    monkeypatch.setattr(simulation, "trim_heap", lambda: trims.append(window.trim_heap()))
     lean = simulate(scenario, seed=2, keep_records=False)
     kept = simulate(scenario, seed=2, keep_records=True)
     assert lean.kpis == kept.kpis
     n = len(logs[0])
     assert n > 2 * 8192  # blocks reduced during the run and at its end
+    assert len(trims) == -(-n // 8192) and len(set(trims)) == 1
     rows = logs[0].rows(0, n)
     whole = n // 8192 * 8192  # the rows of whole pages of every column
     for name in CALL_COLUMNS:

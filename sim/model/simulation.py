@@ -27,7 +27,7 @@ from sim.model.events import ModelEnvironment, call_later, run_feeding
 from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
 from sim.model.redials import Redials
 from sim.model.streams import Streams
-from sim.model.window import WindowedCallLog, call_log
+from sim.model.window import WindowedCallLog, call_log, trim_heap
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
@@ -201,6 +201,7 @@ class _Stream:
         self.sums = reduce_calls(part, self.interval, block=size, total=self.sums)
         del part
         self.calls.give_back(self.done, stop)
+        trim_heap()  # and the reduction's temporaries
         self.done = stop
 
 
