@@ -108,18 +108,20 @@ def test_first_calls_drawn_day_by_day_are_the_calls_drawn_at_once(tmp_path):
     assert np.any(entry // 86400 > arrival // 86400)  # some leave the IVR in the next stretch
 
 
+SMALL = {
+    "name": "small",
+    "horizon": {"days": 2},
+    "arrivals": {"rate_per_hour": 60},
+    "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
+    "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
+    "agents": {"groups": {"team": {"skills": ["q"], "staffing": 3}}},
+}
+
+
 def test_a_run_without_the_window_reports_the_same(monkeypatch):
     """Where memory cannot be reserved, a run without records keeps its rows to the end: same
     figures as the windowed run."""
-    data = {
-        "name": "small",
-        "horizon": {"days": 2},
-        "arrivals": {"rate_per_hour": 60},
-        "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
-        "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
-        "agents": {"groups": {"team": {"skills": ["q"], "staffing": 3}}},
-    }
-    scenario = scenario_from_dict(data)
+    scenario = scenario_from_dict(SMALL)
     monkeypatch.setattr(calls_kpi, "BLOCK", 100)
     windowed = simulate(scenario, seed=4, keep_records=False)
     monkeypatch.setattr(window, "reserve", lambda nbytes: None)
@@ -132,16 +134,17 @@ def test_a_run_without_the_window_reports_the_same(monkeypatch):
 def test_a_run_without_records_ends_with_every_call_row_given_back(monkeypatch):
     """The calls left at the horizon are reduced a block at a time and given back (the run-only
     columns first), so that the business KPIs are computed with no call rows in memory."""
-    data = {
-        "name": "small",
-        "horizon": {"days": 3},
-        "arrivals": {"rate_per_hour": 300},
-        "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
-        "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
-        "agents": {"groups": {"team": {"skills": ["q"], "staffing": 12}}},
-        "redial": {"after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 600}}},
-    }
-    scenario = scenario_from_dict(data)
+    scenario = scenario_from_dict(
+        {
+            **SMALL,
+            "horizon": {"days": 3},
+            "arrivals": {"rate_per_hour": 300},
+            "agents": {"groups": {"team": {"skills": ["q"], "staffing": 12}}},
+            "redial": {
+                "after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 600}}
+            },
+        }
+    )
     monkeypatch.setattr(calls_kpi, "BLOCK", 8192)  # whole pages of every column in a block
     logs: list[WindowedCallLog] = []
 
