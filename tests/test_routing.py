@@ -8,7 +8,7 @@ import simpy
 
 from sim import scenario_from_dict, simulate
 from sim.model.back_office import BackOffice
-from sim.model.contact_center import ContactCenter
+from sim.model.contact_center import ContactCenter, Unresolved
 from sim.model.events import ModelEnvironment
 from sim.model.records import CallLog, Outcome
 from sim.model.routing import Ordered
@@ -322,6 +322,21 @@ def test_listeners_by_call_type_follow_the_general_ones_for_their_type_only():
         ("all", 2, 20.0),
         ("y", 2, 20.0),
     ]  # 2 agents: call 2 waits for the first to finish at 10 s
+    # a listener for unresolved calls hears only those, in its place among the others
+    center = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
+    env, calls, heard = center.env, center.calls, []
+    center.connect(
+        None,
+        [Unresolved(lambda cid, at: heard.append(("unresolved", cid)))],
+        by_type=[None, lambda cid, at: heard.append(("y", cid))],
+    )
+    center.start()
+    for cid, (ctype, resolved) in enumerate([(0, 1), (1, 0), (1, 1), (0, 0)]):
+        t = float(cid)
+        calls.add(arrival=t, queue_entry=t, call_type=ctype, handle=10.0, resolved=resolved)
+        env.later(float(cid), center.offer, cid)
+    env.run(100.0)
+    assert heard == [("unresolved", 1), ("y", 1), ("y", 2), ("unresolved", 3)]
     # with none at all the router takes its lean path: no listener, the same answers
     center = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
     center.connect(None, [], by_type=[None, None])

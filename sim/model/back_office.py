@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 from sim.model.calendar import Opening
+from sim.model.contact_center import Listener, Unresolved
 from sim.model.crew import Crew
 from sim.model.events import ModelEnvironment
 from sim.model.records import NAN, BlockLog, CallLog, LeadState, Origin, WorkOrderState
@@ -103,9 +104,9 @@ class BackOffice:
         # what a handled call of a type that `creates` each kind does here (a lead call
         # registers a lead, an unresolved complaint opens a work order, both at the end of the
         # talk and only inside the horizon); the flows' listener dispatches by call type
-        self.intake: dict[str, Callable[[int, float], None]] = {
+        self.intake: dict[str, Listener] = {
             "lead": self._lead_call,
-            "work_order": self._complaint_call,
+            "work_order": Unresolved(self._complaint_call),
         }
         self.opening = Opening.from_hours(
             bo.team.hours, scenario.horizon.start_weekday, scenario.horizon.days

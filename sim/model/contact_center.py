@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from heapq import heappush
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,12 +38,23 @@ from sim.model.workforce import on_duty_timeline
 from sim.scenario.distributions import BatchSampler
 from sim.scenario.schema import Scenario
 
-__all__ = ["ContactCenter"]
+__all__ = ["ContactCenter", "Listener", "Unresolved"]
 
 _INF = math.inf
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
 _DISCONNECTED = int(Outcome.DISCONNECTED)
+
+
+class Unresolved(NamedTuple):
+    """A listener of handled calls (:meth:`ContactCenter.connect`) that only the calls which
+    did not resolve the matter concern (calls made again, work orders from complaints)."""
+
+    listener: Callable[[int, float], None]
+
+
+Listener = Callable[[int, float], None] | Unresolved
+"""``listener(cid, at)`` for every handled call, or one for the unresolved ones only."""
 
 
 class ContactCenter:
@@ -56,12 +68,11 @@ class ContactCenter:
         self.env, self.calls = env, calls
         # columns the answer path reads and writes, bound once
         self._handle, self._outcome, self._call_type = calls.handle, calls.outcome, calls.call_type
-        self._answer_at, self._agent = calls.answer, calls.agent
+        self._answer_at, self._agent, self._resolved = calls.answer, calls.agent, calls.resolved
         # the hot path pushes its events onto the agenda itself (sim.model.events)
         self._agenda, self._next_seq = env.agenda, env.next_seq
         self.warmup = scenario.warmup
         self.on_abandoned: Callable[[int, float], None] | None = None
-        self.on_handled: list[Callable[[int, float], None]] = []
         self._handled_by_type: list[tuple[Callable[[int, float], None], ...]] = []
         self._connected = False
         types, tiers = list(scenario.call_types), list(scenario.customer_tiers)
@@ -151,19 +162,30 @@ class ContactCenter:
     def connect(
         self,
         on_abandoned: Callable[[int, float], None] | None,
-        on_handled: list[Callable[[int, float], None]],
-        by_type: list[Callable[[int, float], None] | None] | None = None,
+        on_handled: list[Listener],
+        by_type: list[Listener | None] | None = None,
     ) -> None:
         """What follows a call: ``on_abandoned(cid, at)`` when a caller hangs up in the queue,
         then each ``on_handled(cid, at)`` in order when an answered call's talk ends, then
         ``by_type[call type](cid, at)`` where that is not None (the business a type creates:
-        a type that creates nothing costs no call per answer)."""
-        self.on_abandoned, self.on_handled = on_abandoned, list(on_handled)
+        a type that creates nothing costs no call per answer). A listener wrapped in
+        :class:`Unresolved` hears only the calls that did not resolve the matter (most calls
+        do: it costs them no call)."""
         n_types = len(self.immediate)
         if by_type is not None and len(by_type) != n_types:
             raise ValueError(f"by_type: one entry per call type ({n_types}), got {len(by_type)}")
+        self.on_abandoned = on_abandoned
         extra = [None] * n_types if by_type is None else by_type
-        self._handled_by_type = [(*self.on_handled, *(() if fn is None else (fn,))) for fn in extra]
+        # per call type and resolved (0, 1): the listeners of such a call, in order
+        self._handled_by_type = [
+            tuple(
+                fn.listener if isinstance(fn, Unresolved) else fn
+                for fn in (*on_handled, *(() if last is None else (last,)))
+                if not (resolved and isinstance(fn, Unresolved))
+            )
+            for last in extra
+            for resolved in (0, 1)
+        ]
         self._connected = True
         self._plain = (
             self.acw is None and not self._work_trackers and not any(self._handled_by_type)
@@ -305,8 +327,8 @@ class ContactCenter:
         heappush(self._agenda, (now + busy, self._next_seq(), self._release, agent))
         for tracker in self._work_trackers:
             tracker.assigned(g, now, now + busy)
-        for listener in self._handled_by_type[self._call_type[cid]]:  # redials, business
-            listener(cid, now + talk)
+        for listener in self._handled_by_type[2 * self._call_type[cid] + self._resolved[cid]]:
+            listener(cid, now + talk)  # redials, business
 
     def _call_path(self) -> tuple[Callable[[float, int], None], Callable[[float, int], None]]:
         """The hot path, ``offer``, ``release`` and ``give_up``, as closures over the router's

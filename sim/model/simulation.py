@@ -21,7 +21,7 @@ from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
-from sim.model.contact_center import ContactCenter
+from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
 from sim.model.events import ModelEnvironment, call_later, run_feeding
 from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
@@ -81,8 +81,8 @@ def simulate(
     callers = Callers(env, scenario, streams, calls, center.offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
-    handled: list[Callable[[int, float], None]] = (
-        [redials.after_handled] if redials.unresolved_rule is not None else []
+    handled: list[Listener] = (
+        [Unresolved(redials.after_handled)] if redials.unresolved_rule is not None else []
     )
     center.connect(
         redials.after_abandon if redials.abandon_rule is not None else None,
@@ -227,7 +227,7 @@ class _BusinessFlows:
             else None
         )
         # a listener per call type (None: it creates nothing), for ContactCenter.connect
-        takes: dict[str, Callable[[int, float], None]] = {}  # the schema checks each is modelled
+        takes: dict[str, Listener] = {}  # the schema checks each is modelled
         if self.delivery is not None:
             takes["delivery_order"] = self.delivery.on_handled
         if self.back_office is not None:
