@@ -293,3 +293,15 @@ def test_experiment_kpis_must_be_kpis(write):
     assert "e.yaml:5: kpis[0]: unknown KPI 'service_levl' (did you mean 'service_level'?)" in str(
         err.value
     )
+
+
+def test_erlang_reads_shares_as_scenario_files_do_and_blames_the_bad_option():
+    """`--target 80` said "service_level_target is a fraction" (an internal name) and `--rate
+    banana` without --agents complained about --agents, not the rate."""
+    ok = invoke("erlang", "--rate", "200/h", "--aht", "3min", "--target", "80%", "--json")
+    assert ok.exit_code == 0 and '"agents_required": 14' in ok.output
+    bad = invoke("erlang", "--rate", "200/h", "--aht", "3min", "--target", "80")
+    assert bad.exit_code == 2
+    assert "Invalid value for '--target'" in bad.output and "did you mean 80%?" in bad.output
+    rate = invoke("erlang", "--rate", "banana", "--aht", "3min")
+    assert rate.exit_code == 2 and "rate 'banana'" in rate.output

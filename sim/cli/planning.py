@@ -34,6 +34,25 @@ if TYPE_CHECKING:
     pass
 
 
+class _Share(click.ParamType):
+    """A share on the command line as in scenario files: 0.8 or 80% (80 alone is an error)."""
+
+    name = "SHARE"
+
+    def convert(self, value, param, ctx) -> float:
+        from sim.scenario.units import parse_share
+
+        try:
+            text = str(value).strip()
+            return parse_share(text if text.endswith("%") else float(text))
+        except ValueError as exc:
+            message = str(exc) if "share" in str(exc) else f"expected 0.8 or 80%, got {value!r}"
+            self.fail(message, param, ctx)
+
+
+SHARE = _Share()
+
+
 @cli.command()
 @click.option(
     "--rate",
@@ -55,9 +74,9 @@ if TYPE_CHECKING:
 @click.option(
     "--within", default="20s", show_default=True, metavar="DURATION", help="service-level threshold"
 )
-@click.option("--target", type=float, help="service level to reach (gives agents_required)")
-@click.option("--abandon-target", type=float, help="abandon rate not to exceed")
-@click.option("--max-occupancy", type=float, help="occupancy not to exceed")
+@click.option("--target", type=SHARE, help="service level to reach, 0.8 or 80% (agents_required)")
+@click.option("--abandon-target", type=SHARE, help="abandon rate not to exceed, 0.05 or 5%")
+@click.option("--max-occupancy", type=SHARE, help="occupancy not to exceed, 0.9 or 90%")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def erlang(
     rate, aht, agents, patience, within, target, abandon_target, max_occupancy, as_json
@@ -75,8 +94,6 @@ def erlang(
     )
     from sim.planning.staffing_tables import erlang_range_table
 
-    if agents is None and target is None and abandon_target is None and max_occupancy is None:
-        fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
     try:
         span = agents_range(agents) if agents is not None else None
         lam = parse_rate(rate)
@@ -85,6 +102,11 @@ def erlang(
             duration_arg(patience, "patience") if patience is not None else math.inf,
             duration_arg(within, "within"),
         )
+    except ValueError as exc:
+        fail(f"error: {exc}")
+    if agents is None and target is None and abandon_target is None and max_occupancy is None:
+        fail("error: give --agents, or a target (--target, --abandon-target, --max-occupancy)")
+    try:
         one = span[0] if span is not None and len(span) == 1 else None
         single = one is not None
         result = erlang_calculator(
