@@ -197,6 +197,10 @@ def test_staff_shows_service_levels_in_percent(tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert f"lowest service level {shown}%" in page
     assert not re.search(r"lowest service level 0\.\d{3}", page)
+    svg = next((out / "figures").glob("staffing_*.svg")).read_text(encoding="utf-8")
+    assert "<!-- service level (%) -->" in svg and "<!-- target 80% -->" in svg
+    ticks = re.findall(r"<!-- (\d+(?:\.\d+)?) -->", svg.split("agents scheduled")[0])
+    assert ticks and all("." not in t for t in ticks), ticks  # whole agents
 
 
 def test_a_file_given_to_the_wrong_command_says_so():

@@ -44,16 +44,20 @@ def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict 
     ):
         top.step(x, _column(table, name)[mine], where="mid", label=label, **style)
     top.set_ylabel("agents scheduled")
-    sl = _column(table, "service_level")[mine]
+    top.yaxis.get_major_locator().set_params(integer=True)  # agents are whole
+    # shares in %, as every table and the headline show them
+    sl = 100 * _column(table, "service_level")[mine]
     low, high = (
-        _column(table, "service_level_ci_low")[mine],
-        _column(table, "service_level_ci_high")[mine],
+        100 * _column(table, "service_level_ci_low")[mine],
+        100 * _column(table, "service_level_ci_high")[mine],
     )
     bottom.plot(x, sl, color="#1f4e9c", marker=".", label="service level, fresh seeds")
     bottom.fill_between(x, low, high, color="#1f4e9c", alpha=0.2, linewidth=0)
     if target is not None:
-        bottom.axhline(target, color="#c62828", linewidth=1.2, label=f"target {target:g}")
-    bottom.set_ylabel("service level")
+        bottom.axhline(
+            100 * target, color="#c62828", linewidth=1.2, label=f"target {100 * target:g}%"
+        )
+    bottom.set_ylabel("service level (%)")
     step = max(1, len(x) // 12)
     bottom.set_xticks(x[::step], starts[::step])
     legend(fig, top, bottom, ci=True)
