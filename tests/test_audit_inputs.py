@@ -309,3 +309,19 @@ def test_erlang_reads_shares_as_scenario_files_do_and_blames_the_bad_option():
     assert "Invalid value for '--target'" in bad.output and "did you mean 80%?" in bad.output
     rate = invoke("erlang", "--rate", "banana", "--aht", "3min")
     assert rate.exit_code == 2 and "rate 'banana'" in rate.output
+
+
+def test_report_intervals_are_written_as_in_the_terminal(tmp_path):
+    """The comparison page wrote `+5.15 .. +5.46 pp` where the terminal and the run page write
+    `+5.15 … +5.46 pp`."""
+    tiny = ROOT / "tests" / "scenarios" / "tiny_mmc.yaml"
+    other = tmp_path / "more.yaml"
+    text = tiny.read_text(encoding="utf-8")
+    other.write_text(text.replace("name: ", "name: more-", 1), encoding="utf-8")
+    (tmp_path / tiny.name).write_text(text, encoding="utf-8")
+    out = tmp_path / "cmp"
+    args = ("--replications", "3", "--workers", "1", "--quiet", "--out", out)
+    result = invoke("compare", tmp_path / tiny.name, other, *args)
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert " … " in page and " .. " not in page

@@ -46,7 +46,7 @@ def _n(v, digits: int = 4) -> str:
 
 
 def _ci(v) -> str:
-    return f"{_n(v[0])} .. {_n(v[1])}" if v else "-"
+    return f"{_n(v[0])} … {_n(v[1])}" if v else "-"
 
 
 def _error(v, name: str, signed: bool = False) -> str:

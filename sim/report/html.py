@@ -75,7 +75,7 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
             "name": name,
             "about": kpi.description if kpi is not None else "",
             "mean": fmt(k.get("mean"), name, currency),
-            "ci": fmt_range(ci[0], ci[1], name, currency).replace("..", "…"),
+            "ci": fmt_range(ci[0], ci[1], name, currency),
             "target": "",
             "verdict": "",
             "status": "",

@@ -61,12 +61,13 @@ def fmt_signed(value, kpi: str, currency: str | None = None) -> str:
 
 
 def fmt_range(low, high, kpi: str, currency: str | None = None, signed: bool = False) -> str:
-    """An interval with its unit once: ``89.6 .. 91.6%``, ``+5.11 .. +5.70 pp``."""
+    """An interval with its unit once, as the terminal writes it: ``89.6 … 91.6%``,
+    ``+5.11 … +5.70 pp``."""
     if not is_num(low) or not is_num(high):
         return "–"
     money = currency or "money"
     lo = format_value(low, kpi, money, signed=signed, with_unit=False)
-    return f"{lo} .. {format_value(high, kpi, money, signed=signed)}"
+    return f"{lo} … {format_value(high, kpi, money, signed=signed)}"
 
 
 def header(column: str, currency: str | None = None, per_row: bool = False) -> str:
