@@ -325,3 +325,14 @@ def test_report_intervals_are_written_as_in_the_terminal(tmp_path):
     assert result.exit_code == 0, result.output
     page = (out / "report.html").read_text(encoding="utf-8")
     assert " … " in page and " .. " not in page
+
+
+def test_values_rounding_to_zero_have_no_minus_sign():
+    """`answer_rate +0.00 … -0.00` read "-0.00 … +0.00 pp" in compare's table and report."""
+    from sim.scenario.kpis import format_ci, format_value
+
+    assert format_value(-1e-9, "answer_rate", signed=True) == "+0.00 pp"
+    assert format_value(-1e-9, "asa") == "0.00 s"
+    assert format_ci((-4e-7, 3e-7), "answer_rate", signed=True) == "+0.00 pp … +0.00 pp"
+    assert format_value(-0.004, "asa", signed=True) == "+0.00 s"
+    assert format_value(-0.006, "asa", signed=True) == "-0.01 s"

@@ -236,6 +236,8 @@ def format_value(
         text = f"{v:+.2f}" if signed else f"{v:.1f}"
     else:
         text = f"{v:{sign},.2f}" if abs(v) < 100 else f"{v:{sign},.0f}"
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        text = sign + text[1:]  # -0.00: a tiny negative rounded to zero has no sign
     label = unit_label(name, currency, signed)
     if not with_unit or not label:
         return text
