@@ -562,7 +562,8 @@ def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
     dropped = sum(fit["log"]["rows_dropped"].values())
     console.print(
         f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "
-        f"({dropped:,} rows not usable, {fit['log']['short_calls_removed']:,} very short calls); "
+        f"({dropped:,} row{'' if dropped == 1 else 's'} not usable, "
+        f"{fit['log']['short_calls_removed']:,} very short calls); "
         f"agents factor {fit['agents']['factor']:.3f}"
     )
     for line in fit["log"]["examples"]:
