@@ -336,3 +336,24 @@ def test_values_rounding_to_zero_have_no_minus_sign():
     assert format_ci((-4e-7, 3e-7), "answer_rate", signed=True) == "+0.00 pp … +0.00 pp"
     assert format_value(-0.004, "asa", signed=True) == "+0.00 s"
     assert format_value(-0.006, "asa", signed=True) == "-0.01 s"
+
+
+def test_sweep_report_header_names_the_sweeps_seed_and_replications(tmp_path):
+    """The header said the base scenario's seed (not --seed's) and no replications."""
+    import re
+
+    tiny = ROOT / "tests" / "scenarios" / "tiny_mmc.yaml"
+    (tmp_path / tiny.name).write_text(tiny.read_text(encoding="utf-8"), encoding="utf-8")
+    exp = tmp_path / "e.yaml"
+    exp.write_text(
+        f"name: e\nscenario: {tiny.name}\nparameters:\n  arrivals.rate_per_hour: [50, 60]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "sweep"
+    args = ("--replications", "2", "--seed", "99", "--workers", "1", "--quiet", "--out", out)
+    result = invoke("sweep", exp, *args)
+    assert result.exit_code == 0, result.output
+    header = re.search(r'<p class="meta">(.*?)</p>', (out / "report.html").read_text(), re.S)
+    assert header is not None
+    text = " ".join(header.group(1).split())
+    assert "seed 99" in text and "2 replications" in text, text

@@ -279,6 +279,15 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _first(*sources: dict | None, key: str):
+    """``key`` of the first source holding it: the run's, comparison's or sweep's own file
+    before the scenario (a sweep run with --seed has another seed than its base scenario)."""
+    for source in sources:
+        if source and source.get(key) is not None:
+            return source[key]
+    return None
+
+
 def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (and ``figures/*.png|svg``) for a results folder; return its path.
 
@@ -319,8 +328,8 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         "kind": kind,
         "folder": f.path.name,
         "description": str(f.scenario.get("description") or ""),
-        "seed": summary.get("seed", f.scenario.get("seed", (f.comparison or {}).get("seed"))),
-        "replications": summary.get("replications", (f.comparison or {}).get("replications")),
+        "seed": _first(summary, f.comparison, f.sweep, f.scenario, key="seed"),
+        "replications": _first(summary, f.comparison, f.sweep, key="replications"),
         "attainment": _attainment(f, attained, sink),
         "day_attainment": _day_attainment(f, days),
         "kpi_rows": main,
