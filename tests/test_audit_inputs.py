@@ -149,6 +149,13 @@ def test_fit_report_shows_the_back_test_in_units_as_the_terminal_does(tmp_path):
             assert text in page and text in result.output, (name, text)
     assert "e+0" not in page
     assert " pp</td>" in page and " calls</td>" in page
+    (tmp_path / "fit" / "report.html").unlink()  # sim report rebuilds a fit folder's page too
+    rebuilt = invoke("report", tmp_path / "fit")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (tmp_path / "fit" / "report.html").read_text(encoding="utf-8") == page
+    (tmp_path / "fit" / "fit.json").write_text('{"log": 1}', encoding="utf-8")
+    damaged = invoke("report", tmp_path / "fit")
+    assert damaged.exit_code == 2 and "fit.json: not as sim fit writes it" in damaged.output
 
 
 HEADER = "arrival,outcome,wait,handle_time\n"

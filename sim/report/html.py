@@ -303,6 +303,13 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
 
     if is_staffing_folder(Path(folder)) and not (Path(folder) / "summary.json").is_file():
         return build_staffing_report(folder, out)
+    if (Path(folder) / "fit.json").is_file() and out is None:
+        from sim.report.fit_report import build_fit_report
+
+        try:
+            return build_fit_report(folder)
+        except (ValueError, KeyError, TypeError, AttributeError):  # a damaged fit.json
+            raise ReportError(f"{Path(folder) / 'fit.json'}: not as sim fit writes it") from None
     f = Folder.read(folder)
     out = Path(out) if out else f.path / "report.html"
     sink = FigureSink(out.parent / "figures")
