@@ -364,3 +364,19 @@ def test_sweep_report_header_names_the_sweeps_seed_and_replications(tmp_path):
     assert header is not None
     text = " ".join(header.group(1).split())
     assert "seed 99" in text and "2 replications" in text, text
+
+
+def test_a_misspelt_group_in_a_sweep_parameter_names_the_closest_group(write):
+    """`agents.groups.teem.staffing` said only "agents.groups.teem.skills: required key is
+    missing": the typo made a new, incomplete group."""
+    write(TEXTBOOK.read_text(encoding="utf-8"), name=TEXTBOOK.name)
+    path = write(
+        f"name: e\nscenario: {TEXTBOOK.name}\nparameters:\n"
+        "  agents.groups.teem.staffing: [12, 13]\n",
+        name="e.yaml",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    assert "'teem' is not in the base scenario's agents.groups: did you mean 'team'?" in str(
+        err.value
+    )

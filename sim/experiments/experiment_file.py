@@ -305,6 +305,25 @@ def _check_design(exp: Experiment, smap: SourceMap) -> list[ErrorItem]:
     return problems
 
 
+def _new_key_hint(base: dict, path: str) -> str:
+    """When ``path`` runs through a key the base scenario does not have (a misspelt group
+    creates a new, incomplete one), say so with the closest existing key."""
+    node: Any = base
+    parts = parse_path(path)
+    for depth, part in enumerate(parts):
+        if isinstance(part, int) or not isinstance(node, dict):
+            return ""
+        if part not in node:
+            if not node or depth == len(parts) - 1:
+                return ""  # adding to an empty section, or the key the path sets
+            where = ".".join(str(p) for p in parts[:depth])
+            close = difflib.get_close_matches(part, [str(k) for k in node], n=1)
+            have = f"did you mean '{close[0]}'?" if close else f"it has {', '.join(map(str, node))}"
+            return f" ('{part}' is not in the base scenario's {where}: {have})"
+        node = node[part]
+    return ""
+
+
 def _point_scenario(
     data: dict,
     assignments: dict[str, Any],
@@ -314,7 +333,7 @@ def _point_scenario(
     label: str,
 ) -> Scenario:
     """Set every assignment on a copy of ``data`` and validate; errors name the parameter."""
-    data = json.loads(json.dumps(data))
+    base, data = data, json.loads(json.dumps(data))
     for path, value in assignments.items():
         try:
             set_path(data, path, value)
@@ -337,11 +356,13 @@ def _point_scenario(
                 f"{p} = {v!r}" for p, v in assignments.items() if owner is None or p == owner
             )
             loc = (section, owner) if owner else (section,)
+            hints = (_new_key_hint(base, p) for p in ([owner] if owner else assignments))
+            hint = next((h for h in hints if h), "")
             items.append(
                 smap.error(
                     loc,
                     f"{label} ({setting}) makes an invalid scenario: "
-                    f"{item.path + ': ' if item.path else ''}{item.message}",
+                    f"{item.path + ': ' if item.path else ''}{item.message}{hint}",
                 )
             )
         raise ScenarioError(items) from None
