@@ -440,19 +440,29 @@ def size(
 @cli.command()
 @click.argument("log", type=click.Path())
 @click.option("--map", "mapping", type=click.Path(), help="mapping file for other exports")
-@click.option("--interval", default="30min", show_default=True, help="interval of the profile")
+@click.option(
+    "--interval",
+    default="30min",
+    show_default=True,
+    metavar="DURATION",
+    help="interval of the profile",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="results folder")
-@click.option("--within", default="20s", show_default=True, help="service-level threshold")
+@click.option(
+    "--within", default="20s", show_default=True, metavar="DURATION", help="service-level threshold"
+)
 @click.option(
     "--min-handle",
     default="3s",
     show_default=True,
+    metavar="DURATION",
     help="answered calls with shorter talk are removed as ghost calls (0 keeps all)",
 )
 @click.option(
     "--redial-window",
     default="24h",
     show_default=True,
+    metavar="DURATION",
     help="a customer's call within this of their previous call is a redial",
 )
 @click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
