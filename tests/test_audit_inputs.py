@@ -380,3 +380,12 @@ def test_a_misspelt_group_in_a_sweep_parameter_names_the_closest_group(write):
     assert "'teem' is not in the base scenario's agents.groups: did you mean 'team'?" in str(
         err.value
     )
+
+
+def test_fit_page_numbers_are_never_in_scientific_notation():
+    """The arrivals table of a busy center read 1.347e+04 first calls a day."""
+    from sim.report.fit_report import _n
+
+    assert _n(13470.4) == "13,470"
+    assert _n(1234567.0) == "1,234,567"
+    assert _n(8.9087) == "8.909" and _n(0.78564) == "0.7856" and _n(5) == "5"

@@ -42,6 +42,8 @@ def _n(v, digits: int = 4) -> str:
         return "-"
     if isinstance(v, int):
         return f"{v:,}"
+    if abs(v) >= 10**digits:  # 13,470, not 1.347e+04
+        return f"{v:,.0f}"
     return f"{v:,.{digits}g}"
 
 
