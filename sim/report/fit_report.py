@@ -114,7 +114,6 @@ def build_fit_report(folder: str | Path) -> Path:
     folder = Path(folder)
     fit = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
     backtest = read_table(folder / "backtest.csv") if (folder / "backtest.csv").exists() else {}
-    sink = FigureSink(folder / "figures")
     log, arr = fit["log"], fit["arrivals"]
     parts = [f"<h1>sim fit: {html.escape(log['file'])}</h1>"]
     parts.append(
@@ -150,7 +149,9 @@ def build_fit_report(folder: str | Path) -> Path:
                 ],
             )
         )
-    for item in (_backtest_figure(backtest, sink), _patience_figure(fit, sink)):
+    with FigureSink(folder / "figures", jobs=None) as sink:
+        items = (_backtest_figure(backtest, sink), _patience_figure(fit, sink))
+    for item in items:
         if item:
             parts.append(
                 f'<h2>{html.escape(item["title"])}</h2><img src="{item["src"]}">'

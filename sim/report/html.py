@@ -279,8 +279,12 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
+def build_report(
+    folder: str | Path, out: str | Path | None = None, jobs: int | None = None
+) -> Path:
     """Write ``report.html`` (and ``figures/*.png|svg``) for a results folder; return its path.
+
+    ``jobs``: processes rendering the figures (None: one per core; 1: in this process).
 
     The HTML is self-contained: figures are inline base64 PNG, styles inline, no URL of any
     kind, and every text that comes from files (scenario names, descriptions, YAML) is escaped.
@@ -293,10 +297,9 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     from sim.report.staffing_report import build_staffing_report, is_staffing_folder
 
     if is_staffing_folder(Path(folder)) and not (Path(folder) / "summary.json").is_file():
-        return build_staffing_report(folder, out)
+        return build_staffing_report(folder, out, jobs)
     f = Folder.read(folder)
     out = Path(out) if out else f.path / "report.html"
-    sink = FigureSink(out.parent / "figures")
     summary = f.summary or {}
     kpis = summary.get("kpis") or {}
     groups = [str(g) for g in ((f.scenario.get("agents") or {}).get("groups") or {})]
@@ -313,6 +316,16 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     attained = _attained(f) if kind == "run" else none
     days = _attained(f, "attainment_days") if kind == "run" else none
     main, more = _kpi_rows(f, {"targets": attained["targets"] + days["targets"]})
+    with FigureSink(out.parent / "figures", jobs) as sink:  # the figures render meanwhile
+        figures = {
+            "attainment": _attainment(f, attained, sink),
+            "run_figures": interval_figures(
+                f.intervals or {}, sink, f.targets(), f.interval_s(), f.within_s(), kpis, groups
+            ),
+            "business_figures": business_figures(kpis, f.daily or {}, f.targets(), sink),
+            "comparison": comparison_section(f, sink),
+            "sweep": _sweep(f, sink),
+        }
     context = {
         "title": f"{name}: {kind} report",
         "name": str(name),
@@ -321,16 +334,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         "description": str(f.scenario.get("description") or ""),
         "seed": summary.get("seed", f.scenario.get("seed", (f.comparison or {}).get("seed"))),
         "replications": summary.get("replications", (f.comparison or {}).get("replications")),
-        "attainment": _attainment(f, attained, sink),
         "day_attainment": _day_attainment(f, days),
         "kpi_rows": main,
         "more_rows": more,
-        "run_figures": interval_figures(
-            f.intervals or {}, sink, f.targets(), f.interval_s(), f.within_s(), kpis, groups
-        ),
-        "business_figures": business_figures(kpis, f.daily or {}, f.targets(), sink),
-        "comparison": comparison_section(f, sink),
-        "sweep": _sweep(f, sink),
+        **figures,
         "scenario_text": f.scenario_text,
         "experiment_text": f.experiment_text,
     }
