@@ -106,8 +106,8 @@ class FigureSink:
         return item
 
     def close(self) -> None:
-        """Render the kept figures; raise :class:`FigureError` naming the first that failed
-        (the others are cancelled)."""
+        """Render the kept figures; raise :class:`FigureError` naming the figures that failed
+        (those not started yet are cancelled)."""
         queued, self._queued = self._queued, []
         if not queued:
             return
@@ -123,12 +123,17 @@ class FigureSink:
             with ProcessPoolExecutor(min(self.jobs or 1, len(rest)), mp_context=context) as pool:
                 futures = [pool.submit(_render_nth, i) for i in range(len(rest))]
                 for (item, _), future in zip(rest, futures, strict=True):
-                    try:
+                    if (exc := future.exception()) is None:
                         self._done(item, future.result())
-                    except Exception as exc:
-                        for other in futures:
-                            other.cancel()
-                        raise _failed(item["name"], exc) from exc
+                        continue
+                    for other in futures:
+                        other.cancel()
+                    failed = [  # a worker that dies fails every figure it had not finished
+                        i["name"]
+                        for (i, _), f in zip(rest, futures, strict=True)
+                        if f.done() and not f.cancelled() and f.exception() is not None
+                    ]
+                    raise _failed(failed, exc) from exc
         finally:
             _FIGURES.clear()
 
@@ -145,7 +150,7 @@ class FigureSink:
         try:
             self._done(item, render(fig, self.folder, item["name"]))
         except Exception as exc:
-            raise _failed(item["name"], exc) from exc
+            raise _failed([item["name"]], exc) from exc
 
     def _done(self, item: dict, result: tuple[bytes, float]) -> None:
         png, cpu_s = result
@@ -153,5 +158,7 @@ class FigureSink:
         self.render_s[item["name"]] = cpu_s
 
 
-def _failed(name: str, exc: BaseException) -> FigureError:
-    return FigureError(f"figure {name!r} could not be rendered: {exc or type(exc).__name__}")
+def _failed(names: list[str], exc: BaseException) -> FigureError:
+    which = ", ".join(repr(n) for n in names)
+    what = "figure" if len(names) == 1 else "figures"
+    return FigureError(f"{what} {which} could not be rendered: {exc or type(exc).__name__}")
