@@ -262,7 +262,7 @@ def staff(
             fail(f"error: {exc}")
     with results_folder(folder) as staged:
         write_staffing_folder(staged, result, schedule)
-        report = None if no_report else write_report(staged)
+        report = None if no_report else write_report(staged, workers)
     console = _console()
     console.print(staffing_table(result))
     state = (
