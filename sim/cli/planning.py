@@ -517,7 +517,7 @@ def fit(
     if not no_report:
         from sim.report.fit_report import build_fit_report
 
-        report = build_fit_report(folder)
+        report = build_fit_report(folder, workers)
     _print_fit(result.fit, folder, report)
 
 

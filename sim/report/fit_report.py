@@ -109,8 +109,9 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
     )
 
 
-def build_fit_report(folder: str | Path) -> Path:
-    """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path."""
+def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
+    """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path.
+    ``jobs``: processes rendering the figures (None: one per core)."""
     folder = Path(folder)
     fit = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
     backtest = read_table(folder / "backtest.csv") if (folder / "backtest.csv").exists() else {}
@@ -149,7 +150,7 @@ def build_fit_report(folder: str | Path) -> Path:
                 ],
             )
         )
-    with FigureSink(folder / "figures", jobs=None) as sink:
+    with FigureSink(folder / "figures", jobs) as sink:
         items = (_backtest_figure(backtest, sink), _patience_figure(fit, sink))
     for item in items:
         if item:
