@@ -7,6 +7,13 @@ executors use for replications, sweeps and regressions (staffing keeps the recor
 until its worker has reduced them). Goals (issue 16): at most 150 B per call with records,
 a peak under 200 MiB without.
 
+Measured 2026-12-01 (365 days, 2,315,539 calls; shared 2-core machine, load 2-5): with records
+peak 341 MiB, 132 B per call; without, peak 163 MiB (was 192 MiB): interpreter and imports
+48 MiB, business records kept to the end 53 MiB (orders 14.5, work orders 14.0, leads 13.4,
+tasks 6.5, attempts 4.5), call rows not yet reduced at the horizon 37 MiB (the last block of
+first calls and every call made again), C heap and Python objects ~25 MiB (the KPI sums
+4 MiB, a block's reduction temporaries ~11 MiB).
+
 Usage: ``PYTHONPATH=. python benchmarks/bench_memory.py [--days 365]``
 """
 

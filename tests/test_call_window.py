@@ -6,6 +6,7 @@ import numpy as np
 import simpy
 
 import sim.kpi.calls as calls_kpi
+import sim.model.simulation as simulation
 import sim.model.window as window
 from sim import scenario_from_dict, simulate
 from sim.model.callers import Callers
@@ -57,7 +58,7 @@ def test_rows_given_back_read_as_zero_and_others_stay():
 
 
 def test_falls_back_to_the_plain_log_when_memory_cannot_be_reserved(monkeypatch):
-    monkeypatch.setattr(window, "_reserve", lambda nbytes: None)
+    monkeypatch.setattr(window, "reserve", lambda nbytes: None)
     log = call_log(windowed=True)
     assert type(log) is CallLog
 
@@ -107,22 +108,61 @@ def test_first_calls_drawn_day_by_day_are_the_calls_drawn_at_once(tmp_path):
     assert np.any(entry // 86400 > arrival // 86400)  # some leave the IVR in the next stretch
 
 
+SMALL = {
+    "name": "small",
+    "horizon": {"days": 2},
+    "arrivals": {"rate_per_hour": 60},
+    "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
+    "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
+    "agents": {"groups": {"team": {"skills": ["q"], "staffing": 3}}},
+}
+
+
 def test_a_run_without_the_window_reports_the_same(monkeypatch):
     """Where memory cannot be reserved, a run without records keeps its rows to the end: same
     figures as the windowed run."""
-    data = {
-        "name": "small",
-        "horizon": {"days": 2},
-        "arrivals": {"rate_per_hour": 60},
-        "customer_tiers": {"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
-        "call_types": {"q": {"share": 1, "handle_time": {"dist": "exponential", "mean": 150}}},
-        "agents": {"groups": {"team": {"skills": ["q"], "staffing": 3}}},
-    }
-    scenario = scenario_from_dict(data)
+    scenario = scenario_from_dict(SMALL)
     monkeypatch.setattr(calls_kpi, "BLOCK", 100)
     windowed = simulate(scenario, seed=4, keep_records=False)
-    monkeypatch.setattr(window, "_reserve", lambda nbytes: None)
+    monkeypatch.setattr(window, "reserve", lambda nbytes: None)
     plain = simulate(scenario, seed=4, keep_records=False)
     assert windowed.kpis == plain.kpis
     for name, column in windowed.intervals.items():
         np.testing.assert_array_equal(column, plain.intervals[name])
+
+
+def test_a_run_without_records_ends_with_every_call_row_given_back(monkeypatch):
+    """The calls left at the horizon are reduced a block at a time and given back (the run-only
+    columns first), so that the business KPIs are computed with no call rows in memory."""
+    scenario = scenario_from_dict(
+        {
+            **SMALL,
+            "horizon": {"days": 3},
+            "arrivals": {"rate_per_hour": 300},
+            "agents": {"groups": {"team": {"skills": ["q"], "staffing": 12}}},
+            "redial": {
+                "after_abandon": {"probability": 0.5, "delay": {"dist": "fixed", "value": 600}}
+            },
+        }
+    )
+    monkeypatch.setattr(calls_kpi, "BLOCK", 8192)  # whole pages of every column in a block
+    logs: list[WindowedCallLog] = []
+
+    def keep(windowed: bool) -> CallLog:
+        logs.append(log := call_log(windowed, rows=1 << 16))
+        return log
+
+    monkeypatch.setattr(simulation, "call_log", keep)
+    trims: list[bool] = []  # the heap trimmed after each block, its temporaries given back
+    monkeypatch.setattr(simulation, "trim_heap", lambda: trims.append(window.trim_heap()))
+    lean = simulate(scenario, seed=2, keep_records=False)
+    kept = simulate(scenario, seed=2, keep_records=True)
+    assert lean.kpis == kept.kpis
+    n = len(logs[0])
+    assert n > 2 * 8192  # blocks reduced during the run and at its end
+    assert len(trims) == -(-n // 8192) and len(set(trims)) == 1
+    rows = logs[0].rows(0, n)
+    whole = n // 8192 * 8192  # the rows of whole pages of every column
+    for name in CALL_COLUMNS:
+        assert not np.any(rows.columns[name][:whole]), name
+    assert np.any(kept.records.calls.arrival[:whole])

@@ -143,3 +143,13 @@ def test_backlog_counts_match_the_day_by_row_matrix(items):
     matrix = ((created[None, :] < ends[:, None]) & (never[None, :] >= ends[:, None])).sum(axis=1)
     got = _open_at(Rows({"created": created, "closed": closed}), ends)
     np.testing.assert_array_equal(got, matrix)
+
+
+def test_binned_codes_are_int64_where_int16_would_overflow():
+    """Segment codes stay int16 in a block (no copy); their bin index is made in int64."""
+    code = np.array([0, 3, 40], dtype=np.int16)
+    bin_of = np.array([5, 17_519, 2], dtype=np.int64)
+    got = calls_kpi._binned_code(code, 17_520, bin_of)
+    assert got.dtype == np.int64
+    assert got.tolist() == [5, 3 * 17_520 + 17_519, 40 * 17_520 + 2]
+    assert code.tolist() == [0, 3, 40]  # not written into

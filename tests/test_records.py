@@ -1,8 +1,11 @@
 """The live column logs: positional appenders and freezing without a copy."""
 
+import mmap
+
 import numpy as np
 import pytest
 
+import sim.model.records as records
 from sim.model.records import CALL_COLUMNS, BlockLog, CallLog, ColumnLog
 
 
@@ -56,9 +59,16 @@ def test_freeze_can_drop_columns_and_release_them():
     assert frozen.arrival.tolist() == [1.0, 2.0]
 
 
-def test_block_log_rows_equal_column_log_rows_across_blocks(monkeypatch):
+@pytest.mark.parametrize("memory", ["reserved", "outgrown", "heap"])
+def test_block_log_rows_equal_column_log_rows_across_blocks(monkeypatch, memory):
+    """Rows written across blocks read the same as a plain log's, in reserved memory, after a
+    move to a larger reservation (the appenders follow the columns) and in heap memory."""
     spec = {"t": (float, float("nan")), "k": (int, -1), "ok": (bool, False), "n": (int, 0)}
     monkeypatch.setattr(BlockLog, "BLOCK", 3)  # several blocks for a few rows
+    if memory == "outgrown":
+        monkeypatch.setattr(BlockLog, "RESERVE", 4)  # moves at rows 4 and 16
+    if memory == "heap":
+        monkeypatch.setattr(records, "reserve", lambda nbytes: None)
     block, plain = BlockLog(spec), ColumnLog(spec)
     add_block, add_plain = block.appender("t", "ok"), plain.appender("t", "ok")
     for i in range(8):
@@ -68,10 +78,34 @@ def test_block_log_rows_equal_column_log_rows_across_blocks(monkeypatch):
     plain.n[5] += 2
     assert block.add(t=9.0, k=4) == plain.add(t=9.0, k=4) == 8  # the slow path still fits
     assert add_block(10.0, True) == add_plain(10.0, True) == 9  # and the fast one after it
+    for i in range(10, 20):  # past the second move of the outgrown reservation
+        assert add_block(float(i), False) == add_plain(float(i), False) == i
     a, b = block.freeze(), plain.freeze()
-    assert len(a) == len(b) == 10  # the unused tail of the block is gone
-    for name in spec:
+    assert len(a) == len(b) == 20  # the unused tail of the block is gone
+    for name, (dtype, _) in spec.items():
+        assert getattr(a, name).dtype == np.dtype(dtype), name
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    kind = bytearray if memory == "heap" else mmap.mmap
+    assert all(isinstance(buffer, kind) for buffer in block._buffers.values())
+    block.n[7] = 5  # no copy: the frozen rows see the live column
+    assert a.n[7] == 5
+
+
+def test_block_log_take_reserve_and_put_fill_rows_after_appended_ones(monkeypatch):
+    monkeypatch.setattr(BlockLog, "BLOCK", 4)
+    log = BlockLog({"t": (float, -1.0), "k": (np.int16, 7)})
+    log.appender("t")(0.5)
+    assert log.take({"k": np.arange(6)}) == range(1, 7)
+    rows = log.reserve(2)
+    assert rows == range(7, 9) and len(log) == 9
+    columns = {"t": np.array([8.0, 9.0])}
+    log.put(columns, rows.start)
+    assert columns == {}  # emptied as it goes, as ColumnLog.put
+    frozen = log.freeze(drop=("k",))
+    assert "k" not in frozen.columns
+    assert frozen.t.tolist() == [0.5, *[-1.0] * 6, 8.0, 9.0]
+    with pytest.raises(ValueError, match="unknown columns"):
+        log.put({"stop": np.ones(1)}, 0)
 
 
 def test_block_log_appender_needs_known_columns():

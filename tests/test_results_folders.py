@@ -70,6 +70,25 @@ def test_the_store_ignores_runs_of_another_scenario_or_seed(tmp_path):
     assert not (tmp_path / "ck").exists()
 
 
+def test_a_store_reads_its_folder_once(tmp_path, monkeypatch):
+    """Resuming counts the kept runs for its message, then loads them: one read of each file."""
+    from sim.experiments.replication import replicate
+
+    sc = load_scenario(FIXTURES / "ok_tiny.yaml")
+    replicate(sc, 3, seed=7, workers=1, executor="serial", store=RunStore(tmp_path, sc, 7))
+    reads = []
+    read = RunStore._read
+    monkeypatch.setattr(
+        RunStore, "_read", lambda self, path: reads.append(path) or read(self, path)
+    )
+    store = RunStore(tmp_path, sc, 7)
+    assert len(store.load()) == 3
+    resumed = replicate(sc, 4, seed=7, workers=1, executor="serial", store=store)
+    assert len(reads) == 3 and len(resumed.runs) == 4
+    assert sorted(store.load()) == [0, 1, 2, 3]  # the one run since is kept too
+    assert len(RunStore(tmp_path, sc, 7).load()) == 4 and len(reads) == 7  # a new store reads
+
+
 def _sim(*args, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(

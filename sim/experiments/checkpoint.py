@@ -38,15 +38,25 @@ def checkpoint_folder(out: str | Path) -> Path:
 
 
 class RunStore:
-    """The finished replications of one (scenario, seed) run into one results folder."""
+    """The finished replications of one (scenario, seed) run into one results folder.
+
+    The folder is read once: later :meth:`load` calls answer from memory (with what
+    :meth:`save` kept since), so counting them for a message and then resuming costs one read.
+    """
 
     def __init__(self, folder: str | Path, scenario: Scenario, seed: int):
         self.folder, self.scenario, self.seed = Path(folder), scenario, int(seed)
         text = f"{_VERSION}\n{self.seed}\n{scenario_to_yaml(scenario)}"
         self.fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self._runs: dict[int, RunResult] | None = None  # what the folder holds, once read
 
     def load(self) -> dict[int, RunResult]:
         """Stored runs of this scenario and seed; a folder of another run is cleared."""
+        if self._runs is None:
+            self._runs = self._read_folder()
+        return dict(self._runs)
+
+    def _read_folder(self) -> dict[int, RunResult]:
         stamp = self.folder / "fingerprint"
         try:
             same = stamp.read_text(encoding="utf-8").strip() == self.fingerprint
@@ -80,9 +90,12 @@ class RunStore:
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         write_atomic(self.folder / f"rep-{run.replication:06d}.npz", buf.getvalue())
+        if self._runs is not None:
+            self._runs[run.replication] = run
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        self._runs = {}
 
     def _read(self, path: Path) -> RunResult:
         with np.load(path, allow_pickle=False) as data:

@@ -123,8 +123,8 @@ def call_masks(rec: CallRecords, calls: Calls | None = None):
     offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
     answered = offered & (c.outcome == Outcome.ANSWERED)
     abandoned = offered & (c.outcome == Outcome.ABANDONED)
-    wait = c.wait()
-    wait = np.where(offered & (c.outcome == Outcome.OPEN), rec.horizon - c.queue_entry, wait)
+    wait = c.wait()  # a fresh array: open calls' waits written in place (memory)
+    np.subtract(rec.horizon, c.queue_entry, out=wait, where=offered & (c.outcome == Outcome.OPEN))
     return counted, offered, answered, abandoned, wait
 
 
@@ -195,7 +195,8 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
     if edges is None or interval is None:
         return out
     n_bins = len(edges) - 1
-    bin_of = np.minimum((c.arrival // interval).astype(np.int64), n_bins - 1)
+    bin_of = (c.arrival // interval).astype(np.int64)
+    np.minimum(bin_of, n_bins - 1, out=bin_of)
     which = bin_of if owner is None else bin_of + n_bins * owner.astype(np.int64)
 
     def count(mask, values=None, index=which, rows=owners):
@@ -213,7 +214,10 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
     for name in ("offered", "quick", "abandoned"):
         mask = masks[name]
         out[f"bins.segments.{name}"] = np.concatenate(
-            [count(mask, index=code * n_bins + bin_of, rows=size) for code, size in segs]
+            [
+                count(mask, index=_binned_code(code, n_bins, bin_of), rows=size)
+                for code, size in segs
+            ]
             or [np.zeros((0, n_bins))]
         )
     return out
@@ -277,10 +281,18 @@ def _segment_codes(rec: CallRecords, c: Calls) -> list[tuple[np.ndarray, int]]:
     call's segment code and the number of segments: counted with one ``bincount`` per
     partition, so the cost does not grow with the number of call types."""
     return [
-        (column.astype(np.int64), len(names))
+        (column, len(names))  # as it is (int16): bincount takes it, no int64 copy
         for column, names in ((c.tier, rec.tiers), (c.call_type, rec.call_types))
         if len(names) >= 2
     ]
+
+
+def _binned_code(code: np.ndarray, n_bins: int, bin_of: np.ndarray) -> np.ndarray:
+    """``code * n_bins + bin_of`` in int64 with one temporary (the block's memory)."""
+    out = code.astype(np.int64)
+    out *= n_bins
+    out += bin_of
+    return out
 
 
 def interval_counts(

@@ -27,7 +27,7 @@ from sim.model.events import ModelEnvironment, call_later, run_feeding
 from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
 from sim.model.redials import Redials
 from sim.model.streams import Streams
-from sim.model.window import WindowedCallLog, call_log
+from sim.model.window import WindowedCallLog, call_log, trim_heap
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
@@ -113,23 +113,20 @@ def simulate(
     center.close()
 
     if stream is None:  # memory: no KPI reads the run-only columns
-        total = None
         drop = () if keep_records else RUN_ONLY_COLUMNS
         frozen = calls.freeze(drop=tuple(c for c in drop if c != "agent"))  # derive_ends reads it
-    else:  # the calls not yet reduced: the last blocks, open calls among them
-        assert isinstance(calls, WindowedCallLog)  # the only log a stream is made for
-        total = stream.sums
-        frozen = calls.rows(stream.done, len(calls))
-    center.derive_ends(frozen)
-    if stream is None and not keep_records:
-        del frozen.columns["agent"]  # the last run-only column: its memory goes now
-        del calls.agent[:]
+        center.derive_ends(frozen)
+        if not keep_records:
+            del frozen.columns["agent"]  # the last run-only column: its memory goes now
+            del calls.agent[:]
+    else:  # reduced block by block as during the run; no call rows are left
+        frozen = Calls({})
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
     records = replace(
         params, calls=frozen, present=present, mean_queue_length=center.mean_queue_length(horizon)
     )
     # once for both tables, block by block as the run without records does
-    sums = reduce_calls(records, scenario.interval, total=total)
+    sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
@@ -180,12 +177,32 @@ class _Stream:
             if np.any(waiting):  # not yet arrived, in the IVR, waiting, open
                 break
             self.center.derive_ends(block)
-            part = replace(self.params, calls=block)
-            self.sums = reduce_calls(part, self.interval, block=size, total=self.sums)
-            del block, part
-            self.calls.give_back(self.done, self.done + size)
-            self.done += size
+            del block
+            self._reduce(self.done + size)
         call_later(self.env, DAY, self._tick)
+
+    def finish(self) -> dict:
+        """The sums of all calls, once the run is over: the calls left (the last blocks, open
+        calls among them) reduced a block at a time as during the run, each given back once
+        reduced. The columns the reduction does not read go first, after ``derive_ends``."""
+        n, size = len(self.calls), call_figures.BLOCK
+        self.center.derive_ends(self.calls.rows(self.done, n))
+        self.calls.give_back(self.done, n, (*RUN_ONLY_COLUMNS, "handle"))
+        self._reduce(min(self.done + size, n))  # at least one block, empty or not
+        while self.done < n:
+            self._reduce(min(self.done + size, n))
+        assert self.sums is not None  # (one block at least)
+        return self.sums
+
+    def _reduce(self, stop: int) -> None:
+        """Reduce the rows ``done`` to ``stop`` (derived ends) into the sums; give them back."""
+        part = replace(self.params, calls=self.calls.rows(self.done, stop))
+        size = call_figures.BLOCK
+        self.sums = reduce_calls(part, self.interval, block=size, total=self.sums)
+        del part
+        self.calls.give_back(self.done, stop)
+        trim_heap()  # and the reduction's temporaries
+        self.done = stop
 
 
 class _BusinessFlows:
