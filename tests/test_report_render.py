@@ -97,3 +97,17 @@ def test_figures_wait_for_the_end_of_the_block_and_are_filled_in(tmp_path):
     assert all(item["src"].startswith("data:image/png;base64,") for item in items)
     assert sorted(sink.render_s) == ["f0", "f1", "f2"]
     assert all(s > 0 for s in sink.render_s.values())
+
+
+def test_a_report_whose_figures_cannot_be_written_is_an_error_not_a_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    folder = business_folder(tmp_path / "run")
+    (folder / "figures").write_text("a file where the figures folder goes")
+    result = CliRunner().invoke(cli, ["report", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert "error: cannot write the report in" in result.output
+    assert "could not be rendered" in result.output
+    assert not isinstance(result.exception, FigureError)  # handled: no traceback
