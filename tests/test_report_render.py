@@ -111,3 +111,19 @@ def test_a_report_whose_figures_cannot_be_written_is_an_error_not_a_traceback(tm
     assert "error: cannot write the report in" in result.output
     assert "could not be rendered" in result.output
     assert not isinstance(result.exception, FigureError)  # handled: no traceback
+
+
+def _report_in_a_worker(folder: Path, out: Path) -> int:
+    report = build_report(folder, out / "report.html")  # default: one process per core
+    return len(list((out / "figures").glob("*.png"))) if report.is_file() else 0
+
+
+@forking
+def test_a_report_built_inside_a_daemonic_worker_renders_there(tmp_path):
+    """A multiprocessing.Pool's worker is daemonic and may not start processes: the report's
+    figures render in it instead of failing."""
+    import multiprocessing
+
+    folder = business_folder(tmp_path / "run")
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_report_in_a_worker, (folder, tmp_path / "out")) >= 8

@@ -38,8 +38,13 @@ class FigureError(RuntimeError):
 
 
 def can_fork() -> bool:
-    """Whether workers can be forked (what makes them free of imports; macOS forks unsafely)."""
-    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+    """Whether workers can be forked (what makes them free of imports; macOS forks unsafely; a
+    daemonic process, e.g. a pool's worker, may have no children)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and sys.platform != "darwin"
+        and not multiprocessing.current_process().daemon
+    )
 
 
 def default_jobs() -> int:
