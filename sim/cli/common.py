@@ -195,16 +195,20 @@ def cli() -> None:
     """Simulate a contact center that sells goods delivered to the door."""
 
 
-def write_report(folder: Path) -> Path:
-    """Build ``report.html`` in ``folder``; a folder that cannot hold one exits 2."""
+def write_report(folder: Path, workers: int | None = None) -> Path:
+    """Build ``report.html`` in ``folder`` (figures rendered by ``workers`` processes, None: one
+    per core); a folder that cannot hold one exits 2."""
     from sim.report.html import ReportError, build_report
+    from sim.report.render import FigureError
 
     try:
-        return build_report(folder)
+        return build_report(folder, jobs=workers)
     except ReportError as exc:
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write the report in {folder}: {exc.strerror or exc}")
+    except FigureError as exc:  # e.g. figures/ cannot be written, in a worker or here
+        fail(f"error: cannot write the report in {folder}: {exc}")
     raise AssertionError("unreachable")
 
 

@@ -129,7 +129,7 @@ def compare(
         files = comparison.files()
         files["comparison.json"] = {**files["comparison.json"], **extra}
         write_folder(staged, files)
-        report = None if no_report else write_report(staged)
+        report = None if no_report else write_report(staged, workers)
         books = write_workbook(staged) if xlsx else []
     shutil.rmtree(checkpoint_folder(folder), ignore_errors=True)
     console = _console()
@@ -251,7 +251,7 @@ def sweep(
         f"results: {escape(str(folder))}"
     )
     if not no_report:
-        console.print(f"report: {write_report(folder)}")
+        console.print(f"report: {write_report(folder, workers)}")
 
 
 @cli.command()

@@ -286,7 +286,7 @@ def staff(
             fail(f"error: {exc}")
     with results_folder(folder) as staged:
         write_staffing_folder(staged, result, schedule)
-        report = None if no_report else write_report(staged)
+        report = None if no_report else write_report(staged, workers)
     console = _console()
     console.print(staffing_table(result))
     state = (
@@ -550,7 +550,7 @@ def fit(
     if not no_report:
         from sim.report.fit_report import build_fit_report
 
-        report = build_fit_report(folder)
+        report = build_fit_report(folder, workers)
     _print_fit(result.fit, folder, report)
 
 

@@ -112,7 +112,7 @@ def run(
         _print_stopping(summary.stopping)
     with results_folder(folder) as staged:
         write_folder(staged, summary.files())
-        report = None if no_report else write_report(staged)
+        report = None if no_report else write_report(staged, workers)
         log_path = (
             _write_call_log(staged, scenario, summary.seed, call_log_format) if call_log else None
         )

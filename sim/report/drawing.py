@@ -1,5 +1,6 @@
 """Shared drawing of the report figures: one colour per concept, a styled empty figure, one
-legend above the plots, KPI axis labels, target lines and saving each figure as PNG and SVG.
+legend above the plots, KPI axis labels and target lines. Figures are saved as PNG and SVG by
+:class:`sim.report.render.FigureSink` (re-exported here).
 
 The figure modules (:mod:`sim.report.plots`, :mod:`sim.report.sweep_figures`,
 :mod:`sim.report.plan_figures`, the fit and staffing reports) draw with these; this module
@@ -8,19 +9,14 @@ knows nothing of files or folders (see :mod:`sim.report.html`) nor of the model.
 
 from __future__ import annotations
 
-import base64
-import io
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib import colors as mcolors
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.report.files import write_atomic
+from sim.report.render import DPI, FigureSink
 from sim.scenario.kpis import format_value, unit_of
 
 __all__ = [
@@ -59,35 +55,11 @@ PALETTE = {
 # Named things (agent groups, delivery channels) take these in the order the file lists them.
 ENTITY_COLOURS = ("#332288", "#AA4499", "#999933", "#44AA99", "#DDCC77", "#88CCEE", "#CC6677")
 
-DPI = 110
-
 
 def axis_label(kpi: str) -> str:
     """``kpi`` with spaces and its unit, for an axis."""
     unit = unit_of(kpi).label()
     return f"{kpi.replace('_', ' ')} ({unit})" if unit else kpi
-
-
-@dataclass
-class FigureSink:
-    """Saves each figure as ``<name>.png`` and ``.svg`` in ``folder``; keeps the PNG to inline."""
-
-    folder: Path
-
-    items: list[dict] = field(default_factory=list)
-
-    def add(self, fig: Figure, name: str, title: str, caption: str) -> dict:
-        """Render ``fig``; return {name, title, caption, src} with a ``data:`` PNG source."""
-        FigureCanvasAgg(fig)
-        png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
-        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-        write_atomic(self.folder / f"{name}.png", png.getvalue())
-        write_atomic(self.folder / f"{name}.svg", svg.getvalue())
-        src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
-        item = {"name": name, "title": title, "caption": caption, "src": src}
-        self.items.append(item)
-        return item
 
 
 def new_figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float = 10.0, **kw):

@@ -123,12 +123,12 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
     )
 
 
-def build_fit_report(folder: str | Path) -> Path:
-    """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path."""
+def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
+    """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path.
+    ``jobs``: processes rendering the figures (None: one per core)."""
     folder = Path(folder)
     fit = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
     backtest = read_table(folder / "backtest.csv") if (folder / "backtest.csv").exists() else {}
-    sink = FigureSink(folder / "figures")
     log, arr = fit["log"], fit["arrivals"]
     parts = [f"<h1>sim fit: {html.escape(log['file'])}</h1>"]
     parts.append(
@@ -176,7 +176,9 @@ def build_fit_report(folder: str | Path) -> Path:
                 ],
             )
         )
-    for item in (_backtest_figure(backtest, sink), _patience_figure(fit, sink)):
+    with FigureSink(folder / "figures", jobs) as sink:
+        items = (_backtest_figure(backtest, sink), _patience_figure(fit, sink))
+    for item in items:
         if item:
             parts.append(
                 f'<h2>{html.escape(item["title"])}</h2><img src="{item["src"]}">'

@@ -288,8 +288,12 @@ def _first(*sources: dict | None, key: str):
     return None
 
 
-def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
+def build_report(
+    folder: str | Path, out: str | Path | None = None, jobs: int | None = None
+) -> Path:
     """Write ``report.html`` (and ``figures/*.png|svg``) for a results folder; return its path.
+
+    ``jobs``: processes rendering the figures (None: one per core; 1: in this process).
 
     The HTML is self-contained: figures are inline base64 PNG, styles inline, no URL of any
     kind, and every text that comes from files (scenario names, descriptions, YAML) is escaped.
@@ -302,17 +306,16 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     from sim.report.staffing_report import build_staffing_report, is_staffing_folder
 
     if is_staffing_folder(Path(folder)) and not (Path(folder) / "summary.json").is_file():
-        return build_staffing_report(folder, out)
+        return build_staffing_report(folder, out, jobs)
     if (Path(folder) / "fit.json").is_file() and out is None:
         from sim.report.fit_report import build_fit_report
 
         try:
-            return build_fit_report(folder)
+            return build_fit_report(folder, jobs)
         except (ValueError, KeyError, TypeError, AttributeError):  # a damaged fit.json
             raise ReportError(f"{Path(folder) / 'fit.json'}: not as sim fit writes it") from None
     f = Folder.read(folder)
     out = Path(out) if out else f.path / "report.html"
-    sink = FigureSink(out.parent / "figures")
     summary = f.summary or {}
     kpis = summary.get("kpis") or {}
     groups = [str(g) for g in ((f.scenario.get("agents") or {}).get("groups") or {})]
@@ -329,6 +332,16 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     attained = _attained(f) if kind == "run" else none
     days = _attained(f, "attainment_days") if kind == "run" else none
     main, more = _kpi_rows(f, {"targets": attained["targets"] + days["targets"]})
+    with FigureSink(out.parent / "figures", jobs) as sink:  # the figures render meanwhile
+        figures = {
+            "attainment": _attainment(f, attained, sink),
+            "run_figures": interval_figures(
+                f.intervals or {}, sink, f.targets(), f.interval_s(), f.within_s(), kpis, groups
+            ),
+            "business_figures": business_figures(kpis, f.daily or {}, f.targets(), sink),
+            "comparison": comparison_section(f, sink),
+            "sweep": _sweep(f, sink),
+        }
     context = {
         "title": f"{name}: {kind} report",
         "name": str(name),
@@ -337,16 +350,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         "description": str(f.scenario.get("description") or ""),
         "seed": _first(summary, f.comparison, f.sweep, f.scenario, key="seed"),
         "replications": _first(summary, f.comparison, f.sweep, key="replications"),
-        "attainment": _attainment(f, attained, sink),
         "day_attainment": _day_attainment(f, days),
         "kpi_rows": main,
         "more_rows": more,
-        "run_figures": interval_figures(
-            f.intervals or {}, sink, f.targets(), f.interval_s(), f.within_s(), kpis, groups
-        ),
-        "business_figures": business_figures(kpis, f.daily or {}, f.targets(), sink),
-        "comparison": comparison_section(f, sink),
-        "sweep": _sweep(f, sink),
+        **figures,
         "scenario_text": f.scenario_text,
         "experiment_text": f.experiment_text,
     }

@@ -72,8 +72,11 @@ def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict 
     )
 
 
-def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``report.html`` (and ``figures/``) for a staffing folder; return its path."""
+def build_staffing_report(
+    folder: str | Path, out: str | Path | None = None, jobs: int | None = None
+) -> Path:
+    """Write ``report.html`` (and ``figures/``) for a staffing folder; return its path.
+    ``jobs``: processes rendering the figures (None: one per core)."""
     from sim.report.drawing import FigureSink
     from sim.report.folder import read_table
 
@@ -81,14 +84,14 @@ def build_staffing_report(folder: str | Path, out: str | Path | None = None) -> 
     data = json.loads((folder / "staffing.json").read_text(encoding="utf-8"))
     table = {k: list(v) for k, v in read_table(folder / "staffing.csv").items()}
     out = Path(out) if out else folder / "report.html"
-    sink = FigureSink(out.parent / "figures")
     target = (data.get("targets") or {}).get("service_level")
     figures = []
-    for g in dict.fromkeys(table.get("group", [])):
-        for t in dict.fromkeys(table.get("day_type", [])):
-            item = _group_figure(table, str(g), str(t), target, sink)
-            if item is not None:
-                figures.append(item)
+    with FigureSink(out.parent / "figures", jobs) as sink:
+        for g in dict.fromkeys(table.get("group", [])):
+            for t in dict.fromkeys(table.get("day_type", [])):
+                item = _group_figure(table, str(g), str(t), target, sink)
+                if item is not None:
+                    figures.append(item)
     check = data.get("fresh_seed_check") or {}
     esc = html.escape
     if check:
