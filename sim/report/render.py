@@ -12,6 +12,7 @@ salted with the figure's name instead of a random salt. Each file is written ato
 from __future__ import annotations
 
 import base64
+import glob
 import io
 import multiprocessing
 import os
@@ -139,6 +140,9 @@ class FigureSink:
                         if f.done() and not f.cancelled() and f.exception() is not None
                     ]
                     raise _failed(failed, exc) from exc
+        except BaseException:
+            _remove_half_files(self.folder, [item["name"] for item, _ in rest])
+            raise
         finally:
             _FIGURES.clear()
 
@@ -161,6 +165,15 @@ class FigureSink:
         png, cpu_s = result
         item["src"] = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         self.render_s[item["name"]] = cpu_s
+
+
+def _remove_half_files(folder: Path, names: list[str]) -> None:
+    """The temporary files of figures whose worker died while writing them (a worker that
+    fails cleans up its own; one killed, or killed with its pool, cannot)."""
+    for name in names:
+        for suffix in ("png", "svg"):
+            for path in folder.glob(f".{glob.escape(name)}.{suffix}.*"):
+                path.unlink(missing_ok=True)
 
 
 def _failed(names: list[str], exc: BaseException) -> FigureError:
