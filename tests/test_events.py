@@ -112,6 +112,52 @@ def test_events_scheduled_on_simpy_land_at_now_plus_delay_of_the_model_clock():
     assert naive_early > 0 and exact >= 270
 
 
+def test_simpy_events_run_once_each_whatever_sentinels_the_agenda_holds():
+    """SimPy's next event is a sentinel on the agenda: scheduling an earlier one adds another
+    and leaves the first stale. Stepping by hand or running, each SimPy event runs once, in
+    order with the agenda's, a process's own events included, and then nothing is left."""
+
+    def build():
+        env, seen = ModelEnvironment(), []
+        call_later(env, 5.0, lambda ev: seen.append((env.now, ev.value)), "simpy at 5")
+        call_later(env, 2.0, lambda ev: seen.append((env.now, ev.value)), "simpy at 2")
+        env.later(2.0, lambda at, v: seen.append((at, v)), "agenda at 2")
+        env.later(5.0, lambda at, v: seen.append((at, v)), "agenda at 5")
+
+        def process():
+            yield env.timeout(1.0)
+            seen.append((env.now, "process at 3"))
+            yield env.timeout(2.0)
+            seen.append((env.now, "process at 5"))
+
+        env.later(2.0, lambda at, _: env.process(process()))
+        return env, seen
+
+    expected = [
+        (2.0, "simpy at 2"),
+        (2.0, "agenda at 2"),
+        (3.0, "process at 3"),
+        (5.0, "simpy at 5"),
+        (5.0, "process at 5"),  # a Timeout: before the agenda's entries of its time (rule 2)
+        (5.0, "agenda at 5"),
+    ]
+    for by_step in (False, True):
+        env, seen = build()
+        if by_step:
+            with pytest.raises(simpy.core.EmptySchedule):
+                for _ in range(100):
+                    env.step()
+        else:
+            env.run()
+        assert seen == expected
+    # plain timeouts, no call_later to drain the agenda: the stale sentinel at 5 is no event
+    env, seen = ModelEnvironment(), []
+    for delay in (5.0, 2.0):
+        env.timeout(delay).callbacks.append(lambda _ev: seen.append(env.now))
+    env.run()
+    assert seen == [2.0, 5.0]
+
+
 def test_run_stops_before_until_and_refuses_an_event():
     env = ModelEnvironment()
     seen = []
