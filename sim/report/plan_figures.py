@@ -77,6 +77,18 @@ def attainment_heat_map(table: dict, kpi: str, target, sink: FigureSink) -> dict
     )
 
 
+PANEL_NAMES = {
+    "service_level": "service level",
+    "abandon_rate": "abandonment",
+    "agents_on_duty": "agents on duty",
+}
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
+
 def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | None:
     """The plans' average day on shared axes: service level, abandonment (when any plan has
     some) and agents on duty, one colour per plan, the target dashed."""
@@ -107,14 +119,16 @@ def overlay(tables: dict[str, dict], sink: FigureSink, targets: dict) -> dict | 
         if kpi in targets:
             ax.axhline(targets[kpi][1] * scale, color=PALETTE["target"], ls="--", lw=1)
         ax.set_ylabel(f"{kpi.replace('_', ' ')}\n({unit})", fontsize=8)
+        if kpi == "agents_on_duty":  # whole people: no 14.2 agents on the scale
+            ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axes[-1, 0].set_xlabel("interval starting at (average over the days of the run)")
     legend(fig, *axes[:, 0])
     return sink.add(
         fig,
         "compare_overlay",
         "The plans interval by interval",
-        "Service level, abandonment and agents on duty per interval of the average day, one "
-        "line per plan; dashed: the target.",
+        f"{_listed([PANEL_NAMES[k] for k in shown]).capitalize()} per interval of the average "
+        "day, one line per plan; dashed: the target.",
     )
 
 
