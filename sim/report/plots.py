@@ -204,6 +204,7 @@ def interval_figures(
             tl.step(ax2, agents[0], colour=PALETTE["agents_on_duty"], label="agents on duty")
             ax2.set_ylabel("agents on duty (agents)", color=PALETTE["agents_on_duty"])
             ax2.set_ylim(0, max(np.nanmax(agents[0]) * 1.1, 1))
+            ax2.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # whole people
             axes_.append(ax2)
         legend(fig, *axes_, ci=True)
         tl.format(ax)
