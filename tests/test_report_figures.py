@@ -79,3 +79,73 @@ def test_offered_vs_agents_counts_agents_in_whole_people(tmp_path):
     agents = next(ax for ax in fig.axes if ax.get_ylabel().startswith("agents on duty"))
     ticks = [float(t.replace("−", "-")) for t in tick_labels(fig, agents)]
     assert ticks and all(t == int(t) for t in ticks), ticks
+
+
+def business(days: int = 5) -> tuple[dict, dict]:
+    """KPIs of an order funnel with two channels and ``days`` days of business flows."""
+    kpis = {}
+    for c, scale in (("own", 1.0), ("courier", 2.0)):
+        for stage, mean in (("created", 100), ("delivered", 90), ("open", 300)):
+            kpis[f"orders_{stage}.channel={c}"] = {"mean": mean * scale, "ci95": None}
+        kpis[f"cost_per_delivery.channel={c}"] = {"mean": 1500.0 * scale, "ci95": None}
+    names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    daily = {
+        "day": np.arange(1, days + 1),
+        "weekday": np.array([names[d % 7] for d in range(days)], dtype=object),
+        "delivery_on_time_mean": np.full(days, 0.8),
+        "cash_collected_mean": np.linspace(20_000, 60_000, days),
+        "pos_collected_mean": np.linspace(10_000, 50_000, days),
+    }
+    return kpis, daily
+
+
+def test_order_funnel_shows_the_open_orders_apart_from_the_flows_per_day(tmp_path):
+    from sim.report.plots import business_figures
+
+    kpis, daily = business()
+    sink = Keeping(tmp_path)
+    business_figures(kpis, daily, {}, sink)
+    flows, stock = sink.figures["order_funnel"].axes
+    assert [t.get_text() for t in flows.get_xticklabels()] == ["created", "delivered"]
+    assert flows.get_ylabel() == "orders per day"
+    assert [t.get_text() for t in stock.get_xticklabels()] == ["open"]
+    assert "end" in stock.get_ylabel() and "per day" not in stock.get_ylabel()
+    assert "own panel" in sink.captions["order_funnel"]
+
+
+def test_money_is_written_with_thousands_separators(tmp_path):
+    from sim.report.plots import business_figures
+
+    kpis, daily = business()
+    sink = Keeping(tmp_path)
+    business_figures(kpis, daily, {}, sink)
+    fig = sink.figures["cash_pos"]
+    labels = tick_labels(fig, fig.axes[0])
+    big = [t for t in labels if float(t.replace(",", "")) >= 1000]
+    assert big and all("," in t for t in big), labels
+    fig = sink.figures["cost_per_delivery"]
+    labels = tick_labels(fig, fig.axes[0], "x")
+    assert any("," in t for t in labels), labels
+
+
+def test_per_day_figures_name_the_days_as_the_tables_do(tmp_path):
+    from sim.report.plots import business_figures
+
+    kpis, daily = business(days=5)
+    sink = Keeping(tmp_path)
+    business_figures(kpis, daily, {}, sink)
+    for name in ("delivery_on_time", "cash_pos"):
+        fig = sink.figures[name]
+        assert tick_labels(fig, fig.axes[0], "x") == [
+            "Mon (day 1)",
+            "Tue (day 2)",
+            "Wed (day 3)",
+            "Thu (day 4)",
+            "Fri (day 5)",
+        ]
+    kpis, daily = business(days=28)  # a long run: fewer labels, still named
+    business_figures(kpis, daily, {}, sink)
+    labels = tick_labels(
+        sink.figures["delivery_on_time"], sink.figures["delivery_on_time"].axes[0], "x"
+    )
+    assert 1 < len(labels) <= 12 and labels[0] == "Mon (day 1)" and labels[1].endswith("(day 4)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib import ticker
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -32,6 +33,7 @@ __all__ = [
     "present",
     "series",
     "target_line",
+    "thousands",
 ]
 
 # One colour per concept, used for that concept in every figure (Okabe-Ito, colour-blind safe).
@@ -146,3 +148,10 @@ def target_line(ax, target, kpi: str) -> None:
 def band_err(s) -> np.ndarray:
     """Error-bar lengths (below, above) of a (mean, low, high) series; 0 where unknown."""
     return np.nan_to_num(np.vstack([s[0] - s[1], s[2] - s[0]]), nan=0.0).clip(min=0)
+
+
+def thousands(axis) -> None:
+    """Tick labels of an amount with thousands separators, as the tables write it (60,000)."""
+    axis.set_major_formatter(
+        ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100 else f"{v:,g}")
+    )

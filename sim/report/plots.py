@@ -22,8 +22,9 @@ from sim.report.drawing import (
     present,
     series,
     target_line,
+    thousands,
 )
-from sim.report.numbers import is_num
+from sim.report.numbers import is_num, when
 from sim.scenario.kpis import format_value, unit_of
 
 __all__ = ["average_day", "business_figures", "interval_figures"]
@@ -31,6 +32,7 @@ __all__ = ["average_day", "business_figures", "interval_figures"]
 FUNNEL = ("orders_created", "orders_attempted", "orders_delivered", "orders_failed", "orders_open")
 
 AVERAGE_DAY_AFTER = 8  # days: longer runs are drawn as an average day, not day after day
+DAY_TICKS = 12  # labelled days at most on a per-day axis ("Fri (day 5)" takes room)
 
 
 def _minutes(clock: str) -> int:
@@ -333,9 +335,29 @@ def _money(daily: dict, name: str):
     return total, np.full(len(total), np.nan), np.full(len(total), np.nan)
 
 
-def _day_axis(ax) -> None:
+def _channel_bars(ax, kpis: dict, stages: list[str], channels: list[str], colour: dict) -> None:
+    """One group of bars per stage, one bar per channel, with 95% CIs."""
+    width = 0.8 / max(len(channels), 1)
+    for i, c in enumerate(channels):
+        vals = [kpis.get(f"{s}.channel={c}", {}) for s in stages]
+        mean = np.array([v.get("mean") if is_num(v.get("mean")) else np.nan for v in vals])
+        x = np.arange(len(stages)) + (i - (len(channels) - 1) / 2) * width
+        ax.bar(x, mean, width, yerr=_errors(vals, mean), color=colour[c], label=c, capsize=2)
+    ax.set_xticks(np.arange(len(stages)), [s.removeprefix("orders_") for s in stages])
+
+
+def _day_axis(ax, daily: dict) -> None:
+    """Days named as the tables name them (``Fri (day 5)``), at most DAY_TICKS labelled."""
+    days = [int(d) for d in daily["day"]]
+    weekdays = daily.get("weekday")
+    every = math.ceil(len(days) / DAY_TICKS)
+    shown = days[::every]
+    labels = [
+        when({"weekday": weekdays[days.index(d)], "day": d}) if weekdays is not None else str(d)
+        for d in shown
+    ]
+    ax.set_xticks(shown, labels, fontsize=8)
     ax.set_xlabel("day of the run")
-    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, nbins=15))
 
 
 def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -> list[dict]:
@@ -350,24 +372,28 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
 
     stages = [s for s in FUNNEL if _channels(kpis, s)]
     if stages:
-        fig, axes = new_figure(height=3.4)
-        ax = axes[0, 0]
-        width = 0.8 / max(len(channels), 1)
-        for i, c in enumerate(channels):
-            vals = [kpis.get(f"{s}.channel={c}", {}) for s in stages]
-            mean = np.array([v.get("mean") if is_num(v.get("mean")) else np.nan for v in vals])
-            x = np.arange(len(stages)) + (i - (len(channels) - 1) / 2) * width
-            ax.bar(x, mean, width, yerr=_errors(vals, mean), color=colour[c], label=c, capsize=2)
-        ax.set_xticks(np.arange(len(stages)), [s.removeprefix("orders_") for s in stages])
-        ax.set_ylabel("orders per day\n(open: at the horizon)")
-        legend(fig, ax)
+        # Flows per day and the stock left at the end are different quantities: own panels.
+        flows = [s for s in stages if s != "orders_open"]
+        panels = [p for p in (flows, [s for s in stages if s == "orders_open"]) if p]
+        fig, axes = new_figure(
+            cols=len(panels),
+            height=3.4,
+            gridspec_kw={"width_ratios": [len(p) + 0.6 for p in panels]},
+        )
+        for ax, panel in zip(axes[0], panels, strict=True):
+            _channel_bars(ax, kpis, panel, channels, colour)
+            ax.set_ylabel(
+                "orders per day" if panel is flows else "orders open at the end\nof the run"
+            )
+            ax.set_ylim(bottom=0)
+        legend(fig, axes[0, 0])
         out.append(
             sink.add(
                 fig,
                 "order_funnel",
                 "Order funnel by delivery channel",
-                "Orders created, attempted, delivered and failed per day, and still "
-                "open at the horizon, per channel, with 95% CIs.",
+                "Orders created, attempted, delivered and failed per day, and (own panel) the "
+                "orders still open at the end of the run, per channel, with 95% CIs.",
             )
         )
 
@@ -390,7 +416,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
             target_line(ax, targets.get("delivery_on_time"), "delivery_on_time")
             ax.set_ylim(0, 102)
             ax.set_ylabel("delivered on time\n(% of orders)")
-            _day_axis(ax)
+            _day_axis(ax, daily)
             legend(fig, ax, ci=True)
             out.append(
                 sink.add(
@@ -398,7 +424,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                     "delivery_on_time",
                     "On-time delivery per day",
                     "Share of orders delivered within the promise, by day, with "
-                    "95% CI band and target.",
+                    "95% CI band and target; a day without a point delivered no order.",
                 )
             )
         backlog = series(daily, "back_office_backlog")
@@ -415,7 +441,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                 label="backlog at the day's end",
             )
             ax.set_ylabel("back-office backlog\n(items)")
-            _day_axis(ax)
+            _day_axis(ax, daily)
             legend(fig, ax)
             out.append(
                 sink.add(
@@ -443,7 +469,8 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                     label={"cash_collected": "cash", "pos_collected": "POS"}[m],
                 )
             ax.set_ylabel(f"collected on delivery\n({unit_of('cash_collected').label()})")
-            _day_axis(ax)
+            thousands(ax.yaxis)
+            _day_axis(ax, daily)
             legend(fig, ax)
             out.append(
                 sink.add(
@@ -472,6 +499,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
         ax.set_yticks(np.arange(len(costs)), costs)
         ax.invert_yaxis()
         ax.set_xlabel(f"cost per delivered order ({unit_of('cost_per_delivery').label()})")
+        thousands(ax.xaxis)
         out.append(
             sink.add(
                 fig,
