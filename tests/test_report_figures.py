@@ -149,3 +149,48 @@ def test_per_day_figures_name_the_days_as_the_tables_do(tmp_path):
         sink.figures["delivery_on_time"], sink.figures["delivery_on_time"].axes[0], "x"
     )
     assert 1 < len(labels) <= 12 and labels[0] == "Mon (day 1)" and labels[1].endswith("(day 4)")
+
+
+def sweep_points() -> dict:
+    agents, rate = np.meshgrid([12.0, 13.0, 14.0, 15.0], [180.0, 200.0, 220.0])
+    agents, rate = agents.ravel(), rate.ravel()
+    sl = np.clip(0.63 + 0.05 * (agents - 12) - 0.001 * (rate - 180), 0, 1)
+    sl[0] = 0.63  # a round value beside 78.3: the heat map must not write "63"
+    occ = 0.9 - 0.03 * (agents - 12) + 0.001 * (rate - 180)
+    pts = {"agents.groups.team.staffing": agents, "arrivals.rate_per_hour": rate}
+    for kpi, mean in (("service_level", sl), ("occupancy", occ)):
+        pts |= {f"{kpi}_mean": mean, f"{kpi}_ci_low": mean - 0.02, f"{kpi}_ci_high": mean + 0.02}
+    return pts
+
+
+def test_sweep_legends_stay_off_the_data(tmp_path):
+    from sim.report.sweep_figures import sweep_lines
+
+    sink = Keeping(tmp_path)
+    p, q = "agents.groups.team.staffing", "arrivals.rate_per_hour"
+    targets = {"service_level": ("at_least", 0.8)}
+    sweep_lines(sweep_points(), p, [q], ["service_level", "occupancy"], targets, sink)
+    fig = next(iter(sink.figures.values()))
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 2
+    for ax in panels:
+        box, area = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert box.y0 >= area.y1 - 1, (box, area)  # above the plotting area, not on it
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.x1  # whole, not cut at the figure's edge
+        for other in fig.axes:  # nor on a neighbour
+            if other is not ax and other.get_visible():
+                assert not box.overlaps(other.get_window_extent(renderer))
+
+
+def test_heat_map_writes_every_cell_with_the_same_decimals(tmp_path):
+    from sim.report.sweep_figures import heat_map
+
+    sink = Keeping(tmp_path)
+    p, q = "agents.groups.team.staffing", "arrivals.rate_per_hour"
+    heat_map(sweep_points(), p, q, "service_level", ("at_least", 0.8), sink)
+    fig = next(iter(sink.figures.values()))
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert len(cells) == 12 and "63.0" in cells, cells
+    assert {len(c.split(".")[1]) if "." in c else 0 for c in cells} == {1}, cells

@@ -76,8 +76,15 @@ def sweep_lines(
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")  # no "+1e2" offsets
         if np.all(np.mod(pts[p][np.isfinite(pts[p])], 1) == 0):  # counts: whole-number ticks
             ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # above the panel: never over its lines
+            ax.legend(
+                loc="lower left",
+                bbox_to_anchor=(0, 1.01),
+                ncols=2 if cols > 1 else 4,  # two panels a row: narrow legends
+                fontsize=7,
+                frameon=False,
+                borderaxespad=0,
+            )
     for ax in list(axes.flat)[len(kpis) :]:
         ax.set_visible(False)
     return sink.add(
@@ -89,6 +96,14 @@ def sweep_lines(
         + (", one line per value of the other parameters" if others and lines else "")
         + "; dashed: the target.",
     )
+
+
+def _decimals(values: np.ndarray, digits: int = 3) -> int:
+    """Decimals that give the largest value ``digits`` significant digits (at most 4)."""
+    top = np.nanmax(np.abs(values))
+    if not np.isfinite(top) or top == 0:
+        return 0
+    return int(min(max(digits - 1 - math.floor(math.log10(top)), 0), 4))
 
 
 def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> dict | None:
@@ -108,12 +123,13 @@ def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> d
             np.arange(len(xs)), np.arange(len(ys)), z, cmap="viridis", shading="nearest"
         )
         middle = np.nanmean(z)
+        decimals = _decimals(z)  # one format for every cell: 63.0 beside 78.3, not 63
         for (r, c), v in np.ndenumerate(z):
             if np.isfinite(v):
                 ax.text(
                     c,
                     r,
-                    f"{v:.3g}",
+                    f"{v:,.{decimals}f}",
                     ha="center",
                     va="center",
                     fontsize=7,
