@@ -423,8 +423,9 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
                     fig,
                     "delivery_on_time",
                     "On-time delivery per day",
-                    "Share of orders delivered within the promise, by day, with "
-                    "95% CI band and target; a day without a point delivered no order.",
+                    "Share of orders delivered within the promise, by the day they were "
+                    "created, with 95% CI band and target; a day without a point has no order "
+                    "whose promise ends within the run.",
                 )
             )
         backlog = series(daily, "back_office_backlog")
