@@ -143,6 +143,7 @@ def test_per_day_figures_name_the_days_as_the_tables_do(tmp_path):
             "Thu (day 4)",
             "Fri (day 5)",
         ]
+    assert "created" in sink.figures["delivery_on_time"].axes[0].get_xlabel()
     kpis, daily = business(days=28)  # a long run: fewer labels, still named
     business_figures(kpis, daily, {}, sink)
     labels = tick_labels(

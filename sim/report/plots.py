@@ -346,7 +346,7 @@ def _channel_bars(ax, kpis: dict, stages: list[str], channels: list[str], colour
     ax.set_xticks(np.arange(len(stages)), [s.removeprefix("orders_") for s in stages])
 
 
-def _day_axis(ax, daily: dict) -> None:
+def _day_axis(ax, daily: dict, label: str = "day of the run") -> None:
     """Days named as the tables name them (``Fri (day 5)``), at most DAY_TICKS labelled."""
     days = [int(d) for d in daily["day"]]
     weekdays = daily.get("weekday")
@@ -357,7 +357,7 @@ def _day_axis(ax, daily: dict) -> None:
         for d in shown
     ]
     ax.set_xticks(shown, labels, fontsize=8)
-    ax.set_xlabel("day of the run")
+    ax.set_xlabel(label)
 
 
 def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -> list[dict]:
@@ -416,7 +416,7 @@ def business_figures(kpis: dict, daily: dict, targets: dict, sink: FigureSink) -
             target_line(ax, targets.get("delivery_on_time"), "delivery_on_time")
             ax.set_ylim(0, 102)
             ax.set_ylabel("delivered on time\n(% of orders)")
-            _day_axis(ax, daily)
+            _day_axis(ax, daily, "day the orders were created")
             legend(fig, ax, ci=True)
             out.append(
                 sink.add(
