@@ -195,3 +195,8 @@ def test_heat_map_writes_every_cell_with_the_same_decimals(tmp_path):
     cells = [t.get_text() for t in fig.axes[0].texts]
     assert len(cells) == 12 and "63.0" in cells, cells
     assert {len(c.split(".")[1]) if "." in c else 0 for c in cells} == {1}, cells
+    from sim.report.sweep_figures import _decimals
+
+    # a small value beside a large one keeps two significant digits: 0.40 and 150.00, never 0
+    assert _decimals(np.array([0.4, 150.0, np.nan])) == 2
+    assert _decimals(np.array([63.0, 78.3])) == 1 and _decimals(np.array([0.0, np.nan])) == 0

@@ -99,11 +99,17 @@ def sweep_lines(
 
 
 def _decimals(values: np.ndarray, digits: int = 3) -> int:
-    """Decimals that give the largest value ``digits`` significant digits (at most 4)."""
-    top = np.nanmax(np.abs(values))
-    if not np.isfinite(top) or top == 0:
+    """Decimals that give the largest value ``digits`` significant digits and the smallest
+    non-zero one at least two (so 0.4 beside 150 is 0.40, never 0), at most 4."""
+    sizes = np.abs(values[np.isfinite(values) & (values != 0)])
+    if not sizes.size:
         return 0
-    return int(min(max(digits - 1 - math.floor(math.log10(top)), 0), 4))
+
+    def needed(value: float, digits: int) -> int:
+        return digits - 1 - math.floor(math.log10(value))
+
+    wanted = max(needed(float(sizes.max()), digits), needed(float(sizes.min()), 2))
+    return int(min(max(wanted, 0), 4))
 
 
 def heat_map(pts: dict, x: str, y: str, kpi: str, target, sink: FigureSink) -> dict | None:
