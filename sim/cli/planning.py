@@ -569,6 +569,10 @@ def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
         )
     console = _console()
     console.print(table)
+    said = fit.get("backtest", {}).get("verdict")
+    if said:
+        miss = said.startswith("MISS")
+        console.print(said, style="red" if miss else None, markup=False, highlight=False)
     dropped = sum(fit["log"]["rows_dropped"].values())
     console.print(
         f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "

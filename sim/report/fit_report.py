@@ -155,6 +155,8 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
             for k, v in bt["overall"].items()
         ]
         parts.append(_table(["figure", "history", "model", "model 95% CI", "history inside"], rows))
+        if bt.get("verdict"):
+            parts.append(f"<p><strong>{html.escape(bt['verdict'])}</strong></p>")
         parts.append(
             _table(
                 [

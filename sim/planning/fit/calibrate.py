@@ -229,7 +229,27 @@ def backtest(
             "model_ci95": list(ci) if ci else None,
             "inside": bool(ci and ci[0] <= hist_all[f] <= ci[1]),
         }
-    return rows, {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
+    summary = {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
+    summary["verdict"] = verdict(overall)
+    return rows, summary
+
+
+def verdict(overall: dict) -> str:
+    """One plain sentence: does the history lie inside the model's interval for every figure?"""
+    from sim.scenario.kpis import format_ci, format_value
+
+    missed = [
+        f"{f} {format_value(v['history'], f)} (model {format_ci(v['model_ci95'], f)})"
+        for f, v in overall.items()
+        if not v["inside"]
+    ]
+    if not missed:
+        return "the history lies inside the model's 95% interval for every figure"
+    return (
+        "MISS: the fitted scenario does not reproduce the history: "
+        + "; ".join(missed)
+        + " lie outside the model's 95% interval (check it before planning with it; docs/fit.md)"
+    )
 
 
 def history_overall(history_table: dict, open_days: np.ndarray) -> dict:
