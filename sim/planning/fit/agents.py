@@ -134,7 +134,7 @@ def overflow_routes(data: CallLogData) -> dict[str, list[dict]]:
     answered = data.outcome == ANSWERED
     out = {}
     for c, tname in enumerate(ctype.names):
-        steps = []
+        steps: list[tuple[int, int, str, float]] = []  # after, -answered, group, pile share
         for g, gname in enumerate(gnames):
             mine = answered & (ctype.codes == c) & (gcodes == g)
             n = int(mine.sum())
@@ -155,10 +155,12 @@ def overflow_routes(data: CallLogData) -> dict[str, list[dict]]:
                     and pile >= PILE_OVER_NEIGHBOURS * around
                 ):
                     after, share = d, pile / n
-            steps.append({"group": gname, "after": after, "answered": n, "pile_share": share})
-        if any(s["after"] for s in steps) and any(not s["after"] for s in steps):
-            steps.sort(key=lambda s: (s["after"], -s["answered"]))
-            out[tname] = steps
+            steps.append((after, -n, gname, share))
+        if any(s[0] for s in steps) and any(not s[0] for s in steps):
+            out[tname] = [
+                {"group": g, "after": a, "answered": -m, "pile_share": p}
+                for a, m, g, p in sorted(steps)
+            ]
     return out
 
 
