@@ -19,7 +19,7 @@ from conftest import sim_ok
 from sim.model.call_log import call_log_table, encode_call_log
 from sim.model.simulation import simulate
 from sim.planning.fit.agents import overflow_routes
-from sim.planning.fit.calibrate import verdict
+from sim.planning.fit.calibrate import one_run_range, verdict
 from sim.planning.fit.pipeline import FitOptions, fit_log
 from sim.planning.fit.scenario_out import build_scenario
 from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
@@ -94,9 +94,32 @@ def test_round_trip_of_the_hotline_backtests_inside_the_models_interval(tmp_path
         assert backtest["overall"][figure]["inside"], (figure, backtest["overall"][figure])
 
 
+def _figure(history: float, mean: float, ci: list[float], n: int = 4) -> dict:
+    one = one_run_range("service_level", mean, ci, n)
+    return {
+        "history": history,
+        "model": mean,
+        "model_ci95": ci,
+        "inside": ci[0] <= history <= ci[1],
+        "model_range95": one,
+        "inside_range": one is not None and one[0] <= history <= one[1],
+    }
+
+
+def testone_run_range_is_the_prediction_interval():
+    # 4 runs: mean +- t3 s / 2 -> one more run: mean +- t3 s sqrt(1.25) = half-width x sqrt(5)
+    assert one_run_range("service_level", 0.9, [0.89, 0.91], 4) == pytest.approx(
+        [0.9 - 0.01 * 5**0.5, 0.9 + 0.01 * 5**0.5]
+    )
+    assert one_run_range("service_level", 0.999, [0.998, 1.0], 4)[1] == 1.0  # a share <= 1
+
+
 def test_the_verdict_names_every_figure_outside_the_interval():
-    inside = {"history": 0.025, "model": 0.026, "model_ci95": [0.024, 0.028], "inside": True}
-    miss = {"history": 0.921, "model": 0.933, "model_ci95": [0.927, 0.938], "inside": False}
+    inside = _figure(0.025, 0.026, [0.024, 0.028])
     assert verdict({"abandon_rate": inside}).startswith("the history lies inside")
-    said = verdict({"service_level": miss, "abandon_rate": inside})
-    assert said.startswith("MISS") and "service_level 92.1%" in said and "abandon" not in said
+    far = _figure(0.900, 0.933, [0.927, 0.939])  # one-run range 0.920 .. 0.946
+    said = verdict({"service_level": far, "abandon_rate": inside})
+    assert said.startswith("MISS") and "service_level 90.0%" in said and "abandon" not in said
+    near = _figure(0.921, 0.933, [0.927, 0.939])  # outside the mean's interval only
+    said = verdict({"service_level": near, "abandon_rate": inside})
+    assert not said.startswith("MISS") and "outside the interval of the model's mean" in said
