@@ -536,6 +536,33 @@ def test_sim_size_cli(tmp_path):
     assert res.exit_code == 2 and "no delivery channels" in res.output
 
 
+def test_sim_size_shows_what_the_sized_point_does_to_a_target_out_of_reach(tmp_path):
+    """An unreachable target is not sized for, but the fresh-seed check still measures it and
+    the terminal says the sized point does not hold it, with both figures; ``met`` overall
+    counts the sized-for targets only."""
+    import ruamel.yaml
+
+    path = tmp_path / "s.yaml"
+    with open(path, "w") as fh:
+        ruamel.yaml.YAML(typ="safe").dump(
+            _business(delivery_success=0.9, delivery_on_time=0.9999), fh
+        )
+    out = sim_ok(
+        "size", path, "--out", tmp_path / "o", "--quiet", "--workers", "1", "--max-passes", "1",
+        "--verify", "2", "--executor", "serial",
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "o" / "sizing.json").read_text())
+    fresh = summary["fresh_seeds"]["kpis"]
+    assert fresh["delivery_on_time"]["sized_for"] is False
+    assert fresh["delivery_on_time"]["met"] is False and fresh["delivery_success"]["sized_for"]
+    assert summary["fresh_seeds"]["met"] == fresh["delivery_success"]["met"]
+    text = " ".join(out.output.split())
+    on_time = f"{100 * fresh['delivery_on_time']['mean']:.1f}%"
+    assert "delivery_on_time not reachable by these resources" in text
+    assert "does not hold it" in text and f"{on_time} on fresh seeds" in text
+    assert "missed, not reachable" in text
+
+
 def test_occupancy_target_caps_occupancy():
     """With a loose service-level target the occupancy cap decides: ceil(load / 0.75) agents."""
     data = _stationary(200, 180, None, 0.5)

@@ -394,13 +394,14 @@ def size(
             if result.verified is not None:
                 v = fresh.get(k)
                 row.append(
-                    "not sized for"
+                    "not checked"
                     if v is None
                     else f"{format_value(v['mean'], k)} ({format_ci(v['ci95'], k)}) "
                     + {True: "[green]met[/green]", False: "[red]missed[/red]"}.get(
                         v["met"], "no data"
                     )
                     + (" (CI spans target)" if v.get("clear") is False else "")
+                    + ("" if v.get("sized_for", True) else ", not reachable")
                 )
             table.add_row(*row)
     console = _console()
@@ -408,7 +409,9 @@ def size(
     if result.verified is None:
         console.print("[yellow]not re-checked with fresh seeds (--verify 0)[/yellow]")
     elif result.met_on_fresh_seeds:
-        unsure = [k for k, v in fresh.items() if v.get("clear") is False]
+        unsure = [
+            k for k, v in fresh.items() if v.get("clear") is False and v.get("sized_for", True)
+        ]
         console.print(
             "the sized point meets every sized-for target on fresh seeds"
             + (
@@ -419,15 +422,20 @@ def size(
             )
         )
     else:
-        missed = ", ".join(k for k, v in fresh.items() if v["met"] is False)
+        missed = ", ".join(
+            k for k, v in fresh.items() if v["met"] is False and v.get("sized_for", True)
+        )
         console.print(
             f"[red]the sized point misses {missed} on fresh seeds[/red]: the search's "
             "replications flattered it; run again with more --replications"
         )
     for k, v in result.unreachable.items():
+        now, after = result.start.kpis.get(k), (fresh.get(k) or {}).get("mean")
+        then = "" if after is None else f", {format_value(after, k)} on fresh seeds"
         console.print(
             f"[red]{k}[/red] not reachable by these resources (best seen "
-            f"{format_value(v, k)}); sized for the other targets"
+            f"{format_value(v, k)}); sized for the other targets, so the sized point "
+            f"does not hold it: {format_value(now, k)} with the scenario's resources{then}"
         )
     checked = result.verified["replications"] if result.verified else 0
     console.print(

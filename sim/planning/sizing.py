@@ -310,10 +310,13 @@ def verify_point(
     replications: int,
     executor: Executor,
     store: RunStore | None = None,
+    unsized: tuple[str, ...] = (),
 ) -> dict:
     """The sized point re-simulated on replications the search never ran (``VERIFY_OFFSET``
-    on): per sized-for target the mean, its 95 % CI and the verdict, and whether all are met.
-    This is the figure shown to the planner, not the search's own (in-sample) one."""
+    on): per target the mean, its 95 % CI and the verdict, and whether all the sized-for ones
+    are met (``unsized``: targets out of reach, shown with ``sized_for`` False and left out of
+    ``met``; a planner must see what the sized plan does to them too). This is the figure shown
+    to the planner, not the search's own (in-sample) one."""
     from sim.experiments.replication import kpi_mean_ci
 
     reps = range(VERIFY_OFFSET, VERIFY_OFFSET + replications)
@@ -325,7 +328,8 @@ def verify_point(
         clear = None if ci is None else bool(target.met(ci[0]) and target.met(ci[1]))
         kpis[k] = {"mean": mean, "ci95": ci, "replications": n, "met": target.met(mean)}
         kpis[k]["clear"] = clear if kpis[k]["met"] else None
-    met = all(v["met"] is not False for v in kpis.values())
+        kpis[k]["sized_for"] = k not in unsized
+    met = all(v["met"] is not False for v in kpis.values() if v["sized_for"])
     return {
         "replications": replications,
         "first_replication": VERIFY_OFFSET,
@@ -398,7 +402,8 @@ def size(
             if progress:
                 progress(f"checking the sized point with {verify} fresh replications")
             check = search.store("fresh-seeds", sized)
-            verified = verify_point(sized, search.active, seed, verify, ex, check)
+            unsized = tuple(search.unreachable)
+            verified = verify_point(sized, wanted, seed, verify, ex, check, unsized)
     return SizingResult(
         scenario,
         coords,
