@@ -14,26 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import sim_ok
+from conftest import sim_ok, simulated_log
 
-from sim.model.call_log import call_log_table, encode_call_log
-from sim.model.simulation import simulate
 from sim.planning.fit.agents import overflow_routes
 from sim.planning.fit.calibrate import one_run_range, verdict
 from sim.planning.fit.pipeline import FitOptions, fit_log
 from sim.planning.fit.scenario_out import build_scenario
 from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.scenario.schema import scenario_from_dict
 
 HOTLINE = Path(__file__).resolve().parent.parent / "scenarios" / "hotline_contact_center.yaml"
 
 
 @pytest.fixture(scope="module")
 def hotline_log(tmp_path_factory):
-    run = simulate(load_scenario(HOTLINE), seed=5)
-    path = tmp_path_factory.mktemp("hotline") / "calls.parquet"
-    path.write_bytes(encode_call_log(call_log_table(run.records)))
-    return path
+    return simulated_log(HOTLINE, 5, tmp_path_factory.mktemp("hotline"))
 
 
 def test_overflow_delays_are_read_from_the_piles_of_answered_waits(hotline_log):
