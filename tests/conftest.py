@@ -63,6 +63,18 @@ def sim_ok(*args: object) -> Result:
     return res
 
 
+def simulated_log(scenario: Path, seed: int, folder: Path) -> Path:
+    """Replication ``seed`` of ``scenario`` written as a call log (``folder/calls.parquet``)."""
+    from sim.model.call_log import call_log_table, encode_call_log
+    from sim.model.simulation import simulate
+    from sim.scenario.schema import load_scenario
+
+    run = simulate(load_scenario(scenario), seed=seed)
+    path = folder / "calls.parquet"
+    path.write_bytes(encode_call_log(call_log_table(run.records)))
+    return path
+
+
 def one_call_type(data: dict, rate: float, name: str, mean: str, staffing: int, **fields) -> dict:
     """``data`` with every call of type ``name`` (exponential handle time ``mean``, ``fields``
     added) at ``rate`` per hour, answered by one group of ``staffing`` agents."""

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import SCENARIOS, fixture_data, sim_ok
+from conftest import SCENARIOS, fixture_data, sim_ok, simulated_log
 
 from sim.cli import cli
 from sim.model.call_log import call_log_table, encode_call_log
@@ -38,10 +38,7 @@ def inside(value: float, ci, widen: float = WIDEN) -> bool:
 
 @pytest.fixture(scope="module")
 def truth_log(tmp_path_factory):
-    run = simulate(load_scenario(TRUTH), seed=11)
-    path = tmp_path_factory.mktemp("log") / "calls.parquet"
-    path.write_bytes(encode_call_log(call_log_table(run.records)))
-    return path
+    return simulated_log(TRUTH, 11, tmp_path_factory.mktemp("log"))
 
 
 @pytest.fixture(scope="module")

@@ -564,19 +564,23 @@ def fit(
 
 def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
     table = Table(title=f"sim fit: {fit['log']['file']}: back-test over the log")
-    for col in ("figure", "history", "model", "model 95% CI", "inside"):
+    for col in ("figure", "history", "model", "model 95% CI", "inside", "one run 95%"):
         table.add_column(col, justify="left" if col == "figure" else "right")
     for name, e in fit.get("backtest", {}).get("overall", {}).items():
-        ci = e["model_ci95"]
         table.add_row(
             name,
             format_value(e["history"], name),
             format_value(e["model"], name),
-            format_ci(ci, name),
+            format_ci(e["model_ci95"], name),
             "yes" if e["inside"] else "[red]no[/red]",
+            format_ci(e.get("model_range95"), name),
         )
     console = _console()
     console.print(table)
+    said = fit.get("backtest", {}).get("verdict")
+    if said:
+        miss = said.startswith("MISS")
+        console.print(said, style="red" if miss else None, markup=False, highlight=False)
     dropped = sum(fit["log"]["rows_dropped"].values())
     console.print(
         f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "

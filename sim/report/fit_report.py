@@ -151,10 +151,14 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
                 format_value(v["model"], k),
                 format_ci(v["model_ci95"], k),
                 "yes" if v["inside"] else "no",
+                format_ci(v.get("model_range95"), k),
             ]
             for k, v in bt["overall"].items()
         ]
-        parts.append(_table(["figure", "history", "model", "model 95% CI", "history inside"], rows))
+        heads = ["figure", "history", "model", "model 95% CI", "history inside", "one run 95%"]
+        parts.append(_table(heads, rows))
+        if bt.get("verdict"):
+            parts.append(f"<p><strong>{html.escape(bt['verdict'])}</strong></p>")
         parts.append(
             _table(
                 [

@@ -18,9 +18,12 @@ from sim.planning.fit.arrivals import LogCalendar
 from sim.scenario.calllog import ANSWERED, CallLogData
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
-__all__ = ["agents_seen", "group_skills", "staffing_maps"]
+__all__ = ["agents_seen", "group_skills", "overflow_routes", "staffing_maps"]
 
 SKILL_MIN_SHARE = 0.01  # a group has a skill when the type is at least this share of its calls
+PILE_MIN_SHARE = 0.10  # an overflow delay: one whole second of wait holding this share of answers
+PILE_OVER_NEIGHBOURS = 4.0  # ... and this many times the answers of each neighbouring second
+PILE_MIN_CALLS = 10
 
 
 def _group_of_call(data: CallLogData) -> tuple[np.ndarray, list[str]]:
@@ -109,6 +112,56 @@ def group_skills(data: CallLogData, types: list[str]) -> dict[str, list[str]]:
             if n in types and counts[c] / total >= SKILL_MIN_SHARE
         ]
     return {g: s for g, s in out.items() if s}
+
+
+def overflow_routes(data: CallLogData) -> dict[str, list[dict]]:
+    """Per call type with an overflow: the groups that answered it and after what wait.
+
+    A group that may take a type only once the call has waited ``after`` (``routing`` with
+    ``{group, after}``) answers it at that wait whenever one of its agents is free then, so its
+    answered waits pile up on one value: one whole second (>= 1 s) holding at least
+    :data:`PILE_MIN_SHARE` of the pair's answers and :data:`PILE_OVER_NEIGHBOURS` times each
+    neighbouring second's. A group serving the type at once has a smooth wait distribution with
+    no such pile. Without this the fitted groups would take each other's calls at once (pooling),
+    which answers more calls quickly than the history did. Types with no pile are left out (the
+    skills route them). Returns ``{type: [{group, after, answered, pile_share}]}``, immediate
+    groups first (most answers first), then overflow steps by ``after``.
+    """
+    ctype = data.labels.get("call_type")
+    if ctype is None or data.labels.get("group") is None:
+        return {}
+    gcodes, gnames = _group_of_call(data)
+    answered = data.outcome == ANSWERED
+    out = {}
+    for c, tname in enumerate(ctype.names):
+        steps: list[tuple[int, int, str, float]] = []  # after, -answered, group, pile share
+        for g, gname in enumerate(gnames):
+            mine = answered & (ctype.codes == c) & (gcodes == g)
+            n = int(mine.sum())
+            if n == 0:
+                continue
+            secs = np.floor(data.wait[mine] + 5e-4).astype(np.int64)  # logs keep ms
+            counts = np.bincount(secs)
+            after, share = 0, 0.0
+            if len(counts) > 1:
+                d = int(np.argmax(counts[1:])) + 1
+                around = max(
+                    counts[d - 1] if d > 1 else 0, counts[d + 1] if d + 1 < len(counts) else 0
+                )
+                pile = int(counts[d])
+                if (
+                    pile >= PILE_MIN_CALLS
+                    and pile >= PILE_MIN_SHARE * n
+                    and pile >= PILE_OVER_NEIGHBOURS * around
+                ):
+                    after, share = d, pile / n
+            steps.append((after, -n, gname, share))
+        if any(s[0] for s in steps) and any(not s[0] for s in steps):
+            out[tname] = [
+                {"group": g, "after": a, "answered": -m, "pile_share": p}
+                for a, m, g, p in sorted(steps)
+            ]
+    return out
 
 
 def staffing_maps(seen: dict, factor: float, interval: float, open_weekdays: list[str]) -> dict:

@@ -21,7 +21,15 @@ from sim.planning.fit.arrivals import LogCalendar
 from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
 from sim.scenario.units import DAY, WEEKDAYS
 
-__all__ = ["FIGURES", "backtest", "calibrate", "history_records", "pooled_by_slot"]
+__all__ = [
+    "FIGURES",
+    "backtest",
+    "calibrate",
+    "history_records",
+    "one_run_range",
+    "pooled_by_slot",
+    "verdict",
+]
 
 FIGURES = ("offered", "service_level", "abandon_rate", "asa")
 MIN_ABANDON_FOR_TARGET = 0.005  # below it the calibration matches ASA instead
@@ -222,14 +230,63 @@ def backtest(
     model_all = _overall([r.intervals for r in runs], open_days)
     overall = {}
     for f in FIGURES:
-        mean, ci, _ = kpi_mean_ci(f, [m[f] for m in model_all if math.isfinite(m[f])])
+        mean, ci, n = kpi_mean_ci(f, [m[f] for m in model_all if math.isfinite(m[f])])
+        one = one_run_range(f, mean, ci, n)
         overall[f] = {
             "history": hist_all[f],
             "model": mean,
             "model_ci95": list(ci) if ci else None,
             "inside": bool(ci and ci[0] <= hist_all[f] <= ci[1]),
+            "model_range95": one,
+            "inside_range": bool(one and one[0] <= hist_all[f] <= one[1]),
         }
-    return rows, {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
+    summary = {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
+    summary["verdict"] = verdict(overall)
+    return rows, summary
+
+
+def one_run_range(name: str, mean: float, ci, n: int) -> list[float] | None:
+    """95% prediction interval of one run: the history is one run, not a mean of ``n``.
+
+    The mean's interval is mean +- t s / sqrt(n); one more run lies within mean +- t s
+    sqrt(1 + 1/n), i.e. the half-width times sqrt(n + 1), kept where the figure can lie.
+    """
+    from sim.scenario.kpis import value_range
+
+    if not ci:
+        return None
+    half = (ci[1] - ci[0]) / 2 * math.sqrt(n + 1)
+    lowest, highest = value_range(name)
+    return [max(mean - half, lowest), min(mean + half, highest)]
+
+
+def verdict(overall: dict) -> str:
+    """One plain sentence: does the history lie inside the model's intervals for every figure?"""
+    from sim.scenario.kpis import format_ci, format_value
+
+    def said(f: str, v: dict, key: str) -> str:
+        side = "below" if v["history"] < v["model"] else "above"
+        return (
+            f"{f} {format_value(v['history'], f)} {side} the model's {format_value(v['model'], f)}"
+            f" ({'one run' if key == 'model_range95' else 'mean'}: {format_ci(v[key], f)})"
+        )
+
+    missed = [said(f, v, "model_range95") for f, v in overall.items() if not v["inside_range"]]
+    if missed:
+        return (
+            "MISS: the fitted scenario does not reproduce the history: "
+            + "; ".join(missed)
+            + " outside the range of one run of the model (95%); check it before planning "
+            "with it (docs/fit.md)"
+        )
+    near = [said(f, v, "model_ci95") for f, v in overall.items() if not v["inside"]]
+    if near:
+        return (
+            "the history lies inside the range of one run of the model (95%) for every figure, "
+            "but outside the interval of the model's mean for " + "; ".join(near) + ": within "
+            "the run-to-run noise of one log, yet worth a look (docs/fit.md)"
+        )
+    return "the history lies inside the model's 95% interval for every figure"
 
 
 def history_overall(history_table: dict, open_days: np.ndarray) -> dict:

@@ -83,7 +83,11 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
         "patience": bh.fit_patience(used),
         "tier_priority": bh.tier_priorities(used, options.tier_priority),
         "redials": redials,
-        "agents": {"seen": seen, "skills": ag.group_skills(used, list(types))},
+        "agents": {
+            "seen": seen,
+            "skills": ag.group_skills(used, list(types)),
+            "routing": ag.overflow_routes(used),
+        },
     }
     fit["fit_seconds"] = time.perf_counter() - started
     return FitResult(fit, used, cal)

@@ -177,7 +177,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         }
         c[("ivr",)] = "share of rows with outcome self_served; IVR time not in the log"
     staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd)
-    skills = fit["agents"]["skills"]
+    skills, routing = _routing(fit["agents"], staffing, c)
     groups = {g: {"skills": skills[g], "staffing": staffing[g]} for g in staffing if g in skills}
     agents: dict = {}
     acw = fit["handle_times"].get("after_call_work")
@@ -186,6 +186,8 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         c[("agents", "after_call_work")] = f"{acw['family']} by AIC of {acw['n']:,} calls"
     agents["groups"] = groups
     sc["agents"] = agents
+    if routing:
+        sc["routing"] = routing
     for g in groups:
         c[("agents", "groups", g, "staffing")] = (
             f"{fit['agents']['seen']['method']} (mean over open days) x {factor:.3f} "
@@ -196,6 +198,33 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     sc["replications"] = 10
     sc["seed"] = 1
     return sc, c
+
+
+def _routing(agents: dict, staffing: dict, c: dict) -> tuple[dict, dict]:
+    """Skills without the overflow-only types, and ``routing`` for types with overflow steps."""
+    skills = {g: list(s) for g, s in agents["skills"].items()}
+    routing = {}
+    for ctype, steps in agents.get("routing", {}).items():
+        route: list = []
+        for st in steps:
+            g = st["group"]
+            if g not in staffing:
+                continue
+            if st["after"]:
+                route.append({"group": g, "after": st["after"]})
+                if ctype in skills.get(g, []) and len(skills[g]) > 1:
+                    skills[g].remove(ctype)  # an overflow skill is the route's, not the group's
+            else:
+                route.append(g)
+        if any(isinstance(r, str) for r in route):
+            routing[ctype] = route
+            late = ", ".join(
+                f"{s['group']} after {s['after']} s ({s['pile_share']:.0%} of {s['answered']:,})"
+                for s in steps
+                if s["after"]
+            )
+            c[("routing", ctype)] = f"overflow: answered waits pile up at {late}"
+    return skills, routing
 
 
 def arrivals_csv(fit: dict) -> str:
