@@ -389,3 +389,12 @@ def test_fit_page_numbers_are_never_in_scientific_notation():
     assert _n(13470.4) == "13,470"
     assert _n(1234567.0) == "1,234,567"
     assert _n(8.9087) == "8.909" and _n(0.78564) == "0.7856" and _n(5) == "5"
+
+
+def test_fit_page_weekday_factors_all_have_three_decimals():
+    """The arrivals table read 1.189, 1.03 and 0.7856 in one column."""
+    from sim.report.fit_report import _ci, _factor
+
+    assert [_factor(v) for v in (1.1894, 1.03, 0.78564)] == ["1.189", "1.030", "0.786"]
+    assert _factor(None) == "-" and _factor(float("nan")) == "-"
+    assert _ci((0.9, 1.1), _factor) == "0.900 … 1.100"

@@ -47,8 +47,14 @@ def _n(v, digits: int = 4) -> str:
     return f"{v:,.{digits}g}"
 
 
-def _ci(v) -> str:
-    return f"{_n(v[0])} … {_n(v[1])}" if v else "-"
+def _ci(v, fmt=None) -> str:
+    fmt = fmt or _n
+    return f"{fmt(v[0])} … {fmt(v[1])}" if v else "-"
+
+
+def _factor(v) -> str:
+    """A weekday factor, always with 3 decimals (1.030 beside 0.786, not 1.03 and 0.7856)."""
+    return "-" if v is None or not math.isfinite(v) else f"{v:.3f}"
 
 
 def _error(v, name: str, signed: bool = False) -> str:
@@ -198,8 +204,8 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
                     e["open_days"],
                     _n(e.get("mean_calls")),
                     _ci(e.get("mean_calls_ci95")),
-                    _n(e["factor"]),
-                    _ci(e.get("factor_ci95")),
+                    _factor(e["factor"]),
+                    _ci(e.get("factor_ci95"), _factor),
                 ]
                 for w, e in arr["weekdays"].items()
             ],
