@@ -15,6 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from sim.scenario.confine import data_roots, excerpt, read_rows
+from sim.scenario.cross_checks import cross_check
 from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience, loader_filled
 from sim.scenario.fulfilment_schema import (
     BackOffice,
@@ -22,14 +23,11 @@ from sim.scenario.fulfilment_schema import (
     Delivery,
     DeliveryRule,
     Hours,
-    business_checks,
 )
-from sim.scenario.kpis import HEADLINE, unit_of
-from sim.scenario.limits import MAX_REPLICATIONS, run_size, zero_delay_loops
+from sim.scenario.limits import MAX_REPLICATIONS
 from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
 from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
 from sim.scenario.routing_schema import (
-    ROUTING_KEYS,
     AgentSelection,
     RouteStep,
     Routing,
@@ -45,7 +43,6 @@ from sim.scenario.schema_types import (
     Staffing,
     Target,
     Weekday,
-    suggest,
     time_map,
 )
 from sim.scenario.units import DAY, parse_clock
@@ -436,104 +433,6 @@ def _share_or_none(v: Any) -> float | None:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-# --- checks across sections -------------------------------------------------------------------
-
-
-def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
-    """Checks that need more than one section: (location, message, suggestion) per problem."""
-    problems: list[tuple[tuple, str, str | None]] = []
-    for key in ("customer_tiers", "call_types"):
-        total = sum(item.share for item in getattr(sc, key).values())
-        if abs(total - 1.0) > 1e-6:
-            problems.append(
-                ((key,), f"shares sum to {total:.6g}, not 1 (or add `normalize: true`)", None)
-            )
-    problems += share_targets(
-        {name: t.model_dump(exclude_none=True) for name, t in sc.targets.items()}, SHARE_KPIS
-    )
-    types_, groups = list(sc.call_types), list(sc.agents.groups)
-    for gname, group in sc.agents.groups.items():
-        for i, skill in enumerate(group.skills):
-            if skill not in sc.call_types:
-                problems.append(
-                    (
-                        ("agents", "groups", gname, "skills", i),
-                        f"unknown call type '{skill}'; call types: {', '.join(types_)}",
-                        suggest(skill, types_),
-                    )
-                )
-    for gname in sc.agents.handle_time_factor:
-        if gname not in sc.agents.groups:
-            problems.append(
-                (
-                    ("agents", "handle_time_factor", gname),
-                    f"unknown agent group '{gname}'; groups: {', '.join(groups)}",
-                    suggest(gname, groups),
-                )
-            )
-    routes = dict(sc.routing.rules)
-    if sc.routing.default is not None:
-        routes["default"] = sc.routing.default
-    for ctype, route in routes.items():
-        if ctype != "default" and ctype not in sc.call_types:
-            problems.append(
-                (
-                    ("routing", ctype),
-                    f"unknown call type '{ctype}'; routing keys are call types, "
-                    f"{', '.join(ROUTING_KEYS)}",
-                    suggest(ctype, [*types_, *ROUTING_KEYS]),
-                )
-            )
-            continue
-        seen = set()
-        for i, step in enumerate(route):
-            if step.group not in sc.agents.groups:
-                problems.append(
-                    (
-                        ("routing", ctype, i),
-                        f"unknown agent group '{step.group}'; groups: {', '.join(groups)}",
-                        suggest(step.group, groups),
-                    )
-                )
-            elif step.group in seen:
-                problems.append((("routing", ctype, i), f"group '{step.group}' twice", None))
-            seen.add(step.group)
-    for ctype in types_:
-        if sc.call_types[ctype].share > 0 and not sc.route(ctype):
-            problems.append(
-                (("call_types", ctype), f"no agent group can serve call type '{ctype}'", None)
-            )
-    for name, target in sc.targets.items():
-        if name not in HEADLINE:
-            problems.append(
-                (
-                    ("targets", name),
-                    f"unknown KPI '{name}'; a target may name: {', '.join(HEADLINE)}",
-                    suggest(name, list(HEADLINE)),
-                )
-            )
-        elif target.within is not None and name != "service_level":
-            problems.append((("targets", name, "within"), "within goes with service_level", None))
-        else:
-            problems += _target_range(name, target)
-    problems += business_checks(sc)
-    problems += zero_delay_loops(sc)
-    problems += run_size(sc)
-    return problems
-
-
-_MAX_AMOUNT = 1e12
-
-
-def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | None]]:
-    """A target a figure that is not a share can reach: from 0 to 1e12 (shares: see
-    :func:`sim.scenario.pitfalls.share_targets`)."""
-    if unit_of(name).is_share or 0 <= target.value <= _MAX_AMOUNT:
-        return []
-    message = f"{name} is from 0 to {_MAX_AMOUNT:g}; a target of {target.value:g} cannot apply"
-    return [(("targets", name, target.bound), message, None)]
 
 
 # --- loading ----------------------------------------------------------------------------------
