@@ -398,3 +398,16 @@ def test_fit_page_weekday_factors_all_have_three_decimals():
     assert [_factor(v) for v in (1.1894, 1.03, 0.78564)] == ["1.189", "1.030", "0.786"]
     assert _factor(None) == "-" and _factor(float("nan")) == "-"
     assert _ci((0.9, 1.1), _factor) == "0.900 … 1.100"
+
+
+def test_out_never_replaces_a_folder_of_hidden_files_either(tmp_path):
+    """A folder holding only hidden entries (a new repository's .git) is no results folder."""
+    from sim.report.staging import check_replaceable
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match=r"\.git"):
+        check_replaceable(repo)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    check_replaceable(empty)  # an empty folder may be written

@@ -42,7 +42,7 @@ def check_replaceable(out: str | Path) -> None:
     out = Path(out)
     if not out.is_dir() or out.is_symlink():
         return
-    entries = sorted(e.name for e in out.iterdir() if not e.name.startswith("."))
+    entries = sorted(e.name for e in out.iterdir())  # hidden ones too: a lone .git is work
     if entries and not any((out / name).is_file() for name in RESULT_FILES):
         raise FileExistsError(
             17,
