@@ -25,6 +25,8 @@ from sim.scenario.confine import data_roots, excerpt
 from sim.scenario.kpis import KPIS, base_name, lookup
 from sim.scenario.limits import MAX_REPLICATIONS
 from sim.scenario.schema import (
+    EXPERIMENT_KEYS,
+    SCENARIO_KEYS,
     Scenario,
     load_scenario,
     scenario_from_dict,
@@ -386,8 +388,8 @@ def _looks_like_scenario(data: Any) -> bool:
     """A scenario's keys and none of an experiment's: the file was given to the wrong command."""
     return (
         isinstance(data, dict)
-        and not {"scenario", "parameters"} & data.keys()
-        and bool({"horizon", "arrivals", "call_types", "agents"} & data.keys())
+        and not EXPERIMENT_KEYS & data.keys()
+        and bool(SCENARIO_KEYS & data.keys())
     )
 
 

@@ -462,13 +462,19 @@ def _validate(
     return scenario
 
 
+SCENARIO_KEYS = frozenset({"horizon", "arrivals", "call_types", "agents"})
+"""Keys only a scenario file has (an experiment file names its scenario instead)."""
+EXPERIMENT_KEYS = frozenset({"scenario", "parameters"})
+"""Keys only an experiment (sweep) file has."""
+
+
 def _looks_like_experiment(data: Any) -> bool:
-    """An experiment's keys (``scenario:``, ``parameters:``) and none of a scenario's: the file
-    was given to the wrong command, which one error says better than a list of missing keys."""
+    """An experiment's keys and none of a scenario's: the file was given to the wrong command,
+    which one error says better than a list of missing keys."""
     return (
         isinstance(data, dict)
-        and {"scenario", "parameters"} <= data.keys()
-        and not {"horizon", "arrivals", "call_types", "agents"} & data.keys()
+        and EXPERIMENT_KEYS <= data.keys()
+        and not SCENARIO_KEYS & data.keys()
     )
 
 
