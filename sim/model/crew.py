@@ -118,8 +118,8 @@ class Crew(Generic[Task]):
         if not self.idle:
             return
         later, queue = self._later, self._queue
-        while later and later[0][0] <= now:
-            heappush(queue, heappop(later)[1])
+        if later and later[0][0] <= now:
+            self._take_in(now)
         if queue and (self._open_from <= now < self._open_until or self._find_window(now)):
             agenda, next_seq, work, finish = self._agenda, self._next_seq, self.work, self._finish
             while queue:
