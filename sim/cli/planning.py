@@ -401,7 +401,7 @@ def size(
                         v["met"], "no data"
                     )
                     + (" (CI spans target)" if v.get("clear") is False else "")
-                    + ("" if v.get("sized_for", True) else ", not reachable")
+                    + ("" if v["sized_for"] else ", not reachable")
                 )
             table.add_row(*row)
     console = _console()
@@ -409,9 +409,7 @@ def size(
     if result.verified is None:
         console.print("[yellow]not re-checked with fresh seeds (--verify 0)[/yellow]")
     elif result.met_on_fresh_seeds:
-        unsure = [
-            k for k, v in fresh.items() if v.get("clear") is False and v.get("sized_for", True)
-        ]
+        unsure = [k for k, v in fresh.items() if v.get("clear") is False and v["sized_for"]]
         console.print(
             "the sized point meets every sized-for target on fresh seeds"
             + (
@@ -422,9 +420,7 @@ def size(
             )
         )
     else:
-        missed = ", ".join(
-            k for k, v in fresh.items() if v["met"] is False and v.get("sized_for", True)
-        )
+        missed = ", ".join(k for k, v in fresh.items() if v["met"] is False and v["sized_for"])
         console.print(
             f"[red]the sized point misses {missed} on fresh seeds[/red]: the search's "
             "replications flattered it; run again with more --replications"
