@@ -71,12 +71,13 @@ def fit_handle_times(data: CallLogData, min_handle: float) -> dict:
         x = data.handle[mask & answered]
         if len(x):
             out[name] = fit_family(x)
+    pooled = fit_family(data.handle[answered]) if answered.any() else None
     acw = None
     if data.acw is not None:
         a = data.acw[answered & ~np.isnan(data.acw)]
         if len(a) and (a > 0).mean() > 0.5:
             acw = fit_family(a)
-    return {"by_type": out, "after_call_work": acw, "min_handle_s": min_handle}
+    return {"by_type": out, "pooled": pooled, "after_call_work": acw, "min_handle_s": min_handle}
 
 
 def short_calls(data: CallLogData, min_handle: float) -> np.ndarray:

@@ -19,9 +19,9 @@ import numpy as np
 
 from sim.planning.fit import agents as ag
 from sim.planning.fit import behaviour as bh
-from sim.planning.fit.arrivals import LogCalendar, fit_arrivals, log_calendar
+from sim.planning.fit.arrivals import LogCalendar, fit_arrivals, log_calendar, opening_hours
 from sim.planning.fit.redials import fit_redials
-from sim.scenario.calllog import SELF_SERVED, CallLogData
+from sim.scenario.calllog import ANSWERED, SELF_SERVED, CallLogData
 from sim.scenario.units import WEEKDAYS
 
 __all__ = ["FitOptions", "FitResult", "finish_fit", "fit_log", "write_fit_folder"]
@@ -60,7 +60,9 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
     cal = log_calendar(used.arrival)
     redials, is_redial = fit_redials(used, options.redial_window)
     first = ~is_redial
-    arrivals = fit_arrivals(cal, first, options.interval)
+    answered = used.outcome == ANSWERED
+    hours = opening_hours(cal, options.interval, cal.seconds[answered] + used.wait[answered])
+    arrivals = fit_arrivals(cal, first, options.interval, hours)
     seen = ag.agents_seen(used, cal, options.interval)
     types = bh.fit_shares(used, first, "call_type")
     fit = {
@@ -85,7 +87,7 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
         "redials": redials,
         "agents": {
             "seen": seen,
-            "skills": ag.group_skills(used, list(types)),
+            **ag.group_skills(used, list(types), cal, options.interval),
             "routing": ag.overflow_routes(used),
         },
     }
@@ -124,13 +126,14 @@ def finish_fit(
 
     factor = 1.0
     if calibrate:
-        cal_info = cb.calibrate(build, history, open_days, replications, seed, workers, say)
+        busy = fit["agents"]["seen"]["method"].startswith("mean agents busy")
+        bounds = cb.BUSY_FACTOR_RANGE if busy else cb.FACTOR_RANGE
+        cal_info = cb.calibrate(
+            build, history, open_days, replications, seed, workers, say, bounds=bounds
+        )
         factor = cal_info["factor"]
         fit["agents"]["calibration"] = cal_info
-        fit["agents"]["factor_source"] = (
-            f"calibrated: simulated {cal_info['metric']} matches the history's "
-            f"{cal_info['target']:.4f}"
-        )
+        fit["agents"]["factor_source"] = calibration_said(cal_info)
     else:
         fit["agents"]["factor_source"] = "not calibrated (--no-calibrate)"
     fit["agents"]["factor"] = factor
@@ -140,6 +143,29 @@ def finish_fit(
     result.scenario, result.comments = build_scenario(fit, fit_name(fit), factor, days)
     result.backtest_rows = rows
     return result
+
+
+def calibration_said(cal: dict) -> str:
+    """What the calibration reached, never more: the figures against the history's."""
+    from sim.scenario.kpis import format_value
+
+    def figs(values: dict) -> str:
+        return ", ".join(format_value(values[f], f) for f in cal["figures"])
+
+    said = (
+        f"calibrated on {', '.join(cal['figures'])}: simulated {figs(cal['reached'])} against "
+        f"the history's {figs(cal['target'])}"
+    )
+    off = [f for f, ok in cal["within_tolerance"].items() if ok is False]
+    if off:
+        said += f"; NOT reached for {', '.join(off)} (outside the tolerance)"
+    else:
+        said += ", each within its tolerance"
+    if cal["at_bound"]:
+        said += f"; the factor is at the {cal['at_bound']} bound of {cal['bounds']}"
+    if not cal["identified"]["well"]:
+        said += "; weakly identified (every factor in range is close)"
+    return said
 
 
 def fit_name(fit: dict) -> str:

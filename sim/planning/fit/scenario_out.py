@@ -19,6 +19,8 @@ from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
 
+DEFAULT_HANDLE = 180.0  # s, only when no call of the log was answered (said in the comment)
+
 
 def _ci(entry: dict | None, key: str, fmt: str = ".4g") -> str:
     ci = (entry or {}).get(key)
@@ -50,7 +52,7 @@ def _profile(arr: dict, interval: float) -> tuple[dict, dict]:
         notes[clock] = f"share of first calls{_ci(entry, 'share_ci95', '.4f')}"
     out, comments, last = {}, {}, None
     for s in range(slots):
-        v = float(f"{shares[s]:.5f}")
+        v = float(f"{shares[s]:.5g}")
         if v != last:
             clock = format_clock(s * interval)
             out[clock] = v
@@ -107,7 +109,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     for t, e in fit["tiers"].items():
         p = fit["patience"].get(t, {})
         tiers[t] = {
-            "share": float(f"{e['share']:.5f}"),
+            "share": float(f"{e['share']:.5g}"),
             "priority": int(prio.get(t, 0)),
             "patience": _dist(p),
         }
@@ -125,7 +127,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     types = {}
     for t, e in fit["call_types"].items():
         h = fit["handle_times"]["by_type"].get(t, {})
-        entry = {"share": float(f"{e['share']:.5f}"), "handle_time": _dist(h, "exponential")}
+        entry = {"share": float(f"{e['share']:.5g}"), "handle_time": _dist(h, "exponential")}
         if entry["handle_time"] == {"dist": "exponential"}:
             entry["handle_time"] = {"dist": "exponential", "mean": 1.0}
         c[("call_types", t, "share")] = f"{e['calls']:,} first calls{_ci(e, 'share_ci95')}"
@@ -134,7 +136,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             f"{_ci(h, 'mean_ci95', '.1f')}; cv{_ci(h, 'cv_ci95', '.3f')}; KS {h.get('ks', 0):.3f}"
             + ("; FITS BADLY" if h.get("fits_badly") else "")
         )
-        again = redial.get("after_answered_by_type", {}).get(t)
+        again = redial.get("after_answered_by_type", {}).get(t) if redial.get("modelled") else None
         if again and again["share"]:
             entry["first_contact_resolution"] = float(f"{1 - again['share']:.4f}")
             c[("call_types", t, "first_contact_resolution")] = (
@@ -146,6 +148,8 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     c[("call_types", "normalize")] = "shares rounded: rescale to sum 1"
     rd = {}
     ab, an = redial.get("after_abandon"), redial.get("after_answered")
+    if not redial.get("modelled"):
+        ab = an = None
     if ab and ab.get("probability"):
         rd["after_abandon"] = {
             "probability": float(f"{ab['probability']:.4f}"),
@@ -169,6 +173,8 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         )
     if rd:
         sc["redial"] = rd
+    elif redial.get("note"):
+        c[("arrivals",)] = "every call of the log, repeats included: " + redial["note"]
     self_served = fit["log"].get("self_served_share", 0.0)
     if self_served > 0:
         sc["ivr"] = {
@@ -176,7 +182,9 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             "time": {"dist": "fixed", "value": 0},
         }
         c[("ivr",)] = "share of rows with outcome self_served; IVR time not in the log"
-    staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd)
+    staffing = staffing_maps(
+        fit["agents"]["seen"], factor, interval, open_wd, arr.get("open_grid")
+    )
     skills, routing = _routing(fit["agents"], staffing, c)
     groups = {g: {"skills": skills[g], "staffing": staffing[g]} for g in staffing if g in skills}
     agents: dict = {}
