@@ -211,7 +211,11 @@ def staffing_maps(
     open_weekdays: list[str],
     open_grid: list[list[int]] | None = None,
 ) -> dict:
-    """Scenario ``staffing`` per group: agents seen x factor, rounded, at least 1 where seen.
+    """Scenario ``staffing`` per group: agents seen x factor, at least 1 where seen.
+
+    A mean of 5.3 agents becomes 6 agents for the first 30 % of the interval and 5 for the
+    rest (whole minutes), so the agent-time is the mean's: rounding each interval to 5 or 6
+    moved the model's service level by 20 points from one interval to the next on a bank's log.
 
     One ``{"HH:MM": n}`` map per open weekday, written only where the count changes, and 0 for
     the other weekdays (a staffing map names every weekday) and for the weekday-intervals in
@@ -227,16 +231,31 @@ def staffing_maps(
             row = np.asarray(grid[w])
             if open_grid is not None:
                 row = np.where(np.asarray(open_grid[w], dtype=bool), row, 0.0)
-            n = np.where(row > 0, np.maximum(np.floor(row * factor + 0.5), 1), 0).astype(int)
+            want = np.where(row > 0, np.maximum(row * factor, 1.0), 0.0)
             times, last = {}, None
-            for s, v in enumerate(n.tolist()):
+            for start, v in _dithered(want, interval):
                 if v != last:
-                    times[format_clock(s * interval)] = v
+                    times[format_clock(start)] = v
                     last = v
             plan[wd] = times
         if any(any(v > 0 for v in t.values()) for t in plan.values() if isinstance(t, dict)):
             out[name] = plan
     return out
+
+
+def _dithered(want: np.ndarray, interval: float) -> list[tuple[float, int]]:
+    """(start s, agents) steps: per interval ceil(x) for the fraction of x, floor(x) after."""
+    steps = []
+    minutes = interval / 60
+    for s, x in enumerate(want.tolist()):
+        lo = math.floor(x)
+        up = round((x - lo) * minutes)
+        if up >= minutes:
+            lo, up = lo + 1, 0
+        if up:
+            steps.append((s * interval, lo + 1))
+        steps.append((s * interval + up * 60, lo))
+    return [(t, v) for t, v in steps if t < (len(want)) * interval]
 
 
 def agent_hours(staffing: dict, interval: float) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 from sim.planning.fit.estimators import wilson
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
-__all__ = ["LogCalendar", "fit_arrivals", "log_calendar", "opening_hours"]
+__all__ = ["LogCalendar", "fit_arrivals", "in_hours", "log_calendar", "opening_hours"]
 
 PROFILE_TEST_ALPHA = 0.01  # below this p-value the weekdays get their own intraday profiles
 OPEN_DAY_SHARE = 0.05  # a day with fewer calls than this share of the median day is closed
@@ -62,23 +62,29 @@ def _t95(df: int) -> float:
     return float(stats.t.ppf(0.975, df))
 
 
-def opening_hours(cal: LogCalendar, interval: float, answers: np.ndarray) -> np.ndarray:
+def opening_hours(cal: LogCalendar, interval: float, *times: np.ndarray) -> np.ndarray:
     """Per weekday x interval of the day: whether the center had a call there (7 x slots).
 
-    A slot is open when on some open day of that weekday a call arrived in it, or a call was
-    answered in it (``answers``: seconds from the log's first midnight). The fitted scenario has
-    no arrivals and no agents in the other slots (nights, a weekend closing): a pooled intraday
-    profile times a weekday factor put calls there (Saturday daytime of a center open on
-    Saturday evening only).
+    A slot is open when on some open day of that weekday one of ``times`` (seconds from the
+    log's first midnight: the offered calls' arrivals and the answers) falls in it. The fitted
+    scenario has no arrivals and no agents in the other slots (nights, a weekend closing): a
+    pooled intraday profile times a weekday factor put calls there (Saturday daytime of a center
+    open on Saturday evening only).
     """
     slots = round(DAY / interval)
     grid = np.zeros((7, slots), dtype=bool)
-    for sec in (cal.seconds, answers):
+    for sec in times:
         day = np.minimum((sec // DAY).astype(np.int64), cal.days - 1)
         keep = cal.open[day]
         slot = (sec[keep] % DAY // interval).astype(np.int64)
         grid[cal.weekday[day[keep]], slot] = True
     return grid
+
+
+def in_hours(cal: LogCalendar, hours: np.ndarray, interval: float) -> np.ndarray:
+    """Per call: whether it arrived in an open weekday-interval (:func:`opening_hours`)."""
+    slot = (cal.seconds % DAY // interval).astype(np.int64)
+    return hours[cal.weekday[cal.day], slot]
 
 
 def hours_text(row: np.ndarray, interval: float) -> list[str]:
@@ -147,7 +153,7 @@ def fit_arrivals(
         cal.date(d) for d in np.flatnonzero(~cal.open).tolist() if WEEKDAYS[cal.weekday[d]] in means
     ]
     if hours is None:
-        hours = opening_hours(cal, interval, cal.seconds[first])
+        hours = opening_hours(cal, interval, cal.seconds[first])  # no outcome: first calls
     profile, by_weekday, test = _profiles(cal, grid, means, interval, hours)
     return {
         "first_calls": int(first.sum()),

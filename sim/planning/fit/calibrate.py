@@ -31,6 +31,7 @@ __all__ = [
     "backtest",
     "calibrate",
     "history_records",
+    "intraday_shape",
     "one_run_range",
     "pooled_by_slot",
     "verdict",
@@ -56,6 +57,8 @@ ASA_FLOOR = 2.0  # s: an ASA tolerance is never below this (25 % of 1 s is noise
 FACTOR_RANGE = (0.5, 2.0)
 BUSY_FACTOR_RANGE = (0.8, 4.0)  # no agent column: agents busy / occupancy (25 % .. 125 %)
 GRID_POINTS = 7
+SHAPE_MIN_CALLS = 100  # weekday-intervals with this many calls in the history judge the shape
+SHAPE_MIN_CORRELATION = 0.5
 
 
 def history_records(data: CallLogData, cal: LogCalendar, within: float) -> CallRecords:
@@ -116,7 +119,8 @@ def pooled_by_slot(tables: list[dict], days_open: np.ndarray | None = None) -> d
                 "asa": s(wait) / a,
             }
         for j, k in enumerate(keys.tolist()):
-            out.setdefault(k, [dict() for _ in tables])[i] = {f: float(figs[f][j]) for f in FIGURES}
+            figures = {f: float(figs[f][j]) for f in FIGURES}
+            out.setdefault(k, [dict() for _ in tables])[i] = {**figures, "calls": float(o[j])}
     return out
 
 
@@ -325,16 +329,20 @@ def backtest(
     for f in FIGURES:
         mean, ci, n = kpi_mean_ci(f, [m[f] for m in model_all if math.isfinite(m[f])])
         one = one_run_range(f, mean, ci, n)
+        h = hist_all[f]
         overall[f] = {
-            "history": hist_all[f],
+            "history": h,
             "model": mean,
             "model_ci95": list(ci) if ci else None,
-            "inside": bool(ci and ci[0] <= hist_all[f] <= ci[1]),
+            "inside": bool(ci and ci[0] <= h <= ci[1]),
             "model_range95": one,
-            "inside_range": bool(one and one[0] <= hist_all[f] <= one[1]),
+            "inside_range": bool(one and one[0] <= h <= one[1]),
+            "within_tolerance": within_tolerance(f, math.nan if mean is None else mean, h),
+            "tolerance": tolerance(f, h) if math.isfinite(h) else None,
         }
     summary = {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
-    summary["verdict"] = verdict(overall)
+    summary["shape"] = intraday_shape(hist, model)
+    summary["verdict"] = verdict(overall, summary["shape"])
     return rows, summary
 
 
@@ -353,33 +361,89 @@ def one_run_range(name: str, mean: float, ci, n: int) -> list[float] | None:
     return [max(mean - half, lowest), min(mean + half, highest)]
 
 
-def verdict(overall: dict) -> str:
-    """One plain sentence: does the history lie inside the model's intervals for every figure?"""
+def verdict(overall: dict, shape: dict | None = None) -> str:
+    """One plain sentence: does the history lie inside the model's ranges, and how far off?
+
+    MISS names every figure outside the range of one run of the model (95%); with one
+    replication there is no range, and MISS names the figures outside :data:`TOLERANCE`.
+    """
     from sim.scenario.kpis import format_ci, format_value
 
-    def said(f: str, v: dict, key: str) -> str:
-        side = "below" if v["history"] < v["model"] else "above"
-        return (
-            f"{f} {format_value(v['history'], f)} {side} the model's {format_value(v['model'], f)}"
+    def said(f: str, v: dict, key: str | None) -> str:
+        h, m = v.get("history"), v.get("model")
+        known = isinstance(h, float | int) and isinstance(m, float | int)
+        side = ("below" if h < m else "above") if known else "against"  # type: ignore[operator]
+        where = (
             f" ({'one run' if key == 'model_range95' else 'mean'}: {format_ci(v[key], f)})"
+            if key
+            else ""
         )
+        return f"{f} {format_value(h, f)} {side} the model's {format_value(m, f)}{where}"
 
-    missed = [said(f, v, "model_range95") for f, v in overall.items() if not v["inside_range"]]
+    ranged = any(v.get("model_range95") for v in overall.values())
+    loose = [f for f, v in overall.items() if v.get("within_tolerance") is False]
+    tail = _shape_said(shape)
+    if not ranged:
+        head = "one replication: no run-to-run range to judge by (--replications 2 or more); "
+        if loose:
+            return (
+                head
+                + "MISS: outside the planning tolerance: "
+                + "; ".join(said(f, overall[f], None) for f in loose)
+                + tail
+            )
+        return head + "every figure within the planning tolerance" + tail
+    missed = [f for f, v in overall.items() if not v.get("inside_range")]
     if missed:
+        close = [f for f in missed if overall[f].get("within_tolerance")]
+        note = (
+            f"; within the planning tolerance for {', '.join(close)}"
+            if close
+            else ""
+        )
         return (
             "MISS: the fitted scenario does not reproduce the history: "
-            + "; ".join(missed)
-            + " outside the range of one run of the model (95%); check it before planning "
-            "with it (docs/fit.md)"
+            + "; ".join(said(f, overall[f], "model_range95") for f in missed)
+            + " outside the range of one run of the model (95%)"
+            + note
+            + "; check it before planning with it (docs/fit.md)"
+            + tail
         )
-    near = [said(f, v, "model_ci95") for f, v in overall.items() if not v["inside"]]
+    near = [said(f, v, "model_ci95") for f, v in overall.items() if not v.get("inside")]
     if near:
         return (
             "the history lies inside the range of one run of the model (95%) for every figure, "
             "but outside the interval of the model's mean for " + "; ".join(near) + ": within "
-            "the run-to-run noise of one log, yet worth a look (docs/fit.md)"
+            "the run-to-run noise of one log, yet worth a look (docs/fit.md)" + tail
         )
-    return "the history lies inside the model's 95% interval for every figure"
+    return "the history lies inside the model's 95% interval for every figure" + tail
+
+
+def _shape_said(shape: dict | None) -> str:
+    sl = (shape or {}).get("service_level") or {}
+    r = sl.get("correlation")
+    if r is None or r >= SHAPE_MIN_CORRELATION:
+        return ""
+    return (
+        f"; the intraday shape of the service level differs (correlation {r:.2f} over "
+        f"{sl['slots']} weekday-intervals with {SHAPE_MIN_CALLS}+ calls)"
+    )
+
+
+def intraday_shape(hist: dict, model: dict) -> dict:
+    """Per figure: the correlation of history and model over the weekday-intervals that held
+    at least :data:`SHAPE_MIN_CALLS` calls in the history (does the model's day look like it?)."""
+    keys = [k for k, v in hist.items() if v[0].get("calls", 0) >= SHAPE_MIN_CALLS and k in model]
+    out: dict = {}
+    for f in ("service_level", "abandon_rate", "asa"):
+        h = np.array([hist[k][0][f] for k in keys], dtype=float)
+        m = np.array([np.nanmean([r.get(f, math.nan) for r in model[k]]) for k in keys])
+        ok = np.isfinite(h) & np.isfinite(m)
+        r = None
+        if ok.sum() >= 3 and np.std(h[ok]) > 0 and np.std(m[ok]) > 0:
+            r = float(np.corrcoef(h[ok], m[ok])[0, 1])
+        out[f] = {"correlation": r, "slots": int(ok.sum()), "min_calls": SHAPE_MIN_CALLS}
+    return out
 
 
 def history_overall(history_table: dict, open_days: np.ndarray) -> dict:

@@ -59,7 +59,7 @@ def fit_redials(data: CallLogData, window: float) -> tuple[dict, np.ndarray]:
         out["note"] = (
             f"customer ids on only {id_share:.0%} of the calls: first attempts cannot be told "
             "from repeats, so every call is kept in the arrivals and no redial flow is modelled "
-            "(the shares below were measured on the calls with an id, for information)"
+            "(fit.json keeps the shares measured on the calls with an id, for information)"
         )
         is_redial[:] = False
     out["redial_calls"] = int(is_redial.sum())
