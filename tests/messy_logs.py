@@ -26,7 +26,15 @@ OPEN = {
     "sat": (40, 48),
     "sun": (14, 48),
 }
-DAY_CALLS = {"mon": 1300, "tue": 1200, "wed": 1200, "thu": 1150, "fri": 500, "sat": 120, "sun": 1250}
+DAY_CALLS = {
+    "mon": 1300,
+    "tue": 1200,
+    "wed": 1200,
+    "thu": 1150,
+    "fri": 500,
+    "sat": 120,
+    "sun": 1250,
+}
 HANDLE_MEAN = 200.0  # s, the calls' mix (PS dominates)
 
 _SCENARIO = {

@@ -146,7 +146,7 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
     if bt and bt.get("verdict"):  # the first screen: is the fit usable, and if not, why
         miss = "MISS" in bt["verdict"]
         parts.append(
-            f'<p{" class=bad" if miss else ""}><strong>{html.escape(bt["verdict"])}</strong></p>'
+            f"<p{' class=bad' if miss else ''}><strong>{html.escape(bt['verdict'])}</strong></p>"
         )
     if bt and bt.get("diagnosis"):
         parts.append(

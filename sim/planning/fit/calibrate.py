@@ -340,9 +340,15 @@ def backtest(
             "within_tolerance": within_tolerance(f, math.nan if mean is None else mean, h),
             "tolerance": tolerance(f, h) if math.isfinite(h) else None,
         }
-    summary = {"errors": errors, "overall": overall, "replications": replications, "seed": seed}
-    summary["shape"] = intraday_shape(hist, model)
-    summary["verdict"] = verdict(overall, summary["shape"])
+    shape = intraday_shape(hist, model)
+    summary = {
+        "errors": errors,
+        "overall": overall,
+        "shape": shape,
+        "replications": replications,
+        "seed": seed,
+        "verdict": verdict(overall, shape),
+    }
     return rows, summary
 
 
@@ -396,11 +402,7 @@ def verdict(overall: dict, shape: dict | None = None) -> str:
     missed = [f for f, v in overall.items() if not v.get("inside_range")]
     if missed:
         close = [f for f in missed if overall[f].get("within_tolerance")]
-        note = (
-            f"; within the planning tolerance for {', '.join(close)}"
-            if close
-            else ""
-        )
+        note = f"; within the planning tolerance for {', '.join(close)}" if close else ""
         return (
             "MISS: the fitted scenario does not reproduce the history: "
             + "; ".join(said(f, overall[f], "model_range95") for f in missed)

@@ -139,9 +139,7 @@ def _never_at_once(fit: dict) -> str:
 
 
 def _patience_families(fit: dict) -> str:
-    fams = {
-        t: p.get("family") for t, p in (fit.get("patience") or {}).items() if p.get("family")
-    }
+    fams = {t: p.get("family") for t, p in (fit.get("patience") or {}).items() if p.get("family")}
     if not fams:
         return "patience"
     return "patience (" + ", ".join(f"{t}: {f}" for t, f in fams.items()) + ")"

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from sim.planning.fit.agents import staffing_maps
+from sim.planning.fit.agents import agent_hours, staffing_maps
 from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
@@ -127,14 +127,22 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     types = {}
     for t, e in fit["call_types"].items():
         h = fit["handle_times"]["by_type"].get(t, {})
+        own = bool(h.get("family"))
+        if not own:  # no (or one) answered call of this type: the handle time of all calls
+            h = fit["handle_times"].get("pooled") or {}
         entry = {"share": float(f"{e['share']:.5g}"), "handle_time": _dist(h, "exponential")}
         if entry["handle_time"] == {"dist": "exponential"}:
-            entry["handle_time"] = {"dist": "exponential", "mean": 1.0}
+            entry["handle_time"] = {"dist": "exponential", "mean": DEFAULT_HANDLE}
         c[("call_types", t, "share")] = f"{e['calls']:,} first calls{_ci(e, 'share_ci95')}"
         c[("call_types", t, "handle_time")] = (
-            f"{h.get('family')} by AIC of {h.get('n', 0):,} answered calls; mean"
-            f"{_ci(h, 'mean_ci95', '.1f')}; cv{_ci(h, 'cv_ci95', '.3f')}; KS {h.get('ks', 0):.3f}"
-            + ("; FITS BADLY" if h.get("fits_badly") else "")
+            (
+                ("" if own else "too few answered calls of this type: all answered calls' ")
+                + f"{h.get('family')} by AIC of {h.get('n', 0):,} answered calls; mean"
+                f"{_ci(h, 'mean_ci95', '.1f')}; cv{_ci(h, 'cv_ci95', '.3f')}; "
+                f"KS {h.get('ks', 0):.3f}" + ("; FITS BADLY" if h.get("fits_badly") else "")
+            )
+            if h.get("family")
+            else f"too few answered calls to fit: {DEFAULT_HANDLE:g} s assumed"
         )
         again = redial.get("after_answered_by_type", {}).get(t) if redial.get("modelled") else None
         if again and again["share"]:
@@ -182,11 +190,13 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             "time": {"dist": "fixed", "value": 0},
         }
         c[("ivr",)] = "share of rows with outcome self_served; IVR time not in the log"
-    staffing = staffing_maps(
-        fit["agents"]["seen"], factor, interval, open_wd, arr.get("open_grid")
-    )
+    staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd, arr.get("open_grid"))
     skills, routing = _routing(fit["agents"], staffing, c)
     groups = {g: {"skills": skills[g], "staffing": staffing[g]} for g in staffing if g in skills}
+    served = {t for grp in groups.values() for t in grp["skills"]} | set(routing)
+    for t in [t for t in types if t not in served and groups]:  # its group has no staffing left
+        g = max(groups, key=lambda n: agent_hours({n: groups[n]["staffing"]}, interval))
+        groups[g]["skills"].append(t)
     agents: dict = {}
     acw = fit["handle_times"].get("after_call_work")
     if acw:
@@ -197,6 +207,13 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     if routing:
         sc["routing"] = routing
     for g in groups:
+        given = [t for t, a in fit["agents"].get("assigned", {}).items() if a["group"] == g]
+        c[("agents", "groups", g, "skills")] = "the call types this group answered in the log" + (
+            f"; {', '.join(given)}: never answered, given to the group answering the same "
+            "traffic (fit.json agents.assigned)"
+            if given
+            else ""
+        )
         c[("agents", "groups", g, "staffing")] = (
             f"{fit['agents']['seen']['method']} (mean over open days) x {factor:.3f} "
             f"({fit['agents'].get('factor_source', 'not calibrated')})"
