@@ -287,3 +287,32 @@ def test_the_messy_round_trip_reproduces_the_history(messy, tmp_path):
     page = (tmp_path / "o" / "report.html").read_text()
     assert page.index(fit["backtest"]["verdict"][:40]) < page.index("<h2>")  # first screen
     assert "MISS" not in res.output
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        {"family": "exponential", "mean": 0.0},
+        {"family": "lognormal", "mean": 120.0, "cv": 35.0},
+        {"family": "gamma", "mean": 1e-9, "cv": 2.0},
+        {"family": "exponential", "mean": float("inf")},
+        {"family": "lognormal", "mean": 50.0, "cv": float("nan")},
+    ],
+)
+def test_every_fitted_distribution_validates(fit):
+    """Waits all 0 (every abandon at once), a censored fit with a huge cv, a tiny or infinite
+    mean: each is written as a distribution the scenario accepts."""
+    from pydantic import TypeAdapter
+
+    from sim.planning.fit.scenario_out import _dist
+    from sim.scenario.distributions import Patience
+
+    TypeAdapter(Patience).validate_python(_dist(fit, "never"))
+
+
+def test_inside_wide_intervals_yet_outside_the_tolerance_is_said():
+    """Two replications of 7 days: the history inside the model's wide interval, 8 points off."""
+    wide = {"service_level": _figure("service_level", 0.57, 0.652, 0.134)}
+    said = verdict(wide)
+    assert said.startswith("the history lies inside")
+    assert "outside the planning tolerance for service_level" in said

@@ -89,6 +89,14 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
         if mean:
             t = np.linspace(0, max(km["t"][-1], 1.0), 200)
             ax.plot(t, np.exp(-t / mean), color=PALETTE["abandon_rate"], label="exponential MLE")
+        if e.get("family_survival") and e.get("family") != "exponential":
+            ax.plot(
+                km["t"],
+                e["family_survival"],
+                color=PALETTE["asa"],
+                linestyle="--",
+                label=f"{e['family']} (used)",
+            )
         ax.set_title(f"tier {tier}", fontsize=9)
         ax.set_xlabel("wait (s)")
         ax.set_ylabel("still waiting (patience survival)")
@@ -97,8 +105,9 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
     return sink.add(
         fig,
         "patience",
-        "Patience: Kaplan–Meier and the exponential fit",
-        "Survival of patience from censored waits (answered calls are right-censored).",
+        "Patience: Kaplan–Meier, the exponential fit and the family used",
+        "Survival of patience from censored waits (answered calls are right-censored); the "
+        "dashed curve is the family chosen by AIC, the one the scenario uses.",
     )
 
 

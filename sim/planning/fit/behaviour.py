@@ -15,6 +15,7 @@ from sim.planning.fit.estimators import (
     exponential_patience,
     fit_family,
     kaplan_meier,
+    survival,
     wilson,
 )
 from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
@@ -105,6 +106,8 @@ def fit_patience(data: CallLogData) -> dict:
             entry["family"] = use
             entry["mean"] = fam["params"][use]["mean"]
             entry["cv"] = fam["params"][use]["cv"]
+            t = np.asarray(entry["kaplan_meier"]["t"], dtype=float)
+            entry["family_survival"] = survival(use, entry["mean"], entry["cv"], t).tolist()
         elif d.sum() > 0:
             entry.update(family="exponential", mean=entry["exponential"]["mean"], cv=1.0)
             entry["note"] = "fewer than 30 abandons: exponential only"

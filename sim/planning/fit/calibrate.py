@@ -411,6 +411,11 @@ def verdict(overall: dict, shape: dict | None = None) -> str:
             + "; check it before planning with it (docs/fit.md)"
             + tail
         )
+    if loose:  # inside wide intervals, yet further off than planning allows
+        tail = (
+            f"; but outside the planning tolerance for {', '.join(loose)} (wide intervals: "
+            "more --replications or --max-days)" + tail
+        )
     near = [said(f, v, "model_ci95") for f, v in overall.items() if not v.get("inside")]
     if near:
         return (

@@ -19,6 +19,7 @@ from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
 
+MAX_CV = 20.0  # the largest cv a scenario distribution takes
 DEFAULT_HANDLE = 180.0  # s, only when no call of the log was answered (said in the comment)
 
 
@@ -32,13 +33,16 @@ def _dist(fit: dict | None, fallback: str = "never") -> dict:
     if not fit or not fit.get("family") or fit.get("mean") is None:
         return {"dist": fallback}
     family, mean = fit["family"], float(f"{fit['mean']:.4g}")
-    if family == "exponential":
-        return {"dist": "exponential", "mean": mean}
     if family == "never":
         return {"dist": "never"}
-    if family == "fixed":
-        return {"dist": "fixed", "value": mean}
-    return {"dist": family, "mean": mean, "cv": float(f"{fit['cv']:.4g}")}
+    if not math.isfinite(mean):
+        return {"dist": fallback}
+    if family == "fixed" or mean <= 0:  # every value 0 (e.g. every abandon at once): fixed
+        return {"dist": "fixed", "value": max(mean, 0.0)}
+    if family == "exponential":
+        return {"dist": "exponential", "mean": mean}
+    cv = float(f"{fit['cv']:.4g}")  # the schema's range: 0 .. MAX_CV
+    return {"dist": family, "mean": mean, "cv": min(max(cv, 0.0), MAX_CV) if cv == cv else 1.0}
 
 
 def _profile(arr: dict, interval: float) -> tuple[dict, dict]:
