@@ -316,3 +316,52 @@ def test_inside_wide_intervals_yet_outside_the_tolerance_is_said():
     said = verdict(wide)
     assert said.startswith("the history lies inside")
     assert "outside the planning tolerance for service_level" in said
+
+
+def _off(history: float, model: float) -> dict:
+    return {"history": history, "model": model, "within_tolerance": False, "tolerance": 0.06}
+
+
+def test_the_diagnosis_names_the_figure_the_cause_and_what_to_try():
+    from sim.planning.fit.diagnosis import diagnose
+
+    fit = {
+        "backtest": {
+            "overall": {"offered": _off(1094.0, 1567.0), "service_level": _off(0.52, 0.844)},
+            "shape": {"service_level": {"correlation": 0.2, "slots": 150, "min_calls": 100}},
+        },
+        "redials": {"modelled": True},
+        "agents": {"calibration": {"at_bound": "upper", "bounds": [0.5, 2.0], "factor": 2.0}},
+    }
+    said = {d["figure"]: d for d in diagnose(fit)}
+    assert "redial flow" in said["offered"]["cause"] and "--redial-window" in said["offered"]["try"]
+    assert "upper bound" in said["service_level"]["cause"]
+    assert "agent column" in said["service_level"]["try"]
+    assert "0.20" in said["intraday service level"]["off"]
+    fit["agents"] = {}
+    fit["tier_priority"] = {"answered_at_once": {"0": 0.81, "1": 0.07, "2": 0.03}}
+    (entry,) = [d for d in diagnose(fit) if d["figure"] == "service_level"]
+    assert "1 7%, 2 3%" in entry["cause"] and "delay before they can be answered" in entry["cause"]
+    fit["backtest"]["overall"] = {"service_level": {**_off(0.52, 0.55), "within_tolerance": True}}
+    fit["backtest"]["shape"] = {}
+    assert diagnose(fit) == []
+
+
+def test_the_report_says_what_is_off_on_its_first_screen(messy, tmp_path):
+    from sim.report.fit_report import build_fit_report
+
+    _, path, _ = messy
+    pacsv.write_csv(pacsv.read_csv(path).slice(0, 1200), tmp_path / "day.csv")
+    sim_ok("fit", tmp_path / "day.csv", "--out", tmp_path / "o", "--quiet", "--no-report",
+           "--replications", "2", "--workers", "1")  # fmt: skip
+    fit_path = tmp_path / "o" / "fit.json"
+    fit = json.loads(fit_path.read_text())
+    fit["backtest"]["verdict"] = "MISS: service_level 52.0% below the model's 84.4%"
+    fit["backtest"]["diagnosis"] = [
+        {"figure": "service_level", "off": "32 points", "cause": "CAUSE-X", "try": "TRY-Y"}
+    ]
+    fit_path.write_text(json.dumps(fit))
+    page = build_fit_report(tmp_path / "o", 1).read_text()
+    first = page.index("<h2>")
+    assert page.index("MISS: service_level") < first and page.index("CAUSE-X") < first
+    assert page.index("TRY-Y") < first
