@@ -560,16 +560,19 @@ def fit(
 
 def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
     table = Table(title=f"sim fit: {fit['log']['file']}: back-test over the log")
-    for col in ("figure", "history", "model", "model 95% CI", "inside", "one run 95%"):
+    heads = ("figure", "history", "model", "model 95% CI", "inside", "one run 95%", "within tol.")
+    for col in heads:
         table.add_column(col, justify="left" if col == "figure" else "right")
+    yes_no = {True: "yes", False: "[red]no[/red]", None: "–"}
     for name, e in fit.get("backtest", {}).get("overall", {}).items():
         table.add_row(
             name,
             format_value(e["history"], name),
             format_value(e["model"], name),
             format_ci(e["model_ci95"], name),
-            "yes" if e["inside"] else "[red]no[/red]",
+            yes_no[e["inside"] if e["model_ci95"] else None],
             format_ci(e.get("model_range95"), name),
+            yes_no[e.get("within_tolerance")],
         )
     console = _console()
     console.print(table)
@@ -577,6 +580,8 @@ def _print_fit(fit: dict, folder: Path, report: Path | None) -> None:
     if said:
         miss = said.startswith("MISS")
         console.print(said, style="red" if miss else None, markup=False, highlight=False)
+    for line in fit.get("messages", []):
+        console.print(line, markup=False, highlight=False)
     dropped = sum(fit["log"]["rows_dropped"].values())
     console.print(
         f"{fit['log']['calls_used']:,} calls used of {fit['log']['rows_read']:,} rows "

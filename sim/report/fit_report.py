@@ -89,6 +89,14 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
         if mean:
             t = np.linspace(0, max(km["t"][-1], 1.0), 200)
             ax.plot(t, np.exp(-t / mean), color=PALETTE["abandon_rate"], label="exponential MLE")
+        if e.get("family_survival") and e.get("family") != "exponential":
+            ax.plot(
+                km["t"],
+                e["family_survival"],
+                color=PALETTE["asa"],
+                linestyle="--",
+                label=f"{e['family']} (used)",
+            )
         ax.set_title(f"tier {tier}", fontsize=9)
         ax.set_xlabel("wait (s)")
         ax.set_ylabel("still waiting (patience survival)")
@@ -97,8 +105,9 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
     return sink.add(
         fig,
         "patience",
-        "Patience: Kaplan–Meier and the exponential fit",
-        "Survival of patience from censored waits (answered calls are right-censored).",
+        "Patience: Kaplan–Meier, the exponential fit and the family used",
+        "Survival of patience from censored waits (answered calls are right-censored); the "
+        "dashed curve is the family chosen by AIC, the one the scenario uses.",
     )
 
 
@@ -142,12 +151,27 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
         f"({_n(log['short_calls_removed'])} very short calls removed), {arr['first_date']} to "
         f"{arr['last_date']}: {arr['open_days']} open days of {arr['days']}.</p>"
     )
+    bt = fit.get("backtest")
+    if bt and bt.get("verdict"):  # the first screen: is the fit usable, and if not, why
+        miss = "MISS" in bt["verdict"]
+        parts.append(
+            f"<p{' class=bad' if miss else ''}><strong>{html.escape(bt['verdict'])}</strong></p>"
+        )
+    if bt and bt.get("diagnosis"):
+        parts.append(
+            _table(
+                ["what is off", "by how much", "likely cause", "what to try"],
+                [[d["figure"], d["off"], d["cause"], d["try"]] for d in bt["diagnosis"]],
+            )
+        )
+    notes = [m for m in fit.get("messages", []) if not m.startswith("off: ")]
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in notes) + "</ul>")
     if log["rows_dropped"]:
         parts.append("<h2>Rows not used</h2>")
         parts.append(
             _table(["reason", "rows"], [[k, _n(v)] for k, v in log["rows_dropped"].items()])
         )
-    bt = fit.get("backtest")
     if bt:
         parts.append(f"<h2>Back-test ({bt['days']} days, {bt['replications']} replications)</h2>")
         rows = [
@@ -156,15 +180,29 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
                 format_value(v["history"], k),
                 format_value(v["model"], k),
                 format_ci(v["model_ci95"], k),
-                "yes" if v["inside"] else "no",
+                ("yes" if v["inside"] else "no") if v["model_ci95"] else "-",
                 format_ci(v.get("model_range95"), k),
+                {True: "yes", False: "no", None: "-"}[v.get("within_tolerance")],
             ]
             for k, v in bt["overall"].items()
         ]
-        heads = ["figure", "history", "model", "model 95% CI", "history inside", "one run 95%"]
+        heads = [
+            "figure",
+            "history",
+            "model",
+            "model 95% CI",
+            "history inside",
+            "one run 95%",
+            "within tolerance",
+        ]
         parts.append(_table(heads, rows))
-        if bt.get("verdict"):
-            parts.append(f"<p><strong>{html.escape(bt['verdict'])}</strong></p>")
+        shape = (bt.get("shape") or {}).get("service_level") or {}
+        if shape.get("correlation") is not None:
+            parts.append(
+                f"<p>Intraday shape: the service level per weekday-interval correlates "
+                f"{shape['correlation']:.2f} between history and model over {shape['slots']} "
+                f"weekday-intervals with {shape['min_calls']}+ calls.</p>"
+            )
         parts.append(
             _table(
                 [

@@ -19,10 +19,11 @@ import numpy as np
 from sim.planning.fit.estimators import wilson
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
-__all__ = ["LogCalendar", "fit_arrivals", "log_calendar"]
+__all__ = ["LogCalendar", "fit_arrivals", "in_hours", "log_calendar", "opening_hours"]
 
 PROFILE_TEST_ALPHA = 0.01  # below this p-value the weekdays get their own intraday profiles
 OPEN_DAY_SHARE = 0.05  # a day with fewer calls than this share of the median day is closed
+CLOSED_EXPECTED = 5.0  # a weekday without calls where the pooled profile expects this many: closed
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,53 @@ def _t95(df: int) -> float:
     return float(stats.t.ppf(0.975, df))
 
 
-def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
+def opening_hours(cal: LogCalendar, interval: float, *times: np.ndarray) -> np.ndarray:
+    """Per weekday x interval of the day: whether the center had a call there (7 x slots).
+
+    A slot is open when on some open day of that weekday one of ``times`` (seconds from the
+    log's first midnight: the offered calls' arrivals and the answers) falls in it. The fitted
+    scenario has no arrivals and no agents in the other slots (nights, a weekend closing): a
+    pooled intraday profile times a weekday factor put calls there (Saturday daytime of a center
+    open on Saturday evening only).
+    """
+    slots = round(DAY / interval)
+    grid = np.zeros((7, slots), dtype=bool)
+    for sec in times:
+        day = np.minimum((sec // DAY).astype(np.int64), cal.days - 1)
+        keep = cal.open[day]
+        slot = (sec[keep] % DAY // interval).astype(np.int64)
+        grid[cal.weekday[day[keep]], slot] = True
+    return grid
+
+
+def in_hours(cal: LogCalendar, hours: np.ndarray, interval: float) -> np.ndarray:
+    """Per call: whether it arrived in an open weekday-interval (:func:`opening_hours`)."""
+    slot = (cal.seconds % DAY // interval).astype(np.int64)
+    return hours[cal.weekday[cal.day], slot]
+
+
+def hours_text(row: np.ndarray, interval: float) -> list[str]:
+    """Open stretches of one weekday, e.g. ``["07:00-14:00"]`` (``24:00`` for midnight)."""
+    out, start = [], None
+    for s, is_open in enumerate([*row.tolist(), False]):
+        if is_open and start is None:
+            start = s
+        elif not is_open and start is not None:
+            end = format_clock(s * interval) if s < len(row) else "24:00"
+            out.append(f"{format_clock(start * interval)}-{end}")
+            start = None
+    return out
+
+
+def fit_arrivals(
+    cal: LogCalendar, first: np.ndarray, interval: float, hours: np.ndarray | None = None
+) -> dict:
     """Volume, weekday factors, intraday profile (pooled or per weekday), day_to_day_cv.
 
-    ``first`` masks the first calls. Returns a JSON-ready dict; ``profile_by_weekday`` is set
-    when a chi-square test of homogeneity rejects one profile for all open weekdays.
+    ``first`` masks the first calls; ``hours`` is :func:`opening_hours` (default: every slot
+    where a first call arrived). Returns a JSON-ready dict; ``profile_by_weekday`` is set when a
+    chi-square test of homogeneity rejects one profile for all open weekdays, or when the open
+    weekdays have different opening hours (one profile cannot be zero on Saturday morning only).
     """
     slots = round(DAY / interval)
     per_day = np.bincount(cal.day[first], minlength=cal.days).astype(float)
@@ -109,7 +152,9 @@ def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
     holidays = [
         cal.date(d) for d in np.flatnonzero(~cal.open).tolist() if WEEKDAYS[cal.weekday[d]] in means
     ]
-    profile, by_weekday, test = _profiles(cal, grid, means, interval)
+    if hours is None:
+        hours = opening_hours(cal, interval, cal.seconds[first])  # no outcome: first calls
+    profile, by_weekday, test = _profiles(cal, grid, means, interval, hours)
     return {
         "first_calls": int(first.sum()),
         "days": cal.days,
@@ -125,11 +170,16 @@ def fit_arrivals(cal: LogCalendar, first: np.ndarray, interval: float) -> dict:
         "intraday_profile": profile,
         "profile_by_weekday": by_weekday,
         "profile_test": test,
+        "opening_hours": {
+            WEEKDAYS[w]: hours_text(hours[w], interval) for w in range(7) if WEEKDAYS[w] in means
+        },
+        "open_grid": hours.astype(int).tolist(),
     }
 
 
-def _profiles(cal: LogCalendar, grid: np.ndarray, means: dict, interval: float):
-    """Pooled intraday shares with Wilson intervals; per-weekday calls per slot if they differ."""
+def _profiles(cal: LogCalendar, grid: np.ndarray, means: dict, interval: float, hours):
+    """Pooled intraday shares with Wilson intervals; per-weekday calls per slot if they differ
+    (chi-square) or if the open weekdays' opening hours differ."""
     from scipy import stats
 
     open_wd = [WEEKDAYS.index(n) for n in means]
@@ -143,20 +193,24 @@ def _profiles(cal: LogCalendar, grid: np.ndarray, means: dict, interval: float):
             "share_ci95": wilson(int(pooled[s]), int(total)),
         }
     cols = pooled > 0
-    table = table[table.sum(axis=1) > 0]
+    busy = table[table.sum(axis=1) > 0]
     test: dict[str, Any] = {
         "test": "chi-square homogeneity of weekday x interval counts",
         "p_value": None,
     }
     by_weekday = None
-    if len(open_wd) > 1 and cols.sum() > 1:
-        chi2, p, dof, _ = stats.chi2_contingency(table[:, cols] + 0.0, correction=False)
+    if len(busy) > 1 and cols.sum() > 1:
+        chi2, p, dof, _ = stats.chi2_contingency(busy[:, cols] + 0.0, correction=False)
         test.update(chi2=float(chi2), dof=int(dof), p_value=float(p))
-        if p < PROFILE_TEST_ALPHA:
-            n_open = np.array([((cal.weekday == w) & cal.open).sum() for w in open_wd])
-            by_weekday = {
-                WEEKDAYS[w]: (table[i] / n_open[i]).tolist() for i, w in enumerate(open_wd)
-            }
+    # a weekday closed where the pooled profile expects CLOSED_EXPECTED calls or more over its
+    # days: not chance (P(0) < 1 %), a different opening (a slot of 0.5 calls/day is often empty)
+    expected = np.outer(table.sum(axis=1), pooled / max(total, 1.0))
+    closed = ~hours[open_wd] & (expected >= CLOSED_EXPECTED)
+    same_hours = not closed.any()
+    test["same_opening_hours"] = same_hours
+    if len(open_wd) > 1 and ((test["p_value"] or 1.0) < PROFILE_TEST_ALPHA or not same_hours):
+        n_open = np.array([((cal.weekday == w) & cal.open).sum() for w in open_wd])
+        by_weekday = {WEEKDAYS[w]: (table[i] / n_open[i]).tolist() for i, w in enumerate(open_wd)}
     return profile, by_weekday, test
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "fit_family",
     "kaplan_meier",
     "mean_cv_intervals",
+    "survival",
     "wilson",
 ]
 
@@ -106,6 +107,11 @@ def _cdf(family: str, params: dict, x: np.ndarray) -> np.ndarray:
         return stats.lognorm.cdf(x, math.sqrt(s2), scale=math.exp(math.log(m) - s2 / 2))
     shape = 1 / (cv * cv)
     return stats.gamma.cdf(x, shape, scale=m / shape)
+
+
+def survival(family: str, mean: float, cv: float, t: np.ndarray) -> np.ndarray:
+    """P(X > t) of ``family`` by mean and cv (drawn beside the Kaplan–Meier curve)."""
+    return 1.0 - _cdf(family, {"mean": mean, "cv": cv}, t)
 
 
 def fit_family(x: np.ndarray) -> dict:

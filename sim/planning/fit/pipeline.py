@@ -19,12 +19,28 @@ import numpy as np
 
 from sim.planning.fit import agents as ag
 from sim.planning.fit import behaviour as bh
-from sim.planning.fit.arrivals import LogCalendar, fit_arrivals, log_calendar
+from sim.planning.fit.arrivals import (
+    LogCalendar,
+    fit_arrivals,
+    in_hours,
+    log_calendar,
+    opening_hours,
+)
 from sim.planning.fit.redials import fit_redials
-from sim.scenario.calllog import SELF_SERVED, CallLogData
+from sim.scenario.calllog import ANSWERED, SELF_SERVED, CallLogData
 from sim.scenario.units import WEEKDAYS
 
-__all__ = ["FitOptions", "FitResult", "finish_fit", "fit_log", "write_fit_folder"]
+__all__ = [
+    "FitOptions",
+    "FitResult",
+    "finish_fit",
+    "fit_log",
+    "fit_messages",
+    "write_fit_folder",
+]
+
+
+MIN_CALLS_TO_JUDGE = 200  # fewer offered calls: no calibration, and no verdict on the back-test
 
 
 @dataclass(frozen=True)
@@ -57,10 +73,22 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
     short = bh.short_calls(data, options.min_handle)
     n_short = int(short.sum())
     used = data.keep(~short) if n_short else data
+    if not (used.outcome == ANSWERED).any():
+        raise ValueError(
+            "no call of the log was answered (after removing calls shorter than --min-handle): "
+            "the agents who serve the calls cannot be seen, so no staffing can be fitted"
+        )
     cal = log_calendar(used.arrival)
+    hours = _hours(used, cal, options.interval)
+    closed = (used.outcome == SELF_SERVED) & ~in_hours(cal, hours, options.interval)
+    n_closed = int(closed.sum())
+    if n_closed:  # IVR calls while the agents' queue was closed: not the center's open traffic
+        used = used.keep(~closed)
+        cal = log_calendar(used.arrival)
+        hours = _hours(used, cal, options.interval)
     redials, is_redial = fit_redials(used, options.redial_window)
     first = ~is_redial
-    arrivals = fit_arrivals(cal, first, options.interval)
+    arrivals = fit_arrivals(cal, first, options.interval, hours)
     seen = ag.agents_seen(used, cal, options.interval)
     types = bh.fit_shares(used, first, "call_type")
     fit = {
@@ -70,6 +98,7 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
             "rows_dropped": data.dropped,
             "examples": data.examples,
             "short_calls_removed": n_short,
+            "self_served_while_closed": n_closed,
             "calls_used": len(used),
             "self_served_share": float((used.outcome == SELF_SERVED).mean()),
         },
@@ -85,12 +114,22 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
         "redials": redials,
         "agents": {
             "seen": seen,
-            "skills": ag.group_skills(used, list(types)),
+            **ag.group_skills(used, list(types), cal, options.interval),
             "routing": ag.overflow_routes(used),
         },
     }
     fit["fit_seconds"] = time.perf_counter() - started
     return FitResult(fit, used, cal)
+
+
+def _hours(data: CallLogData, cal: LogCalendar, interval: float) -> np.ndarray:
+    """Opening hours from the offered calls' arrivals and the answers (self-served calls in
+    the IVR at night do not open the center)."""
+    offered = data.outcome != SELF_SERVED
+    answered = data.outcome == ANSWERED
+    return opening_hours(
+        cal, interval, cal.seconds[offered], cal.seconds[answered] + data.wait[answered]
+    )
 
 
 def finish_fit(
@@ -105,6 +144,7 @@ def finish_fit(
 ) -> FitResult:
     """Calibrate the agents factor and back-test, by simulation over at most ``max_days``."""
     from sim.planning.fit import calibrate as cb
+    from sim.planning.fit.diagnosis import diagnose
     from sim.planning.fit.scenario_out import arrivals_csv, build_scenario
     from sim.report.files import write_atomic
     from sim.scenario.schema import scenario_from_dict
@@ -123,23 +163,80 @@ def finish_fit(
         return scenario_from_dict(data, base_dir=folder, source="fitted scenario")
 
     factor = 1.0
-    if calibrate:
-        cal_info = cb.calibrate(build, history, open_days, replications, seed, workers, say)
+    offered = round(history["offered"] * len(open_days)) if len(open_days) else 0
+    if calibrate and offered < MIN_CALLS_TO_JUDGE:
+        fit["agents"]["factor_source"] = (
+            f"not calibrated: {offered:,} offered calls in the simulated days are too few"
+        )
+    elif calibrate:
+        busy = fit["agents"]["seen"]["method"].startswith("mean agents busy")
+        bounds = cb.BUSY_FACTOR_RANGE if busy else cb.FACTOR_RANGE
+        cal_info = cb.calibrate(
+            build, history, open_days, replications, seed, workers, say, bounds=bounds
+        )
         factor = cal_info["factor"]
         fit["agents"]["calibration"] = cal_info
-        fit["agents"]["factor_source"] = (
-            f"calibrated: simulated {cal_info['metric']} matches the history's "
-            f"{cal_info['target']:.4f}"
-        )
+        fit["agents"]["factor_source"] = calibration_said(cal_info)
     else:
         fit["agents"]["factor_source"] = "not calibrated (--no-calibrate)"
     fit["agents"]["factor"] = factor
     rows, summary = cb.backtest(build(factor), hist, open_days, replications, seed + 1, workers)
     summary["days"] = sim_days
     fit["backtest"] = summary
+    if offered < MIN_CALLS_TO_JUDGE:
+        summary["verdict"] = (
+            f"only {offered:,} offered calls in the log's simulated days: too few to judge the "
+            f"model by (at least {MIN_CALLS_TO_JUDGE}); the figures are shown as they are"
+        )
+    summary["diagnosis"] = diagnose(fit) if offered >= MIN_CALLS_TO_JUDGE else []
+    fit["messages"] = fit_messages(fit)
     result.scenario, result.comments = build_scenario(fit, fit_name(fit), factor, days)
     result.backtest_rows = rows
     return result
+
+
+def calibration_said(cal: dict) -> str:
+    """What the calibration reached, never more: the figures against the history's."""
+    from sim.scenario.kpis import format_value
+
+    def figs(values: dict) -> str:
+        return ", ".join(format_value(values[f], f) for f in cal["figures"])
+
+    said = (
+        f"calibrated on {', '.join(cal['figures'])}: simulated {figs(cal['reached'])} against "
+        f"the history's {figs(cal['target'])}"
+    )
+    off = [f for f, ok in cal["within_tolerance"].items() if ok is False]
+    if off:
+        said += f"; NOT reached for {', '.join(off)} (outside the tolerance)"
+    else:
+        said += ", each within its tolerance"
+    if cal["at_bound"]:
+        said += f"; the factor is at the {cal['at_bound']} bound of {cal['bounds']}"
+    if not cal["identified"]["well"]:
+        said += "; weakly identified (every factor in range is close)"
+    return said
+
+
+def fit_messages(fit: dict) -> list[str]:
+    """What a planner must read beside the back-test table: types given to a group that never
+    answered them, repeat calls kept in the arrivals, ids taken as unknown, a calibration that
+    did not reach its target, and per missed figure the likely cause and what to try."""
+    lines = [f"call type {t}: {a['why']}" for t, a in fit["agents"].get("assigned", {}).items()]
+    redials = fit.get("redials", {})
+    if redials.get("ids_taken_as_unknown"):
+        lines.append(
+            "customer ids taken as 'unknown' (on too many calls to be one customer): "
+            + ", ".join(redials["ids_taken_as_unknown"])
+        )
+    if redials.get("modelled") is False:
+        lines.append(f"redials: {redials['note']}")
+    cal = fit["agents"].get("calibration")
+    if cal and (not cal["matched"] or cal["at_bound"]):
+        lines.append(f"agents factor {cal['factor']:.3f}: {fit['agents']['factor_source']}")
+    for d in fit.get("backtest", {}).get("diagnosis", []):
+        lines.append(f"off: {d['off']}. Likely cause: {d['cause']}. Try: {d['try']}.")
+    return lines
 
 
 def fit_name(fit: dict) -> str:

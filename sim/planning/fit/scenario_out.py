@@ -13,11 +13,14 @@ import re
 
 import numpy as np
 
-from sim.planning.fit.agents import staffing_maps
+from sim.planning.fit.agents import agent_hours, staffing_maps
 from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
+
+MAX_CV = 20.0  # the largest cv a scenario distribution takes
+DEFAULT_HANDLE = 180.0  # s, only when no call of the log was answered (said in the comment)
 
 
 def _ci(entry: dict | None, key: str, fmt: str = ".4g") -> str:
@@ -30,13 +33,16 @@ def _dist(fit: dict | None, fallback: str = "never") -> dict:
     if not fit or not fit.get("family") or fit.get("mean") is None:
         return {"dist": fallback}
     family, mean = fit["family"], float(f"{fit['mean']:.4g}")
-    if family == "exponential":
-        return {"dist": "exponential", "mean": mean}
     if family == "never":
         return {"dist": "never"}
-    if family == "fixed":
-        return {"dist": "fixed", "value": mean}
-    return {"dist": family, "mean": mean, "cv": float(f"{fit['cv']:.4g}")}
+    if not math.isfinite(mean):
+        return {"dist": fallback}
+    if family == "fixed" or mean <= 0:  # every value 0 (e.g. every abandon at once): fixed
+        return {"dist": "fixed", "value": max(mean, 0.0)}
+    if family == "exponential":
+        return {"dist": "exponential", "mean": mean}
+    cv = float(f"{fit['cv']:.4g}")  # the schema's range: 0 .. MAX_CV
+    return {"dist": family, "mean": mean, "cv": min(max(cv, 0.0), MAX_CV) if cv == cv else 1.0}
 
 
 def _profile(arr: dict, interval: float) -> tuple[dict, dict]:
@@ -50,7 +56,7 @@ def _profile(arr: dict, interval: float) -> tuple[dict, dict]:
         notes[clock] = f"share of first calls{_ci(entry, 'share_ci95', '.4f')}"
     out, comments, last = {}, {}, None
     for s in range(slots):
-        v = float(f"{shares[s]:.5f}")
+        v = float(f"{shares[s]:.5g}")
         if v != last:
             clock = format_clock(s * interval)
             out[clock] = v
@@ -107,7 +113,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     for t, e in fit["tiers"].items():
         p = fit["patience"].get(t, {})
         tiers[t] = {
-            "share": float(f"{e['share']:.5f}"),
+            "share": float(f"{e['share']:.5g}"),
             "priority": int(prio.get(t, 0)),
             "patience": _dist(p),
         }
@@ -125,16 +131,24 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     types = {}
     for t, e in fit["call_types"].items():
         h = fit["handle_times"]["by_type"].get(t, {})
-        entry = {"share": float(f"{e['share']:.5f}"), "handle_time": _dist(h, "exponential")}
+        own = bool(h.get("family"))
+        if not own:  # no (or one) answered call of this type: the handle time of all calls
+            h = fit["handle_times"].get("pooled") or {}
+        entry = {"share": float(f"{e['share']:.5g}"), "handle_time": _dist(h, "exponential")}
         if entry["handle_time"] == {"dist": "exponential"}:
-            entry["handle_time"] = {"dist": "exponential", "mean": 1.0}
+            entry["handle_time"] = {"dist": "exponential", "mean": DEFAULT_HANDLE}
         c[("call_types", t, "share")] = f"{e['calls']:,} first calls{_ci(e, 'share_ci95')}"
         c[("call_types", t, "handle_time")] = (
-            f"{h.get('family')} by AIC of {h.get('n', 0):,} answered calls; mean"
-            f"{_ci(h, 'mean_ci95', '.1f')}; cv{_ci(h, 'cv_ci95', '.3f')}; KS {h.get('ks', 0):.3f}"
-            + ("; FITS BADLY" if h.get("fits_badly") else "")
+            (
+                ("" if own else "too few answered calls of this type: all answered calls' ")
+                + f"{h.get('family')} by AIC of {h.get('n', 0):,} answered calls; mean"
+                f"{_ci(h, 'mean_ci95', '.1f')}; cv{_ci(h, 'cv_ci95', '.3f')}; "
+                f"KS {h.get('ks', 0):.3f}" + ("; FITS BADLY" if h.get("fits_badly") else "")
+            )
+            if h.get("family")
+            else f"too few answered calls to fit: {DEFAULT_HANDLE:g} s assumed"
         )
-        again = redial.get("after_answered_by_type", {}).get(t)
+        again = redial.get("after_answered_by_type", {}).get(t) if redial.get("modelled") else None
         if again and again["share"]:
             entry["first_contact_resolution"] = float(f"{1 - again['share']:.4f}")
             c[("call_types", t, "first_contact_resolution")] = (
@@ -146,6 +160,8 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     c[("call_types", "normalize")] = "shares rounded: rescale to sum 1"
     rd = {}
     ab, an = redial.get("after_abandon"), redial.get("after_answered")
+    if not redial.get("modelled"):
+        ab = an = None
     if ab and ab.get("probability"):
         rd["after_abandon"] = {
             "probability": float(f"{ab['probability']:.4f}"),
@@ -169,6 +185,8 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         )
     if rd:
         sc["redial"] = rd
+    elif redial.get("note"):
+        c[("arrivals",)] = "every call of the log, repeats included: " + redial["note"]
     self_served = fit["log"].get("self_served_share", 0.0)
     if self_served > 0:
         sc["ivr"] = {
@@ -176,9 +194,13 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             "time": {"dist": "fixed", "value": 0},
         }
         c[("ivr",)] = "share of rows with outcome self_served; IVR time not in the log"
-    staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd)
+    staffing = staffing_maps(fit["agents"]["seen"], factor, interval, open_wd, arr.get("open_grid"))
     skills, routing = _routing(fit["agents"], staffing, c)
     groups = {g: {"skills": skills[g], "staffing": staffing[g]} for g in staffing if g in skills}
+    served = {t for grp in groups.values() for t in grp["skills"]} | set(routing)
+    for t in [t for t in types if t not in served and groups]:  # its group has no staffing left
+        g = max(groups, key=lambda n: agent_hours({n: groups[n]["staffing"]}, interval))
+        groups[g]["skills"].append(t)
     agents: dict = {}
     acw = fit["handle_times"].get("after_call_work")
     if acw:
@@ -189,6 +211,13 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     if routing:
         sc["routing"] = routing
     for g in groups:
+        given = [t for t, a in fit["agents"].get("assigned", {}).items() if a["group"] == g]
+        c[("agents", "groups", g, "skills")] = "the call types this group answered in the log" + (
+            f"; {', '.join(given)}: never answered, given to the group answering the same "
+            "traffic (fit.json agents.assigned)"
+            if given
+            else ""
+        )
         c[("agents", "groups", g, "staffing")] = (
             f"{fit['agents']['seen']['method']} (mean over open days) x {factor:.3f} "
             f"({fit['agents'].get('factor_source', 'not calibrated')})"
