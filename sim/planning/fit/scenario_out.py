@@ -129,7 +129,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         if entry["handle_time"] == {"dist": "exponential"}:
             entry["handle_time"] = {"dist": "exponential", "mean": 1.0}
         c[("call_types", t, "share")] = f"{e['calls']:,} first calls{_ci(e, 'share_ci95')}"
-        c[("call_types", t, "handle_time")] = (
+        c[("call_types", t, "handle_time")] = h.get("note") or (
             f"{h.get('family')} by AIC of {h.get('n', 0):,} answered calls; mean"
             f"{_ci(h, 'mean_ci95', '.1f')}; cv{_ci(h, 'cv_ci95', '.3f')}; KS {h.get('ks', 0):.3f}"
             + ("; FITS BADLY" if h.get("fits_badly") else "")
