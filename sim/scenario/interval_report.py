@@ -196,11 +196,13 @@ def read_interval_report(
 
     clock = mapping.durations == "clock"
     values: dict[str, np.ndarray] = {}
+    texts: dict = {}
     for f in (*COUNTS, "service_time", *AVERAGES, "agents"):
         if f not in present:
             continue
         t = _text(table, present[f])
         v, empty, bad = _parse_numbers(t, clock and f in (*AVERAGES, "service_time"))
+        texts[f] = t
         values[f] = v
         rows.flag(col[f], "not a number", bad, t)
         rows.flag(col[f], "negative", v < 0, t)
@@ -215,12 +217,12 @@ def read_interval_report(
     if "answered" in values or "abandoned" in values:
         over = zero("answered") + zero("abandoned") > offered + 1e-9
         which = ",".join(col[f] for f in ("answered", "abandoned") if f in col)
-        rows.flag(which, "answered + abandoned exceed offered", over, None)
+        rows.flag(which, "answered + abandoned exceed offered", over, texts["offered"])
     if "answered_within" in values:
         cap = values["answered"] if "answered" in values else offered
         over = np.nan_to_num(values["answered_within"]) > np.nan_to_num(cap, nan=np.inf) + 1e-9
         capped = "answered" if "answered" in values else "offered"
-        rows.flag(col["answered_within"], f"answered_within exceeds {capped}", over, None)
+        rows.flag(col["answered_within"], f"answered_within exceeds {capped}", over, texts[capped])
 
     ok = ~rows.bad
     spacing = _spacing(start[ok])
@@ -248,7 +250,7 @@ def read_interval_report(
             raise _error(name, None, col["call_type"], message)
         names = [v.strip() or "unknown" for v in names]
         types = Labels(codes, names)
-    key = (start // step).astype(np.int64) * (MAX_CALL_TYPES + 1)
+    key = start.astype(np.int64) * (MAX_CALL_TYPES + 1)
     key = key + (types.codes if types is not None else 0)
     order = np.argsort(key, kind="stable")
     seen_before = np.zeros(n, dtype=bool)

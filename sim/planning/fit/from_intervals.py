@@ -42,7 +42,6 @@ __all__ = ["HANDLE_CV", "finish_report_fit", "fit_report", "history_from_report"
 HANDLE_CV = 1.0
 """Assumed cv of handle times (lognormal) when only their mean is known: published call-center
 logs show lognormal talk times with cv near 1 (Brown et al. 2005: 0.9-1.1 per service type)."""
-SHARED_AGENTS_SHARE = 0.9  # the agents column repeats one value across types: a shared pool
 
 _FIGURE_COLUMNS = {
     "service_level": "answered_within",
@@ -231,27 +230,15 @@ def _agents(rep: IntervalReport, g: _Grid, cal, handle: dict) -> dict:
     ok = g.rows_day >= 0
     d, s = g.rows_day[ok], g.rows_slot[ok]
     agents = rep.figure("agents")
-    info: dict[str, Any] = {}
     if agents is not None and np.isfinite(agents[ok]).any():
         a = agents[ok]
-        cells = d * slots + s
+        known = np.isfinite(a)
         top = np.full(days * slots, -np.inf)
-        np.maximum.at(top, cells[np.isfinite(a)], a[np.isfinite(a)])
-        total = np.bincount(cells, weights=np.nan_to_num(a), minlength=days * slots)
-        rows_per = np.bincount(cells, minlength=days * slots)
-        multi = rows_per > 1
-        same = np.zeros(days * slots, dtype=bool)
-        same[multi] = np.isclose(total[multi], top[multi] * rows_per[multi])
-        shared = not multi.any() or same[multi].mean() >= SHARED_AGENTS_SHARE
-        per_cell = np.where(np.isfinite(top), top, np.nan) if shared else total
-        per_cell = np.where(np.bincount(cells, np.isfinite(a), days * slots) > 0, per_cell, np.nan)
-        grid = per_cell.reshape(days, slots)
-        method = (
-            "OBSERVED: the report's agents column"
-            + (" (one pool: the same value on every type's row)" if multi.any() and shared else "")
-            + (" (summed over the types' rows)" if not shared else "")
-        )
-        info["shared_across_types"] = bool(shared)
+        np.maximum.at(top, (d * slots + s)[known], a[known])
+        grid = np.where(np.isfinite(top), top, np.nan).reshape(days, slots)
+        method = "OBSERVED: the report's agents column"
+        if rep.call_type is not None:
+            method += " (the largest of an interval's call-type rows: one pool serves them all)"
     else:
         answered = rep.figure("answered")
         n = np.nan_to_num(answered[ok]) if answered is not None else rep.offered[ok] * 1.0
@@ -259,7 +246,13 @@ def _agents(rep: IntervalReport, g: _Grid, cal, handle: dict) -> dict:
         codes = rep.call_type.codes[ok] if rep.call_type is not None else np.zeros(len(n), int)
         names = rep.call_type.names if rep.call_type is not None else [ALL]
         lookup = np.array([mean_of.get(t, 0.0) for t in names] or [0.0])
-        grid = _sum((days, slots), d, s, n * lookup[codes]) / rep.interval
+        talk = rep.figure("handle_time")
+        each = (
+            lookup[codes]
+            if talk is None
+            else np.where(np.isfinite(talk[ok]), talk[ok], lookup[codes])
+        )
+        grid = _sum((days, slots), d, s, n * each) / rep.interval
         grid[g.gap] = np.nan
         method = (
             "INFERRED: mean agents busy (answered x mean handle time / interval): the report "
@@ -270,7 +263,7 @@ def _agents(rep: IntervalReport, g: _Grid, cal, handle: dict) -> dict:
     for w in range(7):
         mine = (weekday == w) & cal.open
         per_weekday.append(_mean_over_days(grid[mine], slots).tolist())
-    return {"seen": {"groups": {"agents": per_weekday}, "method": method, **info}}
+    return {"seen": {"groups": {"agents": per_weekday}, "method": method}}
 
 
 def history_from_report(rep: IntervalReport, g: _Grid, start_weekday: int) -> dict:
