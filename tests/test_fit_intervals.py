@@ -134,6 +134,23 @@ def test_round_trip_agents_are_the_reports(truth):
     assert result.fit["agents"]["seen"]["method"].startswith("OBSERVED")
 
 
+def test_without_agents_erlang_a_recovers_the_staffing_shape(truth, tmp_path):
+    """No agents column: Erlang A per weekday-interval, from the interval's abandonment (or
+    ASA), gives back the truth's staffing up to noise (not the load's shape)."""
+    _, _, report, result, _ = truth
+    path = tmp_path / "r.csv"
+    pacsv.write_csv(pacsv.read_csv(report).drop(["agents"]), path)
+    inferred = fit_report(read_interval_report(path), FitOptions()).fit["agents"]["seen"]
+    assert inferred["method"].startswith("INFERRED: Erlang A")
+    assert inferred["matched"]["abandon_rate"] > 50
+    have = np.array(inferred["groups"]["agents"])
+    truth_grid = np.array(result.fit["agents"]["seen"]["groups"]["agents"])
+    assert ((have > 0) == (truth_grid > 0)).all()  # closed where the center was closed
+    open_ = truth_grid > 0
+    assert np.corrcoef(have[open_], truth_grid[open_])[0, 1] > 0.85
+    assert 0.9 < (have[open_] / truth_grid[open_]).mean() < 1.15
+
+
 def test_history_is_the_reports_figures(truth):
     _, log, _, result, _ = truth
     hist = result.history
@@ -238,6 +255,24 @@ def test_interval_must_be_a_multiple_of_the_reports(write):
     assert read_interval_report(path, None, 3600).interval == 3600
     with pytest.raises(ScenarioError, match="must be a multiple"):
         read_interval_report(path, None, 900)
+
+
+def test_the_docs_wfm_mapping_reads_its_export(write):
+    """docs/interval-report.md's mapping: a date and a time column, ';', clock averages."""
+    doc = (SCENARIOS.parent.parent / "docs" / "interval-report.md").read_text()
+    mapping = write(doc.split("```yaml\n")[1].split("```")[0], "m.yaml")
+    export = write(
+        "Date;Interval;Calls Offered;Calls Handled;Calls Abandoned;Answered in SL;AHT;ASA;Staffed\n"
+        "01/02/2024;08:00;12;10;2;7;3:05;0:21;4\n"
+        "01/02/2024;08:30;9;9;0;9;2:55;0:04;4\n",
+        "wfm.csv",
+    )
+    assert file_kind(export, mapping) == "intervals"
+    rep = read_interval_report(export, load_report_mapping(mapping))
+    assert rep.interval == 1800 and rep.offered.tolist() == [12, 9]
+    assert rep.figures["handle_time"].tolist() == [185, 175]
+    assert rep.figures["asa"].tolist() == [21, 4]
+    assert rep.start[0] == np.datetime64("2024-02-01T08:00:00", "s").astype(np.int64)
 
 
 def test_mapping_names_fields_of_the_report(write):

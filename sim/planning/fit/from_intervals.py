@@ -43,6 +43,7 @@ HANDLE_CV = 1.0
 """Assumed cv of handle times (lognormal) when only their mean is known: published call-center
 logs show lognormal talk times with cv near 1 (Brown et al. 2005: 0.9-1.1 per service type)."""
 
+MIN_CALLS_TO_MATCH = 5  # abandons (answers) a slot needs before Erlang A matches its rate (ASA)
 _FIGURE_COLUMNS = {
     "service_level": "answered_within",
     "abandon_rate": "abandoned",
@@ -223,9 +224,11 @@ def _patience(rep: IntervalReport) -> dict:
     return {ALL: entry}
 
 
-def _agents(rep: IntervalReport, g: _Grid, cal, handle: dict) -> dict:
-    """Agents per weekday x slot (mean over open days): the report's ``agents`` column, or the
-    mean agents busy (answered x mean handle time / interval) when it has none."""
+def _agents(
+    rep: IntervalReport, g: _Grid, cal, handle: dict, patience: dict, history: dict
+) -> dict:
+    """Agents per weekday x slot (mean over open days): the report's ``agents`` column, or by
+    Erlang A from the report's figures when it has none (:func:`_erlang_a_agents`)."""
     days, slots = g.has_rows.shape
     ok = g.rows_day >= 0
     d, s = g.rows_day[ok], g.rows_slot[ok]
@@ -240,30 +243,88 @@ def _agents(rep: IntervalReport, g: _Grid, cal, handle: dict) -> dict:
         if rep.call_type is not None:
             method += " (the largest of an interval's call-type rows: one pool serves them all)"
     else:
-        answered = rep.figure("answered")
-        n = np.nan_to_num(answered[ok]) if answered is not None else rep.offered[ok] * 1.0
-        mean_of = {t: e["mean"] for t, e in handle["by_type"].items()}
-        codes = rep.call_type.codes[ok] if rep.call_type is not None else np.zeros(len(n), int)
-        names = rep.call_type.names if rep.call_type is not None else [ALL]
-        lookup = np.array([mean_of.get(t, 0.0) for t in names] or [0.0])
-        talk = rep.figure("handle_time")
-        each = (
-            lookup[codes]
-            if talk is None
-            else np.where(np.isfinite(talk[ok]), talk[ok], lookup[codes])
-        )
-        grid = _sum((days, slots), d, s, n * each) / rep.interval
-        grid[g.gap] = np.nan
-        method = (
-            "INFERRED: mean agents busy (answered x mean handle time / interval): the report "
-            "has no agents column"
-        )
+        return _erlang_a_agents(history, cal, handle, patience, rep.interval)
     weekday = cal.weekday
     per_weekday = []
     for w in range(7):
         mine = (weekday == w) & cal.open
         per_weekday.append(_mean_over_days(grid[mine], slots).tolist())
     return {"seen": {"groups": {"agents": per_weekday}, "method": method}}
+
+
+def _erlang_a_agents(history: dict, cal, handle: dict, patience: dict, interval: float) -> dict:
+    """Agents per weekday x slot that make Erlang A (M/M/n+M, steady state within the interval)
+    give the slot's observed abandonment (its ASA when it has fewer than
+    :data:`MIN_CALLS_TO_MATCH` abandons, the offered load when it has too few answers too),
+    interpolated between whole agents. Without this the staffing shape would follow the load
+    and miss where the center was under- or over-staffed (the intraday service level)."""
+    from sim.planning.fit.calibrate import pooled_by_slot
+
+    by_type = handle["by_type"]
+    total = sum(e["n"] for e in by_type.values())
+    mean_handle = sum(e["mean"] * e["n"] for e in by_type.values()) / max(total, 1)
+    p = patience.get(ALL, {})
+    mean_patience = float(p["mean"]) if p.get("family") == "exponential" else math.inf
+    open_days = np.flatnonzero(cal.open) + 1
+    pooled = pooled_by_slot([history], open_days)
+    days_of = {w: int(((cal.weekday == i) & cal.open).sum()) for i, w in enumerate(WEEKDAYS)}
+    slots = round(DAY / interval)
+    grid = np.zeros((7, slots))
+    matched: dict[str, int] = {"abandon_rate": 0, "asa": 0, "load": 0}
+    for key, (fig,) in pooled.items():
+        wd, clock = key.split()
+        offered = fig["offered"]
+        if not offered > 0:
+            continue
+        rate, load = offered / interval, offered * mean_handle / interval
+        calls = offered * days_of[wd]
+        metric = "load"
+        if calls * fig["abandon_rate"] >= MIN_CALLS_TO_MATCH and math.isfinite(mean_patience):
+            metric = "abandon_rate"
+        elif calls * (1 - fig["abandon_rate"]) >= MIN_CALLS_TO_MATCH and math.isfinite(fig["asa"]):
+            metric = "asa"
+        matched[metric] += 1
+        n = max(load, 1.0)
+        if metric != "load":
+            n = _agents_for(metric, fig[metric], rate, mean_handle, mean_patience)
+        s = round((int(clock[:2]) * 3600 + int(clock[3:]) * 60) / interval)
+        grid[WEEKDAYS.index(wd), s] = n
+    method = (
+        "INFERRED: Erlang A agents giving each weekday-interval's observed "
+        f"abandonment ({matched['abandon_rate']} slots; ASA: {matched['asa']}; offered load "
+        f"where too few calls: {matched['load']}): the report has no agents column"
+    )
+    return {"seen": {"groups": {"agents": grid.tolist()}, "method": method, "matched": matched}}
+
+
+def _agents_for(metric: str, target: float, rate: float, handle: float, patience: float) -> float:
+    """Agents (between whole numbers, linearly) at which Erlang A's ``metric`` is ``target``:
+    bisection over whole agents (the figure falls as agents rise)."""
+    from sim.planning.erlang import erlang_a_metrics
+
+    def value(c: int) -> float:
+        try:
+            return float(getattr(erlang_a_metrics(rate, handle, c, patience, math.inf), metric))
+        except ValueError:  # a queue too long to compute: as bad as it gets
+            return math.inf
+
+    load = rate * handle
+    lo, hi = 1, max(2, math.ceil(load + 5 * math.sqrt(load) + 5))
+    v_lo, v_hi = value(lo), value(hi)
+    if v_hi >= target:
+        return float(hi)
+    if v_lo <= target:
+        return 1.0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        v_mid = value(mid)
+        if v_mid > target:
+            lo, v_lo = mid, v_mid
+        else:
+            hi, v_hi = mid, v_mid
+    if not math.isfinite(v_lo):
+        return float(hi)
+    return lo + (v_lo - target) / (v_lo - v_hi)
 
 
 def history_from_report(rep: IntervalReport, g: _Grid, start_weekday: int) -> dict:
@@ -328,7 +389,9 @@ def fit_report(rep: IntervalReport, options: FitOptions) -> FitResult:
     arrivals["estimator"] = "offered per interval (OBSERVED), mean per open day of each weekday"
     types = _shares(rep)
     handle = _handle_times(rep, types)
-    agents = _agents(rep, grid, cal, handle)
+    patience = _patience(rep)
+    history = history_from_report(rep, grid, int(cal.weekday[0]))
+    agents = _agents(rep, grid, cal, handle, patience, history)
     agents["skills"] = {"agents": list(types)}
     agents["routing"] = {}
     has = {f: rep.figure(f) is not None for f in ("answered", "abandoned", "asa", "agents")}
@@ -362,7 +425,7 @@ def fit_report(rep: IntervalReport, options: FitOptions) -> FitResult:
         "call_types": types,
         "tiers": {ALL: {"calls": int(rep.offered.sum()), "share": 1.0, "share_ci95": [1.0, 1.0]}},
         "handle_times": handle,
-        "patience": _patience(rep),
+        "patience": patience,
         "tier_priority": {"source": "one tier: an interval report has no tiers", "priority": {}},
         "redials": {
             "note": "repeat calls are inside offered (a report cannot tell them): no redial flow"
@@ -379,14 +442,13 @@ def fit_report(rep: IntervalReport, options: FitOptions) -> FitResult:
             else "assumed never (no abandoned column)",
             "agents": "observed (agents column), times the calibrated factor"
             if has["agents"]
-            else "inferred (mean agents busy), times the calibrated factor",
+            else "inferred (Erlang A per interval), times the calibrated factor",
             "tiers": "assumed (one tier)",
             "redials": "assumed none apart (repeat calls are inside offered)",
             "service_level_threshold": f"{within:g} s "
             + ("(the report's service_time)" if rep.service_time is not None else "(--within)"),
         },
     }
-    history = history_from_report(rep, grid, int(cal.weekday[0]))
     fit["fit_seconds"] = time.perf_counter() - started
     return FitResult(fit, None, cal, history=history)
 
