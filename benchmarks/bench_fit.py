@@ -127,7 +127,7 @@ def bench_interval_report() -> None:
         result = fit_report(report, FitOptions())
         t2 = time.process_time(), time.perf_counter()
         print(
-            f"{path.suffix[1:]:8s} {len(report):,} rows over {result.fit['arrivals']['days']} days: "
+            f"{path.suffix[1:]:8s} {len(report):,} rows, {result.fit['arrivals']['days']} days: "
             f"read {t1[1] - t0[1]:.2f} s, fit {t2[1] - t1[1]:.2f} s, total {t2[1] - t0[1]:.2f} s "
             f"wall ({t2[0] - t0[0]:.2f} s CPU; target: seconds)"
         )

@@ -96,7 +96,7 @@ def test_round_trip_arrivals_and_closed_slots(truth):
 
 
 def test_round_trip_handle_time_means_are_observed_and_the_cv_assumed(truth):
-    data, log, _, result, from_log = truth
+    data, _, _, result, from_log = truth
     for name, ctype in data["call_types"].items():
         h = result.fit["handle_times"]["by_type"][name]
         true_mean = float(ctype["handle_time"]["mean"].rstrip("min")) * 60
@@ -243,7 +243,7 @@ def test_reader_errors(write, body, expected):
 
 def test_reader_counts_a_few_bad_rows_and_keeps_the_rest(write):
     bad = _rows(1, "2024-01-02")[0].replace(",10,", ",5,")
-    path = write(HEADER + "\n".join(_rows(22) + [bad]) + "\n", "r.csv")
+    path = write(HEADER + "\n".join([*_rows(22), bad]) + "\n", "r.csv")
     rep = read_interval_report(path)
     assert len(rep) == 22 and rep.interval == 1800
     assert rep.dropped == {"answered,abandoned: answered + abandoned exceed offered": 1}
