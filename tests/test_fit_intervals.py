@@ -187,36 +187,22 @@ def _rows(n: int, day: str = "2024-01-01") -> list[str]:
     return [f"{day}T{8 + i // 2:02d}:{30 * (i % 2):02d}:00,a,10,8,2,6,200,15,30" for i in range(n)]
 
 
+def _spoiled(old: str, new: str) -> str:
+    """A report of 10 good rows and 3 (a day later) with ``old`` replaced by ``new``."""
+    bad = [r.replace(old, new) for r in _rows(3, "2024-01-02")]
+    return HEADER + "\n".join(bad + _rows(10))
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
         ("start,answered\n2024-01-01T08:00:00,3\n", "required column for 'offered' is missing"),
         (HEADER + "\n".join(["x,a,10,8,2,6,200,15,30"] * 3 + _rows(10)), "not a date-time"),
-        (
-            HEADER
-            + "\n".join([_r.replace(",10,", ",ten,") for _r in _rows(3, "2024-01-02")] + _rows(10)),
-            "not a number",
-        ),
-        (
-            HEADER
-            + "\n".join([_r.replace(",10,", ",-1,") for _r in _rows(3, "2024-01-02")] + _rows(10)),
-            "negative",
-        ),
-        (
-            HEADER
-            + "\n".join([_r.replace(",10,", ",9.5,") for _r in _rows(3, "2024-01-02")] + _rows(10)),
-            "not a whole number",
-        ),
-        (
-            HEADER
-            + "\n".join([_r.replace(",10,", ",5,") for _r in _rows(3, "2024-01-02")] + _rows(10)),
-            "answered + abandoned exceed offered",
-        ),
-        (
-            HEADER
-            + "\n".join([_r.replace(",6,", ",9,") for _r in _rows(3, "2024-01-02")] + _rows(10)),
-            "answered_within exceeds answered",
-        ),
+        (_spoiled(",10,", ",ten,"), "not a number"),
+        (_spoiled(",10,", ",-1,"), "negative"),
+        (_spoiled(",10,", ",9.5,"), "not a whole number"),
+        (_spoiled(",10,", ",5,"), "answered + abandoned exceed offered"),
+        (_spoiled(",6,", ",9,"), "answered_within exceeds answered"),
         (HEADER + "\n".join(_rows(10) + _rows(3)), "the same interval"),
         (
             HEADER + "\n".join(_rows(10) + ["2024-01-01T20:10:00,a,1,1,0,1,1,1,"] * 3),

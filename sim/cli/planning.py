@@ -72,13 +72,7 @@ SHARE = _Share()
     help="mean patience (exponential): Erlang A; without it Erlang C (nobody abandons)",
 )
 @click.option(
-    "--within",
-    "--service-time",
-    "within",
-    default="20s",
-    show_default=True,
-    metavar="DURATION",
-    help="service-level threshold (an interval report's service_time column wins)",
+    "--within", default="20s", show_default=True, metavar="DURATION", help="service-level threshold"
 )
 @click.option("--target", type=SHARE, help="service level to reach, 0.8 or 80% (agents_required)")
 @click.option("--abandon-target", type=SHARE, help="abandon rate not to exceed, 0.05 or 5%")

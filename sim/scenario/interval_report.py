@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
-import pydantic
 
 from sim.scenario.calllog import (
     ANSWERED,
-    MAX_BAD_SHARE,
     CallLogData,
     Labels,
     LogMapping,
@@ -31,9 +30,10 @@ from sim.scenario.calllog import (
     _Rows,
     _show,
     _text,
+    load_mapping,
 )
 from sim.scenario.units import DAY
-from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml, validation_error
+from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml
 
 __all__ = [
     "COUNTS",
@@ -59,24 +59,12 @@ MAX_AGENTS = 100_000.0
 class ReportMapping(LogMapping):
     """A mapping file for an interval report: ``columns`` names this format's fields."""
 
-    @pydantic.field_validator("columns")
-    @classmethod
-    def _known_fields(cls, v):
-        for key, cols in v.items():
-            if key not in REPORT_FIELDS:
-                raise ValueError(f"unknown field '{key}'; fields: {', '.join(REPORT_FIELDS)}")
-            if isinstance(cols, list) and (not cols or len(cols) > 4):
-                raise ValueError(f"{key}: give 1 to 4 columns to join")
-        return v
+    fields: ClassVar[tuple[str, ...]] = REPORT_FIELDS
 
 
-def load_report_mapping(path: str | Path) -> ReportMapping:
+def load_report_mapping(path: str | Path) -> LogMapping:
     """Read and validate a mapping file for an interval report (errors name file, line, key)."""
-    data, smap = load_yaml(path)
-    try:
-        return ReportMapping.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise validation_error(exc, smap, ReportMapping) from None
+    return load_mapping(path, ReportMapping)
 
 
 def _header(path: Path, delimiter: str) -> list[str]:
@@ -258,28 +246,7 @@ def read_interval_report(
     rows.flag(col["start"], "the same interval (and call type) twice", seen_before, text)
 
     dropped, examples = rows.report()
-    n_bad = int(rows.bad.sum())
-    if n and n_bad > MAX_BAD_SHARE * n:
-        counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
-        summary = ErrorItem(
-            name,
-            None,
-            "rows",
-            f"{n_bad:,} of {n:,} rows cannot be used (more than {MAX_BAD_SHARE:.0%}): "
-            f"{counts}; the first offending rows follow",
-        )
-        raise ScenarioError(
-            [summary]
-            + [
-                ErrorItem(
-                    name,
-                    r + 2 if rows.csv else None,
-                    f"column '{c}'" if rows.csv else f"row {r + 1}: column '{c}'",
-                    f"{reason} ({_show(v)})",
-                )
-                for r, c, reason, v in rows.first_rows
-            ]
-        )
+    rows.refuse_if_too_many(dropped)
     ok = ~rows.bad
     if not ok.any() or not offered[ok].sum():
         raise ScenarioError([ErrorItem(name, None, "", "the report has no offered call")])
