@@ -18,7 +18,7 @@ import pyarrow.csv as pacsv
 import pytest
 from conftest import SCENARIOS, fixture_data, sim_cli, sim_ok, simulated_log
 
-from sim.planning.fit.from_intervals import HANDLE_CV, fit_report
+from sim.planning.fit.from_intervals import HANDLE_CV, fit_report, handle_shapes
 from sim.planning.fit.pipeline import FitOptions, fit_log
 from sim.planning.fit.scenario_out import build_scenario
 from sim.scenario.calllog import read_call_log
@@ -105,6 +105,17 @@ def test_round_trip_handle_time_means_are_observed_and_the_cv_assumed(truth):
         assert h["mean"] == pytest.approx(from_log.fit["handle_times"]["by_type"][name]["mean"])
         assert h["cv"] == HANDLE_CV and "ASSUMED" in h["note"]
     assert result.fit["provenance"]["handle_time_shape"].startswith("assumed")
+
+
+def test_handle_time_shape_from_a_call_log_beside_the_report(truth):
+    data, log, path, _, _ = truth
+    result = fit_report(read_interval_report(path), FitOptions(), handle_shapes(log, 3.0), "c")
+    for name, ctype in data["call_types"].items():
+        h = result.fit["handle_times"]["by_type"][name]
+        assert h["family"] == ctype["handle_time"]["dist"], name  # lognormal / gamma
+        assert abs(h["cv"] - ctype["handle_time"]["cv"]) < 0.03, name
+        assert "from the call log" in h["note"]
+    assert result.fit["provenance"]["handle_time_shape"].startswith("observed in the call log")
 
 
 def test_round_trip_patience_is_the_censored_mle_of_the_calls(truth):
@@ -300,6 +311,13 @@ def test_patience_needs_waits_and_handle_time_is_required(write):
         fit_report(read_interval_report(write(no_handle, "h.csv")), FitOptions())
 
 
+def test_cli_call_log_option_is_for_reports(tmp_path):
+    calls = tmp_path / "calls.csv"
+    calls.write_text("arrival,outcome,wait\n2024-01-01T08:00:00,abandoned,3\n")
+    res = sim_cli("fit", calls, "--call-log", calls, "--out", tmp_path / "out")
+    assert res.exit_code == 2 and "--call-log is for an interval report" in res.output
+
+
 def test_cli_refuses_a_bad_report_in_one_line(write, tmp_path):
     path = write("start,offered\nsoon,3\n", "r.csv")
     res = sim_cli("fit", path, "--out", tmp_path / "out")
@@ -357,10 +375,11 @@ def test_cli_without_figures_leaves_them_out_of_the_back_test(truth, tmp_path):
         "--workers",
         "1",
         "--quiet",
-        "--no-report",
     )
     fit = json.loads((out / "fit.json").read_text())
     assert fit["log"]["figures_missing"] == ["service_level"]
     assert fit["backtest"]["overall"]["service_level"]["history"] is None
     assert "not in the report: service_level" in fit["backtest"]["verdict"]
     assert fit["agents"]["seen"]["method"].startswith("INFERRED")
+    page = (out / "report.html").read_text()
+    assert "Observed, inferred, assumed" in page and "inferred (Erlang A" in page

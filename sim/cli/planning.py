@@ -473,6 +473,12 @@ def size(
     metavar="DURATION",
     help="a customer's call within this of their previous call is a redial",
 )
+@click.option(
+    "--call-log",
+    "shape_log",
+    type=click.Path(),
+    help="interval report: a call log of the same center for the handle times' shape",
+)
 @click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
 @click.option(
     "--replications",
@@ -500,6 +506,7 @@ def fit(
     within,
     min_handle,
     redial_window,
+    shape_log,
     no_calibrate,
     replications,
     max_days,
@@ -515,7 +522,7 @@ def fit(
     (every estimate with sample size, estimator and interval), backtest.csv and report.html.
     """
     from sim.experiments.executors import default_workers
-    from sim.planning.fit.from_intervals import finish_report_fit, fit_report
+    from sim.planning.fit.from_intervals import finish_report_fit, fit_report, handle_shapes
     from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
     from sim.scenario import interval_report as ir
     from sim.scenario.calllog import CallLogData, LogMapping, load_mapping, read_call_log
@@ -532,6 +539,9 @@ def fit(
         else:
             spec = load_mapping(mapping) if mapping else None
             data = read_call_log(log, spec)
+        if shape_log and not isinstance(data, ir.IntervalReport):
+            fail(f"error: --call-log is for an interval report; {log} is a call log")
+        beside = read_call_log(shape_log) if shape_log else None
     except ScenarioError as exc:
         fail(f"error: {exc}")
     report_kind = isinstance(data, ir.IntervalReport)
@@ -546,7 +556,8 @@ def fit(
     folder = out_folder(out, f"fit-{Path(log).stem}")
     try:
         if isinstance(data, ir.IntervalReport):
-            result = fit_report(data, options)
+            shapes = handle_shapes(beside, options.min_handle) if beside is not None else None
+            result = fit_report(data, options, shapes, Path(shape_log).name if shape_log else "")
         else:
             result = fit_log(data, options)
         if say:

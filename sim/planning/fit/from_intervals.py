@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 
 from sim.planning.fit.arrivals import fit_arrivals, log_calendar
-from sim.planning.fit.behaviour import ALL
+from sim.planning.fit.behaviour import ALL, fit_handle_times, short_calls
 from sim.planning.fit.estimators import exponential_from_totals, wilson
 from sim.planning.fit.pipeline import FitOptions, FitResult, finish_fit
+from sim.scenario.calllog import CallLogData
 from sim.scenario.interval_report import IntervalReport
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
-__all__ = ["HANDLE_CV", "finish_report_fit", "fit_report", "history_from_report"]
+__all__ = ["HANDLE_CV", "finish_report_fit", "fit_report", "handle_shapes", "history_from_report"]
 
 HANDLE_CV = 1.0
 """Assumed cv of handle times (lognormal) when only their mean is known: published call-center
@@ -138,7 +139,7 @@ def _shares(rep: IntervalReport) -> dict:
     return out
 
 
-def _handle_times(rep: IntervalReport, types: dict) -> dict:
+def _handle_times(rep: IntervalReport, types: dict, shapes: dict | None) -> dict:
     handle, answered = rep.figure("handle_time"), rep.figure("answered")
     if handle is None:
         raise ValueError(
@@ -158,22 +159,37 @@ def _handle_times(rep: IntervalReport, types: dict) -> dict:
         if not n:
             n, mean = overall
             note = "; no handle_time for this type: the report's overall mean"
-        half = 1.959964 * mean * HANDLE_CV / math.sqrt(n)
+        shape = (shapes or {}).get(name) or {}
+        if shape.get("family") in ("exponential", "lognormal", "gamma"):
+            family, cv = shape["family"], float(shape["cv"])
+            said = (
+                f"{family} cv {cv:.3g} from the call log ({shape['n']:,} calls; KS "
+                f"{shape['ks']:.3f})"
+            )
+        else:
+            family, cv = "lognormal", HANDLE_CV
+            said = f"lognormal cv {HANDLE_CV:g} ASSUMED (docs/interval-report.md)"
+        half = 1.959964 * mean * cv / math.sqrt(n)
         out[name] = {
             "n": int(n),
-            "family": "lognormal",
+            "family": family,
             "mean": mean,
             "mean_ci95": [mean - half, mean + half],
-            "cv": HANDLE_CV,
-            "ks": None,
-            "fits_badly": False,
-            "estimator": "mean handle_time weighted by answered calls (OBSERVED); family and cv "
-            f"ASSUMED (lognormal, cv {HANDLE_CV:g}: an interval report has no spread)",
+            "cv": cv,
+            "ks": shape.get("ks") if family == shape.get("family") else None,
+            "fits_badly": bool(shape.get("fits_badly", False)),
+            "estimator": f"mean handle_time weighted by answered calls (OBSERVED); {said}",
             "note": f"OBSERVED mean of {int(n):,} answered calls (95% CI {mean - half:.1f}.."
-            f"{mean + half:.1f} s if cv {HANDLE_CV:g}); lognormal cv {HANDLE_CV:g} ASSUMED "
-            f"(docs/interval-report.md){note}",
+            f"{mean + half:.1f} s at that cv); {said}{note}",
         }
     return {"by_type": out, "after_call_work": None, "min_handle_s": 0.0}
+
+
+def handle_shapes(log: CallLogData, min_handle: float) -> dict:
+    """Handle-time family and cv per call type of a call log (very short calls left out, as
+    the call-log path does): for ``fit_report(..., shapes)``."""
+    short = short_calls(log, min_handle)
+    return fit_handle_times(log.keep(~short) if short.any() else log, min_handle)["by_type"]
 
 
 def _patience(rep: IntervalReport) -> dict:
@@ -372,9 +388,15 @@ def history_from_report(rep: IntervalReport, g: _Grid, start_weekday: int) -> di
     return table
 
 
-def fit_report(rep: IntervalReport, options: FitOptions) -> FitResult:
+def fit_report(
+    rep: IntervalReport, options: FitOptions, shapes: dict | None = None, shapes_from: str = ""
+) -> FitResult:
     """Every estimate from an interval report that needs no simulation (timed by
-    benchmarks/bench_fit.py); ``options.interval`` is ignored for the report's own."""
+    benchmarks/bench_fit.py); ``options.interval`` is ignored for the report's own.
+
+    ``shapes``: handle-time fits per call type from a call log of the same center
+    (``fit_handle_times(...)["by_type"]``, ``--call-log``): their family and cv replace the
+    assumed ones; the means stay the report's."""
     started = time.perf_counter()
     within = rep.service_time if rep.service_time is not None else options.within
     interval = rep.interval
@@ -388,7 +410,7 @@ def fit_report(rep: IntervalReport, options: FitOptions) -> FitResult:
     arrivals = fit_arrivals(cal, np.ones(len(arrivals_at), dtype=bool), interval)
     arrivals["estimator"] = "offered per interval (OBSERVED), mean per open day of each weekday"
     types = _shares(rep)
-    handle = _handle_times(rep, types)
+    handle = _handle_times(rep, types, shapes)
     patience = _patience(rep)
     history = history_from_report(rep, grid, int(cal.weekday[0]))
     agents = _agents(rep, grid, cal, handle, patience, history)
@@ -435,7 +457,9 @@ def fit_report(rep: IntervalReport, options: FitOptions) -> FitResult:
             "arrivals": "observed (offered per interval)",
             "call_type_shares": "observed (offered per type)",
             "handle_time_mean": "observed (handle_time weighted by answered)",
-            "handle_time_shape": f"assumed (lognormal, cv {HANDLE_CV:g})",
+            "handle_time_shape": f"observed in the call log {shapes_from} (types it has)"
+            if shapes
+            else f"assumed (lognormal, cv {HANDLE_CV:g})",
             "after_call_work": "assumed none (not in the report; inside handle_time if counted)",
             "patience": "inferred (exponential: abandons / total time waited)"
             if has["abandoned"]
