@@ -212,6 +212,11 @@ def _spoiled(old: str, new: str) -> str:
         (_spoiled(",10,", ",ten,"), "not a number"),
         (_spoiled(",10,", ",-1,"), "negative"),
         (_spoiled(",10,", ",9.5,"), "not a whole number"),
+        (_spoiled(",200,", ",90000,"), "more than a day"),
+        (
+            HEADER + "\n".join(_rows(2)).replace(",10,8,2,", ",30000000,8,2,"),
+            "offered calls in all",
+        ),
         (_spoiled(",10,", ",5,"), "answered + abandoned exceed offered"),
         (_spoiled(",6,", ",9,"), "answered_within exceeds answered"),
         (HEADER + "\n".join(_rows(10) + _rows(3)), "the same interval"),

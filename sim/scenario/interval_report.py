@@ -54,6 +54,8 @@ CALL_LOG_KEYS = ("arrival", "outcome", "wait")  # the columns that make a file a
 MAX_DAYS = 3660  # a longer span is refused: ten years of history is more than a fit needs
 MAX_CALL_TYPES = 200  # more distinct call types than this: a wrong column mapped as call_type
 MAX_AGENTS = 100_000.0
+MAX_OFFERED = 20_000_000  # offered calls in all: the fit lays one time stamp per call
+MAX_AVERAGE = 86_400.0  # an average handle time or wait of more than a day is a wrong value
 
 
 class ReportMapping(LogMapping):
@@ -200,6 +202,8 @@ def read_interval_report(
             rows.flag(col[f], "empty (offered is required)", empty, t)
         if f == "agents":
             rows.flag(col[f], f"more than {MAX_AGENTS:,.0f} agents", v > MAX_AGENTS, t)
+        if f in AVERAGES:
+            rows.flag(col[f], "more than a day", v > MAX_AVERAGE, t)
     offered = values["offered"]
     zero = lambda f: np.nan_to_num(values[f]) if f in values else np.zeros(n)  # noqa: E731
     if "answered" in values or "abandoned" in values:
@@ -250,6 +254,9 @@ def read_interval_report(
     ok = ~rows.bad
     if not ok.any() or not offered[ok].sum():
         raise ScenarioError([ErrorItem(name, None, "", "the report has no offered call")])
+    if offered[ok].sum() > MAX_OFFERED:
+        message = f"more than {MAX_OFFERED:,} offered calls in all; split the report"
+        raise _error(name, None, col["offered"], message)
     span = (start[ok].max() - start[ok].min()) / DAY
     if span > MAX_DAYS:
         message = f"the report spans {span:,.0f} days (at most {MAX_DAYS:,}); cut it"
