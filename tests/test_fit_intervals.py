@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 from conftest import SCENARIOS, fixture_data, sim_cli, sim_ok, simulated_log
 
@@ -305,6 +306,29 @@ def test_missing_intervals_are_zero_calls_or_gaps(write):
     assert not ((hist["day"] == 8) & (hist["start"] == "09:00")).any()
 
 
+def test_a_report_of_offered_calls_and_handle_times_only(write):
+    """The least a fit can use: no patience (never), agents from the offered load, every
+    back-test figure but offered missing; and Parquet reads as CSV does."""
+    body = "start,offered,handle_time\n" + "".join(
+        f"2024-01-0{d}T{h:02d}:{m:02d}:00,{10 + h},300\n"
+        for d in (1, 8)
+        for h in range(8, 12)
+        for m in (0, 30)
+    )
+    result = fit_report(read_interval_report(write(body, "r.csv")), FitOptions())
+    fit = result.fit
+    assert fit["log"]["figures_missing"] == ["service_level", "abandon_rate", "asa"]
+    assert fit["patience"]["all"]["family"] == "never"
+    agents = fit["agents"]["seen"]
+    assert agents["matched"] == {"abandon_rate": 0, "asa": 0, "load": 8}
+    mon = np.array(agents["groups"]["agents"][0])
+    assert mon[16] == pytest.approx(18 * 300 / 1800) and mon[23] == pytest.approx(21 * 300 / 1800)
+    parquet = write("", "r.parquet")
+    pq.write_table(pacsv.read_csv(write(body, "r2.csv")), parquet)
+    again = read_interval_report(parquet)
+    assert again.start.tolist() == read_interval_report(write(body, "r3.csv")).start.tolist()
+
+
 def test_patience_needs_waits_and_handle_time_is_required(write):
     no_waits = "start,offered,answered,abandoned,handle_time\n" + "".join(
         f"2024-01-01T08:{m}:00,10,8,2,200\n" for m in ("00", "30")
@@ -388,3 +412,35 @@ def test_cli_without_figures_leaves_them_out_of_the_back_test(truth, tmp_path):
     assert fit["agents"]["seen"]["method"].startswith("INFERRED")
     page = (out / "report.html").read_text()
     assert "Observed, inferred, assumed" in page and "inferred (Erlang A" in page
+
+
+@pytest.mark.slow
+def test_cli_does_not_calibrate_without_abandonment_or_asa(write, tmp_path):
+    body = "start,offered,handle_time\n" + "".join(
+        f"2024-01-0{d}T{h:02d}:{m:02d}:00,{10 + h},300\n"
+        for d in (1, 2)
+        for h in range(8, 12)
+        for m in (0, 30)
+    )
+    out = tmp_path / "fit"
+    sim_ok(
+        "fit",
+        write(body, "r.csv"),
+        "--out",
+        out,
+        "--replications",
+        "2",
+        "--quiet",
+        "--no-report",
+        "--workers",
+        "1",
+    )
+    fit = json.loads((out / "fit.json").read_text())
+    assert (
+        fit["agents"]["factor_source"] == "not calibrated: the report has neither abandoned nor asa"
+    )
+    assert "calibration" not in fit["agents"]
+    assert fit["backtest"]["verdict"].endswith(
+        "(not in the report: service_level, abandon_rate, asa)"
+    )
+    sim_ok("validate", out / "scenario.yaml")

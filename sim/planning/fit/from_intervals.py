@@ -259,7 +259,8 @@ def _agents(
         if rep.call_type is not None:
             method += " (the largest of an interval's call-type rows: one pool serves them all)"
     else:
-        return _erlang_a_agents(history, cal, handle, patience, rep.interval)
+        has = {f for f in ("abandoned", "asa") if rep.figure(f) is not None}
+        return _erlang_a_agents(history, cal, handle, patience, rep.interval, has)
     weekday = cal.weekday
     per_weekday = []
     for w in range(7):
@@ -268,7 +269,9 @@ def _agents(
     return {"seen": {"groups": {"agents": per_weekday}, "method": method}}
 
 
-def _erlang_a_agents(history: dict, cal, handle: dict, patience: dict, interval: float) -> dict:
+def _erlang_a_agents(
+    history: dict, cal, handle: dict, patience: dict, interval: float, has: set[str]
+) -> dict:
     """Agents per weekday x slot that make Erlang A (M/M/n+M, steady state within the interval)
     give the slot's observed abandonment (its ASA when it has fewer than
     :data:`MIN_CALLS_TO_MATCH` abandons, the offered load when it has too few answers too),
@@ -295,9 +298,13 @@ def _erlang_a_agents(history: dict, cal, handle: dict, patience: dict, interval:
         rate, load = offered / interval, offered * mean_handle / interval
         calls = offered * days_of[wd]
         metric = "load"
-        if calls * fig["abandon_rate"] >= MIN_CALLS_TO_MATCH and math.isfinite(mean_patience):
+        if (
+            "abandoned" in has
+            and calls * fig["abandon_rate"] >= MIN_CALLS_TO_MATCH
+            and math.isfinite(mean_patience)
+        ):
             metric = "abandon_rate"
-        elif calls * (1 - fig["abandon_rate"]) >= MIN_CALLS_TO_MATCH and math.isfinite(fig["asa"]):
+        elif "asa" in has and calls * (1 - fig["abandon_rate"]) >= MIN_CALLS_TO_MATCH:
             metric = "asa"
         matched[metric] += 1
         n = max(load, 1.0)
