@@ -17,7 +17,9 @@ from typing import ClassVar
 import numpy as np
 
 from sim.scenario.calllog import (
+    ABANDONED,
     ANSWERED,
+    SELF_SERVED,
     CallLogData,
     Labels,
     LogMapping,
@@ -296,7 +298,7 @@ def report_from_calls(
     the distinct agents answering in the interval when the log names them. For tests and to
     compare a call-log fit with a report fit of the same traffic.
     """
-    queued = data.outcome != 1  # self-served calls never asked for an agent
+    queued = data.outcome != SELF_SERVED  # never asked for an agent
     slot = (data.arrival // int(interval)).astype(np.int64)
     ctype = data.labels.get("call_type")
     codes = ctype.codes if ctype is not None else np.zeros(len(data), dtype=np.int32)
@@ -307,7 +309,7 @@ def report_from_calls(
     sub = lambda a: a[queued]  # noqa: E731
     add = lambda w: np.bincount(inv, weights=w, minlength=len(keys))  # noqa: E731
     answered = sub(data.outcome) == ANSWERED
-    abandoned = sub(data.outcome) == 3
+    abandoned = sub(data.outcome) == ABANDONED
     wait = sub(data.wait)
     n_ans, n_ab = add(answered * 1.0), add(abandoned * 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
