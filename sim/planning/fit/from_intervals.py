@@ -7,8 +7,8 @@ What each figure rests on differs, and ``fit["provenance"]`` says it per figure:
   time (``handle_time`` weighted by ``answered``), agents (``agents``, when the report has it);
 - *inferred*: exponential patience, abandonments / total time waited, the total being
   answered x ASA + abandoned x abandon wait (the censored-data MLE of the call-log path, which
-  needs only these sums; Mandelbaum & Zeltyn), and, without ``agents``, the mean agents busy
-  (answered x handle time / interval) scaled by the calibrated factor;
+  needs only these sums; Mandelbaum & Zeltyn), and, without ``agents``, the agents at which
+  Erlang A gives each weekday-interval's abandonment (or ASA), scaled by the calibrated factor;
 - *assumed*: the shape of handle times (lognormal, cv :data:`HANDLE_CV`), one customer tier,
   no redial flow (repeat calls are inside ``offered``: a report cannot tell them apart).
 
@@ -41,8 +41,9 @@ from sim.scenario.units import DAY, WEEKDAYS, format_clock
 __all__ = ["HANDLE_CV", "finish_report_fit", "fit_report", "handle_shapes", "history_from_report"]
 
 HANDLE_CV = 1.0
-"""Assumed cv of handle times (lognormal) when only their mean is known: published call-center
-logs show lognormal talk times with cv near 1 (Brown et al. 2005: 0.9-1.1 per service type)."""
+"""Assumed cv of handle times (lognormal) when only their mean is known: the exponential's, which
+Erlang models assume; real talk times are lognormal (Brown et al. 2005) with cv near or a little
+above 1 (the Anonymous Bank month: 1.1 to 1.35 for its large call types)."""
 
 MIN_CALLS_TO_MATCH = 5  # abandons (answers) a slot needs before Erlang A matches its rate (ASA)
 _FIGURE_COLUMNS = {
@@ -54,7 +55,7 @@ _FIGURE_COLUMNS = {
 
 @dataclasses.dataclass
 class _Grid:
-    """The report laid on the calendar: per day x slot, per call type."""
+    """The report laid on the calendar (days from the first call's, slots of the day)."""
 
     rows_day: np.ndarray  # per row, 0-based day
     rows_slot: np.ndarray  # per row, slot of the day
