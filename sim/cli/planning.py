@@ -446,14 +446,18 @@ def size(
 @click.option("--map", "mapping", type=click.Path(), help="mapping file for other exports")
 @click.option(
     "--interval",
-    default="30min",
-    show_default=True,
     metavar="DURATION",
-    help="interval of the profile",
+    help="interval of the profile [call log: 30min; interval report: its own spacing]",
 )
 @click.option("--out", type=click.Path(file_okay=False), help="results folder")
 @click.option(
-    "--within", default="20s", show_default=True, metavar="DURATION", help="service-level threshold"
+    "--within",
+    "--service-time",
+    "within",
+    default="20s",
+    show_default=True,
+    metavar="DURATION",
+    help="service-level threshold (an interval report's service_time column wins)",
 )
 @click.option(
     "--min-handle",
@@ -468,6 +472,12 @@ def size(
     show_default=True,
     metavar="DURATION",
     help="a customer's call within this of their previous call is a redial",
+)
+@click.option(
+    "--call-log",
+    "shape_log",
+    type=click.Path(),
+    help="interval report: a call log of the same center for the handle times' shape",
 )
 @click.option("--no-calibrate", is_flag=True, help="skip calibrating agents by simulation")
 @click.option(
@@ -496,6 +506,7 @@ def fit(
     within,
     min_handle,
     redial_window,
+    shape_log,
     no_calibrate,
     replications,
     max_days,
@@ -504,25 +515,38 @@ def fit(
     quiet,
     no_report,
 ) -> None:
-    """Fit a scenario to the call log LOG (CSV or Parquet; docs/call-log.md, docs/fit.md).
+    """Fit a scenario to the call log or interval report LOG (CSV or Parquet; docs/call-log.md,
+    docs/interval-report.md, docs/fit.md), told apart by their columns.
 
     Writes scenario.yaml (runnable as is, every number commented with its source), fit.json
     (every estimate with sample size, estimator and interval), backtest.csv and report.html.
     """
     from sim.experiments.executors import default_workers
+    from sim.planning.fit.from_intervals import finish_report_fit, fit_report, handle_shapes
     from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
-    from sim.scenario.calllog import load_mapping, read_call_log
+    from sim.scenario import interval_report as ir
+    from sim.scenario.calllog import CallLogData, LogMapping, load_mapping, read_call_log
 
-    step = duration_option(interval, "--interval")
+    step = duration_option(interval or "30min", "--interval")
     if step < 60 or 86400 % step:
         fail(f"error: --interval must divide a day and be at least 1min, got {interval}")
     try:
-        spec = load_mapping(mapping) if mapping else None
-        data = read_call_log(log, spec)
+        data: ir.IntervalReport | CallLogData
+        spec: LogMapping | None
+        if ir.file_kind(log, mapping) == "intervals":
+            spec = ir.load_report_mapping(mapping) if mapping else None
+            data = ir.read_interval_report(log, spec, step if interval else None)
+        else:
+            spec = load_mapping(mapping) if mapping else None
+            data = read_call_log(log, spec)
+        if shape_log and not isinstance(data, ir.IntervalReport):
+            fail(f"error: --call-log is for an interval report; {log} is a call log")
+        beside = read_call_log(shape_log) if shape_log else None
     except ScenarioError as exc:
         fail(f"error: {exc}")
+    report_kind = isinstance(data, ir.IntervalReport)
     options = FitOptions(
-        interval=step,
+        interval=data.interval if isinstance(data, ir.IntervalReport) else step,
         within=duration_option(within, "--within"),
         min_handle=duration_option(min_handle, "--min-handle"),
         redial_window=duration_option(redial_window, "--redial-window"),
@@ -531,11 +555,16 @@ def fit(
     say = None if quiet else (lambda line: click.echo(line, err=True))
     folder = out_folder(out, f"fit-{Path(log).stem}")
     try:
-        result = fit_log(data, options)
+        if isinstance(data, ir.IntervalReport):
+            shapes = handle_shapes(beside, options.min_handle) if beside is not None else None
+            result = fit_report(data, options, shapes, Path(shape_log).name if shape_log else "")
+        else:
+            result = fit_log(data, options)
         if say:
-            say(f"read and fitted {len(data):,} calls in {result.fit['fit_seconds']:.1f} s")
+            what = "interval rows" if report_kind else "calls"
+            say(f"read and fitted {len(data):,} {what} in {result.fit['fit_seconds']:.1f} s")
         folder.mkdir(parents=True, exist_ok=True)
-        finish_fit(
+        (finish_report_fit if report_kind else finish_fit)(
             result,
             folder,
             calibrate=not no_calibrate,

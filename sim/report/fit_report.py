@@ -298,6 +298,9 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
         f"<h2>Agents</h2><p>{html.escape(agents['seen']['method'])}; factor "
         f"{_n(agents.get('factor'))}: {html.escape(agents.get('factor_source', ''))}.</p>"
     )
+    if fit.get("provenance"):  # a fit from an interval report: what rests on what
+        parts.append("<h2>Observed, inferred, assumed</h2>")
+        parts.append(_table(["figure", "source"], [list(kv) for kv in fit["provenance"].items()]))
     scenario = folder / "scenario.yaml"
     if scenario.exists():
         text = scenario.read_text(encoding="utf-8")

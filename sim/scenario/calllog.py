@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pydantic
@@ -53,6 +53,8 @@ _CLOCK = r"^\s*[0-9]+:[0-5]?[0-9](:[0-5]?[0-9](\.[0-9]*)?)?\s*$"
 class LogMapping(Model):
     """How an export that is not in the generic format maps onto it (``--map FILE``)."""
 
+    fields: ClassVar[tuple[str, ...]] = FIELDS  # what ``columns`` may name
+
     columns: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description="field -> the export's column, or a list of columns joined with a space",
@@ -79,8 +81,8 @@ class LogMapping(Model):
     @classmethod
     def _known_fields(cls, v):
         for key, cols in v.items():
-            if key not in FIELDS:
-                raise ValueError(f"unknown field '{key}'; fields: {', '.join(FIELDS)}")
+            if key not in cls.fields:
+                raise ValueError(f"unknown field '{key}'; fields: {', '.join(cls.fields)}")
             if isinstance(cols, list) and (not cols or len(cols) > 4):
                 raise ValueError(f"{key}: give 1 to 4 columns to join")
         return v
@@ -90,13 +92,13 @@ class LogMapping(Model):
         return [cols] if isinstance(cols, str) else list(cols)
 
 
-def load_mapping(path: str | Path) -> LogMapping:
+def load_mapping(path: str | Path, kind: type[LogMapping] | None = None) -> LogMapping:
     """Read and validate a mapping file; errors name the file, line and key."""
     data, smap = load_yaml(path)
     try:
-        return LogMapping.model_validate(data)
+        return (kind or LogMapping).model_validate(data)
     except pydantic.ValidationError as exc:
-        raise validation_error(exc, smap, LogMapping) from None
+        raise validation_error(exc, smap, kind or LogMapping) from None
 
 
 @dataclass
@@ -267,6 +269,32 @@ class _Rows:
             for r, c, reason, v in firsts[:MAX_EXAMPLES]
         ]
         return dropped, examples
+
+    def refuse_if_too_many(self, dropped: dict[str, int]) -> None:
+        """Raise, with the counts by reason and the first rows, above :data:`MAX_BAD_SHARE`."""
+        n_bad, n = int(self.bad.sum()), self.n
+        if not n or n_bad <= MAX_BAD_SHARE * n:
+            return
+        counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
+        summary = ErrorItem(
+            self.source,
+            None,
+            "rows",
+            f"{n_bad:,} of {n:,} rows cannot be used (more than {MAX_BAD_SHARE:.0%}): "
+            f"{counts}; the first offending rows follow",
+        )
+        raise ScenarioError(
+            [summary]
+            + [  # one item per offending row: the line (CSV) or row (Parquet) and column
+                ErrorItem(
+                    self.source,
+                    r + 2 if self.csv else None,
+                    f"column '{c}'" if self.csv else f"row {r + 1}: column '{c}'",
+                    f"{reason} ({_show(v)})",
+                )
+                for r, c, reason, v in self.first_rows
+            ]
+        )
 
 
 def _text(table, cols: list[str]):
@@ -439,28 +467,7 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
     skip = outcome == 0  # mapped to skip: left out on purpose, counted, not an error
     ok = ~rows.bad & ~skip
     dropped, examples = rows.report()
-    n_bad = int(rows.bad.sum())
-    if n and n_bad > MAX_BAD_SHARE * n:
-        counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
-        summary = ErrorItem(
-            name,
-            None,
-            "rows",
-            f"{n_bad:,} of {n:,} rows cannot be used (more than {MAX_BAD_SHARE:.0%}): "
-            f"{counts}; the first offending rows follow",
-        )
-        raise ScenarioError(
-            [summary]
-            + [  # one item per offending row: the line (CSV) or row (Parquet) and column
-                ErrorItem(
-                    name,
-                    r + 2 if rows.csv else None,
-                    f"column '{c}'" if rows.csv else f"row {r + 1}: column '{c}'",
-                    f"{reason} ({_show(v)})",
-                )
-                for r, c, reason, v in rows.first_rows
-            ]
-        )
+    rows.refuse_if_too_many(dropped)
     if skip.any():
         dropped["outcome: mapped to skip"] = int((skip & ~rows.bad).sum())
     if not ok.any():

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "FAMILIES",
     "censored_family_fit",
+    "exponential_from_totals",
     "exponential_patience",
     "fit_family",
     "kaplan_meier",
@@ -176,13 +177,18 @@ def exponential_patience(wait: np.ndarray, abandoned: np.ndarray) -> dict:
     chi-square with 2 x abandons degrees of freedom (exact for type-II censoring, the usual
     approximation here; Lawless, *Statistical Models and Methods for Lifetime Data*, 2.4.1).
     """
+    return exponential_from_totals(float(wait.sum()), int(abandoned.sum()), len(wait))
+
+
+def exponential_from_totals(total: float, d: int, n: int) -> dict:
+    """:func:`exponential_patience` from its sufficient statistics: total time waited by all
+    ``n`` queued calls and ``d`` abandons (all an interval report gives; Mandelbaum & Zeltyn)."""
     from scipy import stats
 
-    total, d = float(wait.sum()), int(abandoned.sum())
     out: dict[str, Any] = {
-        "n": len(wait),
+        "n": n,
         "abandoned": d,
-        "censored_share": 1 - d / len(wait) if len(wait) else None,
+        "censored_share": 1 - d / n if n else None,
         "estimator": "exponential MLE: total time waited / abandons (right-censored)",
     }
     if d == 0:

@@ -60,11 +60,12 @@ class FitResult:
     """The estimates (``fit``, JSON-ready) and what the simulation steps added."""
 
     fit: dict
-    data: CallLogData
+    data: CallLogData | None  # None when fitted from an interval report
     calendar: LogCalendar
     scenario: dict | None = None
     comments: dict | None = None
     backtest_rows: list[dict] | None = None
+    history: dict | None = None  # the back-test's history table, when not built from ``data``
 
 
 def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
@@ -154,7 +155,10 @@ def finish_fit(
     sim_days = min(days, max_days)
     if fit["arrivals"]["profile_by_weekday"]:
         write_atomic(folder / "arrivals.csv", arrivals_csv(fit))
-    hist = cb.history_table(result.data, cal, fit["interval_s"], fit["within_s"])
+    hist = result.history
+    if hist is None:
+        assert result.data is not None, "a fit has a call log or a history table"
+        hist = cb.history_table(result.data, cal, fit["interval_s"], fit["within_s"])
     open_days = np.flatnonzero(cal.open[:sim_days]) + 1
     history = cb.history_overall(hist, open_days)
 

@@ -138,7 +138,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
         if entry["handle_time"] == {"dist": "exponential"}:
             entry["handle_time"] = {"dist": "exponential", "mean": DEFAULT_HANDLE}
         c[("call_types", t, "share")] = f"{e['calls']:,} first calls{_ci(e, 'share_ci95')}"
-        c[("call_types", t, "handle_time")] = (
+        c[("call_types", t, "handle_time")] = h.get("note") or (
             (
                 ("" if own else "too few answered calls of this type: all answered calls' ")
                 + f"{h.get('family')} by AIC of {h.get('n', 0):,} answered calls; mean"

@@ -1,0 +1,339 @@
+"""Interval reports as untrusted input: counts and averages per interval and queue (an ACD's or
+WFM tool's export), the history most centers have instead of per-call records.
+
+The same rules as call logs (:mod:`sim.scenario.calllog`, whose CSV/Parquet reading, mapping
+file and number/time parsing are reused): clear one-line errors with file, line and column;
+unusable rows counted by reason, more than ``MAX_BAD_SHARE`` of them refuse the report; bounds
+on rows, days and labels. Figures that contradict each other (more answered plus abandoned than
+offered) are unusable rows, not silently clipped. The format is in ``docs/interval-report.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from sim.scenario.calllog import (
+    ABANDONED,
+    ANSWERED,
+    SELF_SERVED,
+    CallLogData,
+    Labels,
+    LogMapping,
+    _check_text,
+    _encode,
+    _error,
+    _parse_numbers,
+    _parse_times,
+    _read_table,
+    _Rows,
+    _show,
+    _text,
+    load_mapping,
+)
+from sim.scenario.units import DAY
+from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml
+
+__all__ = [
+    "COUNTS",
+    "REPORT_FIELDS",
+    "IntervalReport",
+    "ReportMapping",
+    "file_kind",
+    "load_report_mapping",
+    "read_interval_report",
+    "report_from_calls",
+]
+
+REQUIRED = ("start", "offered")
+COUNTS = ("offered", "answered", "abandoned", "answered_within")  # calls: whole numbers
+AVERAGES = ("handle_time", "asa", "abandon_wait")  # seconds (clock text with durations: clock)
+REPORT_FIELDS = (*REQUIRED, "call_type", *COUNTS[1:], "service_time", *AVERAGES, "agents")
+CALL_LOG_KEYS = ("arrival", "outcome", "wait")  # the columns that make a file a call log
+MAX_DAYS = 3660  # a longer span is refused: ten years of history is more than a fit needs
+MAX_CALL_TYPES = 200  # more distinct call types than this: a wrong column mapped as call_type
+MAX_AGENTS = 100_000.0
+MAX_OFFERED = 20_000_000  # offered calls in all: the fit lays one time stamp per call
+MAX_AVERAGE = 86_400.0  # an average handle time or wait of more than a day is a wrong value
+
+
+class ReportMapping(LogMapping):
+    """A mapping file for an interval report: ``columns`` names this format's fields."""
+
+    fields: ClassVar[tuple[str, ...]] = REPORT_FIELDS
+
+
+def load_report_mapping(path: str | Path) -> LogMapping:
+    """Read and validate a mapping file for an interval report (errors name file, line, key)."""
+    return load_mapping(path, ReportMapping)
+
+
+def _header(path: Path, delimiter: str) -> list[str]:
+    """Column names of a CSV (first line) or Parquet file, without reading the rows."""
+    if not path.is_file():
+        problem = "not a regular file" if path.exists() else "file not found"
+        raise ScenarioError([ErrorItem(str(path), None, "", problem)])
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            message = f"cannot read the file: {str(exc).splitlines()[0][:120]}"
+            raise ScenarioError([ErrorItem(str(path), None, "", message)]) from None
+    _check_text(path, str(path))
+    with open(path, "rb") as fh:
+        first = fh.read(1 << 16).decode("utf-8-sig", errors="replace").splitlines()
+    return [h.strip().strip('"') for h in next(iter(first), "").split(delimiter)]
+
+
+def file_kind(path: str | Path, mapping_file: str | Path | None = None) -> str:
+    """``"intervals"`` for an interval report, ``"calls"`` for a call log (the default).
+
+    A mapping whose ``columns`` name ``start`` or ``offered`` means a report, one naming
+    ``arrival``, ``outcome`` or ``wait`` a call log; otherwise the header decides: ``start`` and
+    ``offered`` without ``arrival`` is a report.
+    """
+    mapping: dict = {}
+    if mapping_file is not None:
+        data, _ = load_yaml(mapping_file)
+        mapping = data if isinstance(data, dict) else {}
+    given = mapping.get("columns")
+    columns: dict = given if isinstance(given, dict) else {}
+    if any(k in columns for k in REQUIRED):
+        return "intervals"
+    if any(k in columns for k in CALL_LOG_KEYS):
+        return "calls"
+    delimiter = mapping.get("delimiter") if isinstance(mapping.get("delimiter"), str) else ","
+    have = set(_header(Path(path), delimiter or ","))
+    return "intervals" if set(REQUIRED) <= have and "arrival" not in have else "calls"
+
+
+@dataclass
+class IntervalReport:
+    """The usable rows of an interval report as numpy columns, and what was left out.
+
+    Optional figures absent from the report are None; an empty cell is NaN.
+    """
+
+    source: str
+    rows_read: int
+    interval: float  # s, the report's (from the spacing of ``start``, or given)
+    start: np.ndarray  # int64 seconds since 1970-01-01 00:00, local time as written
+    offered: np.ndarray
+    call_type: Labels | None
+    figures: dict[str, np.ndarray] = field(default_factory=dict)  # answered, asa, agents, ...
+    service_time: float | None = None  # s, from the column (one value for the whole report)
+    writes_empty_rows: bool = False  # the export writes intervals with no call (offered 0)
+    dropped: dict[str, int] = field(default_factory=dict)
+    examples: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def figure(self, name: str) -> np.ndarray | None:
+        return self.figures.get(name)
+
+
+def _spacing(start: np.ndarray) -> float:
+    """The most common gap between consecutive distinct starts of one day (exports omit empty
+    intervals, so the smallest or the greatest common gap would be fooled by a stray row)."""
+    stamps = np.unique(start)
+    gaps = np.diff(stamps)
+    gaps = gaps[(gaps > 0) & (gaps < DAY) & (stamps[1:] // DAY == stamps[:-1] // DAY)]
+    if not len(gaps):
+        return 0.0
+    values, counts = np.unique(gaps, return_counts=True)
+    return float(values[np.argmax(counts)])
+
+
+def read_interval_report(
+    path: str | Path, mapping: LogMapping | None = None, interval: float | None = None
+) -> IntervalReport:
+    """Read an interval report (CSV or Parquet, generic format or through ``mapping``).
+
+    ``interval`` (s): the report's interval; by default read from the spacing of ``start``.
+    Raises :class:`ScenarioError` (file, line, column, what is allowed) for a report that
+    cannot be used.
+    """
+    path, mapping = Path(path), mapping or ReportMapping()
+    name = str(path)
+    sources = {f: mapping.source(f) for f in REPORT_FIELDS}
+    wanted = sorted({c for cols in sources.values() for c in cols})
+    table, have, is_csv = _read_table(path, mapping, wanted)
+    for f in REQUIRED:
+        missing = [c for c in sources[f] if c not in have]
+        if missing:
+            found = ", ".join(_show(h) for h in have[:12]) + (" ..." if len(have) > 12 else "")
+            raise _error(
+                name,
+                1 if is_csv else None,
+                missing[0],
+                f"required column for '{f}' is missing (an interval report has start and "
+                f"offered, docs/interval-report.md); the header has {found}",
+            )
+    present = {f: cols for f, cols in sources.items() if all(c in have for c in cols)}
+    col = {f: ",".join(cols) for f, cols in present.items()}
+    n = table.num_rows
+    rows = _Rows(n, name, is_csv)
+
+    text = _text(table, present["start"])
+    start, bad_time = _parse_times(text, mapping.time_format)
+    allowed = mapping.time_format or "ISO 8601 like 2003-03-03T07:00:00"
+    rows.flag(col["start"], f"not a date-time ({allowed})", bad_time, text)
+
+    clock = mapping.durations == "clock"
+    values: dict[str, np.ndarray] = {}
+    texts: dict = {}
+    for f in (*COUNTS, "service_time", *AVERAGES, "agents"):
+        if f not in present:
+            continue
+        t = _text(table, present[f])
+        v, empty, bad = _parse_numbers(t, clock and f in (*AVERAGES, "service_time"))
+        texts[f] = t
+        values[f] = v
+        rows.flag(col[f], "not a number", bad, t)
+        rows.flag(col[f], "negative", v < 0, t)
+        if f in COUNTS:
+            rows.flag(col[f], "not a whole number of calls", np.abs(v - np.round(v)) > 1e-6, t)
+        if f == "offered":
+            rows.flag(col[f], "empty (offered is required)", empty, t)
+        if f == "agents":
+            rows.flag(col[f], f"more than {MAX_AGENTS:,.0f} agents", v > MAX_AGENTS, t)
+        if f in AVERAGES:
+            rows.flag(col[f], "more than a day", v > MAX_AVERAGE, t)
+    offered = values["offered"]
+    zero = lambda f: np.nan_to_num(values[f]) if f in values else np.zeros(n)  # noqa: E731
+    if "answered" in values or "abandoned" in values:
+        over = zero("answered") + zero("abandoned") > offered + 1e-9
+        which = ",".join(col[f] for f in ("answered", "abandoned") if f in col)
+        rows.flag(which, "answered + abandoned exceed offered", over, texts["offered"])
+    if "answered_within" in values:
+        cap = values["answered"] if "answered" in values else offered
+        over = np.nan_to_num(values["answered_within"]) > np.nan_to_num(cap, nan=np.inf) + 1e-9
+        capped = "answered" if "answered" in values else "offered"
+        rows.flag(col["answered_within"], f"answered_within exceeds {capped}", over, texts[capped])
+
+    ok = ~rows.bad
+    spacing = _spacing(start[ok])
+    step = float(interval) if interval else spacing
+    if interval and spacing and interval % spacing:
+        message = (
+            f"the report's intervals are {spacing / 60:g} min apart: --interval must be a "
+            f"multiple of that, got {interval / 60:g} min"
+        )
+        raise _error(name, None, col["start"], message)
+    if not step or step < 60 or DAY % step:
+        what = f"{step:g} s" if step else "no two intervals on one day"
+        message = (
+            f"cannot tell the interval from the spacing of start ({what}); give it with "
+            "--interval (it must divide a day and be at least 1min)"
+        )
+        raise _error(name, None, col["start"], message)
+    if not interval:  # read from the spacing: a row off that grid is a wrong row
+        rows.flag(col["start"], f"not on the {step / 60:g}-minute grid", start % step != 0, text)
+    types = None
+    if "call_type" in present:
+        codes, names = _encode(_text(table, present["call_type"]))
+        if len(names) > MAX_CALL_TYPES:
+            message = f"{len(names):,} distinct call types (at most {MAX_CALL_TYPES})"
+            raise _error(name, None, col["call_type"], message)
+        names = [v.strip() or "unknown" for v in names]
+        types = Labels(codes, names)
+    key = start.astype(np.int64) * (MAX_CALL_TYPES + 1)
+    key = key + (types.codes if types is not None else 0)
+    order = np.argsort(key, kind="stable")
+    seen_before = np.zeros(n, dtype=bool)
+    seen_before[order[1:]] = key[order[1:]] == key[order[:-1]]
+    rows.flag(col["start"], "the same interval (and call type) twice", seen_before, text)
+
+    dropped, examples = rows.report()
+    rows.refuse_if_too_many(dropped)
+    ok = ~rows.bad
+    if not ok.any() or not offered[ok].sum():
+        raise ScenarioError([ErrorItem(name, None, "", "the report has no offered call")])
+    if offered[ok].sum() > MAX_OFFERED:
+        message = f"more than {MAX_OFFERED:,} offered calls in all; split the report"
+        raise _error(name, None, col["offered"], message)
+    span = (start[ok].max() - start[ok].min()) / DAY
+    if span > MAX_DAYS:
+        message = f"the report spans {span:,.0f} days (at most {MAX_DAYS:,}); cut it"
+        raise _error(name, None, col["start"], message)
+    service_time = None
+    if "service_time" in values:
+        given = np.unique(values["service_time"][ok & ~np.isnan(values["service_time"])])
+        if len(given) > 1:
+            message = (
+                f"several service-level thresholds ({', '.join(f'{v:g}' for v in given[:5])} s);"
+                " a report holds one (split it)"
+            )
+            raise _error(name, None, col["service_time"], message)
+        service_time = float(given[0]) if len(given) else None
+    return IntervalReport(
+        name,
+        n,
+        step,
+        start[ok],
+        offered[ok],
+        Labels(types.codes[ok], types.names) if types is not None else None,
+        {f: v[ok] for f, v in values.items() if f not in ("offered", "service_time")},
+        service_time,
+        bool((offered[ok] == 0).any()),
+        dropped,
+        examples,
+    )
+
+
+def report_from_calls(
+    data: CallLogData, interval: float, within: float, agents: dict | None = None
+) -> dict[str, np.ndarray]:
+    """The interval report of a call log: one row per interval and call type with calls.
+
+    Intervals with no call are left out, as most exports do. ``agents`` (``{start: n}``, start
+    in seconds as in ``data.arrival``) fills the ``agents`` column; without it the column holds
+    the distinct agents answering in the interval when the log names them. For tests and to
+    compare a call-log fit with a report fit of the same traffic.
+    """
+    queued = data.outcome != SELF_SERVED  # never asked for an agent
+    slot = (data.arrival // int(interval)).astype(np.int64)
+    ctype = data.labels.get("call_type")
+    codes = ctype.codes if ctype is not None else np.zeros(len(data), dtype=np.int32)
+    names = ctype.names if ctype is not None else ["all"]
+    width = len(names) + 1
+    key = slot * width + codes + 1
+    keys, inv = np.unique(key[queued], return_inverse=True)
+    sub = lambda a: a[queued]  # noqa: E731
+    add = lambda w: np.bincount(inv, weights=w, minlength=len(keys))  # noqa: E731
+    answered = sub(data.outcome) == ANSWERED
+    abandoned = sub(data.outcome) == ABANDONED
+    wait = sub(data.wait)
+    n_ans, n_ab = add(answered * 1.0), add(abandoned * 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {
+            "start": (keys // width) * int(interval),
+            "call_type": np.array(names, dtype=object)[keys % width - 1],
+            "offered": add(np.ones(len(inv))).astype(np.int64),
+            "answered": n_ans.astype(np.int64),
+            "abandoned": n_ab.astype(np.int64),
+            "answered_within": add(answered & (wait <= within)).astype(np.int64),
+            "service_time": np.full(len(keys), within),
+            "handle_time": add(np.where(answered, sub(data.handle), 0.0)) / n_ans,
+            "asa": add(np.where(answered, wait, 0.0)) / n_ans,
+            "abandon_wait": add(np.where(abandoned, wait, 0.0)) / n_ab,
+        }
+    slots = keys // width
+    if agents is not None:
+        out["agents"] = np.array([agents.get(int(s) * int(interval), np.nan) for s in slots])
+    elif "agent" in data.labels:
+        who = data.labels["agent"].codes[queued]
+        mine = answered & (who >= 0)
+        answer_slot = ((sub(data.arrival) + wait) // int(interval)).astype(np.int64)
+        pairs = np.unique(answer_slot[mine] * (len(data.labels["agent"].names) + 1) + who[mine])
+        per_slot = np.unique(pairs // (len(data.labels["agent"].names) + 1), return_counts=True)
+        seen = dict(zip(per_slot[0].tolist(), per_slot[1].tolist(), strict=True))
+        out["agents"] = np.array([seen.get(int(s), 0) for s in slots], dtype=float)
+    return out
