@@ -116,8 +116,8 @@ def test_the_command_line_reads_the_current_folders_tree_when_the_file_lies_in_i
     (tmp_path / "proj" / "sc" / "link.csv").symlink_to(tmp_path / "outside.csv")
     old = "{dist: exponential, mean: 3min}"
     up = tiny(write, old, "{dist: empirical, file: ../shared/aht.csv}", name="proj/sc/up.yaml")
-    far = tiny(write, old, "{dist: empirical, file: ../../outside.csv}", name="proj/sc/far.yaml")
-    link = tiny(write, old, "{dist: empirical, file: link.csv}", name="proj/sc/link.yaml")
+    tiny(write, old, "{dist: empirical, file: ../../outside.csv}", name="proj/sc/far.yaml")
+    tiny(write, old, "{dist: empirical, file: link.csv}", name="proj/sc/link.yaml")
     monkeypatch.chdir(tmp_path / "proj")
     assert invoke("validate", "sc/up.yaml").exit_code == 0
     for path in ("sc/far.yaml", "sc/link.yaml"):
