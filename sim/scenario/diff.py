@@ -120,7 +120,7 @@ def day_span(days: list[str]) -> str:
             runs[-1].append(i)
         else:
             runs.append([i])
-    parts = []
+    parts: list[str] = []
     for run in runs:
         names = [WEEKDAYS[i] for i in run]
         parts += [f"{names[0]}-{names[-1]}"] if len(run) > 2 else names
