@@ -169,6 +169,18 @@ def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None
             "status": "met" if n and ok == n else "missed",
         }
         rows.append(row)
+        if e.get("intervals_missed") and not e["misses"]:
+            misses.append(
+                {
+                    "kpi": k,
+                    "target": target,
+                    "when": "no time of day clearly misses",
+                    "days": "–",
+                    "intervals": e["intervals_missed"],
+                    "clearly": 0,
+                    "worst": row["worst"],
+                }
+            )
         for m in e["misses"]:
             misses.append(
                 {
