@@ -795,3 +795,29 @@ def test_compare_overlay_leaves_out_abandonment_nobody_has(tmp_path):
     assert sink.panels == ["service level", "agents on duty"]
     overlay({"a": table(0.0), "b": table(0.02)}, sink, {})
     assert sink.panels == ["service level", "abandon rate", "agents on duty"]
+
+
+def test_the_scenario_block_cuts_long_lists_and_keeps_the_rest(tmp_path):
+    """Issue 26: an arrivals file's 850 rows made the run report 16,000 px long."""
+    from ruamel.yaml import YAML
+
+    from sim.report.html import shortened
+
+    folder = run_folder(tiny(), tmp_path / "run")
+    text = (folder / "scenario.yaml").read_text()
+    rows = "".join(f"  - - {d}\n    - {t * 1800.0}\n    - 5.0\n" for d in (1, 2) for t in range(48))
+    assert "  rows: []\n" in text  # no arrivals file: give it 96 rows
+    text = text.replace("  rows: []\n", "  rows:\n" + rows, 1)
+    (folder / "scenario.yaml").write_text(text)
+    short = shortened(text)
+    assert short.count("\n") < text.count("\n") - 90 * 3
+    assert "  - - 1\n    - 7200.0\n    - 5.0\n  # … 91 more items, in the results" in short
+    assert "14400.0" not in short and short.endswith("\n")
+    assert shortened(short) == short  # short lists (the 3 items of a row) stay whole
+    loaded = YAML(typ="safe", pure=True).load(short)
+    assert len(loaded["arrivals"]["rows"]) == 5 and loaded["name"] == "tiny"
+    page = build_report(folder).read_text()
+    block = page[page.index('<section id="scenario">') :]
+    assert "# … 91 more items" in block and "14400.0" not in block
+    assert "within: 20.0" in block  # what follows the long list is shown
+    assert "14400.0" in (folder / "scenario.yaml").read_text()  # the file stays whole
