@@ -95,7 +95,7 @@ def _day_steps(staffing: object, day: str) -> list[tuple[float, int]]:
         previous = plan
     if not isinstance(plan, dict):
         return [(0.0, int(plan))]  # type: ignore[call-overload]
-    steps = [(parse_clock(k), int(v)) for k, v in plan.items()]
+    steps = sorted((parse_clock(k), int(v)) for k, v in plan.items())
     if steps[0][0] > 0:
         carried = previous if not isinstance(previous, dict) else list(previous.values())[-1]
         steps.insert(0, (0.0, int(carried)))
