@@ -55,13 +55,14 @@ def test_counts_shares_and_worst_intervals():
 
 
 def test_misses_merge_times_of_day_and_wrap_past_midnight():
-    a = attainment(table(), {"service_level": {"at_least": 0.85}})
+    a = attainment(table(), {"service_level": {"at_least": 0.85}}, interval=6 * 3600)
     misses = a["targets"][0]["misses"]
-    # 18:00 and 00:00 are neighbours in this day of three slots: one run 18:00-12:00
+    # 18:00 goes on into 00:00 past midnight: one run, ending with the 00:00 interval at 06:00
+    # (not at the next start, 12:00, which meets)
     assert misses == [
         {
             "from": "18:00",
-            "to": "12:00",
+            "to": "06:00",
             "slots": 2,
             "intervals_missed": 3,
             "intervals": 3,
@@ -218,3 +219,61 @@ def test_run_prints_daily_targets_day_by_day(tmp_path):
             assert f"missed on {e['days_missed']} of {e['days']} days" in html
     assert 'id="day-attainment-table"' in html
     assert html.index('id="day-attainment"') < html.index('id="kpis"')
+
+
+def _day(values: dict[str, list[float]], ci_high: dict[str, list[float]] | None = None) -> dict:
+    """An interval table: a row per day and start of ``values`` (start -> value per day)."""
+    starts = list(values)
+    n = len(values[starts[0]])
+    t = {
+        "day": np.array([d + 1 for d in range(n) for _ in starts]),
+        "weekday": np.array([["mon", "tue", "wed"][d] for d in range(n) for _ in starts]),
+        "start": np.array([s for _ in range(n) for s in starts], dtype=object),
+        "offered_mean": np.full(n * len(starts), 10.0),
+        "service_level_mean": np.array([values[s][d] for d in range(n) for s in starts]),
+    }
+    if ci_high is not None:
+        t["service_level_ci_high"] = np.array([ci_high[s][d] for d in range(n) for s in starts])
+    return t
+
+
+def test_where_it_misses_lists_clear_misses_as_ranges_of_the_clock():
+    """Issue 26: "06:30-05:00 on 28 of 28 days" where 3 intervals clearly miss, and
+    "00:00-00:00": runs are made of clear misses only, end where their last interval ends, go
+    past midnight only when the day goes on at 00:00, and a whole day is 00:00-24:00."""
+    from sim.report.terminal import misses_lines
+
+    target = {"service_level": {"at_least": 0.8}}
+    starts = [f"{h:02d}:{m}" for h in range(24) for m in ("00", "30")]
+    noisy = {s: [0.79, 0.79] for s in starts}  # every interval misses, within its CI ...
+    high = {s: [0.9, 0.9] for s in starts}
+    for s in ("07:00", "07:30", "08:00"):  # ... but 07:00-08:30 on day 2 clearly
+        high[s] = [0.9, 0.6]
+        noisy[s] = [0.79, 0.5]
+    entry = attainment(_day(noisy, high), target, interval=1800)["targets"][0]
+    assert entry["intervals_missed"] == 96 and entry["intervals_missed_clearly"] == 3
+    (run,) = entry["misses"]
+    assert (run["from"], run["to"], run["days_missed"], run["days"]) == ("07:00", "08:30", 1, 2)
+    assert (run["clearly"], run["intervals_missed"]) == (3, 6)
+    (line,) = misses_lines({"targets": [entry]})
+    assert line.endswith(": 07:00-08:30 on 1 of 2 days (worst 50.0%)"), line
+    # every interval missing clearly: the whole day, not 00:00-00:00
+    entry = attainment(_day({s: [0.5, 0.5] for s in starts}), target, interval=1800)
+    assert [(m["from"], m["to"]) for m in entry["targets"][0]["misses"]] == [("00:00", "24:00")]
+    # a run to the end of the day ends at 24:00; one at 00:00 joins it past midnight
+    late = {s: [0.5] if s >= "22:00" or s < "01:00" else [0.9] for s in starts}
+    misses = attainment(_day(late), target, interval=1800)["targets"][0]["misses"]
+    assert [(m["from"], m["to"]) for m in misses] == [("22:00", "01:00")]
+    late = {s: [0.5] if s >= "22:00" else [0.9] for s in starts}
+    misses = attainment(_day(late), target, interval=1800)["targets"][0]["misses"]
+    assert [(m["from"], m["to"]) for m in misses] == [("22:00", "24:00")]
+    # a day of 06:00-10:00 does not wrap from 09:30 to 06:00
+    open_hours = {s: [0.5] if s in ("06:00", "09:30") else [0.9] for s in starts[12:20]}
+    misses = attainment(_day(open_hours), target, interval=1800)["targets"][0]["misses"]
+    assert sorted((m["from"], m["to"]) for m in misses) == [("06:00", "06:30"), ("09:30", "10:00")]
+    # misses all within the noise: said so, in the terminal and in the report's table
+    wide = {s: [0.9, 0.9] for s in starts}
+    entry = attainment(_day({s: [0.79, 0.79] for s in starts}, wide), target)["targets"][0]
+    assert entry["misses"] == [] and entry["intervals_missed"] == 96
+    (line,) = misses_lines({"targets": [entry]})
+    assert "no interval clearly misses" in line

@@ -288,3 +288,64 @@ def test_summary_verdicts_come_from_the_target_and_missing_data_keeps_its_target
     none = k["delivery_on_time"]
     assert (none.mean, none.target, none.bound, none.met) == (None, 0.9, "at_least", None)
     assert none.to_dict() == {"mean": None, "ci95": None, "target": 0.9, "met": None}
+
+
+def test_staffing_maps_are_compared_as_what_they_put_on_duty():
+    """Two maps with different breakpoints differ only where the agents differ (issue 26)."""
+    from sim.scenario.diff import changes, describe, staffing_by_day
+
+    week = {d: {"00:00": 0, "08:00": 5, "20:00": 0} for d in ("tue", "wed", "thu", "fri")}
+    a = {"mon": {"06:30": 12, "07:00": 14, "20:00": 0}, **week, "sat": 0, "sun": 3}
+    b = {"00:00": 0, "08:00": 5, "09:00": 5, "12:00": 6, "20:00": 0}  # 09:00: no change
+    by_day = staffing_by_day(a, b)
+    # monday before 06:30 carries sunday's 3 past midnight; tuesday to friday differ at noon only
+    assert by_day["mon"] == [
+        ("00:00", "06:30", 3, 0),
+        ("06:30", "07:00", 12, 0),
+        ("07:00", "08:00", 14, 0),
+        ("08:00", "12:00", 14, 5),
+        ("12:00", "20:00", 14, 6),
+    ]
+    assert by_day["tue"] == by_day["fri"] == [("12:00", "20:00", 5, 6)]
+    assert by_day["sat"] == [("08:00", "12:00", 0, 5), ("12:00", "20:00", 0, 6)]
+    scen = {"agents": {"groups": {"t": {"staffing": a}}}, "seed": 1}
+    other = {"agents": {"groups": {"t": {"staffing": b}}}, "seed": 2}
+    found = changes(scen, other)
+    assert ("agents.groups.t.staffing, tue-fri 12:00-20:00", 5, 6) in found
+    assert ("seed", 1, 2) in found and len(found) == 1 + 5 + 1 + 2 + 4  # seed, mon ... sun
+    line = describe(scen, other)
+    assert "agents.groups.t.staffing: differs on mon-sun for 88 h of the week, 0-14 -> 0-6" in line
+    assert "(none)" not in line and "seed: 1 -> 2" in line
+    same = {"00:00": 0, "08:00": 5, "12:00": 5, "20:00": 0}  # other words, the same plan
+    assert staffing_by_day(week["tue"], same) == {}
+    assert changes({"s": {"x": 1}}, {"s": {}}) == [("s.x", 1, None)]
+    assert "s.x: 1 -> (not set)" in describe({"s": {"x": 1}}, {"s": {}})
+
+
+def test_cli_compare_of_plans_with_other_breakpoints_says_what_changed_in_effect(tmp_path):
+    from sim.scenario.schema import scenario_to_dict
+
+    files = []
+    for name, plan in (
+        ("fitted", {"00:00": 4, "06:30": 5, "07:00": 6, "12:00": 5}),
+        ("staffed", {"00:00": 4, "07:00": 6, "11:00": 6, "12:00": 7, "18:00": 5}),
+    ):
+        data = {**scenario_to_dict(load_scenario(TINY)), "name": name}
+        data["agents"]["groups"]["team"]["staffing"] = plan
+        files.append(tmp_path / f"{name}.yaml")
+        files[-1].write_text(json.dumps(data))  # JSON is YAML
+    out = tmp_path / "cmp"
+    args = ["compare", *map(str, files), "--out", str(out), "--replications", "2", "--quiet"]
+    res = CliRunner().invoke(cli, [*args, "--executor", "serial"])
+    assert res.exit_code == 0, res.output
+    page = (out / "report.html").read_text()
+    for text in (res.output, page):
+        assert "(none)" not in text
+    line = "agents.groups.team.staffing: differs on mon-sun for 45.5 h of the week, 5 -> 4-7"
+    assert line in " ".join(res.output.split())
+    change = json.loads((out / "comparison.json").read_text())["changes"]["staffed"]
+    assert change["staffing"]["team"]["mon"] == [["06:30", "07:00", 5, 4], ["12:00", "18:00", 5, 7]]
+    grid = page[page.index('class="staffing-diff"') :]
+    grid = grid[: grid.index("</table>")]
+    assert "06:30–07:00" in grid and "12:00–18:00" in grid and "5 → 7" in grid
+    assert "07:00–12:00" not in grid  # the same 6 agents, whatever the keys

@@ -104,6 +104,34 @@ def test_data_root_option_allows_a_named_folder(write, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_the_command_line_reads_the_current_folders_tree_when_the_file_lies_in_it(
+    write, tmp_path, monkeypatch
+):
+    """`sim sweep experiments/x.yaml` from a project reads ../scenarios/ (issue 26), while a
+    file still cannot reach out of that tree, through a link, or from the filesystem root."""
+    for where in ("outside.csv", "proj/shared/aht.csv"):
+        (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / where).write_text("seconds\n100\n200\n", encoding="utf-8")
+    (tmp_path / "proj" / "sc").mkdir()
+    (tmp_path / "proj" / "sc" / "link.csv").symlink_to(tmp_path / "outside.csv")
+    old = "{dist: exponential, mean: 3min}"
+    up = tiny(write, old, "{dist: empirical, file: ../shared/aht.csv}", name="proj/sc/up.yaml")
+    tiny(write, old, "{dist: empirical, file: ../../outside.csv}", name="proj/sc/far.yaml")
+    tiny(write, old, "{dist: empirical, file: link.csv}", name="proj/sc/link.yaml")
+    monkeypatch.chdir(tmp_path / "proj")
+    assert invoke("validate", "sc/up.yaml").exit_code == 0
+    for path in ("sc/far.yaml", "sc/link.yaml"):
+        result = invoke("validate", path)
+        assert result.exit_code == 2 and "outside the data root" in result.output, path
+    assert "outside the data root" in message(up)  # from Python: the file's own folder only
+    # cwd above the project: its tree holds both; cwd the file's own folder: ../shared is out;
+    # cwd the root of the disk: never a root
+    for cwd, code in ((tmp_path, 0), (tmp_path / "proj" / "sc", 2), (Path("/"), 2)):
+        monkeypatch.chdir(cwd)
+        result = invoke("validate", up)
+        assert result.exit_code == code, (cwd, result.output)
+
+
 def test_file_size_limit(write, monkeypatch, tmp_path):
     monkeypatch.setattr(confine, "MAX_FILE_BYTES", 1000)
     (tmp_path / "big.csv").write_text("x\n" + "1\n" * 1000, encoding="utf-8")

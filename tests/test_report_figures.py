@@ -200,3 +200,36 @@ def test_heat_map_writes_every_cell_with_the_same_decimals(tmp_path):
     # a small value beside a large one keeps two significant digits: 0.40 and 150.00, never 0
     assert _decimals(np.array([0.4, 150.0, np.nan])) == 2
     assert _decimals(np.array([63.0, 78.3])) == 1 and _decimals(np.array([0.0, np.nan])) == 0
+
+
+def test_staffing_figure_is_scaled_to_the_plan_not_to_a_scenario_far_above_it():
+    """Issue 26: a scenario's 60-96 agents set the scale and the recommended 3-11 lay flat."""
+    from sim.report.staffing_report import _group_figure
+
+    class Sink:
+        def add(self, fig, name, title, caption):
+            self.fig, self.caption = fig, caption
+            return {"name": name}
+
+    n = 24
+    table = {
+        "group": ["team"] * n,
+        "day_type": ["mon"] * n,
+        "start": [f"{h:02d}:00" for h in range(n)],
+        "agents": [3 + h % 9 for h in range(n)],  # 3 to 11
+        "erlang_agents": [2 + h % 9 for h in range(n)],
+        "scenario_agents": [60 if h < 12 else 96 for h in range(n)],
+        "service_level": [0.85] * n,
+        "service_level_ci_low": [0.8] * n,
+        "service_level_ci_high": [0.9] * n,
+    }
+    sink = Sink()
+    assert _group_figure(table, "team", "mon", 0.8, sink) == {"name": "staffing_team_mon"}
+    top = sink.fig.axes[0]
+    low, high = top.get_ylim()
+    assert low == 0 and 11 < high < 20  # the plan fills the panel
+    notes = [t.get_text() for t in top.texts]
+    assert any("above the scale in 24 intervals: up to 96 agents" in t for t in notes), notes
+    table["scenario_agents"] = [10] * n  # near the plan: drawn as it is, no note
+    _group_figure(table, "team", "mon", 0.8, sink)
+    assert len(sink.fig.axes[0].texts) == 0 and sink.fig.axes[0].get_ylim()[1] > 11

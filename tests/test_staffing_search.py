@@ -249,6 +249,27 @@ def test_sim_erlang_table_over_a_range_and_the_agents_required():
     assert res.exit_code == 2 and "--agents" in res.output
 
 
+def test_sim_erlang_range_marks_the_row_required():
+    """Issue 26: `--target 0.8 --agents 10..20` said which row is required only by a colour."""
+    args = ["erlang", "--rate", "200/h", "--aht", "3min", "--target", "0.8", "--agents", "12..16"]
+    got = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    assert got["agents_required"] == 14  # 13 agents: 79.6%, 14: 88.8%
+    assert [(r["agents"], r["meets_targets"], r["required"]) for r in got["table"]] == [
+        (12, False, False),
+        (13, False, False),
+        (14, True, True),
+        (15, True, False),
+        (16, True, False),
+    ]
+    lines = CliRunner().invoke(cli, args).output.splitlines()  # no terminal: no colour
+    rows = {line.split("│")[1].strip(): line for line in lines if line.startswith("│")}
+    assert "required" in rows["14"] and "met" in rows["14"]
+    assert "missed" in rows["13"] and "required" not in rows["13"] + rows["15"]
+    plain = CliRunner().invoke(cli, [*args[:5], "--agents", "12..13"]).output
+    assert "64.02%" in plain
+    assert "targets" not in plain and "missed" not in plain  # no target: nothing to judge
+
+
 def test_bundled_scenarios_still_load():
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
         assert load_scenario(path).name

@@ -227,9 +227,15 @@ def test_cli_sweep_prints_the_points_the_counts_and_progress_lines(tmp_path):
     assert again.stderr == ""
 
 
-def test_bundled_agents_experiment_loads():
-    with extra_roots(ROOT):  # the bundled experiments use ../scenarios: --data-root .
-        sweep = load_experiment(ROOT / "experiments" / "agents_vs_service_level.yaml")
+def test_bundled_agents_experiment_loads(monkeypatch):
+    """The bundled experiments use ../scenarios: run from the project folder as the README
+    shows, the command line's current folder is a root (issue 26)."""
+    monkeypatch.chdir(ROOT)
+    path = Path("experiments") / "agents_vs_service_level.yaml"
+    with pytest.raises(ValueError, match="outside the data root"):
+        load_experiment(path)  # from Python: the file's own folder only
+    with extra_roots(cwd_tree=True):  # as every sim command enters it
+        sweep = load_experiment(path)
     assert len(sweep.points) == 18
     assert {s.agents.groups["team"].staffing for s in sweep.scenarios} == set(range(12, 18))
     assert all(s.horizon.days == 6 for s in sweep.scenarios)

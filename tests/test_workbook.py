@@ -115,3 +115,43 @@ def test_currency_is_shown_beside_money(tmp_path):
     assert json.loads((out / "summary.json").read_text())["currency"] == "EUR"
     rows = openpyxl.load_workbook(out / "results.xlsx")["summary"].iter_rows(values_only=True)
     assert {r[0]: r[6] for r in rows}["cost_per_delivery"] == "EUR/delivery"
+
+
+def test_units_come_from_columns_csv_and_booleans_stay_booleans(run_folder, tmp_path):
+    """Issue 26: the replications sheet said `offered (calls)` where columns.csv says
+    calls/day; the compare and back-test sheets had no units; `significant` was text."""
+    from sim.report.workbook import write_workbook
+
+    book = openpyxl.load_workbook(run_folder / "results.xlsx")
+    units = {(r[0], r[1]): r[2] for r in _csv(run_folder / "columns.csv")[1:]}
+    heads = [c.value for c in book["replications"][1]]
+    assert units[("replications.csv", "offered")] == "calls/day"
+    assert "offered (calls/day)" in heads and heads[:2] == ["replication", "seed"]
+    for head in heads[2:]:
+        column, unit = head.split(" (", 1)
+        assert unit[:-1] == units[("replications.csv", column)], head
+    cmp = tmp_path / "cmp"
+    cmp.mkdir()
+    (cmp / "comparison.json").write_text("{}")
+    (cmp / "comparison.csv").write_text(
+        "baseline,alternative,kpi,baseline_mean,alternative_mean,difference,significant\n"
+        "a,b,service_level,0.8,0.9,0.1,True\na,b,asa,20,10,-10,False\n"
+    )
+    (cmp / "backtest.csv").write_text(
+        "weekday,start,history_offered,model_offered,model_offered_ci_low,history_asa,model_asa\n"
+        "mon,08:00,11,16.75,6.0,12.5,13\n"
+    )
+    book = openpyxl.load_workbook(write_workbook(cmp))
+    rows = list(book["comparison"].iter_rows(values_only=True))
+    assert rows[0][-1] == "unit" and [r[-1] for r in rows[1:]] == ["share", "s"]
+    assert [r[6] for r in rows[1:]] == [True, False]  # booleans, not the text "True"
+    heads = [c.value for c in book["backtest"][1]]
+    assert heads == [
+        "weekday",
+        "start",
+        "history_offered (calls)",
+        "model_offered (calls)",
+        "model_offered_ci_low (calls)",
+        "history_asa (s)",
+        "model_asa (s)",
+    ]

@@ -86,9 +86,9 @@ def input_options(fn: Callable) -> Callable:
         multiple=True,
         type=click.Path(exists=True, file_okay=False),
         expose_value=False,
-        callback=_enter(lambda dirs: extra_roots(*dirs)),
+        callback=_enter(lambda dirs: extra_roots(*dirs, cwd_tree=True)),
         help="a folder input files may also read from (repeatable); by default only the "
-        "folder of the file named here",
+        "folder of the file named here, and the current folder when that file lies in it",
     )(fn)
     return click.option(
         "--max-calls",

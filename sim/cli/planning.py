@@ -116,6 +116,14 @@ def erlang(
     except ValueError as exc:
         fail(f"error: {exc}")
     if rows is not None:
+        if target is not None or abandon_target is not None or max_occupancy is not None:
+            for r in rows:  # what the targets say of each row, and the row they require
+                r["meets_targets"] = (
+                    (target is None or r["service_level"] >= target)
+                    and (abandon_target is None or r["abandon_rate"] <= abandon_target)
+                    and (max_occupancy is None or r["occupancy"] <= max_occupancy)
+                )
+                r["required"] = r["agents"] == result.get("agents_required")
         result["table"] = rows
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -127,7 +135,7 @@ def erlang(
     )
     console = _console()
     if rows is not None:
-        console.print(erlang_range_table(title, rows, within, target, abandon_target))
+        console.print(erlang_range_table(title, rows, within))
     else:
         table = Table(title=title)
         table.add_column("figure")

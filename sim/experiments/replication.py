@@ -148,7 +148,9 @@ class Summary:
         """Targets interval by interval (see :mod:`sim.kpi.attainment`)."""
         from sim.kpi.attainment import attainment
 
-        return attainment(self.interval_summary(), self.scenario.targets)
+        return attainment(
+            self.interval_summary(), self.scenario.targets, interval=self.scenario.interval
+        )
 
     def day_attainment(self) -> dict:
         """Targets day by day, for those measured per day (see :mod:`sim.kpi.attainment`)."""

@@ -56,9 +56,13 @@ def meets(values: np.ndarray, bound: str, value: float) -> np.ndarray:
     return values >= value - 1e-12 if bound == "at_least" else values <= value + 1e-12
 
 
-def attainment(table: dict[str, np.ndarray], targets: dict, worst: int = WORST) -> dict:
+def attainment(
+    table: dict[str, np.ndarray], targets: dict, worst: int = WORST, interval: float | None = None
+) -> dict:
     """The ``attainment`` section of ``summary.json`` from the interval table (means over
-    replications: ``day``, ``weekday``, ``start`` and ``<figure>_mean`` columns).
+    replications: ``day``, ``weekday``, ``start`` and ``<figure>_mean`` columns); ``interval``
+    (seconds, the scenario's) ends the last interval of a run of misses (by default the
+    shortest gap between two starts).
 
     One entry per target with a per-interval figure, overall targets first, then per call type
     and tier; each holds the counts, the worst intervals and the times of day that miss.
@@ -71,7 +75,7 @@ def attainment(table: dict[str, np.ndarray], targets: dict, worst: int = WORST) 
     for kpi, (bound, value) in interval_targets(targets, table).items():
         values = np.asarray(table[f"{kpi}_mean"], dtype=float)
         segment_offered = _col(table, _offered_of(kpi), n) if "=" in kpi else offered
-        entries.append(_entry(table, kpi, bound, value, values, segment_offered, worst))
+        entries.append(_entry(table, kpi, bound, value, values, segment_offered, worst, interval))
     entries.sort(key=lambda e: ("=" in e["kpi"], e["kpi"].split(".")[0] != "service_level"))
     return {"intervals": n, "targets": entries}
 
@@ -141,7 +145,7 @@ def _judged(table: dict, kpi: str, bound: str, value: float, values: np.ndarray)
     return has, ok, missed, _clearly_missed(table, kpi, bound, value), order
 
 
-def _entry(table, kpi, bound, value, values, offered, worst) -> dict:
+def _entry(table, kpi, bound, value, values, offered, worst, interval) -> dict:
     has, ok, missed, clear, order = _judged(table, kpi, bound, value, values)
     calls = np.where(np.isfinite(offered), offered, 0.0)
     total_calls = float(calls[has].sum())
@@ -158,7 +162,7 @@ def _entry(table, kpi, bound, value, values, offered, worst) -> dict:
         "share_calls_met": float(calls[ok].sum() / total_calls) if total_calls > 0 else None,
         "worst": [_interval(table, i, kpi, values) for i in order[: min(worst, int(missed.sum()))]],
         "intervals_missed_clearly": None if clear is None else int(clear.sum()),
-        "misses": _misses(table, missed, has, values, bound, clear),
+        "misses": _misses(table, missed, has, values, bound, clear, interval),
     }
 
 
@@ -177,40 +181,59 @@ def _num(v) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def _misses(table, missed, has, values, bound, clear) -> list[dict]:
-    """Runs of consecutive times of day that miss on at least one day, with how many days
-    miss, out of the days with a figure, the worst value in the run and how many of its
-    intervals miss clearly (CI on the wrong side)."""
+def _misses(table, missed, has, values, bound, clear, interval: float | None) -> list[dict]:
+    """Runs of neighbouring times of day that miss clearly (CI on the wrong side; every miss
+    when the table has no CI columns) on at least one day: from the first interval's start to
+    the last one's end (``24:00`` at midnight, past midnight only when the run goes on at
+    00:00), the days missing clearly out of the days with a figure, the worst value, how many
+    intervals at those times miss at all and how many clearly."""
+    judged = missed if clear is None else clear
     starts = np.asarray(table["start"]).astype(str)
     ordered = sorted(set(starts.tolist()))  # "HH:MM" sorts as the clock does
-    runs: list[list[str]] = []
-    for k, s in enumerate(ordered):
-        if not missed[starts == s].any():
+    minutes = [_minutes(s) for s in ordered]
+    gaps = np.diff(minutes)
+    step = interval / 60 if interval else float(gaps.min()) if len(gaps) else 24 * 60.0
+    runs: list[list[int]] = []
+    for k in range(len(ordered)):
+        if not judged[starts == ordered[k]].any():
             continue
-        if runs and runs[-1][-1] == ordered[k - 1]:
-            runs[-1].append(s)
+        if runs and runs[-1][-1] == k - 1 and minutes[k] - minutes[k - 1] <= step:
+            runs[-1].append(k)
         else:
-            runs.append([s])
-    if len(runs) > 1 and runs[0][0] == ordered[0] and runs[-1][-1] == ordered[-1]:
-        runs[0] = runs.pop() + runs[0]  # wraps past midnight
+            runs.append([k])
+    whole_day = bool(minutes) and minutes[0] == 0 and minutes[-1] + step >= 24 * 60
+    if len(runs) > 1 and whole_day and runs[0][0] == 0 and runs[-1][-1] == len(ordered) - 1:
+        runs[0] = runs.pop() + runs[0]  # goes on past midnight
     days = np.asarray(table["day"])
     out = []
     for run in runs:
-        mask = missed & np.isin(starts, run)
+        times = np.isin(starts, [ordered[k] for k in run])
+        mask = judged & times
         worst = values[mask].min() if bound == "at_least" else values[mask].max()
-        nxt = ordered[(ordered.index(run[-1]) + 1) % len(ordered)]
         out.append(
             {
-                "from": run[0],
-                "to": nxt,
+                "from": ordered[run[0]],
+                "to": _clock(minutes[run[-1]] + step),
                 "slots": len(run),
-                "intervals_missed": int(mask.sum()),
-                "intervals": int((has & np.isin(starts, run)).sum()),
+                "intervals_missed": int((missed & times).sum()),
+                "intervals": int((has & times).sum()),
                 "days_missed": len(set(days[mask].tolist())),
-                "days": len(set(days[has & np.isin(starts, run)].tolist())),
+                "days": len(set(days[has & times].tolist())),
                 "worst": _num(worst),
-                "clearly": None if clear is None else int((clear & mask).sum()),
+                "clearly": None if clear is None else int(mask.sum()),
             }
         )
-    out.sort(key=lambda r: -r["intervals_missed"])
+    out.sort(key=lambda r: (-(r["clearly"] or 0), -r["intervals_missed"]))
     return out
+
+
+def _minutes(clock: str) -> float:
+    hours, _, mins = clock.partition(":")
+    return int(hours) * 60 + int(mins)
+
+
+def _clock(minutes: float) -> str:
+    """``HH:MM``; the end of the day is ``24:00``, not ``00:00`` (a run is never zero-long)."""
+    if minutes > 24 * 60:
+        minutes -= 24 * 60
+    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}"

@@ -12,24 +12,28 @@ from sim.scenario.kpis import format_value
 __all__ = ["erlang_range_table", "staffing_table"]
 
 
-def erlang_range_table(title, rows, within, target, abandon_target) -> Table:
-    """One row per number of agents; targets met in green."""
+def erlang_range_table(title, rows, within) -> Table:
+    """One row per number of agents; with targets, whether each row meets them (in green) and
+    the row they require, in words (a log or a pipe shows no colour)."""
     table = Table(title=title)
-    for col in ("agents", f"SL ({within})", "abandon", "ASA", "occupancy", "P(wait)"):
-        table.add_column(col, justify="right")
+    judged = any("meets_targets" in r for r in rows)
+    columns = ("agents", f"SL ({within})", "abandon", "ASA", "occupancy", "P(wait)")
+    for col in (*columns, "targets") if judged else columns:
+        table.add_column(col, justify="left" if col == "targets" else "right")
     for r in rows:
-        ok = (target is None or r["service_level"] >= target) and (
-            abandon_target is None or r["abandon_rate"] <= abandon_target
-        )
-        mark = "[green]" if ok and (target or abandon_target) else ""
-        table.add_row(
+        mark = "[green]" if r.get("meets_targets") else ""
+        cells = [
             f"{mark}{r['agents']}",
             f"{r['service_level']:.2%}",
             f"{r['abandon_rate']:.2%}",
             f"{r['asa']:.1f} s",
             f"{r['occupancy']:.1%}",
             f"{r['prob_wait']:.2%}",
-        )
+        ]
+        if judged:
+            met = "met" if r["meets_targets"] else "missed"
+            cells.append(f"{mark}← required ({met})" if r.get("required") else f"{mark}{met}")
+        table.add_row(*cells, style="bold" if r.get("required") else None)
     return table
 
 

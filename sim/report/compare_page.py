@@ -4,6 +4,7 @@ in hours and money, the plans interval by interval, and the differences by area.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from sim.report.drawing import FigureSink
@@ -154,43 +155,81 @@ def _plans(data: dict) -> dict | None:
 
 
 def _changes(folder: Folder) -> list[dict]:
-    """Per alternative, the keys of its resolved scenario that differ from the baseline's:
-    from comparison.json, or from the scenario.yaml of each run folder."""
+    """Per alternative, the keys of its resolved scenario that differ from the baseline's,
+    and per group whose staffing differs in effect a grid of time ranges by weekday: from
+    comparison.json, or from the scenario.yaml of each run folder."""
     assert folder.comparison is not None  # a part of comparison_section
+    from sim.scenario.diff import changes, staffing_of_groups
+
     data = folder.comparison.get("changes")
+    found: dict[str, tuple[list, dict]] = {}
     if isinstance(data, dict):
-        return [
-            {
-                "scenario": str(k),
-                "keys": [
-                    (c["key"], _short(c["baseline"]), _short(c["alternative"]))
-                    for c in v.get("keys", [])
-                ],
-            }
-            for k, v in data.items()
-            if isinstance(v, dict)
-        ]
-    from ruamel.yaml import YAML
+        for k, v in data.items():
+            if isinstance(v, dict):
+                keys = [(c["key"], c["baseline"], c["alternative"]) for c in v.get("keys", [])]
+                staffing = v.get("staffing")
+                found[str(k)] = (keys, staffing if isinstance(staffing, dict) else {})
+    else:
+        from ruamel.yaml import YAML
 
-    from sim.scenario.diff import changes
-
-    loaded = {}
-    for name, sub in _subfolders(folder).items():
-        if (sub / "scenario.yaml").is_file():
-            loaded[name] = YAML(typ="safe", pure=True).load((sub / "scenario.yaml").read_text())
-    names = list(loaded)
+        loaded = {}
+        for name, sub in _subfolders(folder).items():
+            if (sub / "scenario.yaml").is_file():
+                text = (sub / "scenario.yaml").read_text()
+                loaded[name] = YAML(typ="safe", pure=True).load(text)
+        names = [n for n, d in loaded.items() if isinstance(d, dict)]
+        for n in names[1:]:
+            base = loaded[names[0]]
+            found[n] = (changes(base, loaded[n]), staffing_of_groups(base, loaded[n]))
     return [
         {
-            "scenario": n,
-            "keys": [(k, _short(a), _short(b)) for k, a, b in changes(loaded[names[0]], loaded[n])],
+            "scenario": name,
+            "keys": [
+                (k, _short(a), _short(b))
+                for k, a, b in keys
+                if str(k).split(", ", 1)[0] not in {f"agents.groups.{g}.staffing" for g in grids}
+            ],
+            "staffing": list(grids.values()),
         }
-        for n in names[1:]
-        if isinstance(loaded[n], dict) and isinstance(loaded[names[0]], dict)
+        for name, (keys, staffing) in found.items()
+        for grids in [_grids(staffing)]
     ]
 
 
+def _grids(staffing: dict) -> dict[str, dict]:
+    """Group -> :func:`_grid`, for the groups whose ranges are well-formed."""
+    out = {}
+    for group, by_day in staffing.items():
+        try:
+            out[str(group)] = _grid(str(group), by_day)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            continue  # a hand-edited comparison.json: its keys are listed as they are
+    return out
+
+
+def _grid(group: str, by_day: dict) -> dict:
+    """One group's staffing change as a table: rows of time ranges, a column per weekday,
+    cells "A → B" where the agents on duty differ."""
+    from sim.scenario.diff import staffing_summary
+    from sim.scenario.units import WEEKDAYS
+
+    days = [d for d in WEEKDAYS if by_day.get(d)]
+    bounds = sorted({t for d in days for r in by_day[d] for t in (r[0], r[1])})
+    rows = []
+    for t0, t1 in itertools.pairwise(bounds):
+        cells = []
+        for d in days:
+            hit = [r for r in by_day[d] if r[0] <= t0 < r[1]]
+            cells.append(f"{hit[0][2]} → {hit[0][3]}" if hit else "")
+        if any(cells):
+            rows.append({"time": f"{t0}–{t1}", "cells": cells})
+    return {"group": group, "days": days, "rows": rows, "summary": staffing_summary(by_day)}
+
+
 def _short(value, width: int = 80) -> str:
-    text = "(none)" if value is None else str(value)
+    from sim.scenario.diff import ABSENT
+
+    text = ABSENT if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

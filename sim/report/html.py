@@ -169,6 +169,18 @@ def _attainment(folder: Folder, attained: dict, sink: FigureSink) -> dict | None
             "status": "met" if n and ok == n else "missed",
         }
         rows.append(row)
+        if e.get("intervals_missed") and not e["misses"]:
+            misses.append(
+                {
+                    "kpi": k,
+                    "target": target,
+                    "when": "no time of day clearly misses",
+                    "days": "–",
+                    "intervals": e["intervals_missed"],
+                    "clearly": 0,
+                    "worst": row["worst"],
+                }
+            )
         for m in e["misses"]:
             misses.append(
                 {
@@ -354,9 +366,48 @@ def build_report(
         "kpi_rows": main,
         "more_rows": more,
         **figures,
-        "scenario_text": f.scenario_text,
+        "scenario_text": shortened(f.scenario_text) if f.scenario_text else None,
         "experiment_text": f.experiment_text,
     }
     html = _environment().get_template("report.html.j2").render(**context)
     write_atomic(out, html)
     return out
+
+
+def shortened(text: str, keep: int = 5, longest: int = 12) -> str:
+    """A YAML text with each list of more than ``longest`` items (an arrivals file's rows)
+    cut to its first ``keep`` and a comment saying how many follow, so the page shows the
+    scenario, not 850 rows of it; the file itself stays whole."""
+    lines = text.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        indent = _indent(lines[i])
+        if not _item(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        starts, end = [i], i + 1  # the list: items at this indent, their lines deeper
+        while end < len(lines) and (
+            _indent(lines[end]) > indent or (_indent(lines[end]) == indent and _item(lines[end]))
+        ):
+            starts += [end] if _indent(lines[end]) == indent else []
+            end += 1
+        if len(starts) > longest:
+            out += lines[i : starts[keep]]
+            more = len(starts) - keep
+            out.append(
+                " " * indent + f"# … {more:,} more items, in the results folder's scenario.yaml"
+            )
+        else:
+            out += lines[i:end]
+        i = end
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _item(line: str) -> bool:
+    return line.lstrip(" ").startswith("- ") or line.strip() == "-"

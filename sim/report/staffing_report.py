@@ -37,12 +37,31 @@ def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict 
     x = np.arange(len(starts))
     fig, axes = new_figure(2, 1, height=2.8, sharex=True)
     top, bottom = axes[0, 0], axes[1, 0]
-    for name, label, style in (
-        ("agents", "recommended", dict(color="#1f4e9c", linewidth=2.0)),
-        ("erlang_agents", "Erlang A per interval", dict(color="#999999", linestyle="--")),
-        ("scenario_agents", "scenario", dict(color="#d08a1a", linestyle=":")),
+    plan = [_column(table, name)[mine] for name in ("agents", "erlang_agents")]
+    scenario = _column(table, "scenario_agents")[mine]
+    # the scale is the plan's: a scenario staffed far above it would flatten the plan
+    ceiling = _ceiling(np.concatenate(plan))
+    clipped = np.isfinite(scenario) & (scenario > ceiling)
+    for values, label, style in (
+        (plan[0], "recommended", dict(color="#1f4e9c", linewidth=2.0)),
+        (plan[1], "Erlang A per interval", dict(color="#999999", linestyle="--")),
+        (np.minimum(scenario, ceiling), "scenario", dict(color="#d08a1a", linestyle=":")),
     ):
-        top.step(x, _column(table, name)[mine], where="mid", label=label, **style)
+        top.step(x, values, where="mid", label=label, **style)
+    if clipped.any():
+        top.plot(x[clipped], np.full(clipped.sum(), ceiling), "^", color="#d08a1a", ms=4)
+        top.text(
+            0.01,
+            ceiling * 0.92,
+            f"▲ the scenario, above the scale in {clipped.sum()} intervals: up to "
+            f"{np.nanmax(scenario):.0f} agents",
+            transform=top.get_yaxis_transform(),
+            va="top",
+            fontsize=8,
+            color="#8a5a00",
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1),
+        )
+    top.set_ylim(0, ceiling * 1.06)
     top.set_ylabel("agents scheduled")
     top.yaxis.get_major_locator().set_params(integer=True)  # agents are whole
     # shares in %, as every table and the headline show them
@@ -67,9 +86,17 @@ def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict 
         f"staffing_{safe}",
         f"{group}, {day_type}",
         "Top: agents per interval (recommended, Erlang A on each interval's load as if "
-        "stationary, the scenario's own). Bottom: service level re-simulated with fresh seeds, "
+        "stationary, the scenario's own, cut at the top of the scale where it lies far above "
+        "the plan). Bottom: service level re-simulated with fresh seeds, "
         "95% interval shaded, and the target.",
     )
+
+
+def _ceiling(plan: np.ndarray) -> float:
+    """Top of the agents axis: the plan's peak with room for a scenario near it (x1.5), so the
+    recommended line never lies flat on the axis under a scenario staffed for another load."""
+    finite = plan[np.isfinite(plan)]
+    return max(2.0, 1.5 * float(finite.max())) if len(finite) else 2.0
 
 
 def build_staffing_report(

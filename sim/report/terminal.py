@@ -160,7 +160,7 @@ def misses_lines(attainment: dict, limit: int = 3) -> list[str]:
     side) and on how many days; a target whose misses are all within the noise says so."""
     lines = []
     for e in shown(attainment):
-        if not e["misses"]:
+        if not e["intervals_missed"]:
             continue
         head = f"{_label(e['kpi'])} {target_text(e['kpi'], e['bound'], e['target'])}"
         runs = [m for m in e["misses"] if m.get("clearly") != 0]

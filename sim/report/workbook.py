@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from sim.report.files import write_atomic
-from sim.report.numbers import figure_of, header
+from sim.report.numbers import KEY_UNITS, figure_of, header
 from sim.report.staging import RESULT_FILES
 from sim.scenario.kpis import unit_label, unit_of
 
@@ -54,14 +54,46 @@ def _read_csv(path: Path) -> tuple[list[str], list[list]]:
         raise _unreadable(path, exc) from None
     if not rows:
         return [], []
-    return rows[0], [[_value(c) for c in r] for r in rows[1:]]
+    body = [[_value(c) for c in r] for r in rows[1:]]
+    for j in range(len(rows[0])):  # a column of True/False (significant, meets_targets)
+        cells = {r[j] for r in body if j < len(r)} - {None}
+        if cells and cells <= {"True", "False"}:
+            for r in body:
+                if j < len(r) and r[j] is not None:
+                    r[j] = r[j] == "True"
+    return rows[0], body
 
 
-def _sheet(wb, title: str, columns: list[str], rows: list[list], currency, per_row=True):
+_PER_ROW = ("intervals", "daily", "backtest", "staffing")
+"""Sheets with a row per interval or day: their counts are per row, not per day."""
+
+_SIDES = ("history_", "model_", "baseline_", "alternative_")
+"""Prefixes of a figure seen from two sides (a back-test, a comparison): the figure's unit."""
+
+
+def _units(folder: Path, stem: str, columns: list[str], currency) -> list[str]:
+    """Each column's header with its unit: from the folder's ``columns.csv`` (the data
+    dictionary the run wrote) when it names the column, else as :func:`header` says."""
+    known: dict[str, str] = {}
+    if (folder / "columns.csv").is_file():
+        names, rows = _read_csv(folder / "columns.csv")
+        if names[:3] == ["file", "column", "unit"]:
+            known = {str(r[1]): str(r[2]) for r in rows if len(r) >= 3 and r[0] == f"{stem}.csv"}
+    out = []
+    for c in columns:
+        base = next((c.removeprefix(p) for p in _SIDES if c.startswith(p)), c)
+        said = header(base, currency, stem in _PER_ROW)  # keys stay as named
+        unit = known.get(c) if c not in KEY_UNITS else None
+        unit = unit or (said[len(base) + 2 : -1] if said != base else "")
+        out.append(f"{c} ({unit})" if unit else c)
+    return out
+
+
+def _sheet(wb, title: str, columns: list[str], rows: list[list], headers: list[str]):
     from openpyxl.styles import Font
 
     ws = wb.create_sheet(title[:31])
-    ws.append([header(c, currency, per_row) for c in columns])
+    ws.append(headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
@@ -80,7 +112,7 @@ def _summary_rows(summary: dict, currency: str | None) -> tuple[list[str], list[
     rows = []
     for name, k in (summary.get("kpis") or {}).items():
         ci = k.get("ci95") or [None, None]
-        unit = "share" if unit_of(name).is_share else unit_label(name, currency or "money")
+        unit = _kpi_unit(name, currency)
         rows.append(
             [
                 name,
@@ -93,6 +125,11 @@ def _summary_rows(summary: dict, currency: str | None) -> tuple[list[str], list[
             ]
         )
     return columns, rows
+
+
+def _kpi_unit(name: str, currency: str | None) -> str:
+    """A KPI's unit as files store it (shares as fractions: "share")."""
+    return "share" if unit_of(name).is_share else unit_label(name, currency or "money")
 
 
 def _staffing_from_intervals(columns: list[str], rows: list[list]):
@@ -122,7 +159,7 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
             cols, rows = _summary_rows(summary, currency)
         except (AttributeError, KeyError, TypeError, ValueError):
             raise ValueError(f"{summary_path}: not a summary.json written by sim") from None
-        ws = _sheet(wb, "summary", cols, rows, currency, per_row=False)
+        ws = _sheet(wb, "summary", cols, rows, [header(c, currency) for c in cols])
         for (cell,) in ws.iter_rows(min_row=2, min_col=7, max_col=7):
             if cell.value == "share":
                 for c in ws[cell.row][1:5]:
@@ -130,12 +167,16 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
     csvs = sorted(folder.glob("*.csv"), key=lambda p: (p.stem != "intervals", p.stem))
     for path in csvs:
         cols, rows = _read_csv(path)
+        if cols and "kpi" in cols and "unit" not in cols:  # a row per KPI: its unit per row
+            k = cols.index("kpi")
+            cols = [*cols, "unit"]
+            rows = [[*r, _kpi_unit(str(r[k]), currency) if k < len(r) else None] for r in rows]
         if cols:
-            _sheet(wb, path.stem, cols, rows, currency)
+            _sheet(wb, path.stem, cols, rows, _units(folder, path.stem, cols, currency))
     intervals = folder / "intervals.csv"
     if intervals.is_file() and not (folder / "staffing.csv").is_file():
         cols, rows = _staffing_from_intervals(*_read_csv(intervals))
-        _sheet(wb, "staffing", cols, rows, currency)
+        _sheet(wb, "staffing", cols, rows, _units(folder, "intervals", cols, currency))
     if not wb.sheetnames:
         return None
     buf = io.BytesIO()

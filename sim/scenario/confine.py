@@ -3,7 +3,9 @@
 Scenario files are shared, run in CI and by services, so a file they name (``extends:``,
 ``arrivals.file``, an empirical ``file:``, an experiment's base scenario, shift templates) must
 resolve, symlinks followed, inside a *data root*: the folder of the file named on the command
-line, or a folder named with ``--data-root``. Only regular files are opened (never ``/dev``,
+line, or a folder named with ``--data-root``; on the command line also the current folder's
+tree when that file lies in it (``sim sweep experiments/x.yaml`` from a project reads
+``../scenarios/``), never the filesystem root. Only regular files are opened (never ``/dev``,
 ``/proc``, FIFOs or sockets), non-blocking, and at most :data:`MAX_FILE_BYTES` are read. Error
 messages quote at most :data:`EXCERPT_CHARS` characters of what a file holds.
 """
@@ -41,6 +43,7 @@ EXCERPT_CHARS = 60
 _SPECIAL = ("/dev", "/proc", "/sys", "/run")
 _roots: ContextVar[tuple[Path, ...] | None] = ContextVar("sim_data_roots", default=None)
 _extra: ContextVar[tuple[Path, ...]] = ContextVar("sim_extra_roots", default=())
+_cwd_tree: ContextVar[bool] = ContextVar("sim_cwd_tree", default=False)
 
 
 class ConfinementError(ValueError):
@@ -56,13 +59,26 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 
 
 @contextlib.contextmanager
-def extra_roots(*folders: str | Path) -> Iterator[None]:
-    """Folders named by the user (``--data-root``) that inputs may also read from."""
+def extra_roots(*folders: str | Path, cwd_tree: bool = False) -> Iterator[None]:
+    """Folders named by the user (``--data-root``) that inputs may also read from; with
+    ``cwd_tree`` (the command line), the current folder's tree too when the file named lies in
+    it: a user who names ``experiments/x.yaml`` from a folder means that folder's files."""
     token = _extra.set(tuple(Path(f).resolve() for f in folders))
+    tree = _cwd_tree.set(cwd_tree)
     try:
         yield
     finally:
+        _cwd_tree.reset(tree)
         _extra.reset(token)
+
+
+def _working_tree(folder: Path) -> tuple[Path, ...]:
+    """The current folder as a root, when allowed and ``folder`` lies in it (never ``/``: a
+    service started there would open every file of the machine to its inputs)."""
+    if not _cwd_tree.get():
+        return ()
+    cwd = Path.cwd().resolve()
+    return (cwd,) if cwd.parent != cwd and _inside(folder, (cwd,)) else ()
 
 
 @contextlib.contextmanager
@@ -76,7 +92,8 @@ def data_roots(folder: str | Path) -> Iterator[tuple[Path, ...]]:
     if current is not None:
         yield current
         return
-    roots = (Path(folder).resolve(), *_extra.get())
+    own = Path(folder).resolve()
+    roots = (own, *_extra.get(), *_working_tree(own))
     token = _roots.set(roots)
     try:
         yield roots
@@ -103,7 +120,8 @@ def read_text(path: str | Path, what: str, limit: int | None = None) -> str:
         raise ConfinementError(
             f"{what} {excerpt(name, 200)} is outside the data root ({', '.join(map(str, roots))}); "
             "inputs may only read files under the folder of the file named on the command "
-            "line, or a folder named with --data-root"
+            "line (or the current folder, when that file lies in it), or a folder named with "
+            "--data-root"
         )
     if any(real == Path(s) or real.is_relative_to(s) for s in _SPECIAL):
         raise ConfinementError(f"{what} {excerpt(name, 200)} is a system file, not a data file")
