@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AGAIN_FACTOR",
     "AGAIN_FLOOR",
+    "MAX_AGENTS",
     "MAX_CALLS",
+    "MAX_CALL_SECONDS",
+    "MAX_LOG_DAYS",
+    "MAX_LOG_ROWS",
+    "MAX_NAMES",
     "MAX_REPLICATIONS",
     "MAX_SLOTS",
     "call_limit",
@@ -50,6 +55,25 @@ MAX_REPLICATIONS = 100_000
 
 MAX_SLOTS = 1_000_000
 """Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""
+
+MAX_LOG_ROWS = 30_000_000
+"""Rows of one call log. Reading holds about 100 bytes a row at its peak (measured by
+``benchmarks/bench_fit.py --memory``, docs/call-log.md): 30 million rows stay near 3 GB."""
+
+MAX_LOG_DAYS = 3660
+"""Days from a call log's first arrival to its last (ten years): the fit allocates per day and
+interval, so a stray date (1900, 2199) must be an error, not gigabytes."""
+
+MAX_NAMES = 1000
+"""Distinct call types, customer tiers or agent groups in a call log: each becomes a part of
+the fitted model (tiers pairwise), so one distinct value per row must be refused."""
+
+MAX_AGENTS = 100_000
+"""Distinct agents in a call log (they are only counted per interval, so more are allowed)."""
+
+MAX_CALL_SECONDS = 86_400.0
+"""A wait, handle time or after-call work longer than a day is a bad row, never a number the
+fit divides by."""
 
 _limit: ContextVar[int] = ContextVar("sim_max_calls", default=MAX_CALLS)
 
