@@ -427,14 +427,10 @@ class _Reader:
             bad,
             text,
         )
-        if spec.not_before is not None:
+        if spec.not_before is not None:  # a clock more than 12 h before the start: next day
             start, start_bad = parse_times(self._text(batch, spec.start(), set())[0], fmt)
-            early = ~bad & ~start_bad & (arrival < start)
-            arrival = np.where(early, arrival + DAY, arrival)  # crossed midnight
-            still = early & (arrival < start)
-            self.rows.flag(
-                self.col["arrival"], "earlier than the call's start (not_before)", still, text
-            )
+            crossed = ~bad & ~start_bad & (arrival < start - DAY // 2)
+            arrival = np.where(crossed, arrival + DAY, arrival)
         return arrival
 
     def _outcome(self, batch) -> np.ndarray:

@@ -73,7 +73,7 @@ class Source(Model):
     not_before: str | list[str] | None = Field(
         None,
         description="arrival only: the call's start (e.g. [date, vru_entry]); an arrival that "
-        "reads earlier crossed midnight and belongs to the next day",
+        "reads more than 12 hours earlier crossed midnight and belongs to the next day",
     )
 
     @pydantic.model_validator(mode="after")
