@@ -235,20 +235,35 @@ def parse_times(text, fmt: str | None):
 
     A time-zone offset at the end (``Z``, ``+02:00``) is ignored: the time is read as written,
     never converted to UTC. Without ``fmt``, the ISO 8601 forms of :data:`ISO_FORMATS`, a
-    fraction of a second cut."""
+    fraction of a second cut. Values are tried plain first; only those that fail are cleaned
+    of offsets and fractions and tried again."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    stripped = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), _OFFSET, r"\1")
-    if fmt is None:
-        stripped = pc.replace_substring_regex(stripped, r"(:[0-9]{2})\.[0-9]*$", r"\1")
-    out = None
-    for f in (fmt,) if fmt is not None else ISO_FORMATS:
-        parsed = pc.strptime(stripped, format=f, unit="s", error_is_null=True)
-        out = parsed if out is None else pc.coalesce(out, parsed)
+    formats = (fmt,) if fmt is not None else ISO_FORMATS
+    text = pc.utf8_trim_whitespace(text)
+    out = _strptime(text, formats)
+    if out.null_count:
+        cleaned = pc.replace_substring_regex(text, _OFFSET, r"\1")
+        if fmt is None:
+            cleaned = pc.replace_substring_regex(cleaned, r"(:[0-9]{2})\.[0-9]*$", r"\1")
+        out = pc.coalesce(out, _strptime(cleaned, formats))
     values = pc.cast(out, pa.int64()).to_numpy(zero_copy_only=False)
     bad = _mask(pc.is_null(out))
     return np.where(bad, 0, values).astype(np.int64), bad
+
+
+def _strptime(text, formats: tuple[str, ...]):
+    """The first format that parses each value (null where none does)."""
+    import pyarrow.compute as pc
+
+    out = None
+    for f in formats:
+        parsed = pc.strptime(text, format=f, unit="s", error_is_null=True)
+        out = parsed if out is None else pc.coalesce(out, parsed)
+        if not out.null_count:
+            break
+    return out
 
 
 def parse_numbers(text, clock: bool):
@@ -294,30 +309,31 @@ class LabelCodes:
     distinct names stop the read with a clear error (each name becomes a model element)."""
 
     def __init__(self, source: str, column: str, field: str, limit: int | None):
+        import pyarrow as pa
+
         self.source, self.column, self.field, self.limit = source, column, field, limit
-        self.names: list[str] = []
-        self.index: dict[str, int] = {}
+        self.seen = pa.array([], pa.string())  # the distinct names so far, in order of code
         self.chunks: list[np.ndarray] = []
 
     def encode(self, text, missing: set[str], rows: Rows) -> np.ndarray:
         """int32 codes of a batch's (trimmed) text; flags rows with control characters."""
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         enc = pc.dictionary_encode(text)
-        local = enc.dictionary.to_pylist()
-        unusable = _mask(pc.match_substring_regex(enc.dictionary, CONTROL))
-        remap = np.empty(len(local) + 1, dtype=np.int32)
-        remap[-1] = -1
-        for i, name in enumerate(local):
-            if name == "" or name in missing or unusable[i]:
-                remap[i] = -1
-                continue
-            code = self.index.get(name)
-            if code is None:
-                code = self.index[name] = len(self.names)
-                self.names.append(name)
-            remap[i] = code
-        if self.limit is not None and len(self.names) > self.limit:
+        local = enc.dictionary
+        unusable = _mask(pc.match_substring_regex(local, CONTROL))
+        unknown = unusable | _mask(pc.equal(local, ""))
+        if missing:
+            unknown |= _mask(pc.is_in(local, value_set=pa.array(sorted(missing), pa.string())))
+        found = pc.index_in(local, value_set=self.seen)
+        new = _mask(pc.is_null(found)) & ~unknown
+        remap = np.array(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int32)
+        remap[new] = len(self.seen) + np.arange(int(new.sum()), dtype=np.int32)
+        remap[unknown] = -1
+        if new.any():
+            self.seen = pa.concat_arrays([self.seen, local.filter(pa.array(new))])
+        if self.limit is not None and len(self.seen) > self.limit:
             message = (
                 f"more than {self.limit:,} distinct {self.field} values (each becomes a part "
                 "of the model); is this the right column?"
@@ -328,6 +344,10 @@ class LabelCodes:
             bad = unusable[indices]
             rows.flag(self.column, "a control character in a name (names are printable)", bad, text)
         return remap[indices]
+
+    @property
+    def names(self) -> list[str]:
+        return self.seen.to_pylist()
 
     def codes(self) -> np.ndarray:
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int32)
