@@ -333,11 +333,15 @@ class _Reader:
                     raise _too_many(self.name)
                 self.rows.batch(batch.num_rows)
                 self._batch(batch)
+            return self._finish()
+        except MemoryError:
+            message = (
+                f"not enough memory for {self.n:,} rows (about 110 bytes a row): split the log"
+            )
+            raise _read_error(self.name, message) from None
         except UnicodeDecodeError:
-            raise _read_error(
-                self.name, "text that is not UTF-8 (save the export as UTF-8)"
-            ) from None
-        return self._finish()
+            message = "text that is not UTF-8 (save the export as UTF-8)"
+            raise _read_error(self.name, message) from None
 
     def _text(self, batch, cols: list[str], codes: set[str]):
         """Columns joined with a space (each trimmed) and the rows where one is missing."""
@@ -510,47 +514,56 @@ class _Reader:
         self.extremes = [min(self.extremes), max(self.extremes)]
 
     def _finish(self) -> CallLogData:
+        """Whole-log checks, then the columns joined one at a time (each column's batches
+        freed as it is joined: the peak is the parsed log plus one column)."""
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()  # the batches' text, back to the system
         rows, name = self.rows, self.name
-        cat = {k: (np.concatenate(v) if v else None) for k, v in self.parts.items()}
-        arrival = cat["arrival"] if cat["arrival"] is not None else np.zeros(0, np.int64)
         exact, near = self.midnight
-        keep = None
+        masks = None
         if exact > 5 + 10 * near / 120:  # a second at midnight ten times busier than those near
-            keep = arrival % DAY != 0
+            masks = [part % DAY != 0 for part in self.parts["arrival"]]
             firsts = [r for r, _ in self.midnight_rows]
             shown = [show(np.datetime64(t, "s")) for _, t in self.midnight_rows]
             rows.add(self.col["arrival"], MIDNIGHT_REASON, firsts, exact, shown)
         rows.refuse(self.n, MAX_BAD_SHARE)
         dropped, examples = rows.report()
         dropped.update(self.skipped)
-        if keep is not None:
-            cat = {k: (None if v is None else v[keep]) for k, v in cat.items()}
-            for lab in self.labels.values():
-                lab.chunks = [lab.codes()[keep]]
-            arrival = cat["arrival"]
-        if arrival is None or not len(arrival):
+        usable = sum(len(p) for p in self.parts["arrival"]) - (exact if masks else 0)
+        if not usable:
             raise _read_error(name, "the log has no usable call")
-        self._check_span(arrival)
+        self._check_span()
+
+        def join(parts: list[np.ndarray]) -> np.ndarray:
+            if masks is not None:
+                parts[:] = [p[m] for p, m in zip(parts, masks, strict=True)]
+            joined = np.concatenate(parts)
+            parts.clear()
+            return joined
+
+        cols = {k: join(self.parts[k]) for k in ("arrival", "outcome", "wait", "handle")}
+        acw = join(self.parts["acw"]) if self.parts["acw"] else None
+        labels = {f: Labels(join(lab.chunks), lab.names) for f, lab in self.labels.items()}
         data = CallLogData(
             name,
             self.n,
-            arrival,
-            cat["outcome"],
-            cat["wait"],
-            cat["handle"],
-            cat["acw"],
-            {f: Labels(lab.codes(), lab.names) for f, lab in self.labels.items()},
+            cols["arrival"],
+            cols["outcome"],
+            cols["wait"],
+            cols["handle"],
+            acw,
+            labels,
             dropped,
             examples,
         )
         return _sorted(data)
 
-    def _check_span(self, arrival: np.ndarray) -> None:
-        first, last = int(arrival.min()), int(arrival.max())
+    def _check_span(self) -> None:
+        (first, r0), (last, r1) = self.extremes
         days = (last // DAY) - (first // DAY) + 1
         if days <= MAX_LOG_DAYS:
             return
-        (_, r0), (_, r1) = self.extremes
         when = lambda t, r: f"{np.datetime64(t, 's')} ({self.rows.where(r)})"  # noqa: E731
         message = (
             f"arrivals span {days:,} days, from {when(first, r0)} to {when(last, r1)}; at most "

@@ -1,4 +1,7 @@
-"""How big a run may be: checked at validation, before anything is allocated.
+"""How big a run or an input may be: checked at validation, before anything is allocated.
+
+Call logs have their own bounds (rows, days, distinct names, durations): see
+:mod:`sim.scenario.calllog`.
 
 A run draws the number of first calls of the whole horizon before it starts (and a run with
 records reserves their rows), so a typo (``weekday_factors: {mon: 100001}``) would ask for
@@ -56,9 +59,11 @@ MAX_REPLICATIONS = 100_000
 MAX_SLOTS = 1_000_000
 """Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""
 
-MAX_LOG_ROWS = 30_000_000
-"""Rows of one call log. Reading holds about 100 bytes a row at its peak (measured by
-``benchmarks/bench_fit.py --memory``, docs/call-log.md): 30 million rows stay near 3 GB."""
+MAX_LOG_ROWS = 10_000_000
+"""Rows of one call log: a year of a center taking 27,000 calls a day. Reading holds about 110
+bytes a row at its peak plus about 250 MiB (``benchmarks/bench_fit.py --memory``, in
+docs/call-log.md), 1.3 GB at the limit; the fit needs a few times that, well inside a 24 GiB
+machine, while a 20-million-row log is refused at once instead of running out of memory."""
 
 MAX_LOG_DAYS = 3660
 """Days from a call log's first arrival to its last (ten years): the fit allocates per day and

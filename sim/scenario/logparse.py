@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 MAX_EXAMPLES = 5  # offending rows shown per table
+MAX_NAME_CHARS = 200  # a longer label (call type, agent, customer id...) is a bad row
 ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
 _NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 _CLOCK = r"^\s*[0-9]+:[0-5]?[0-9](:[0-5]?[0-9](\.[0-9]*)?)?\s*$"
@@ -305,7 +306,8 @@ class LabelCodes:
     """A name column dictionary-encoded over batches: codes into one list of distinct names.
 
     Empty values and the field's missing codes get code -1. Rows whose name holds a control
-    character (:data:`CONTROL`) are flagged (names reach terminals); more than ``limit``
+    character (:data:`CONTROL`: names reach terminals) or is longer than
+    :data:`MAX_NAME_CHARS` are flagged; more than ``limit``
     distinct names stop the read with a clear error (each name becomes a model element)."""
 
     def __init__(self, source: str, column: str, field: str, limit: int | None):
@@ -322,7 +324,9 @@ class LabelCodes:
 
         enc = pc.dictionary_encode(text)
         local = enc.dictionary
-        unusable = _mask(pc.match_substring_regex(local, CONTROL))
+        control = _mask(pc.match_substring_regex(local, CONTROL))
+        long = _mask(pc.greater(pc.utf8_length(local), MAX_NAME_CHARS))
+        unusable = control | long
         unknown = unusable | _mask(pc.equal(local, ""))
         if missing:
             unknown |= _mask(pc.is_in(local, value_set=pa.array(sorted(missing), pa.string())))
@@ -341,8 +345,10 @@ class LabelCodes:
             raise column_error(self.source, None, self.column, message)
         indices = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         if unusable.any():
-            bad = unusable[indices]
-            rows.flag(self.column, "a control character in a name (names are printable)", bad, text)
+            reason = "a control character in a name (names are printable)"
+            rows.flag(self.column, reason, control[indices], text)
+            reason = f"a name longer than {MAX_NAME_CHARS} characters"
+            rows.flag(self.column, reason, long[indices], text)
         return remap[indices]
 
     @property
