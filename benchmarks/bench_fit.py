@@ -12,8 +12,8 @@ Three measurements (run: ``PYTHONPATH=. python benchmarks/bench_fit.py [--fit] [
     120 agents, 150,000 customers): reading it as CSV and as Parquet (issue 22: the whole
     ``sim fit`` including calibration in under a minute, so reading must take a few seconds).
 ``--memory ROWS``
-    peak resident memory of reading logs of ROWS/4 and ROWS such rows, CSV and Parquet, each in a fresh
-    process (its ``VmHWM``: ``ru_maxrss`` would carry this process's peak over ``exec``) less
+    peak resident memory of reading logs of ROWS/4 and ROWS such rows, CSV and Parquet, each
+    in a fresh process (its ``VmHWM``: ``ru_maxrss`` would carry this process's peak over ``exec``) less
     the same process's peak after imports only: the bytes a row that ``docs/call-log.md`` and
     ``MAX_LOG_ROWS`` rely on.
 
@@ -177,8 +177,9 @@ def bench_memory(rows: int) -> None:
         low, high = _peak_kib(str(small[k]))[1], _peak_kib(str(large[k]))[1]
         per_row = (high - low) * 1024 / (rows - rows // 4)
         fixed = (high - imports) / 1024 - per_row * rows / 2**20
-        print(f"  {kind:8s} peak {low / 1024:,.0f} MiB at {rows // 4:,} rows, {high / 1024:,.0f} "
-              f"MiB at {rows:,}: {per_row:.0f} bytes a row, plus {fixed:.0f} MiB fixed")  # fmt: skip
+        print(f"  {kind:8s} peak {low / 1024:,.0f} MiB at {rows // 4:,} rows, "
+              f"{high / 1024:,.0f} MiB at {rows:,}: {per_row:.0f} bytes a row, plus "
+              f"{fixed:.0f} MiB fixed")  # fmt: skip
 
 
 def main() -> None:

@@ -47,8 +47,8 @@ def test_worked_mapping_counts_every_case_of_the_export(bank):
     # 1 whose IVR entry reads after its queue start
     assert bank.rows_read == 38 and len(bank) == 35
     assert bank.dropped == {"outcome: 'PHANTOM' mapped to skip": 3} and bank.examples == []
-    counts = {k: int((bank.outcome == v).sum()) for k, v in
-              (("answered", ANSWERED), ("abandoned", ABANDONED), ("self", SELF_SERVED))}  # fmt: skip
+    codes = {"answered": ANSWERED, "abandoned": ABANDONED, "self": SELF_SERVED}
+    counts = {k: int((bank.outcome == v).sum()) for k, v in codes.items()}
     assert counts == {"answered": 24, "abandoned": 6, "self": 5}
 
 

@@ -80,7 +80,7 @@ def test_parquet_bytes_that_are_not_utf8_are_named(tmp_path):
 
 @pytest.mark.parametrize("value", ["1e300", "1e999", "1e400", "-1e999", "inf", "nan", "86401"])
 def test_huge_or_infinite_durations_are_bad_rows(write, value):
-    data = read_call_log(_csv(write, [OK] * 40 + [f"2024-01-01T09:00:00,answered,{value},60,a\n"]))
+    data = read_call_log(_csv(write, [OK] * 40 + [_row(value, 2)]))
     assert len(data) == 40 and sum(data.dropped.values()) == 1
     [reason] = data.dropped
     assert reason.startswith("wait: ")
@@ -193,17 +193,27 @@ def test_dictionary_encoded_parquet_is_read_as_names(tmp_path):
     assert len(data.labels["tier"].names) == 20  # integers as text
 
 
-@pytest.mark.parametrize(
-    ("make", "expect"),
-    [
-        (lambda w, t: _csv(w, [OK] * 3 + [f'2024-01-01T08:00:00,answered,3,60,"{"x" * (1 << 21)}"\n'] * 0 + ["1900-01-01T08:00:00,answered,3,60,a\n"] * 3 + ["2199-01-01T08:00:00,answered,3,60,a\n"] * 3), "arrivals span"),
-        (lambda w, t: _parquet(t, call_type=pa.array([[1]] * 20)), "a column of type"),
-        (lambda w, t: _csv(w, ["2024-01-01T08:00:00,answered,3,60,\x1b[31mred\n"] * 5), "a control character"),
-        (lambda w, t: _csv(w, ["2024-01-01T08:00:00,answered,1e999,60,a\n"] * 5), "not a number"),
-        (lambda w, t: _csv(w, [OK] * 3 + [f'2024-01-01T08:00:00,answered,3,60,"{"x" * (40 << 20)}"\n']), "a field longer than"),
-    ],
-)  # fmt: skip
-def test_cli_prints_one_clear_line_and_exits_2(write, tmp_path, make, expect):
+def _row(value: str, field: int = 4) -> str:
+    cells = ["2024-01-01T08:00:00", "answered", "3", "60", "a"]
+    cells[field] = value
+    return ",".join(cells) + "\n"
+
+
+SPAN = [_row("1900-01-01T08:00:00", 0)] * 3 + [_row("2199-01-01T08:00:00", 0)] * 3
+HUGE = [OK] * 3 + [_row(f'"{"x" * (40 << 20)}"')]
+CLI_CASES = {
+    "span": (lambda w, t: _csv(w, SPAN), "arrivals span"),
+    "list": (lambda w, t: _parquet(t, call_type=pa.array([[1]] * 20)), "a column of type"),
+    "escape": (lambda w, t: _csv(w, [_row("\x1b[31mred")] * 5), "a control character"),
+    "1e999": (lambda w, t: _csv(w, [_row("1e999", 2)] * 5), "not a number"),
+    "40MiB": (lambda w, t: _csv(w, HUGE), "a field longer than"),
+    "types": (lambda w, t: _csv(w, [_row(f"t{i}") for i in range(MAX_NAMES + 1)]), "distinct"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_cli_prints_one_clear_line_and_exits_2(write, tmp_path, case):
+    make, expect = CLI_CASES[case]
     path = make(write, tmp_path)
     result = CliRunner().invoke(cli, ["fit", str(path), "--out", str(tmp_path / "o"), "--quiet"])
     assert result.exit_code == 2, result.output

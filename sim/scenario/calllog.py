@@ -221,7 +221,7 @@ class _Table:
 
 
 def _too_many(name: str) -> ScenarioError:
-    return column_error(name, None, "*", f"more than {MAX_ROWS:,} rows; split the log")
+    return _read_error(name, f"more than {MAX_ROWS:,} rows, the limit of a log: split it")
 
 
 def _check_text(path: Path, name: str) -> None:
