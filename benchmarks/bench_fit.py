@@ -13,9 +13,9 @@ Three measurements (run: ``PYTHONPATH=. python benchmarks/bench_fit.py [--fit] [
     ``sim fit`` including calibration in under a minute, so reading must take a few seconds).
 ``--memory ROWS``
     peak resident memory of reading logs of ROWS/4 and ROWS such rows, CSV and Parquet, each
-    in a fresh process (its ``VmHWM``: ``ru_maxrss`` would carry this process's peak over ``exec``) less
-    the same process's peak after imports only: the bytes a row that ``docs/call-log.md`` and
-    ``MAX_LOG_ROWS`` rely on.
+    in a fresh process (its ``VmHWM``: ``ru_maxrss`` would carry this process's peak over
+    ``exec``); the slope between the two sizes is the bytes a row that ``docs/call-log.md``
+    and ``MAX_LOG_ROWS`` rely on, the rest is fixed (read-ahead, thread pools, caches).
 
 Timings are wall-clock with the load average printed beside them (the machine is shared).
 """
