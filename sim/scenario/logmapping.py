@@ -12,7 +12,7 @@ codes in every label column". Every key is validated with file, line and a sugge
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import Field
@@ -53,6 +53,9 @@ def _texts(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _texts(v) for k, v in value.items()}
     return value
+
+
+_AS_TEXT = pydantic.BeforeValidator(_texts)
 
 
 def _columns(value: str | list[str], what: str) -> list[str]:
@@ -98,15 +101,10 @@ class OutcomeRule(Model):
     """An outcome that depends on other columns: ``then`` on the rows where every column of
     ``when`` holds one of its values (compared as written, spaces trimmed)."""
 
-    when: dict[str, str | list[str]] = Field(
+    when: Annotated[dict[str, str | list[str]], _AS_TEXT] = Field(
         description="export column -> value or values; all must hold"
     )
     then: Outcome
-
-    @pydantic.field_validator("when", mode="before")
-    @classmethod
-    def _as_text(cls, v):
-        return _texts(v)
 
     @pydantic.field_validator("when")
     @classmethod
@@ -142,7 +140,7 @@ class LogMapping(Model):
         "seconds", description="wait and handle times as seconds, or clock text H:MM:SS"
     )
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator")
-    missing: list[str] | dict[str, str | list[str]] = Field(
+    missing: Annotated[list[str] | dict[str, str | list[str]], _AS_TEXT] = Field(
         default_factory=list,
         description="field -> values that mean 'not known' (e.g. customer: ['0']); a plain "
         "list applies to every label column",
@@ -150,11 +148,6 @@ class LogMapping(Model):
     tier_priority: dict[str, int] = Field(
         default_factory=dict, description="tier -> priority (0 served first), if known"
     )
-
-    @pydantic.field_validator("missing", mode="before")
-    @classmethod
-    def _missing_text(cls, v):
-        return _texts(v)
 
     @pydantic.field_validator("columns")
     @classmethod
