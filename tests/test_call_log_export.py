@@ -203,3 +203,17 @@ def test_conditional_source_for_a_number_and_rules_in_order(write):
 def test_a_missing_code_given_as_a_yaml_number_is_text(write):
     mapping = load_mapping(write("missing: {customer: [0]}\n", "map.yaml"))
     assert mapping.missing_codes("customer") == {"0"} and mapping.missing_codes("tier") == set()
+
+
+def test_an_arrival_hours_before_the_calls_start_is_a_bad_row(write):
+    """A queue start of 0:00:00 read as a time, on a call that began at 9:00: flagged."""
+    text = "date,q_start,vru_entry,outcome,wait,handle_time\n"
+    text += "".join(f"990201,9:{i:02d}:30,9:{i:02d}:00,answered,0,60\n" for i in range(40))
+    text += "990201,0:00:00,9:00:00,answered,0,60\n"
+    mapping = LogMapping.model_validate({
+        "columns": {"arrival": {"from": ["date", "q_start"], "not_before": ["date", "vru_entry"]}},
+        "time_format": "%y%m%d %H:%M:%S",
+    })  # fmt: skip
+    data = read_call_log(write(text, "log.csv"), mapping)
+    assert len(data) == 40
+    assert "line 42: column 'date,q_start': more than an hour before" in data.examples[0]

@@ -73,6 +73,7 @@ MAX_HEADER = 4 << 20  # bytes of a CSV header line
 CSV_BLOCK = 8 << 20  # bytes of CSV text parsed at a time
 PARQUET_BATCH = 1 << 18  # rows of Parquet decoded at a time
 DAY = 86_400
+EARLY = 3600  # an arrival this long before the call's start (not_before) is no clock drift
 NAME_LIMITS = {"call_type": MAX_NAMES, "tier": MAX_NAMES, "group": MAX_NAMES, "agent": MAX_AGENTS}
 MIDNIGHT_REASON = (
     "at exactly 00:00:00 far more often than the seconds around midnight: a time of 0:00:00 "
@@ -435,6 +436,9 @@ class _Reader:
             start, start_bad = parse_times(self._text(batch, spec.start(), set())[0], fmt)
             crossed = ~bad & ~start_bad & (arrival < start - DAY // 2)
             arrival = np.where(crossed, arrival + DAY, arrival)
+            early = ~bad & ~start_bad & (arrival < start - EARLY)  # a clock's drift is less
+            reason = "more than an hour before the call's start (not_before): a time of 0:00:00"
+            self.rows.flag(self.col["arrival"], reason + " usually means 'none'", early, text)
         return arrival
 
     def _outcome(self, batch) -> np.ndarray:
