@@ -220,3 +220,17 @@ def test_cli_prints_one_clear_line_and_exits_2(write, tmp_path, case):
     assert expect in result.output and "Traceback" not in result.output
     assert "\x1b" not in result.output and len(result.output) < 3000
     assert not (tmp_path / "o").exists()
+
+
+def test_header_names_are_trimmed_and_an_empty_file_is_named(write):
+    data = read_call_log(
+        write(" arrival , outcome,wait\n2024-01-01T08:00:00,abandoned,3\n", "a.csv")
+    )
+    assert len(data) == 1
+    assert ":1: no header row" in _error(write("", "empty.csv"))
+
+
+def test_duplicate_names_in_unused_columns_do_not_matter(write):
+    header = "x,x,arrival,outcome,wait,x\n"
+    data = read_call_log(_csv(write, ["1,2,2024-01-01T08:00:00,abandoned,3,4\n"] * 2, header))
+    assert len(data) == 2

@@ -163,6 +163,9 @@ class _Table:
             raise _read_error(self.name, message, 1)
         text = raw.decode("utf-8-sig", errors="replace").rstrip("\r\n")
         names = next(csv.reader([text], delimiter=self.delimiter), [])
+        if not names:
+            message = "no header row: a call log is a header row, then one row per call"
+            raise _read_error(self.name, message, 1)
         return [h.strip() for h in names], len(raw)
 
     def check_types(self, columns: list[str]) -> None:
@@ -189,8 +192,10 @@ class _Table:
             if self.csv:
                 reader = pacsv.open_csv(
                     self.path,
-                    read_options=pacsv.ReadOptions(
-                        block_size=max(CSV_BLOCK, 4 * self.header_bytes)
+                    read_options=pacsv.ReadOptions(  # the header's names as read, trimmed
+                        block_size=max(CSV_BLOCK, 4 * self.header_bytes),
+                        column_names=self.have,
+                        skip_rows=1,
                     ),
                     parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
                     convert_options=pacsv.ConvertOptions(
