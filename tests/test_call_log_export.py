@@ -217,3 +217,20 @@ def test_an_arrival_hours_before_the_calls_start_is_a_bad_row(write):
     data = read_call_log(write(text, "log.csv"), mapping)
     assert len(data) == 40
     assert "line 42: column 'date,q_start': more than an hour before" in data.examples[0]
+
+
+def test_another_format_reuses_the_mapping_with_its_own_fields(write):
+    from typing import ClassVar
+
+    class ReportMapping(LogMapping):
+        fields: ClassVar[tuple[str, ...]] = ("start", "offered", "queue")
+        required_fields: ClassVar[tuple[str, ...]] = ("start", "offered")
+        label_fields: ClassVar[tuple[str, ...]] = ("queue",)
+
+    mapping = load_mapping(write("columns: {offered: calls, queue: null}\nmissing: [x]\n"),
+                           ReportMapping)  # fmt: skip
+    assert mapping.source("offered") == ["calls"] and mapping.spec("queue") is None
+    assert mapping.missing_codes("queue") == {"x"} and mapping.missing_codes("offered") == set()
+    with pytest.raises(ScenarioError) as err:
+        load_mapping(write("columns: {wait: w}\n"), ReportMapping)
+    assert "unknown field 'wait'; fields: start, offered, queue" in str(err.value)

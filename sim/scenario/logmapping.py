@@ -12,7 +12,7 @@ codes in every label column". Every key is validated with file, line and a sugge
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import Field
@@ -118,7 +118,19 @@ class OutcomeRule(Model):
 
 
 class LogMapping(Model):
-    """How an export that is not in the generic format maps onto it (``--map FILE``)."""
+    """How an export that is not in the generic format maps onto it (``--map FILE``).
+
+    Another tabular format reuses it by a subclass that sets the three class variables (its
+    fields, those that cannot be switched off, those a plain ``missing:`` list applies to)."""
+
+    fields: ClassVar[tuple[str, ...]] = FIELDS
+    required_fields: ClassVar[tuple[str, ...]] = REQUIRED
+    label_fields: ClassVar[tuple[str, ...]] = LABELS
+
+    @classmethod
+    def _known(cls, key: str) -> None:
+        if key not in cls.fields:
+            raise ValueError(f"unknown field '{key}'; fields: {', '.join(cls.fields)}")
 
     columns: dict[str, str | list[str] | Source | None] = Field(
         default_factory=dict,
@@ -153,9 +165,8 @@ class LogMapping(Model):
     @classmethod
     def _known_fields(cls, v):
         for key, cols in v.items():
-            if key not in FIELDS:
-                raise ValueError(f"unknown field '{key}'; fields: {', '.join(FIELDS)}")
-            if cols is None and key in REQUIRED:
+            cls._known(key)
+            if cols is None and key in cls.required_fields:
                 raise ValueError(f"{key}: a required field cannot be switched off (null)")
             if isinstance(cols, Source) and cols.not_before is not None and key != "arrival":
                 raise ValueError(f"{key}: not_before applies to the arrival only")
@@ -167,8 +178,7 @@ class LogMapping(Model):
     @classmethod
     def _missing_fields(cls, v):
         for key in v if isinstance(v, dict) else ():
-            if key not in FIELDS:
-                raise ValueError(f"unknown field '{key}'; fields: {', '.join(FIELDS)}")
+            cls._known(key)
         return v
 
     @pydantic.field_validator("time_format")
@@ -199,13 +209,14 @@ class LogMapping(Model):
         if isinstance(self.missing, dict):
             codes = self.missing.get(name, [])
             return {codes} if isinstance(codes, str) else set(codes)
-        return set(self.missing) if name in LABELS else set()
+        return set(self.missing) if name in self.label_fields else set()
 
 
-def load_mapping(path: str | Path) -> LogMapping:
-    """Read and validate a mapping file; errors name the file, line and key."""
+def load_mapping(path: str | Path, model: type[LogMapping] = LogMapping) -> LogMapping:
+    """Read and validate a mapping file (as ``model``, a :class:`LogMapping` or a subclass for
+    another format); errors name the file, line and key."""
     data, smap = load_yaml(path)
     try:
-        return LogMapping.model_validate(data)
+        return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise validation_error(exc, smap, LogMapping) from None
+        raise validation_error(exc, smap, model) from None
