@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.scenario import calllog
+from sim.scenario import calllog, logtable
 from sim.scenario.calllog import read_call_log
 from sim.scenario.limits import MAX_LOG_DAYS, MAX_NAMES
 from sim.scenario.yamlsource import ScenarioError
@@ -122,7 +122,7 @@ def test_a_header_of_15000_columns_is_read_whole(write):
 
 
 def test_a_header_line_beyond_the_bound_is_refused(write, monkeypatch):
-    monkeypatch.setattr(calllog, "MAX_HEADER", 1000)
+    monkeypatch.setattr(logtable, "MAX_HEADER", 1000)
     text = _error(_csv(write, [OK], "x" * 2000 + "\n"))
     assert ":1: the header line is longer than" in text
 

@@ -13,14 +13,11 @@ one batch of text, never the whole file as text; there is no Python loop over ro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sim.scenario.confine import excerpt
-from sim.scenario.errors import ErrorItem, ScenarioError
 from sim.scenario.limits import (
     MAX_AGENTS,
     MAX_CALL_SECONDS,
@@ -49,10 +46,10 @@ from sim.scenario.logparse import (
     parse_numbers,
     parse_times,
     show,
-    supported,
     typed_numbers,
     typed_times,
 )
+from sim.scenario.logtable import Table, read_error
 
 __all__ = [
     "ABANDONED",
@@ -69,9 +66,6 @@ __all__ = [
 
 MAX_BAD_SHARE = 0.05  # more unusable rows than this: the log is refused
 MAX_ROWS = MAX_LOG_ROWS
-MAX_HEADER = 4 << 20  # bytes of a CSV header line
-CSV_BLOCK = 8 << 20  # bytes of CSV text parsed at a time
-PARQUET_BATCH = 1 << 18  # rows of Parquet decoded at a time
 DAY = 86_400
 EARLY = 3600  # an arrival this long before the call's start (not_before) is no clock drift
 NAME_LIMITS = {"call_type": MAX_NAMES, "tier": MAX_NAMES, "group": MAX_NAMES, "agent": MAX_AGENTS}
@@ -124,155 +118,10 @@ class CallLogData:
         )
 
 
-def _read_error(name: str, message: str, line: int | None = None) -> ScenarioError:
-    return ScenarioError([ErrorItem(name, line, "", message)])
-
-
-class _Table:
-    """A CSV or Parquet file opened for reading in batches: its column names and types."""
-
-    def __init__(self, path: Path, mapping: LogMapping):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        self.path, self.name, self.delimiter = path, str(path), mapping.delimiter
-        if not path.is_file():
-            problem = "not a regular file" if path.exists() else "file not found"
-            raise _read_error(self.name, problem)
-        self.csv = path.suffix.lower() not in (".parquet", ".pq")
-        try:
-            if self.csv:
-                _check_text(path, self.name)
-                self.have, self.header_bytes = self._header()
-            else:
-                self.parquet = pq.ParquetFile(path)
-                if self.parquet.metadata.num_rows > MAX_ROWS:
-                    raise _too_many(self.name)
-                self.have = list(self.parquet.schema_arrow.names)
-        except (pa.ArrowException, OSError) as exc:
-            raise self._failed(exc) from None
-
-    def _header(self) -> tuple[list[str], int]:
-        """The header's column names, however wide (read up to :data:`MAX_HEADER` bytes)."""
-        import csv
-
-        with open(self.path, "rb") as fh:
-            raw = fh.readline(MAX_HEADER + 1)
-        if len(raw) > MAX_HEADER:
-            message = f"the header line is longer than {MAX_HEADER >> 20} MiB: is this a call log?"
-            raise _read_error(self.name, message, 1)
-        text = raw.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-        names = next(csv.reader([text], delimiter=self.delimiter), [])
-        if not names:
-            message = "no header row: a call log is a header row, then one row per call"
-            raise _read_error(self.name, message, 1)
-        return [h.strip() for h in names], len(raw)
-
-    def check_types(self, columns: list[str]) -> None:
-        """Parquet columns must hold text, numbers, times or durations (not lists, structs)."""
-        if self.csv:
-            return
-        schema = self.parquet.schema_arrow
-        for c in columns:
-            dtype = schema.field(c).type
-            if not supported(dtype):
-                message = (
-                    f"a column of type {excerpt(str(dtype), 60)}; a call log's columns hold "
-                    "text, numbers, timestamps or durations"
-                )
-                raise column_error(self.name, None, c, message)
-
-    def batches(self, columns: list[str], dictionary: list[str]) -> Iterator:
-        """Record batches of ``columns`` (CSV: all as text); a read error names the file."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-
-        try:
-            if self.csv:
-                reader = pacsv.open_csv(
-                    self.path,
-                    read_options=pacsv.ReadOptions(  # the header's names as read, trimmed
-                        block_size=max(CSV_BLOCK, 4 * self.header_bytes),
-                        column_names=self.have,
-                        skip_rows=1,
-                    ),
-                    parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
-                    convert_options=pacsv.ConvertOptions(
-                        include_columns=columns,
-                        column_types={c: pa.string() for c in columns},
-                        strings_can_be_null=False,
-                    ),
-                )
-            else:
-                schema = self.parquet.schema_arrow
-                text = [c for c in dictionary if pa.types.is_string(schema.field(c).type)]
-                reader = pq.ParquetFile(self.path, read_dictionary=text).iter_batches(
-                    batch_size=PARQUET_BATCH, columns=columns
-                )
-            yield from reader
-        except (pa.ArrowException, OSError) as exc:
-            raise self._failed(exc) from None
-
-    def _failed(self, exc: Exception) -> ScenarioError:
-        if self.csv and hasattr(self, "have"):
-            bad = _bad_line(self.path, self.delimiter, len(self.have))
-            if bad is not None:
-                return _read_error(self.name, bad[1], bad[0])
-        if "straddling" in str(exc):
-            return _read_error(self.name, "a row longer than the reader's block: is this a log?")
-        return _read_error(
-            self.name, f"cannot read the log: {excerpt(str(exc).splitlines()[0], 120)}"
-        )
-
-
-def _too_many(name: str) -> ScenarioError:
-    return _read_error(name, f"more than {MAX_ROWS:,} rows, the limit of a log: split it")
-
-
-def _check_text(path: Path, name: str) -> None:
-    """A CSV log is UTF-8 text: a binary file (or another encoding) is named as such instead of
-    the parser echoing its bytes back."""
-    import codecs
-
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    nul = head.find(b"\x00")
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        where = nul
-    except UnicodeDecodeError as exc:
-        where = exc.start if nul < 0 else min(nul, exc.start)
-    if where < 0:
-        return
-    message = f"not UTF-8 text (byte {where}): a call log is a CSV file in UTF-8, or Parquet"
-    raise _read_error(name, message)
-
-
-def _bad_line(path: Path, delimiter: str, columns: int) -> tuple[int, str] | None:
-    """(line, problem) of the first row the parser could not take: another number of fields
-    than the header, or a field too long. Read again only when the parser failed, to name the
-    line instead of quoting the row."""
-    import csv
-
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            next(reader, None)
-            for row in reader:
-                if row and len(row) != columns:
-                    message = f"{len(row)} fields where the header has {columns} (a row cut "
-                    return reader.line_num, message + "short, or an unquoted delimiter inside)"
-        except csv.Error:
-            limit = csv.field_size_limit()
-            return reader.line_num, f"a field longer than {limit:,} characters: is this a log?"
-    return None
-
-
 class _Reader:
     """One call log read batch by batch into the final columns."""
 
-    def __init__(self, table: _Table, mapping: LogMapping):
+    def __init__(self, table: Table, mapping: LogMapping):
         self.table, self.mapping, self.name = table, mapping, table.name
         self.specs = {f: mapping.spec(f) for f in FIELDS}
         self.present = self._present()
@@ -336,7 +185,7 @@ class _Reader:
             for batch in self.table.batches(cols, dictionary):
                 self.n += batch.num_rows
                 if self.n > MAX_ROWS:
-                    raise _too_many(self.name)
+                    raise self.table.too_many()
                 self.rows.batch(batch.num_rows)
                 self._batch(batch)
             return self._finish()
@@ -344,10 +193,10 @@ class _Reader:
             message = (
                 f"not enough memory for {self.n:,} rows (about 110 bytes a row): split the log"
             )
-            raise _read_error(self.name, message) from None
+            raise read_error(self.name, message) from None
         except UnicodeDecodeError:
             message = "text that is not UTF-8 (save the export as UTF-8)"
-            raise _read_error(self.name, message) from None
+            raise read_error(self.name, message) from None
 
     def _text(self, batch, cols: list[str], codes: set[str]):
         """Columns joined with a space (each trimmed) and the rows where one is missing."""
@@ -541,7 +390,7 @@ class _Reader:
         dropped.update(self.skipped)
         usable = sum(len(p) for p in self.parts["arrival"]) - (exact if masks else 0)
         if not usable:
-            raise _read_error(name, "the log has no usable call")
+            raise read_error(name, "the log has no usable call")
         self._check_span()
 
         def join(parts: list[np.ndarray]) -> np.ndarray:
@@ -607,5 +456,5 @@ def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLo
     be used: a missing required column, a column of an unsupported type, more than
     :data:`MAX_BAD_SHARE` unusable rows, too many rows, days or distinct names.
     """
-    table = _Table(Path(path), mapping or LogMapping())
-    return _Reader(table, mapping or LogMapping()).read()
+    mapping = mapping or LogMapping()
+    return _Reader(Table(Path(path), mapping.delimiter, MAX_ROWS), mapping).read()
