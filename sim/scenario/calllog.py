@@ -148,8 +148,7 @@ class _Reader:
         for f, spec in self.specs.items():
             if spec is None:
                 continue
-            cols = spec.first() + spec.fallback() + spec.start()
-            lacking = [c for c in cols if c not in have]
+            lacking = [c for c in spec.columns() if c not in have]
             if not lacking:
                 present[f] = spec
             elif f in REQUIRED or f in self.mapping.columns:
@@ -173,7 +172,7 @@ class _Reader:
         return present
 
     def columns(self) -> list[str]:
-        cols = {c for s in self.present.values() for c in s.first() + s.fallback() + s.start()}
+        cols = {c for s in self.present.values() for c in s.columns()}
         cols |= {c for rule in self.mapping.outcome_rules for c in rule.values()}
         return sorted(cols)
 

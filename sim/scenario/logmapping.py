@@ -96,6 +96,10 @@ class Source(Model):
     def start(self) -> list[str]:
         return [] if self.not_before is None else _columns(self.not_before, "not_before")
 
+    def columns(self) -> list[str]:
+        """Every column the source reads."""
+        return self.first() + self.fallback() + self.start()
+
 
 class OutcomeRule(Model):
     """An outcome that depends on other columns: ``then`` on the rows where every column of
