@@ -123,7 +123,7 @@ class Table:
 
     def _failed(self, exc: Exception) -> ScenarioError:
         if self.csv and hasattr(self, "have"):
-            bad = _bad_line(self.path, self.delimiter, len(self.have))
+            bad = _bad_line(self.path, self.delimiter, len(self.have), self.kind)
             if bad is not None:
                 return read_error(self.name, bad[1], bad[0])
         if "straddling" in str(exc):
@@ -156,7 +156,7 @@ def _check_text(path: Path, name: str) -> None:
     raise read_error(name, message)
 
 
-def _bad_line(path: Path, delimiter: str, columns: int) -> tuple[int, str] | None:
+def _bad_line(path: Path, delimiter: str, columns: int, kind: str) -> tuple[int, str] | None:
     """(line, problem) of the first row the parser could not take: another number of fields
     than the header, or a field too long. Read again only when the parser failed, to name the
     line instead of quoting the row."""
@@ -172,5 +172,6 @@ def _bad_line(path: Path, delimiter: str, columns: int) -> tuple[int, str] | Non
                     return reader.line_num, message + "short, or an unquoted delimiter inside)"
         except csv.Error:
             limit = csv.field_size_limit()
-            return reader.line_num, f"a field longer than {limit:,} characters: is this the file?"
+            message = f"a field longer than {limit:,} characters (the fields of a {kind} are short)"
+            return reader.line_num, message
     return None
