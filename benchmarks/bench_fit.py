@@ -1,32 +1,51 @@
-"""Time ``sim fit`` on a one-million-row call log: reading (CSV and Parquet) and the fit before
-the calibration simulations. The target is under 30 s for the CSV read plus the fit.
-Also a year of 30-minute interval reports (two call types, 35,040 rows): read and fitted in
-seconds (:func:`bench_interval_report`).
+"""Time ``sim fit`` on call logs, and measure what reading one costs in memory.
 
-The log is the call log of tests/scenarios/fit_truth.yaml scaled 45 times (volume and staffing),
-simulated once and cached in the temporary folder.
-Run: ``PYTHONPATH=. python benchmarks/bench_fit.py``.
+Three measurements (run: ``PYTHONPATH=. python benchmarks/bench_fit.py [--fit] [--year]
+[--memory ROWS] [--report]``; no option runs ``--year``):
+
+``--fit``
+    a one-million-row log (the call log of tests/scenarios/fit_truth.yaml scaled 45 times,
+    simulated once and cached in the temporary folder): reading (CSV and Parquet) and the fit
+    before the calibration simulations. Target: under 30 s for the CSV read plus the fit.
+``--year``
+    a year of per-call records (400,000 rows, every optional column, 6 call types, 3 tiers,
+    120 agents, 150,000 customers): reading it as CSV and as Parquet (issue 22: the whole
+    ``sim fit`` including calibration in under a minute, so reading must take a few seconds).
+``--memory ROWS``
+    peak resident memory of reading logs of ROWS/4 and ROWS such rows, CSV and Parquet, each
+    in a fresh process (its ``VmHWM``: ``ru_maxrss`` would carry this process's peak over
+    ``exec``); the slope between the two sizes is the bytes a row that ``docs/call-log.md``
+    and ``MAX_LOG_ROWS`` rely on, the rest is fixed (read-ahead, thread pools, caches).
+``--report``
+    a year of 30-minute interval reports (two call types, 35,040 rows), CSV and Parquet: read
+    and fitted (before the calibration simulations) in seconds.
+
+Timings are wall-clock with the load average printed beside them (the machine is shared).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sim.model.call_log import call_log_table, encode_call_log
-from sim.model.simulation import simulate
-from sim.planning.fit.pipeline import FitOptions, fit_log
-from sim.scenario.calllog import read_call_log
-from sim.scenario.schema import scenario_from_dict
-from sim.scenario.yamlsource import load_yaml
+import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
 SCALE = 45
-TRUTH = Path(__file__).resolve().parent.parent / "tests" / "scenarios" / "fit_truth.yaml"
+TRUTH = ROOT / "tests" / "scenarios" / "fit_truth.yaml"
+YEAR_ROWS = 400_000
 
 
 def scaled_scenario():
+    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.yamlsource import load_yaml
+
     data, _ = load_yaml(TRUTH)
     data["arrivals"]["daily_volume"] *= SCALE
     for plan in data["agents"]["groups"]["team"]["staffing"].values():
@@ -35,7 +54,10 @@ def scaled_scenario():
     return scenario_from_dict(data)
 
 
-def make_log(folder: Path) -> tuple[Path, Path]:
+def simulated_log(folder: Path) -> tuple[Path, Path]:
+    from sim.model.call_log import call_log_table, encode_call_log
+    from sim.model.simulation import simulate
+
     csv, parquet = folder / "bench_fit_1m.csv", folder / "bench_fit_1m.parquet"
     if csv.exists() and parquet.exists():
         return csv, parquet
@@ -48,9 +70,63 @@ def make_log(folder: Path) -> tuple[Path, Path]:
     return csv, parquet
 
 
-def main() -> None:
-    csv, parquet = make_log(Path(tempfile.gettempdir()))
-    print(f"cores {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
+def synthetic_log(folder: Path, rows: int) -> tuple[Path, Path]:
+    """A generic-format log of ``rows`` calls over a year, 08:00-20:00, every column filled
+    the way a real export fills it (cached: the same file for the same size)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    csv, parquet = folder / f"bench_log_{rows}.csv", folder / f"bench_log_{rows}.parquet"
+    if csv.exists() and parquet.exists():
+        return csv, parquet
+    rng = np.random.default_rng(22)
+    day = rng.integers(0, 365, rows)
+    clock = rng.integers(8 * 3600, 20 * 3600, rows)
+    arrival = np.sort(np.datetime64("2023-01-02", "s") + day * 86400 + clock)
+    kind = rng.choice(3, rows, p=[0.82, 0.13, 0.05])
+    outcome = np.array(["answered", "abandoned", "self_served"])[kind]
+    wait = np.round(rng.exponential(40.0, rows) * (kind < 2), 3)
+    handle = np.where(kind == 0, np.round(rng.gamma(2.0, 120.0, rows), 3), np.nan)
+    pick = lambda names, p=None: np.array(names)[rng.choice(len(names), rows, p=p)]  # noqa: E731
+    agents = np.array([f"agent{i:03d}" for i in range(120)])[rng.integers(0, 120, rows)]
+    table = pa.table(
+        {
+            "arrival": pa.array(arrival),
+            "outcome": outcome,
+            "wait": wait,
+            "handle_time": pa.array(handle, from_pandas=True),
+            "call_type": pick(
+                ["PS", "NW", "NE", "PE", "TT", "IN"], [0.6, 0.2, 0.1, 0.05, 0.04, 0.01]
+            ),
+            "tier": pick(["0", "1", "2"]),
+            "agent": np.where(kind == 0, agents, ""),
+            "customer": np.char.add("c", rng.integers(0, 150_000, rows).astype(str)),
+            "group": pick(["front", "back", "night"]),
+            "after_call_work": pa.array(
+                np.where(kind == 0, np.round(rng.exponential(20.0, rows), 3), np.nan),
+                from_pandas=True,
+            ),
+        }
+    )
+    pq.write_table(table, parquet)
+    pacsv.write_csv(table, csv)
+    return csv, parquet
+
+
+def _timed_read(path: Path) -> tuple[float, int]:
+    from sim.scenario.calllog import read_call_log
+
+    started = time.perf_counter()
+    data = read_call_log(path)
+    return time.perf_counter() - started, len(data)
+
+
+def bench_fit() -> None:
+    from sim.planning.fit.pipeline import FitOptions, fit_log
+    from sim.scenario.calllog import read_call_log
+
+    csv, parquet = simulated_log(Path(tempfile.gettempdir()))
     print(f"CSV {csv.stat().st_size / 1e6:.0f} MB, Parquet {parquet.stat().st_size / 1e6:.0f} MB")
     for path in (csv, parquet):
         t0 = time.perf_counter()
@@ -63,7 +139,50 @@ def main() -> None:
             f"total {t2 - t0:.1f} s (target < 30 s); volume "
             f"{result.fit['arrivals']['daily_volume']:,.0f}/day"
         )
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def bench_year() -> None:
+    csv, parquet = synthetic_log(Path(tempfile.gettempdir()), YEAR_ROWS)
+    print(f"a year, {YEAR_ROWS:,} rows: CSV {csv.stat().st_size / 1e6:.0f} MB, "
+          f"Parquet {parquet.stat().st_size / 1e6:.0f} MB")  # fmt: skip
+    for path in (csv, parquet):
+        best = min(_timed_read(path)[0] for _ in range(3))
+        print(f"  read {path.suffix[1:]:8s} {best:.2f} s (best of 3)")
+
+
+_CHILD = """
+import re, sys
+from sim.scenario.calllog import read_call_log
+hwm = lambda: int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+base = hwm()
+if sys.argv[1] != "-":
+    data = read_call_log(sys.argv[1])
+print(base, hwm())
+"""
+
+
+def _peak_kib(path: str) -> tuple[int, int]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, path], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def bench_memory(rows: int) -> None:
+    """Peak memory at ROWS/4 and ROWS: the slope is the cost of a row, the rest is fixed (the
+    reader's read-ahead, thread pools, the allocator's caches)."""
+    folder = Path(tempfile.gettempdir())
+    small, large = synthetic_log(folder, rows // 4), synthetic_log(folder, rows)
+    _, imports = _peak_kib("-")
+    print(f"after imports only: {imports / 1024:.0f} MiB peak")
+    for k, kind in enumerate(("csv", "parquet")):
+        low, high = _peak_kib(str(small[k]))[1], _peak_kib(str(large[k]))[1]
+        per_row = (high - low) * 1024 / (rows - rows // 4)
+        fixed = (high - imports) / 1024 - per_row * rows / 2**20
+        print(f"  {kind:8s} peak {low / 1024:,.0f} MiB at {rows // 4:,} rows, "
+              f"{high / 1024:,.0f} MiB at {rows:,}: {per_row:.0f} bytes a row, plus "
+              f"{fixed:.0f} MiB fixed")  # fmt: skip
 
 
 def make_report(folder: Path, days: int = 365) -> tuple[Path, Path]:
@@ -116,6 +235,7 @@ def make_report(folder: Path, days: int = 365) -> tuple[Path, Path]:
 
 def bench_interval_report() -> None:
     from sim.planning.fit.from_intervals import fit_report
+    from sim.planning.fit.pipeline import FitOptions
     from sim.scenario.interval_report import read_interval_report
 
     csv, parquet = make_report(Path(tempfile.gettempdir()))
@@ -134,9 +254,25 @@ def bench_interval_report() -> None:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
-if __name__ == "__main__":
-    import sys
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit", action="store_true", help="the one-million-row fit")
+    parser.add_argument("--year", action="store_true", help="reading a year of records")
+    parser.add_argument("--memory", type=int, metavar="ROWS", help="peak memory of a read")
+    parser.add_argument("--report", action="store_true", help="a year of interval reports")
+    args = parser.parse_args()
+    print(f"cores {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
+    if args.fit:
+        bench_fit()
+    if args.report:
+        bench_interval_report()
+    if args.year or not (args.fit or args.memory or args.report):
+        bench_year()
+    if args.memory:
+        bench_memory(args.memory)
+    print(f"load average after: {os.getloadavg()[0]:.2f}; this process's peak "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
 
-    if "--report-only" not in sys.argv:
-        main()
-    bench_interval_report()
+
+if __name__ == "__main__":
+    main()

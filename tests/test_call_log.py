@@ -124,7 +124,7 @@ date,q_start,outcome,q_time,ser_time,priority,customer_id,server
 
 def test_mapping_joins_columns_translates_codes_and_parses_clock_durations(write):
     data = read_call_log(write(EXPORT, "export.csv"), load_mapping(write(MAPPING, "map.yaml")))
-    assert len(data) == 2 and data.dropped == {"outcome: mapped to skip": 1}
+    assert len(data) == 2 and data.dropped == {"outcome: 'PHANTOM' mapped to skip": 1}
     assert data.outcome.tolist() == [ANSWERED, ABANDONED]
     assert data.wait.tolist() == [12.0, 45.0] and data.handle[0] == 185.0
     assert data.arrival[1] - data.arrival[0] == 38

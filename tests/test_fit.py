@@ -377,7 +377,7 @@ def test_a_bank_style_export_through_a_mapping_fits_like_the_generic_log(
                                    "--max-days", "7", "--workers", "1", "--no-report"])  # fmt: skip
     assert res.exit_code == 0, res.output
     fit = json.loads((tmp_path / "o" / "fit.json").read_text())
-    assert fit["log"]["rows_dropped"] == {"outcome: mapped to skip": 48}
+    assert fit["log"]["rows_dropped"] == {"outcome: 'PHANTOM' mapped to skip": 48}
     want = generic.fit
     assert fit["arrivals"]["daily_volume"] == pytest.approx(want["arrivals"]["daily_volume"])
     assert (

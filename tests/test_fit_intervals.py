@@ -230,7 +230,7 @@ def _spoiled(old: str, new: str) -> str:
         (
             "start,offered,call_type\n"
             + "".join(f"2024-01-01T08:{i % 2 * 30:02d}:00,1,t{i}\n" for i in range(250)),
-            "call types",
+            "distinct call_type values",
         ),
         (
             "start,offered,service_time\n2024-01-01T08:00:00,1,20\n2024-01-01T08:30:00,1,30\n",

@@ -585,6 +585,8 @@ def fit(
         write_fit_folder(folder, result)
     except (ValueError, ScenarioError) as exc:
         fail(f"error: {log}: {exc}")
+    except MemoryError:
+        fail(f"error: {log}: not enough memory to fit {len(data):,} calls; fit a shorter period")
     except OSError as exc:
         fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None

@@ -1,28 +1,55 @@
-"""Call logs as untrusted input: the generic CSV/Parquet format, mapping files, row checks.
+"""Call logs as untrusted input: the generic CSV/Parquet format read into checked numpy columns.
 
-Owns turning a switch's export into clean numpy columns (one row per call that asked for an
-agent) and saying exactly which rows could not be used and why. Rows are never dropped silently:
-each unusable row is counted by reason and the first few are reported with their line and
-column; above :data:`MAX_BAD_SHARE` the whole log is refused. Values from the file are quoted
-only shortened (:func:`_show`), never at large. The format is in ``docs/call-log.md``.
+Owns turning a switch's export (through a mapping file, :mod:`sim.scenario.logmapping`) into
+clean columns, one row per call that asked for an agent, and saying exactly which rows could
+not be used and why. Rows are never dropped silently: each unusable row is counted by reason
+and the first few are reported with their line and column; above :data:`MAX_BAD_SHARE` the
+whole log is refused. The format is in ``docs/call-log.md``.
 
-Reading is vectorised with pyarrow (its multi-threaded CSV reader, compute kernels for parsing
-times and numbers); there is no Python loop over rows.
+The file is read in batches (pyarrow's streaming CSV reader, Parquet batch by batch) and each
+batch parsed with pyarrow kernels into the final columns, so memory holds the parsed log and
+one batch of text, never the whole file as text; there is no Python loop over rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
 
 import numpy as np
-import pydantic
-from pydantic import Field
 
-from sim.scenario.confine import excerpt
-from sim.scenario.schema_types import Model
-from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml, validation_error
+from sim.scenario.limits import (
+    MAX_AGENTS,
+    MAX_CALL_SECONDS,
+    MAX_LOG_DAYS,
+    MAX_LOG_ROWS,
+    MAX_NAMES,
+)
+from sim.scenario.logmapping import (
+    ABANDONED,
+    ANSWERED,
+    FIELDS,
+    LABELS,
+    NUMERIC,
+    OUTCOME_NAMES,
+    REQUIRED,
+    SELF_SERVED,
+    LogMapping,
+    Source,
+    load_mapping,
+)
+from sim.scenario.logparse import (
+    LabelCodes,
+    Rows,
+    as_text,
+    column_error,
+    parse_numbers,
+    parse_times,
+    show,
+    typed_numbers,
+    typed_times,
+)
+from sim.scenario.logtable import Table, read_error
 
 __all__ = [
     "ABANDONED",
@@ -31,74 +58,21 @@ __all__ = [
     "MAX_BAD_SHARE",
     "SELF_SERVED",
     "CallLogData",
+    "Labels",
     "LogMapping",
     "load_mapping",
     "read_call_log",
 ]
 
-SELF_SERVED, ANSWERED, ABANDONED = 1, 2, 3  # the codes of sim.model.records.Outcome
-OUTCOME_NAMES = {"self_served": SELF_SERVED, "answered": ANSWERED, "abandoned": ABANDONED}
-REQUIRED = ("arrival", "outcome", "wait")
-NUMERIC = ("wait", "handle_time", "after_call_work")
-LABELS = ("call_type", "tier", "agent", "group", "customer")
-FIELDS = (*REQUIRED, "handle_time", *LABELS, "after_call_work")
 MAX_BAD_SHARE = 0.05  # more unusable rows than this: the log is refused
-MAX_EXAMPLES = 5  # offending rows shown per log
-MAX_ROWS = 50_000_000  # a bigger log is refused (memory: ~60 bytes a row once parsed)
-ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
-_NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
-_CLOCK = r"^\s*[0-9]+:[0-5]?[0-9](:[0-5]?[0-9](\.[0-9]*)?)?\s*$"
-
-
-class LogMapping(Model):
-    """How an export that is not in the generic format maps onto it (``--map FILE``)."""
-
-    fields: ClassVar[tuple[str, ...]] = FIELDS  # what ``columns`` may name
-
-    columns: dict[str, str | list[str]] = Field(
-        default_factory=dict,
-        description="field -> the export's column, or a list of columns joined with a space",
-    )
-    outcomes: dict[str, Literal["answered", "abandoned", "self_served", "skip"]] = Field(
-        default_factory=dict, description="the export's outcome codes -> ours; skip drops the row"
-    )
-    time_format: str | None = Field(
-        None, description="strptime format of arrival (after joining), e.g. '%y%m%d %H:%M:%S'"
-    )
-    durations: Literal["seconds", "clock"] = Field(
-        "seconds", description="wait and handle times as seconds, or clock text H:MM:SS"
-    )
-    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator")
-    missing: list[str] = Field(
-        default_factory=list,
-        description="label values that mean 'not known' (e.g. customer 0, agent NO_SERVER)",
-    )
-    tier_priority: dict[str, int] = Field(
-        default_factory=dict, description="tier -> priority (0 served first), if known"
-    )
-
-    @pydantic.field_validator("columns")
-    @classmethod
-    def _known_fields(cls, v):
-        for key, cols in v.items():
-            if key not in cls.fields:
-                raise ValueError(f"unknown field '{key}'; fields: {', '.join(cls.fields)}")
-            if isinstance(cols, list) and (not cols or len(cols) > 4):
-                raise ValueError(f"{key}: give 1 to 4 columns to join")
-        return v
-
-    def source(self, name: str) -> list[str]:
-        cols = self.columns.get(name, name)
-        return [cols] if isinstance(cols, str) else list(cols)
-
-
-def load_mapping(path: str | Path, kind: type[LogMapping] | None = None) -> LogMapping:
-    """Read and validate a mapping file; errors name the file, line and key."""
-    data, smap = load_yaml(path)
-    try:
-        return (kind or LogMapping).model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise validation_error(exc, smap, kind or LogMapping) from None
+MAX_ROWS = MAX_LOG_ROWS
+DAY = 86_400
+EARLY = 3600  # an arrival this long before the call's start (not_before) is no clock drift
+NAME_LIMITS = {"call_type": MAX_NAMES, "tier": MAX_NAMES, "group": MAX_NAMES, "agent": MAX_AGENTS}
+MIDNIGHT_REASON = (
+    "at exactly 00:00:00 far more often than the seconds around midnight: a time of 0:00:00 "
+    "usually means 'none' (map it with missing: and else:, docs/call-log.md)"
+)
 
 
 @dataclass
@@ -144,353 +118,342 @@ class CallLogData:
         )
 
 
-def _show(value) -> str:
-    """A value from the file, shortened: never echo a file at large."""
-    text = str(value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
+class _Reader:
+    """One call log read batch by batch into the final columns."""
 
+    def __init__(self, table: Table, mapping: LogMapping):
+        self.table, self.mapping, self.name = table, mapping, table.name
+        self.specs = {f: mapping.spec(f) for f in FIELDS}
+        self.present = self._present()
+        self.rows = Rows(self.name, table.csv)
+        self.col = {f: _column_name(s) for f, s in self.present.items()}
+        self.labels = {
+            f: LabelCodes(self.name, self.col[f], f, NAME_LIMITS.get(f))
+            for f in LABELS
+            if f in self.present
+        }
+        self.parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("arrival", "outcome", "wait", "handle", "acw")
+        }
+        self.skipped: dict[str, int] = {}
+        self.n = 0
+        self.midnight: list[int] = [0, 0]  # arrivals at exactly 00:00:00, within a minute of it
+        self.midnight_rows: list[tuple[int, int]] = []  # (row, arrival) of the first
+        self.extremes: list[tuple[int, int]] = []  # (arrival, row) of the earliest and latest
 
-def _error(source: str, line: int | None, column: str, message: str) -> ScenarioError:
-    return ScenarioError([ErrorItem(source, line, f"column '{column}'", message)])
-
-
-def _read_table(path: Path, mapping: LogMapping, wanted: list[str]):
-    """The raw table: Parquet as stored, CSV with every wanted column read as text."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    name = str(path)
-    if not path.is_file():
-        problem = "not a regular file" if path.exists() else "file not found"
-        raise ScenarioError([ErrorItem(name, None, "", problem)])
-    head: list[str] = []  # the CSV's first lines, once read
-    have: list[str] = []
-    try:
-        if path.suffix.lower() not in (".parquet", ".pq"):
-            _check_text(path, name)
-        if path.suffix.lower() in (".parquet", ".pq"):
-            pf = pq.ParquetFile(path)
-            if pf.metadata.num_rows > MAX_ROWS:
-                raise _error(name, None, "*", f"more than {MAX_ROWS:,} rows; split the log")
-            have = pf.schema_arrow.names
-            return pf.read(columns=[c for c in wanted if c in have]), have, False
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 16).decode("utf-8-sig", errors="replace").splitlines()
-        header = next(iter(head), "")
-        have = [h.strip().strip('"') for h in header.split(mapping.delimiter)]
-        table = pacsv.read_csv(
-            path,
-            parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[c for c in wanted if c in have],
-                column_types={c: pa.string() for c in wanted},
-                strings_can_be_null=False,
-            ),
-        )
-    except ScenarioError:
-        raise
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        ragged = _ragged_line(path, mapping.delimiter, len(have)) if head else None
-        if ragged is not None:
-            line, fields = ragged
-            message = f"{fields} fields where the header has {len(have)} (a row cut short, or an "
-            message += "unquoted delimiter inside a value)"
-            raise ScenarioError([ErrorItem(name, line, "", message)]) from None
-        text = excerpt(str(exc).splitlines()[0], 120)
-        raise ScenarioError([ErrorItem(name, None, "", f"cannot read the log: {text}")]) from None
-    if table.num_rows > MAX_ROWS:
-        raise _error(name, None, "*", f"more than {MAX_ROWS:,} rows; split the log")
-    return table, have, True
-
-
-def _check_text(path: Path, name: str) -> None:
-    """A CSV log is UTF-8 text: a binary file (or another encoding) is named as such instead of
-    the parser echoing its bytes back."""
-    import codecs
-
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    nul = head.find(b"\x00")
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        where = nul
-    except UnicodeDecodeError as exc:
-        where = exc.start if nul < 0 else min(nul, exc.start)
-    if where < 0:
-        return
-    message = f"not UTF-8 text (byte {where}): a call log is a CSV file in UTF-8, or Parquet"
-    raise ScenarioError([ErrorItem(name, None, "", message)])
-
-
-def _ragged_line(path: Path, delimiter: str, columns: int) -> tuple[int, int] | None:
-    """(line, fields) of the first row whose field count differs from the header's, or None.
-    Read again only when the parser failed, to name the line instead of quoting the row."""
-    import csv
-
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        next(reader, None)
-        for row in reader:
-            if row and len(row) != columns:
-                return reader.line_num, len(row)
-    return None
-
-
-class _Rows:
-    """Collects per-row problems: a boolean mask per reason, with the column it concerns."""
-
-    def __init__(self, n: int, source: str, csv: bool):
-        self.n, self.source, self.csv = n, source, csv
-        self.bad = np.zeros(n, dtype=bool)
-        # values: the column as read (a NumPy or Arrow array, indexed by row) or None
-        self.reasons: list[tuple[str, str, np.ndarray, Any]] = []
-        self.first_rows: list[tuple[int, str, str, Any]] = []  # set by report()
-
-    def flag(self, column: str, reason: str, mask: np.ndarray, values: Any) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~self.bad
-        if mask.any():
-            self.reasons.append((column, reason, mask, values))
-            self.bad |= mask
-
-    def where(self, row: int) -> str:
-        return f"line {row + 2}" if self.csv else f"row {row + 1}"
-
-    def report(self) -> tuple[dict[str, int], list[str]]:
-        dropped, firsts = {}, []
-        for column, reason, mask, values in self.reasons:
-            dropped[f"{column}: {reason}"] = int(mask.sum())
-            for row in np.flatnonzero(mask)[:MAX_EXAMPLES].tolist():
-                firsts.append((row, column, reason, values[row] if values is not None else ""))
-        firsts.sort()
-        self.first_rows = firsts[:MAX_EXAMPLES]
-        examples = [
-            f"{self.source}: {self.where(r)}: column '{c}': {reason} ({_show(v)})"
-            for r, c, reason, v in firsts[:MAX_EXAMPLES]
-        ]
-        return dropped, examples
-
-    def refuse_if_too_many(self, dropped: dict[str, int]) -> None:
-        """Raise, with the counts by reason and the first rows, above :data:`MAX_BAD_SHARE`."""
-        n_bad, n = int(self.bad.sum()), self.n
-        if not n or n_bad <= MAX_BAD_SHARE * n:
-            return
-        counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
-        summary = ErrorItem(
-            self.source,
-            None,
-            "rows",
-            f"{n_bad:,} of {n:,} rows cannot be used (more than {MAX_BAD_SHARE:.0%}): "
-            f"{counts}; the first offending rows follow",
-        )
-        raise ScenarioError(
-            [summary]
-            + [  # one item per offending row: the line (CSV) or row (Parquet) and column
-                ErrorItem(
-                    self.source,
-                    r + 2 if self.csv else None,
-                    f"column '{c}'" if self.csv else f"row {r + 1}: column '{c}'",
-                    f"{reason} ({_show(v)})",
+    def _present(self) -> dict[str, Source]:
+        """The fields read: required ones must be there; a mapped field's columns too."""
+        have = set(self.table.have)
+        present = {}
+        for f, spec in self.specs.items():
+            if spec is None:
+                continue
+            lacking = [c for c in spec.columns() if c not in have]
+            if not lacking:
+                present[f] = spec
+            elif f in REQUIRED or f in self.mapping.columns:
+                shown = ", ".join(show(h) for h in self.table.have[:12])
+                found = shown + (" ..." if len(self.table.have) > 12 else "")
+                hint = (
+                    ""
+                    if f in self.mapping.columns
+                    else f" (map it with --map: columns: {{{f}: ...}})"
                 )
-                for r, c, reason, v in self.first_rows
-            ]
-        )
+                message = f"{'required ' if f in REQUIRED else ''}column for '{f}' is missing; "
+                line = 1 if self.table.csv else None
+                raise column_error(
+                    self.name, line, lacking[0], f"{message}the header has {found}{hint}"
+                )
+        for rule in self.mapping.outcome_rules:
+            for c in rule.values():
+                if c not in have:
+                    message = "named by outcome_rules but not in the log's header"
+                    raise column_error(self.name, 1 if self.table.csv else None, c, message)
+        return present
 
+    def columns(self) -> list[str]:
+        cols = {c for s in self.present.values() for c in s.columns()}
+        cols |= {c for rule in self.mapping.outcome_rules for c in rule.values()}
+        return sorted(cols)
 
-def _text(table, cols: list[str]):
-    """The column (or columns joined with a space) as an arrow string array."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arrays = []
-    for c in cols:
-        col = table.column(c).combine_chunks()
-        if pa.types.is_timestamp(col.type):
-            col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S")
-        elif not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string())
-        arrays.append(pc.fill_null(col, ""))
-    if len(arrays) == 1:
-        return arrays[0]
-    return pc.binary_join_element_wise(*arrays, " ")
-
-
-def _encode(text) -> tuple[np.ndarray, list[str]]:
-    """Dictionary-encode a string array: (int32 codes, distinct values)."""
-    import pyarrow.compute as pc
-
-    enc = pc.dictionary_encode(text)
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    return codes, enc.dictionary.to_pylist()
-
-
-def _parse_times(text, fmt: str | None):
-    """Seconds since 1970 as int64 (local time as written) and a mask of unparseable values."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    stripped = pc.utf8_trim_whitespace(text)
-    if fmt is None:
-        stripped = pc.replace_substring_regex(stripped, r"(:[0-9]{2})\.[0-9]+$", r"\1")
-    out = None
-    for f in (fmt,) if fmt is not None else ISO_FORMATS:
-        parsed = pc.strptime(stripped, format=f, unit="s", error_is_null=True)
-        out = parsed if out is None else pc.coalesce(out, parsed)
-    values = pc.cast(out, pa.int64()).to_numpy(zero_copy_only=False)
-    bad = np.asarray(pc.is_null(out).to_numpy(zero_copy_only=False), dtype=bool)
-    return np.where(bad, 0, values).astype(np.int64), bad
-
-
-def _parse_numbers(text, clock: bool):
-    """Floats; (value, empty mask, unparseable mask). ``clock`` also accepts H:MM:SS."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    empty = np.asarray(
-        pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False), dtype=bool
-    )
-    is_num = np.asarray(
-        pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False), dtype=bool
-    )
-    values = np.full(len(text), np.nan)
-    if is_num.any():
-        nums = pc.if_else(pa.array(is_num), text, "0")
-        values = np.where(
-            is_num, pc.cast(nums, pa.float64()).to_numpy(zero_copy_only=False), np.nan
-        )
-    bad = ~empty & ~is_num
-    if clock and bad.any():
-        is_clock = np.asarray(
-            pc.match_substring_regex(text, _CLOCK).to_numpy(zero_copy_only=False), dtype=bool
-        )
-        if is_clock.any():
-            clock_text = pc.utf8_trim_whitespace(pc.if_else(pa.array(is_clock), text, "0:0"))
-            colons = pc.count_substring(clock_text, ":").to_numpy(zero_copy_only=False)
-            padded = pc.if_else(
-                pa.array(colons == 1), pc.binary_join_element_wise("0", clock_text, ":"), clock_text
-            )  # M:SS -> 0:M:SS
-            parts = pc.split_pattern(padded, ":")
-            secs = sum(
-                pc.cast(pc.list_element(parts, k), pa.float64()).to_numpy(zero_copy_only=False)
-                * scale
-                for k, scale in ((0, 3600.0), (1, 60.0), (2, 1.0))
+    def read(self) -> CallLogData:
+        cols = self.columns()
+        self.table.check_types(cols)
+        dictionary = [c for s in (self.present.get(f) for f in LABELS) if s for c in s.first()]
+        try:
+            for batch in self.table.batches(cols, dictionary):
+                self.n += batch.num_rows
+                if self.n > MAX_ROWS:
+                    raise self.table.too_many()
+                self.rows.batch(batch.num_rows)
+                self._batch(batch)
+            return self._finish()
+        except MemoryError:
+            message = (
+                f"not enough memory for {self.n:,} rows (about 110 bytes a row): split the log"
             )
-            values = np.where(is_clock, secs, values)
-            bad &= ~is_clock
-    return values, empty, bad
+            raise read_error(self.name, message) from None
+        except UnicodeDecodeError:
+            message = "text that is not UTF-8 (save the export as UTF-8)"
+            raise read_error(self.name, message) from None
+
+    def _text(self, batch, cols: list[str], codes: set[str]):
+        """Columns joined with a space (each trimmed) and the rows where one is missing."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        parts, missing = [], np.zeros(batch.num_rows, dtype=bool)
+        for c in cols:
+            try:
+                text = as_text(batch.column(c))
+            except pa.ArrowInvalid:
+                raise column_error(self.name, None, c, "bytes that are not UTF-8 text") from None
+            missing |= np.asarray(pc.equal(text, "").to_numpy(zero_copy_only=False), dtype=bool)
+            if codes:
+                hit = pc.is_in(text, value_set=pa.array(sorted(codes), pa.string()))
+                missing |= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+            parts.append(text)
+        joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, " ")
+        return joined, missing
+
+    def _field(self, batch, f: str):
+        """The field's text: ``from``, or ``else`` where ``from`` is missing; missing as ""."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        spec, codes = self.present[f], self.mapping.missing_codes(f)
+        text, missing = self._text(batch, spec.first(), codes)
+        if spec.else_ is not None and missing.any():
+            other, other_missing = self._text(batch, spec.fallback(), codes)
+            text = pc.if_else(pa.array(missing), other, text)
+            missing = missing & other_missing
+        if missing.any():
+            text = pc.if_else(pa.array(missing), "", text)
+        return text
+
+    def _typed(self, batch, f: str):
+        """The field's single column when no text is needed (no else, no missing codes)."""
+        spec = self.present[f]
+        if len(spec.first()) > 1 or spec.else_ is not None or self.mapping.missing_codes(f):
+            return None
+        return batch.column(spec.first()[0])
+
+    def _batch(self, batch) -> None:
+        rows, n = self.rows, batch.num_rows
+        outcome = self._outcome(batch)
+        skip = outcome == 0  # left out on purpose: counted, never checked
+        rows.exclude(skip)
+        arrival = self._arrival(batch)
+        numbers = {f: self._number(batch, f) for f in NUMERIC if f in self.present}
+        handle = numbers.get("handle_time", np.full(n, np.nan))
+        answered = outcome == ANSWERED
+        rows.flag(
+            self.col.get("handle_time", "handle_time"),
+            "answered call without a handle time",
+            answered & np.isnan(handle),
+        )
+        codes = {
+            f: lab.encode(self._field(batch, f), self.mapping.missing_codes(f), rows)
+            for f, lab in self.labels.items()
+        }
+        ok = ~rows.bad
+        self._skips(batch, outcome, skip)
+        kept = arrival[ok]
+        self.parts["arrival"].append(kept)
+        self.parts["outcome"].append(outcome[ok])
+        self.parts["wait"].append(numbers["wait"][ok])
+        self.parts["handle"].append(np.where(answered, handle, np.nan)[ok])
+        if "after_call_work" in numbers:
+            self.parts["acw"].append(numbers["after_call_work"][ok])
+        for f, c in codes.items():
+            self.labels[f].chunks.append(c[ok])
+        if len(kept):
+            self._watch(kept, np.flatnonzero(ok) + rows.offset)
+
+    def _arrival(self, batch) -> np.ndarray:
+        spec, fmt = self.present["arrival"], self.mapping.time_format
+        typed = self._typed(batch, "arrival")
+        parsed = typed_times(typed) if typed is not None else None
+        text = None
+        if parsed is None:
+            text = self._field(batch, "arrival")
+            parsed = parse_times(text, fmt)
+        arrival, bad = parsed
+        self.rows.flag(
+            self.col["arrival"],
+            f"not a date-time ({fmt or 'ISO 8601 like 1999-02-01T08:09:22'})",
+            bad,
+            text,
+        )
+        if spec.not_before is not None:  # a clock more than 12 h before the start: next day
+            start, start_bad = parse_times(self._text(batch, spec.start(), set())[0], fmt)
+            crossed = ~bad & ~start_bad & (arrival < start - DAY // 2)
+            arrival = np.where(crossed, arrival + DAY, arrival)
+            early = ~bad & ~start_bad & (arrival < start - EARLY)  # a clock's drift is less
+            reason = "more than an hour before the call's start (not_before): a time of 0:00:00"
+            self.rows.flag(self.col["arrival"], reason + " usually means 'none'", early, text)
+        return arrival
+
+    def _outcome(self, batch) -> np.ndarray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        raw = self._field(batch, "outcome")
+        named = dict(OUTCOME_NAMES)
+        if self.mapping.outcomes:
+            named = {k: OUTCOME_NAMES.get(v, 0) for k, v in self.mapping.outcomes.items()}
+        enc = pc.dictionary_encode(raw)
+        words = enc.dictionary.to_pylist()
+        lookup = np.array([named.get(w, named.get(w.lower(), -1)) for w in words] + [-1], np.int8)
+        outcome = lookup[np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+        decided = np.zeros(batch.num_rows, dtype=bool)
+        for rule in self.mapping.outcome_rules:
+            holds = ~decided
+            for c, values in rule.values().items():
+                text = self._text(batch, [c], set())[0]
+                hit = pc.is_in(text, value_set=pa.array(values, pa.string()))
+                holds &= np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+            outcome = np.where(holds, OUTCOME_NAMES.get(rule.then, 0), outcome).astype(np.int8)
+            decided |= holds
+        allowed = ", ".join(named) if self.mapping.outcomes else "answered, abandoned, self_served"
+        self.rows.flag(
+            self.col["outcome"], f"unknown outcome (allowed: {allowed})", outcome < 0, raw
+        )
+        self.raw_outcome, self.decided = raw, decided
+        return outcome
+
+    def _skips(self, batch, outcome: np.ndarray, skip: np.ndarray) -> None:
+        """Count the rows left out on purpose by code (or by rule)."""
+        if not skip.any():
+            return
+        by_rule = skip & self.decided
+        if by_rule.any():
+            key = "outcome: skipped by outcome_rules"
+            self.skipped[key] = self.skipped.get(key, 0) + int(by_rule.sum())
+        words = np.asarray(self.raw_outcome.to_numpy(zero_copy_only=False), dtype=object)
+        names, counts = np.unique(words[skip & ~self.decided], return_counts=True)
+        for word, count in zip(names.tolist(), counts.tolist(), strict=True):
+            key = f"outcome: {show(word)} mapped to skip"
+            self.skipped[key] = self.skipped.get(key, 0) + count
+
+    def _number(self, batch, f: str) -> np.ndarray:
+        typed = self._typed(batch, f)
+        numbers = typed_numbers(typed) if typed is not None else None
+        text = None
+        if numbers is None:
+            text = self._field(batch, f)
+            values, empty, bad = parse_numbers(text, self.mapping.durations == "clock")
+        else:
+            values, empty = numbers
+            bad = ~empty & ~np.isfinite(values)
+            values = np.where(bad, np.nan, values)
+        shown = text if text is not None else values
+        col = self.col[f]
+        self.rows.flag(col, "not a number", bad, shown)
+        self.rows.flag(col, "negative", values < 0, shown)
+        limit = f"longer than a day (at most {MAX_CALL_SECONDS:,.0f} s)"
+        self.rows.flag(col, limit, values > MAX_CALL_SECONDS, shown)
+        if f == "wait":
+            self.rows.flag(col, "empty", empty, shown)
+        return values
+
+    def _watch(self, kept: np.ndarray, rows: np.ndarray) -> None:
+        """Track what whole-log checks need: the earliest and latest arrivals, and how many sit
+        at exactly midnight against the seconds around it."""
+        clock = kept % DAY
+        at = clock == 0
+        self.midnight[0] += int(at.sum())
+        self.midnight[1] += int(((clock > 0) & (clock <= 60) | (clock >= DAY - 60)).sum())
+        room = max(5 - len(self.midnight_rows), 0)
+        self.midnight_rows += zip(rows[at][:room].tolist(), kept[at][:room].tolist(), strict=True)
+        lo, hi = int(np.argmin(kept)), int(np.argmax(kept))
+        self.extremes += [(int(kept[lo]), int(rows[lo])), (int(kept[hi]), int(rows[hi]))]
+        self.extremes = [min(self.extremes), max(self.extremes)]
+
+    def _finish(self) -> CallLogData:
+        """Whole-log checks, then the columns joined one at a time (each column's batches
+        freed as it is joined: the peak is the parsed log plus one column)."""
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()  # the batches' text, back to the system
+        rows, name = self.rows, self.name
+        exact, near = self.midnight
+        masks = None
+        if exact > 5 + 10 * near / 120:  # a second at midnight ten times busier than those near
+            masks = [part % DAY != 0 for part in self.parts["arrival"]]
+            firsts = [r for r, _ in self.midnight_rows]
+            shown = [show(np.datetime64(t, "s")) for _, t in self.midnight_rows]
+            rows.add(self.col["arrival"], MIDNIGHT_REASON, firsts, exact, shown)
+        rows.refuse(self.n, MAX_BAD_SHARE)
+        dropped, examples = rows.report()
+        dropped.update(self.skipped)
+        usable = sum(len(p) for p in self.parts["arrival"]) - (exact if masks else 0)
+        if not usable:
+            raise read_error(name, "the log has no usable call")
+        self._check_span()
+
+        def join(parts: list[np.ndarray]) -> np.ndarray:
+            if masks is not None:
+                parts[:] = [p[m] for p, m in zip(parts, masks, strict=True)]
+            joined = np.concatenate(parts)
+            parts.clear()
+            return joined
+
+        cols = {k: join(self.parts[k]) for k in ("arrival", "outcome", "wait", "handle")}
+        acw = join(self.parts["acw"]) if self.parts["acw"] else None
+        labels = {f: Labels(join(lab.chunks), lab.names) for f, lab in self.labels.items()}
+        data = CallLogData(
+            name,
+            self.n,
+            cols["arrival"],
+            cols["outcome"],
+            cols["wait"],
+            cols["handle"],
+            acw,
+            labels,
+            dropped,
+            examples,
+        )
+        return _sorted(data)
+
+    def _check_span(self) -> None:
+        (first, r0), (last, r1) = self.extremes
+        days = (last // DAY) - (first // DAY) + 1
+        if days <= MAX_LOG_DAYS:
+            return
+        when = lambda t, r: f"{np.datetime64(t, 's')} ({self.rows.where(r)})"  # noqa: E731
+        message = (
+            f"arrivals span {days:,} days, from {when(first, r0)} to {when(last, r1)}; at most "
+            f"{MAX_LOG_DAYS:,} days a log: check the dates (and time_format), or split the log"
+        )
+        raise column_error(self.name, None, self.col["arrival"], message)
+
+
+def _column_name(spec: Source) -> str:
+    first = ",".join(spec.first())
+    return first + (f" or {','.join(spec.fallback())}" if spec.else_ is not None else "")
+
+
+def _sorted(data: CallLogData) -> CallLogData:
+    """Rows in order of arrival, reordered one column at a time (peak memory: one column)."""
+    order = np.argsort(data.arrival, kind="stable")
+    if np.all(order[1:] > order[:-1]):
+        return data
+    for name in ("arrival", "outcome", "wait", "handle", "acw"):
+        values = getattr(data, name)
+        if values is not None:
+            setattr(data, name, values[order])
+    for lab in data.labels.values():
+        lab.codes = lab.codes[order]
+    return data
 
 
 def read_call_log(path: str | Path, mapping: LogMapping | None = None) -> CallLogData:
     """Read a call log (CSV or Parquet, generic format or through ``mapping``).
 
     Raises :class:`ScenarioError` (file, line, column, what is allowed) for a log that cannot
-    be used: a missing required column, or more than :data:`MAX_BAD_SHARE` unusable rows.
+    be used: a missing required column, a column of an unsupported type, more than
+    :data:`MAX_BAD_SHARE` unusable rows, too many rows, days or distinct names.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    path, mapping = Path(path), mapping or LogMapping()
-    name = str(path)
-    sources = {f: mapping.source(f) for f in FIELDS}
-    wanted = sorted({c for cols in sources.values() for c in cols})
-    table, have, is_csv = _read_table(path, mapping, wanted)
-    for f in REQUIRED:
-        missing = [c for c in sources[f] if c not in have]
-        if missing:
-            found = ", ".join(_show(h) for h in have[:12]) + (" ..." if len(have) > 12 else "")
-            hint = "" if f in mapping.columns else f" (map it with --map: columns: {{{f}: ...}})"
-            raise _error(
-                name,
-                1 if is_csv else None,
-                missing[0],
-                f"required column for '{f}' is missing; the header has {found}{hint}",
-            )
-    present = {f: cols for f, cols in sources.items() if all(c in have for c in cols)}
-    n = table.num_rows
-    rows = _Rows(n, name, is_csv)
-    col = {f: ",".join(cols) for f, cols in present.items()}
-
-    first = table.column(present["arrival"][0])
-    if len(present["arrival"]) == 1 and pa.types.is_timestamp(first.type):
-        stamps = pc.cast(first, pa.timestamp("s"), safe=False)
-        bad_time = np.asarray(pc.is_null(stamps).to_numpy(zero_copy_only=False), dtype=bool)
-        arrival = (
-            pc.fill_null(pc.cast(stamps, pa.int64()), 0)
-            .to_numpy(zero_copy_only=False)
-            .astype(np.int64)
-        )
-        text = None
-    else:
-        text = _text(table, present["arrival"])
-        arrival, bad_time = _parse_times(text, mapping.time_format)
-    allowed = mapping.time_format or "ISO 8601 like 1999-02-01T08:09:22"
-    rows.flag(col["arrival"], f"not a date-time ({allowed})", bad_time, text)
-
-    raw_outcome = pc.utf8_trim_whitespace(_text(table, present["outcome"]))
-    codes = {k: v for k, v in OUTCOME_NAMES.items()}
-    if mapping.outcomes:
-        codes = {k: (OUTCOME_NAMES.get(v, 0)) for k, v in mapping.outcomes.items()}
-    word_codes, words = _encode(raw_outcome)
-    lookup = np.array([codes.get(w, codes.get(w.lower(), -1)) for w in words] or [-1], np.int8)
-    outcome = lookup[word_codes]
-    allowed_out = ", ".join(codes) if mapping.outcomes else "answered, abandoned, self_served"
-    rows.flag(col["outcome"], f"unknown outcome (allowed: {allowed_out})", outcome < 0, raw_outcome)
-
-    clock = mapping.durations == "clock"
-    numbers = {}
-    for f in NUMERIC:
-        if f not in present:
-            continue
-        stored = table.column(present[f][0])
-        if len(present[f]) == 1 and (
-            pa.types.is_integer(stored.type) or pa.types.is_floating(stored.type)
-        ):
-            values = pc.cast(stored, pa.float64()).to_numpy(zero_copy_only=False)
-            values = np.asarray(values, dtype=float)
-            t, empty, bad = values, np.isnan(values), np.zeros(n, dtype=bool)
-        else:
-            t = _text(table, present[f])
-            values, empty, bad = _parse_numbers(t, clock)
-        numbers[f] = values
-        rows.flag(col[f], "not a number", bad, t)
-        rows.flag(col[f], "negative", values < 0, t)
-        if f == "wait":
-            rows.flag(col[f], "empty", empty, t)
-    handle = numbers.get("handle_time", np.full(n, np.nan))
-    answered = outcome == ANSWERED
-    rows.flag(
-        col.get("handle_time", "handle_time"),
-        "answered call without a handle time",
-        answered & np.isnan(handle),
-        None,
-    )
-    skip = outcome == 0  # mapped to skip: left out on purpose, counted, not an error
-    ok = ~rows.bad & ~skip
-    dropped, examples = rows.report()
-    rows.refuse_if_too_many(dropped)
-    if skip.any():
-        dropped["outcome: mapped to skip"] = int((skip & ~rows.bad).sum())
-    if not ok.any():
-        raise ScenarioError([ErrorItem(name, None, "", "the log has no usable call")])
-    labels = {}
-    for f in LABELS:
-        if f in present:
-            codes_f, names = _encode(pc.utf8_trim_whitespace(_text(table, present[f])))
-            unknown = [i for i, v in enumerate(names) if v == "" or v in mapping.missing]
-            if unknown:
-                codes_f = np.where(np.isin(codes_f, unknown), -1, codes_f)
-            labels[f] = Labels(codes_f[ok], names)
-    order = np.argsort(arrival[ok], kind="stable")
-    data = CallLogData(
-        name,
-        n,
-        arrival[ok],
-        outcome[ok],
-        numbers["wait"][ok],
-        np.where(answered, handle, np.nan)[ok],
-        numbers["after_call_work"][ok] if "after_call_work" in numbers else None,
-        labels,
-        dropped,
-        examples,
-    )
-    return data if np.all(order[1:] > order[:-1]) else data.keep(order)
+    mapping = mapping or LogMapping()
+    return _Reader(Table(Path(path), mapping.delimiter, MAX_ROWS), mapping).read()

@@ -19,21 +19,23 @@ import numpy as np
 from sim.scenario.calllog import (
     ABANDONED,
     ANSWERED,
+    MAX_BAD_SHARE,
     SELF_SERVED,
     CallLogData,
     Labels,
-    LogMapping,
-    _check_text,
-    _encode,
-    _error,
-    _parse_numbers,
-    _parse_times,
-    _read_table,
-    _Rows,
-    _show,
-    _text,
-    load_mapping,
 )
+from sim.scenario.limits import MAX_LOG_DAYS, MAX_LOG_ROWS
+from sim.scenario.logmapping import LogMapping, load_mapping
+from sim.scenario.logparse import (
+    LabelCodes,
+    Rows,
+    as_text,
+    column_error,
+    parse_numbers,
+    parse_times,
+    show,
+)
+from sim.scenario.logtable import Table
 from sim.scenario.units import DAY
 from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml
 
@@ -53,7 +55,7 @@ COUNTS = ("offered", "answered", "abandoned", "answered_within")  # calls: whole
 AVERAGES = ("handle_time", "asa", "abandon_wait")  # seconds (clock text with durations: clock)
 REPORT_FIELDS = (*REQUIRED, "call_type", *COUNTS[1:], "service_time", *AVERAGES, "agents")
 CALL_LOG_KEYS = ("arrival", "outcome", "wait")  # the columns that make a file a call log
-MAX_DAYS = 3660  # a longer span is refused: ten years of history is more than a fit needs
+MAX_DAYS = MAX_LOG_DAYS  # a longer span is refused: ten years of history is more than a fit needs
 MAX_CALL_TYPES = 200  # more distinct call types than this: a wrong column mapped as call_type
 MAX_AGENTS = 100_000.0
 MAX_OFFERED = 20_000_000  # offered calls in all: the fit lays one time stamp per call
@@ -64,6 +66,8 @@ class ReportMapping(LogMapping):
     """A mapping file for an interval report: ``columns`` names this format's fields."""
 
     fields: ClassVar[tuple[str, ...]] = REPORT_FIELDS
+    required_fields: ClassVar[tuple[str, ...]] = REQUIRED
+    label_fields: ClassVar[tuple[str, ...]] = ("call_type",)
 
 
 def load_report_mapping(path: str | Path) -> LogMapping:
@@ -73,22 +77,7 @@ def load_report_mapping(path: str | Path) -> LogMapping:
 
 def _header(path: Path, delimiter: str) -> list[str]:
     """Column names of a CSV (first line) or Parquet file, without reading the rows."""
-    if not path.is_file():
-        problem = "not a regular file" if path.exists() else "file not found"
-        raise ScenarioError([ErrorItem(str(path), None, "", problem)])
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        except (pa.ArrowInvalid, OSError) as exc:
-            message = f"cannot read the file: {str(exc).splitlines()[0][:120]}"
-            raise ScenarioError([ErrorItem(str(path), None, "", message)]) from None
-    _check_text(path, str(path))
-    with open(path, "rb") as fh:
-        first = fh.read(1 << 16).decode("utf-8-sig", errors="replace").splitlines()
-    return [h.strip().strip('"') for h in next(iter(first), "").split(delimiter)]
+    return Table(path, delimiter, MAX_LOG_ROWS, kind="interval report").have
 
 
 def file_kind(path: str | Path, mapping_file: str | Path | None = None) -> str:
@@ -162,39 +151,39 @@ def read_interval_report(
     """
     path, mapping = Path(path), mapping or ReportMapping()
     name = str(path)
+    table = Table(path, mapping.delimiter, MAX_LOG_ROWS, kind="interval report")
+    have, is_csv = table.have, table.csv
     sources = {f: mapping.source(f) for f in REPORT_FIELDS}
-    wanted = sorted({c for cols in sources.values() for c in cols})
-    table, have, is_csv = _read_table(path, mapping, wanted)
     for f in REQUIRED:
         missing = [c for c in sources[f] if c not in have]
         if missing:
-            found = ", ".join(_show(h) for h in have[:12]) + (" ..." if len(have) > 12 else "")
-            raise _error(
+            found = ", ".join(show(h) for h in have[:12]) + (" ..." if len(have) > 12 else "")
+            raise column_error(
                 name,
                 1 if is_csv else None,
                 missing[0],
                 f"required column for '{f}' is missing (an interval report has start and "
                 f"offered, docs/interval-report.md); the header has {found}",
             )
-    present = {f: cols for f, cols in sources.items() if all(c in have for c in cols)}
+    present = {f: c for f, c in sources.items() if c and all(x in have for x in c)}
     col = {f: ",".join(cols) for f, cols in present.items()}
-    n = table.num_rows
-    rows = _Rows(n, name, is_csv)
+    texts = _read_texts(table, present)
+    n = len(texts["start"])
+    rows = Rows(name, is_csv)
+    rows.batch(n)
 
-    text = _text(table, present["start"])
-    start, bad_time = _parse_times(text, mapping.time_format)
+    text = texts["start"]
+    start, bad_time = parse_times(text, mapping.time_format)
     allowed = mapping.time_format or "ISO 8601 like 2003-03-03T07:00:00"
     rows.flag(col["start"], f"not a date-time ({allowed})", bad_time, text)
 
     clock = mapping.durations == "clock"
     values: dict[str, np.ndarray] = {}
-    texts: dict = {}
     for f in (*COUNTS, "service_time", *AVERAGES, "agents"):
         if f not in present:
             continue
-        t = _text(table, present[f])
-        v, empty, bad = _parse_numbers(t, clock and f in (*AVERAGES, "service_time"))
-        texts[f] = t
+        t = texts[f]
+        v, empty, bad = parse_numbers(t, clock and f in (*AVERAGES, "service_time"))
         values[f] = v
         rows.flag(col[f], "not a number", bad, t)
         rows.flag(col[f], "negative", v < 0, t)
@@ -226,23 +215,24 @@ def read_interval_report(
             f"the report's intervals are {spacing / 60:g} min apart: --interval must be a "
             f"multiple of that, got {interval / 60:g} min"
         )
-        raise _error(name, None, col["start"], message)
+        raise column_error(name, None, col["start"], message)
     if not step or step < 60 or DAY % step:
         what = f"{step:g} s" if step else "no two intervals on one day"
         message = (
             f"cannot tell the interval from the spacing of start ({what}); give it with "
             "--interval (it must divide a day and be at least 1min)"
         )
-        raise _error(name, None, col["start"], message)
+        raise column_error(name, None, col["start"], message)
     if not interval:  # read from the spacing: a row off that grid is a wrong row
         rows.flag(col["start"], f"not on the {step / 60:g}-minute grid", start % step != 0, text)
     types = None
     if "call_type" in present:
-        codes, names = _encode(_text(table, present["call_type"]))
-        if len(names) > MAX_CALL_TYPES:
-            message = f"{len(names):,} distinct call types (at most {MAX_CALL_TYPES})"
-            raise _error(name, None, col["call_type"], message)
-        names = [v.strip() or "unknown" for v in names]
+        labels = LabelCodes(name, col["call_type"], "call_type", MAX_CALL_TYPES)
+        codes = labels.encode(texts["call_type"], mapping.missing_codes("call_type"), rows)
+        names = labels.names
+        if (codes < 0).any():  # empty or a missing code: one type of its own
+            codes = np.where(codes < 0, len(names), codes)
+            names = [*names, "unknown"]
         types = Labels(codes, names)
     key = start.astype(np.int64) * (MAX_CALL_TYPES + 1)
     key = key + (types.codes if types is not None else 0)
@@ -252,17 +242,17 @@ def read_interval_report(
     rows.flag(col["start"], "the same interval (and call type) twice", seen_before, text)
 
     dropped, examples = rows.report()
-    rows.refuse_if_too_many(dropped)
+    rows.refuse(n, MAX_BAD_SHARE)
     ok = ~rows.bad
     if not ok.any() or not offered[ok].sum():
         raise ScenarioError([ErrorItem(name, None, "", "the report has no offered call")])
     if offered[ok].sum() > MAX_OFFERED:
         message = f"more than {MAX_OFFERED:,} offered calls in all; split the report"
-        raise _error(name, None, col["offered"], message)
+        raise column_error(name, None, col["offered"], message)
     span = (start[ok].max() - start[ok].min()) / DAY
     if span > MAX_DAYS:
         message = f"the report spans {span:,.0f} days (at most {MAX_DAYS:,}); cut it"
-        raise _error(name, None, col["start"], message)
+        raise column_error(name, None, col["start"], message)
     service_time = None
     if "service_time" in values:
         given = np.unique(values["service_time"][ok & ~np.isnan(values["service_time"])])
@@ -271,7 +261,7 @@ def read_interval_report(
                 f"several service-level thresholds ({', '.join(f'{v:g}' for v in given[:5])} s);"
                 " a report holds one (split it)"
             )
-            raise _error(name, None, col["service_time"], message)
+            raise column_error(name, None, col["service_time"], message)
         service_time = float(given[0]) if len(given) else None
     return IntervalReport(
         name,
@@ -286,6 +276,26 @@ def read_interval_report(
         dropped,
         examples,
     )
+
+
+def _read_texts(table: Table, present: dict[str, list[str]]) -> dict:
+    """Every field read as text (columns joined with a space), the batches put together: a
+    report is small (a year of 30-minute intervals is 17,520 rows a queue)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = sorted({c for cs in present.values() for c in cs})
+    table.check_types(cols)
+    parts: dict[str, list] = {f: [] for f in present}
+    for batch in table.batches(cols, []):
+        for f, cs in present.items():
+            try:
+                texts = [as_text(batch.column(c)) for c in cs]
+            except pa.ArrowInvalid:
+                raise column_error(table.name, None, cs[0], "bytes that are not UTF-8") from None
+            joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, " ")
+            parts[f].append(joined)
+    return {f: pa.concat_arrays(p) if p else pa.array([], pa.string()) for f, p in parts.items()}
 
 
 def report_from_calls(

@@ -1,4 +1,7 @@
-"""How big a run may be: checked at validation, before anything is allocated.
+"""How big a run or an input may be: checked at validation, before anything is allocated.
+
+Call logs have their own bounds (rows, days, distinct names, durations): see
+:mod:`sim.scenario.calllog`.
 
 A run draws the number of first calls of the whole horizon before it starts (and a run with
 records reserves their rows), so a typo (``weekday_factors: {mon: 100001}``) would ask for
@@ -24,7 +27,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AGAIN_FACTOR",
     "AGAIN_FLOOR",
+    "MAX_AGENTS",
     "MAX_CALLS",
+    "MAX_CALL_SECONDS",
+    "MAX_LOG_DAYS",
+    "MAX_LOG_ROWS",
+    "MAX_NAMES",
     "MAX_REPLICATIONS",
     "MAX_SLOTS",
     "call_limit",
@@ -50,6 +58,27 @@ MAX_REPLICATIONS = 100_000
 
 MAX_SLOTS = 1_000_000
 """Reporting intervals over the horizon (days x intervals a day): rows of intervals.csv."""
+
+MAX_LOG_ROWS = 10_000_000
+"""Rows of one call log: a year of a center taking 27,000 calls a day. Reading holds about 110
+bytes a row at its peak plus about 250 MiB (``benchmarks/bench_fit.py --memory``, in
+docs/call-log.md), 1.3 GB at the limit; the fit needs a few times that, well inside a 24 GiB
+machine, while a 20-million-row log is refused at once instead of running out of memory."""
+
+MAX_LOG_DAYS = 3660
+"""Days from a call log's first arrival to its last (ten years): the fit allocates per day and
+interval, so a stray date (1900, 2199) must be an error, not gigabytes."""
+
+MAX_NAMES = 1000
+"""Distinct call types, customer tiers or agent groups in a call log: each becomes a part of
+the fitted model (tiers pairwise), so one distinct value per row must be refused."""
+
+MAX_AGENTS = 100_000
+"""Distinct agents in a call log (they are only counted per interval, so more are allowed)."""
+
+MAX_CALL_SECONDS = 86_400.0
+"""A wait, handle time or after-call work longer than a day is a bad row, never a number the
+fit divides by."""
 
 _limit: ContextVar[int] = ContextVar("sim_max_calls", default=MAX_CALLS)
 
