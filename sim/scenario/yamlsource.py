@@ -51,6 +51,11 @@ MAX_EXTENDS = 16
 MAX_YAML_BYTES = 4 * 1024 * 1024
 """Largest YAML input (scenario, experiment, templates): far above any real one."""
 
+PATH_KEY = "file"
+"""The key whose text value names a file (``arrivals.file``, an empirical distribution's
+``file``): relative to the file that writes it, so through ``extends:`` a base's paths are
+rebased onto the file that extends it (:func:`_rebase`)."""
+
 
 def dotted(loc: Loc) -> str:
     """``('agents', 'groups', 'general', 'skills', 2)`` -> ``agents.groups.general.skills[2]``."""
@@ -250,7 +255,26 @@ def _load_yaml(path: Path, seen: tuple[Path, ...]) -> tuple[dict, SourceMap]:
         raise
     merged_lines = dict(base_map.lines)
     merged_lines.update(lines)  # the child's lines win where both wrote a key
-    return _merge(base, data), SourceMap(str(path), merged_lines)
+    rebased = _rebase(base, os.path.relpath(parent_path.parent, os.path.realpath(path.parent)))
+    return _merge(rebased, data), SourceMap(str(path), merged_lines)
+
+
+def _rebase(data: Any, prefix: str) -> Any:
+    """``data`` with every relative :data:`PATH_KEY` path prefixed by ``prefix`` (the base's
+    folder seen from the extending file's, both real, so the join is exact): a path keeps
+    naming the file next to the file that wrote it. Confinement is checked where the file is
+    opened, on the path with symlinks resolved (:func:`sim.scenario.confine.read_text`)."""
+    if prefix == os.curdir:
+        return data
+    if isinstance(data, list):
+        return [_rebase(item, prefix) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {key: _rebase(value, prefix) for key, value in data.items()}
+    path = out.get(PATH_KEY)
+    if isinstance(path, str) and path and "\x00" not in path and not os.path.isabs(path):
+        out[PATH_KEY] = os.path.join(prefix, path)
+    return out
 
 
 # --- pydantic errors to ErrorItems -------------------------------------------------------------
