@@ -108,3 +108,54 @@ def test_a_base_cannot_name_a_file_outside_the_tree_by_dotdot_or_a_symlink(tmp_p
     assert "outside the data root" in message and "arrivals.csv" in message
     with pytest.raises(ScenarioError, match="outside the data root"):
         load_scenario(base)  # named directly: the same rule
+
+
+# --- slots where no call arrives -----------------------------------------------------------------
+
+
+def _closed_nights(**extra) -> dict:
+    """Open 08:00-18:00 (120 calls/h), closed at night; an occupancy target, which calls
+    carried past closing time would otherwise make look missed in the first closed hour."""
+    return {
+        "name": "closed-nights",
+        "horizon": {"days": 2, "start_weekday": "mon"},
+        "interval": 3600.0,
+        "arrivals": {
+            "daily_volume": 1200,
+            "intraday_profile": {"00:00": 0, "08:00": 1, "18:00": 0},
+        },
+        "call_types": {"general": {"share": 1, "handle_time": {"dist": "exponential", "mean": 300}}},
+        "customer_tiers": {
+            "standard": {"share": 1, "patience": {"dist": "exponential", "mean": 180}}
+        },
+        "agents": {"groups": {"team": {"skills": ["general"], "staffing": 10}}},
+        "targets": {"service_level": {"within": 20, "at_least": 0.8}, "occupancy": {"at_most": 0.9}},
+        "replications": 3,
+        "seed": 2,
+        **extra,
+    }
+
+
+def test_a_slot_where_no_call_arrives_gets_no_agents():
+    from sim.planning.staffing import staff
+    from sim.scenario.schema import scenario_from_dict
+
+    result = staff(scenario_from_dict(_closed_nights()), max_iterations=4, verify_replications=3)
+    plan = result.staffing["team"][0]  # monday, 24 hours
+    assert (plan[:8] == 0).all() and (plan[18:] == 0).all(), plan
+    assert (plan[8:18] >= 10).all(), plan
+    check = result.check()
+    assert check["slots"] == 10  # the open hours: no slot without calls is counted
+    assert check["slots_meeting"] + check["within_noise"] + check["significant_misses"] == 10
+
+
+def test_calls_made_again_into_a_closed_hour_are_demand_the_plan_staffs():
+    from sim.planning.staffing import staff
+    from sim.scenario.schema import scenario_from_dict
+
+    redial = {"after_abandon": {"probability": 0.3, "delay": {"dist": "fixed", "value": 3600}}}
+    data = _closed_nights(redial=redial)
+    data["customer_tiers"]["standard"]["patience"] = {"dist": "exponential", "mean": 20}
+    result = staff(scenario_from_dict(data), max_iterations=3, verify_replications=0)
+    plan = result.staffing["team"][0]
+    assert plan[18] >= 1 and plan[7] == 0, plan  # redials arrive 18:00-19:00 (few by 07:00)
