@@ -4,13 +4,17 @@ beside it, and a failed ``sim fit`` or ``sim staff`` leaves nothing that blocks 
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.scenario.confine import extra_roots
 from sim.scenario.errors import ScenarioError
+from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import load_scenario
 
 BASE = """\
@@ -124,12 +128,17 @@ def _closed_nights(**extra) -> dict:
             "daily_volume": 1200,
             "intraday_profile": {"00:00": 0, "08:00": 1, "18:00": 0},
         },
-        "call_types": {"general": {"share": 1, "handle_time": {"dist": "exponential", "mean": 300}}},
+        "call_types": {
+            "general": {"share": 1, "handle_time": {"dist": "exponential", "mean": 300}}
+        },
         "customer_tiers": {
             "standard": {"share": 1, "patience": {"dist": "exponential", "mean": 180}}
         },
         "agents": {"groups": {"team": {"skills": ["general"], "staffing": 10}}},
-        "targets": {"service_level": {"within": 20, "at_least": 0.8}, "occupancy": {"at_most": 0.9}},
+        "targets": {
+            "service_level": {"within": 20, "at_least": 0.8},
+            "occupancy": {"at_most": 0.9},
+        },
         "replications": 3,
         "seed": 2,
         **extra,
@@ -159,3 +168,214 @@ def test_calls_made_again_into_a_closed_hour_are_demand_the_plan_staffs():
     result = staff(scenario_from_dict(data), max_iterations=3, verify_replications=0)
     plan = result.staffing["team"][0]
     assert plan[18] >= 1 and plan[7] == 0, plan  # redials arrive 18:00-19:00 (few by 07:00)
+
+
+# --- sim staff hands over a scenario that runs -------------------------------------------------
+
+QUICK = ("--replications", "2", "--max-iterations", "3", "--verify", "2", "--executor", "serial",
+         "--quiet", "--no-report")  # fmt: skip
+
+
+def test_sim_staff_writes_a_scenario_with_the_plan_that_runs_from_anywhere(tmp_path, monkeypatch):
+    from conftest import sim_ok
+
+    from sim.planning.slots import with_staffing
+    from sim.scenario.resolved import scenario_to_dict
+    from sim.scenario.yamlsource import load_yaml
+
+    _base(tmp_path / "in")
+    plan = tmp_path / "in" / "plan.yaml"  # extends: the files of the base, beside the base
+    plan.write_text("extends: planner/base.yaml\nname: plan\n", encoding="utf-8")
+    out = tmp_path / "out" / "staff"
+    sim_ok("staff", plan, "--out", out, *QUICK)
+    for name in ("staffing.yaml", "scenario.yaml", "data/arrivals.csv", "data/aht.csv"):
+        assert (out / name).is_file(), name
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = sim_ok("run", out / "scenario.yaml", "--out", elsewhere / "r", "--replications", "1",
+                 "--quiet", "--no-report")  # fmt: skip
+    assert "plan-staffed" in res.output
+    staffed = load_scenario(out / "scenario.yaml")
+    agents, _ = load_yaml(out / "staffing.yaml")
+    assert scenario_to_dict(staffed)["agents"] == agents["agents"]  # the plan, as recommended
+    original = load_scenario(plan)
+    weekly = {"team": np.array(_weekly(agents["agents"]["groups"]["team"]["staffing"]))}
+    expected = scenario_to_dict(with_staffing(original, weekly))
+    got = scenario_to_dict(staffed)
+    assert got.pop("name") == "plan-staffed" and expected.pop("name") == "plan"
+    assert _files(got) == ["data/arrivals.csv", "data/aht.csv"]
+    assert _files(expected) == ["planner/arrivals.csv", "planner/data/aht.csv"]
+    assert got == expected  # the input as simulated, its data read back exactly, plan applied
+
+
+def _files(data):
+    """The ``file`` values in ``data`` (removed from it, in document order)."""
+    if isinstance(data, list):
+        return [f for item in data for f in _files(item)]
+    if not isinstance(data, dict):
+        return []
+    found = [data.pop("file")] if isinstance(data.get("file"), str) else []
+    return found + [f for value in data.values() for f in _files(value)]
+
+
+def _weekly(staffing) -> list[list[int]]:
+    """A ``staffing`` value (a number, a daily or a weekday time map) as 7 x 24 hourly levels."""
+    from sim.scenario.units import WEEKDAYS, parse_clock
+
+    def day(value) -> list[int]:
+        if isinstance(value, int):
+            return [value] * 24
+        steps = sorted((parse_clock(k), v) for k, v in value.items())
+        return [next(v for t, v in reversed(steps) if t <= h * 3600) for h in range(24)]
+
+    if isinstance(staffing, dict) and set(staffing) == set(WEEKDAYS):
+        return [day(staffing[w]) for w in WEEKDAYS]
+    return [day(staffing)] * 7
+
+
+def test_standalone_names_each_distinct_file_once_and_keeps_names_plain():
+    from sim.scenario.standalone import standalone
+
+    data = {
+        "arrivals": {"file": "../x/arr.csv", "rows": [(0, 0.0, 1.5), (2, 3600.0, 0.1)]},
+        "call_types": {
+            "a": {"handle_time": {"dist": "empirical", "file": "v.csv", "values": [1.0, 2.5]}},
+            "b": {"handle_time": {"dist": "empirical", "file": "w/v.csv", "values": [3.0]}},
+            "c": {"handle_time": {"dist": "empirical", "file": "v.csv", "values": [1.0, 2.5]}},
+            "d": {"handle_time": {"dist": "empirical", "file": "../.. /.x", "values": [4.0]}},
+        },
+    }
+    new, files = standalone(data)
+    assert new["arrivals"] == {"file": "data/arrivals.csv"}
+    assert files["data/arrivals.csv"] == "day,start,calls\n,00:00,1.5\n2,01:00,0.1\n"
+    types = {k: v["handle_time"]["file"] for k, v in new["call_types"].items()}
+    assert types == {"a": "data/v.csv", "b": "data/v-2.csv", "c": "data/v.csv", "d": "data/x"}
+    assert files["data/v.csv"] == "seconds\n1.0\n2.5\n" and files["data/v-2.csv"].endswith("3.0\n")
+    assert "values" not in new["call_types"]["a"]["handle_time"]
+    assert data["arrivals"]["file"] == "../x/arr.csv"  # the input is left alone
+
+
+# --- a failed fit or staff run leaves nothing that blocks the rerun -----------------------------
+
+ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory) -> Path:
+    """A week of the fit's known truth as a call log."""
+    from conftest import SCENARIOS, fixture_data, simulated_log
+
+    folder = tmp_path_factory.mktemp("log")
+    data = fixture_data("fit_truth.yaml")
+    data["horizon"]["days"] = 7
+    scenario = folder / "truth.yaml"
+    scenario.write_text(dump_yaml(data), encoding="utf-8")
+    assert SCENARIOS.is_dir()
+    return simulated_log(scenario, 1, folder)
+
+
+FIT = ("--no-calibrate", "--replications", "1", "--max-days", "2", "--workers", "1", "--quiet")
+
+
+def _fit(log: Path, out: Path, *extra):
+    from conftest import sim_cli
+
+    return sim_cli("fit", log, "--out", out, *FIT, *extra)
+
+
+def _disk_full_on(monkeypatch, module, name: str) -> None:
+    """``module.write_atomic`` fails as a full disk does when it writes a file called ``name``."""
+    real = module.write_atomic
+
+    def write(path, text):
+        if Path(path).name == name:
+            raise ENOSPC
+        return real(path, text)
+
+    monkeypatch.setattr(module, "write_atomic", write)
+
+
+def _full(path, text) -> None:
+    raise ENOSPC
+
+
+def _clean_failure(res, out: Path) -> None:
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and res.output.count("\n") == 1, res.output
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+def test_a_fit_failing_after_arrivals_csv_leaves_nothing_and_the_rerun_works(
+    small_log, tmp_path, monkeypatch
+):
+    import sim.planning.fit.pipeline as pipeline
+
+    real = pipeline.finish_fit
+
+    def fails(result, folder, **kw):  # as a fitted scenario that does not validate did (#22)
+        (Path(folder) / "arrivals.csv").write_text("start,calls\n", encoding="utf-8")
+        raise ValueError("fitted scenario: call_types.PE: no agent group can serve it")
+
+    out = tmp_path / "fit"
+    monkeypatch.setattr(pipeline, "finish_fit", fails)
+    res = _fit(small_log, out, "--no-report")
+    _clean_failure(res, out)
+    assert "no agent group can serve" in res.output and not out.exists()
+    monkeypatch.setattr(pipeline, "finish_fit", real)
+    assert _fit(small_log, out, "--no-report").exit_code == 0
+    assert (out / "fit.json").is_file() and (out / "scenario.yaml").is_file()
+
+
+def test_a_fit_on_a_full_disk_exits_2_and_keeps_the_previous_folder(
+    small_log, tmp_path, monkeypatch
+):
+    import sim.report.files as files
+    import sim.report.render as render
+
+    out = tmp_path / "fit"
+    _disk_full_on(monkeypatch, files, "fit.json")
+    res = _fit(small_log, out, "--no-report")
+    _clean_failure(res, out)
+    assert "No space left on device" in res.output and not out.exists()
+    monkeypatch.undo()
+    assert _fit(small_log, out, "--no-report").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(render, "write_atomic", _full)  # the report's figures
+    res = _fit(small_log, out)
+    _clean_failure(res, out)
+    assert "cannot write the report" in res.output and "No space left" in res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the previous fit, whole
+
+
+def test_a_staff_run_on_a_full_disk_leaves_its_last_whole_round_and_resumes(tmp_path, monkeypatch):
+    from conftest import sim_cli
+
+    import sim.report.files as files
+
+    _base(tmp_path / "in")
+    scenario = tmp_path / "in" / "planner" / "base.yaml"
+    out = tmp_path / "staff"
+    calls = {"n": 0}
+    real = files.write_atomic
+
+    def write(path, text):  # the disk fills up during the second round's folder
+        if Path(path).name == "staffing.json":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise ENOSPC
+        return real(path, text)
+
+    monkeypatch.setattr(files, "write_atomic", write)
+    res = sim_cli("staff", scenario, "--out", out, *QUICK)
+    _clean_failure(res, out)
+    assert "No space left on device" in res.output
+    assert json.loads((out / "staffing.json").read_text())["complete"] is False
+    assert json.loads((out / "search.json").read_text())["round"] == 0
+    assert (out / "scenario.yaml").is_file() and (out / "data" / "arrivals.csv").is_file()
+    monkeypatch.undo()
+    res = sim_cli("staff", scenario, "--out", out, *QUICK[:-2], "--no-report")  # not --quiet
+    assert res.exit_code == 0, res.output
+    assert "resuming the search" in res.output
+    assert json.loads((out / "staffing.json").read_text())["complete"] is True
+    assert not (out / "search.json").exists()

@@ -45,6 +45,7 @@ __all__ = [
     "GroupLoad",
     "StaffingResult",
     "StaffingTargets",
+    "check_text",
     "duration_arg",
     "erlang_calculator",
     "erlang_staffing",
@@ -63,6 +64,10 @@ DELTA = 0.01
 targets) may be accepted; finer differences are not worth simulating for."""
 ALPHA = 0.05  # one-sided significance of both tests
 VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never uses
+VERIFY = 40
+"""Fresh replications of the final check by default (more when a round has more): a plan at
+its optimum sits a fraction of a level's step above the target, and the check's point
+estimates must be closer than that for "met" to mean met (docs/staffing.md)."""
 MAX_STEP = 4  # the most levels one round moves a slot
 CONFIRMS = 2  # rounds a spent budget keeps for checking the plan as a whole (_confirm, _recheck)
 CONFIRM_ALPHA = 0.15  # an unproven level kept by the confirming run reaches the targets at 85%
@@ -248,6 +253,20 @@ class StaffingResult:
         return out
 
 
+def check_text(check: dict) -> str:
+    """The fresh-seed check in words: slots met, within noise (a point estimate below the
+    target that the replications cannot tell from it) and significantly short (the alarm)."""
+    if not check:
+        return "not checked with fresh seeds"
+    head = f"with {check['replications']} fresh replications"
+    if check["slots_meeting"] == check["slots"]:
+        return f"{head}, every slot with calls met ({check['slots']})"
+    return (
+        f"{head}, of {check['slots']} slots with calls {check['slots_meeting']} met, "
+        f"{check['within_noise']} within noise, {check['significant_misses']} significantly short"
+    )
+
+
 def _clock(scenario: Scenario, interval_index: int | np.integer) -> str:
     from sim.scenario.units import format_clock
 
@@ -333,7 +352,7 @@ def staff(
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
     reps = replications or scenario.replications
-    verify = reps if verify_replications is None else verify_replications
+    verify = max(reps, VERIFY) if verify_replications is None else verify_replications
     targets = StaffingTargets.of(scenario, max_occupancy)
     if not targets.any():
         raise ValueError(
