@@ -15,7 +15,7 @@ import pytest
 
 from sim.scenario.confine import extra_roots
 from sim.scenario.errors import ScenarioError
-from sim.scenario.resolved import dump_yaml
+from sim.scenario.resolved import dump_yaml, scenario_to_dict
 from sim.scenario.schema import load_scenario
 
 BASE = """\
@@ -429,3 +429,18 @@ def test_a_stationary_queue_at_its_optimum_is_met_with_the_default_fresh_replica
     assert few["share_meeting"] < 0.8 and few["significant_misses"] == 0, few
     assert enough["share_meeting"] >= 0.9 and enough["significant_misses"] == 0, enough
     assert few["slots_meeting"] + few["within_noise"] == 24 == enough["slots"]
+
+
+def test_with_shifts_a_second_scenario_runs_on_them(tmp_path):
+    from conftest import SCENARIOS, sim_ok
+
+    from sim.scenario.yamlsource import load_yaml
+
+    out = tmp_path / "staff"
+    sim_ok("staff", SCENARIOS / "tiny_mmc.yaml", "--out", out, *QUICK, "--shifts",
+           SCENARIOS / "shift_templates.yaml")  # fmt: skip
+    on_shifts = load_scenario(out / "shifts-scenario.yaml")
+    agents, _ = load_yaml(out / "shifts.yaml")
+    assert scenario_to_dict(on_shifts)["agents"] == agents["agents"]
+    assert on_shifts.agents.groups["team"].shifts and on_shifts.name.endswith("-shifts")
+    assert load_scenario(out / "scenario.yaml").agents.groups["team"].shifts is None

@@ -120,21 +120,26 @@ def staffing_yaml(result: StaffingResult) -> str:
     return dump_yaml({"agents": plan_agents(result)}, head)
 
 
-def plan_scenario(result: StaffingResult) -> tuple[str, dict[str, str]]:
+def plan_scenario(result: StaffingResult, schedule=None) -> tuple[str, dict[str, str]]:
     """``scenario.yaml``: the scenario as simulated with the plan's ``agents:`` section, named
-    ``<name>-staffed``, and its data files (``{path: text}``, under ``data/`` beside it), so
-    that ``sim run scenario.yaml`` runs it from any folder (:mod:`sim.scenario.standalone`)."""
+    ``<name>-staffed`` (``schedule``: on its shifts instead, ``<name>-shifts``), and its data
+    files (``{path: text}``, under ``data/`` beside it), so that ``sim run scenario.yaml`` runs
+    it from any folder (:mod:`sim.scenario.standalone`)."""
     from sim.scenario.resolved import SECONDS_NOTE
     from sim.scenario.standalone import standalone
 
-    data = scenario_to_dict(result.scenario)
-    data["name"] = f"{result.scenario.name}-staffed"
-    data["agents"] = plan_agents(result)
+    name = result.scenario.name
+    if schedule is None:
+        data = scenario_to_dict(result.scenario)
+        data["agents"], data["name"], plan = plan_agents(result), f"{name}-staffed", "staffing.yaml"
+    else:
+        data = scenario_to_dict(schedule.scenario)
+        data["name"], plan = f"{name}-shifts", "shifts.yaml"
     data, files = standalone(data)
     head = (
         f"# {_headline(result)} (sim staff)\n"
-        f"# {result.scenario.name} with the recommended staffing (staffing.yaml) as its agents:\n"
-        f"# run it as is, from any folder: sim run scenario.yaml. Written by the program:\n"
+        f"# {name} with the recommended {plan.split('.')[0]} ({plan}) as its agents:\n"
+        f"# run it as is, from any folder: sim run FILE. Written by the program:\n"
         f"# {SECONDS_NOTE}.\n"
     )
     return dump_yaml(data, head), files
@@ -237,9 +242,9 @@ def write_staffing_folder(
     search: tuple[Search, str] | None = None,
 ) -> Path:
     """staffing.yaml, scenario.yaml (with its ``data/``), staffing.csv and staffing.json (and
-    the shift files of ``schedule``; ``search``: the state to resume from and its
-    fingerprint, as search.json). Write into a staged folder (:mod:`sim.report.staging`): the
-    files belong together."""
+    the shift files of ``schedule``, shifts-scenario.yaml among them; ``search``: the state to
+    resume from and its fingerprint, as search.json). Write into a staged folder
+    (:mod:`sim.report.staging`): the files belong together."""
     from sim.report.files import write_atomic, write_table
 
     out = Path(out)
@@ -247,10 +252,14 @@ def write_staffing_folder(
     if search is not None:
         save_search(out, *search)
     write_atomic(out / "staffing.yaml", staffing_yaml(result))
-    scenario, files = plan_scenario(result)
-    for name, text in files.items():
-        write_atomic(out / name, text)
-    write_atomic(out / "scenario.yaml", scenario)
+    plans = [(None, "scenario.yaml")]
+    if schedule is not None:
+        plans.append((schedule, "shifts-scenario.yaml"))
+    for plan, name in plans:
+        scenario, files = plan_scenario(result, plan)
+        for path, text in files.items():  # the same data files for both
+            write_atomic(out / path, text)
+        write_atomic(out / name, scenario)
     write_table(out / "staffing.csv", staffing_table(result))
     data = summary(result)
     if schedule is not None:
