@@ -115,6 +115,22 @@ def test_a_base_cannot_name_a_file_outside_the_tree_by_dotdot_or_a_symlink(tmp_p
         load_scenario(base)  # named directly: the same rule
 
 
+def test_an_experiment_extending_another_keeps_its_base_scenario_relative_to_it(tmp_path):
+    from sim.scenario.yamlsource import load_yaml
+
+    (tmp_path / "exp" / "more").mkdir(parents=True)
+    (tmp_path / "exp" / "base.yaml").write_text(
+        "name: sweep\nscenario: ../planner/base.yaml\nparameters: {seed: [1, 2]}\n",
+        encoding="utf-8",
+    )
+    child = tmp_path / "exp" / "more" / "child.yaml"
+    child.write_text("extends: ../base.yaml\nname: again\n", encoding="utf-8")
+    with extra_roots(tmp_path):
+        data, _ = load_yaml(child)
+    assert (child.parent / data["scenario"]).resolve() == tmp_path / "planner" / "base.yaml"
+    assert data["parameters"] == {"seed": [1, 2]} and data["name"] == "again"
+
+
 # --- slots where no call arrives -----------------------------------------------------------------
 
 
