@@ -460,3 +460,18 @@ def test_with_shifts_a_second_scenario_runs_on_them(tmp_path):
     assert scenario_to_dict(on_shifts)["agents"] == agents["agents"]
     assert on_shifts.agents.groups["team"].shifts and on_shifts.name.endswith("-shifts")
     assert load_scenario(out / "scenario.yaml").agents.groups["team"].shifts is None
+
+
+def test_a_name_with_a_line_break_stays_inside_the_files_comments(tmp_path):
+    from conftest import sim_ok
+
+    from sim.scenario.yamlsource import load_yaml
+
+    base = _base(tmp_path)
+    base.write_text(BASE.replace("name: base", 'name: "x\\nagents: {}\\ny"'), encoding="utf-8")
+    out = tmp_path / "staff"
+    sim_ok("staff", base, "--out", out, *QUICK)
+    agents, _ = load_yaml(out / "staffing.yaml")
+    assert list(agents) == ["agents"] and agents["agents"]["groups"]["team"]["staffing"]
+    assert load_scenario(out / "scenario.yaml").name == "x\nagents: {}\ny-staffed"
+    assert "# staffing for x\\x0aagents: {}\\x0ay with" in (out / "scenario.yaml").read_text()

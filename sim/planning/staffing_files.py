@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.planning.slots import staffing_map
 from sim.planning.staffing import Search, StaffingResult, check_text
+from sim.scenario.errors import printable
 from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import Scenario, scenario_to_dict
 from sim.scenario.units import format_clock
@@ -109,9 +110,11 @@ def plan_agents(result: StaffingResult) -> dict:
 
 
 def _headline(result: StaffingResult) -> str:
+    """What a file of the folder says first (the name printable: a line break in it would end
+    the comment and write YAML)."""
     if not result.complete:
         return "best staffing so far of an unfinished search (rerun into the same --out)"
-    return f"staffing for {result.scenario.name} {check_text(result.check())}"
+    return f"staffing for {printable(result.scenario.name)} {check_text(result.check())}"
 
 
 def staffing_yaml(result: StaffingResult) -> str:
@@ -138,7 +141,7 @@ def plan_scenario(result: StaffingResult, schedule=None) -> tuple[str, dict[str,
     data, files = standalone(data)
     head = (
         f"# {_headline(result)} (sim staff)\n"
-        f"# {name} with the recommended {plan.split('.')[0]} ({plan}) as its agents:\n"
+        f"# {printable(name)} with the recommended {plan.split('.')[0]} ({plan}) as its agents:\n"
         f"# run it as is, from any folder: sim run FILE. Written by the program:\n"
         f"# {SECONDS_NOTE}.\n"
     )
