@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 SEARCH_FILE = "search.json"
+PLAN_FILES = {"staffing": "scenario.yaml", "shifts": "shifts-scenario.yaml"}
+"""The runnable scenario of each plan (:func:`plan_scenario`)."""
 
 
 def fingerprint(scenario: Scenario, **options) -> str:
@@ -134,16 +136,16 @@ def plan_scenario(result: StaffingResult, schedule=None) -> tuple[str, dict[str,
     name = result.scenario.name
     if schedule is None:
         data = scenario_to_dict(result.scenario)
-        data["agents"], data["name"], plan = plan_agents(result), f"{name}-staffed", "staffing.yaml"
+        data["agents"], data["name"], plan = plan_agents(result), f"{name}-staffed", "staffing"
     else:
         data = scenario_to_dict(schedule.scenario)
-        data["name"], plan = f"{name}-shifts", "shifts.yaml"
+        data["name"], plan = f"{name}-shifts", "shifts"
     data, files = standalone(data)
     head = (
         f"# {_headline(result)} (sim staff)\n"
-        f"# {printable(name)} with the recommended {plan.split('.')[0]} ({plan}) as its agents:\n"
-        f"# run it as is, from any folder: sim run FILE. Written by the program:\n"
-        f"# {SECONDS_NOTE}.\n"
+        f"# {printable(name)} with the recommended {plan} ({plan}.yaml) as its agents:\n"
+        f"# run it as is, from any folder: sim run {PLAN_FILES[plan]}. Written by the\n"
+        f"# program: {SECONDS_NOTE}.\n"
     )
     return dump_yaml(data, head), files
 
@@ -255,14 +257,11 @@ def write_staffing_folder(
     if search is not None:
         save_search(out, *search)
     write_atomic(out / "staffing.yaml", staffing_yaml(result))
-    plans = [(None, "scenario.yaml")]
-    if schedule is not None:
-        plans.append((schedule, "shifts-scenario.yaml"))
-    for plan, name in plans:
+    for plan in (None, schedule) if schedule is not None else (None,):
         scenario, files = plan_scenario(result, plan)
         for path, text in files.items():  # the same data files for both
             write_atomic(out / path, text)
-        write_atomic(out / name, scenario)
+        write_atomic(out / PLAN_FILES["staffing" if plan is None else "shifts"], scenario)
     write_table(out / "staffing.csv", staffing_table(result))
     data = summary(result)
     if schedule is not None:
