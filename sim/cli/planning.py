@@ -182,7 +182,8 @@ def erlang(
     "--verify",
     "verify",
     type=click.IntRange(min=0, max=MAX_REPLICATIONS),
-    help="fresh replications checking the result (default: --replications; 0: no check)",
+    help="fresh replications checking the result (default: 40, or --replications if more; "
+    "0: no check)",
 )
 @click.option(
     "--no-pool",
@@ -221,15 +222,13 @@ def staff(
 ) -> None:
     """Staffing per group, day type and interval meeting FILE's service-level, abandonment (and
     occupancy) targets, found by simulation and checked with fresh seeds (docs/staffing.md).
-    Writes staffing.yaml (an `agents:` section), staffing.csv, staffing.json and report.html to
-    the results folder (--out) after every round; rerun into the same --out to resume."""
+    Writes staffing.yaml (an `agents:` section), scenario.yaml (FILE with that staffing, its
+    data files beside it: `sim run` runs it from anywhere), staffing.csv, staffing.json and
+    report.html to the results folder (--out), whole after every round; rerun into the same
+    --out to resume."""
+    from sim.planning.staffing import VERIFY
     from sim.planning.staffing import staff as run_staff
-    from sim.planning.staffing_files import (
-        fingerprint,
-        load_search,
-        save_search,
-        write_staffing_folder,
-    )
+    from sim.planning.staffing_files import fingerprint, load_search, write_staffing_folder
     from sim.planning.staffing_tables import staffing_table
 
     scenario = load(file)
@@ -256,15 +255,12 @@ def staff(
     if resume is not None and say:
         say(f"resuming the search saved in {folder} after round {resume.round}")
 
-    def checkpoint(partial, state) -> None:
-        try:
-            save_search(folder, state, key)
-            write_staffing_folder(folder, partial)
-        except OSError as exc:
-            fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+    def checkpoint(partial, state) -> None:  # the whole folder, staged: resumable, never half
+        with results_folder(folder) as staged:
+            write_staffing_folder(staged, partial, search=(state, key))
 
     schedule = None
-    total = reps * (2 + max_iterations)
+    total = reps * (1 + max_iterations) + (max(reps, VERIFY) if verify is None else verify)
     label = f"{scenario.name}: staffing runs"
     with search_scope(folder, executor, workers, address, total, label, quiet) as (ex, advance):
         try:
@@ -562,38 +558,37 @@ def fit(
     )
     say = None if quiet else (lambda line: click.echo(line, err=True))
     folder = out_folder(out, f"fit-{Path(log).stem}")
-    try:
-        if isinstance(data, ir.IntervalReport):
-            shapes = handle_shapes(beside, options.min_handle) if beside is not None else None
-            result = fit_report(data, options, shapes, Path(shape_log).name if shape_log else "")
-        else:
-            result = fit_log(data, options)
-        if say:
-            what = "interval rows" if report_kind else "calls"
-            say(f"read and fitted {len(data):,} {what} in {result.fit['fit_seconds']:.1f} s")
-        folder.mkdir(parents=True, exist_ok=True)
-        (finish_report_fit if report_kind else finish_fit)(
-            result,
-            folder,
-            calibrate=not no_calibrate,
-            replications=replications,
-            seed=seed,
-            workers=workers or default_workers(),
-            max_days=max_days,
-            say=say,
-        )
-        write_fit_folder(folder, result)
-    except (ValueError, ScenarioError) as exc:
-        fail(f"error: {log}: {exc}")
-    except MemoryError:
-        fail(f"error: {log}: not enough memory to fit {len(data):,} calls; fit a shorter period")
-    except OSError as exc:
-        fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
     report = None
-    if not no_report:
-        from sim.report.fit_report import build_fit_report
-
-        report = build_fit_report(folder, workers)
+    with results_folder(folder) as staged:  # whole or absent: a failure blocks no rerun
+        try:
+            if isinstance(data, ir.IntervalReport):
+                shapes = handle_shapes(beside, options.min_handle) if beside is not None else None
+                name = Path(shape_log).name if shape_log else ""
+                result = fit_report(data, options, shapes, name)
+            else:
+                result = fit_log(data, options)
+            if say:
+                what = "interval rows" if report_kind else "calls"
+                say(f"read and fitted {len(data):,} {what} in {result.fit['fit_seconds']:.1f} s")
+            (finish_report_fit if report_kind else finish_fit)(
+                result,
+                staged,
+                calibrate=not no_calibrate,
+                replications=replications,
+                seed=seed,
+                workers=workers or default_workers(),
+                max_days=max_days,
+                say=say,
+            )
+            write_fit_folder(staged, result)
+        except (ValueError, ScenarioError) as exc:
+            fail(f"error: {log}: {exc}")
+        except MemoryError:
+            fail(f"error: {log}: not enough memory to fit {len(data):,} rows; fit a shorter period")
+        except OSError as exc:
+            fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")
+        if not no_report:
+            report = folder / write_report(staged, workers).name
     _print_fit(result.fit, folder, report)
 
 

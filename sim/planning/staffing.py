@@ -45,6 +45,7 @@ __all__ = [
     "GroupLoad",
     "StaffingResult",
     "StaffingTargets",
+    "check_text",
     "duration_arg",
     "erlang_calculator",
     "erlang_staffing",
@@ -63,6 +64,10 @@ DELTA = 0.01
 targets) may be accepted; finer differences are not worth simulating for."""
 ALPHA = 0.05  # one-sided significance of both tests
 VERIFY_OFFSET = 1_000_000  # fresh seeds: replications the search never uses
+VERIFY = 40
+"""Fresh replications of the final check by default (more when a round has more): a plan at
+its optimum sits a fraction of a level's step above the target, and the check's point
+estimates must be closer than that for "met" to mean met (docs/staffing.md)."""
 MAX_STEP = 4  # the most levels one round moves a slot
 CONFIRMS = 2  # rounds a spent budget keeps for checking the plan as a whole (_confirm, _recheck)
 CONFIRM_ALPHA = 0.15  # an unproven level kept by the confirming run reaches the targets at 85%
@@ -207,12 +212,15 @@ class StaffingResult:
         return scenario_levels(self.scenario, self.types)
 
     def check(self) -> dict:
-        """The fresh-seed figures: slots meeting every target (point estimate), significant
-        misses (95% interval wholly on the wrong side of a target), the worst slot."""
+        """The fresh-seed figures over the slots where calls were offered: slots meeting every
+        target (point estimate), *within noise* (a point estimate misses, but not
+        significantly), *significantly short* (one-sided test at ``ALPHA / 2``: the slot's 95%
+        interval wholly on the wrong side of a target; ``significant_misses``), the worst
+        slot. Occupancy alone (calls carried into a slot where none arrives) is no slot."""
         if self.verified is None:
             return {}
         v = self.verified
-        active = self.measured_slots() & (np.isfinite(v.est[0]) | np.isfinite(v.est[2]))
+        active = self.measured_slots() & np.isfinite(v.est[0])
         meets = self.verified.meets(self.targets) & active
         misses = self.verified.short(self.targets, ALPHA / 2) & active
         sl = np.where(active, self.verified.est[0], np.nan)
@@ -230,7 +238,9 @@ class StaffingResult:
             "slots": int(active.sum()),
             "slots_meeting": int(meets.sum()),
             "share_meeting": float(meets.sum() / max(active.sum(), 1)),
+            "within_noise": int((active & ~meets & ~misses).sum()),
             "significant_misses": int(misses.sum()),
+            "share_short": float(misses.sum() / max(active.sum(), 1)),
             "worst_slot": worst,
         }
 
@@ -241,6 +251,20 @@ class StaffingResult:
         for k in range(self.types.count):
             out[:, k, :] = np.any(self.types.measured(k), axis=0)[None, :]
         return out
+
+
+def check_text(check: dict) -> str:
+    """The fresh-seed check in words: slots met, within noise (a point estimate below the
+    target that the replications cannot tell from it) and significantly short (the alarm)."""
+    if not check:
+        return "not checked with fresh seeds"
+    head = f"with {check['replications']} fresh replications"
+    if check["slots_meeting"] == check["slots"]:
+        return f"{head}, every slot with calls met ({check['slots']})"
+    return (
+        f"{head}, of {check['slots']} slots with calls {check['slots_meeting']} met, "
+        f"{check['within_noise']} within noise, {check['significant_misses']} significantly short"
+    )
 
 
 def _clock(scenario: Scenario, interval_index: int | np.integer) -> str:
@@ -328,7 +352,7 @@ def staff(
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
     reps = replications or scenario.replications
-    verify = reps if verify_replications is None else verify_replications
+    verify = max(reps, VERIFY) if verify_replications is None else verify_replications
     targets = StaffingTargets.of(scenario, max_occupancy)
     if not targets.any():
         raise ValueError(
@@ -427,12 +451,17 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
     for note in types.notes:
         say(note)
     runs = simulate(ample, list(range(_ample(reps))), 0)
-    busy, units = np.zeros(erlang.shape), np.zeros(erlang.shape)
+    busy, units, offered = (np.zeros(erlang.shape) for _ in range(3))
     for k in range(types.count):
         measured = types.measured(k)[None, None, :, :]
-        x = types.gather(runs, k)[:, 3]  # busy seconds (reps, groups, days, per_day)
+        x = types.gather(runs, k)  # (reps, rows, groups, days, per_day)
         units[:, k, :] = measured.sum(axis=(0, 2)) * len(runs)
-        busy[:, k, :] = np.where(measured, x, 0.0).sum(axis=(0, 2))
+        busy[:, k, :] = np.where(measured, x[:, 3], 0.0).sum(axis=(0, 2))  # busy seconds
+        offered[:, k, :] = np.where(measured, x[:, 0], 0.0).sum(axis=(0, 2))
+    # no call arrives (no rate on any day of the type, and none offered with ample agents, so
+    # no redial either): no agents, not searched (calls carried in are finished in overtime)
+    closed = (lo == 0) & (offered == 0) & ~fixed
+    fixed |= closed
     # agent-seconds busy per unit (the offered load x interval), over the slot's block
     m = types.pool(busy) / np.maximum(types.pool(units), 1)
     levels = erlang.copy()
@@ -440,7 +469,9 @@ def _start(scenario, targets, types, groups, seed, reps, simulate, say) -> Searc
     for i, g in enumerate(groups):
         h = loads[g].mean_handle
         for k, p in np.ndindex(levels.shape[1:]):
-            if not fixed[i, k, p]:
+            if closed[i, k, p]:
+                levels[i, k, p] = 0
+            elif not fixed[i, k, p]:
                 offered = m[i, k, p] / scenario.interval  # agents busy = offered load
                 levels[i, k, p] = required_for(offered / h, loads[g], targets, scenario, cache)
     levels = np.maximum(levels, lo)
@@ -537,7 +568,23 @@ def _run_round(state: Search, levels: np.ndarray, types, reps, simulate) -> np.n
     state.simulated += reps
     state.round += 1
     state.store(levels, runs, types, state.block)
+    _reopen(state, runs, types)
     return runs
+
+
+def _reopen(state: Search, runs: np.ndarray, types: DayTypes) -> None:
+    """A slot left without agents because no call arrives there (:func:`_start`) that this
+    round's runs offer calls in (calls made again, which a run with ample agents has fewer
+    of) is demand after all: searched from one agent like any other slot."""
+    offered = np.zeros(state.levels.shape)
+    for k in range(types.count):
+        offered[:, k, :] = types.gather(runs[:, 0], k).sum(axis=(0, 2))  # never in the warm-up
+    again = state.fixed & (offered > 0)
+    if again.any():
+        state.fixed = state.fixed & ~again
+        state.decided = state.decided & ~again
+        state.lo = np.where(again, np.maximum(state.lo, 1), state.lo)
+        state.levels = np.where(again, np.maximum(state.levels, 1), state.levels)
 
 
 def _in_block(types: DayTypes, flag: np.ndarray) -> np.ndarray:

@@ -2,8 +2,10 @@
 day type and interval), staffing.json (the summary with the fresh-seed check), and search.json
 (the state of the search, so a run killed at any point resumes into the same folder).
 
-Every file is written atomically after each round, so a killed run leaves its best staffing
-so far, marked ``"complete": false``.
+scenario.yaml is the scenario with the plan as its ``agents:``, its data files under ``data/``:
+it runs as is from any folder. The folder is written whole after each round (staged by the
+command, :mod:`sim.report.staging`), so a killed or failed run leaves its best staffing so far,
+marked ``"complete": false``, with the search state it resumes from.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.planning.slots import staffing_map
-from sim.planning.staffing import Search, StaffingResult
+from sim.planning.staffing import Search, StaffingResult, check_text
+from sim.scenario.errors import printable
 from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import Scenario, scenario_to_dict
 from sim.scenario.units import format_clock
@@ -23,6 +26,8 @@ from sim.scenario.units import format_clock
 __all__ = [
     "fingerprint",
     "load_search",
+    "plan_agents",
+    "plan_scenario",
     "save_search",
     "staffing_table",
     "staffing_yaml",
@@ -30,6 +35,8 @@ __all__ = [
 ]
 
 SEARCH_FILE = "search.json"
+PLAN_FILES = {"staffing": "scenario.yaml", "shifts": "shifts-scenario.yaml"}
+"""The runnable scenario of each plan (:func:`plan_scenario`)."""
 
 
 def fingerprint(scenario: Scenario, **options) -> str:
@@ -93,27 +100,54 @@ def load_search(out: Path, key: str) -> Search | None:
     return state
 
 
-def staffing_yaml(result: StaffingResult) -> str:
-    """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
+def plan_agents(result: StaffingResult) -> dict:
+    """The scenario's ``agents:`` section with each group on its recommended ``staffing`` map
+    (its shifts, if any, replaced)."""
     data = scenario_to_dict(result.scenario)["agents"]
     for g, plan in result.staffing.items():
         group = {k: v for k, v in data["groups"][g].items() if k not in ("shifts", "staffing")}
         group["staffing"] = staffing_map(result.scenario, plan)
         data["groups"][g] = group
-    check = result.check()
+    return data
+
+
+def _headline(result: StaffingResult) -> str:
+    """What a file of the folder says first (the name printable: a line break in it would end
+    the comment and write YAML)."""
     if not result.complete:
-        head = "best staffing so far of an unfinished search (rerun into the same --out)"
-    elif check:
-        head = (
-            f"staffing for {result.scenario.name}: with {check['replications']} fresh "
-            f"replications {check['slots_meeting']} of {check['slots']} slots meet every target, "
-            f"{check['significant_misses']} significantly miss"
-        )
+        return "best staffing so far of an unfinished search (rerun into the same --out)"
+    return f"staffing for {printable(result.scenario.name)} {check_text(result.check())}"
+
+
+def staffing_yaml(result: StaffingResult) -> str:
+    """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
+    head = f"# {_headline(result)} (sim staff); paste over the scenario's agents: section\n"
+    return dump_yaml({"agents": plan_agents(result)}, head)
+
+
+def plan_scenario(result: StaffingResult, schedule=None) -> tuple[str, dict[str, str]]:
+    """``scenario.yaml``: the scenario as simulated with the plan's ``agents:`` section, named
+    ``<name>-staffed`` (``schedule``: on its shifts instead, ``<name>-shifts``), and its data
+    files (``{path: text}``, under ``data/`` beside it), so that ``sim run scenario.yaml`` runs
+    it from any folder (:mod:`sim.scenario.standalone`)."""
+    from sim.scenario.resolved import SECONDS_NOTE
+    from sim.scenario.standalone import standalone
+
+    name = result.scenario.name
+    if schedule is None:
+        data = scenario_to_dict(result.scenario)
+        data["agents"], data["name"], plan = plan_agents(result), f"{name}-staffed", "staffing"
     else:
-        head = f"staffing for {result.scenario.name} (not checked with fresh seeds)"
-    return dump_yaml(
-        {"agents": data}, f"# {head} (sim staff); paste over the scenario's agents: section\n"
+        data = scenario_to_dict(schedule.scenario)
+        data["name"], plan = f"{name}-shifts", "shifts"
+    data, files = standalone(data)
+    head = (
+        f"# {_headline(result)} (sim staff)\n"
+        f"# {printable(name)} with the recommended {plan} ({plan}.yaml) as its agents:\n"
+        f"# run it as is, from any folder: sim run {PLAN_FILES[plan]}. Written by the\n"
+        f"# program: {SECONDS_NOTE}.\n"
     )
+    return dump_yaml(data, head), files
 
 
 def staffing_table(result: StaffingResult) -> dict[str, list]:
@@ -206,13 +240,28 @@ def _weekdays_of(result: StaffingResult, k: int) -> list[str]:
     return [WEEKDAYS[w] for w in range(7) if result.types.of_weekday[w] == k]
 
 
-def write_staffing_folder(out: str | Path, result: StaffingResult, schedule=None) -> Path:
-    """staffing.yaml, staffing.csv and staffing.json (and the shift files of ``schedule``)."""
+def write_staffing_folder(
+    out: str | Path,
+    result: StaffingResult,
+    schedule=None,
+    search: tuple[Search, str] | None = None,
+) -> Path:
+    """staffing.yaml, scenario.yaml (with its ``data/``), staffing.csv and staffing.json (and
+    the shift files of ``schedule``, shifts-scenario.yaml among them; ``search``: the state to
+    resume from and its fingerprint, as search.json). Write into a staged folder
+    (:mod:`sim.report.staging`): the files belong together."""
     from sim.report.files import write_atomic, write_table
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if search is not None:
+        save_search(out, *search)
     write_atomic(out / "staffing.yaml", staffing_yaml(result))
+    for plan in (None, schedule) if schedule is not None else (None,):
+        scenario, files = plan_scenario(result, plan)
+        for path, text in files.items():  # the same data files for both
+            write_atomic(out / path, text)
+        write_atomic(out / PLAN_FILES["staffing" if plan is None else "shifts"], scenario)
     write_table(out / "staffing.csv", staffing_table(result))
     data = summary(result)
     if schedule is not None:

@@ -39,27 +39,19 @@ def erlang_range_table(title, rows, within) -> Table:
 
 def staffing_table(result) -> Table:
     """Per group and day type: agent-hours a day, peak agents, and the fresh-seed check
-    (slots meeting every target, significant misses, lowest service level)."""
+    (slots meeting every target, within noise, significantly short, lowest service level)."""
+    from sim.planning.staffing import check_text  # here: `sim erlang` loads only this module
+
     v = result.verified
-    check = result.check()
-    if check and check["slots_meeting"] == check["slots"]:
-        state = f"every slot met with {check['replications']} fresh replications"
-    elif check:
-        state = (
-            f"{check['slots_meeting']} of {check['slots']} slots met with "
-            f"{check['replications']} fresh replications, "
-            f"{check['significant_misses']} significant "
-            f"miss{'' if check['significant_misses'] == 1 else 'es'}"
-        )
-    else:
-        state = "not checked with fresh seeds"
+    state = check_text(result.check())
     table = Table(title=f"{escape(result.scenario.name)}: recommended staffing; {state}")
-    for col in ("group", "day type", "agent-h/day", "Erlang h/day", "peak", "met", "misses",
-                "lowest SL (%)"):  # fmt: skip
+    for col in ("group", "day type", "agent-h/day", "Erlang h/day", "peak", "met", "noise",
+                "short", "lowest SL (%)"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("group", "day type") else "right")
     hours = result.scenario.interval / 3600.0
     used = result.measured_slots()
     if v is not None:
+        offered = used & np.isfinite(v.est[0])  # the slots the check counts
         meets, misses = v.meets(result.targets), v.short(result.targets, 0.025)
     for gi, g in enumerate(result.groups):
         for k, name in enumerate(result.types.names):
@@ -74,13 +66,16 @@ def staffing_table(result) -> Table:
                 f"{result.levels[gi, k][mine].max():.0f}",
             ]
             if v is None:
-                cells += ["-", "-", "-"]
+                cells += ["-", "-", "-", "-"]
             else:
                 sl = v.est[0][gi, k][mine]
                 low = np.nanmin(sl) if np.isfinite(sl).any() else None
+                calls = offered[gi, k]
+                met, short = meets[gi, k][calls], misses[gi, k][calls]
                 cells += [
-                    f"{int(meets[gi, k][mine].sum())}/{int(mine.sum())}",
-                    str(int(misses[gi, k][mine].sum())),
+                    f"{int(met.sum())}/{int(calls.sum())}",
+                    str(int((~met & ~short).sum())),
+                    str(int(short.sum())),
                     "-" if low is None else format_value(low, "service_level", with_unit=False),
                 ]
             table.add_row(*cells)

@@ -122,10 +122,13 @@ def build_staffing_report(
     check = data.get("fresh_seed_check") or {}
     esc = html.escape
     if check:
+        noise = check.get("within_noise")  # absent in folders of earlier versions
         verdict = (
-            f"With {check['replications']} fresh replications, {check['slots_meeting']} of "
-            f"{check['slots']} slots ({100 * check['share_meeting']:.1f}%) meet every target; "
-            f"{check['significant_misses']} miss significantly"
+            f"With {check['replications']} fresh replications, of {check['slots']} slots with "
+            f"calls {check['slots_meeting']} ({100 * check['share_meeting']:.1f}%) meet every "
+            "target"
+            + ("" if noise is None else f", {noise} are below it within noise")
+            + f"; {check['significant_misses']} are significantly short"
         )
         worst = check.get("worst_slot")
         if worst:

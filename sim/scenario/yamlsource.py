@@ -51,6 +51,13 @@ MAX_EXTENDS = 16
 MAX_YAML_BYTES = 4 * 1024 * 1024
 """Largest YAML input (scenario, experiment, templates): far above any real one."""
 
+PATH_KEY = "file"
+"""The key whose text value names a file (``arrivals.file``, an empirical distribution's
+``file``; at the top of an experiment file also ``scenario``, :data:`TOP_PATH_KEY`): relative to
+the file that writes it, so through ``extends:`` a base's paths are rebased onto the file that
+extends it (:func:`_rebase`)."""
+TOP_PATH_KEY = "scenario"
+
 
 def dotted(loc: Loc) -> str:
     """``('agents', 'groups', 'general', 'skills', 2)`` -> ``agents.groups.general.skills[2]``."""
@@ -212,7 +219,8 @@ def _merge(base: Any, top: Any) -> Any:
 
 
 def load_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, SourceMap]:
-    """Read a YAML mapping, resolving ``extends:`` (relative to the file) by deep merge.
+    """Read a YAML mapping, resolving ``extends:`` (relative to the file) by deep merge; the
+    paths a base names stay relative to the base (:func:`_rebase`).
 
     Every file read must lie under the data roots (:mod:`sim.scenario.confine`); the first
     file read sets them to its own folder (plus any ``--data-root``).
@@ -250,7 +258,29 @@ def _load_yaml(path: Path, seen: tuple[Path, ...]) -> tuple[dict, SourceMap]:
         raise
     merged_lines = dict(base_map.lines)
     merged_lines.update(lines)  # the child's lines win where both wrote a key
-    return _merge(base, data), SourceMap(str(path), merged_lines)
+    prefix = os.path.relpath(parent_path.parent, os.path.realpath(path.parent))
+    rebased = _rebase(base, prefix, top=True)
+    return _merge(rebased, data), SourceMap(str(path), merged_lines)
+
+
+def _rebase(data: Any, prefix: str, top: bool = False) -> Any:
+    """``data`` with every relative :data:`PATH_KEY` path (and, ``top``, :data:`TOP_PATH_KEY`)
+    prefixed by ``prefix`` (the base's folder seen from the extending file's, both real, so the
+    join is exact): a path keeps naming the file next to the file that wrote it. Confinement is
+    checked where the file is opened, on the path with symlinks resolved
+    (:func:`sim.scenario.confine.read_text`)."""
+    if prefix == os.curdir:
+        return data
+    if isinstance(data, list):
+        return [_rebase(item, prefix) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: _rebase(value, prefix) for k, value in data.items()}
+    for name in (PATH_KEY, TOP_PATH_KEY) if top else (PATH_KEY,):
+        path = out.get(name)
+        if isinstance(path, str) and path and "\x00" not in path and not os.path.isabs(path):
+            out[name] = os.path.join(prefix, path)
+    return out
 
 
 # --- pydantic errors to ErrorItems -------------------------------------------------------------
