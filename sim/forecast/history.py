@@ -1,0 +1,246 @@
+"""A history as calls per day, interval and call type: the one input every forecast method reads.
+
+Two entry points fill it: :func:`counts_from_call_log` (a call log read by
+:mod:`sim.scenario.calllog`) and :func:`read_interval_report` (rows of ``start, offered
+[, call_type]``). A day with no row at all is *no data* (``has_data`` False), never zero calls:
+whether it was closed is said by the special days, not guessed from a gap. Inside a day that has
+rows, an interval without one had no calls (exports leave out empty intervals).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.scenario.calllog import SELF_SERVED, CallLogData, LogMapping, load_mapping, read_call_log
+from sim.scenario.yamlsource import ErrorItem, ScenarioError
+
+__all__ = [
+    "MAX_CELLS",
+    "MAX_DAYS",
+    "History",
+    "counts_from_call_log",
+    "read_history",
+    "read_interval_report",
+]
+
+DAY = 86400
+MAX_DAYS = 3660  # a history spanning more days is refused (a stray date in 1900, ...)
+MAX_TYPES = 100
+MAX_CELLS = 40_000_000  # days x intervals x call types held in memory (320 MB of floats)
+
+
+@dataclass
+class History:
+    """Calls per (day, interval of day, call type) from ``first_day`` on, and which days have data."""
+
+    source: str
+    kind: str  # "call log" or "interval report"
+    first_day: np.datetime64  # datetime64[D]
+    interval: int  # seconds
+    counts: np.ndarray  # (days, per_day, types) float
+    has_data: np.ndarray  # (days,) bool
+    types: list[str]  # names of the call types; [] when the history has none
+    handle_means: dict[str, float] = field(default_factory=dict)  # s per type, "" for all
+
+    @property
+    def days(self) -> int:
+        return len(self.has_data)
+
+    @property
+    def totals(self) -> np.ndarray:
+        """(days, per_day) calls of every type."""
+        return self.counts.sum(axis=2)
+
+    def date(self, day: int) -> np.datetime64:
+        return self.first_day + np.timedelta64(day, "D")
+
+
+def _bin(
+    source: str,
+    kind: str,
+    seconds: np.ndarray,
+    type_codes: np.ndarray,
+    types: list[str],
+    weights: np.ndarray | None,
+    interval: int,
+) -> History:
+    """Sum ``weights`` (1 per call when None) by day, interval and type."""
+    day = seconds // DAY
+    first, last = int(day.min()), int(day.max())
+    n_days = last - first + 1
+    if n_days > MAX_DAYS:
+        a, b = (str(np.datetime64(d, "D")) for d in (first, last))
+        raise ScenarioError(
+            [ErrorItem(source, None, "", f"spans {n_days:,} days ({a} to {b}); at most {MAX_DAYS:,}")]
+        )
+    per_day = DAY // interval
+    n_types = max(len(types), 1)
+    if n_days * per_day * n_types > MAX_CELLS:
+        raise ScenarioError(
+            [
+                ErrorItem(
+                    source,
+                    None,
+                    "",
+                    f"{n_days:,} days x {per_day} intervals x {n_types} call types is too much "
+                    f"to hold (at most {MAX_CELLS:,}): use a longer --interval or fewer days",
+                )
+            ]
+        )
+    slot = (day - first) * per_day + (seconds % DAY) // interval
+    cell = slot * n_types + np.maximum(type_codes, 0)
+    counts = np.bincount(cell, weights=weights, minlength=n_days * per_day * n_types)
+    has_data = np.bincount(day - first, minlength=n_days) > 0
+    return History(
+        source,
+        kind,
+        np.datetime64(first, "D"),
+        interval,
+        counts.reshape(n_days, per_day, n_types).astype(float),
+        has_data,
+        list(types),
+    )
+
+
+def _type_codes(codes: np.ndarray | None, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Type codes 0..k-1 of the types actually used (an unknown type, code -1, is its own)."""
+    if codes is None or not names:
+        return np.zeros(0 if codes is None else len(codes), dtype=np.int64), []
+    used, inverse = np.unique(codes, return_inverse=True)
+    if len(used) > MAX_TYPES:
+        raise ValueError(f"{len(used)} call types; at most {MAX_TYPES}")
+    labels = [names[c] if c >= 0 else "(none)" for c in used.tolist()]
+    if len(labels) == 1:
+        return np.zeros(len(codes), dtype=np.int64), labels
+    return inverse.astype(np.int64), labels
+
+
+def counts_from_call_log(data: CallLogData, interval: int) -> History:
+    """Calls offered to agents (answered or abandoned; self-served ones stayed in the IVR) per
+    day, interval and call type. Every row, self-served ones too, marks its day as having data."""
+    if interval < 60 or DAY % interval:
+        raise ValueError("the interval must divide a day and be at least 1min")
+    offered = data.outcome != SELF_SERVED
+    if not offered.any():
+        raise ScenarioError([ErrorItem(data.source, None, "", "no call was offered to an agent")])
+    label = data.labels.get("call_type")
+    try:
+        codes, types = _type_codes(
+            None if label is None else label.codes[offered], [] if label is None else label.names
+        )
+    except ValueError as exc:
+        raise ScenarioError([ErrorItem(data.source, None, "column 'call_type'", str(exc))]) from None
+    arrival = data.arrival
+    hist = _bin(data.source, "call log", arrival[offered], codes, types, None, interval)
+    # days with only self-served calls have data too
+    day = arrival // DAY - (hist.first_day.astype(np.int64))
+    inside = (day >= 0) & (day < hist.days)
+    hist.has_data[day[inside]] = True
+    answered = np.isfinite(data.handle) & offered
+    if answered.any():
+        hist.handle_means[""] = float(data.handle[answered].mean())
+        for t, name in enumerate(types):
+            sel = answered[offered] & (codes == t)
+            if sel.any():
+                hist.handle_means[name] = float(data.handle[offered][sel].mean())
+    return hist
+
+
+# --- interval reports --------------------------------------------------------------------------
+# A minimal reader of the generic interval report (docs/forecast.md): start, offered[, call_type].
+# It reuses the call-log reader's table reading, parsing and row checks; the full reader of
+# ../shared/spec/interval-report.md (sim/scenario/interval_report.py) replaces it when it lands.
+
+
+def read_interval_report(path: str | Path, interval: int) -> History:
+    """Offered calls per day, interval and call type from an interval report (CSV or Parquet).
+
+    Report intervals finer than ``interval`` (15 minutes into 30) are summed; coarser ones are
+    refused. Raises :class:`ScenarioError` naming the file, line and column.
+    """
+    from sim.scenario import calllog
+
+    path = Path(path)
+    name = str(path)
+    table, have, is_csv = calllog._read_table(path, LogMapping(), ["start", "offered", "call_type"])
+    for col in ("start", "offered"):
+        if col not in have:
+            raise calllog._error(
+                name, 1 if is_csv else None, col, "required column of an interval report is missing"
+            )
+    n = table.num_rows
+    rows = calllog._Rows(n, name, is_csv)
+    text = calllog._text(table, ["start"])
+    start, bad_time = calllog._parse_times(text, None)
+    rows.flag("start", "not a date-time (ISO 8601 like 2003-03-03T07:00:00)", bad_time, text)
+    offered_text = calllog._text(table, ["offered"])
+    offered, empty, bad = calllog._parse_numbers(offered_text, False)
+    rows.flag("offered", "not a number", bad | empty, offered_text)
+    rows.flag("offered", "negative", offered < 0, offered_text)
+    rows.flag("offered", "too large", offered > 1e7, offered_text)
+    dropped, examples = rows.report()
+    n_bad = int(rows.bad.sum())
+    if n_bad > calllog.MAX_BAD_SHARE * n:
+        counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
+        first = f"; first: {examples[0]}" if examples else ""
+        raise ScenarioError(
+            [ErrorItem(name, None, "rows", f"{n_bad:,} of {n:,} rows cannot be used: {counts}{first}")]
+        )
+    ok = ~rows.bad
+    if not ok.any():
+        raise ScenarioError([ErrorItem(name, None, "", "the report has no usable row")])
+    start, offered = start[ok], offered[ok]
+    step = math.gcd(DAY, *np.unique(start % DAY).tolist())
+    if interval % step:
+        raise ScenarioError(
+            [
+                ErrorItem(
+                    name,
+                    None,
+                    "column 'start'",
+                    f"rows start every {step // 60} min; --interval must be a multiple of that",
+                )
+            ]
+        )
+    codes: np.ndarray = np.zeros(len(start), dtype=np.int64)
+    types: list[str] = []
+    if "call_type" in have:
+        import pyarrow.compute as pc
+
+        raw, names = calllog._encode(pc.utf8_trim_whitespace(calllog._text(table, ["call_type"])))
+        names = [v if v else "(none)" for v in names]
+        try:
+            codes, types = _type_codes(raw[ok], names)
+        except ValueError as exc:
+            raise calllog._error(name, None, "call_type", str(exc)) from None
+    return _bin(name, "interval report", start, codes, types, offered, interval)
+
+
+def _header(path: Path, delimiter: str) -> list[str]:
+    """The column names of a CSV or Parquet file, [] when they cannot be read (the reader that
+    follows says why)."""
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        with open(path, "rb") as fh:
+            first = fh.read(1 << 16).decode("utf-8-sig", errors="replace").splitlines()
+        return [h.strip().strip('"') for h in (first[0] if first else "").split(delimiter)]
+    except Exception:  # noqa: BLE001  (any unreadable file: the reader names the problem)
+        return []
+
+
+def read_history(path: str | Path, mapping: str | Path | None, interval: int) -> History:
+    """A call log or an interval report, recognised from its columns (``arrival`` or a mapping:
+    a call log; ``start`` and ``offered``: an interval report)."""
+    path = Path(path)
+    spec = load_mapping(mapping) if mapping else None
+    columns = _header(path, spec.delimiter if spec else ",") if path.is_file() else []
+    if spec is None and "arrival" not in columns and {"start", "offered"} <= set(columns):
+        return read_interval_report(path, interval)
+    return counts_from_call_log(read_call_log(path, spec), interval)
