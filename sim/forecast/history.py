@@ -67,10 +67,13 @@ def _bin(
     types: list[str],
     weights: np.ndarray | None,
     interval: int,
+    row_days: np.ndarray | None = None,
 ) -> History:
-    """Sum ``weights`` (1 per call when None) by day, interval and type."""
+    """Sum ``weights`` (1 per call when None) by day, interval and type; the days of
+    ``row_days`` (every row's, default those of ``seconds``) have data."""
     day = seconds // DAY
-    first, last = int(day.min()), int(day.max())
+    row_days = day if row_days is None else row_days
+    first, last = int(row_days.min()), int(row_days.max())
     n_days = last - first + 1
     if n_days > MAX_DAYS:
         a, b = (str(np.datetime64(d, "D")) for d in (first, last))
@@ -94,7 +97,7 @@ def _bin(
     slot = (day - first) * per_day + (seconds % DAY) // interval
     cell = slot * n_types + np.maximum(type_codes, 0)
     counts = np.bincount(cell, weights=weights, minlength=n_days * per_day * n_types)
-    has_data = np.bincount(day - first, minlength=n_days) > 0
+    has_data = np.bincount(row_days - first, minlength=n_days) > 0
     return History(
         source,
         kind,
@@ -134,12 +137,10 @@ def counts_from_call_log(data: CallLogData, interval: int) -> History:
         )
     except ValueError as exc:
         raise ScenarioError([ErrorItem(data.source, None, "column 'call_type'", str(exc))]) from None
-    arrival = data.arrival
-    hist = _bin(data.source, "call log", arrival[offered], codes, types, None, interval)
-    # days with only self-served calls have data too
-    day = arrival // DAY - (hist.first_day.astype(np.int64))
-    inside = (day >= 0) & (day < hist.days)
-    hist.has_data[day[inside]] = True
+    arrival = data.arrival  # days with only self-served calls have data too
+    hist = _bin(
+        data.source, "call log", arrival[offered], codes, types, None, interval, arrival // DAY
+    )
     answered = np.isfinite(data.handle) & offered
     if answered.any():
         hist.handle_means[""] = float(data.handle[answered].mean())
@@ -194,18 +195,17 @@ def read_interval_report(path: str | Path, interval: int) -> History:
     if not ok.any():
         raise ScenarioError([ErrorItem(name, None, "", "the report has no usable row")])
     start, offered = start[ok], offered[ok]
-    step = math.gcd(DAY, *np.unique(start % DAY).tolist())
-    if interval % step:
-        raise ScenarioError(
-            [
-                ErrorItem(
-                    name,
-                    None,
-                    "column 'start'",
-                    f"rows start every {step // 60} min; --interval must be a multiple of that",
-                )
-            ]
-        )
+    step = math.gcd(DAY, *np.unique(start % DAY).tolist())  # the grid the rows are on
+    starts = np.unique(start)
+    spacing = int(np.diff(starts).min()) if len(starts) > 1 else None  # the report's interval
+    problem = None
+    if interval % step and step % interval:
+        problem = f"rows start on a {step // 60}-minute grid"
+    elif spacing is not None and spacing > interval and step % spacing == 0:
+        problem = f"rows are {spacing // 60} min apart (the report's interval)"
+    if problem:
+        message = f"{problem}; --interval must be a multiple of it"
+        raise ScenarioError([ErrorItem(name, None, "column 'start'", message)])
     codes: np.ndarray = np.zeros(len(start), dtype=np.int64)
     types: list[str] = []
     if "call_type" in have:
