@@ -27,7 +27,15 @@ from sim.forecast.methods import (
     weighted_12w,
 )
 from sim.forecast.pipeline import ForecastOptions, forecast_files, run_forecast
-from sim.forecast.special import CARRY, CLOSED, EVENT, NORMAL, SpecialDay, classify, read_special_days
+from sim.forecast.special import (
+    CARRY,
+    CLOSED,
+    EVENT,
+    NORMAL,
+    SpecialDay,
+    classify,
+    read_special_days,
+)
 from sim.scenario.errors import ScenarioError
 
 
@@ -114,16 +122,24 @@ def test_special_days_csv_and_yaml(tmp_path):
     days = read_special_days(csv)
     assert [d.closed for d in days] == [True, False, False]
     yml = tmp_path / "s.yaml"
-    yml.write_text("days:\n  - {date: 2025-01-06, kind: closed}\n  - {date: 2025-01-07, kind: event}\n")
+    yml.write_text(
+        "days:\n  - {date: 2025-01-06, kind: closed}\n  - {date: 2025-01-07, kind: event}\n"
+    )
     assert [d.kind for d in read_special_days(yml)] == ["closed", "event"]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("date,kind\n2025-01-06,party\n", "s.csv:2: column 'kind': 'party': expected closed, holiday"),
+        (
+            "date,kind\n2025-01-06,party\n",
+            "s.csv:2: column 'kind': 'party': expected closed, holiday",
+        ),
         ("date,kind\n2025-02-30,closed\n", "s.csv:2: column 'date'"),
-        ("date,kind\n2025-01-06,closed\n2025-01-06,holiday\n", "s.csv:3: 2025-01-06 is listed twice"),
+        (
+            "date,kind\n2025-01-06,closed\n2025-01-06,holiday\n",
+            "s.csv:3: 2025-01-06 is listed twice",
+        ),
         ("day,kind\n2025-01-06,closed\n", "column 'date': required column missing"),
         ("date,kind,colour\n2025-01-06,closed,red\n", "unknown column"),
         ("date,kind,open\n2025-01-06,holiday,perhaps\n", "not true or false"),
@@ -288,7 +304,9 @@ def test_files_hold_every_interval_and_type(year):
     assert np.all(fc["lo80"] <= fc["mean"] + 1) and np.all(fc["hi95"] >= fc["hi80"])
     assert np.all(fc["lo95"] <= fc["lo80"])
     acc = files["accuracy.csv"]
-    assert sum(acc["chosen"]) == len({d for d, c in zip(acc["horizon_day"], acc["chosen"]) if c})
+    assert sum(acc["chosen"]) == len(
+        {d for d, c in zip(acc["horizon_day"], acc["chosen"], strict=True) if c}
+    )
     days = files["forecast_days.csv"]
     assert days["kind"][7] == "closed" and days["mean"][7] == 0
     assert days["kind"][8] == "after closure" and days["kind"][0] == "normal"

@@ -1,7 +1,8 @@
 """The ``sim`` command: parse, call the library, print. Exit 0 ok, 1 a check failed, 2 bad input.
 
-One module per family of commands (``run``, ``experiments``, ``planning``, ``forecast``); ``common`` holds
-the click group and what the commands share. Importing this package registers every command.
+One module per family of commands (``run``, ``experiments``, ``planning``, ``forecast``);
+``common`` holds the click group and what the commands share. Importing this package registers
+every command.
 """
 
 from __future__ import annotations

@@ -42,7 +42,9 @@ def _date(value: str | None, name: str) -> dt.date | None:
 @click.option("--interval", default="30min", show_default=True, help="forecast interval")
 @click.option("--horizon", default="2w", show_default=True, help="days ahead: 14d, 2w")
 @click.option("--start", help="first day forecast, YYYY-MM-DD [default: the day after the history]")
-@click.option("--special-days", type=click.Path(), help="CSV or YAML of closed days, holidays, events")
+@click.option(
+    "--special-days", type=click.Path(), help="CSV or YAML of closed days, holidays, events"
+)
 @click.option(
     "--origins",
     type=click.IntRange(min=1, max=52),
@@ -93,7 +95,8 @@ def forecast(
         result = run_forecast(hist, special, ForecastOptions(days, first, origins))
     except ValueError as exc:
         fail(f"error: {history}: {exc}")
-    say(f"back-tested {len({r['method'] for r in result.scores})} methods in {result.seconds:.1f} s CPU")
+    methods = len({r["method"] for r in result.scores})
+    say(f"back-tested {methods} methods in {result.seconds:.1f} s CPU")
     name = safe_name(f"forecast-{Path(history).stem}")
     with results_folder(folder) as staged:
         write_folder(staged, {**forecast_files(result), "arrivals.csv": arrivals_table(result)})

@@ -33,7 +33,9 @@ __all__ = [
 ]
 
 LEVELS = (0.80, 0.95)
-MAPE_MIN_CALLS = 10  # MAPE only over intervals with this many calls (a 1-call interval's % is noise)
+MAPE_MIN_CALLS = (
+    10  # MAPE only over intervals with this many calls (a 1-call interval's % is noise)
+)
 BAND_EDGES = (1, 3, 7, 14)  # horizon days 1 | 2-3 | 4-7 | 8-14 | 15+
 VOLUME_EDGES = (10.0, 50.0)  # forecast calls per interval: < 10 | 10-50 | 50+
 MIN_CELL = 150  # counts needed to calibrate a (band, volume) cell on its own
@@ -260,8 +262,8 @@ def _score(method, day, o, m, y, cover, sel) -> dict:
     return {
         "method": method,
         "horizon_day": "all" if day is None else int(day),
-        "origins": int(len(np.unique(o))),
-        "intervals": int(len(y)),
+        "origins": len(np.unique(o)),
+        "intervals": len(y),
         "calls": calls,
         "wape": float(np.abs(m - y).sum() / calls) if calls > 0 else float("nan"),
         "mape": float(np.mean(np.abs(m[big] - y[big]) / y[big])) if big.any() else float("nan"),

@@ -35,7 +35,7 @@ MAX_CELLS = 40_000_000  # days x intervals x call types held in memory (320 MB o
 
 @dataclass
 class History:
-    """Calls per (day, interval of day, call type) from ``first_day`` on, and which days have data."""
+    """Calls per (day, interval, call type) from ``first_day`` on, and which days have data."""
 
     source: str
     kind: str  # "call log" or "interval report"
@@ -78,7 +78,11 @@ def _bin(
     if n_days > MAX_DAYS:
         a, b = (str(np.datetime64(d, "D")) for d in (first, last))
         raise ScenarioError(
-            [ErrorItem(source, None, "", f"spans {n_days:,} days ({a} to {b}); at most {MAX_DAYS:,}")]
+            [
+                ErrorItem(
+                    source, None, "", f"spans {n_days:,} days ({a} to {b}); at most {MAX_DAYS:,}"
+                )
+            ]
         )
     per_day = DAY // interval
     n_types = max(len(types), 1)
@@ -136,7 +140,9 @@ def counts_from_call_log(data: CallLogData, interval: int) -> History:
             None if label is None else label.codes[offered], [] if label is None else label.names
         )
     except ValueError as exc:
-        raise ScenarioError([ErrorItem(data.source, None, "column 'call_type'", str(exc))]) from None
+        raise ScenarioError(
+            [ErrorItem(data.source, None, "column 'call_type'", str(exc))]
+        ) from None
     arrival = data.arrival  # days with only self-served calls have data too
     hist = _bin(
         data.source, "call log", arrival[offered], codes, types, None, interval, arrival // DAY
@@ -189,7 +195,11 @@ def read_interval_report(path: str | Path, interval: int) -> History:
         counts = "; ".join(f"{k}: {v:,}" for k, v in dropped.items())
         first = f"; first: {examples[0]}" if examples else ""
         raise ScenarioError(
-            [ErrorItem(name, None, "rows", f"{n_bad:,} of {n:,} rows cannot be used: {counts}{first}")]
+            [
+                ErrorItem(
+                    name, None, "rows", f"{n_bad:,} of {n:,} rows cannot be used: {counts}{first}"
+                )
+            ]
         )
     ok = ~rows.bad
     if not ok.any():
@@ -231,7 +241,7 @@ def _header(path: Path, delimiter: str) -> list[str]:
         with open(path, "rb") as fh:
             first = fh.read(1 << 16).decode("utf-8-sig", errors="replace").splitlines()
         return [h.strip().strip('"') for h in (first[0] if first else "").split(delimiter)]
-    except Exception:  # noqa: BLE001  (any unreadable file: the reader names the problem)
+    except Exception:  # any unreadable file: the reader that follows names the problem
         return []
 
 

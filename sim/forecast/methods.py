@@ -48,7 +48,7 @@ class Inputs:
     def recent(self, origin: int, weekday: int, k: int) -> np.ndarray:
         """The last ``k`` usable days of ``weekday`` before ``origin`` (oldest first)."""
         lo = max(0, origin - 7 * LOOKBACK_WEEKS)
-        first = lo + (weekday - self.weekday(np.array(lo))) % 7
+        first = lo + (weekday - lo - self.first_weekday) % 7
         days = np.arange(first, min(origin, len(self.usable)), 7)
         return days[self.usable[days]][-k:]
 
@@ -111,7 +111,7 @@ def ets_profile(inp: Inputs, origin: int, targets: np.ndarray) -> np.ndarray:
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    z, lo = _day_series(inp, origin)
+    z, _ = _day_series(inp, origin)
     steps = int(targets.max()) - origin + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -102,7 +102,9 @@ def run_forecast(
     start = options.start or last + dt.timedelta(days=1)
     s = (start - first).days
     if s < n:
-        raise ValueError(f"--start {start} is inside the history (it ends {last}): forecast after it")
+        raise ValueError(
+            f"--start {start} is inside the history (it ends {last}): forecast after it"
+        )
     if s - n > MAX_GAP:
         raise ValueError(f"--start {start} is more than {MAX_GAP} days after the history ({last})")
     total = s + horizon
@@ -240,8 +242,8 @@ def forecast_files(r: ForecastResult) -> dict:
         "lo95": r.day_bands[0.95][0],
         "hi95": r.day_bands[0.95][1],
     }
-    keys = ("method", "horizon_day", "origins", "intervals", "calls", "wape", "mape", "bias")
-    keys += ("cover80", "cover95", "chosen")
+    keys = ("method", "horizon_day", "origins", "intervals", "calls", "wape", "mape", "bias",
+            "cover80", "cover95", "chosen")  # fmt: skip
     files["accuracy.csv"] = {k: [row[k] for row in r.scores] for k in keys}
     n = hist.days
     hk = r.kinds[:n]

@@ -54,7 +54,10 @@ def _minimal(r: ForecastResult, name: str) -> tuple[dict, list[str]]:
     for t, share in zip(types, shares.tolist(), strict=True):
         mean, why = _handle(r, t)
         handle += share * mean
-        call_types[t] = {"share": share, "handle_time": {"dist": "exponential", "mean": round(mean, 1)}}
+        call_types[t] = {
+            "share": share,
+            "handle_time": {"dist": "exponential", "mean": round(mean, 1)},
+        }
         notes.append(f"handle_time of {t}: {why}")
     peak = float(r.mean.max()) * handle / r.history.interval  # Erlangs in the busiest interval
     staffing = max(1, math.ceil(peak * 1.2 + 1))
@@ -75,13 +78,15 @@ def _minimal(r: ForecastResult, name: str) -> tuple[dict, list[str]]:
 def scenario_yaml(r: ForecastResult, name: str, base: dict | None = None) -> str:
     """scenario.yaml's text: ``base`` (a scenario as plain data) with the forecast's horizon and
     arrivals, or a minimal scenario."""
-    notes = []
+    notes: list[str] = []
     if base is None:
         rest, notes = _minimal(r, name)
     else:
         rest = {k: v for k, v in base.items() if k not in ("name", "horizon", "arrivals")}
         rest.pop("interval", None)
-        notes = [f"call types, agents, routing and targets from the base scenario {base.get('name')}"]
+        notes = [
+            f"call types, agents, routing and targets from the base scenario {base.get('name')}"
+        ]
     data = {
         "name": name,
         "description": f"forecast by sim forecast ({r.chosen}) from {r.history.source}",

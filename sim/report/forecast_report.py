@@ -35,17 +35,48 @@ def _days_figure(hist: dict, fc: dict, sink: FigureSink) -> dict:
     keep = hd >= hd[-1] - np.timedelta64(SHOWN_HISTORY_DAYS, "D")
     hd, hc, kind = hd[keep], hc[keep], kind[keep]
     has = kind != "no data"
-    ax.plot(hd, np.where(has, hc, np.nan), color="#000000", linewidth=0.8, marker=".",
-            markersize=3, label="history (calls per day)")  # fmt: skip
+    ax.plot(
+        hd,
+        np.where(has, hc, np.nan),
+        color="#000000",
+        linewidth=0.8,
+        marker=".",
+        markersize=3,
+        label="history (calls per day)",
+    )
     special = has & (kind != "normal")
     if special.any():
-        ax.plot(hd[special], hc[special], linestyle="none", marker="o", markersize=5,
-                markerfacecolor="none", color=PALETTE["abandon_rate"], label="special day")  # fmt: skip
+        ax.plot(
+            hd[special],
+            hc[special],
+            linestyle="none",
+            marker="o",
+            markersize=5,
+            markerfacecolor="none",
+            color=PALETTE["abandon_rate"],
+            label="special day",
+        )
     fd = _dates(fc["date"])
-    ax.fill_between(fd, fc["lo95"], fc["hi95"], color=BAND, alpha=0.15, linewidth=0,
-                    step="mid", label="95% prediction interval")  # fmt: skip
-    ax.fill_between(fd, fc["lo80"], fc["hi80"], color=BAND, alpha=0.3, linewidth=0,
-                    step="mid", label="80% prediction interval")  # fmt: skip
+    ax.fill_between(
+        fd,
+        fc["lo95"],
+        fc["hi95"],
+        color=BAND,
+        alpha=0.15,
+        linewidth=0,
+        step="mid",
+        label="95% prediction interval",
+    )
+    ax.fill_between(
+        fd,
+        fc["lo80"],
+        fc["hi80"],
+        color=BAND,
+        alpha=0.3,
+        linewidth=0,
+        step="mid",
+        label="80% prediction interval",
+    )
     ax.plot(fd, fc["mean"], color=BAND, marker=".", label="forecast (mean)")
     ax.set_ylabel("calls per day")
     ax.set_ylim(bottom=0)
@@ -63,10 +94,26 @@ def _intervals_figure(table: dict, sink: FigureSink) -> dict:
     starts = np.array([np.datetime64(str(s)) for s in table["start"]])
     fig, axes = new_figure(1, 1, height=3.2, width=11.0)
     ax = axes[0, 0]
-    ax.fill_between(starts, table["lo95"], table["hi95"], color=BAND, alpha=0.15, linewidth=0,
-                    step="post", label="95% prediction interval")  # fmt: skip
-    ax.fill_between(starts, table["lo80"], table["hi80"], color=BAND, alpha=0.3, linewidth=0,
-                    step="post", label="80% prediction interval")  # fmt: skip
+    ax.fill_between(
+        starts,
+        table["lo95"],
+        table["hi95"],
+        color=BAND,
+        alpha=0.15,
+        linewidth=0,
+        step="post",
+        label="95% prediction interval",
+    )
+    ax.fill_between(
+        starts,
+        table["lo80"],
+        table["hi80"],
+        color=BAND,
+        alpha=0.3,
+        linewidth=0,
+        step="post",
+        label="80% prediction interval",
+    )
     ax.step(starts, table["mean"], where="post", color=BAND, linewidth=0.9, label="forecast (mean)")
     ax.set_ylabel("calls per interval")
     ax.set_ylim(bottom=0)
@@ -95,10 +142,12 @@ def build_forecast_report(folder: str | Path, jobs: int | None = None) -> Path:
     h = meta["history"]
     title = f"sim forecast: {h['file']}"
     parts = [f"<h1>{html.escape(title)}</h1>"]
+    types = (
+        "; call types " + ", ".join(map(html.escape, h["call_types"])) if h["call_types"] else ""
+    )
     parts.append(
         f"<p>{html.escape(h['kind'])} from {h['first_date']} to {h['last_date']} "
-        f"({h['days_with_data']} days with data of {h['days']}; {_n(h['calls'])} calls"
-        f"{'; call types ' + ', '.join(map(html.escape, h['call_types'])) if h['call_types'] else ''})."
+        f"({h['days_with_data']} days with data of {h['days']}; {_n(h['calls'])} calls{types})."
         f" Forecast of {meta['horizon_days']} days from {meta['start_date']} at "
         f"{meta['interval_s'] // 60} min: {_n(meta['forecast_calls'])} calls. Method "
         f"<strong>{html.escape(meta['chosen'])}</strong>: {html.escape(meta['why'])}.</p>"
@@ -141,12 +190,18 @@ def build_forecast_report(folder: str | Path, jobs: int | None = None) -> Path:
         _table(
             ["horizon day", "calls", "WAPE", "MAPE", "bias", "80% holds", "95% holds"],
             [
-                [acc["horizon_day"][i], _n(float(acc["calls"][i])), _pct(acc["wape"][i]),
-                 _pct(acc["mape"][i]), _pct(acc["bias"][i]), _pct(acc["cover80"][i]),
-                 _pct(acc["cover95"][i])]
+                [
+                    acc["horizon_day"][i],
+                    _n(float(acc["calls"][i])),
+                    _pct(acc["wape"][i]),
+                    _pct(acc["mape"][i]),
+                    _pct(acc["bias"][i]),
+                    _pct(acc["cover80"][i]),
+                    _pct(acc["cover95"][i]),
+                ]
                 for i in chosen
             ],
-        )  # fmt: skip
+        )
     )
     parts.append("<h2>Special days</h2>")
     effects = meta["special_day_effects"]
@@ -171,12 +226,17 @@ def build_forecast_report(folder: str | Path, jobs: int | None = None) -> Path:
         _table(
             ["date", "weekday", "kind", "mean", "80%", "95%"],
             [
-                [days["date"][i], days["weekday"][i], days["kind"][i], _n(float(days["mean"][i])),
-                 f"{_n(float(days['lo80'][i]))} … {_n(float(days['hi80'][i]))}",
-                 f"{_n(float(days['lo95'][i]))} … {_n(float(days['hi95'][i]))}"]
+                [
+                    days["date"][i],
+                    days["weekday"][i],
+                    days["kind"][i],
+                    _n(float(days["mean"][i])),
+                    f"{_n(float(days['lo80'][i]))} … {_n(float(days['hi80'][i]))}",
+                    f"{_n(float(days['lo95'][i]))} … {_n(float(days['hi95'][i]))}",
+                ]
                 for i in range(len(days["date"]))
             ],
-        )  # fmt: skip
+        )
     )
     page = (
         f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
