@@ -124,14 +124,19 @@ def ets_profile(inp: Inputs, origin: int, targets: np.ndarray) -> np.ndarray:
     return days[:, None] * profiles(inp, origin)[inp.weekday(targets)]
 
 
+def blend(inp: Inputs, origin: int, targets: np.ndarray) -> np.ndarray:
+    return (weighted_12w(inp, origin, targets) + ets_profile(inp, origin, targets)) / 2.0
+
+
 Method = Callable[[Inputs, int, np.ndarray], np.ndarray]
 METHODS: dict[str, Method] = {
     "seasonal_naive": seasonal_naive,
     "average_8w": average_8w,
     "weighted_12w": weighted_12w,
     "ets_profile": ets_profile,
+    "blend": blend,
 }
-MIN_DAYS = {"ets_profile": ETS_MIN_DAYS}  # history a method needs before its origin
+MIN_DAYS = {"ets_profile": ETS_MIN_DAYS, "blend": ETS_MIN_DAYS}  # history a method needs before its origin
 
 
 def learn_effects(inp: Inputs, kind: np.ndarray, has_data: np.ndarray, origin: int) -> dict:
