@@ -275,7 +275,7 @@ def test_forecast_beats_the_naive_holds_its_intervals_and_handles_the_holiday(ye
     hist = as_history(syn, 364)
     r = run_forecast(hist, holidays(syn), ForecastOptions(horizon=14))
     overall = {s["method"]: s for s in r.scores if s["horizon_day"] == "all"}
-    assert set(overall) == {"seasonal_naive", "average_8w", "weighted_12w", "ets_profile"}
+    assert set(overall) == {"seasonal_naive", "average_8w", "weighted_12w", "ets_profile", "blend"}
     assert overall[r.chosen]["wape"] == min(s["wape"] for s in overall.values())
     assert overall[r.chosen]["wape"] < 0.85 * overall["seasonal_naive"]["wape"]
     for s in overall.values():  # out-of-sample coverage on the back-test

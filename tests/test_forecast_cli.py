@@ -47,7 +47,13 @@ def test_the_folder_holds_every_output(folder):
     meta = json.loads((folder / "forecast.json").read_text())
     assert meta["start_date"] == "2025-07-06" and meta["horizon_days"] == 14
     acc = read_table(folder / "accuracy.csv")
-    assert set(acc["method"]) == {"seasonal_naive", "average_8w", "weighted_12w", "ets_profile"}
+    assert set(acc["method"]) == {
+        "seasonal_naive",
+        "average_8w",
+        "weighted_12w",
+        "ets_profile",
+        "blend",
+    }
     page = (folder / "report.html").read_text()
     assert "Back-test" in page and "Special days" in page and "data:image/png" in page
 

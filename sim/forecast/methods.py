@@ -10,6 +10,8 @@ back afterwards by :func:`with_special_days`, the same for every method.
 - ``weighted_12w``: the same over 12, weights halving every 4 weeks (recent weeks count more).
 - ``ets_profile``: day totals by Holt-Winters exponential smoothing (level and additive weekly
   season, statsmodels) times each weekday's intraday profile (its last 8 usable days).
+- ``blend``: the mean of ``weighted_12w`` and ``ets_profile`` (a combination of two forecasts
+  is rarely worse than the better of them, and often better than both).
 
 The literature on call-center arrivals (Taylor 2008; Ibrahim et al. 2016) finds the smoothing
 models best a few days ahead and the weekday average hard to beat further out; the back-test
@@ -136,7 +138,8 @@ METHODS: dict[str, Method] = {
     "ets_profile": ets_profile,
     "blend": blend,
 }
-MIN_DAYS = {"ets_profile": ETS_MIN_DAYS, "blend": ETS_MIN_DAYS}  # history a method needs before its origin
+# days of history a method needs before its origin
+MIN_DAYS = {"ets_profile": ETS_MIN_DAYS, "blend": ETS_MIN_DAYS}
 
 
 def learn_effects(inp: Inputs, kind: np.ndarray, has_data: np.ndarray, origin: int) -> dict:
