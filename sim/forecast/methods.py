@@ -9,7 +9,7 @@ back afterwards by :func:`with_special_days`, the same for every method.
 - ``average_8w``: the mean of the same weekday and interval over its last 8 usable days.
 - ``weighted_12w``: the same over 12, weights halving every 4 weeks (recent weeks count more).
 - ``ets_profile``: day totals by Holt-Winters exponential smoothing (level and additive weekly
-  season, statsmodels) times each weekday's intraday profile (its last 8 usable days).
+  season, statsmodels) times each weekday's intraday profile (its last 12 usable days).
 - ``blend``: the mean of ``weighted_12w`` and ``ets_profile`` (a combination of two forecasts
   is rarely worse than the better of them, and often better than both).
 
@@ -81,7 +81,7 @@ def weighted_12w(inp: Inputs, origin: int, targets: np.ndarray) -> np.ndarray:
     return _weekday_mean(inp, origin, targets, 12, 4.0)
 
 
-def profiles(inp: Inputs, origin: int, k: int = 8) -> np.ndarray:
+def profiles(inp: Inputs, origin: int, k: int = 12) -> np.ndarray:
     """(7, per_day) share of each weekday's calls per interval over its last ``k`` usable days."""
     out = np.zeros((7, inp.totals.shape[1]))
     for w in range(7):
