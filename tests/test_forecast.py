@@ -336,3 +336,28 @@ def test_a_history_too_short_for_the_back_test_is_refused():
         run_forecast(as_history(syn), [], ForecastOptions(horizon=14))
     with pytest.raises(ValueError, match="inside the history"):
         run_forecast(as_history(syn), [], ForecastOptions(horizon=1, start=FIRST_DAY))
+
+
+def test_event_factor_is_learned_against_the_weekday_around_it():
+    inp = _flat_weeks(84)
+    totals = inp.totals.copy()
+    kind = np.zeros(84, dtype=np.int8)
+    for d in (30, 51):  # two Wednesdays with a sale: 1.5 times the calls
+        totals[d] *= 1.5
+        kind[d] = EVENT
+    inp = Inputs(totals, inp.usable & (kind == NORMAL), 0)
+    effects = learn_effects(inp, kind, totals.sum(axis=1) > 0, 84)
+    assert effects[EVENT] == (pytest.approx(1.5), 2)
+    assert effects[CARRY] == (1.0, 0)  # none seen: no effect
+
+
+def test_a_history_without_types_and_the_same_numbers_twice():
+    syn = make_history(days=120, types=("A",), type_shares=(1.0,), holiday_weeks=(6,))
+    hist = as_history(syn)
+    hist.types = []
+    one = forecast_files(run_forecast(hist, holidays(syn), ForecastOptions(horizon=7)))
+    two = forecast_files(run_forecast(hist, holidays(syn), ForecastOptions(horizon=7)))
+    assert "forecast_total.csv" not in one and set(one["forecast.csv"]["call_type"]) == {"all"}
+    for name in ("forecast.csv", "accuracy.csv", "forecast_days.csv"):
+        for col, values in one[name].items():
+            assert np.array_equal(np.asarray(values), np.asarray(two[name][col])), (name, col)

@@ -28,6 +28,13 @@ def _dates(values) -> np.ndarray:
     return np.array([np.datetime64(str(v), "D") for v in values])
 
 
+def _bands(ax, x: np.ndarray, table: dict, step: str) -> None:
+    """The 95% and 80% prediction intervals of ``table`` as shaded bands over ``x``."""
+    for level, alpha in (("95", 0.15), ("80", 0.3)):
+        ax.fill_between(x, table[f"lo{level}"], table[f"hi{level}"], color=BAND, alpha=alpha,
+                        linewidth=0, step=step, label=f"{level}% prediction interval")  # fmt: skip
+
+
 def _days_figure(hist: dict, fc: dict, sink: FigureSink) -> dict:
     fig, axes = new_figure(1, 1, height=3.4, width=11.0)
     ax = axes[0, 0]
@@ -57,26 +64,7 @@ def _days_figure(hist: dict, fc: dict, sink: FigureSink) -> dict:
             label="special day",
         )
     fd = _dates(fc["date"])
-    ax.fill_between(
-        fd,
-        fc["lo95"],
-        fc["hi95"],
-        color=BAND,
-        alpha=0.15,
-        linewidth=0,
-        step="mid",
-        label="95% prediction interval",
-    )
-    ax.fill_between(
-        fd,
-        fc["lo80"],
-        fc["hi80"],
-        color=BAND,
-        alpha=0.3,
-        linewidth=0,
-        step="mid",
-        label="80% prediction interval",
-    )
+    _bands(ax, fd, fc, "mid")
     ax.plot(fd, fc["mean"], color=BAND, marker=".", label="forecast (mean)")
     ax.set_ylabel("calls per day")
     ax.set_ylim(bottom=0)
@@ -94,26 +82,7 @@ def _intervals_figure(table: dict, sink: FigureSink) -> dict:
     starts = np.array([np.datetime64(str(s)) for s in table["start"]])
     fig, axes = new_figure(1, 1, height=3.2, width=11.0)
     ax = axes[0, 0]
-    ax.fill_between(
-        starts,
-        table["lo95"],
-        table["hi95"],
-        color=BAND,
-        alpha=0.15,
-        linewidth=0,
-        step="post",
-        label="95% prediction interval",
-    )
-    ax.fill_between(
-        starts,
-        table["lo80"],
-        table["hi80"],
-        color=BAND,
-        alpha=0.3,
-        linewidth=0,
-        step="post",
-        label="80% prediction interval",
-    )
+    _bands(ax, starts, table, "post")
     ax.step(starts, table["mean"], where="post", color=BAND, linewidth=0.9, label="forecast (mean)")
     ax.set_ylabel("calls per interval")
     ax.set_ylim(bottom=0)
