@@ -23,6 +23,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "sim.report": ("sim.scenario",),
     "sim.experiments": ("sim.scenario", "sim.model", "sim.kpi", "sim.report"),
     "sim.planning": ("sim.scenario", "sim.model", "sim.kpi", "sim.experiments", "sim.report"),
+    "sim.forecast": ("sim.scenario", "sim.report"),
     "sim.quality": (
         "sim.scenario",
         "sim.model",
@@ -42,6 +43,7 @@ CONFINED = {
     "simpy": ("sim.model",),
     "matplotlib": ("sim.report",),
     "jinja2": ("sim.report",),
+    "statsmodels": ("sim.forecast",),
 }
 
 

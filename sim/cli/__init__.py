@@ -1,12 +1,13 @@
 """The ``sim`` command: parse, call the library, print. Exit 0 ok, 1 a check failed, 2 bad input.
 
-One module per family of commands (``run``, ``experiments``, ``planning``); ``common`` holds
-the click group and what the commands share. Importing this package registers every command.
+One module per family of commands (``run``, ``experiments``, ``planning``, ``forecast``);
+``common`` holds the click group and what the commands share. Importing this package registers
+every command.
 """
 
 from __future__ import annotations
 
-from sim.cli import experiments, planning, run  # noqa: F401  (registers the commands)
+from sim.cli import experiments, forecast, planning, run  # noqa: F401  (registers the commands)
 from sim.cli.common import cli, fail
 from sim.scenario.errors import ScenarioError
 

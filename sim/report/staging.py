@@ -29,8 +29,10 @@ RESULT_FILES = (
     "search.json",
     "sizing.json",
     "fit.json",
+    "forecast.json",
 )
-"""One of these marks a folder a sim command wrote (run, compare, sweep, staff, size, fit)."""
+"""One of these marks a folder a sim command wrote (run, compare, sweep, staff, size, fit,
+forecast)."""
 
 
 def check_replaceable(out: str | Path) -> None:

@@ -141,11 +141,15 @@ def _spacing(start: np.ndarray) -> float:
 
 
 def read_interval_report(
-    path: str | Path, mapping: LogMapping | None = None, interval: float | None = None
+    path: str | Path,
+    mapping: LogMapping | None = None,
+    interval: float | None = None,
+    default_interval: float | None = None,
 ) -> IntervalReport:
     """Read an interval report (CSV or Parquet, generic format or through ``mapping``).
 
-    ``interval`` (s): the report's interval; by default read from the spacing of ``start``.
+    ``interval`` (s): the report's interval; by default read from the spacing of ``start``, or
+    ``default_interval`` when no day has two rows.
     Raises :class:`ScenarioError` (file, line, column, what is allowed) for a report that
     cannot be used.
     """
@@ -207,9 +211,12 @@ def read_interval_report(
         capped = "answered" if "answered" in values else "offered"
         rows.flag(col["answered_within"], f"answered_within exceeds {capped}", over, texts[capped])
 
+    rows.refuse(n, MAX_BAD_SHARE)
     ok = ~rows.bad
+    if not ok.any():
+        raise ScenarioError([ErrorItem(name, None, "", "the report has no usable row")])
     spacing = _spacing(start[ok])
-    step = float(interval) if interval else spacing
+    step = float(interval) if interval else spacing or float(default_interval or 0)
     if interval and spacing and interval % spacing:
         message = (
             f"the report's intervals are {spacing / 60:g} min apart: --interval must be a "

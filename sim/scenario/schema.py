@@ -6,6 +6,7 @@ It does not simulate; :mod:`sim.model.calendar` turns the validated times into t
 
 from __future__ import annotations
 
+import datetime
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
@@ -45,7 +46,7 @@ from sim.scenario.schema_types import (
     Weekday,
     time_map,
 )
-from sim.scenario.units import DAY, parse_clock
+from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 from sim.scenario.yamlsource import (
     ErrorItem,
     ScenarioError,
@@ -87,11 +88,24 @@ class Horizon(Model):
     days: int = Field(ge=1, le=3660, description="simulated days, warm-up included")
     warmup: Duration = Field(0.0, description="time at the start excluded from KPIs, seconds")
     start_weekday: Weekday = Field("mon", description="weekday of day 1")
+    start_date: datetime.date | None = Field(
+        None,
+        description="calendar date of day 1, YYYY-MM-DD (a dated run, e.g. a forecast's); "
+        "start_weekday follows from it",
+    )
 
     @model_validator(mode="after")
     def _warmup_inside(self):
         if self.warmup >= self.days * DAY:
             raise ValueError(f"warmup ({self.warmup:g} s) must be shorter than the horizon")
+        if self.start_date is not None:
+            weekday = WEEKDAYS[self.start_date.weekday()]
+            if "start_weekday" in self.model_fields_set and self.start_weekday != weekday:
+                raise ValueError(
+                    f"start_weekday {self.start_weekday} disagrees with start_date "
+                    f"{self.start_date} (a {weekday}): omit start_weekday"
+                )
+            object.__setattr__(self, "start_weekday", weekday)
         return self
 
 
