@@ -250,6 +250,7 @@ def calibrate(
         "figures": list(CALIBRATED),
         "target": target,
         "factor": best["factor"],
+        "misfit": best["misfit"],
         "reached": reached,
         "within_tolerance": ok,
         "matched": all(v is not False for v in ok.values()),
