@@ -17,7 +17,7 @@ import numpy as np
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
 from sim.model.events import ModelEnvironment
-from sim.model.records import NAN, PAYMENTS, BlockLog, CallLog, OrderState, Origin, Payment
+from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.schedule import scheduler
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
@@ -220,7 +220,7 @@ class Delivery:
         self._schedule = scheduler(env)
         self.horizon = scenario.horizon_s
         self.schedule_call = schedule_call
-        self.orders, self.attempts = BlockLog(ORDER_COLUMNS), BlockLog(ATTEMPT_COLUMNS)
+        self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
         order = ("created", "source", "customer", "tier", "payment", "value")
         self._add_order = self.orders.appender(*order)
         self._add_attempt = self.attempts.appender("order", "channel", "start", "end")

@@ -27,7 +27,6 @@ from sim.model.events import ModelEnvironment, call_later, run_feeding
 from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
 from sim.model.redials import Redials
 from sim.model.streams import Streams
-from sim.model.window import WindowedCallLog, call_log, trim_heap
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
@@ -70,13 +69,14 @@ def simulate(
         (:func:`sim.kpi.calls.reduce_calls`), so the figures are the same bit for bit and
         :func:`~sim.kpi.calls.call_kpis` on kept records gives them again. Without (what the
         executors use), blocks are reduced once all their calls have ended, during the run,
-        and their rows given back (:mod:`sim.model.window`; ``benchmarks/bench_memory.py``).
+        and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`;
+        ``benchmarks/bench_memory.py``).
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
     env = ModelEnvironment()
     streams = Streams(seed, replication)
-    calls = call_log(windowed=not keep_records)
+    calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
     callers = Callers(env, scenario, streams, calls, center.offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
@@ -105,7 +105,7 @@ def simulate(
     )
     stream = (
         _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
-        if isinstance(calls, WindowedCallLog)
+        if not keep_records and calls.reserved
         else None
     )
     for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
@@ -118,7 +118,7 @@ def simulate(
         center.derive_ends(frozen)
         if not keep_records:
             del frozen.columns["agent"]  # the last run-only column: its memory goes now
-            del calls.agent[:]
+            calls.give_back(0, len(calls), ("agent",))
     else:  # reduced block by block as during the run; no call rows are left
         frozen = Calls({})
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
@@ -151,13 +151,13 @@ def simulate(
 class _Stream:
     """A run without records: once a simulated day, the blocks of calls (``BLOCK`` ids, in
     order) that have all ended are reduced to KPI sums, exactly as the records path reduces
-    them at the end, and their rows given back (:class:`~sim.model.window.WindowedCallLog`).
+    them at the end, and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`).
     Rows are read only once final: an answered call's row changes no more after the answer."""
 
     def __init__(
         self,
         env,
-        calls: WindowedCallLog,
+        calls: CallLog,
         center: ContactCenter,
         params: CallRecords,
         interval: float,
@@ -201,7 +201,6 @@ class _Stream:
         self.sums = reduce_calls(part, self.interval, block=size, total=self.sums)
         del part
         self.calls.give_back(self.done, stop)
-        trim_heap()  # and the reduction's temporaries
         self.done = stop
 
 
