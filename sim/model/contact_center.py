@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.model.events import ModelEnvironment, call_later
 from sim.model.queues import WAITING, QueueIndex
-from sim.model.records import CallLog, Calls, Outcome, StaffLog
+from sim.model.records import IN_PROGRESS, CallLog, Calls, Outcome, StaffLog
 from sim.model.routing import POLICIES, Ordered
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
@@ -69,6 +69,7 @@ class ContactCenter:
         # columns the answer path reads and writes, bound once
         self._handle, self._outcome, self._call_type = calls.handle, calls.outcome, calls.call_type
         self._answer_at, self._agent, self._resolved = calls.answer, calls.agent, calls.resolved
+        self._group, self._end = calls.group, calls.end
         # the hot path pushes its events onto the agenda itself (sim.model.events)
         self._agenda, self._next_seq = env.agenda, env.next_seq
         self.warmup = scenario.warmup
@@ -265,7 +266,6 @@ class ContactCenter:
                     if cid is None:
                         break
                     self._count_waiting(now, -1)
-                    self._outcome[cid] = _ANSWERED
                     self._answer(now, cid, h, idle.pop())
         if self.disconnect:
             on_duty = [p - q for p, q in zip(self.present, self.leaving, strict=True)]
@@ -305,17 +305,17 @@ class ContactCenter:
         chosen = self.policy[ctype].pick(groups)
         if chosen is not None:
             self._count_waiting(now, -1)  # the queue entry is skipped lazily later
-            self._outcome[cid] = _ANSWERED
             self._answer(now, cid, *chosen)
 
     def _answer(self, now: float, cid: int, g: int, agent: int) -> None:
-        """An agent takes the call: its answer time and agent are written. A call that
-        waited is marked answered by the caller (it must stop being WAITING); for one answered
-        at once the outcome, and for every call the group (the agent's), the end of talk (and
-        the release, without after-call work) are derived in :meth:`derive_ends`."""
+        """An agent takes the call: its outcome, answer time, agent, group and end of talk are
+        written (the release, without after-call work, is the end: :meth:`derive_ends`)."""
         talk = self._handle[cid] * self.factor[g]
+        self._outcome[cid] = _ANSWERED
         self._answer_at[cid] = now
         self._agent[cid] = agent
+        self._group[cid] = g
+        self._end[cid] = now + talk
         if self._plain:
             heappush(self._agenda, (now + talk, self._next_seq(), self._release, agent))
             return
@@ -348,7 +348,7 @@ class ContactCenter:
         agent_group, leaving, factor = self.agent_group, self.leaving, self.factor
         agenda, next_seq, enqueue, pick = self._agenda, self._next_seq, queues.append, queues.pick
         delayed, n_tiers = self.delayed, self.n_tiers
-        overflow, answer, end_of = self._overflow, self._answer, calls.end
+        overflow, answer, end_of, group_of = self._overflow, self._answer, calls.end, calls.group
 
         def offer(now: float, cid: int) -> None:
             """A call reaches the queue: answered at once, or it waits (patience starts now)."""
@@ -360,9 +360,12 @@ class ContactCenter:
                     if free:
                         agent = free.pop()
                         if center._plain:  # _answer without after-call work or listeners
+                            end = now + handle[cid] * factor[g]
+                            outcome[cid] = _ANSWERED
                             answer_at[cid] = now
                             agent_of[cid] = agent
-                            end = now + handle[cid] * factor[g]
+                            group_of[cid] = g
+                            end_of[cid] = end
                             heappush(agenda, (end, next_seq(), release, agent))
                         else:
                             answer(now, cid, g, agent)
@@ -411,11 +414,13 @@ class ContactCenter:
                     center.wait_area += center.waiting * (now - center._wait_last)
                     center._wait_last = now
                     center.waiting -= 1
-                    outcome[cid] = _ANSWERED
                     if center._plain:  # as in offer: a call here costs 4 % of that run
+                        end = now + handle[cid] * factor[g]
+                        outcome[cid] = _ANSWERED
                         answer_at[cid] = now
                         agent_of[cid] = agent
-                        end = now + handle[cid] * factor[g]
+                        group_of[cid] = g
+                        end_of[cid] = end
                         heappush(agenda, (end, next_seq(), release, agent))
                     else:
                         answer(now, cid, g, agent)
@@ -448,23 +453,15 @@ class ContactCenter:
         return (self.wait_area - self._warm_area) / (horizon - self.warmup)
 
     def close(self) -> None:
-        """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
+        """At the horizon: close the queue-length integral (the calls still in progress become
+        OPEN in :meth:`derive_ends`)."""
         self._count_waiting(self.env.now, 0)
-        outcome = self.calls.outcome
-        for cid in self.queues.waiting():
-            if outcome[cid] == WAITING:
-                outcome[cid] = int(Outcome.OPEN)
 
     def derive_ends(self, calls: Calls) -> None:
-        """Fill in the frozen ``calls`` (any rows of the log, with the agent column) what the
-        answer leaves out: the outcome of a call answered at once (``ANSWERED``: it has an
-        answer time), the group (its agent's: a write less per answer, 3 % of an M/M/50+M run),
-        the end of talk, ``answer + handle x factor``, and without after-call work the release
-        (= end)."""
-        answered = ~np.isnan(calls.answer)
-        calls.outcome[answered] = _ANSWERED
-        calls.group[answered] = np.asarray(self.agent_group, dtype=np.int64)[calls.agent[answered]]
-        talk = calls.handle[answered] * np.asarray(self.factor)[calls.group[answered]]
-        calls.end[answered] = calls.answer[answered] + talk
+        """Fill in the frozen ``calls`` (any rows of the log whose calls have ended, or all rows
+        at the horizon) what follows from what was written: the release of an answered call
+        without after-call work (its end), and OPEN for the calls still in progress."""
         if self.acw is None:
+            answered = calls.outcome == _ANSWERED
             calls.release[answered] = calls.end[answered]
+        calls.outcome[np.isin(calls.outcome, IN_PROGRESS)] = int(Outcome.OPEN)

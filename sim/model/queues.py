@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections import deque
 from heapq import heapify, heappop, heappush, heapreplace
 
+from sim.model.records import Outcome
+
 __all__ = ["WAITING", "QueueIndex"]
 
-WAITING = -1  # outcome code while a call sits in a queue (never recorded)
+WAITING = int(Outcome.WAITING)  # the outcome of a call while it sits in a queue
 
 
 class QueueIndex:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 __all__ = [
+    "IN_PROGRESS",
     "PAYMENTS",
     "ROWS",
     "CallLog",
@@ -39,15 +40,24 @@ __all__ = [
 
 
 class Outcome(IntEnum):
-    """How a call ended. OPEN: still in the IVR or the queue when the horizon came;
-    DISCONNECTED: cut off while waiting when no group of its route had anyone on duty
-    (``routing.at_close: disconnect``)."""
+    """Where a call stands, written when it happens. How it ended: OPEN, still in the IVR or
+    the queue when the horizon came; SELF_SERVED, ANSWERED, ABANDONED; DISCONNECTED, cut off
+    while waiting when no group of its route had anyone on duty (``routing.at_close:
+    disconnect``). ANSWERED and SELF_SERVED are written once decided (the end may lie ahead).
+    In progress, never left in the records (at the horizon they become OPEN): ARRIVING, drawn
+    and not yet in the queue (due to arrive, or in the IVR); WAITING, in a queue."""
 
     OPEN = 0
     SELF_SERVED = 1
     ANSWERED = 2
     ABANDONED = 3
     DISCONNECTED = 4
+    ARRIVING = 5
+    WAITING = 6
+
+
+IN_PROGRESS = (int(Outcome.ARRIVING), int(Outcome.WAITING))
+"""The outcomes of a call that has not ended: its row will still change."""
 
 
 class Origin(IntEnum):
@@ -108,7 +118,7 @@ CALL_COLUMNS: dict[str, tuple[type, Any]] = {
     "customer": (np.int64, 0),
     "attempt": (np.int32, 0),  # 0 for a first call, k for the k-th call again
     "origin": (np.int8, 0),  # Origin
-    "outcome": (np.int8, 0),  # Outcome
+    "outcome": (np.int8, int(Outcome.ARRIVING)),  # Outcome
     "answer": (float, NAN),  # s, when an agent took it
     "end": (float, NAN),  # s, end of talk (answered), hang-up (abandoned), IVR exit (self-served)
     "release": (float, NAN),  # s, the agent free again (after after-call work)
@@ -285,8 +295,8 @@ class ColumnLog:
         return self.put(columns, self.reserve(len(next(iter(columns.values())))).start)
 
     def reserve(self, n: int) -> range:
-        """Append ``n`` rows to be written later by :meth:`put` (they read 0 until then, an
-        OPEN outcome, and cost no memory); their ids."""
+        """Append ``n`` rows to be written later by :meth:`put` (they read 0 until then and
+        cost no memory); their ids."""
         start = self._rows[0]
         if start + n > self._rows[1]:  # the block filled ahead, if any, is written over by put
             if not self.reserved:

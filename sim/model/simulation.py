@@ -24,7 +24,7 @@ from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
 from sim.model.events import ModelEnvironment, call_later, run_feeding
-from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
+from sim.model.records import IN_PROGRESS, RUN_ONLY_COLUMNS, CallLog, Calls
 from sim.model.redials import Redials
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario
@@ -114,11 +114,8 @@ def simulate(
 
     if stream is None:  # memory: no KPI reads the run-only columns
         drop = () if keep_records else RUN_ONLY_COLUMNS
-        frozen = calls.freeze(drop=tuple(c for c in drop if c != "agent"))  # derive_ends reads it
+        frozen = calls.freeze(drop=drop)
         center.derive_ends(frozen)
-        if not keep_records:
-            del frozen.columns["agent"]  # the last run-only column: its memory goes now
-            calls.give_back(0, len(calls), ("agent",))
     else:  # reduced block by block as during the run; no call rows are left
         frozen = Calls({})
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
@@ -152,7 +149,8 @@ class _Stream:
     """A run without records: once a simulated day, the blocks of calls (``BLOCK`` ids, in
     order) that have all ended are reduced to KPI sums, exactly as the records path reduces
     them at the end, and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`).
-    Rows are read only once final: an answered call's row changes no more after the answer."""
+    Rows are read only once final: no call of the block is in progress (``IN_PROGRESS``); an
+    answered call's row changes no more after the answer."""
 
     def __init__(
         self,
@@ -173,8 +171,7 @@ class _Stream:
         size = call_figures.BLOCK
         while self.done + size <= self.written():  # reserved rows not yet drawn read as 0
             block = self.calls.rows(self.done, self.done + size)
-            waiting = (block.outcome <= Outcome.OPEN) & np.isnan(block.answer)
-            if np.any(waiting):  # not yet arrived, in the IVR, waiting, open
+            if np.isin(block.outcome, IN_PROGRESS).any():  # not yet arrived, in the IVR, waiting
                 break
             self.center.derive_ends(block)
             del block
