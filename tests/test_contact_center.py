@@ -134,7 +134,7 @@ def test_listeners_read_the_true_state_of_a_call_during_the_run(monkeypatch):
 
         def handled(cid, at):
             g = calls.group[cid]
-            assert center.agent_group[calls.agent[cid]] == g
+            assert center.pool.group_of[calls.agent[cid]] == g
             seen["handled"].append((calls.outcome[cid], calls.end[cid] == at, g, calls.answer[cid]))
 
         def abandoned(cid, at):

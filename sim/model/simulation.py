@@ -258,7 +258,7 @@ def _business_flows(
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:
-    log = center.staff_log
+    log = center.pool.staff_log
     return Timeline(
         np.asarray(log.times[g], dtype=float), np.asarray(log.present[g], dtype=float), horizon
     )
