@@ -152,44 +152,40 @@ class QueueIndex:
             """Remove and return the best waiting call group ``g`` may take now, or None."""
             nonlocal waiting, area, last
             one = single[g]
-            if one is not None:
-                queue, after = one
-                while queue and outcome[queue[0]] != WAITING:
-                    queue.popleft()  # answered elsewhere or abandoned: lazy removal
-                if not queue or (after and now - entry[queue[0]] < after):
+            if one is not None:  # a group serving one queue: its head, once it may take it
+                best, after = one
+                while best and outcome[best[0]] != WAITING:
+                    best.popleft()  # answered elsewhere or abandoned: lazy removal
+                if not best or (after and now - entry[best[0]] < after):
                     return None
-                area += waiting * (now - last)
-                last = now
-                waiting -= 1
-                pending[0] -= 1
-                return queue.popleft()
-            best = None  # the best head's queue, then its tier priority, entry time, position
-            best_prio = best_t = best_pos = 0
-            for prio, after, heap in classes[g]:
-                while heap:  # bring the class's true oldest head to the top
-                    top = heap[0]
-                    queue = queues[top[2]]
-                    while queue and outcome[queue[0]] != WAITING:
-                        queue.popleft()  # answered elsewhere or abandoned: lazy removal
-                    if not queue:
-                        heappop(heap)
-                        listed_all[g][top[1]] = False
-                        continue
-                    t_in = entry[queue[0]]
-                    if t_in == top[0]:
-                        break
-                    top[0] = t_in  # stale: its head left since; sift it down and look again
-                    if len(heap) > 1:
-                        heapreplace(heap, top)
-                else:
-                    continue  # no queue of this class has a call
-                if after and now - t_in < after:
-                    continue  # FIFO: if the oldest head may not overflow yet, nobody may
-                if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
-                    best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
-            # the popped head's heap entries are now stale (older than the new head): lazily
-            if best is None:
-                return None
+            else:
+                best = None  # the best head's queue, then its tier priority, entry time, position
+                best_prio = best_t = best_pos = 0
+                for prio, after, heap in classes[g]:
+                    while heap:  # bring the class's true oldest head to the top
+                        top = heap[0]
+                        queue = queues[top[2]]
+                        while queue and outcome[queue[0]] != WAITING:
+                            queue.popleft()  # answered elsewhere or abandoned: lazy removal
+                        if not queue:
+                            heappop(heap)
+                            listed_all[g][top[1]] = False
+                            continue
+                        t_in = entry[queue[0]]
+                        if t_in == top[0]:
+                            break
+                        top[0] = t_in  # stale: its head left since; sift it down, look again
+                        if len(heap) > 1:
+                            heapreplace(heap, top)
+                    else:
+                        continue  # no queue of this class has a call
+                    if after and now - t_in < after:
+                        continue  # FIFO: if the oldest head may not overflow yet, nobody may
+                    if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
+                        best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
+                # the popped head's heap entries are now stale (older than the new head): lazily
+                if best is None:
+                    return None
             area += waiting * (now - last)
             last = now
             waiting -= 1
