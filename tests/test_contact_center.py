@@ -124,7 +124,6 @@ def test_listeners_read_the_true_state_of_a_call_during_the_run(monkeypatch):
     and at any moment the calls in a queue are exactly those WAITING (both answer paths, at
     once and after a wait, are exercised)."""
     from sim.model.contact_center import ContactCenter
-    from sim.model.events import call_later
 
     seen: dict[str, list] = {"handled": [], "abandoned": [], "waiting": []}
     connect = ContactCenter.connect
@@ -140,12 +139,12 @@ def test_listeners_read_the_true_state_of_a_call_during_the_run(monkeypatch):
         def abandoned(cid, at):
             seen["abandoned"].append((calls.outcome[cid], calls.end[cid] == at))
 
-        def count(_event):
+        def count(_now, _value):
             waiting = sum(calls.outcome[cid] == Outcome.WAITING for cid in range(len(calls)))
             seen["waiting"].append((waiting, center.waiting))
-            call_later(center.env, 600.0, count)
+            center.env.later(600.0, count)
 
-        call_later(center.env, 600.0, count)
+        center.env.later(600.0, count)
         connect(center, abandoned, [*on_handled, handled], by_type)
 
     monkeypatch.setattr(ContactCenter, "connect", spy)

@@ -17,9 +17,9 @@ Which free agent answers an arriving call is the routing policy's choice
 one place, ``offer``, whichever way it meets its agent (at once, after a wait, at an overflow
 step, when a group closes). SimPy's ``Resource`` cannot route by skill with overflow, so
 matching is done here, with callbacks rather than a process per call. A call's own events
-(patience, overflow timers, the agent's release) go on the agenda of
+(patience, overflow timers, the agent's release) and the staffing changes go on the agenda of
 :class:`~sim.model.events.ModelEnvironment`, not on SimPy's queue, and their handlers get the
-time as an argument; staffing changes are SimPy events. Agents come and go with the staffing
+time as an argument. Agents come and go with the staffing
 timeline; one whose shift ends mid-call finishes it first (overtime), never dropping it.
 """
 
@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.agents import AgentPool
-from sim.model.events import ModelEnvironment, call_later
+from sim.model.events import ModelEnvironment
 from sim.model.queues import WAITING, QueueIndex
 from sim.model.records import IN_PROGRESS, CallLog, Calls, Outcome
 from sim.model.routing import POLICIES, Ordered
@@ -196,17 +196,16 @@ class ContactCenter:
         if not self._connected:
             raise RuntimeError("ContactCenter.connect() must be called before start()")
         if self.warmup > 0:
-            call_later(self.env, self.warmup, self._warmup_ends)
+            self.env.later(self.warmup, self._warmup_ends)
         for g, timeline in enumerate(self.scheduled):
             self._set_staff(g, int(timeline.values[0]), refresh=False)  # one refresh below
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(), strict=True):
-                call_later(self.env, t, self._staff_change, (g, int(n)))
+                self.env.later(t, self._staff_change, (g, int(n)))
         if self.skip:
             self._refresh_skips()  # groups with nobody on duty from the start
 
-    def _staff_change(self, event) -> None:
-        g, n = event.value
-        self._set_staff(g, n)
+    def _staff_change(self, _now: float, change: tuple[int, int]) -> None:
+        self._set_staff(*change)
 
     def _set_staff(self, g: int, target: int, refresh: bool = True) -> None:
         now = self.env.now
@@ -215,12 +214,11 @@ class ContactCenter:
         if refresh and self.skip and (target == 0) != (on_duty == 0):
             self._refresh_skips()
         if target == 0 and on_duty > 0:  # after the other changes of this instant (a handover)
-            call_later(self.env, 0.0, self._closed_now, g)
+            self.env.later(0.0, self._closed_now, g)
 
-    def _closed_now(self, event) -> None:
-        g = event.value
+    def _closed_now(self, now: float, g: int) -> None:
         if self.pool.on_duty(g) == 0:
-            self._closed(self.env.now, g)
+            self._closed(now, g)
 
     def _refresh_skips(self) -> None:
         """A group's on-duty count crossed zero: which delayed steps may take calls at once."""
@@ -383,8 +381,8 @@ class ContactCenter:
         """Calls waiting now."""
         return self.queues.size()
 
-    def _warmup_ends(self, _event) -> None:
-        self._warm_area = self.queues.level(self.env.now)[1]
+    def _warmup_ends(self, now: float, _value) -> None:
+        self._warm_area = self.queues.level(now)[1]
 
     def mean_queue_length(self, horizon: float) -> float:
         """Time-average number of calls waiting over [warm-up, horizon) (after :meth:`close`)."""

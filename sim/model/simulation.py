@@ -23,7 +23,7 @@ from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
-from sim.model.events import ModelEnvironment, call_later, run_feeding
+from sim.model.events import ModelEnvironment, run_feeding
 from sim.model.records import IN_PROGRESS, RUN_ONLY_COLUMNS, CallLog, Calls
 from sim.model.redials import Redials
 from sim.model.streams import Streams
@@ -154,7 +154,7 @@ class _Stream:
 
     def __init__(
         self,
-        env,
+        env: ModelEnvironment,
         calls: CallLog,
         center: ContactCenter,
         params: CallRecords,
@@ -165,9 +165,9 @@ class _Stream:
         self.params, self.interval = params, interval
         self.done = 0  # rows reduced so far
         self.sums: dict | None = None  # their sums
-        call_later(env, DAY, self._tick)
+        env.later(DAY, self._tick)
 
-    def _tick(self, _event) -> None:
+    def _tick(self, _now: float, _value) -> None:
         size = call_figures.BLOCK
         while self.done + size <= self.written():  # reserved rows not yet drawn read as 0
             block = self.calls.rows(self.done, self.done + size)
@@ -176,7 +176,7 @@ class _Stream:
             self.center.derive_ends(block)
             del block
             self._reduce(self.done + size)
-        call_later(self.env, DAY, self._tick)
+        self.env.later(DAY, self._tick)
 
     def finish(self) -> dict:
         """The sums of all calls, once the run is over: the calls left (the last blocks, open
