@@ -337,6 +337,14 @@ def test_listeners_by_call_type_follow_the_general_ones_for_their_type_only():
     env.run(100.0)
     assert heard == [("unresolved", 1), ("y", 1), ("y", 2), ("unresolved", 3)]
     # with none at all the router takes its lean path: no listener, the same answers
-    center = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
-    center.connect(None, [], by_type=[None, None])
-    assert center._plain
+    lean = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
+    lean.connect(None, [], by_type=[None, None])
+    lean.start()
+    for cid, (ctype, resolved) in enumerate([(0, 1), (1, 0), (1, 1), (0, 0)]):
+        t = float(cid)
+        lean.calls.add(arrival=t, queue_entry=t, call_type=ctype, handle=10.0, resolved=resolved)
+        lean.env.later(float(cid), lean.offer, cid)
+    lean.env.run(100.0)
+    for name in ("outcome", "answer", "end", "group", "agent"):
+        a, b = lean.calls.freeze().columns[name], calls.freeze().columns[name]
+        np.testing.assert_array_equal(a, b, err_msg=name)

@@ -26,13 +26,14 @@ __all__ = ["AgentPool", "WorkSource"]
 
 
 class WorkSource(Protocol):
-    """Work that waits for a free agent. The source adds the items it holds and removes
-    to :attr:`AgentPool.pending` (while that is 0, a freed agent asks no source).
-    ``serve(now, g, agent)`` gives ``agent`` of group ``g`` the best item it may take now and
-    returns True, or returns False: the source writes its records and pushes
-    ``(end, seq, pool.release, agent)`` onto the agenda."""
+    """Work that waits for a free agent. The source adds the items it holds and removes to
+    :attr:`AgentPool.pending` (while that is 0, a freed agent asks no source).
+    ``take(g, now)`` removes and returns the best item group ``g`` may take now, or None;
+    ``begin(now, item, g, agent)`` starts it on ``agent``: the source writes its records and
+    pushes ``(end, seq, pool.release, agent)`` onto the agenda."""
 
-    def serve(self, now: float, g: int, agent: int) -> bool: ...
+    take: Callable[[int, float], int | None]
+    begin: Callable[[float, int, int, int], None]
 
 
 class AgentPool:
@@ -125,7 +126,9 @@ class AgentPool:
                 return
             if pending[0]:  # most agents free up with nothing waiting: no look
                 for source in sources[g]:
-                    if source.serve(now, g, agent):
+                    item = source.take(g, now)
+                    if item is not None:
+                        source.begin(now, item, g, agent)
                         return
             free[g].append(agent)
             free_since[agent] = now

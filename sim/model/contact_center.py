@@ -147,13 +147,13 @@ class ContactCenter:
         self.policy = [made[name] for name in wanted]
         self._ordered = [type(p) is Ordered for p in self.policy]  # inlined in offer
         self._work_trackers = [p for p in made.values() if p.tracks_work]
-        self._plain = False  # no after-call work, work trackers or listeners (set by connect)
 
         self._warm_area = 0.0  # the queue-length integral at the end of the warm-up
         # the call path (_call_path): offer(now, cid) is the router's door for calls and the
-        # one way a call meets its agent; serve makes the call queues a work source of the
-        # agent pool
-        self.offer, self.serve, self._give_up = self._call_path()
+        # one way a call meets its agent; take and begin make the call queues a work source
+        # of the agent pool (a freed agent's next call: tier priority, then the longest wait)
+        self.offer, self._give_up, self._set_plain = self._call_path()
+        self.take, self.begin = self.queues.pick, self.offer
         for g in range(len(self.groups)):
             self.pool.add_source(g, self)
 
@@ -185,7 +185,7 @@ class ContactCenter:
             for resolved in (0, 1)
         ]
         self._connected = True
-        self._plain = (
+        self._set_plain(
             self.acw is None and not self._work_trackers and not any(self._handled_by_type)
         )
 
@@ -240,10 +240,10 @@ class ContactCenter:
             for h in sorted(self.dependents[g]):
                 free = self.pool.free[h]
                 while free:
-                    agent = free.pop()
-                    if not self.serve(now, h, agent):
-                        free.append(agent)  # no call for it: free as before
+                    cid = self.take(h, now)
+                    if cid is None:
                         break
+                    self.offer(now, cid, h, free.pop())
         if self.disconnect:
             on_duty = self.pool.on_duty
             for c in self.types_of[g]:
@@ -281,13 +281,13 @@ class ContactCenter:
 
     def _call_path(self):
         """The hot path as closures over the router's state: ``offer`` (a call reaches the
-        queue or meets a given agent: the one answer path), ``serve`` (a freed agent's next
-        call) and ``give_up``.
+        queue or meets a given agent: the one answer path) and ``give_up``.
 
         They run for every call; as closures they read the columns, lists and bound methods
         they use from cells instead of attributes of ``self`` (6 % of an M/M/50+M run,
-        ``benchmarks/bench_contact_center.py``). What other methods change or replace (the
-        ``_plain`` flag) is still read from ``self``.
+        ``benchmarks/bench_contact_center.py``); ``set_plain`` tells them, once connected,
+        whether an answer has nothing to do but write the call and free the agent later (no
+        after-call work, work trackers or listeners).
         """
         center, calls, queues, env = self, self.calls, self.queues, self.env
         call_type, tier, patience_of = calls.call_type, calls.tier, calls.patience
@@ -295,9 +295,15 @@ class ContactCenter:
         answer_at, agent_of, group_of, end_of = calls.answer, calls.agent, calls.group, calls.end
         release_of = calls.release
         ordered, policy, free, factor = self._ordered, self.policy, self.pool.free, self.factor
-        agenda, next_seq, enqueue, pick = env.agenda, env.next_seq, queues.append, queues.pick
+        agenda, next_seq, enqueue = env.agenda, env.next_seq, queues.append
         release, left = self.pool.release, queues.left
         delayed, n_tiers, overflow = self.delayed, self.n_tiers, self._overflow
+        plain = False
+
+        def set_plain(value: bool) -> None:
+            nonlocal plain
+            plain = value
+
         first_groups = self.first_groups
 
         def offer(now: float, cid: int, g: int = -1, agent: int = -1) -> None:
@@ -339,7 +345,7 @@ class ContactCenter:
             agent_of[cid] = agent
             group_of[cid] = g
             end_of[cid] = end
-            if center._plain:
+            if plain:
                 heappush(agenda, (end, next_seq(), release, agent))
                 return
             acw = center.acw
@@ -354,15 +360,6 @@ class ContactCenter:
             for listener in center._handled_by_type[2 * call_type[cid] + resolved[cid]]:
                 listener(cid, end)  # redials, business
 
-        def serve(now: float, g: int, agent: int) -> bool:
-            """``agent`` of group ``g`` answers the best waiting call it may take now (tier
-            priority, then the longest wait); False if there is none."""
-            cid = pick(g, now)
-            if cid is None:
-                return False
-            offer(now, cid, g, agent)
-            return True
-
         def give_up(now: float, cid: int) -> None:
             """A waiting call's patience runs out: it hangs up. Most calls that waited were
             answered first (9 in 10 on M/M/50+M): for them this is a look-up and a return."""
@@ -374,7 +371,7 @@ class ContactCenter:
             if center.on_abandoned is not None:
                 center.on_abandoned(cid, now)
 
-        return offer, serve, give_up
+        return offer, give_up, set_plain
 
     @property
     def waiting(self) -> int:
