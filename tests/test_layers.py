@@ -230,7 +230,7 @@ def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router
         }
     )
     center = ContactCenter(ModelEnvironment(), scenario, Streams(1), CallLog())
-    assert center.pool.sources == [[center]]  # the call queues: one work source among others
+    assert center.pool.sources == [[(center.take, center.begin)]]  # one work source of others
     assert callable(center.take) and callable(center.begin)
 
 

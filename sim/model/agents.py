@@ -53,7 +53,8 @@ class AgentPool:
         self.leaving = [0] * n  # of those, how many leave when their work ends
         self._off_duty: list[list[int]] = [[] for _ in range(n)]
         self.staff_log = StaffLog(groups)
-        self.sources: list[list[WorkSource]] = [[] for _ in range(n)]
+        self.sources: list[list[tuple[Callable, Callable]]] = [[] for _ in range(n)]
+        """Per group: the ``take`` and ``begin`` of its work sources, in the order asked."""
         self.pending = [0]
         """Work waiting in all sources (kept by the sources): while none, a freed agent asks
         no source (most agents free up with nothing waiting)."""
@@ -63,7 +64,7 @@ class AgentPool:
 
     def add_source(self, g: int, source: WorkSource) -> None:
         """A freed agent of group ``g`` asks ``source`` after those added before it."""
-        self.sources[g].append(source)
+        self.sources[g].append((source.take, source.begin))
 
     def on_duty(self, g: int) -> int:
         """Agents of group ``g`` on duty now (present and not leaving)."""
@@ -125,10 +126,10 @@ class AgentPool:
                 leave(now, g, agent)
                 return
             if pending[0]:  # most agents free up with nothing waiting: no look
-                for source in sources[g]:
-                    item = source.take(g, now)
+                for take, begin in sources[g]:
+                    item = take(g, now)
                     if item is not None:
-                        source.begin(now, item, g, agent)
+                        begin(now, item, g, agent)
                         return
             free[g].append(agent)
             free_since[agent] = now
