@@ -1,4 +1,5 @@
-"""The public Python API of DESIGN.md: names, and one pass through load -> simulate -> replicate."""
+"""The public Python API (``sim.__all__``, the README's "Python API"): names, and one pass
+through load -> simulate -> replicate -> compare."""
 
 from __future__ import annotations
 

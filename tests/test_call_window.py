@@ -1,4 +1,4 @@
-"""The windowed call log: the same rows and ids as the plain log, and rows given back."""
+"""The call log on reserved memory: the same rows and ids as on the heap, and rows given back."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import numpy as np
 import simpy
 
 import sim.kpi.calls as calls_kpi
+import sim.model.records as records
 import sim.model.simulation as simulation
-import sim.model.window as window
 from sim import scenario_from_dict, simulate
 from sim.model.callers import Callers
 from sim.model.records import CALL_COLUMNS, CallLog
 from sim.model.streams import Streams
-from sim.model.window import WindowedCallLog, call_log
 
 
 def _fill(log: CallLog) -> None:
@@ -33,9 +32,11 @@ def _fill(log: CallLog) -> None:
     assert log.add(arrival=9.0, group=1) == 5001
 
 
-def test_same_rows_as_the_plain_log():
-    plain, windowed = CallLog(), call_log(windowed=True, rows=1 << 16)
-    assert isinstance(windowed, WindowedCallLog)
+def test_same_rows_as_the_log_on_the_heap(monkeypatch):
+    windowed = CallLog()
+    monkeypatch.setattr(records, "reserve", lambda nbytes: None)
+    plain = CallLog()
+    assert windowed.reserved and not plain.reserved
     _fill(plain)
     _fill(windowed)
     assert len(plain) == len(windowed) == 5002
@@ -47,20 +48,13 @@ def test_same_rows_as_the_plain_log():
 
 
 def test_rows_given_back_read_as_zero_and_others_stay():
-    log = call_log(windowed=True, rows=1 << 16)
-    assert isinstance(log, WindowedCallLog)
+    log = CallLog()
     _fill(log)
     log.give_back(0, 4096)  # whole pages of every column below row 4096
     calls = log.rows(0, len(log))
     assert np.all(calls.arrival[:512] == 0.0)  # a page of floats: 512 rows
     np.testing.assert_array_equal(calls.arrival[4096:5000], np.arange(4096.0, 5000.0))
     assert calls.arrival[5000] == 7.5
-
-
-def test_falls_back_to_the_plain_log_when_memory_cannot_be_reserved(monkeypatch):
-    monkeypatch.setattr(window, "reserve", lambda nbytes: None)
-    log = call_log(windowed=True)
-    assert type(log) is CallLog
 
 
 def _first_calls(scenario, every):
@@ -124,7 +118,7 @@ def test_a_run_without_the_window_reports_the_same(monkeypatch):
     scenario = scenario_from_dict(SMALL)
     monkeypatch.setattr(calls_kpi, "BLOCK", 100)
     windowed = simulate(scenario, seed=4, keep_records=False)
-    monkeypatch.setattr(window, "reserve", lambda nbytes: None)
+    monkeypatch.setattr(records, "reserve", lambda nbytes: None)
     plain = simulate(scenario, seed=4, keep_records=False)
     assert windowed.kpis == plain.kpis
     for name, column in windowed.intervals.items():
@@ -146,21 +140,18 @@ def test_a_run_without_records_ends_with_every_call_row_given_back(monkeypatch):
         }
     )
     monkeypatch.setattr(calls_kpi, "BLOCK", 8192)  # whole pages of every column in a block
-    logs: list[WindowedCallLog] = []
+    logs: list[CallLog] = []
 
-    def keep(windowed: bool) -> CallLog:
-        logs.append(log := call_log(windowed, rows=1 << 16))
+    def keep() -> CallLog:
+        logs.append(log := CallLog())
         return log
 
-    monkeypatch.setattr(simulation, "call_log", keep)
-    trims: list[bool] = []  # the heap trimmed after each block, its temporaries given back
-    monkeypatch.setattr(simulation, "trim_heap", lambda: trims.append(window.trim_heap()))
+    monkeypatch.setattr(simulation, "CallLog", keep)
     lean = simulate(scenario, seed=2, keep_records=False)
     kept = simulate(scenario, seed=2, keep_records=True)
     assert lean.kpis == kept.kpis
     n = len(logs[0])
     assert n > 2 * 8192  # blocks reduced during the run and at its end
-    assert len(trims) == -(-n // 8192) and len(set(trims)) == 1
     rows = logs[0].rows(0, n)
     whole = n // 8192 * 8192  # the rows of whole pages of every column
     for name in CALL_COLUMNS:

@@ -118,10 +118,56 @@ def test_workers_do_not_change_results():
             np.testing.assert_array_equal(a.intervals[name], b.intervals[name])
 
 
-def test_outcome_of_calls_answered_at_once_is_derived_from_their_answer_time():
-    """The hot path does not mark a call answered at once (only one that waited must stop
-    being WAITING); derive_ends does, from its answer time, before any KPI reads it. Each
-    answered call has its agent's group."""
+def test_listeners_read_the_true_state_of_a_call_during_the_run(monkeypatch):
+    """A call's row is written when things happen: a listener of handled calls reads it
+    ANSWERED with its group and end, one of abandoned calls reads it ABANDONED at its hang-up,
+    and at any moment the calls in a queue are exactly those WAITING (both answer paths, at
+    once and after a wait, are exercised)."""
+    from sim.model.contact_center import ContactCenter
+
+    seen: dict[str, list] = {"handled": [], "abandoned": [], "waiting": []}
+    connect = ContactCenter.connect
+
+    def spy(center, on_abandoned, on_handled, by_type=None):
+        calls = center.calls
+
+        def handled(cid, at):
+            g = calls.group[cid]
+            assert center.pool.group_of[calls.agent[cid]] == g
+            seen["handled"].append((calls.outcome[cid], calls.end[cid] == at, g, calls.answer[cid]))
+
+        def abandoned(cid, at):
+            seen["abandoned"].append((calls.outcome[cid], calls.end[cid] == at))
+
+        def count(_now, _value):
+            waiting = sum(calls.outcome[cid] == Outcome.WAITING for cid in range(len(calls)))
+            seen["waiting"].append((waiting, center.waiting))
+            center.env.later(600.0, count)
+
+        center.env.later(600.0, count)
+        connect(center, abandoned, [*on_handled, handled], by_type)
+
+    monkeypatch.setattr(ContactCenter, "connect", spy)
+    sc = scenario(
+        {"a": {"skills": ["x"], "staffing": 1}, "b": {"skills": ["x"], "staffing": 2}},
+        arrivals={"rate_per_hour": 150},
+        customer_tiers={"std": {"share": 1, "patience": {"dist": "exponential", "mean": 60}}},
+    )
+    c = simulate(sc, seed=3).records.calls
+    handled, abandoned = seen["handled"], seen["abandoned"]
+    assert len(handled) == (c.outcome == Outcome.ANSWERED).sum() > 100
+    assert all(o == Outcome.ANSWERED and same_end for o, same_end, _, _ in handled)
+    assert {g for _, _, g, _ in handled} == {0, 1}
+    waited = c.answer > c.queue_entry
+    assert 0 < waited.sum() < len(handled)
+    assert len(abandoned) == (c.outcome == Outcome.ABANDONED).sum() > 10
+    assert all(o == Outcome.ABANDONED and same_end for o, same_end in abandoned)
+    assert len(seen["waiting"]) > 100 and all(a == b for a, b in seen["waiting"])
+    assert any(a > 0 for a, _ in seen["waiting"])
+    assert not np.isin(c.outcome, [Outcome.ARRIVING, Outcome.WAITING]).any()  # OPEN at the end
+
+
+def test_each_answered_call_has_its_agents_group():
     sc = scenario(
         {"a": {"skills": ["x"], "staffing": 1}, "b": {"skills": ["x"], "staffing": 2}},
         arrivals={"rate_per_hour": 90},

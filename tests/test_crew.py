@@ -7,18 +7,15 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model import events
 from sim.model.calendar import Opening
 from sim.model.crew import Crew
-from sim.model.events import call_later
-from sim.model.schedule import scheduler
+from sim.model.events import ModelEnvironment
 
 HOUR = 3600.0
 
 
 def _environment():
-    """The environment the model runs in (a plain SimPy one, or the model's own class)."""
-    return getattr(events, "ModelEnvironment", simpy.Environment)()
+    return ModelEnvironment()
 
 
 def _crew(size, opens, closes, duration=HOUR, horizon=100 * HOUR):
@@ -37,12 +34,18 @@ def _crew(size, opens, closes, duration=HOUR, horizon=100 * HOUR):
 
 
 def _at(env, t, fn):
-    call_later(env, t - env.now, lambda _event: fn())
+    env.later(t - env.now, lambda _now, _value: fn())
 
 
-def _events_waiting(env) -> int:
-    """Entries on the model's agenda (its end marker aside)."""
-    return len(env.agenda) - 1
+def _events_handled(env) -> int:
+    """Run to the end one event at a time: how many events the run handled."""
+    handled = 0
+    try:
+        while True:
+            env.step()
+            handled += 1
+    except simpy.core.EmptySchedule:
+        return handled
 
 
 def test_tasks_joining_outside_the_hours_start_at_the_opening_by_key_then_join_time():
@@ -52,8 +55,7 @@ def test_tasks_joining_outside_the_hours_start_at_the_opening_by_key_then_join_t
     crew.submit("b", key=1.0, at=6 * HOUR)
     crew.submit("a2", key=0.0, at=4 * HOUR)
     crew.submit("a1", key=0.0, at=3 * HOUR)  # same key, joined an hour earlier: first
-    assert _events_waiting(env) == 1  # the opening only: none of the four waits on the agenda
-    env.run(until=30 * HOUR)
+    assert _events_handled(env) == 5  # the opening and four finishes: no event for a join
     assert started == [("a1", 10 * HOUR), ("a2", 11 * HOUR), ("b", 12 * HOUR), ("c", 13 * HOUR)]
     assert len(crew) == 0
 
@@ -61,12 +63,11 @@ def test_tasks_joining_outside_the_hours_start_at_the_opening_by_key_then_join_t
 def test_tasks_joining_while_everyone_is_busy_cost_no_event():
     env, crew, started, _ = _crew(1, [0.0], [50 * HOUR], duration=10 * HOUR)
     crew.submit("first", key=0.0)  # busy until 10 h
-    before = _events_waiting(env)
     for i in range(5):
         crew.submit(f"t{i}", key=float(i), at=(i + 1) * HOUR)
-    assert _events_waiting(env) == before  # nobody free: the finish at 10 h takes them in
-    env.run(until=40 * HOUR)
-    assert started == [("first", 0.0), ("t0", 10 * HOUR), ("t1", 20 * HOUR), ("t2", 30 * HOUR)]
+    # nobody free when they join: each finish takes the next in, the joins cost no event
+    assert _events_handled(env) == 5
+    assert started == [("first", 0.0), *((f"t{i}", (i + 1) * 10 * HOUR) for i in range(4))]
 
 
 def test_an_earlier_task_to_come_moves_the_wake_up_and_none_is_lost():
@@ -182,16 +183,11 @@ def test_len_counts_tasks_whose_time_has_come():
     assert seen == [1, 2]
 
 
-def test_scheduler_calls_back_with_the_time_in_scheduling_order_on_simpy_or_the_agenda():
-    class Agenda:
-        def later(self, delay, fn, value=None): ...
-
-    agenda = Agenda()
-    assert scheduler(agenda) == agenda.later  # the model's own queue where there is one
-    env = _environment()  # the model's: its agenda, or SimPy through call_later
-    schedule, seen = scheduler(env), []
-    schedule(2.0, lambda t, v: seen.append((t, v)), "b")
-    schedule(1.0, lambda t, v: seen.append((t, v)), "a")
-    schedule(2.0, lambda t, v: seen.append((t, v)), "c")
+def test_later_calls_back_with_the_time_in_scheduling_order():
+    env = _environment()
+    seen: list = []
+    env.later(2.0, lambda t, v: seen.append((t, v)), "b")
+    env.later(1.0, lambda t, v: seen.append((t, v)), "a")
+    env.later(2.0, lambda t, v: seen.append((t, v)), "c")
     env.run()
     assert seen == [(1.0, "a"), (2.0, "b"), (2.0, "c")]

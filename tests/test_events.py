@@ -1,21 +1,26 @@
-"""The event loop keeps SimPy's ordering contract over the agenda, SimPy's queue and the feed."""
+"""The event loop: one order over the agenda, SimPy's queue and the feed."""
 
 import numpy as np
 import pytest
 import simpy
 
 from sim.model import events
-from sim.model.events import ModelEnvironment, call_later, run_feeding
+from sim.model.events import ModelEnvironment, run_feeding
 
 
-def test_call_later_passes_the_value_and_keeps_scheduling_order_at_equal_times():
+def _at(env, delay, seen, label):
+    """A SimPy event (a timeout) ``delay`` from now that records the time and ``label``."""
+    env.timeout(delay).callbacks.append(lambda _ev: seen.append((env.now, label)))
+
+
+def test_later_passes_the_value_and_keeps_scheduling_order_at_equal_times():
     env = ModelEnvironment()
     seen = []
     for name in ("a", "b", "c"):
-        call_later(env, 5.0, lambda ev: seen.append((env.now, ev.value)), name)
-    call_later(env, 1.0, lambda ev: seen.append((env.now, ev.value)), "first")
+        env.later(5.0, lambda at, v: seen.append((env.now, at, v)), name)
+    env.later(1.0, lambda at, v: seen.append((env.now, at, v)), "first")
     env.run()
-    assert seen == [(1.0, "first"), (5.0, "a"), (5.0, "b"), (5.0, "c")]
+    assert seen == [(1.0, 1.0, "first"), (5.0, 5.0, "a"), (5.0, 5.0, "b"), (5.0, 5.0, "c")]
 
 
 @pytest.mark.parametrize("items", [np.arange, range])
@@ -32,7 +37,7 @@ def test_feeding_runs_due_events_first_sets_the_clock_and_stops_at_until(monkeyp
         log.append(("feed", int(i), env.now))
         env.later(1.0, lambda at, v: log.append(("done", v, at)), int(i))
 
-    call_later(env, 2.0, lambda ev: log.append(("tick", None, env.now)))  # due with item 1
+    env.later(2.0, lambda at, _: log.append(("tick", None, at)))  # due with item 1
     run_feeding(env, 10.0, times, items, feed)
     fed = [(i, t) for kind, i, t in log if kind == "feed"]
     assert fed == [(0, 0.5), (1, 2.0), (2, 2.0), (3, 3.25), (4, 7.0)]  # 10.0 is not < until
@@ -41,34 +46,25 @@ def test_feeding_runs_due_events_first_sets_the_clock_and_stops_at_until(monkeyp
     assert ("done", 4, 8.0) in log and env.now == 10.0
 
 
-def test_equal_times_run_in_scheduling_order_across_agenda_and_simpy():
-    """Rule 1: one sequence over both sources, as if everything were on SimPy's queue; rule 2:
-    SimPy's own events (no sequence number) when SimPy reaches them; rule 3: a fed call last."""
+def test_equal_times_simpy_first_then_the_agenda_in_scheduling_order_then_the_feed():
     env = ModelEnvironment()
     seen = []
 
     def on_agenda(at, name):
         seen.append((at, name))
 
-    def on_simpy(event):
-        seen.append((env.now, event.value))
-
-    env.timeout(3.0).callbacks.append(lambda _ev: seen.append((env.now, "timeout")))
     env.later(3.0, on_agenda, "agenda 1")
-    call_later(env, 3.0, on_simpy, "simpy 2")
-    env.later(3.0, on_agenda, "agenda 3")
-    call_later(env, 3.0, on_simpy, "simpy 4")
-    env.later(3.0, on_agenda, "agenda 5")
+    _at(env, 3.0, seen, "simpy 1")
+    env.later(3.0, on_agenda, "agenda 2")
+    _at(env, 3.0, seen, "simpy 2")
     env.later(1.0, on_agenda, "agenda at 1")
     env.run_feeding(5.0, np.array([3.0]), np.array([0]), lambda t, _: seen.append((t, "fed")))
     assert seen == [
         (1.0, "agenda at 1"),
-        (3.0, "timeout"),
-        (3.0, "agenda 1"),
+        (3.0, "simpy 1"),
         (3.0, "simpy 2"),
-        (3.0, "agenda 3"),
-        (3.0, "simpy 4"),
-        (3.0, "agenda 5"),
+        (3.0, "agenda 1"),
+        (3.0, "agenda 2"),
         (3.0, "fed"),
     ]
 
@@ -92,23 +88,24 @@ def test_simpy_sees_the_model_clock_from_agenda_events():
 def test_events_scheduled_on_simpy_land_at_now_plus_delay_of_the_model_clock():
     """SimPy adds its lagging clock to the delay; the corrected delay lands exactly on the
     model's ``now + delay`` or, where float addition cannot give it, one ulp later (the naive
-    delay lands early in some of these cases); the handler sees the exact time either way."""
+    delay lands early in some of these cases); the handler sees the time it landed at."""
     rng = np.random.default_rng(7)
     exact = naive_early = 0
     for behind, ahead, delay in rng.uniform(0, 1e6, size=(300, 3)).tolist():
         ahead += behind
         env = ModelEnvironment()
-        call_later(env, behind, lambda ev: None)  # SimPy's clock will stop at ``behind``
+        env.timeout(behind)  # SimPy's clock will stop at ``behind``
         env.run(until=np.nextafter(behind, np.inf))
         env.clock = ahead  # as while an agenda event at ``ahead`` runs
         seen = []
-        call_later(env, delay, lambda ev, seen=seen, env=env: seen.append(env.now))
+        env.timeout(delay).callbacks.append(lambda ev, seen=seen, env=env: seen.append(env.now))
         at = ahead + delay
         assert at <= env.peek() <= np.nextafter(at, np.inf)
         exact += env.peek() == at
         naive_early += behind + (at - behind) < at
+        landed = env.peek()
         env.run()
-        assert seen == [at]
+        assert seen == [landed]
     assert naive_early > 0 and exact >= 270
 
 
@@ -119,8 +116,8 @@ def test_simpy_events_run_once_each_whatever_sentinels_the_agenda_holds():
 
     def build():
         env, seen = ModelEnvironment(), []
-        call_later(env, 5.0, lambda ev: seen.append((env.now, ev.value)), "simpy at 5")
-        call_later(env, 2.0, lambda ev: seen.append((env.now, ev.value)), "simpy at 2")
+        _at(env, 5.0, seen, "simpy at 5")
+        _at(env, 2.0, seen, "simpy at 2")
         env.later(2.0, lambda at, v: seen.append((at, v)), "agenda at 2")
         env.later(5.0, lambda at, v: seen.append((at, v)), "agenda at 5")
 
@@ -138,7 +135,7 @@ def test_simpy_events_run_once_each_whatever_sentinels_the_agenda_holds():
         (2.0, "agenda at 2"),
         (3.0, "process at 3"),
         (5.0, "simpy at 5"),
-        (5.0, "process at 5"),  # a Timeout: before the agenda's entries of its time (rule 2)
+        (5.0, "process at 5"),  # SimPy's events before the agenda's entries of their time
         (5.0, "agenda at 5"),
     ]
     for by_step in (False, True):
@@ -150,7 +147,7 @@ def test_simpy_events_run_once_each_whatever_sentinels_the_agenda_holds():
         else:
             env.run()
         assert seen == expected
-    # plain timeouts, no call_later to drain the agenda: the stale sentinel at 5 is no event
+    # the stale sentinel at 5 (the timeout at 2 came later) is no event
     env, seen = ModelEnvironment(), []
     for delay in (5.0, 2.0):
         env.timeout(delay).callbacks.append(lambda _ev: seen.append(env.now))
@@ -171,12 +168,3 @@ def test_run_stops_before_until_and_refuses_an_event():
         env.run(until=env.event())
     env.run()
     assert seen == [4.0, 5.0]
-
-
-def test_call_later_runs_on_a_plain_simpy_environment_too():
-    env = simpy.Environment()
-    seen = []
-    call_later(env, 2.0, lambda ev: seen.append((env.now, ev.value)), "b")
-    call_later(env, 1.0, lambda ev: seen.append((env.now, ev.value)), "a")
-    env.run()
-    assert seen == [(1.0, "a"), (2.0, "b")]

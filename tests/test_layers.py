@@ -181,3 +181,105 @@ def test_light_imports_do_not_load_the_engine(module):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     ).stdout.strip()
     assert out == "[]", f"{module} loads {out}"
+
+
+def _section(title: str) -> str:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router():
+    """The section "Where do I add a kind of work" names at most three places, each of which
+    exists, and the seam it names is there: the work-source protocol, the pool's ``add_source``
+    and ``pending``; the agent pool and the policies know no kind of work (they import no
+    module that one would edit), and the router is one work source among others."""
+    rows = [
+        line for line in _section("Where do I add a kind of work").splitlines()
+        if line.startswith("| `")
+    ]  # fmt: skip
+    assert 1 <= len(rows) <= 3
+    for row in rows:
+        path = re.match(r"\| (?:a new module in )?`([^`]+)`", row)
+        assert path and (ROOT / path[1]).exists(), row
+    from sim.model.agents import AgentPool, WorkSource
+
+    assert {"take", "begin"} <= set(WorkSource.__annotations__)
+    pool = AgentPool(["g"])
+    assert callable(pool.add_source) and pool.pending == [0]
+    for module, allowed in (
+        ("sim/model/agents.py", {"sim.model.records"}),
+        ("sim/model/routing.py", {"sim.model.agents", "sim.model.streams", "sim.scenario"}),
+    ):
+        name = module_name(ROOT / module, ROOT)
+        inside = {t for t in imports_of(ROOT / module, name) if t.startswith("sim.")}
+        assert all(any(_under(t, a) for a in allowed) for t in inside), (module, inside)
+    from sim import scenario_from_dict
+    from sim.model.contact_center import ContactCenter
+    from sim.model.events import ModelEnvironment
+    from sim.model.records import CallLog
+    from sim.model.streams import Streams
+
+    scenario = scenario_from_dict(
+        {
+            "name": "seam",
+            "horizon": {"days": 1},
+            "arrivals": {"rate_per_hour": 10},
+            "call_types": {"x": {"share": 1, "handle_time": {"dist": "fixed", "value": 60}}},
+            "customer_tiers": {"std": {"share": 1}},
+            "agents": {"groups": {"a": {"skills": ["x"], "staffing": 1}}},
+        }
+    )
+    center = ContactCenter(ModelEnvironment(), scenario, Streams(1), CallLog())
+    assert center.pool.sources == [[(center.take, center.begin)]]  # one work source of others
+    assert callable(center.take) and callable(center.begin)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+@pytest.mark.parametrize(
+    "package", ["sim.model", "sim.kpi", "sim.experiments", "sim.planning", "sim.quality"]
+)
+def test_no_import_circle_inside(package):
+    """No module of ``package`` imports, even lazily, a module that imports it back."""
+    paths = {
+        module_name(p, ROOT): p
+        for p in (ROOT / package.replace(".", "/")).rglob("*.py")
+    }  # fmt: skip
+    graph = {n: {t for t in imports_of(p, n) if t in paths and t != n} for n, p in paths.items()}
+    assert _cycles(graph) == []
+
+
+def test_a_planted_circle_is_found():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

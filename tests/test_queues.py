@@ -55,7 +55,7 @@ def test_index_matches_a_full_scan_under_random_traffic(seed):
             outcome.append(WAITING)
             entry.append(now)
             q = rng.randrange(n_queues)
-            index.append(q, cid)
+            index.append(q, cid, now)
             plain[q].append(cid)
         elif action < 0.65:  # a waiting call leaves without a pick (abandons, answered elsewhere)
             alive = [c for c in range(len(outcome)) if outcome[c] == WAITING]
@@ -83,5 +83,5 @@ def test_index_matches_a_full_scan_under_random_traffic(seed):
         assert got == scan_pick(plain, serves[g], outcome, entry, now, step_open)
         if got is not None:
             outcome[got] = 2
-    alive = sorted(c for c in index.waiting() if outcome[c] == WAITING)
+    alive = sorted(c for c in index.queued() if outcome[c] == WAITING)
     assert alive == sorted(c for c in range(len(outcome)) if outcome[c] == WAITING)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
-
 from sim.model.records import CALL_COLUMNS, CallLog
 
 
@@ -13,5 +11,6 @@ def test_call_log_declares_exactly_its_columns_with_their_kind():
     log = CallLog()
     for name, hint in declared.items():
         column = getattr(log, name)
-        assert isinstance(column, array)
-        assert hint == ("array[float]" if column.typecode == "d" else "array[int]"), name
+        assert isinstance(column, memoryview)
+        kind = "float" if column.format == "d" else "int"
+        assert hint == f"MutableSequence[{kind}]", name

@@ -46,9 +46,9 @@ def test_back_office_needs_the_order_intake_when_leads_create_orders(business_da
 def test_ordered_takes_the_first_group_with_a_free_agent_and_its_last_freed_agent():
     idle = [[], [4, 7], [9]]
     policy = Ordered(idle)
-    assert policy.pick([0, 2, 1]) == (2, 9)
-    assert policy.pick([0, 2, 1]) == (1, 7)
-    assert policy.pick([0, 2]) is None
+    assert policy.pick([0, 2, 1], 0.0) == (2, 9)
+    assert policy.pick([0, 2, 1], 0.0) == (1, 7)
+    assert policy.pick([0, 2], 0.0) is None
     assert idle == [[], [4], []]
 
 
@@ -174,12 +174,11 @@ def test_least_busy_balances_occupancy_between_groups():
 def test_least_busy_occupancy_today_by_hand():
     from sim.model.routing import LeastBusy
 
-    now = [0.0]
     # group 0: 2 agents from 0 on, 1 from 1000 on
-    policy = LeastBusy([[0]], [[0.0, 1000.0]], [[2, 1]], lambda: now[0])
+    policy = LeastBusy([[0]], [[0.0, 1000.0]], [[2, 1]])
     policy.assigned(0, 100.0, 400.0)
     policy.assigned(0, 900.0, 1500.0)
-    now[0] = 1200.0  # present: 2 x 1000 + 1 x 200; busy: 300 + 300
+    # at 1200, present: 2 x 1000 + 1 x 200; busy: 300 + 300
     assert policy.occupancy_today(0, 1200.0) == pytest.approx(600 / 2200)
     # the next day counts from midnight: the agent still busy from yesterday is not
     day = 86400.0
@@ -338,6 +337,14 @@ def test_listeners_by_call_type_follow_the_general_ones_for_their_type_only():
     env.run(100.0)
     assert heard == [("unresolved", 1), ("y", 1), ("y", 2), ("unresolved", 3)]
     # with none at all the router takes its lean path: no listener, the same answers
-    center = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
-    center.connect(None, [], by_type=[None, None])
-    assert center._plain
+    lean = ContactCenter(ModelEnvironment(), sc, Streams(1), CallLog())
+    lean.connect(None, [], by_type=[None, None])
+    lean.start()
+    for cid, (ctype, resolved) in enumerate([(0, 1), (1, 0), (1, 1), (0, 0)]):
+        t = float(cid)
+        lean.calls.add(arrival=t, queue_entry=t, call_type=ctype, handle=10.0, resolved=resolved)
+        lean.env.later(float(cid), lean.offer, cid)
+    lean.env.run(100.0)
+    for name in ("outcome", "answer", "end", "group", "agent"):
+        a, b = lean.calls.freeze().columns[name], calls.freeze().columns[name]
+        np.testing.assert_array_equal(a, b, err_msg=name)

@@ -15,7 +15,7 @@ from sim.model.calendar import Opening
 from sim.model.contact_center import Listener, Unresolved
 from sim.model.crew import Crew
 from sim.model.events import ModelEnvironment
-from sim.model.records import NAN, BlockLog, CallLog, LeadState, Origin, WorkOrderState
+from sim.model.records import NAN, CallLog, ColumnLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws
 from sim.scenario.schema import Scenario
@@ -95,8 +95,8 @@ class BackOffice:
         self.edf = bo.discipline == "earliest_deadline"
         self._lead_deadline = _deadline(self.lead_spec)
         self._wo_deadline = _deadline(self.wo_spec)
-        self.leads, self.work_orders = BlockLog(LEAD_COLUMNS), BlockLog(WORK_ORDER_COLUMNS)
-        self.tasks = BlockLog(TASK_COLUMNS)
+        self.leads, self.work_orders = ColumnLog(LEAD_COLUMNS), ColumnLog(WORK_ORDER_COLUMNS)
+        self.tasks = ColumnLog(TASK_COLUMNS)
         self._add_lead = self.leads.appender("created", "customer", "tier", "deadline")
         wo = ("created", "customer", "tier", "call_type", "attempt", "deadline")
         self._add_work_order = self.work_orders.appender(*wo)

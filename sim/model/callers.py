@@ -173,7 +173,7 @@ class Callers:
         entry = arrival + ivr_time
         del ivr_time
         end = np.where(self_served, entry, np.nan)
-        outcome = np.full(n, Outcome.OPEN, dtype=np.int8)
+        outcome = np.full(n, Outcome.ARRIVING, dtype=np.int8)
         outcome[self_served] = Outcome.SELF_SERVED
         entry[self_served] = np.nan
         del self_served

@@ -12,11 +12,14 @@ The story of one call, as this module tells it:
    (it is skipped when it reaches the head) so that abandoning costs O(1).
 
 Which free agent answers an arriving call is the routing policy's choice
-(:mod:`sim.model.routing`). SimPy's ``Resource`` cannot route by skill with overflow, so
+(:mod:`sim.model.routing`); the agents, and what a freed agent takes next, are the agent pool's
+(:mod:`sim.model.agents`), for which the call queues are a work source. A call is answered in
+one place, ``offer``, whichever way it meets its agent (at once, after a wait, at an overflow
+step, when a group closes). SimPy's ``Resource`` cannot route by skill with overflow, so
 matching is done here, with callbacks rather than a process per call. A call's own events
-(patience, overflow timers, the agent's release) go on the agenda of
+(patience, overflow timers, the agent's release) and the staffing changes go on the agenda of
 :class:`~sim.model.events.ModelEnvironment`, not on SimPy's queue, and their handlers get the
-time as an argument; staffing changes are SimPy events. Agents come and go with the staffing
+time as an argument. Agents come and go with the staffing
 timeline; one whose shift ends mid-call finishes it first (overtime), never dropping it.
 """
 
@@ -29,9 +32,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.events import ModelEnvironment, call_later
+from sim.model.agents import AgentPool
+from sim.model.events import ModelEnvironment
 from sim.model.queues import WAITING, QueueIndex
-from sim.model.records import CallLog, Calls, Outcome, StaffLog
+from sim.model.records import IN_PROGRESS, CallLog, Calls, Outcome
 from sim.model.routing import POLICIES, Ordered
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
@@ -66,11 +70,6 @@ class ContactCenter:
 
     def __init__(self, env: ModelEnvironment, scenario: Scenario, streams: Streams, calls: CallLog):
         self.env, self.calls = env, calls
-        # columns the answer path reads and writes, bound once
-        self._handle, self._outcome, self._call_type = calls.handle, calls.outcome, calls.call_type
-        self._answer_at, self._agent, self._resolved = calls.answer, calls.agent, calls.resolved
-        # the hot path pushes its events onto the agenda itself (sim.model.events)
-        self._agenda, self._next_seq = env.agenda, env.next_seq
         self.warmup = scenario.warmup
         self.on_abandoned: Callable[[int, float], None] | None = None
         self._handled_by_type: list[tuple[Callable[[int, float], None], ...]] = []
@@ -122,8 +121,13 @@ class ContactCenter:
         self.first_groups: list[list[int]] = list(self.immediate)
         # queue q = call_type * n_tiers + tier; FIFO by queue entry, lazy removal, indexed
         # per group so that a pick does not depend on the number of queues (sim.model.queues)
+        self.pool = AgentPool(self.groups)
         self.queues = QueueIndex(
-            len(types) * len(tiers), self.serves, calls.outcome, calls.queue_entry
+            len(types) * len(tiers),
+            self.serves,
+            calls.outcome,
+            calls.queue_entry,
+            self.pool.pending,
         )
 
         factors = scenario.agents.handle_time_factor
@@ -131,33 +135,27 @@ class ContactCenter:
         acw = scenario.agents.after_call_work
         self.acw = BatchSampler(acw, streams("after_call_work")) if acw is not None else None
 
-        # agents: idle stacks, how many on duty, how many must leave when their call ends
-        self.idle: list[list[int]] = [[] for _ in self.groups]
-        self.present = [0] * len(self.groups)
-        self.leaving = [0] * len(self.groups)
-        self._off_duty: list[list[int]] = [[] for _ in self.groups]
-        self.agent_group: list[int] = []  # per agent id: its group
-        self.idle_since: list[float] = []  # per agent: when it last became free
-        self.staff_log = StaffLog(self.groups)
+        # the agents; the call queues are the work source of every group
+        self.pool.on_empty = self._closed if self.disconnect else None
         self.scheduled = [on_duty_timeline(scenario, g, streams) for g in self.groups]
         # per call type: who picks the agent for an arriving call (the routing seam)
         wanted = [
             ct.agent_selection or scenario.routing.agent_selection
             for ct in scenario.call_types.values()
         ]
-        made = {name: POLICIES[name].create(self, streams) for name in dict.fromkeys(wanted)}
+        made = {name: POLICIES[name].create(self.pool, streams) for name in dict.fromkeys(wanted)}
         self.policy = [made[name] for name in wanted]
         self._ordered = [type(p) is Ordered for p in self.policy]  # inlined in offer
         self._work_trackers = [p for p in made.values() if p.tracks_work]
-        self._plain = False  # no after-call work, work trackers or listeners (set by connect)
 
-        # time-weighted number of calls waiting (for Little's law and queue plots)
-        self.waiting = 0
-        self.wait_area = 0.0
-        self._wait_last = 0.0
-        self._warm_area = 0.0
-        # the call path (_call_path): offer(now, cid) is the router's door for calls
-        self.offer, self._release = self._call_path()
+        self._warm_area = 0.0  # the queue-length integral at the end of the warm-up
+        # the call path (_call_path): offer(now, cid) is the router's door for calls and the
+        # one way a call meets its agent; take and begin make the call queues a work source
+        # of the agent pool (a freed agent's next call: tier priority, then the longest wait)
+        self.offer, self._give_up, self._set_plain = self._call_path()
+        self.take, self.begin = self.queues.pick, self.offer
+        for g in range(len(self.groups)):
+            self.pool.add_source(g, self)
 
     def connect(
         self,
@@ -187,7 +185,7 @@ class ContactCenter:
             for resolved in (0, 1)
         ]
         self._connected = True
-        self._plain = (
+        self._set_plain(
             self.acw is None and not self._work_trackers and not any(self._handled_by_type)
         )
 
@@ -198,55 +196,36 @@ class ContactCenter:
         if not self._connected:
             raise RuntimeError("ContactCenter.connect() must be called before start()")
         if self.warmup > 0:
-            call_later(self.env, self.warmup, self._warmup_ends)
+            self.env.later(self.warmup, self._warmup_ends)
         for g, timeline in enumerate(self.scheduled):
             self._set_staff(g, int(timeline.values[0]), refresh=False)  # one refresh below
             for t, n in zip(timeline.times[1:].tolist(), timeline.values[1:].tolist(), strict=True):
-                call_later(self.env, t, self._staff_change, (g, int(n)))
+                self.env.later(t, self._staff_change, (g, int(n)))
         if self.skip:
             self._refresh_skips()  # groups with nobody on duty from the start
 
-    def _staff_change(self, event) -> None:
-        g, n = event.value
-        self._set_staff(g, n)
+    def _staff_change(self, _now: float, change: tuple[int, int]) -> None:
+        self._set_staff(*change)
 
     def _set_staff(self, g: int, target: int, refresh: bool = True) -> None:
         now = self.env.now
-        on_duty = self.present[g] - self.leaving[g]
-        if target > on_duty:
-            extra = target - on_duty
-            stay = min(extra, self.leaving[g])  # agents about to leave stay on instead
-            self.leaving[g] -= stay
-            for _ in range(extra - stay):
-                pool = self._off_duty[g]
-                agent = pool.pop() if pool else self._new_agent(g)
-                self.present[g] += 1
-                self._release(now, agent)  # free: takes a waiting call or becomes idle
-        elif target < on_duty:
-            surplus = on_duty - target
-            idle = self.idle[g]
-            while surplus and idle:
-                self._off_duty[g].append(idle.pop())
-                self.present[g] -= 1
-                surplus -= 1
-            self.leaving[g] += surplus  # busy agents leave when their call is done (overtime)
-        self.staff_log.record(g, now, self.present[g])
+        on_duty = self.pool.on_duty(g)
+        self.pool.set_staff(now, g, target)
         if refresh and self.skip and (target == 0) != (on_duty == 0):
             self._refresh_skips()
         if target == 0 and on_duty > 0:  # after the other changes of this instant (a handover)
-            call_later(self.env, 0.0, self._closed_now, g)
+            self.env.later(0.0, self._closed_now, g)
 
-    def _closed_now(self, event) -> None:
-        g = event.value
-        if self.present[g] == self.leaving[g]:
-            self._closed(self.env.now, g)
+    def _closed_now(self, now: float, g: int) -> None:
+        if self.pool.on_duty(g) == 0:
+            self._closed(now, g)
 
     def _refresh_skips(self) -> None:
         """A group's on-duty count crossed zero: which delayed steps may take calls at once."""
-        present, leaving = self.present, self.leaving
+        on_duty = self.pool.on_duty
         for j, before in enumerate(self.step_before):
-            self.step_open[j] = j > 0 and not any(present[e] - leaving[e] for e in before)
-        self.first_groups = [
+            self.step_open[j] = j > 0 and not any(on_duty(e) for e in before)
+        self.first_groups[:] = [  # in place: the call path holds the list
             immediate + [g for (_, g), j in zip(delayed, ids, strict=True) if self.step_open[j]]
             for immediate, delayed, ids in zip(
                 self.immediate, self.delayed, self.step_ids, strict=True
@@ -259,18 +238,16 @@ class ContactCenter:
         calls (skip rule), and calls left with no group at all may be disconnected."""
         if self.skip:
             for h in sorted(self.dependents[g]):
-                idle = self.idle[h]
-                while idle:
-                    cid = self.queues.pick(h, now)
+                free = self.pool.free[h]
+                while free:
+                    cid = self.take(h, now)
                     if cid is None:
                         break
-                    self._count_waiting(now, -1)
-                    self._outcome[cid] = _ANSWERED
-                    self._answer(now, cid, h, idle.pop())
+                    self.offer(now, cid, h, free.pop())
         if self.disconnect:
-            on_duty = [p - q for p, q in zip(self.present, self.leaving, strict=True)]
+            on_duty = self.pool.on_duty
             for c in self.types_of[g]:
-                if not any(on_duty[h] for h in self.route_groups[c]):
+                if not any(on_duty(h) for h in self.route_groups[c]):
                     self._disconnect_type(now, c)
 
     def _disconnect_type(self, now: float, c: int) -> None:
@@ -280,12 +257,7 @@ class ContactCenter:
             for cid in self.queues.drain(q):
                 if outcome[cid] == WAITING:
                     outcome[cid], end[cid] = _DISCONNECTED, now
-                    self._count_waiting(now, -1)
-
-    def _new_agent(self, g: int) -> int:
-        self.idle_since.append(0.0)
-        self.agent_group.append(g)
-        return len(self.agent_group) - 1
+                    self.queues.left(now)
 
     # --- the call path: events on the agenda, handlers given the time (sim.model.events) ----
 
@@ -302,87 +274,91 @@ class ContactCenter:
             for (after, g), j in zip(self.delayed[ctype], self.step_ids[ctype], strict=True)
             if after <= waited or step_open[j]
         ]
-        chosen = self.policy[ctype].pick(groups)
+        chosen = self.policy[ctype].pick(groups, now)
         if chosen is not None:
-            self._count_waiting(now, -1)  # the queue entry is skipped lazily later
-            self._outcome[cid] = _ANSWERED
-            self._answer(now, cid, *chosen)
+            self.queues.left(now)  # the queue entry is skipped lazily later
+            self.offer(now, cid, *chosen)
 
-    def _answer(self, now: float, cid: int, g: int, agent: int) -> None:
-        """An agent takes the call: its answer time and agent are written. A call that
-        waited is marked answered by the caller (it must stop being WAITING); for one answered
-        at once the outcome, and for every call the group (the agent's), the end of talk (and
-        the release, without after-call work) are derived in :meth:`derive_ends`."""
-        talk = self._handle[cid] * self.factor[g]
-        self._answer_at[cid] = now
-        self._agent[cid] = agent
-        if self._plain:
-            heappush(self._agenda, (now + talk, self._next_seq(), self._release, agent))
-            return
-        if self.acw is None:
-            busy = talk
-        else:
-            busy = talk + self.acw()
-            self.calls.release[cid] = now + busy
-        heappush(self._agenda, (now + busy, self._next_seq(), self._release, agent))
-        for tracker in self._work_trackers:
-            tracker.assigned(g, now, now + busy)
-        for listener in self._handled_by_type[2 * self._call_type[cid] + self._resolved[cid]]:
-            listener(cid, now + talk)  # redials, business
-
-    def _call_path(self) -> tuple[Callable[[float, int], None], Callable[[float, int], None]]:
-        """The hot path, ``offer``, ``release`` and ``give_up``, as closures over the router's
-        state.
+    def _call_path(self):
+        """The hot path as closures over the router's state: ``offer`` (a call reaches the
+        queue or meets a given agent: the one answer path) and ``give_up``.
 
         They run for every call; as closures they read the columns, lists and bound methods
         they use from cells instead of attributes of ``self`` (6 % of an M/M/50+M run,
-        ``benchmarks/bench_contact_center.py``). What other methods change or replace (the
-        waiting count and queue-length integral, ``first_groups``, ``_plain``) is still read
-        from ``self``.
+        ``benchmarks/bench_contact_center.py``); ``set_plain`` tells them, once connected,
+        whether an answer has nothing to do but write the call and free the agent later (no
+        after-call work, work trackers or listeners).
         """
-        center, calls, queues = self, self.calls, self.queues
+        center, calls, queues, env = self, self.calls, self.queues, self.env
         call_type, tier, patience_of = calls.call_type, calls.tier, calls.patience
-        handle, outcome = calls.handle, calls.outcome
-        answer_at, agent_of = calls.answer, calls.agent
-        ordered, policy, idle, idle_since = self._ordered, self.policy, self.idle, self.idle_since
-        agent_group, leaving, factor = self.agent_group, self.leaving, self.factor
-        agenda, next_seq, enqueue, pick = self._agenda, self._next_seq, queues.append, queues.pick
-        delayed, n_tiers = self.delayed, self.n_tiers
-        overflow, answer, end_of = self._overflow, self._answer, calls.end
+        handle, outcome, resolved = calls.handle, calls.outcome, calls.resolved
+        answer_at, agent_of, group_of, end_of = calls.answer, calls.agent, calls.group, calls.end
+        release_of = calls.release
+        ordered, policy, free, factor = self._ordered, self.policy, self.pool.free, self.factor
+        agenda, next_seq, enqueue = env.agenda, env.next_seq, queues.append
+        release, left = self.pool.release, queues.left
+        delayed, n_tiers, overflow = self.delayed, self.n_tiers, self._overflow
+        plain = False
 
-        def offer(now: float, cid: int) -> None:
-            """A call reaches the queue: answered at once, or it waits (patience starts now)."""
-            ctype = call_type[cid]
-            groups = center.first_groups[ctype]
-            if ordered[ctype]:  # Ordered.pick, inlined: the first group with a free agent
-                for g in groups:
-                    free = idle[g]
-                    if free:
-                        agent = free.pop()
-                        if center._plain:  # _answer without after-call work or listeners
-                            answer_at[cid] = now
-                            agent_of[cid] = agent
-                            end = now + handle[cid] * factor[g]
-                            heappush(agenda, (end, next_seq(), release, agent))
-                        else:
-                            answer(now, cid, g, agent)
-                        return
-            else:
-                chosen = policy[ctype].pick(groups)
-                if chosen is not None:
-                    answer(now, cid, *chosen)
+        def set_plain(value: bool) -> None:
+            nonlocal plain
+            plain = value
+
+        first_groups = self.first_groups
+
+        def offer(now: float, cid: int, g: int = -1, agent: int = -1) -> None:
+            """The one place a call meets its agent: ``agent`` of group ``g`` when given (a
+            freed agent's next call, an overflow step, a closing group's calls), else, for a
+            call reaching the queue, the free agent its routing policy picks; with none free
+            it waits (its patience starts now).
+
+            Answered, the call's outcome, answer time, agent, group and end of talk are
+            written, the agent's release is put on the agenda after the talk and any
+            after-call work, and the listeners hear of the call."""
+            if agent < 0:  # the call reaches the queue
+                ctype = call_type[cid]
+                groups = first_groups[ctype]
+                if ordered[ctype]:  # Ordered.pick in line: the first group with a free agent
+                    for g in groups:
+                        free_g = free[g]
+                        if free_g:
+                            agent = free_g.pop()
+                            break
+                else:
+                    chosen = policy[ctype].pick(groups, now)
+                    if chosen is not None:
+                        g, agent = chosen
+                if agent < 0:
+                    outcome[cid] = WAITING
+                    enqueue(ctype * n_tiers + tier[cid], cid, now)
+                    patience = patience_of[cid]
+                    if patience < _INF:
+                        heappush(agenda, (now + patience, next_seq(), give_up, cid))
+                    for after, _ in delayed[ctype]:
+                        if after < patience:
+                            heappush(agenda, (now + after, next_seq(), overflow, cid))
                     return
-            outcome[cid] = WAITING
-            enqueue(ctype * n_tiers + tier[cid], cid)
-            center.wait_area += center.waiting * (now - center._wait_last)  # _count_waiting
-            center._wait_last = now
-            center.waiting += 1
-            patience = patience_of[cid]
-            if patience < _INF:
-                heappush(agenda, (now + patience, next_seq(), give_up, cid))
-            for after, _ in delayed[ctype]:
-                if after < patience:
-                    heappush(agenda, (now + after, next_seq(), overflow, cid))
+            talk = handle[cid] * factor[g]
+            end = now + talk
+            outcome[cid] = _ANSWERED
+            answer_at[cid] = now
+            agent_of[cid] = agent
+            group_of[cid] = g
+            end_of[cid] = end
+            if plain:
+                heappush(agenda, (end, next_seq(), release, agent))
+                return
+            acw = center.acw
+            if acw is None:
+                busy = talk
+            else:
+                busy = talk + acw()
+                release_of[cid] = now + busy
+            heappush(agenda, (now + busy, next_seq(), release, agent))
+            for tracker in center._work_trackers:
+                tracker.assigned(g, now, now + busy)
+            for listener in center._handled_by_type[2 * call_type[cid] + resolved[cid]]:
+                listener(cid, end)  # redials, business
 
         def give_up(now: float, cid: int) -> None:
             """A waiting call's patience runs out: it hangs up. Most calls that waited were
@@ -391,80 +367,34 @@ class ContactCenter:
                 return
             outcome[cid] = _ABANDONED
             end_of[cid] = now
-            center.wait_area += center.waiting * (now - center._wait_last)  # _count_waiting
-            center._wait_last = now
-            center.waiting -= 1
+            left(now)
             if center.on_abandoned is not None:
                 center.on_abandoned(cid, now)
 
-        def release(now: float, agent: int) -> None:
-            """An agent is free: it leaves if its shift is over, else it takes the best waiting
-            call it may take (tier priority, then the longest wait) or becomes idle."""
-            g = agent_group[agent]
-            if leaving[g]:
-                center._leave(now, g, agent)
-                return
-            # nobody waiting: no pick (the queues may hold calls gone, removed lazily later)
-            if center.waiting:
-                cid = pick(g, now)
-                if cid is not None:
-                    center.wait_area += center.waiting * (now - center._wait_last)
-                    center._wait_last = now
-                    center.waiting -= 1
-                    outcome[cid] = _ANSWERED
-                    if center._plain:  # as in offer: a call here costs 4 % of that run
-                        answer_at[cid] = now
-                        agent_of[cid] = agent
-                        end = now + handle[cid] * factor[g]
-                        heappush(agenda, (end, next_seq(), release, agent))
-                    else:
-                        answer(now, cid, g, agent)
-                    return
-            idle[g].append(agent)
-            idle_since[agent] = now
+        return offer, give_up, set_plain
 
-        return offer, release
+    @property
+    def waiting(self) -> int:
+        """Calls waiting now."""
+        return self.queues.size()
 
-    def _leave(self, now: float, g: int, agent: int) -> None:
-        """A busy agent whose shift is over finishes its call: it leaves now."""
-        self.leaving[g] -= 1
-        self.present[g] -= 1
-        self._off_duty[g].append(agent)
-        self.staff_log.record(g, now, self.present[g])
-        if self.disconnect and self.present[g] == self.leaving[g]:
-            self._closed(now, g)  # as a switch checks again when the last call of a group ends
-
-    def _count_waiting(self, now: float, delta: int) -> None:
-        self.wait_area += self.waiting * (now - self._wait_last)
-        self._wait_last = now
-        self.waiting += delta
-
-    def _warmup_ends(self, _event) -> None:
-        self._count_waiting(self.env.now, 0)
-        self._warm_area = self.wait_area
+    def _warmup_ends(self, now: float, _value) -> None:
+        self._warm_area = self.queues.level(now)[1]
 
     def mean_queue_length(self, horizon: float) -> float:
         """Time-average number of calls waiting over [warm-up, horizon) (after :meth:`close`)."""
-        return (self.wait_area - self._warm_area) / (horizon - self.warmup)
+        return (self.queues.level(horizon)[1] - self._warm_area) / (horizon - self.warmup)
 
     def close(self) -> None:
-        """At the horizon: calls still waiting stay OPEN; close the queue-length integral."""
-        self._count_waiting(self.env.now, 0)
-        outcome = self.calls.outcome
-        for cid in self.queues.waiting():
-            if outcome[cid] == WAITING:
-                outcome[cid] = int(Outcome.OPEN)
+        """At the horizon: close the queue-length integral (the calls still in progress become
+        OPEN in :meth:`derive_ends`)."""
+        self.queues.level(self.env.now)
 
     def derive_ends(self, calls: Calls) -> None:
-        """Fill in the frozen ``calls`` (any rows of the log, with the agent column) what the
-        answer leaves out: the outcome of a call answered at once (``ANSWERED``: it has an
-        answer time), the group (its agent's: a write less per answer, 3 % of an M/M/50+M run),
-        the end of talk, ``answer + handle x factor``, and without after-call work the release
-        (= end)."""
-        answered = ~np.isnan(calls.answer)
-        calls.outcome[answered] = _ANSWERED
-        calls.group[answered] = np.asarray(self.agent_group, dtype=np.int64)[calls.agent[answered]]
-        talk = calls.handle[answered] * np.asarray(self.factor)[calls.group[answered]]
-        calls.end[answered] = calls.answer[answered] + talk
+        """Fill in the frozen ``calls`` (any rows of the log whose calls have ended, or all rows
+        at the horizon) what follows from what was written: the release of an answered call
+        without after-call work (its end), and OPEN for the calls still in progress."""
         if self.acw is None:
+            answered = calls.outcome == _ANSWERED
             calls.release[answered] = calls.end[answered]
+        calls.outcome[np.isin(calls.outcome, IN_PROGRESS)] = int(Outcome.OPEN)

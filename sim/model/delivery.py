@@ -17,8 +17,7 @@ import numpy as np
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
 from sim.model.events import ModelEnvironment
-from sim.model.records import NAN, PAYMENTS, BlockLog, CallLog, OrderState, Origin, Payment
-from sim.model.schedule import scheduler
+from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
 from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
@@ -173,7 +172,7 @@ class _CompanyLane(_Lane):
         cutoff_s = parse_clock(spec.cutoff)
         super().__init__(index, name, spec, scenario, streams, cutoff_s, spec.lead_time)
         self.env, self.horizon = env, scenario.horizon_s
-        self._schedule = scheduler(env)
+        self._schedule = env.later
         self._start, self._result = start, result
 
     def open(self, horizon: float) -> None:
@@ -217,10 +216,10 @@ class Delivery:
         dl = scenario.delivery
         assert dl is not None
         self.env, self.sc, self.dl, self.calls = env, scenario, dl, calls
-        self._schedule = scheduler(env)
+        self._schedule = env.later
         self.horizon = scenario.horizon_s
         self.schedule_call = schedule_call
-        self.orders, self.attempts = BlockLog(ORDER_COLUMNS), BlockLog(ATTEMPT_COLUMNS)
+        self.orders, self.attempts = ColumnLog(ORDER_COLUMNS), ColumnLog(ATTEMPT_COLUMNS)
         order = ("created", "source", "customer", "tier", "payment", "value")
         self._add_order = self.orders.appender(*order)
         self._add_attempt = self.attempts.appender("order", "channel", "start", "end")

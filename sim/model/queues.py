@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections import deque
 from heapq import heapify, heappop, heappush, heapreplace
 
+from sim.model.records import Outcome
+
 __all__ = ["WAITING", "QueueIndex"]
 
-WAITING = -1  # outcome code while a call sits in a queue (never recorded)
+WAITING = int(Outcome.WAITING)  # the outcome of a call while it sits in a queue
 
 
 class QueueIndex:
@@ -38,10 +40,21 @@ class QueueIndex:
         the route step whose wait :meth:`open_steps` may lift (0: none).
     outcome, entry : the call log's columns; a queued call is alive while its outcome is
         ``WAITING``, and ``entry[cid]`` is when it joined its queue.
+    pending : a one-item list counting work that waits for agents (the agent pool's), kept
+        up to date with the calls waiting here.
+
+    The index also keeps the number of calls waiting and its integral over time (the
+    queue-length figures): :meth:`append` and :meth:`pick` count the calls they add and take,
+    :meth:`left` those that leave otherwise, :meth:`level` reads both, :meth:`size` the first.
     """
 
     def __init__(
-        self, n_queues: int, serves: list[list[tuple[int, float, int, int]]], outcome, entry
+        self,
+        n_queues: int,
+        serves: list[list[tuple[int, float, int, int]]],
+        outcome,
+        entry,
+        pending: list[int] | None = None,
     ):
         self.queues: list[deque] = [deque() for _ in range(n_queues)]
         self._outcome, self._entry, self._serves = outcome, entry, serves
@@ -53,7 +66,9 @@ class QueueIndex:
         # per group serving one queue: that queue and its wait (no heap: its head is the pick)
         self._single: list[tuple[deque, float] | None] = []
         self.open_steps([])
-        self.append, self.pick = self._hot_path()
+        self.append, self.pick, self.left, self.level, self.size = self._hot_path(
+            [0] if pending is None else pending
+        )
 
     def open_steps(self, step_open: list[bool]) -> None:
         """Steps whose wait is lifted (``step_open[step]``): their queues take calls at once.
@@ -90,14 +105,40 @@ class QueueIndex:
         self._classes[:], self._members[:] = classes, members
         self._listed[:], self._single[:] = listed_all, single
 
-    def _hot_path(self):
-        """``append`` and ``pick`` as closures: cell reads, not attribute reads, per call."""
+    def _hot_path(self, pending: list[int]):
+        """``append``, ``pick``, ``left`` and ``level`` as closures: cell reads, not
+        attribute reads, per call; the count and its integral are cells they share."""
         queues, outcome, entry = self.queues, self._outcome, self._entry
         classes, members = self._classes, self._members
         listed_all, single = self._listed, self._single
+        waiting, area, last = 0, 0.0, 0.0  # calls waiting, its time integral, counted up to
 
-        def append(q: int, cid: int) -> None:
-            """``cid`` joins queue ``q`` (at its entry time, the latest of the queue)."""
+        def left(now: float, delta: int = -1) -> None:
+            """``-delta`` calls left the queues at ``now`` other than by :meth:`pick`
+            (abandoned, cut off, taken at an overflow step); 0: the integral up to ``now``."""
+            nonlocal waiting, area, last
+            area += waiting * (now - last)
+            last = now
+            waiting += delta
+            pending[0] += delta
+
+        def level(now: float) -> tuple[int, float]:
+            """The calls waiting at ``now`` and the integral of their number up to ``now``
+            (counted up to ``now``: the same sums, in the same order, for any reader)."""
+            left(now, 0)
+            return waiting, area
+
+        def size() -> int:
+            """The calls waiting now."""
+            return waiting
+
+        def append(q: int, cid: int, now: float) -> None:
+            """``cid`` joins queue ``q`` at ``now`` (its entry time, the latest of the queue)."""
+            nonlocal waiting, area, last
+            area += waiting * (now - last)
+            last = now
+            waiting += 1
+            pending[0] += 1
             queue = queues[q]
             if not queue:  # empty: it becomes a candidate of every group serving it
                 t_in = entry[cid]
@@ -109,42 +150,49 @@ class QueueIndex:
 
         def pick(g: int, now: float) -> int | None:
             """Remove and return the best waiting call group ``g`` may take now, or None."""
+            nonlocal waiting, area, last
             one = single[g]
-            if one is not None:
-                queue, after = one
-                while queue and outcome[queue[0]] != WAITING:
-                    queue.popleft()  # answered elsewhere or abandoned: lazy removal
-                if not queue or (after and now - entry[queue[0]] < after):
+            if one is not None:  # a group serving one queue: its head, once it may take it
+                best, after = one
+                while best and outcome[best[0]] != WAITING:
+                    best.popleft()  # answered elsewhere or abandoned: lazy removal
+                if not best or (after and now - entry[best[0]] < after):
                     return None
-                return queue.popleft()
-            best = None  # the best head's queue, then its tier priority, entry time, position
-            best_prio = best_t = best_pos = 0
-            for prio, after, heap in classes[g]:
-                while heap:  # bring the class's true oldest head to the top
-                    top = heap[0]
-                    queue = queues[top[2]]
-                    while queue and outcome[queue[0]] != WAITING:
-                        queue.popleft()  # answered elsewhere or abandoned: lazy removal
-                    if not queue:
-                        heappop(heap)
-                        listed_all[g][top[1]] = False
-                        continue
-                    t_in = entry[queue[0]]
-                    if t_in == top[0]:
-                        break
-                    top[0] = t_in  # stale: its head left since; sift it down and look again
-                    if len(heap) > 1:
-                        heapreplace(heap, top)
-                else:
-                    continue  # no queue of this class has a call
-                if after and now - t_in < after:
-                    continue  # FIFO: if the oldest head may not overflow yet, nobody may
-                if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
-                    best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
-            # the popped head's heap entries are now stale (older than the new head): lazily
-            return None if best is None else best.popleft()
+            else:
+                best = None  # the best head's queue, then its tier priority, entry time, position
+                best_prio = best_t = best_pos = 0
+                for prio, after, heap in classes[g]:
+                    while heap:  # bring the class's true oldest head to the top
+                        top = heap[0]
+                        queue = queues[top[2]]
+                        while queue and outcome[queue[0]] != WAITING:
+                            queue.popleft()  # answered elsewhere or abandoned: lazy removal
+                        if not queue:
+                            heappop(heap)
+                            listed_all[g][top[1]] = False
+                            continue
+                        t_in = entry[queue[0]]
+                        if t_in == top[0]:
+                            break
+                        top[0] = t_in  # stale: its head left since; sift it down, look again
+                        if len(heap) > 1:
+                            heapreplace(heap, top)
+                    else:
+                        continue  # no queue of this class has a call
+                    if after and now - t_in < after:
+                        continue  # FIFO: if the oldest head may not overflow yet, nobody may
+                    if best is None or (prio, t_in, top[1]) < (best_prio, best_t, best_pos):
+                        best, best_prio, best_t, best_pos = queue, prio, t_in, top[1]
+                # the popped head's heap entries are now stale (older than the new head): lazily
+                if best is None:
+                    return None
+            area += waiting * (now - last)
+            last = now
+            waiting -= 1
+            pending[0] -= 1
+            return best.popleft()
 
-        return append, pick
+        return append, pick, left, level, size
 
     def drain(self, q: int) -> list[int]:
         """Empty queue ``q``: every call id in it (alive or not yet removed)."""
@@ -153,7 +201,7 @@ class QueueIndex:
         queue.clear()  # its heap entries find it empty and drop out lazily
         return cids
 
-    def waiting(self):
+    def queued(self):
         """Every call id still in a queue (alive or not yet removed)."""
         for queue in self.queues:
             yield from queue

@@ -3,28 +3,27 @@
 Also owns the codes stored in the columns (call outcomes, order, lead and work-order states,
 payments), so that KPIs read records without importing the SimPy model.
 
-While the model runs, columns are plain Python lists (the cheapest thing to append to and
-assign into from Python); :meth:`CallLog.freeze` converts them once into numpy arrays so that
-KPIs are vectorised. No per-event objects are created.
+While the model runs, each column is a ``memoryview`` of memory reserved for it (assigned into
+by id as cheaply as a list; :class:`ColumnLog`); :meth:`ColumnLog.freeze` shows the rows as
+numpy arrays without a copy, so that KPIs are vectorised. No per-event objects are created.
 """
 
 from __future__ import annotations
 
-import functools
 import mmap
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 __all__ = [
+    "IN_PROGRESS",
     "PAYMENTS",
-    "BlockLog",
+    "ROWS",
     "CallLog",
     "Calls",
     "ColumnLog",
@@ -41,15 +40,24 @@ __all__ = [
 
 
 class Outcome(IntEnum):
-    """How a call ended. OPEN: still in the IVR or the queue when the horizon came;
-    DISCONNECTED: cut off while waiting when no group of its route had anyone on duty
-    (``routing.at_close: disconnect``)."""
+    """Where a call stands, written when it happens. How it ended: OPEN, still in the IVR or
+    the queue when the horizon came; SELF_SERVED, ANSWERED, ABANDONED; DISCONNECTED, cut off
+    while waiting when no group of its route had anyone on duty (``routing.at_close:
+    disconnect``). ANSWERED and SELF_SERVED are written once decided (the end may lie ahead).
+    In progress, never left in the records (at the horizon they become OPEN): ARRIVING, drawn
+    and not yet in the queue (due to arrive, or in the IVR); WAITING, in a queue."""
 
     OPEN = 0
     SELF_SERVED = 1
     ANSWERED = 2
     ABANDONED = 3
     DISCONNECTED = 4
+    ARRIVING = 5
+    WAITING = 6
+
+
+IN_PROGRESS = (int(Outcome.ARRIVING), int(Outcome.WAITING))
+"""The outcomes of a call that has not ended: its row will still change."""
 
 
 class Origin(IntEnum):
@@ -110,7 +118,7 @@ CALL_COLUMNS: dict[str, tuple[type, Any]] = {
     "customer": (np.int64, 0),
     "attempt": (np.int32, 0),  # 0 for a first call, k for the k-th call again
     "origin": (np.int8, 0),  # Origin
-    "outcome": (np.int8, 0),  # Outcome
+    "outcome": (np.int8, int(Outcome.ARRIVING)),  # Outcome
     "answer": (float, NAN),  # s, when an agent took it
     "end": (float, NAN),  # s, end of talk (answered), hang-up (abandoned), IVR exit (self-served)
     "release": (float, NAN),  # s, the agent free again (after after-call work)
@@ -157,134 +165,9 @@ _TYPECODES = {
     bool: "b",
 }
 
-
-class ColumnLog:
-    """A live log: one compact ``array.array`` per column, rows are ids.
-
-    Arrays take 1 to 8 bytes a value (a list of Python floats takes 32) and are appended and
-    assigned into as fast as lists; :meth:`freeze` turns them into numpy arrays without a
-    Python loop.
-
-    Parameters
-    ----------
-    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
-    frozen : the class of the frozen records.
-    """
-
-    def __init__(self, spec: dict[str, tuple[type, Any]], frozen: type[Rows] = Rows):
-        self._spec, self._frozen = spec, frozen
-        for name, (dtype, _) in spec.items():
-            setattr(self, name, array(_TYPECODES[dtype]))
-        self._columns: list[tuple[str, array[Any], Any]] = [
-            (name, getattr(self, name), default) for name, (_, default) in spec.items()
-        ]
-        self._first = self._columns[0][1]
-
-    def __len__(self) -> int:
-        return len(self._first)
-
-    if TYPE_CHECKING:
-        # One instance attribute per column of the spec, set in __init__ (no runtime hook).
-        def __getattr__(self, name: str) -> array[Any]: ...
-
-    def add(self, **values) -> int:
-        """Append one row; columns not given get their defaults. Returns its id.
-
-        Convenient but slow (a loop over every column with a dict look-up); the model's hot
-        paths use :meth:`appender`.
-        """
-        rid = len(self._first)
-        get = values.get
-        for name, column, default in self._columns:
-            column.append(get(name, default))
-        return rid
-
-    def appender(self, *names: str) -> Callable[..., int]:
-        """A fast ``add`` for rows that give ``names`` (positionally, in that order).
-
-        The returned function appends its arguments to those columns and the defaults to the
-        others, and returns the new row's id. Its body is generated with one ``append`` call
-        per column and no loop, as ``collections.namedtuple`` generates its methods: half the
-        cost of a loop over the columns, on the path of every redial, order and task.
-        """
-        unknown = set(names) - set(self._spec)
-        if unknown:
-            raise ValueError(f"unknown columns {sorted(unknown)}")
-        scope: dict = {"_first": self._first}
-        body = []
-        for i, name in enumerate(names):
-            scope[f"_put{i}"] = getattr(self, name).append
-            body.append(f"_put{i}(v{i})")
-        for i, (name, column, default) in enumerate(self._columns):
-            if name not in names:
-                scope[f"_pad{i}"], scope[f"_default{i}"] = column.append, default
-                body.append(f"_pad{i}(_default{i})")
-        params = ", ".join(f"v{i}" for i in range(len(names)))
-        source = f"def add({params}):\n    rid = len(_first)\n"
-        source += "".join(f"    {line}\n" for line in body) + "    return rid\n"
-        exec(source, scope)  # the source is built above from column indices only
-        return scope["add"]
-
-    def extend(self, **columns: np.ndarray) -> range:
-        """Append a batch of rows; columns not given get their defaults. Returns the new ids."""
-        return self.take(columns)
-
-    def take(self, columns: dict[str, np.ndarray]) -> range:
-        """:meth:`extend` from a dict that it empties as it goes: each array is dropped once
-        copied, so a caller that hands over its only references frees them one by one
-        (the peak memory of drawing a whole horizon of calls)."""
-        n = len(next(iter(columns.values())))
-        start = len(self)
-        for name, column, default in self._columns:
-            values = columns.pop(name, None)
-            if values is None:
-                column.extend(array(column.typecode, [default]) * n)
-            else:
-                values = np.ascontiguousarray(values, dtype=column.typecode)
-                column.frombytes(values.data.cast("B"))  # no bytes copy
-                del values
-        if columns:
-            raise ValueError(f"unknown columns {sorted(columns)}")
-        return range(start, start + n)
-
-    def reserve(self, n: int) -> range:
-        """Append ``n`` rows of defaults, to be written later by :meth:`put`; their ids."""
-        start = len(self)
-        for _, column, default in self._columns:
-            column.extend(array(column.typecode, [default]) * n)
-        return range(start, start + n)
-
-    def put(self, columns: dict[str, np.ndarray], start: int) -> range:
-        """Write the rows ``start``.. of :meth:`reserve` from ``columns`` (a dict emptied as it
-        goes, as :meth:`take`); columns not given keep their defaults. Returns their ids."""
-        n = len(next(iter(columns.values())))
-        for name, column, _ in self._columns:
-            values = columns.pop(name, None)
-            if values is not None:
-                view = np.frombuffer(column, dtype=column.typecode)
-                view[start : start + n] = values
-                del view, values  # the column may grow again once no view is left
-        if columns:
-            raise ValueError(f"unknown columns {sorted(columns)}")
-        return range(start, start + n)
-
-    def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
-        """The rows as numpy arrays that share the live columns' memory (no copy).
-
-        The live log cannot grow afterwards (``array.array`` refuses to resize while numpy
-        holds its buffer); values may still be assigned on either side. Columns in ``drop``
-        are emptied instead, their memory released now, and left out of the frozen rows.
-        """
-        columns: dict[str, np.ndarray] = {}
-        for name, column, _ in self._columns:
-            if name in drop:
-                del column[:]
-            else:
-                columns[name] = np.frombuffer(column, dtype=column.typecode).view(
-                    self._spec[name][0]
-                )
-        return self._frozen(columns)
-
+ROWS = 1 << 30
+"""Rows a log reserves per column (address space only, charged once written: 8 GiB of it a
+float column). No run comes near: a billion calls would take days of CPU."""
 
 _NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
 
@@ -301,149 +184,166 @@ def reserve(nbytes: int) -> mmap.mmap | None:
         return None
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(source: str) -> CodeType:
-    """Appenders of the same shape compile once per process (a compile costs ~60 us, and
-    every replication builds its logs afresh)."""
-    return compile(source, "<appender>", "exec")
+class ColumnLog:
+    """A live log: one column per fact, rows are ids, appended to and assigned into by id.
 
+    Each column is one reservation of :data:`ROWS` rows (:func:`reserve`), read and written
+    through a ``memoryview`` (as fast as a list or an ``array.array``): a column never moves,
+    so the model binds it once; pages cost memory only once written, and those of rows no
+    longer needed go back to the system with :meth:`give_back` while the ids stay. Where the
+    platform refuses the reservation, a column is an ``array.array`` (same reads and writes,
+    grown in place; :attr:`reserved` is False and :meth:`give_back` keeps the memory).
+    :meth:`freeze` turns the rows into numpy arrays without a copy.
 
-class BlockLog(ColumnLog):
-    """A :class:`ColumnLog` whose columns grow by blocks of defaults, for the business records
-    (orders, leads, work orders): its appenders write only the values given, by index, where a
-    row of 10 to 15 columns otherwise costs an ``append`` per column. ``len`` counts rows.
+    Rows get their defaults a block of :attr:`BLOCK` rows at a time, so that an appender
+    writes only the values it is given. Rows of :meth:`reserve` read 0 until :meth:`put`.
 
-    Each column lives in memory reserved up front (:func:`reserve`; pages are charged once
-    written), seen through a ``memoryview`` of the rows filled so far: a growing column is not
-    copied and leaves no freed holes in the heap (20 MiB of fragments in a year's run with
-    growing arrays), and :meth:`freeze` is a view. A column object changes as the log grows:
-    look it up on the log at each use (``log.state[i]``), never keep one.
+    Parameters
+    ----------
+    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
+    frozen : the class of the frozen records.
     """
 
     BLOCK = 1024
-    RESERVE = 1 << 24
-    """Rows reserved per column (address space only: 128 MiB a float column); a log that
-    outgrows them moves to a reservation four times larger. Where nothing can be reserved the
-    columns are heap memory, doubled as they fill."""
 
     def __init__(self, spec: dict[str, tuple[type, Any]], frozen: type[Rows] = Rows):
         self._spec, self._frozen = spec, frozen
-        self._rows = [0]  # rows in use, shared with the appenders
-        self._filled = self._capacity = 0  # rows holding values or defaults; rows allocated
-        self._buffers: dict[str, mmap.mmap | bytearray] = {name: bytearray() for name in spec}
-        self._scopes: list[tuple[dict, tuple[str, ...]]] = []  # appenders' columns to re-point
-        self._reserved = True  # reserved memory, while the platform gives it
-        self._move(self.RESERVE, 0)
+        self._rows = [0, 0]  # rows in use, rows holding values or defaults (shared, appenders)
+        maps: dict[str, mmap.mmap] = {}
+        for name, (dtype, _) in spec.items():
+            got = reserve(ROWS * np.dtype(_TYPECODES[dtype]).itemsize)
+            if got is None:
+                break
+            maps[name] = got
+        self.reserved = len(maps) == len(spec)
+        if not self.reserved:
+            for m in maps.values():
+                m.close()
+            maps = {}
+        self._maps = maps
+        self._columns: list[tuple[str, Any, Any]] = []
+        for name, (dtype, default) in spec.items():
+            code: Any = _TYPECODES[dtype]  # a format memoryview.cast takes
+            column: Any = memoryview(maps[name]).cast("B").cast(code) if maps else array(code)
+            setattr(self, name, column)
+            self._columns.append((name, column, default))
 
     def __len__(self) -> int:
         return self._rows[0]
 
-    def appender(self, *names: str) -> Callable[..., int]:
-        """A fast ``add`` for rows that give ``names`` (positionally, at least one): one index
-        assignment per value; a full block grows by :attr:`BLOCK` rows of defaults."""
-        if not names or set(names) - set(self._spec):
-            raise ValueError(f"columns to give: one or more of {sorted(self._spec)}")
-        scope: dict = {"_rows": self._rows, "_grow": self._grow}
-        scope.update({f"_col{i}": getattr(self, name) for i, name in enumerate(names)})
-        self._scopes.append((scope, names))
-        params = ", ".join(f"v{i}" for i in range(len(names)))
-        rest = "".join(f"    _col{i}[rid] = v{i}\n" for i in range(1, len(names)))
-        source = (
-            f"def add({params}):\n    rid = _rows[0]\n    try:\n        _col0[rid] = v0\n"
-            "    except IndexError:  # the block is full\n        _grow()\n"
-            f"        _col0[rid] = v0\n    _rows[0] = rid + 1\n{rest}    return rid\n"
-        )
-        exec(_compiled(source), scope)  # the source is built above from column indices only
-        return scope["add"]
+    if TYPE_CHECKING:
+        # One instance attribute per column of the spec, set in __init__ (no runtime hook).
+        def __getattr__(self, name: str) -> Any: ...
 
     def add(self, **values) -> int:
-        rid = self.reserve(1).start
+        """Append one row; columns not given get their defaults. Returns its id.
+
+        Convenient but slow (a look-up per column); the model's paths use :meth:`appender`.
+        """
+        return self.appender(*values)(*values.values())
+
+    def appender(self, *names: str) -> Callable[..., int]:
+        """A fast ``add`` for rows that give ``names`` (positionally, in that order): one
+        item write per value given; the other columns keep the row's defaults."""
+        unknown = set(names) - set(self._spec)
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)}")
+        columns = tuple(getattr(self, name) for name in names)
+        rows, fill = self._rows, self._fill_block
+
+        def add(*values) -> int:
+            rid = rows[0]
+            if rid == rows[1]:
+                fill()
+            rows[0] = rid + 1
+            for column, value in zip(columns, values, strict=True):
+                column[rid] = value
+            return rid
+
+        return add
+
+    def _fill_block(self) -> None:
+        """Defaults for the next :attr:`BLOCK` rows (the appenders write only what they give)."""
+        lo = self._rows[1]
+        self._defaults(lo, lo + self.BLOCK)
+        self._rows[1] = lo + self.BLOCK
+
+    def _defaults(self, lo: int, hi: int, names: Any = None) -> None:
+        """Rows ``lo`` to ``hi`` of the columns ``names`` (default all) set to their defaults;
+        array columns grown to ``hi`` rows first."""
         for name, column, default in self._columns:
-            column[rid] = values.get(name, default)
-        return rid
+            if names is not None and name not in names:
+                continue
+            if not self.reserved and len(column) < hi:
+                column.extend(array(column.typecode, [default]) * (hi - len(column)))
+            self._view(name, lo, hi)[:] = default
+
+    def _view(self, name: str, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo`` to ``hi`` of a column as a numpy array sharing its memory."""
+        dtype = np.dtype(self._spec[name][0])
+        buffer = self._maps[name] if self.reserved else getattr(self, name)
+        return np.frombuffer(buffer, dtype, count=hi - lo, offset=lo * dtype.itemsize)
+
+    def extend(self, **columns: np.ndarray) -> range:
+        """Append a batch of rows; columns not given get their defaults. Returns the new ids."""
+        return self.take(columns)
 
     def take(self, columns: dict[str, np.ndarray]) -> range:
+        """:meth:`extend` from a dict that it empties as it goes: each array is dropped once
+        copied, so a caller that hands over its only references frees them one by one
+        (the peak memory of drawing a whole horizon of calls)."""
         return self.put(columns, self.reserve(len(next(iter(columns.values())))).start)
 
     def reserve(self, n: int) -> range:
+        """Append ``n`` rows to be written later by :meth:`put` (they read 0 until then and
+        cost no memory); their ids."""
         start = self._rows[0]
-        if start + n > self._filled:
-            self._grow(start + n)
+        if start + n > self._rows[1]:  # the block filled ahead, if any, is written over by put
+            if not self.reserved:
+                self._defaults(self._rows[1], start + n)
+            self._rows[1] = start + n
         self._rows[0] = start + n
         return range(start, start + n)
 
     def put(self, columns: dict[str, np.ndarray], start: int) -> range:
+        """Write the rows ``start``.. of :meth:`reserve` from ``columns`` (a dict emptied as it
+        goes, as :meth:`take`); columns not given get their defaults. Returns their ids."""
         n = len(next(iter(columns.values())))
         unknown = set(columns) - set(self._spec)
         if unknown:
             raise ValueError(f"unknown columns {sorted(unknown)}")
-        for name in list(columns):
-            self._view(name, start, start + n)[:] = columns.pop(name)
+        for name, (_, default) in self._spec.items():
+            values = columns.pop(name, default)
+            self._view(name, start, start + n)[:] = values
+            del values  # the caller's last reference: its memory goes now
         return range(start, start + n)
 
+    def rows(self, lo: int, hi: int) -> Rows:
+        """Rows ``lo`` to ``hi`` as frozen records sharing this log's memory."""
+        return self._frozen({name: self._view(name, lo, hi) for name in self._spec})
+
+    def give_back(self, lo: int, hi: int, names: Any = None) -> None:
+        """Give back the whole pages of rows ``lo`` to ``hi`` of the columns ``names`` (default
+        all), never to be read again (they read 0 afterwards); kept where not :attr:`reserved`."""
+        if not self.reserved:
+            return
+        page = mmap.PAGESIZE
+        for name in self._spec if names is None else names:
+            size = np.dtype(_TYPECODES[self._spec[name][0]]).itemsize
+            start = -(-lo * size // page) * page
+            stop = hi * size // page * page
+            if stop > start:
+                self._maps[name].madvise(mmap.MADV_DONTNEED, start, stop - start)
+
     def freeze(self, drop: tuple[str, ...] = ()) -> Rows:
-        """The rows in use as numpy arrays sharing the columns' memory (no copy); columns in
-        ``drop`` are left out and their memory released."""
+        """The rows in use as numpy arrays sharing the columns' memory (no copy). Values may
+        still be assigned on either side; an array column cannot grow while they live.
+        Columns in ``drop`` are left out and their memory given back (reserved columns)."""
         n = self._rows[0]
-        columns: dict[str, np.ndarray] = {
-            name: self._view(name, 0, n).view(dtype)
-            for name, (dtype, _) in self._spec.items()
-            if name not in drop
-        }
-        for name in drop:
-            setattr(self, name, memoryview(b""))
-            self._buffers[name] = bytearray()
-        return self._frozen(columns)
-
-    def _view(self, name: str, lo: int, hi: int) -> np.ndarray:
-        code = _TYPECODES[self._spec[name][0]]
-        offset = lo * np.dtype(code).itemsize
-        return np.frombuffer(self._buffers[name], code, count=hi - lo, offset=offset)
-
-    def _grow(self, rows: int = 0) -> None:
-        """Defaults in whole blocks up to ``rows`` rows (at least one block more)."""
-        lo = self._filled
-        hi = max(lo + self.BLOCK, -(-rows // self.BLOCK) * self.BLOCK)
-        if hi > self._capacity:
-            self._move(4 * self._capacity, hi)
-        for name, (_, default) in self._spec.items():
-            self._view(name, lo, hi)[:] = default
-        self._filled = hi
-        self._repoint()
-
-    def _move(self, rows: int, need: int) -> None:
-        """Columns of at least ``need`` rows, the filled ones copied over: ``rows`` rows of
-        reserved memory, else heap memory for ``need`` rows or twice the rows before."""
-        sizes = {
-            name: np.dtype(_TYPECODES[dtype]).itemsize for name, (dtype, _) in self._spec.items()
-        }
-        got: dict[str, mmap.mmap | bytearray | None] = {
-            name: reserve(max(rows, need) * size) if self._reserved else None
-            for name, size in sizes.items()
-        }
-        if None in got.values():
-            self._reserved = False
-            rows = max(need, 2 * self._capacity)
-            got = {name: bytearray(rows * size) for name, size in sizes.items()}
-        buffers: dict[str, mmap.mmap | bytearray] = {}
-        for name, buffer in got.items():
-            assert buffer is not None  # (checked above)
-            code = _TYPECODES[self._spec[name][0]]
-            np.frombuffer(buffer, code, count=self._filled)[:] = self._view(name, 0, self._filled)
-            buffers[name] = buffer
-        self._buffers, self._capacity = buffers, max(rows, need)
-        self._repoint()
-
-    def _repoint(self) -> None:
-        """The columns as views of the filled rows, on the log and in its appenders."""
-        self._columns = []
-        for name, (dtype, default) in self._spec.items():
-            code: Any = _TYPECODES[dtype]  # a format memoryview.cast takes
-            column = memoryview(self._buffers[name]).cast("B").cast(code)
-            setattr(self, name, column[: self._filled])
-            self._columns.append((name, getattr(self, name), default))
-        for scope, names in self._scopes:
-            scope.update({f"_col{i}": getattr(self, name) for i, name in enumerate(names)})
+        self.give_back(0, n, drop)
+        return self._frozen(
+            {name: self._view(name, 0, n) for name in self._spec if name not in drop}
+        )
 
 
 RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")
@@ -451,30 +351,36 @@ RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")
 
 
 class CallLog(ColumnLog):
-    """The live call log (rows are call ids); one array per column of :data:`CALL_COLUMNS`."""
+    """The live call log (rows are call ids); one column per entry of :data:`CALL_COLUMNS`
+    (a ``memoryview``, or an ``array.array`` where memory cannot be reserved)."""
 
-    arrival: array[float]
-    queue_entry: array[float]
-    tier: array[int]
-    call_type: array[int]
-    customer: array[int]
-    attempt: array[int]
-    origin: array[int]
-    outcome: array[int]
-    answer: array[float]
-    end: array[float]
-    release: array[float]
-    group: array[int]
-    agent: array[int]
-    resolved: array[int]
-    patience: array[float]
-    handle: array[float]
+    arrival: MutableSequence[float]
+    queue_entry: MutableSequence[float]
+    tier: MutableSequence[int]
+    call_type: MutableSequence[int]
+    customer: MutableSequence[int]
+    attempt: MutableSequence[int]
+    origin: MutableSequence[int]
+    outcome: MutableSequence[int]
+    answer: MutableSequence[float]
+    end: MutableSequence[float]
+    release: MutableSequence[float]
+    group: MutableSequence[int]
+    agent: MutableSequence[int]
+    resolved: MutableSequence[int]
+    patience: MutableSequence[float]
+    handle: MutableSequence[float]
 
     def __init__(self) -> None:
         super().__init__(CALL_COLUMNS, Calls)
 
     def freeze(self, drop: tuple[str, ...] = ()) -> Calls:
         frozen = super().freeze(drop)
+        assert isinstance(frozen, Calls)
+        return frozen
+
+    def rows(self, lo: int, hi: int) -> Calls:
+        frozen = super().rows(lo, hi)
         assert isinstance(frozen, Calls)
         return frozen
 

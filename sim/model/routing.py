@@ -22,17 +22,17 @@ from sim.scenario.distributions import uniforms
 from sim.scenario.units import DAY
 
 if TYPE_CHECKING:
-    from sim.model.contact_center import ContactCenter
+    from sim.model.agents import AgentPool
     from sim.model.streams import Streams
 
 __all__ = ["POLICIES", "LeastBusy", "LongestIdle", "Ordered", "RandomAgent", "RoutingPolicy"]
 
 
 class RoutingPolicy:
-    """Picks the agent for one call among the idle agents of ``groups``.
+    """Picks the agent for one call among the free agents of ``groups``.
 
-    ``idle[g]`` is the stack of idle agents of group ``g`` (pushed when they become free, so
-    the bottom one has been idle longest), owned by the router and shared with the policy.
+    ``idle[g]`` is the stack of free agents of group ``g`` (pushed when they become free, so
+    the bottom one has been free longest): the agent pool's (:attr:`AgentPool.free`).
     """
 
     tracks_work = False
@@ -42,11 +42,12 @@ class RoutingPolicy:
         self.idle = idle
 
     @classmethod
-    def create(cls, center: ContactCenter, streams: Streams) -> RoutingPolicy:
-        """The policy for ``center``, taking from it only what the rule reads."""
-        return cls(center.idle)
+    def create(cls, pool: AgentPool, streams: Streams) -> RoutingPolicy:
+        """The policy for the agents of ``pool``, taking from it only what the rule reads."""
+        return cls(pool.free)
 
-    def pick(self, groups: Sequence[int]) -> tuple[int, int] | None:
+    def pick(self, groups: Sequence[int], now: float) -> tuple[int, int] | None:
+        """``(group, agent)`` with that agent taken off its free stack, or None."""
         raise NotImplementedError
 
     def assigned(self, g: int, start: float, end: float) -> None:
@@ -57,7 +58,7 @@ class Ordered(RoutingPolicy):
     """The first group in route order with a free agent; in it, the agent freed last
     (specialists first: the classic ordered skill list)."""
 
-    def pick(self, groups: Sequence[int]) -> tuple[int, int] | None:
+    def pick(self, groups: Sequence[int], now: float) -> tuple[int, int] | None:
         idle = self.idle
         for g in groups:
             if idle[g]:
@@ -73,10 +74,10 @@ class LongestIdle(RoutingPolicy):
         self.idle_since = idle_since  # per agent id: when it last became free
 
     @classmethod
-    def create(cls, center: ContactCenter, streams: Streams) -> RoutingPolicy:
-        return cls(center.idle, center.idle_since)
+    def create(cls, pool: AgentPool, streams: Streams) -> RoutingPolicy:
+        return cls(pool.free, pool.free_since)
 
-    def pick(self, groups: Sequence[int]) -> tuple[int, int] | None:
+    def pick(self, groups: Sequence[int], now: float) -> tuple[int, int] | None:
         idle, since = self.idle, self.idle_since
         best, best_t = -1, math.inf
         for g in groups:
@@ -94,10 +95,10 @@ class RandomAgent(RoutingPolicy):
         self._u = uniforms(streams("routing.random"))
 
     @classmethod
-    def create(cls, center: ContactCenter, streams: Streams) -> RoutingPolicy:
-        return cls(center.idle, streams)
+    def create(cls, pool: AgentPool, streams: Streams) -> RoutingPolicy:
+        return cls(pool.free, streams)
 
-    def pick(self, groups: Sequence[int]) -> tuple[int, int] | None:
+    def pick(self, groups: Sequence[int], now: float) -> tuple[int, int] | None:
         idle = self.idle
         free = sum(len(idle[g]) for g in groups)
         if not free:
@@ -117,24 +118,23 @@ class LeastBusy(RoutingPolicy):
 
     tracks_work = True
 
-    def __init__(self, idle: list[list[int]], staff_times, staff_counts, clock):
+    def __init__(self, idle: list[list[int]], staff_times, staff_counts):
         super().__init__(idle)
-        self._times, self._counts, self._now = staff_times, staff_counts, clock
+        self._times, self._counts = staff_times, staff_counts
         n = len(idle)
         self._running: list[list[tuple[float, float]]] = [[] for _ in range(n)]  # (end, start)
         self._done = [0.0] * n  # busy seconds today of calls already finished
         self._day = [0] * n
 
     @classmethod
-    def create(cls, center: ContactCenter, streams: Streams) -> RoutingPolicy:
-        log = center.staff_log
-        return cls(center.idle, log.times, log.present, lambda: center.env.now)
+    def create(cls, pool: AgentPool, streams: Streams) -> RoutingPolicy:
+        return cls(pool.free, pool.staff_log.times, pool.staff_log.present)
 
     def assigned(self, g: int, start: float, end: float) -> None:
         heapq.heappush(self._running[g], (end, start))
 
-    def pick(self, groups: Sequence[int]) -> tuple[int, int] | None:
-        idle, now = self.idle, self._now()
+    def pick(self, groups: Sequence[int], now: float) -> tuple[int, int] | None:
+        idle = self.idle
         best, best_occ = -1, math.inf
         for g in groups:
             if idle[g]:

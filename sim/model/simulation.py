@@ -23,11 +23,10 @@ from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
-from sim.model.events import ModelEnvironment, call_later, run_feeding
-from sim.model.records import RUN_ONLY_COLUMNS, CallLog, Calls, Outcome
+from sim.model.events import ModelEnvironment, run_feeding
+from sim.model.records import IN_PROGRESS, RUN_ONLY_COLUMNS, CallLog, Calls
 from sim.model.redials import Redials
 from sim.model.streams import Streams
-from sim.model.window import WindowedCallLog, call_log, trim_heap
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
@@ -70,13 +69,14 @@ def simulate(
         (:func:`sim.kpi.calls.reduce_calls`), so the figures are the same bit for bit and
         :func:`~sim.kpi.calls.call_kpis` on kept records gives them again. Without (what the
         executors use), blocks are reduced once all their calls have ended, during the run,
-        and their rows given back (:mod:`sim.model.window`; ``benchmarks/bench_memory.py``).
+        and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`;
+        ``benchmarks/bench_memory.py``).
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
     env = ModelEnvironment()
     streams = Streams(seed, replication)
-    calls = call_log(windowed=not keep_records)
+    calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
     callers = Callers(env, scenario, streams, calls, center.offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
@@ -105,7 +105,7 @@ def simulate(
     )
     stream = (
         _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
-        if isinstance(calls, WindowedCallLog)
+        if not keep_records and calls.reserved
         else None
     )
     for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
@@ -114,11 +114,8 @@ def simulate(
 
     if stream is None:  # memory: no KPI reads the run-only columns
         drop = () if keep_records else RUN_ONLY_COLUMNS
-        frozen = calls.freeze(drop=tuple(c for c in drop if c != "agent"))  # derive_ends reads it
+        frozen = calls.freeze(drop=drop)
         center.derive_ends(frozen)
-        if not keep_records:
-            del frozen.columns["agent"]  # the last run-only column: its memory goes now
-            del calls.agent[:]
     else:  # reduced block by block as during the run; no call rows are left
         frozen = Calls({})
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
@@ -151,13 +148,14 @@ def simulate(
 class _Stream:
     """A run without records: once a simulated day, the blocks of calls (``BLOCK`` ids, in
     order) that have all ended are reduced to KPI sums, exactly as the records path reduces
-    them at the end, and their rows given back (:class:`~sim.model.window.WindowedCallLog`).
-    Rows are read only once final: an answered call's row changes no more after the answer."""
+    them at the end, and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`).
+    Rows are read only once final: no call of the block is in progress (``IN_PROGRESS``); an
+    answered call's row changes no more after the answer."""
 
     def __init__(
         self,
-        env,
-        calls: WindowedCallLog,
+        env: ModelEnvironment,
+        calls: CallLog,
         center: ContactCenter,
         params: CallRecords,
         interval: float,
@@ -167,19 +165,18 @@ class _Stream:
         self.params, self.interval = params, interval
         self.done = 0  # rows reduced so far
         self.sums: dict | None = None  # their sums
-        call_later(env, DAY, self._tick)
+        env.later(DAY, self._tick)
 
-    def _tick(self, _event) -> None:
+    def _tick(self, _now: float, _value) -> None:
         size = call_figures.BLOCK
         while self.done + size <= self.written():  # reserved rows not yet drawn read as 0
             block = self.calls.rows(self.done, self.done + size)
-            waiting = (block.outcome <= Outcome.OPEN) & np.isnan(block.answer)
-            if np.any(waiting):  # not yet arrived, in the IVR, waiting, open
+            if np.isin(block.outcome, IN_PROGRESS).any():  # not yet arrived, in the IVR, waiting
                 break
             self.center.derive_ends(block)
             del block
             self._reduce(self.done + size)
-        call_later(self.env, DAY, self._tick)
+        self.env.later(DAY, self._tick)
 
     def finish(self) -> dict:
         """The sums of all calls, once the run is over: the calls left (the last blocks, open
@@ -201,7 +198,6 @@ class _Stream:
         self.sums = reduce_calls(part, self.interval, block=size, total=self.sums)
         del part
         self.calls.give_back(self.done, stop)
-        trim_heap()  # and the reduction's temporaries
         self.done = stop
 
 
@@ -262,7 +258,7 @@ def _business_flows(
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:
-    log = center.staff_log
+    log = center.pool.staff_log
     return Timeline(
         np.asarray(log.times[g], dtype=float), np.asarray(log.present[g], dtype=float), horizon
     )

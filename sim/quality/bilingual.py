@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.quality.dossier import Case, row
 from sim.scenario.schema import Scenario, load_scenario
 
 __all__ = ["PUBLISHED", "SCENARIO", "bilingual_case", "bilingual_weeks", "week_figures"]
@@ -99,8 +100,6 @@ def bilingual_weeks(weeks: int, scenario: Scenario | None = None) -> dict[str, l
 def bilingual_case(settings):
     """The dossier's case: each published mean against the simulated mean and its 95% interval
     (``20 x settings.replications`` weeks, the published interval in the measure's name)."""
-    from sim.quality.validation import Case, _row
-
     case = Case(
         "Published model: ContactCenters 'Bilingual'",
         "ContactCenters simulation library, Université de Montréal (E. Buist, P. L'Ecuyer), "
@@ -116,9 +115,9 @@ def bilingual_case(settings):
     figures = bilingual_weeks(weeks)
     for measure, (mean, lo, hi) in PUBLISHED.items():
         label = f"{measure} (published 95% CI {lo:g} .. {hi:g})"
-        case.rows.append(_row(f"{weeks} weeks", label, mean, figures[measure]))
+        case.rows.append(row(f"{weeks} weeks", label, mean, figures[measure]))
     case.rows.append(
-        _row(
+        row(
             f"{weeks} weeks",
             "abandonment: abandoned / calls (published means' ratio)",
             PUBLISHED_ABANDONMENT,

@@ -23,15 +23,15 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.experiments.executors import Job, executor_scope, run_all
-from sim.experiments.replication import mean_ci
 from sim.quality.bilingual import bilingual_case
+from sim.quality.dossier import Case, Row, row
 from sim.scenario.schema import Scenario, ScenarioError, scenario_from_dict
 from sim.scenario.units import DAY
 
@@ -65,35 +65,6 @@ class Settings:
 
 FULL = dict(days=20, replications=10)
 QUICK = dict(days=4, replications=5)
-
-
-@dataclass
-class Row:
-    """One exact value against its simulated mean and 95% interval."""
-
-    case: str
-    measure: str
-    exact: float
-    mean: float | None
-    ci: tuple[float, float] | None
-
-    @property
-    def inside(self) -> bool | None:
-        if self.ci is None:
-            return None
-        return self.ci[0] <= self.exact <= self.ci[1]
-
-
-@dataclass
-class Case:
-    """A validation case: what is compared, the formula and its source, and the rows."""
-
-    title: str
-    source: str
-    rows: list[Row] = field(default_factory=list)
-    note: str = ""
-    skipped: str | None = None
-    counted: bool = True  # False: published figures, kept out of the overall tally
 
 
 def queue_scenario(
@@ -136,11 +107,6 @@ def _numbers(values: list[float | None]) -> list[float]:
     """Figures every replication has (a queue always offers calls and has a length)."""
     assert all(v is not None for v in values)
     return [v for v in values if v is not None]
-
-
-def _row(case: str, measure: str, exact: float, values) -> Row:
-    mean, ci, _ = mean_ci(values)
-    return Row(case, measure, float(exact), mean, ci)
 
 
 # --- Erlang C, Erlang A, Little ----------------------------------------------------------------
@@ -210,15 +176,15 @@ def queue_cases(settings: Settings) -> tuple[Case, Case, Case]:
             exact = erlang_a_metrics(rate / 3600, aht, agents, patience, WITHIN_S)
             case, measures = a_case, QUEUE_MEASURES
         for m in measures:
-            case.rows.append(_row(label, m, getattr(exact, m), k[m]))
+            case.rows.append(row(label, m, getattr(exact, m), k[m]))
         queue, offered, wait = (
             _numbers(k[m]) for m in ("mean_queue_length", "offered", "mean_wait")
         )
         lam_w = [o / DAY * w for o, w in zip(offered, wait, strict=True)]
         little.rows.append(
-            _row(label, "L (router)", exact.mean_queue_length, k["mean_queue_length"])
+            row(label, "L (router)", exact.mean_queue_length, k["mean_queue_length"])
         )
-        little.rows.append(_row(label, "lambda W (records)", exact.mean_queue_length, lam_w))
+        little.rows.append(row(label, "lambda W (records)", exact.mean_queue_length, lam_w))
         for q, lw in zip(queue, lam_w, strict=True):
             worst = max(worst, abs(q - lw) / max(lw, 1e-12))
     little.note = (
@@ -284,7 +250,7 @@ def priority_case(settings: Settings) -> Case:
         waits = [got[r] for r in reps]
         label = f"{rate:.4g}/h, AHT {aht:g} s, {agents} agent(s), vip share {share:g}"
         for t, tier in enumerate(tiers):
-            case.rows.append(_row(label, f"wait, tier {tier}", exact[t], [w[t] for w in waits]))
+            case.rows.append(row(label, f"wait, tier {tier}", exact[t], [w[t] for w in waits]))
     return case
 
 
@@ -362,14 +328,12 @@ def business_cases(settings: Settings) -> tuple[Case, Case]:
         s = _samples(scenario, settings)
         label = f"p {p:g}, {k} attempts, cost {cost:g}"
         deliv.rows.append(
-            _row(label, "delivery_success", 1 - (1 - p) ** k, s.get("delivery_success", []))
+            row(label, "delivery_success", 1 - (1 - p) ** k, s.get("delivery_success", []))
         )
         deliv.rows.append(
-            _row(label, "first_attempt_success", p, s.get("first_attempt_success", []))
+            row(label, "first_attempt_success", p, s.get("first_attempt_success", []))
         )
-        deliv.rows.append(
-            _row(label, "cost_per_delivery", cost / p, s.get("cost_per_delivery", []))
-        )
+        deliv.rows.append(row(label, "cost_per_delivery", cost / p, s.get("cost_per_delivery", [])))
     for q, initial, half_life, h in LEAD:
         body = {
             "team": {"staff": 40},
@@ -393,7 +357,7 @@ def business_cases(settings: Settings) -> tuple[Case, Case]:
             f"contact {q:g}, initial {initial:g}, half-life {half_life / 3600:g} h, handle {h:g} s"
         )
         leads.rows.append(
-            _row(
+            row(
                 label,
                 "lead_conversion",
                 q * initial * 2 ** (-h / half_life),
@@ -428,10 +392,10 @@ def published_case(settings: Settings) -> Case:
     for rate, published in exact.items():
         k = _samples(queue_scenario(rate, 180, 12, settings), settings)
         case.rows.append(
-            _row(_label(rate, 180, 12), "mean wait (published)", published, k["mean_wait"])
+            row(_label(rate, 180, 12), "mean wait (published)", published, k["mean_wait"])
         )
         case.rows.append(
-            _row(
+            row(
                 _label(rate, 180, 12),
                 "mean wait (Erlang C)",
                 erlang_c_metrics(rate / 3600, 180, 12, WITHIN_S).mean_wait,
