@@ -143,10 +143,12 @@ def kept_runs(folder: Path, scenarios: list[Scenario], seed: int, quiet: bool) -
     """The stores of finished replications beside ``folder`` (:mod:`sim.experiments.checkpoint`;
     one per scenario, a subfolder each when there are several), saying how many a rerun
     resumes from. Runs of another scenario or seed found there are cleared."""
-    from sim.experiments.checkpoint import RunStore, checkpoint_folder
+    from sim.experiments.checkpoint import RunStore, checkpoint_folder, unlink_planted
 
     kept = checkpoint_folder(folder)
     several = len(scenarios) > 1
+    if several:  # each store clears its own; the folder holding them is checked here
+        unlink_planted(kept)
     stores = [
         RunStore(kept / f"{i}" if several else kept, sc, seed) for i, sc in enumerate(scenarios)
     ]
@@ -198,12 +200,13 @@ def cli() -> None:
 def write_report(folder: Path, workers: int | None = None) -> Path:
     """Build ``report.html`` in ``folder`` (figures rendered by ``workers`` processes, None: one
     per core); a folder that cannot hold one exits 2."""
+    from sim.report.files import LinkError
     from sim.report.html import ReportError, build_report
     from sim.report.render import FigureError
 
     try:
         return build_report(folder, jobs=workers)
-    except ReportError as exc:
+    except (ReportError, LinkError) as exc:
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write the report in {folder}: {exc.strerror or exc}")
@@ -271,11 +274,12 @@ def replication_failures(failures: list, folder: Path | None) -> None:
 
 
 def write_workbook(folder: Path) -> list[Path]:
+    from sim.report.files import LinkError
     from sim.report.workbook import export_folder
 
     try:
         return export_folder(folder)
-    except ValueError as exc:  # a file of the folder is not what sim wrote
+    except (ValueError, LinkError) as exc:  # a file of the folder is not what sim wrote
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write the workbook in {folder}: {exc.strerror or exc}")

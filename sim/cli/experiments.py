@@ -212,12 +212,13 @@ def sweep(
     """
     from sim.experiments.experiment_file import load_experiment
     from sim.experiments.sweep import run_sweep
+    from sim.report.files import LinkError, real_folder
 
     try:
         loaded = load_experiment(experiment, seed=seed)
     except ScenarioError as exc:
         fail(f"error: {exc}")
-    folder = out_folder(out, loaded.experiment.name)
+    folder = real_folder(out_folder(out, loaded.experiment.name))  # written in place
     reps = replications or loaded.experiment.replications
     try:
         with (
@@ -236,7 +237,7 @@ def sweep(
                 progress=advance,
                 trust_file_address=allow_file_address,
             )
-    except ScenarioError as exc:
+    except (ScenarioError, LinkError, ValueError) as exc:
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")

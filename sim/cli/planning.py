@@ -217,9 +217,11 @@ def staff(
     the results folder (--out) after every round; rerun into the same --out to resume."""
     from sim.planning.staffing import staff as run_staff
     from sim.planning.staffing_files import (
+        SearchFileError,
         fingerprint,
         load_search,
         save_search,
+        search_shape,
         write_staffing_folder,
     )
     from sim.planning.staffing_tables import staffing_table
@@ -244,7 +246,10 @@ def staff(
         pool=not no_pool,
         max_occupancy=max_occupancy,
     )
-    resume = load_search(folder, key)
+    try:
+        resume = load_search(folder, key, search_shape(scenario, not no_pool))
+    except SearchFileError as exc:
+        fail(f"error: {exc}")
     if resume is not None and say:
         say(f"resuming the search saved in {folder} after round {resume.round}")
 

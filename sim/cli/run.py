@@ -163,7 +163,9 @@ def schema() -> None:
 @click.argument("folder", type=click.Path())
 def report(folder) -> None:
     """(Re)build report.html (and figures/) from the results folder FOLDER."""
-    click.echo(f"report: {write_report(Path(folder))}")
+    from sim.report.files import real_folder
+
+    click.echo(f"report: {write_report(real_folder(folder))}")
 
 
 @cli.command()
@@ -172,7 +174,9 @@ def report(folder) -> None:
 def export(folder, xlsx) -> None:
     """Write results.xlsx in a results FOLDER (and in each scenario folder of a comparison):
     summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
-    written = write_workbook(Path(folder))
+    from sim.report.files import real_folder
+
+    written = write_workbook(real_folder(folder))
     if not written:
         from sim.report.staging import RESULT_FILES
 

@@ -6,6 +6,11 @@ columns as arrays; no pickles), written atomically in a folder beside the result
 rerun with the same scenario, seed and ``--out`` loads them instead of running them again;
 the numbers are the same bit for bit, since replication ``i`` always uses the streams of
 (seed, i). The folder is removed once the results folder is complete.
+
+The folder lies beside the results folder, where anyone who can write there may have planted
+something: a link in its place is removed (never written through, never read), and a file
+whose contents are not what :meth:`RunStore.save` writes (a ``meta`` that is not a mapping, a
+KPI out of its range, arrays of another shape) is ignored and its replication run again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.model.simulation import RunResult
+from sim.scenario.kpis import value_range
 from sim.scenario.schema import Scenario, scenario_to_yaml
 
 if TYPE_CHECKING:
@@ -35,6 +42,13 @@ def checkpoint_folder(out: str | Path) -> Path:
     """Where the finished replications of a run into ``out`` are kept: ``.<name>.partial``."""
     out = Path(out)
     return out.parent / f".{out.name}.partial"
+
+
+def unlink_planted(folder: Path) -> None:
+    """Remove ``folder`` when it is a link or a file: a checkpoint folder is sim's own, made
+    fresh when missing, and never followed elsewhere."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        folder.unlink()
 
 
 class RunStore:
@@ -57,20 +71,27 @@ class RunStore:
         return dict(self._runs)
 
     def _read_folder(self) -> dict[int, RunResult]:
-        stamp = self.folder / "fingerprint"
+        from sim.report.files import read_inside
+
+        unlink_planted(self.folder)
         try:
-            same = stamp.read_text(encoding="utf-8").strip() == self.fingerprint
+            same = read_inside(self.folder / "fingerprint") == self.fingerprint.encode("utf-8")
         except OSError:
             same = False
         if not same:
             shutil.rmtree(self.folder, ignore_errors=True)
             return {}
-        runs = {}
+        runs: dict[int, RunResult] = {}
         for path in sorted(self.folder.glob("rep-*.npz")):
             try:
                 run = self._read(path)
-            except (OSError, ValueError, KeyError):
-                continue  # unreadable: run it again
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # unreadable or not as save() writes it: run it again
+            shapes = {k: v.shape for k, v in run.intervals.items()}
+            if runs and shapes != {
+                k: v.shape for k, v in next(iter(runs.values())).intervals.items()
+            }:
+                continue
             runs[run.replication] = run
         return runs
 
@@ -78,9 +99,10 @@ class RunStore:
         """Keep one finished replication (atomically: whole or absent)."""
         from sim.report.files import write_atomic
 
+        unlink_planted(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = self.folder / "fingerprint"
-        if not stamp.exists():
+        if not stamp.exists() or stamp.is_symlink():
             write_atomic(stamp, self.fingerprint.encode("utf-8"))
         meta = {"kpis": run.kpis, "elapsed_s": run.elapsed_s, "replication": run.replication}
         arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}  # ndarrays for savez
@@ -98,11 +120,35 @@ class RunStore:
         self._runs = {}
 
     def _read(self, path: Path) -> RunResult:
-        with np.load(path, allow_pickle=False) as data:
+        """One kept replication; ValueError (or KeyError, TypeError) when it is not as
+        :meth:`save` writes it."""
+        from sim.report.files import read_inside
+
+        raw = read_inside(path)
+        if raw is None:
+            raise ValueError(f"{path}: gone")
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             intervals = {k[2:]: data[k] for k in data.files if k.startswith("i:")}
             daily = {k[2:]: data[k] for k in data.files if k.startswith("d:")}
-        rep = int(meta["replication"])
+        if not isinstance(meta, dict) or not isinstance(meta.get("kpis"), dict):
+            raise ValueError(f"{path}: meta is not as sim writes it")
+        rep, elapsed = meta.get("replication"), meta.get("elapsed_s")
+        if type(rep) is not int or rep < 0 or f"rep-{rep:06d}.npz" != path.name:
+            raise ValueError(f"{path}: replication {rep!r} is not the file's")
+        if not _number(elapsed) or not 0 <= elapsed < math.inf:
+            raise ValueError(f"{path}: elapsed_s {elapsed!r}")
+        for name, value in meta["kpis"].items():
+            low, high = value_range(name)
+            if value is not None and not (
+                _number(value) and (math.isnan(value) or low - 1e-9 <= value <= high + 1e-9)
+            ):  # NaN: a figure without data (no answered call has no ASA)
+                raise ValueError(f"{path}: KPI {name!r} = {value!r} is out of its range")
+        for arrays in (intervals, daily):
+            if any(a.dtype.kind not in "biuf" or a.ndim != 1 for a in arrays.values()):
+                raise ValueError(f"{path}: an array is not a column of numbers")
+            if len({a.shape for a in arrays.values()}) > 1:
+                raise ValueError(f"{path}: columns of different lengths")
         return RunResult(
             self.scenario,
             self.seed,
@@ -110,9 +156,13 @@ class RunStore:
             meta["kpis"],
             intervals,
             None,
-            float(meta["elapsed_s"]),
+            float(elapsed),
             {"daily": daily} if daily else {},
         )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def run_kept(

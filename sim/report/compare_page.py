@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.report.drawing import FigureSink
-from sim.report.folder import Folder, read_json, read_table
+from sim.report.files import real_subfolders
+from sim.report.folder import Folder, read_json, read_table, read_text
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
 from sim.report.plan_figures import overlay, small_multiples
 from sim.scenario.kpis import judge, unit_label
@@ -108,7 +109,7 @@ def _targets_of(folder: Folder) -> dict[str, tuple[str, float]]:
 def _subfolders(folder: Folder) -> dict[str, Path]:
     """Scenario name -> its run folder inside the comparison folder."""
     out = {}
-    for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+    for sub in real_subfolders(folder.path):
         summary = read_json(sub / "summary.json")
         if summary is not None:
             out[str(summary.get("scenario") or sub.name)] = sub
@@ -176,8 +177,9 @@ def _changes(folder: Folder) -> list[dict]:
 
     loaded = {}
     for name, sub in _subfolders(folder).items():
-        if (sub / "scenario.yaml").is_file():
-            loaded[name] = YAML(typ="safe", pure=True).load((sub / "scenario.yaml").read_text())
+        text = read_text(sub / "scenario.yaml")
+        if text is not None:
+            loaded[name] = YAML(typ="safe", pure=True).load(text)
     names = list(loaded)
     return [
         {
@@ -203,7 +205,7 @@ def _summaries(folder: Folder) -> dict[str, dict]:
     if isinstance(data, dict):
         summaries = {str(k): v for k, v in data.items() if isinstance(v, dict)}
     else:
-        for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+        for sub in real_subfolders(folder.path):
             summary = read_json(sub / "summary.json")
             if summary is not None:
                 summaries[str(summary.get("scenario") or sub.name)] = summary

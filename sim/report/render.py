@@ -26,7 +26,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.report.files import write_atomic
+from sim.report.files import LinkError, write_atomic
 
 __all__ = ["DPI", "FigureError", "FigureSink", "can_fork", "default_jobs", "render"]
 
@@ -98,6 +98,8 @@ class FigureSink:
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
+        if self.folder.is_symlink():  # said at once, not once per figure in a worker
+            raise LinkError(self.folder)
         self.jobs = default_jobs() if self.jobs is None else self.jobs if can_fork() else 1
 
     def add(self, fig: Figure, name: str, title: str, caption: str) -> dict:
