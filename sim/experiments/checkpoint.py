@@ -87,11 +87,8 @@ class RunStore:
                 run = self._read(path)
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # unreadable or not as save() writes it: run it again
-            shapes = {k: v.shape for k, v in run.intervals.items()}
-            if runs and shapes != {
-                k: v.shape for k, v in next(iter(runs.values())).intervals.items()
-            }:
-                continue
+            if runs and _shapes(run) != _shapes(next(iter(runs.values()))):
+                continue  # columns of another length than the others kept
             runs[run.replication] = run
         return runs
 
@@ -159,6 +156,10 @@ class RunStore:
             float(elapsed),
             {"daily": daily} if daily else {},
         )
+
+
+def _shapes(run: RunResult) -> dict[str, tuple]:
+    return {k: v.shape for k, v in run.intervals.items()}
 
 
 def _number(value: Any) -> bool:

@@ -6,10 +6,10 @@ back. A results folder may be handed back as input, so it is read and written as
 inside it, never through a symbolic link: a file is opened with ``O_NOFOLLOW`` inside its folder
 opened with ``O_NOFOLLOW`` (:func:`read_inside`, :func:`write_atomic`); the folder the user
 names may itself be a link (:func:`real_folder`). Text cells of CSV files are guarded against
-spreadsheet formulas (:func:`guard_cell`), and the readers undo the guard (:func:`read_rows`). What a run's folder
-holds (scenario.yaml, summary.json, replications.csv, intervals.csv, daily.csv) is decided by
-the experiment summaries that produce the data; this module imports nothing but the standard
-library and numpy. It does not plot (see :mod:`sim.report.html`).
+spreadsheet formulas (:func:`guard_cell`), and the readers undo the guard (:func:`read_rows`).
+What a run's folder holds (scenario.yaml, summary.json, replications.csv, intervals.csv,
+daily.csv) is decided by the experiment summaries that produce the data; this module imports
+nothing but the standard library and numpy. It does not plot (see :mod:`sim.report.html`).
 """
 
 from __future__ import annotations

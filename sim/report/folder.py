@@ -130,7 +130,8 @@ def read_text(path: Path) -> str | None:
     try:
         data = read_inside(path)
     except OSError as exc:
-        raise ReportError(str(exc) if isinstance(exc, LinkError) else f"{path}: {exc.strerror}")
+        what = str(exc) if isinstance(exc, LinkError) else f"{path}: {exc.strerror}"
+        raise ReportError(what) from None
     if data is None:
         return None
     try:
