@@ -113,15 +113,18 @@ def warn_overload(console, summary) -> None:
         )
 
 
-def out_folder(out: str | None, name: str) -> Path:
+def out_folder(
+    out: str | None, name: str, command: str | None = None, inputs: tuple[str, ...] = ()
+) -> Path:
     """``--out``, or ``results/<name>/<UTC timestamp>/``; exit 2 at once (before any run) when
-    it is a folder of files no sim command wrote, which writing would replace."""
+    it is a folder of files no sim command wrote, or one ``command`` did not write, or one
+    holding an input file: writing would replace it."""
     from sim.report.files import default_out_dir
     from sim.report.staging import check_replaceable
 
     folder = Path(out) if out else default_out_dir(name)
     try:
-        check_replaceable(folder)
+        check_replaceable(folder, command, inputs)
     except FileExistsError as exc:
         fail(f"error: --out {folder}: {exc.strerror}")
     return folder

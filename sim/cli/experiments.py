@@ -103,7 +103,7 @@ def compare(
     scenarios = [load(f) for f in files]
     n = replications or scenarios[0].replications
     labels = "_vs_".join(scenario_labels(scenarios))
-    folder = out_folder(out, "compare_" + labels)
+    folder = out_folder(out, "compare_" + labels, "sim compare", files)
     # finished replications kept beside the folder: a rerun resumes
     stores = kept_runs(folder, scenarios, scenarios[0].seed if seed is None else seed, quiet)
     with (
@@ -218,7 +218,9 @@ def sweep(
         loaded = load_experiment(experiment, seed=seed)
     except ScenarioError as exc:
         fail(f"error: {exc}")
-    folder = real_folder(out_folder(out, loaded.experiment.name))  # written in place
+    folder = real_folder(
+        out_folder(out, loaded.experiment.name, "sim sweep", (experiment,))
+    )  # written in place
     reps = replications or loaded.experiment.replications
     try:
         with (

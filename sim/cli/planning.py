@@ -236,7 +236,7 @@ def staff(
         except ScenarioError as exc:
             fail(f"error: {exc}")
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = out_folder(out, f"{scenario.name}-staffing")
+    folder = out_folder(out, f"{scenario.name}-staffing", "sim staff", (file,))
     reps = replications or scenario.replications
     key = fingerprint(
         scenario,
@@ -353,7 +353,7 @@ def size(
 
     scenario = load(file)
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = out_folder(out, f"{scenario.name}-sizing")
+    folder = out_folder(out, f"{scenario.name}-sizing", "sim size", (file,))
     reps = replications or scenario.replications
     label = f"{scenario.name}: sizing runs"
     with search_scope(folder, executor, workers, address, reps, label, quiet) as (ex, advance):
@@ -534,7 +534,7 @@ def fit(
         tier_priority=dict(spec.tier_priority) if spec else {},
     )
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = out_folder(out, f"fit-{Path(log).stem}")
+    folder = out_folder(out, f"fit-{Path(log).stem}", "sim fit", (log,))
     try:
         result = fit_log(data, options)
         if say:

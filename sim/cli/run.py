@@ -89,7 +89,7 @@ def run(
     scenario = load(file)
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
-    folder = out_folder(out, scenario.name)
+    folder = out_folder(out, scenario.name, "sim run", (file,))
     store = None
     if rule is None:  # finished replications kept beside the folder: a rerun resumes
         (store,) = kept_runs(folder, [scenario], scenario.seed if seed is None else seed, quiet)

@@ -142,8 +142,8 @@ class RunStore:
             ):  # NaN: a figure without data (no answered call has no ASA)
                 raise ValueError(f"{path}: KPI {name!r} = {value!r} is out of its range")
         for arrays in (intervals, daily):
-            if any(a.dtype.kind not in "biuf" or a.ndim != 1 for a in arrays.values()):
-                raise ValueError(f"{path}: an array is not a column of numbers")
+            if any(a.dtype.kind not in "biufU" or a.ndim != 1 for a in arrays.values()):
+                raise ValueError(f"{path}: an array is not a column of numbers or text")
             if len({a.shape for a in arrays.values()}) > 1:
                 raise ValueError(f"{path}: columns of different lengths")
         return RunResult(
