@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 
+def os_error(exc: OSError) -> str:
+    """An OSError in one line: the file and what went wrong (a link refused says why)."""
+    from sim.report.files import LinkError
+
+    if isinstance(exc, LinkError) or not exc.filename:
+        return str(exc)
+    return f"cannot write {exc.filename}: {exc.strerror or exc}"
+
+
 def fail(message: str, code: int = 2) -> None:
     click.echo(message.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(code)
@@ -150,12 +159,16 @@ def kept_runs(folder: Path, scenarios: list[Scenario], seed: int, quiet: bool) -
 
     kept = checkpoint_folder(folder)
     several = len(scenarios) > 1
-    if several:  # each store clears its own; the folder holding them is checked here
-        unlink_planted(kept)
     stores = [
         RunStore(kept / f"{i}" if several else kept, sc, seed) for i, sc in enumerate(scenarios)
     ]
-    stored = sum(len(store.load()) for store in stores)
+    try:
+        if several:  # each store clears its own; the folder holding them is checked here
+            unlink_planted(kept)
+        stored = sum(len(store.load()) for store in stores)
+    except OSError as exc:
+        fail(f"error: --out {folder}: {os_error(exc)}")
+        raise  # unreachable
     if stored and not quiet:
         click.echo(f"resuming: {stored} finished replications kept in {kept}", err=True)
     return stores
@@ -232,6 +245,8 @@ def experiment_errors(folder: Path | None = None):
         fail(f"error: {exc}")
     except ReplicationError as exc:
         replication_failures(exc.failures, folder)
+    except OSError as exc:  # finished replications kept beside the folder (a read-only disk)
+        fail(f"error: {os_error(exc)}")
 
 
 @contextmanager

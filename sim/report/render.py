@@ -16,6 +16,7 @@ import glob
 import io
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -128,7 +129,12 @@ class FigureSink:
         _FIGURES[:] = [(fig, self.folder, item["name"]) for item, fig in rest]
         context = multiprocessing.get_context("fork")
         try:
-            with ProcessPoolExecutor(min(self.jobs or 1, len(rest)), mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                min(self.jobs or 1, len(rest)),
+                mp_context=context,
+                initializer=signal.signal,  # Ctrl-C is the parent's: no traceback per worker
+                initargs=(signal.SIGINT, signal.SIG_IGN),
+            ) as pool:
                 futures = [pool.submit(_render_nth, i) for i in range(len(rest))]
                 for (item, _), future in zip(rest, futures, strict=True):
                     if (exc := future.exception()) is None:
