@@ -33,7 +33,9 @@ def os_error(exc: OSError) -> str:
 
 
 def fail(message: str, code: int = 2) -> None:
-    click.echo(message.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
+    from sim.scenario.errors import inert
+
+    click.echo(inert(message).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(code)
 
 
