@@ -31,7 +31,7 @@ from sim.experiments.executors import (
 )
 from sim.experiments.experiment_file import ExecutorSettings, Sweep
 from sim.experiments.replication import kpi_mean_ci
-from sim.report.files import read_inside, write_atomic, write_table
+from sim.report.files import LinkError, read_inside, write_atomic, write_table
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
     scenario_to_yaml,
@@ -119,12 +119,12 @@ def stored_runs(out: Path) -> set[tuple[int, int]]:
 
 def read_results(out: str | Path) -> pa.Table:
     """The consolidated store ``results.parquet`` of a sweep folder."""
-    return pq.read_table(Path(out) / "results.parquet")
+    return _read_run(Path(out) / "results.parquet")
 
 
 def _read_run(path: Path) -> pa.Table:
-    """One run file of a sweep folder (never through a link; ValueError naming it when it is
-    not a run file sim wrote)."""
+    """A Parquet file of a sweep folder (never through a link; ValueError naming it when it is
+    not one sim wrote)."""
     data = read_inside(path)
     try:
         return pq.read_table(pa.BufferReader(data if data is not None else b""))
@@ -279,6 +279,8 @@ def run_sweep(
     write_atomic(out / "experiment.yaml", sweep.text)
     write_atomic(out / "scenario.yaml", scenario_to_yaml(sweep.base))
     wanted = [(p, r) for p in range(len(sweep.points)) for r in range(reps)]
+    if (out / "runs").is_symlink():  # its files are listed, deleted and read: never elsewhere
+        raise LinkError(out / "runs")
     for stale in (out / "runs").glob(".*"):  # half-written by a killed sweep: never renamed
         stale.unlink(missing_ok=True)
     done = stored_runs(out)
