@@ -108,6 +108,14 @@ def test_a_formula_planted_in_intervals_csv_is_exported_as_text(tmp_path):
     assert_no_formula(out / "results.xlsx", "=1+1")
 
 
+def test_export_of_an_intervals_csv_with_short_rows(tmp_path, run_folder):
+    out = _copy(run_folder, tmp_path / "out")
+    with open(out / "intervals.csv", "a", encoding="utf-8") as fh:
+        fh.write("=1+1,+2\n")  # planted: fewer cells than the header, formula-like
+    assert invoke("export", out).exit_code == 0
+    assert_no_formula(out / "results.xlsx", "=1+1")
+
+
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-x", "@SUM(A1)", "\tx", "\rx", "'a", "''b", "ok"])
 def test_csv_text_cells_are_guarded_and_read_back_unchanged(tmp_path, text):
     from sim.report.files import guard_cell, read_rows, unguard_cell, write_table

@@ -47,15 +47,6 @@ def check_replaceable(
     out = Path(out)
     if not out.is_dir() or out.is_symlink():
         return
-    real = Path(os.path.realpath(out))
-    for path in inputs:
-        if Path(os.path.realpath(path)).is_relative_to(real):
-            raise FileExistsError(
-                17,
-                f"holds the input {excerpt(Path(path).name, 40)}, which writing would delete "
-                "(the folder is replaced whole): choose another folder",
-                str(out),
-            )
     marks = [name for name in RESULT_FILES if (out / name).is_file()]
     foreign = [m for m in marks if command and RESULT_KINDS[m] != command]
     if foreign:
@@ -65,6 +56,15 @@ def check_replaceable(
             "writes; writing would replace it whole: choose another folder",
             str(out),
         )
+    real = Path(os.path.realpath(out))
+    for path in inputs:
+        if Path(os.path.realpath(path)).is_relative_to(real):
+            raise FileExistsError(
+                17,
+                f"holds the input {excerpt(Path(path).name, 40)}, which writing would delete "
+                "(the folder is replaced whole): choose another folder",
+                str(out),
+            )
     entries = sorted(e.name for e in out.iterdir())  # hidden ones too: a lone .git is work
     if entries and not marks:
         raise FileExistsError(

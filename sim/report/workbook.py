@@ -93,7 +93,7 @@ def _staffing_from_intervals(columns: list[str], rows: list[list]):
     keep = [c for c in columns if c in _KEYS or c.startswith(("agents_on_duty", "agents_sched"))]
     keep = [c for c in keep if c in _KEYS or c.endswith("_mean")]
     index = [columns.index(c) for c in keep]
-    return keep, [[r[i] for i in index] for r in rows]
+    return keep, [[r[i] if i < len(r) else None for i in index] for r in rows]  # short rows
 
 
 def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | None:
