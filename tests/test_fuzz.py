@@ -45,29 +45,31 @@ def test_corpus_case(path):
             assert text in run.stdout + run.stderr, run.stdout[-2000:] + run.stderr[-2000:]
 
 
-@settings(
-    max_examples=6,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+def _holds(case: Case) -> None:
+    """Each command of ``case`` ends 0 or 2, no traceback, within its limits."""
+    note(json.dumps(case.to_json())[:4000])
+    for outcome in run_case(case, time_limit=60):
+        assert not outcome.problems, (outcome.command, outcome.problems, outcome.stderr[-2000:])
+
+
+def _draws(n: int):
+    return settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+@_draws(12)
+@given(all_cases)
+def test_generated_cases(case):
+    """A CI-sized draw of every kind of case."""
+    _holds(case)
+
+
+@_draws(6)
 @given(hostile_cases)
 def test_generated_hostile_names_and_folders(case):
     """Issue 26's classes: names to spreadsheets and terminals, links in results folders."""
-    note(json.dumps(case.to_json())[:4000])
-    for outcome in run_case(case, time_limit=60):
-        assert not outcome.problems, (outcome.command, outcome.problems, outcome.stderr[-2000:])
-
-
-@settings(
-    max_examples=12,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(all_cases)
-def test_generated_cases(case):
-    """A CI-sized draw; each case must end 0 or 2, no traceback, within its limits."""
-    note(json.dumps(case.to_json())[:4000])
-    for outcome in run_case(case, time_limit=60):
-        assert not outcome.problems, (outcome.command, outcome.problems, outcome.stderr[-2000:])
+    _holds(case)

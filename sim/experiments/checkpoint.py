@@ -133,7 +133,7 @@ class RunStore:
         rep, elapsed = meta.get("replication"), meta.get("elapsed_s")
         if type(rep) is not int or rep < 0 or f"rep-{rep:06d}.npz" != path.name:
             raise ValueError(f"{path}: replication {rep!r} is not the file's")
-        if not _number(elapsed) or not 0 <= elapsed < math.inf:
+        if not isinstance(elapsed, int | float) or not 0 <= elapsed < math.inf:
             raise ValueError(f"{path}: elapsed_s {elapsed!r}")
         for name, value in meta["kpis"].items():
             low, high = value_range(name)
