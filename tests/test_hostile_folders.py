@@ -195,6 +195,22 @@ def test_a_planted_checkpoint_link_is_replaced_not_followed(tmp_path):
     assert not (tmp_path / ".s.partial").exists() and (tmp_path / "s" / "summary.json").is_file()
 
 
+def test_a_store_below_a_planted_link_writes_nothing_through_it(tmp_path):
+    """A comparison's or a sizing's stores lie in subfolders of the checkpoint folder."""
+    from sim.experiments.checkpoint import RunStore
+    from sim.experiments.replication import replicate
+    from sim.scenario.schema import load_scenario
+
+    elsewhere, kept = tmp_path / "elsewhere", tmp_path / ".o.partial"
+    (elsewhere / "0").mkdir(parents=True)
+    kept.symlink_to(elsewhere)
+    sc = load_scenario(FIXTURES / "ok_tiny.yaml")
+    store = RunStore(kept / "0", sc, 7, kept)
+    replicate(sc, replications=1, seed=7, workers=1, executor="serial", store=store)
+    assert list((elsewhere / "0").iterdir()) == [] and not kept.is_symlink()
+    assert len(list((kept / "0").glob("rep-*.npz"))) == 1
+
+
 def test_read_inside_refuses_links_and_fifos(tmp_path):
     from sim.report.files import LinkError, read_inside, write_atomic
 

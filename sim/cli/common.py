@@ -157,16 +157,15 @@ def kept_runs(folder: Path, scenarios: list[Scenario], seed: int, quiet: bool) -
     """The stores of finished replications beside ``folder`` (:mod:`sim.experiments.checkpoint`;
     one per scenario, a subfolder each when there are several), saying how many a rerun
     resumes from. Runs of another scenario or seed found there are cleared."""
-    from sim.experiments.checkpoint import RunStore, checkpoint_folder, unlink_planted
+    from sim.experiments.checkpoint import RunStore, checkpoint_folder
 
     kept = checkpoint_folder(folder)
     several = len(scenarios) > 1
     stores = [
-        RunStore(kept / f"{i}" if several else kept, sc, seed) for i, sc in enumerate(scenarios)
+        RunStore(kept / f"{i}" if several else kept, sc, seed, kept)
+        for i, sc in enumerate(scenarios)
     ]
     try:
-        if several:  # each store clears its own; the folder holding them is checked here
-            unlink_planted(kept)
         stored = sum(len(store.load()) for store in stores)
     except OSError as exc:
         fail(f"error: --out {folder}: {os_error(exc)}")

@@ -58,8 +58,13 @@ class RunStore:
     :meth:`save` kept since), so counting them for a message and then resuming costs one read.
     """
 
-    def __init__(self, folder: str | Path, scenario: Scenario, seed: int):
+    def __init__(
+        self, folder: str | Path, scenario: Scenario, seed: int, root: str | Path | None = None
+    ):
+        """``root``: the checkpoint folder ``folder`` lies in (a compare's or a sizing's; by
+        default ``folder`` itself): no folder from it down to ``folder`` may be a link."""
         self.folder, self.scenario, self.seed = Path(folder), scenario, int(seed)
+        self.root = self.folder if root is None else Path(root)
         text = f"{_VERSION}\n{self.seed}\n{scenario_to_yaml(scenario)}"
         self.fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()
         self._runs: dict[int, RunResult] | None = None  # what the folder holds, once read
@@ -73,7 +78,7 @@ class RunStore:
     def _read_folder(self) -> dict[int, RunResult]:
         from sim.report.files import read_inside
 
-        unlink_planted(self.folder)
+        self._unlink_planted()
         try:
             same = read_inside(self.folder / "fingerprint") == self.fingerprint.encode("utf-8")
         except OSError:
@@ -96,7 +101,7 @@ class RunStore:
         """Keep one finished replication (atomically: whole or absent)."""
         from sim.report.files import write_atomic
 
-        unlink_planted(self.folder)
+        self._unlink_planted()
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = self.folder / "fingerprint"
         if not stamp.exists() or stamp.is_symlink():
@@ -111,6 +116,11 @@ class RunStore:
         write_atomic(self.folder / f"rep-{run.replication:06d}.npz", buf.getvalue())
         if self._runs is not None:
             self._runs[run.replication] = run
+
+    def _unlink_planted(self) -> None:
+        parts = self.folder.relative_to(self.root).parts
+        for i in range(len(parts) + 1):
+            unlink_planted(self.root.joinpath(*parts[:i]))
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
