@@ -116,6 +116,14 @@ def test_export_of_an_intervals_csv_with_short_rows(tmp_path, run_folder):
     assert_no_formula(out / "results.xlsx", "=1+1")
 
 
+def test_report_of_an_intervals_csv_with_text_in_a_number_column(tmp_path, run_folder):
+    """Found by the fuzz run: the report's figures took the planted row's text as a day."""
+    out = _copy(run_folder, tmp_path / "out")
+    with open(out / "intervals.csv", "a", encoding="utf-8") as fh:
+        fh.write('=HYPERLINK("http://evil.example","x"),+1\n')
+    refused(invoke("report", out), "intervals.csv", "'day'", "numbers")
+
+
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-x", "@SUM(A1)", "\tx", "\rx", "'a", "''b", "ok"])
 def test_csv_text_cells_are_guarded_and_read_back_unchanged(tmp_path, text):
     from sim.report.files import guard_cell, read_rows, unguard_cell, write_table

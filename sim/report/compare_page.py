@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim.report.drawing import FigureSink
 from sim.report.files import real_subfolders
-from sim.report.folder import Folder, read_json, read_table, read_text
+from sim.report.folder import TIME_COLUMNS, Folder, read_json, read_table, read_text
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
 from sim.report.plan_figures import overlay, small_multiples
 from sim.scenario.kpis import judge, unit_label
@@ -85,7 +85,7 @@ def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
     for k in headline:  # one panel per area and unit, so a scale never mixes units
         unit = unit_label(k, signed=True) or "count"
         areas.setdefault(f"{_area(k) or 'targets'} ({unit})", []).append(k)
-    tables = {name: read_table(p) for name, p in _intervals(folder).items()}
+    tables = {name: read_table(p, TIME_COLUMNS) for name, p in _intervals(folder).items()}
     return {
         "rows": rows,
         "more_rows": more,

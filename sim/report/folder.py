@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.report.files import LinkError, read_inside, read_rows
 from sim.report.numbers import is_num
+from sim.scenario.confine import excerpt
 from sim.scenario.units import parse_duration
 
 __all__ = ["Folder", "ReportError", "read_json", "read_table", "read_text"]
@@ -26,9 +27,14 @@ class ReportError(Exception):
 # --- reading the folder -----------------------------------------------------------------------
 
 
-def read_table(path: str | Path) -> dict[str, np.ndarray]:
+TIME_COLUMNS = ("weekday", "start")
+"""The text columns of intervals.csv and daily.csv; every other one holds numbers."""
+
+
+def read_table(path: str | Path, text: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """A CSV file as columns: float arrays (empty cell = NaN) or, for text, object arrays;
-    ReportError when it is absent, a link or not CSV."""
+    ReportError when it is absent, a link or not CSV, or (``text`` given) when a column not in
+    ``text`` holds text."""
     try:
         rows = read_rows(path)
     except (ValueError, LinkError) as exc:
@@ -44,8 +50,22 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
         try:
             cols[name] = np.array([float(v) if v.strip() else np.nan for v in raw], dtype=float)
         except ValueError:
+            if text is not None and name not in text:
+                cell = next(v for v in raw if v.strip() and not _is_float(v))
+                raise ReportError(
+                    f"{path}: column {excerpt(name, 40)} holds text ({excerpt(cell, 40)}); sim "
+                    "writes numbers there"
+                ) from None
             cols[name] = np.array(raw, dtype=object)
     return cols
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -88,7 +108,8 @@ class Folder:
         f.experiment_text = read_text(path / "experiment.yaml")
         for name in ("intervals", "daily", "points"):
             if (path / f"{name}.csv").exists() or (path / f"{name}.csv").is_symlink():
-                setattr(f, name, read_table(path / f"{name}.csv"))
+                text_columns = None if name == "points" else TIME_COLUMNS  # a sweep's: names
+                setattr(f, name, read_table(path / f"{name}.csv", text_columns))
         if f.summary is None and f.comparison is None and f.points is None:
             raise ReportError(
                 f"{path}: no summary.json, comparison.json or points.csv; is this a results folder?"
