@@ -72,13 +72,16 @@ def real_folder(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _open_folder(folder: Path) -> int:
-    """A descriptor of ``folder`` (created when missing), refused when it is a link."""
+def _open_folder(folder: Path, create: bool) -> int | None:
+    """A descriptor of ``folder``, never through a link (:class:`LinkError`); when missing,
+    made (``create``) or None."""
     try:
         return os.open(folder, _DIR_FLAGS)
     except FileNotFoundError:
+        if not create:
+            return None
         folder.mkdir(parents=True, exist_ok=True)
-        return _open_folder(folder)
+        return _open_folder(folder, create)
     except OSError as exc:
         if os.path.islink(folder):
             raise LinkError(folder) from None
@@ -87,30 +90,21 @@ def _open_folder(folder: Path) -> int:
         raise
 
 
-def _is_link_error(exc: OSError, path: Path) -> bool:
-    return exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR) and os.path.islink(path)
-
-
 def read_inside(path: str | Path) -> bytes | None:
     """The bytes of regular file ``path``, None when it (or its folder) is absent.
 
     Raises :class:`LinkError` when the file, or the folder holding it, is a symbolic link or
     the file is not a regular file (a FIFO is never waited on)."""
     path = Path(path)
-    try:
-        parent = os.open(path.parent, _DIR_FLAGS)
-    except FileNotFoundError:
+    parent = _open_folder(path.parent, create=False)
+    if parent is None:
         return None
-    except OSError as exc:
-        if _is_link_error(exc, path.parent):
-            raise LinkError(path.parent) from None
-        raise
     try:
         fd = os.open(path.name, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW, dir_fd=parent)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EMLINK) or os.path.islink(path):
+    except OSError:
+        if os.path.islink(path):
             raise LinkError(path) from None
         raise
     finally:
@@ -143,7 +137,8 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     never written through."""
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
-    parent = _open_folder(path.parent)
+    parent = _open_folder(path.parent, create=True)
+    assert parent is not None  # made when missing
     try:
         tmp = f".{path.name}.{secrets.token_hex(4)}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
