@@ -8,7 +8,7 @@ every command a subprocess with a time limit (``--time-limit``, default 60 s) an
 out-of-range KPIs, other problems, the slowest command and the peak memory. Failing cases are
 written to ``--failures`` (default ``results/fuzz-failures/``) as corpus files to replay.
 
-    PYTHONPATH=. python benchmarks/fuzz_inputs.py [--cases 1000] [--jobs 2] [--seed 0]
+    PYTHONPATH=. python benchmarks/fuzz_inputs.py [--cases 1000] [--jobs 2] [--seed 0] [--hostile]
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fuzzkit import Case, all_cases, run_case  # noqa: E402
+from fuzzkit import Case, all_cases, hostile_cases, run_case  # noqa: E402
 
 
-def draw_cases(n: int, seed: int) -> list[Case]:
+def draw_cases(n: int, seed: int, strategy=all_cases) -> list[Case]:
     """``n`` cases drawn by hypothesis (reproducible for a seed)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
@@ -42,7 +42,7 @@ def draw_cases(n: int, seed: int) -> list[Case]:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(all_cases)
+    @given(strategy)
     def collect(case):
         drawn.append(case)
 
@@ -58,9 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per command")
     parser.add_argument("--failures", type=Path, default=ROOT / "results" / "fuzz-failures")
     parser.add_argument("--no-corpus", action="store_true", help="generated cases only")
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="only issue 26's classes: names to spreadsheets and terminals, links in folders",
+    )
     args = parser.parse_args(argv)
 
-    cases = draw_cases(args.cases, args.seed)
+    cases = draw_cases(args.cases, args.seed, hostile_cases if args.hostile else all_cases)
     if not args.no_corpus:
         corpus = sorted((ROOT / "tests" / "fuzz_corpus").glob("*.json"))
         cases += [Case.from_json(json.loads(p.read_text(encoding="utf-8"))) for p in corpus]

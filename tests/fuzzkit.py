@@ -4,22 +4,29 @@ that executes each case as a subprocess with time and memory limits and judges t
 Used by ``tests/test_fuzz.py`` (the corpus in ``tests/fuzz_corpus/`` and a CI-sized generated
 run) and by ``benchmarks/fuzz_inputs.py`` (thousands of generated cases, with counts).
 
-A case is a folder of files (some special: FIFOs, symlinks, sparse files) and a command. The
+A case is a folder of files (some special: FIFOs, symlinks, sparse files) and a command, maybe
+after commands that prepare it (a results folder to hand back, with links planted in it). The
 verdict: exit 0 or 2 only, no traceback, within the time and memory limits, every error line
-naming its file, no secret or data file quoted at large, and after a run every KPI in range.
+naming its file, no secret or data file quoted at large, no control character printed, no
+formula in a workbook or CSV sim wrote, nothing written through a link into ``outside/``, and
+after a run every KPI in range.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +58,11 @@ class Case:
     command: str = "validate"
     target: str = "scenario.yaml"
     then_run: bool = True  # also `sim run` it when it validates
+    args: list[str] = field(default_factory=list)  # after the target
+    run_args: list[str] = field(default_factory=list)  # added to the `sim run` that follows
+    prepare: list[list[str]] = field(default_factory=list)  # sim commands before ``special``
 
-    def lay_out(self, folder: Path) -> None:
+    def lay_out(self, folder: Path, special: bool = True) -> None:
         for name, content in self.files.items():
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,10 +70,21 @@ class Case:
                 path.write_bytes(content)
             else:
                 path.write_text(content, encoding="utf-8", errors="surrogatepass")
+        if special:
+            self.lay_out_special(folder)
+
+    def lay_out_special(self, folder: Path) -> None:
         for kind, name, target in self.special:
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            if kind == "fifo":
+            if kind != "append" and (path.is_symlink() or path.is_file()):
+                path.unlink()  # a file a prepared command wrote, replaced by the planted one
+            elif kind != "append" and path.is_dir():
+                shutil.rmtree(path)
+            if kind == "append":  # a row planted in a file a prepared command wrote
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(target)
+            elif kind == "fifo":
                 os.mkfifo(path)
             elif kind == "symlink":
                 path.symlink_to(target)
@@ -87,6 +108,9 @@ class Case:
             "command": self.command,
             "target": self.target,
             "then_run": self.then_run,
+            "args": self.args,
+            "run_args": self.run_args,
+            "prepare": self.prepare,
         }
 
     @classmethod
@@ -97,7 +121,9 @@ class Case:
         }
         special = [tuple(s) for s in data.get("special", [])]
         return cls(data["name"], files, special, data.get("command", "validate"),
-                   data.get("target", "scenario.yaml"), data.get("then_run", True))  # fmt: skip
+                   data.get("target", "scenario.yaml"), data.get("then_run", True),
+                   data.get("args", []), data.get("run_args", []),
+                   data.get("prepare", []))  # fmt: skip
 
 
 @dataclass
@@ -178,8 +204,56 @@ def judge(outcome: Outcome, folder: Path) -> None:
             outcome.problems.append("exit 2 without a message")
         if outcome.command == "validate" and any(not _LOCATED.match(ln) for ln in lines):
             outcome.problems.append("an error line without its file")
+    if _ACTS.search(text):
+        outcome.problems.append(f"a control character printed: {_ACTS.search(text)[0]!r}")
+    if outcome.exit_code == 0:
+        outcome.problems += formula_problems(folder / "out", csvs=outcome.command == "run")
     if outcome.command == "run" and outcome.exit_code == 0:
         outcome.problems += kpi_problems(folder / "out" / "summary.json")
+
+
+_ACTS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+"""What a terminal acts on instead of showing (ESC sequences, C1, bidi controls)."""
+_TRIGGERS = ("=", "+", "@", "\t", "\r")
+
+
+def _regular_files(folder: Path):
+    """The regular files under ``folder``, links not followed."""
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            path = Path(root) / name
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def formula_problems(out: Path, csvs: bool) -> list[str]:
+    """Formula cells in the workbooks under ``out`` (and, ``csvs``, text cells of its CSV files
+    that a spreadsheet would read as a formula); a secret or system file inside a workbook."""
+    problems = []
+    for path in _regular_files(out) if out.is_dir() else []:
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                for name in z.namelist():
+                    data = z.read(name)
+                    if name.startswith("xl/worksheets/") and (b"<f>" in data or b"<f " in data):
+                        problems.append(f"a formula cell in {path.name}:{name}")
+                    if SECRET.encode() in data or b"root:x:0:0" in data:
+                        problems.append(f"a secret or system file inside {path.name}")
+        elif csvs and path.suffix == ".csv" and not path.name.startswith("calls"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for row in csv.reader(io.StringIO(text, newline="")):
+                bad = [c for c in row if c.startswith(_TRIGGERS) or re.match(r"-[^0-9.]", c)]
+                if bad:
+                    problems.append(f"a formula-like cell in {path.name}: {bad[0][:40]!r}")
+                    break
+    return problems
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` and its bytes (links not followed)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in _regular_files(folder)}
 
 
 def kpi_problems(summary: Path) -> list[str]:
@@ -211,13 +285,23 @@ def run_case(case: Case, time_limit: float = TIME_LIMIT_S) -> list[Outcome]:
     with tempfile.TemporaryDirectory(prefix="simfuzz-") as tmp:
         folder = Path(tmp) / "case"
         folder.mkdir()
-        case.lay_out(folder)
-        args = [case.command, case.target]
+        case.lay_out(folder, special=not case.prepare)
+        for command in case.prepare:
+            res = execute(command, folder, time_limit)
+            outcomes.append(Outcome(case.name, command[0], *res))
+            judge(outcomes[-1], folder)
+        if case.prepare:
+            case.lay_out_special(folder)
+        outside = snapshot(folder / "outside")
+        args = [case.command, case.target, *case.args]
         res = execute(args, folder, time_limit)
         outcomes.append(Outcome(case.name, case.command, *res))
         judge(outcomes[-1], folder)
+        if snapshot(folder / "outside") != outside:
+            outcomes[-1].problems.append("written through a link into outside/")
         if case.command == "validate" and res[0] == 0 and case.then_run:
-            res = execute(["run", case.target, "--out", "out", *RUN_ARGS], folder, time_limit)
+            run_args = [*RUN_ARGS, *case.run_args]
+            res = execute(["run", case.target, "--out", "out", *run_args], folder, time_limit)
             outcomes.append(Outcome(case.name, "run", *res))
             judge(outcomes[-1], folder)
     return outcomes
@@ -478,3 +562,93 @@ all_cases = st.one_of(
     special_files(),
 )
 """Every kind of generated case."""
+
+
+# --- names that reach spreadsheets and terminals; links in results folders (issue 26) ---------
+
+_FORMULAS = ['=HYPERLINK("http://evil.example","click")', "=cmd|' /C calc'!A0", "+1+1", "-2+3",
+             "@SUM(A1:A9)", "\t=1", "'=1", "=1+1", "-", "'"]  # fmt: skip
+_CONTROLS = ["\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\", "\x1b[2J\x1b[H",
+             "\x1b[31mred", "a\u202eevil", "b\x85c", "c\x9bd", "\x07bell", "x\x7f",
+             "\u2066iso\u2069", "\r=1"]  # fmt: skip
+_NAMED = {  # where a name sits in ok_tiny: (the mapping holding it, its key)
+    "call type": ("call_types", "general"),
+    "tier": ("customer_tiers", "standard"),
+    "group": ("agents.groups", "team"),
+    "scenario": ("", "name"),
+    "description": ("", "description"),
+}
+
+
+@st.composite
+def hostile_names(draw) -> Case:
+    """ok_tiny with a call type, tier, group, scenario name or description that looks like a
+    formula or holds control characters; validated, then run with ``--xlsx`` and a CSV call log:
+    refused at load, or written as text (never a formula, never sent raw to the terminal)."""
+    import copy
+
+    data = copy.deepcopy(dict(_BASE_DATA)["ok_tiny"])
+    prefix = st.sampled_from(["=", "+", "-", "@", "\t", "'", "\x1b[", "\u202e", ""])
+    name = draw(
+        st.one_of(
+            st.sampled_from(_FORMULAS + _CONTROLS),
+            st.builds(lambda p, t: p + t, prefix, st.text(min_size=1, max_size=12)),
+        )
+    )
+    where = draw(st.sampled_from(sorted(_NAMED)))
+    path, key = _NAMED[where]
+    if where in ("scenario", "description"):
+        data[key] = name
+    else:
+        holder = _get(data, tuple(path.split(".")))
+        holder[name] = holder.pop(key)
+        team = data["agents"]["groups"]
+        for group in team.values():
+            group["skills"] = [name if s == key else s for s in group["skills"]]
+    run_args = ["--xlsx", "--call-log", "--call-log-format", "csv"]
+    return Case(f"name-{where}", {"scenario.yaml": dump(data)}, run_args=run_args)
+
+
+_SECRET_CSV = f"a,b\n{SECRET},1\n"
+_PLANTS = {  # a results folder "out" with one of these planted in it, then a command on it
+    "passwd": [("symlink", "out/passwd.csv", "/etc/passwd")],
+    "secret-csv": [("symlink", "out/secret.csv", "../outside/secret.csv")],
+    "intervals-link": [("symlink", "out/intervals.csv", "../outside/secret.csv")],
+    "summary-link": [("symlink", "out/summary.json", "../outside/summary.json")],
+    "scenario-link": [("symlink", "out/scenario.yaml", "/etc/passwd")],
+    "figures-link": [("symlink", "out/figures", "../outside")],
+    "subfolder-link": [("symlink", "out/sub", "../outside")],
+    "partial-link": [("symlink", ".out.partial", "outside")],
+    "new-link": [("symlink", ".out.new-x", "outside")],
+    "fifo": [("fifo", "out/fifo.csv", "")],
+    "formula-row": [("append", "out/intervals.csv", '=HYPERLINK("http://evil.example","x"),+1\n')],
+}
+_ON_FOLDER = {
+    "export": ("export", "out", []),
+    "report": ("report", "out", []),
+    "run": ("run", "scenario.yaml", ["--out", "out", *RUN_ARGS, "--xlsx"]),
+}
+
+
+@st.composite
+def linked_results(draw) -> Case:
+    """A run's results folder handed back (``sim export``, ``sim report``, ``sim run`` into it)
+    with links, FIFOs or formula cells planted in it: nothing read or written through a link
+    (``outside/`` unchanged, no secret in any output), no formula in the workbook."""
+    plants = draw(st.lists(st.sampled_from(sorted(_PLANTS)), min_size=1, max_size=3, unique=True))
+    command, target, args = _ON_FOLDER[draw(st.sampled_from(sorted(_ON_FOLDER)))]
+    files = {
+        "scenario.yaml": (ROOT / "tests" / "scenarios" / "ok_tiny.yaml").read_text("utf-8"),
+        "outside/secret.csv": _SECRET_CSV,
+        "outside/summary.json": json.dumps({"kpis": {}, "scenario": SECRET}),
+    }
+    prepare = [["run", "scenario.yaml", "--out", "out", *RUN_ARGS]]
+    special = [s for p in plants for s in _PLANTS[p]]
+    return Case(f"folder-{command}-{'+'.join(plants)}", files, special, command, target,
+                then_run=False, args=args, prepare=prepare)  # fmt: skip
+
+
+hostile_cases = st.one_of(hostile_names(), linked_results())
+"""The classes of issue 26: names to spreadsheets and terminals, links in results folders."""
+all_cases = st.one_of(*all_cases.original_strategies, hostile_names(), linked_results())  # type: ignore[attr-defined]
+"""Every kind of generated case, issue 26's included."""

@@ -2,7 +2,8 @@
 
 The corpus (``tests/fuzz_corpus/*.json``) holds every hostile input of issue 15 with what must
 happen; the generated run draws fresh cases from :mod:`fuzzkit` (mutated bundled scenarios,
-raw-YAML attacks, ``extends:`` tricks, special files). A larger run with counts:
+raw-YAML attacks, ``extends:`` tricks, special files; names that look like formulas or hold
+control characters, results folders with links planted in them). A larger run with counts:
 ``benchmarks/fuzz_inputs.py``.
 """
 
@@ -12,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fuzzkit import Case, all_cases, run_case
+from fuzzkit import Case, all_cases, hostile_cases, run_case
 from hypothesis import HealthCheck, given, note, settings
 
 pytestmark = pytest.mark.slow  # end-to-end runs of seconds each: outside the fast tier
@@ -31,6 +32,7 @@ def test_corpus_case(path):
     outcomes = run_case(Case.from_json(data))
     for outcome in outcomes:
         assert not outcome.problems, (outcome.command, outcome.problems, outcome.stderr[-2000:])
+    outcomes = outcomes[len(data.get("prepare", [])) :]  # the case's command, then its run
     first = outcomes[0]
     assert first.exit_code == expect["exit"], first.stderr[-2000:]
     for text in expect.get("contains", []):
@@ -43,15 +45,31 @@ def test_corpus_case(path):
             assert text in run.stdout + run.stderr, run.stdout[-2000:] + run.stderr[-2000:]
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(all_cases)
-def test_generated_cases(case):
-    """A CI-sized draw; each case must end 0 or 2, no traceback, within its limits."""
+def _holds(case: Case) -> None:
+    """Each command of ``case`` ends 0 or 2, no traceback, within its limits."""
     note(json.dumps(case.to_json())[:4000])
     for outcome in run_case(case, time_limit=60):
         assert not outcome.problems, (outcome.command, outcome.problems, outcome.stderr[-2000:])
+
+
+def _draws(n: int):
+    return settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+@_draws(12)
+@given(all_cases)
+def test_generated_cases(case):
+    """A CI-sized draw of every kind of case."""
+    _holds(case)
+
+
+@_draws(6)
+@given(hostile_cases)
+def test_generated_hostile_names_and_folders(case):
+    """Issue 26's classes: names to spreadsheets and terminals, links in results folders."""
+    _holds(case)

@@ -23,8 +23,19 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 
+def os_error(exc: OSError) -> str:
+    """An OSError in one line: the file and what went wrong (a link refused says why)."""
+    from sim.report.files import LinkError
+
+    if isinstance(exc, LinkError) or not exc.filename:
+        return str(exc)
+    return f"cannot write {exc.filename}: {exc.strerror or exc}"
+
+
 def fail(message: str, code: int = 2) -> None:
-    click.echo(message.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
+    from sim.scenario.errors import inert
+
+    click.echo(inert(message).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(code)
 
 
@@ -113,15 +124,18 @@ def warn_overload(console, summary) -> None:
         )
 
 
-def out_folder(out: str | None, name: str) -> Path:
+def out_folder(
+    out: str | None, name: str, command: str | None = None, inputs: tuple[str, ...] = ()
+) -> Path:
     """``--out``, or ``results/<name>/<UTC timestamp>/``; exit 2 at once (before any run) when
-    it is a folder of files no sim command wrote, which writing would replace."""
+    it is a folder of files no sim command wrote, or one ``command`` did not write, or one
+    holding an input file: writing would replace it."""
     from sim.report.files import default_out_dir
     from sim.report.staging import check_replaceable
 
     folder = Path(out) if out else default_out_dir(name)
     try:
-        check_replaceable(folder)
+        check_replaceable(folder, command, inputs)
     except FileExistsError as exc:
         fail(f"error: --out {folder}: {exc.strerror}")
     return folder
@@ -148,9 +162,14 @@ def kept_runs(folder: Path, scenarios: list[Scenario], seed: int, quiet: bool) -
     kept = checkpoint_folder(folder)
     several = len(scenarios) > 1
     stores = [
-        RunStore(kept / f"{i}" if several else kept, sc, seed) for i, sc in enumerate(scenarios)
+        RunStore(kept / f"{i}" if several else kept, sc, seed, kept)
+        for i, sc in enumerate(scenarios)
     ]
-    stored = sum(len(store.load()) for store in stores)
+    try:
+        stored = sum(len(store.load()) for store in stores)
+    except OSError as exc:
+        fail(f"error: --out {folder}: {os_error(exc)}")
+        raise  # unreachable
     if stored and not quiet:
         click.echo(f"resuming: {stored} finished replications kept in {kept}", err=True)
     return stores
@@ -198,12 +217,13 @@ def cli() -> None:
 def write_report(folder: Path, workers: int | None = None) -> Path:
     """Build ``report.html`` in ``folder`` (figures rendered by ``workers`` processes, None: one
     per core); a folder that cannot hold one exits 2."""
+    from sim.report.files import LinkError
     from sim.report.html import ReportError, build_report
     from sim.report.render import FigureError
 
     try:
         return build_report(folder, jobs=workers)
-    except ReportError as exc:
+    except (ReportError, LinkError) as exc:
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write the report in {folder}: {exc.strerror or exc}")
@@ -226,6 +246,8 @@ def experiment_errors(folder: Path | None = None):
         fail(f"error: {exc}")
     except ReplicationError as exc:
         replication_failures(exc.failures, folder)
+    except OSError as exc:  # finished replications kept beside the folder (a read-only disk)
+        fail(f"error: {os_error(exc)}")
 
 
 @contextmanager
@@ -271,11 +293,12 @@ def replication_failures(failures: list, folder: Path | None) -> None:
 
 
 def write_workbook(folder: Path) -> list[Path]:
+    from sim.report.files import LinkError
     from sim.report.workbook import export_folder
 
     try:
         return export_folder(folder)
-    except ValueError as exc:  # a file of the folder is not what sim wrote
+    except (ValueError, LinkError) as exc:  # a file of the folder is not what sim wrote
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write the workbook in {folder}: {exc.strerror or exc}")

@@ -103,7 +103,7 @@ def compare(
     scenarios = [load(f) for f in files]
     n = replications or scenarios[0].replications
     labels = "_vs_".join(scenario_labels(scenarios))
-    folder = out_folder(out, "compare_" + labels)
+    folder = out_folder(out, "compare_" + labels, "sim compare", files)
     # finished replications kept beside the folder: a rerun resumes
     stores = kept_runs(folder, scenarios, scenarios[0].seed if seed is None else seed, quiet)
     with (
@@ -212,12 +212,15 @@ def sweep(
     """
     from sim.experiments.experiment_file import load_experiment
     from sim.experiments.sweep import run_sweep
+    from sim.report.files import LinkError, real_folder
 
     try:
         loaded = load_experiment(experiment, seed=seed)
     except ScenarioError as exc:
         fail(f"error: {exc}")
-    folder = out_folder(out, loaded.experiment.name)
+    folder = real_folder(
+        out_folder(out, loaded.experiment.name, "sim sweep", (experiment,))
+    )  # written in place
     reps = replications or loaded.experiment.replications
     try:
         with (
@@ -236,7 +239,7 @@ def sweep(
                 progress=advance,
                 trust_file_address=allow_file_address,
             )
-    except ScenarioError as exc:
+    except (ScenarioError, LinkError, ValueError) as exc:
         fail(f"error: {exc}")
     except OSError as exc:
         fail(f"error: cannot write results to {folder}: {exc.strerror or exc}")

@@ -228,7 +228,13 @@ def staff(
     --out to resume."""
     from sim.planning.staffing import VERIFY
     from sim.planning.staffing import staff as run_staff
-    from sim.planning.staffing_files import fingerprint, load_search, write_staffing_folder
+    from sim.planning.staffing_files import (
+        SearchFileError,
+        fingerprint,
+        load_search,
+        search_shape,
+        write_staffing_folder,
+    )
     from sim.planning.staffing_tables import staffing_table
 
     scenario = load(file)
@@ -241,7 +247,7 @@ def staff(
         except ScenarioError as exc:
             fail(f"error: {exc}")
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = out_folder(out, f"{scenario.name}-staffing")
+    folder = out_folder(out, f"{scenario.name}-staffing", "sim staff", (file,))
     reps = replications or scenario.replications
     key = fingerprint(
         scenario,
@@ -251,7 +257,10 @@ def staff(
         pool=not no_pool,
         max_occupancy=max_occupancy,
     )
-    resume = load_search(folder, key)
+    try:
+        resume = load_search(folder, key, search_shape(scenario, not no_pool))
+    except SearchFileError as exc:
+        fail(f"error: {exc}")
     if resume is not None and say:
         say(f"resuming the search saved in {folder} after round {resume.round}")
 
@@ -352,7 +361,7 @@ def size(
 
     scenario = load(file)
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = out_folder(out, f"{scenario.name}-sizing")
+    folder = out_folder(out, f"{scenario.name}-sizing", "sim size", (file,))
     reps = replications or scenario.replications
     label = f"{scenario.name}: sizing runs"
     with search_scope(folder, executor, workers, address, reps, label, quiet) as (ex, advance):
@@ -557,7 +566,7 @@ def fit(
         tier_priority=dict(spec.tier_priority) if spec else {},
     )
     say = None if quiet else (lambda line: click.echo(line, err=True))
-    folder = out_folder(out, f"fit-{Path(log).stem}")
+    folder = out_folder(out, f"fit-{Path(log).stem}", "sim fit", (log,))
     report = None
     with results_folder(folder) as staged:  # whole or absent: a failure blocks no rerun
         try:

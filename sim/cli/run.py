@@ -89,7 +89,7 @@ def run(
     scenario = load(file)
     rule = _rule(until) if until else None
     n = replications or (MAX_REPLICATIONS if rule else scenario.replications)
-    folder = out_folder(out, scenario.name)
+    folder = out_folder(out, scenario.name, "sim run", (file,))
     store = None
     if rule is None:  # finished replications kept beside the folder: a rerun resumes
         (store,) = kept_runs(folder, [scenario], scenario.seed if seed is None else seed, quiet)
@@ -163,7 +163,9 @@ def schema() -> None:
 @click.argument("folder", type=click.Path())
 def report(folder) -> None:
     """(Re)build report.html (and figures/) from the results folder FOLDER."""
-    click.echo(f"report: {write_report(Path(folder))}")
+    from sim.report.files import real_folder
+
+    click.echo(f"report: {write_report(real_folder(folder))}")
 
 
 @cli.command()
@@ -172,7 +174,9 @@ def report(folder) -> None:
 def export(folder, xlsx) -> None:
     """Write results.xlsx in a results FOLDER (and in each scenario folder of a comparison):
     summary, intervals, daily, staffing and the other CSV files, with units in the headers."""
-    written = write_workbook(Path(folder))
+    from sim.report.files import real_folder
+
+    written = write_workbook(real_folder(folder))
     if not written:
         from sim.report.staging import RESULT_FILES
 

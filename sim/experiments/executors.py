@@ -11,6 +11,7 @@ comes back as a :class:`Failure` (seed, replication, traceback), never as a lost
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import traceback
@@ -154,6 +155,10 @@ class Executor:
     def close(self) -> None:
         """Release workers (idempotent)."""
 
+    def abort(self) -> None:
+        """Release workers at once, their jobs unfinished (after Ctrl-C or an error)."""
+        self.close()
+
     def __enter__(self) -> Executor:
         return self
 
@@ -173,7 +178,10 @@ class SerialExecutor(Executor):
 
 def _exit_with_parent(every_s: float = 0.5) -> None:
     """Pool-worker initializer: exit when the process that started this worker dies (then the
-    worker is re-parented), so a SIGKILLed sweep leaves no orphan workers waiting for jobs."""
+    worker is re-parented), so a SIGKILLed sweep leaves no orphan workers waiting for jobs.
+    Ctrl-C (SIGINT, sent to the whole process group) is the parent's to handle: it stops the
+    workers, which would otherwise each print a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()  # the main process (fork) or the fork server, which dies with it
 
     def watch() -> None:
@@ -225,6 +233,13 @@ class ProcessExecutor(Executor):
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def abort(self) -> None:
+        if self._pool is not None:  # workers ignore SIGINT: stop them, not wait for their jobs
+            for process in (getattr(self._pool, "_processes", None) or {}).values():
+                process.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
 
@@ -320,8 +335,10 @@ def executor_scope(
     executor = make_executor(kind, workers, address)
     try:
         yield executor
-    finally:
-        executor.close()
+    except BaseException:
+        executor.abort()
+        raise
+    executor.close()
 
 
 def run_all(

@@ -31,7 +31,7 @@ from sim.experiments.executors import (
 )
 from sim.experiments.experiment_file import ExecutorSettings, Sweep
 from sim.experiments.replication import kpi_mean_ci
-from sim.report.files import write_atomic, write_table
+from sim.report.files import LinkError, read_inside, write_atomic, write_table
 from sim.scenario.kpis import HEADLINE
 from sim.scenario.schema import (
     scenario_to_yaml,
@@ -119,13 +119,23 @@ def stored_runs(out: Path) -> set[tuple[int, int]]:
 
 def read_results(out: str | Path) -> pa.Table:
     """The consolidated store ``results.parquet`` of a sweep folder."""
-    return pq.read_table(Path(out) / "results.parquet")
+    return _read_run(Path(out) / "results.parquet")
+
+
+def _read_run(path: Path) -> pa.Table:
+    """A Parquet file of a sweep folder (never through a link; ValueError naming it when it is
+    not one sim wrote)."""
+    data = read_inside(path)
+    try:
+        return pq.read_table(pa.BufferReader(data if data is not None else b""))
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"{path}: not a run file sim wrote ({str(exc)[:80]})") from None
 
 
 def _consolidate(out: Path, wanted: list[tuple[int, int]], parameters: list[str]) -> pa.Table:
     """Gather the run files into ``results.parquet``: sorted by (point, replication), columns
     point, parameters, replication, seed, KPIs (a KPI missing in some runs is null there)."""
-    tables = [pq.read_table(out / "runs" / _run_file(p, r)) for p, r in wanted]
+    tables = [_read_run(out / "runs" / _run_file(p, r)) for p, r in wanted]
     table = pa.concat_tables(tables, promote_options="default")
     table = table.sort_by([("point", "ascending"), ("replication", "ascending")])
     head = ["point", *parameters, "replication", "seed"]
@@ -194,11 +204,12 @@ def _sweep_json(sweep: Sweep, replications: int, runs: int, complete: bool) -> s
 def _check_folder(out: Path, sweep: Sweep) -> None:
     """Refuse to resume into a folder holding runs of another experiment (or seed)."""
     meta = out / "sweep.json"
-    if meta.is_file():
+    if meta.is_file() or meta.is_symlink():
         try:
-            stored = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
+            data = json.loads((read_inside(meta) or b"").decode("utf-8"))
         except (OSError, ValueError):
-            stored = None
+            data = None
+        stored = data.get("fingerprint") if isinstance(data, dict) else None
         if stored != sweep.fingerprint:
             raise ScenarioError(
                 [
@@ -268,6 +279,8 @@ def run_sweep(
     write_atomic(out / "experiment.yaml", sweep.text)
     write_atomic(out / "scenario.yaml", scenario_to_yaml(sweep.base))
     wanted = [(p, r) for p in range(len(sweep.points)) for r in range(reps)]
+    if (out / "runs").is_symlink():  # its files are listed, deleted and read: never elsewhere
+        raise LinkError(out / "runs")
     for stale in (out / "runs").glob(".*"):  # half-written by a killed sweep: never renamed
         stale.unlink(missing_ok=True)
     done = stored_runs(out)

@@ -218,7 +218,11 @@ class _Search:
 
     def store(self, name: str, scenario: Scenario) -> RunStore | None:
         """Where the replications of one point (``name``) are kept, if anywhere."""
-        return None if self.kept is None else RunStore(self.kept / name, scenario, self.seed)
+        return (
+            None
+            if self.kept is None
+            else RunStore(self.kept / name, scenario, self.seed, self.kept)
+        )
 
     def meets(self, kpis: dict) -> bool:
         """Every active target met and no backlog above its cap."""

@@ -24,11 +24,13 @@ from sim.scenario.schema import Scenario, scenario_to_dict
 from sim.scenario.units import format_clock
 
 __all__ = [
+    "SearchFileError",
     "fingerprint",
     "load_search",
     "plan_agents",
     "plan_scenario",
     "save_search",
+    "search_shape",
     "staffing_table",
     "staffing_yaml",
     "write_staffing_folder",
@@ -68,18 +70,55 @@ def save_search(out: Path, state: Search, key: str) -> None:
     write_atomic(out / SEARCH_FILE, json.dumps(data) + "\n")
 
 
-def load_search(out: Path, key: str) -> Search | None:
-    """The saved search of the same problem in ``out``, or None (none, or another problem)."""
+def search_shape(scenario: Scenario, pool_days: bool = True) -> tuple[int, int, int]:
+    """(groups, day types, intervals per day): the shape of a search's levels."""
+    from sim.planning.slots import day_types
+
+    types = day_types(scenario, pool_days)
+    return len(scenario.agents.groups), types.count, types.per_day
+
+
+class SearchFileError(ValueError):
+    """A search.json with the fingerprint of this problem but contents sim did not write."""
+
+
+def load_search(out: Path, key: str, shape: tuple[int, int, int] | None = None) -> Search | None:
+    """The saved search of the same problem in ``out``, or None (none, or another problem).
+
+    ``shape``: (groups, day types, intervals per day) of the problem. Raises
+    :class:`SearchFileError` when the file has this problem's fingerprint but is not as
+    :func:`save_search` writes it (levels of another shape, evidence outside them, ...): a
+    resumed search must not start from a state it cannot have left."""
+    from sim.report.files import read_inside
+
     path = out / SEARCH_FILE
-    if not path.is_file():
-        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_inside(path)
+        data = json.loads(raw.decode("utf-8")) if raw is not None else None
     except (OSError, ValueError):
         return None
-    if data.get("fingerprint") != key:
+    if not isinstance(data, dict) or data.get("fingerprint") != key:
         return None
+    try:
+        return _search_of(data, shape)
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
+        raise SearchFileError(
+            f"{path}: not as sim staff writes it ({str(exc)[:80] or type(exc).__name__}); "
+            "delete it to start the search afresh, or choose another --out"
+        ) from None
+
+
+def _search_of(data: dict, shape: tuple[int, int, int] | None) -> Search:
+    """The :class:`Search` of a search.json's data; every array of one shape, every count a
+    count, every evidence key inside that shape (else an error)."""
     levels = np.array(data["levels"], dtype=np.int64)
+    if levels.ndim != 3 or (shape is not None and levels.shape != shape):
+        raise ValueError(f"levels of shape {levels.shape}, not {shape}")
+    for name in ("round", "block", "simulated", "confirmed"):
+        if type(data.get(name, 0)) is not int or data.get(name, 0) < 0:
+            raise ValueError(f"{name} is not a count")
+    if not all(isinstance(h, int | float) for h in data["history"]):
+        raise ValueError("history is not a list of numbers")
     state = Search(
         levels,
         np.array(data["decided"], dtype=bool),
@@ -94,9 +133,15 @@ def load_search(out: Path, key: str) -> Search | None:
     )
     if data.get("good") is not None:
         state.good = np.array(data["good"], dtype=bool)
+    arrays = (state.decided, state.lo, state.fixed, state.erlang, state.good)
+    if any(a is not None and a.shape != levels.shape for a in arrays):
+        raise ValueError("arrays of different shapes")
     for name, into in (("evidence", state.evidence), ("priced", state.priced)):
         for *k, values in data.get(name, []):
-            into[tuple(int(x) for x in k)] = np.array(values).reshape(3, 6)
+            g, t, p, _level, _block = (int(x) for x in k)
+            if not all(0 <= i < n for i, n in zip((g, t, p), levels.shape, strict=True)):
+                raise IndexError(f"{name} of slot {(g, t, p)} outside the levels")
+            into[tuple(int(x) for x in k)] = np.array(values, dtype=float).reshape(3, 6)
     return state
 
 

@@ -8,7 +8,8 @@ import itertools
 from pathlib import Path
 
 from sim.report.drawing import FigureSink
-from sim.report.folder import Folder, read_json, read_table
+from sim.report.files import real_subfolders
+from sim.report.folder import TIME_COLUMNS, Folder, read_json, read_table, read_text
 from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, fmt_signed, is_num
 from sim.report.plan_figures import overlay, small_multiples
 from sim.scenario.kpis import judge, unit_label
@@ -85,7 +86,7 @@ def comparison_section(folder: Folder, sink: FigureSink) -> dict | None:
     for k in headline:  # one panel per area and unit, so a scale never mixes units
         unit = unit_label(k, signed=True) or "count"
         areas.setdefault(f"{_area(k) or 'targets'} ({unit})", []).append(k)
-    tables = {name: read_table(p) for name, p in _intervals(folder).items()}
+    tables = {name: read_table(p, TIME_COLUMNS) for name, p in _intervals(folder).items()}
     return {
         "rows": rows,
         "more_rows": more,
@@ -109,7 +110,7 @@ def _targets_of(folder: Folder) -> dict[str, tuple[str, float]]:
 def _subfolders(folder: Folder) -> dict[str, Path]:
     """Scenario name -> its run folder inside the comparison folder."""
     out = {}
-    for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+    for sub in real_subfolders(folder.path):
         summary = read_json(sub / "summary.json")
         if summary is not None:
             out[str(summary.get("scenario") or sub.name)] = sub
@@ -174,8 +175,8 @@ def _changes(folder: Folder) -> list[dict]:
 
         loaded = {}
         for name, sub in _subfolders(folder).items():
-            if (sub / "scenario.yaml").is_file():
-                text = (sub / "scenario.yaml").read_text()
+            text = read_text(sub / "scenario.yaml")
+            if text is not None:
                 loaded[name] = YAML(typ="safe", pure=True).load(text)
         names = [n for n, d in loaded.items() if isinstance(d, dict)]
         for n in names[1:]:
@@ -242,7 +243,7 @@ def _summaries(folder: Folder) -> dict[str, dict]:
     if isinstance(data, dict):
         summaries = {str(k): v for k, v in data.items() if isinstance(v, dict)}
     else:
-        for sub in sorted(p for p in folder.path.iterdir() if p.is_dir()):
+        for sub in real_subfolders(folder.path):
             summary = read_json(sub / "summary.json")
             if summary is not None:
                 summaries[str(summary.get("scenario") or sub.name)] = summary

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.report.drawing import PALETTE, FigureSink, legend, new_figure
 from sim.report.files import write_atomic
-from sim.report.html import read_table
+from sim.report.folder import read_table, read_text
 from sim.scenario.kpis import format_ci, format_value, unit_of
 
 __all__ = ["build_fit_report"]
@@ -142,7 +142,7 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
     """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path.
     ``jobs``: processes rendering the figures (None: one per core)."""
     folder = Path(folder)
-    fit = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
+    fit = json.loads(read_text(folder / "fit.json") or "")
     backtest = read_table(folder / "backtest.csv") if (folder / "backtest.csv").exists() else {}
     log, arr = fit["log"], fit["arrivals"]
     parts = [f"<h1>sim fit: {html.escape(log['file'])}</h1>"]
@@ -301,9 +301,8 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
     if fit.get("provenance"):  # a fit from an interval report: what rests on what
         parts.append("<h2>Observed, inferred, assumed</h2>")
         parts.append(_table(["figure", "source"], [list(kv) for kv in fit["provenance"].items()]))
-    scenario = folder / "scenario.yaml"
-    if scenario.exists():
-        text = scenario.read_text(encoding="utf-8")
+    text = read_text(folder / "scenario.yaml")
+    if text is not None:
         parts.append(f"<h2>scenario.yaml</h2><pre>{html.escape(text)}</pre>")
     page = (
         f'<!doctype html><html><head><meta charset="utf-8"><title>sim fit: '

@@ -6,17 +6,18 @@ folder must hold ``summary.json``, ``comparison.json`` or ``points.csv``.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from sim.report.files import LinkError, read_inside, read_rows
 from sim.report.numbers import is_num
+from sim.scenario.confine import excerpt
 from sim.scenario.units import parse_duration
 
-__all__ = ["Folder", "ReportError", "read_json", "read_table"]
+__all__ = ["Folder", "ReportError", "read_json", "read_table", "read_text"]
 
 
 class ReportError(Exception):
@@ -26,10 +27,20 @@ class ReportError(Exception):
 # --- reading the folder -----------------------------------------------------------------------
 
 
-def read_table(path: str | Path) -> dict[str, np.ndarray]:
-    """A CSV file as columns: float arrays (empty cell = NaN) or, for text, object arrays."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+TIME_COLUMNS = ("weekday", "start")
+"""The text columns of intervals.csv and daily.csv; every other one holds numbers."""
+
+
+def read_table(path: str | Path, text: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """A CSV file as columns: float arrays (empty cell = NaN) or, for text, object arrays;
+    ReportError when it is absent, a link or not CSV, or (``text`` given) when a column not in
+    ``text`` holds text."""
+    try:
+        rows = read_rows(path)
+    except (ValueError, LinkError) as exc:
+        raise ReportError(str(exc)) from None
+    if rows is None:
+        raise ReportError(f"{path}: not found")
     if not rows:
         return {}
     header, body = rows[0], rows[1:]
@@ -39,8 +50,22 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
         try:
             cols[name] = np.array([float(v) if v.strip() else np.nan for v in raw], dtype=float)
         except ValueError:
+            if text is not None and name not in text:
+                cell = next(v for v in raw if v.strip() and not _is_float(v))
+                raise ReportError(
+                    f"{path}: column {excerpt(name, 40)} holds text ({excerpt(cell, 40)}); sim "
+                    "writes numbers there"
+                ) from None
             cols[name] = np.array(raw, dtype=object)
     return cols
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -64,7 +89,7 @@ class Folder:
         if not path.is_dir():
             raise ReportError(f"{path}: not a folder")
         f = cls(path)
-        text = _text(path / "scenario.yaml")
+        text = read_text(path / "scenario.yaml")
         if text is not None:
             from ruamel.yaml import YAML
 
@@ -80,10 +105,11 @@ class Folder:
             raise ReportError(f"{path / 'summary.json'}: 'kpis' is not as sim writes it")
         f.comparison = read_json(path / "comparison.json")
         f.sweep = read_json(path / "sweep.json")
-        f.experiment_text = _text(path / "experiment.yaml")
+        f.experiment_text = read_text(path / "experiment.yaml")
         for name in ("intervals", "daily", "points"):
-            if (path / f"{name}.csv").is_file():
-                setattr(f, name, read_table(path / f"{name}.csv"))
+            if (path / f"{name}.csv").exists() or (path / f"{name}.csv").is_symlink():
+                text_columns = None if name == "points" else TIME_COLUMNS  # a sweep's: names
+                setattr(f, name, read_table(path / f"{name}.csv", text_columns))
         if f.summary is None and f.comparison is None and f.points is None:
             raise ReportError(
                 f"{path}: no summary.json, comparison.json or points.csv; is this a results folder?"
@@ -119,17 +145,26 @@ class Folder:
             return None
 
 
-def _text(path: Path) -> str | None:
-    if not path.is_file():
+def read_text(path: Path) -> str | None:
+    """The text of a file of a results folder (:func:`~sim.report.files.read_inside`: never
+    through a link), None when absent; ReportError naming it when it cannot be read."""
+    try:
+        data = read_inside(path)
+    except OSError as exc:
+        what = str(exc) if isinstance(exc, LinkError) else f"{path}: {exc.strerror}"
+        raise ReportError(what) from None
+    if data is None:
         return None
     try:
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:  # not a file sim wrote: name it, never show its bytes
         raise ReportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def read_json(path: Path) -> dict | None:
-    text = _text(path)
+    """A JSON object of a results folder (as :func:`read_text`); None when absent or not an
+    object."""
+    text = read_text(path)
     if text is None:
         return None
     try:

@@ -16,6 +16,7 @@ import glob
 import io
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +27,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.report.files import write_atomic
+from sim.report.files import LinkError, write_atomic
 
 __all__ = ["DPI", "FigureError", "FigureSink", "can_fork", "default_jobs", "render"]
 
@@ -98,6 +99,8 @@ class FigureSink:
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
+        if self.folder.is_symlink():  # said at once, not once per figure in a worker
+            raise LinkError(self.folder)
         self.jobs = default_jobs() if self.jobs is None else self.jobs if can_fork() else 1
 
     def add(self, fig: Figure, name: str, title: str, caption: str) -> dict:
@@ -126,7 +129,12 @@ class FigureSink:
         _FIGURES[:] = [(fig, self.folder, item["name"]) for item, fig in rest]
         context = multiprocessing.get_context("fork")
         try:
-            with ProcessPoolExecutor(min(self.jobs or 1, len(rest)), mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                min(self.jobs or 1, len(rest)),
+                mp_context=context,
+                initializer=signal.signal,  # Ctrl-C is the parent's: no traceback per worker
+                initargs=(signal.SIGINT, signal.SIG_IGN),
+            ) as pool:
                 futures = [pool.submit(_render_nth, i) for i in range(len(rest))]
                 for (item, _), future in zip(rest, futures, strict=True):
                     if (exc := future.exception()) is None:

@@ -105,10 +105,13 @@ def build_staffing_report(
     """Write ``report.html`` (and ``figures/``) for a staffing folder; return its path.
     ``jobs``: processes rendering the figures (None: one per core)."""
     from sim.report.drawing import FigureSink
-    from sim.report.folder import read_table
+    from sim.report.folder import ReportError, read_table, read_text
 
     folder = Path(folder)
-    data = json.loads((folder / "staffing.json").read_text(encoding="utf-8"))
+    try:
+        data = json.loads(read_text(folder / "staffing.json") or "")
+    except ValueError:
+        raise ReportError(f"{folder / 'staffing.json'}: not JSON") from None
     table = {k: list(v) for k, v in read_table(folder / "staffing.csv").items()}
     out = Path(out) if out else folder / "report.html"
     target = (data.get("targets") or {}).get("service_level")

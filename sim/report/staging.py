@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sim.scenario.confine import excerpt
@@ -20,32 +20,55 @@ from sim.scenario.confine import excerpt
 __all__ = ["RESULT_FILES", "check_replaceable", "replace_folder", "staged_folder"]
 
 
-RESULT_FILES = (
-    "summary.json",
-    "comparison.json",
-    "points.csv",
-    "sweep.json",
-    "staffing.json",
-    "search.json",
-    "sizing.json",
-    "fit.json",
-    "forecast.json",
-)
+RESULT_KINDS = {
+    "summary.json": "sim run",
+    "comparison.json": "sim compare",
+    "points.csv": "sim sweep",
+    "sweep.json": "sim sweep",
+    "staffing.json": "sim staff",
+    "search.json": "sim staff",
+    "sizing.json": "sim size",
+    "fit.json": "sim fit",
+    "forecast.json": "sim forecast",
+}
+"""The file that marks a folder a sim command wrote, and that command."""
+RESULT_FILES = tuple(RESULT_KINDS)
 """One of these marks a folder a sim command wrote (run, compare, sweep, staff, size, fit,
 forecast)."""
 
 
-def check_replaceable(out: str | Path) -> None:
-    """``out`` may be written (and replaced whole): absent, empty, or a folder sim wrote.
+def check_replaceable(
+    out: str | Path, command: str | None = None, inputs: Iterable[str | Path] = ()
+) -> None:
+    """``out`` may be written (and replaced whole): absent, empty, or a folder sim wrote (with
+    ``command``: a folder that command wrote), holding none of the ``inputs``.
 
     Raises ``FileExistsError`` for a folder of other files: ``--out ~/Documents`` must not
-    delete a planner's documents.
+    delete a planner's documents, ``sim run F/scenario.yaml --out F`` the fit in ``F``.
     """
     out = Path(out)
     if not out.is_dir() or out.is_symlink():
         return
+    marks = [name for name in RESULT_FILES if (out / name).is_file()]
+    foreign = [m for m in marks if command and RESULT_KINDS[m] != command]
+    if foreign:
+        raise FileExistsError(
+            17,
+            f"a {RESULT_KINDS[foreign[0]]} results folder ({foreign[0]}), not one {command} "
+            "writes; writing would replace it whole: choose another folder",
+            str(out),
+        )
+    real = Path(os.path.realpath(out))
+    for path in inputs:
+        if Path(os.path.realpath(path)).is_relative_to(real):
+            raise FileExistsError(
+                17,
+                f"holds the input {excerpt(Path(path).name, 40)}, which writing would delete "
+                "(the folder is replaced whole): choose another folder",
+                str(out),
+            )
     entries = sorted(e.name for e in out.iterdir())  # hidden ones too: a lone .git is work
-    if entries and not any((out / name).is_file() for name in RESULT_FILES):
+    if entries and not marks:
         raise FileExistsError(
             17,
             f"a folder of other files ({excerpt(entries[0], 40)}"

@@ -12,8 +12,10 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sim.report.numbers import MAIN_KPIS, fmt, when
+from sim.scenario.errors import inert
 from sim.scenario.kpis import format_ci, format_value, unit_label
 
 __all__ = [
@@ -31,12 +33,22 @@ SEGMENTS = 4  # call types and tiers shown in the terminal, the worst first
 LOG_WIDTH = 240  # columns when the output is not a terminal (a log, a pipe): nothing wraps
 
 
+class _InertConsole(Console):
+    """A console that shows control characters in text as ``\\xNN`` instead of sending them:
+    a name holding an ESC sequence (a link, clear-screen) or U+202E prints as characters.
+    (Names are refused at validation; this is the second line of defence.)"""
+
+    def render_str(self, text: str, **kwargs) -> Text:
+        return super().render_str(inert(text), **kwargs)
+
+
 def console(stderr: bool = False) -> Console:
-    """A rich console; not on a terminal, a wide one, so names and paths stay on one line."""
+    """A rich console (see :class:`_InertConsole`); not on a terminal, a wide one, so names
+    and paths stay on one line."""
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(stderr=stderr)
-    return Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+        return _InertConsole(stderr=stderr)
+    return _InertConsole(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
 
 
 def _label(kpi: str) -> str:

@@ -5,17 +5,18 @@ sheet per CSV file of the folder (``intervals``, ``daily``, ``replications``, ``
 ``comparison``, ``points``), and ``staffing`` from the agents columns of ``intervals.csv`` when
 the folder has no ``staffing.csv``. Cells hold exactly the numbers of the CSV files; headers
 carry the unit, and shares are shown as percentages by the cell format (the value stays a
-fraction, as in the CSV).
+fraction, as in the CSV). Every text cell is stored as text, never as a formula, whatever it
+starts with (a call type named ``=HYPERLINK(...)`` stays those characters). Files are read
+inside the folder only, never through links (:func:`sim.report.files.read_inside`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
 
-from sim.report.files import write_atomic
+from sim.report.files import read_inside, read_rows, real_subfolders, write_atomic
 from sim.report.numbers import KEY_UNITS, figure_of, header
 from sim.report.staging import RESULT_FILES
 from sim.scenario.kpis import unit_label, unit_of
@@ -39,19 +40,8 @@ def _value(text: str):
         return text
 
 
-def _unreadable(path: Path, exc: Exception) -> ValueError:
-    """A file of the folder that sim did not write as it is: named, its bytes never shown."""
-    if isinstance(exc, UnicodeDecodeError):
-        return ValueError(f"{path}: not UTF-8 text (byte {exc.start})")
-    return ValueError(f"{path}: cannot be read: {str(exc).splitlines()[0][:120]}")
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[list]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except (ValueError, csv.Error) as exc:
-        raise _unreadable(path, exc) from None
+    rows = read_rows(path)
     if not rows:
         return [], []
     body = [[_value(c) for c in r] for r in rows[1:]]
@@ -98,6 +88,10 @@ def _sheet(wb, title: str, columns: list[str], rows: list[list], headers: list[s
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
+    for cells in ws.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula (openpyxl reads "=..." as one)
     for j, c in enumerate(columns, start=1):
         if unit_of(figure_of(c)).is_share:
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
@@ -136,7 +130,7 @@ def _staffing_from_intervals(columns: list[str], rows: list[list]):
     keep = [c for c in columns if c in _KEYS or c.startswith(("agents_on_duty", "agents_sched"))]
     keep = [c for c in keep if c in _KEYS or c.endswith("_mean")]
     index = [columns.index(c) for c in keep]
-    return keep, [[r[i] for i in index] for r in rows]
+    return keep, [[r[i] if i < len(r) else None for i in index] for r in rows]  # short rows
 
 
 def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | None:
@@ -149,11 +143,14 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
     wb.remove(wb.active)
     currency = None
     summary_path = folder / "summary.json"
-    if summary_path.is_file():
+    data = read_inside(summary_path)
+    if data is not None:
         try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            summary = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:  # not a file sim wrote: named, its bytes never shown
+            raise ValueError(f"{summary_path}: not UTF-8 text (byte {exc.start})") from None
         except ValueError as exc:
-            raise _unreadable(summary_path, exc) from None
+            raise ValueError(f"{summary_path}: not JSON: {str(exc)[:120]}") from None
         try:
             currency = summary.get("currency")
             cols, rows = _summary_rows(summary, currency)
@@ -174,7 +171,7 @@ def write_workbook(folder: str | Path, out: str | Path | None = None) -> Path | 
         if cols:
             _sheet(wb, path.stem, cols, rows, _units(folder, path.stem, cols, currency))
     intervals = folder / "intervals.csv"
-    if intervals.is_file() and not (folder / "staffing.csv").is_file():
+    if intervals in csvs and (folder / "staffing.csv") not in csvs:
         cols, rows = _staffing_from_intervals(*_read_csv(intervals))
         _sheet(wb, "staffing", cols, rows, _units(folder, "intervals", cols, currency))
     if not wb.sheetnames:
@@ -193,7 +190,7 @@ def export_folder(folder: str | Path) -> list[Path]:
     if not any((folder / name).is_file() for name in RESULT_FILES):
         return []
     written = [write_workbook(folder)]
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for sub in real_subfolders(folder):
         if (sub / "summary.json").is_file():
             written.append(write_workbook(sub))
     return [p for p in written if p is not None]

@@ -3,11 +3,39 @@ it without loading the schema (``sim --help`` stays fast)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["ErrorItem", "ScenarioError", "printable"]
+__all__ = ["ErrorItem", "ScenarioError", "inert", "printable", "unprintable"]
 
 _MESSAGE_CHARS, _PATH_CHARS = 600, 160
+
+
+_BIDI = frozenset(
+    map(chr, (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+)
+"""Bidirectional controls: they reorder what a terminal or an editor shows (U+202E)."""
+
+
+def _acts(ch: str) -> bool:
+    return ch not in "\t\n" and (unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI)
+
+
+def unprintable(text: str) -> str | None:
+    """The first character of ``text`` a terminal would act on instead of showing (a C0/C1
+    control such as ESC, a bidi control, a lone surrogate); tab and newline are text."""
+    return next((ch for ch in text if _acts(ch)), None)
+
+
+def inert(text: str) -> str:
+    """``text`` with what :func:`unprintable` finds written as ``\\xNN`` / ``\\uNNNN``: safe
+    to print on a terminal, lines and tabs kept."""
+    if unprintable(text) is None:
+        return text
+    return "".join(
+        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") if _acts(ch) else ch
+        for ch in text
+    )
 
 
 def printable(text: str) -> str:

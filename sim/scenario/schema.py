@@ -51,6 +51,7 @@ from sim.scenario.yamlsource import (
     ErrorItem,
     ScenarioError,
     SourceMap,
+    check_printable,
     load_yaml,
     validation_error,
 )
@@ -520,6 +521,7 @@ def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<d
     """Validate a plain mapping as a scenario (for sweeps and tests; programs write seconds, so
     bare-number durations are not warned about); files it names under ``base_dir``."""
     with data_roots(base_dir):
+        check_printable(data, SourceMap(source))
         return _validate(data, SourceMap(source), Path(base_dir), check_units=False)
 
 

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from sim.scenario.confine import ConfinementError, data_roots, excerpt, read_text
-from sim.scenario.errors import ErrorItem, ScenarioError
+from sim.scenario.errors import ErrorItem, ScenarioError, unprintable
 
 __all__ = [
     "MAX_DEPTH",
@@ -32,6 +32,7 @@ __all__ = [
     "ErrorItem",
     "ScenarioError",
     "SourceMap",
+    "check_printable",
     "dotted",
     "load_yaml",
     "validation_error",
@@ -230,6 +231,36 @@ def load_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, Sou
         return _load_yaml(path, _seen)
 
 
+def check_printable(data: Any, smap: SourceMap, limit: int = 20) -> None:
+    """Every key and text of ``data`` printable (:func:`unprintable`): names reach terminals,
+    reports and spreadsheets, where ESC sequences (an OSC 8 link, clear-screen) or U+202E
+    would act. Raises :class:`ScenarioError` naming each (file, line, key)."""
+    found: list[ErrorItem] = []
+
+    def visit(value: Any, loc: Loc, what: str = "text") -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(value, str):
+            ch = unprintable(value)
+            if ch is not None:
+                message = (
+                    f"{what} holding the control character U+{ord(ch):04X}; names and texts "
+                    "are printable (no escape sequences, no bidi controls)"
+                )
+                found.append(smap.error(loc, message))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(key, (*loc, key), "a name (key)")
+                visit(item, (*loc, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, (*loc, i))
+
+    visit(data, ())
+    if found:
+        raise ScenarioError(found)
+
+
 def _load_yaml(path: Path, seen: tuple[Path, ...]) -> tuple[dict, SourceMap]:
     data, lines = _read_one(path)
     smap = SourceMap(str(path), lines)
@@ -237,6 +268,7 @@ def _load_yaml(path: Path, seen: tuple[Path, ...]) -> tuple[dict, SourceMap]:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError([smap.error((), "the file must hold a mapping of keys to values")])
+    check_printable(data, smap)
     parent = data.pop("extends", None)
     if parent is None:
         return data, smap
