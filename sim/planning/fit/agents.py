@@ -18,13 +18,21 @@ from sim.planning.fit.arrivals import LogCalendar
 from sim.scenario.calllog import ANSWERED, CallLogData
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
-__all__ = ["agents_seen", "group_skills", "overflow_routes", "staffing_maps"]
+__all__ = [
+    "agents_seen",
+    "erlang_a_agents",
+    "erlang_a_by_group",
+    "group_skills",
+    "overflow_routes",
+    "staffing_maps",
+]
 
 SKILL_MIN_SHARE = 0.01  # a group has a skill when the type is at least this share of its calls
 SKILL_MIN_OF_TYPE = 0.05  # ... or when it answered at least this share of the type's calls
 PILE_MIN_SHARE = 0.10  # an overflow delay: one whole second of wait holding this share of answers
 PILE_OVER_NEIGHBOURS = 4.0  # ... and this many times the answers of each neighbouring second
 PILE_MIN_CALLS = 10
+MIN_CALLS_TO_MATCH = 5  # abandons (answers) a slot needs before Erlang A matches its rate (ASA)
 
 
 def _group_of_call(data: CallLogData) -> tuple[np.ndarray, list[str]]:
@@ -92,6 +100,108 @@ def _by_weekday(counts: np.ndarray, cal: LogCalendar, interval: float) -> list[l
         mine = (cal.weekday == w) & cal.open
         out.append(grid[mine].mean(axis=0).tolist() if mine.any() else [0.0] * slots)
     return out
+
+
+def erlang_a_agents(
+    history: dict,
+    cal: LogCalendar,
+    mean_handle: float,
+    mean_patience: float,
+    interval: float,
+    has: set[str],
+) -> dict:
+    """Agents per weekday x slot that make Erlang A (M/M/n+M, steady state within the interval)
+    give the slot's observed abandonment (its ASA when it has fewer than
+    :data:`MIN_CALLS_TO_MATCH` abandons, the offered load when it has too few answers too),
+    interpolated between whole agents; ``history`` is an interval table
+    (``calibrate.history_table``), ``has`` the figures it holds (``abandoned``, ``asa``).
+
+    Without this the staffing shape would follow the load (or, from a call log, the agents
+    seen) and miss where the center was under- or over-staffed: the intraday service level.
+    Returns ``agents_seen``'s form with one group, ``agents``, and the slots matched by each.
+    """
+    from sim.planning.fit.calibrate import pooled_by_slot
+
+    open_days = np.flatnonzero(cal.open) + 1
+    pooled = pooled_by_slot([history], open_days)
+    days_of = {w: int(((cal.weekday == i) & cal.open).sum()) for i, w in enumerate(WEEKDAYS)}
+    slots = round(DAY / interval)
+    grid = np.zeros((7, slots))
+    matched: dict[str, int] = {"abandon_rate": 0, "asa": 0, "load": 0}
+    for key, (fig,) in pooled.items():
+        wd, clock = key.split()
+        offered = fig["offered"]
+        if not offered > 0:
+            continue
+        rate, load = offered / interval, offered * mean_handle / interval
+        calls = offered * days_of[wd]
+        metric = "load"
+        if (
+            "abandoned" in has
+            and calls * fig["abandon_rate"] >= MIN_CALLS_TO_MATCH
+            and math.isfinite(mean_patience)
+        ):
+            metric = "abandon_rate"
+        elif "asa" in has and calls * (1 - fig["abandon_rate"]) >= MIN_CALLS_TO_MATCH:
+            metric = "asa"
+        matched[metric] += 1
+        n = max(load, 1.0)
+        if metric != "load":
+            n = agents_for(metric, fig[metric], rate, mean_handle, mean_patience)
+        s = round((int(clock[:2]) * 3600 + int(clock[3:]) * 60) / interval)
+        grid[WEEKDAYS.index(wd), s] = n
+    method = (
+        "INFERRED: Erlang A agents giving each weekday-interval's observed "
+        f"abandonment ({matched['abandon_rate']} slots; ASA: {matched['asa']}; offered load "
+        f"where too few calls: {matched['load']})"
+    )
+    return {"groups": {"agents": grid.tolist()}, "method": method, "matched": matched}
+
+
+def agents_for(metric: str, target: float, rate: float, handle: float, patience: float) -> float:
+    """Agents (between whole numbers, linearly) at which Erlang A's ``metric`` is ``target``:
+    bisection over whole agents (the figure falls as agents rise)."""
+    from sim.planning.erlang import erlang_a_metrics
+
+    def value(c: int) -> float:
+        try:
+            return float(getattr(erlang_a_metrics(rate, handle, c, patience, math.inf), metric))
+        except ValueError:  # a queue too long to compute: as bad as it gets
+            return math.inf
+
+    load = rate * handle
+    lo, hi = 1, max(2, math.ceil(load + 5 * math.sqrt(load) + 5))
+    v_lo, v_hi = value(lo), value(hi)
+    if v_hi >= target:
+        return float(hi)
+    if v_lo <= target:
+        return 1.0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        v_mid = value(mid)
+        if v_mid > target:
+            lo, v_lo = mid, v_mid
+        else:
+            hi, v_hi = mid, v_mid
+    if not math.isfinite(v_lo):
+        return float(hi)
+    return lo + (v_lo - target) / (v_lo - v_hi)
+
+
+def erlang_a_by_group(total: list[list[float]], seen: dict) -> dict[str, list[list[float]]]:
+    """The Erlang A agents of each weekday-slot (``total``) split over the groups in the
+    proportions of their agents seen there (``seen["groups"]``); in a slot where none was seen,
+    in the groups' shares of all agents seen. The groups keep the log's mix, and their sum
+    takes the slot's Erlang A count."""
+    names = list(seen["groups"])
+    per = np.array([seen["groups"][n] for n in names], dtype=float)  # group x weekday x slot
+    target = np.asarray(total, dtype=float)
+    overall = per.sum(axis=(1, 2))
+    share = overall / overall.sum() if overall.sum() > 0 else np.full(len(names), 1 / len(names))
+    in_slot = per.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        split = np.where(in_slot > 0, per / in_slot, share[:, None, None])
+    return {n: (split[g] * target).tolist() for g, n in enumerate(names)}
 
 
 def group_skills(data: CallLogData, types: list[str], cal: LogCalendar, interval: float) -> dict:

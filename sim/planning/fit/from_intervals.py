@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.planning.fit.agents import erlang_a_agents
 from sim.planning.fit.arrivals import fit_arrivals, log_calendar
 from sim.planning.fit.behaviour import ALL, fit_handle_times, short_calls
 from sim.planning.fit.estimators import exponential_from_totals, wilson
@@ -45,7 +46,6 @@ HANDLE_CV = 1.0
 Erlang models assume; real talk times are lognormal (Brown et al. 2005) with cv near or a little
 above 1 (the Anonymous Bank month: 1.1 to 1.35 for its large call types)."""
 
-MIN_CALLS_TO_MATCH = 5  # abandons (answers) a slot needs before Erlang A matches its rate (ASA)
 _FIGURE_COLUMNS = {
     "service_level": "answered_within",
     "abandon_rate": "abandoned",
@@ -245,7 +245,7 @@ def _agents(
     rep: IntervalReport, g: _Grid, cal, handle: dict, patience: dict, history: dict
 ) -> dict:
     """Agents per weekday x slot (mean over open days): the report's ``agents`` column, or by
-    Erlang A from the report's figures when it has none (:func:`_erlang_a_agents`)."""
+    Erlang A from the report's figures when it has none (:func:`.agents.erlang_a_agents`)."""
     days, slots = g.has_rows.shape
     ok = g.rows_day >= 0
     d, s = g.rows_day[ok], g.rows_slot[ok]
@@ -261,94 +261,20 @@ def _agents(
             method += " (the largest of an interval's call-type rows: one pool serves them all)"
     else:
         has = {f for f in ("abandoned", "asa") if rep.figure(f) is not None}
-        return _erlang_a_agents(history, cal, handle, patience, rep.interval, has)
+        by_type = handle["by_type"]
+        total = sum(e["n"] for e in by_type.values())
+        mean_handle = sum(e["mean"] * e["n"] for e in by_type.values()) / max(total, 1)
+        p = patience.get(ALL, {})
+        mean_patience = float(p["mean"]) if p.get("family") == "exponential" else math.inf
+        seen = erlang_a_agents(history, cal, mean_handle, mean_patience, rep.interval, has)
+        seen["method"] += ": the report has no agents column"
+        return {"seen": seen}
     weekday = cal.weekday
     per_weekday = []
     for w in range(7):
         mine = (weekday == w) & cal.open
         per_weekday.append(_mean_over_days(grid[mine], slots).tolist())
     return {"seen": {"groups": {"agents": per_weekday}, "method": method}}
-
-
-def _erlang_a_agents(
-    history: dict, cal, handle: dict, patience: dict, interval: float, has: set[str]
-) -> dict:
-    """Agents per weekday x slot that make Erlang A (M/M/n+M, steady state within the interval)
-    give the slot's observed abandonment (its ASA when it has fewer than
-    :data:`MIN_CALLS_TO_MATCH` abandons, the offered load when it has too few answers too),
-    interpolated between whole agents. Without this the staffing shape would follow the load
-    and miss where the center was under- or over-staffed (the intraday service level)."""
-    from sim.planning.fit.calibrate import pooled_by_slot
-
-    by_type = handle["by_type"]
-    total = sum(e["n"] for e in by_type.values())
-    mean_handle = sum(e["mean"] * e["n"] for e in by_type.values()) / max(total, 1)
-    p = patience.get(ALL, {})
-    mean_patience = float(p["mean"]) if p.get("family") == "exponential" else math.inf
-    open_days = np.flatnonzero(cal.open) + 1
-    pooled = pooled_by_slot([history], open_days)
-    days_of = {w: int(((cal.weekday == i) & cal.open).sum()) for i, w in enumerate(WEEKDAYS)}
-    slots = round(DAY / interval)
-    grid = np.zeros((7, slots))
-    matched: dict[str, int] = {"abandon_rate": 0, "asa": 0, "load": 0}
-    for key, (fig,) in pooled.items():
-        wd, clock = key.split()
-        offered = fig["offered"]
-        if not offered > 0:
-            continue
-        rate, load = offered / interval, offered * mean_handle / interval
-        calls = offered * days_of[wd]
-        metric = "load"
-        if (
-            "abandoned" in has
-            and calls * fig["abandon_rate"] >= MIN_CALLS_TO_MATCH
-            and math.isfinite(mean_patience)
-        ):
-            metric = "abandon_rate"
-        elif "asa" in has and calls * (1 - fig["abandon_rate"]) >= MIN_CALLS_TO_MATCH:
-            metric = "asa"
-        matched[metric] += 1
-        n = max(load, 1.0)
-        if metric != "load":
-            n = _agents_for(metric, fig[metric], rate, mean_handle, mean_patience)
-        s = round((int(clock[:2]) * 3600 + int(clock[3:]) * 60) / interval)
-        grid[WEEKDAYS.index(wd), s] = n
-    method = (
-        "INFERRED: Erlang A agents giving each weekday-interval's observed "
-        f"abandonment ({matched['abandon_rate']} slots; ASA: {matched['asa']}; offered load "
-        f"where too few calls: {matched['load']}): the report has no agents column"
-    )
-    return {"seen": {"groups": {"agents": grid.tolist()}, "method": method, "matched": matched}}
-
-
-def _agents_for(metric: str, target: float, rate: float, handle: float, patience: float) -> float:
-    """Agents (between whole numbers, linearly) at which Erlang A's ``metric`` is ``target``:
-    bisection over whole agents (the figure falls as agents rise)."""
-    from sim.planning.erlang import erlang_a_metrics
-
-    def value(c: int) -> float:
-        try:
-            return float(getattr(erlang_a_metrics(rate, handle, c, patience, math.inf), metric))
-        except ValueError:  # a queue too long to compute: as bad as it gets
-            return math.inf
-
-    load = rate * handle
-    lo, hi = 1, max(2, math.ceil(load + 5 * math.sqrt(load) + 5))
-    v_lo, v_hi = value(lo), value(hi)
-    if v_hi >= target:
-        return float(hi)
-    if v_lo <= target:
-        return 1.0
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        v_mid = value(mid)
-        if v_mid > target:
-            lo, v_lo = mid, v_mid
-        else:
-            hi, v_hi = mid, v_mid
-    if not math.isfinite(v_lo):
-        return float(hi)
-    return lo + (v_lo - target) / (v_lo - v_hi)
 
 
 def history_from_report(rep: IntervalReport, g: _Grid, start_weekday: int) -> dict:
