@@ -25,10 +25,12 @@ __all__ = [
     "ENTITY_COLOURS",
     "PALETTE",
     "FigureSink",
+    "above_note",
     "axis_label",
     "band_err",
     "legend",
     "lighter",
+    "mark_above",
     "new_figure",
     "present",
     "series",
@@ -78,12 +80,15 @@ def new_figure(rows: int = 1, cols: int = 1, height: float = 3.2, width: float =
 
 
 def legend(fig: Figure, *axes, ci: bool = False) -> None:
-    """One legend above the plots, outside the data, for all ``axes`` (and the CI shading)."""
+    """One legend above the plots, outside the data, for all ``axes`` (and the CI shading);
+    a label drawn on several axes is listed once."""
     handles: list[Any] = []  # matplotlib artists
     labels: list[str] = []
     for ax in axes:
-        h, lab = ax.get_legend_handles_labels()
-        handles, labels = handles + h, labels + lab
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:  # axes drawing the same thing list it once
+                handles.append(h)
+                labels.append(lab)
     if ci:
         handles.append(Patch(facecolor="#888888", alpha=0.3, linewidth=0))
         labels.append("shaded: 95% CI")
@@ -96,6 +101,29 @@ def legend(fig: Figure, *axes, ci: bool = False) -> None:
             fontsize=8,
             frameon=False,
         )
+
+
+def mark_above(ax, x, values: np.ndarray, top: float, colour: str) -> int:
+    """Mark with ▲ at the top of the scale the points of ``values`` above ``top`` (a scale cut
+    so that a few far values do not flatten the rest); return how many there are."""
+    above = np.isfinite(values) & (values > top)
+    if above.any():
+        ax.plot(x[above], np.full(above.sum(), top), "^", color=colour, ms=6, zorder=5)
+    return int(above.sum())
+
+
+def above_note(ax, text: str) -> None:
+    """The ▲ note of :func:`mark_above`, in the axis's top left corner, over the data."""
+    ax.text(
+        0.01,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        va="top",
+        fontsize=8,
+        color="#333333",
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1),
+    )
 
 
 def series(table: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

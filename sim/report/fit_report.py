@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.report.drawing import PALETTE, FigureSink, legend, new_figure
+from sim.report.drawing import PALETTE, FigureSink, above_note, legend, mark_above, new_figure
 from sim.report.files import write_atomic
 from sim.report.folder import read_table, read_text
 from sim.scenario.kpis import format_ci, format_value, unit_of
@@ -24,16 +24,18 @@ from sim.scenario.kpis import format_ci, format_value, unit_of
 __all__ = ["build_fit_report"]
 
 _FIGURES = (
-    ("offered", "offered calls per interval", 1.0),
-    ("service_level", "service level (%)", 100.0),
-    ("abandon_rate", "abandonment (%)", 100.0),
-    ("asa", "ASA (s)", 1.0),
+    ("offered", "offered calls per interval", 1.0, "calls"),
+    ("service_level", "service level (%)", 100.0, "%"),
+    ("abandon_rate", "abandonment (%)", 100.0, "%"),
+    ("asa", "ASA (s)", 1.0, "s"),
 )
 _STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
     "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
     "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
-    ".bad{color:#b00}img{max-width:100%}pre{background:#f7f7f7;padding:.5em;overflow:auto}"
+    ".bad{color:#b00}img{max-width:100%}"
+    # long scenario lines (a day's staffing map) wrap inside the page, never widen or cut it
+    "pre{background:#f7f7f7;padding:.5em;white-space:pre-wrap;overflow-wrap:anywhere}"
 )
 
 
@@ -88,7 +90,10 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
         mean = (e.get("exponential") or {}).get("mean")
         if mean:
             t = np.linspace(0, max(km["t"][-1], 1.0), 200)
-            ax.plot(t, np.exp(-t / mean), color=PALETTE["abandon_rate"], label="exponential MLE")
+            used = " (used)" if e.get("family") == "exponential" else ""
+            ax.plot(
+                t, np.exp(-t / mean), color=PALETTE["abandon_rate"], label=f"exponential MLE{used}"
+            )
         if e.get("family_survival") and e.get("family") != "exponential":
             ax.plot(
                 km["t"],
@@ -101,13 +106,14 @@ def _patience_figure(fit: dict, sink: FigureSink) -> dict | None:
         ax.set_xlabel("wait (s)")
         ax.set_ylabel("still waiting (patience survival)")
         ax.set_ylim(0, 1.02)
-    legend(fig, axes.flat[0])
+    legend(fig, *axes.flat)  # every tier's family: tiers may use different ones
     return sink.add(
         fig,
         "patience",
         "Patience: Kaplan–Meier, the exponential fit and the family used",
-        "Survival of patience from censored waits (answered calls are right-censored); the "
-        "dashed curve is the family chosen by AIC, the one the scenario uses.",
+        "Survival of patience from censored waits (answered calls are right-censored); "
+        "'(used)' marks the family chosen by AIC, the one the scenario uses (dashed when it is "
+        "not the exponential).",
     )
 
 
@@ -116,15 +122,27 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
         return None
     x = np.arange(len(table["weekday"]))
     fig, axes = new_figure(4, 1, height=2.2, width=10.0)
-    for ax, (name, label, scale) in zip(axes.flat, _FIGURES, strict=True):
+    notes = []
+    for ax, (name, label, scale, unit) in zip(axes.flat, _FIGURES, strict=True):
         h = np.asarray(table[f"history_{name}"], dtype=float) * scale
         m = np.asarray(table[f"model_{name}"], dtype=float) * scale
         lo = np.asarray(table[f"model_{name}_ci_low"], dtype=float) * scale
         hi = np.asarray(table[f"model_{name}_ci_high"], dtype=float) * scale
+        top = None if unit == "%" else scale_top(h, m)  # shares stop at 100% anyway
+        lo, hi, m_cut, h_cut = (np.minimum(v, top or np.inf) for v in (lo, hi, m, h))
         ax.fill_between(x, lo, hi, color=PALETTE[name], alpha=0.25, linewidth=0)
-        ax.plot(x, m, color=PALETTE[name], label="fitted model")
-        ax.plot(x, h, color="#000000", linewidth=0.8, marker=".", markersize=2, label="history")
+        ax.plot(x, m_cut, color=PALETTE[name], label="fitted model")
+        ax.plot(x, h_cut, color="#000000", linewidth=0.8, marker=".", markersize=2, label="history")
         ax.set_ylabel(label, fontsize=8)
+        if top is not None:  # a few far values (one call waiting an hour) would flatten the rest
+            ax.set_ylim(min(0.0, float(np.nanmin(np.concatenate((h, m, lo))))), top * 1.06)
+            counts = [mark_above(ax, x, v, top, c) for v, c in ((h, "#000000"), (m, PALETTE[name]))]
+            above_note(
+                ax,
+                f"▲ above the scale: history in {counts[0]}, model in {counts[1]} intervals; "
+                f"up to {_n(float(np.nanmax(np.concatenate((h, m)))))} {unit}",
+            )
+            notes.append(label)
         days = np.asarray(table["weekday"])
         firsts = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
         ax.set_xticks(firsts, [str(d) for d in days[firsts]])
@@ -134,8 +152,26 @@ def _backtest_figure(table: dict, sink: FigureSink) -> dict | None:
         "backtest",
         "Back-test: history and fitted model per weekday and interval",
         "Black: the log (mean over its open days); colour: the fitted scenario (mean of "
-        "replications, shaded 95% CI).",
+        "replications, shaded 95% CI)."
+        + (
+            f" Cut at the top ({', '.join(notes)}) where a few values lie far above the rest: ▲ "
+            "marks them."
+            if notes
+            else ""
+        ),
     )
+
+
+def scale_top(*values: np.ndarray) -> float | None:
+    """Top of a back-test axis when a few values lie far above the rest (an interval whose
+    few calls waited an hour): 4 x the 95th percentile of history and model, so peaks of an
+    ordinary day stay whole; None when nothing lies above it (the axis then fits the data)."""
+    v = np.concatenate(values)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return None
+    top = 4.0 * float(np.quantile(v, 0.95))
+    return top if top > 0 and v.max() > top else None
 
 
 def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
