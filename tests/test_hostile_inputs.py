@@ -221,7 +221,7 @@ def test_a_loop_that_grows_a_little_every_minute_stops_with_a_clear_error(write,
     grow every minute without filling one (2 days of them were over a million calls)."""
     text = TINY.replace("staffing: 2", "staffing: 0") + REDIAL_SOON % (1, "fixed", "value", "1s")
     path = write(text.replace("replications: 2", "replications: 1"))
-    with pytest.raises(SimulationLimitError, match="times the [0-9,]+ first calls by then"):
+    with pytest.raises(SimulationLimitError, match=r"times the [0-9,]+ first calls by then"):
         simulate(load_scenario(path))
     result = invoke("run", path, "--out", tmp_path / "out", "--workers", "1", "--quiet")
     assert result.exit_code == 2 and "calls made again" in result.output
