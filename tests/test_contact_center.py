@@ -87,8 +87,8 @@ def test_ivr_self_service_and_time():
 
 @pytest.mark.slow
 def test_redials_after_abandon_come_back_as_the_same_customer():
-    sc = scenario(
-        {"team": {"skills": ["x"], "staffing": 1}},
+    sc = scenario(  # two agents for 120 calls an hour of 60 s: heavy redials (one agent: a loop)
+        {"team": {"skills": ["x"], "staffing": 2}},
         arrivals={"rate_per_hour": 120},
         customer_tiers={"std": {"share": 1, "patience": {"dist": "fixed", "value": 30}}},
         redial={"after_abandon": {"probability": 1.0, "delay": {"dist": "fixed", "value": 300}}},

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from sim import simulate
 from sim.cli import cli
+from sim.model.callers import SimulationLimitError
+from sim.model.records import Origin
 from sim.scenario import confine
 from sim.scenario.confine import extra_roots
 from sim.scenario.schema import ScenarioError, load_scenario
@@ -208,6 +211,34 @@ def test_a_loop_without_progress_stops_with_a_clear_error(write, tmp_path):
         result = invoke("run", path, "--out", tmp_path / "out", "--workers", workers, "--quiet")
         assert result.exit_code == 2 and "calls made again" in result.output
         assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+REDIAL_SOON = "redial:\n  after_abandon: {probability: %s, delay: {dist: %s, %s: %s}}\n"
+
+
+def test_a_loop_that_grows_a_little_every_minute_stops_with_a_clear_error(write, tmp_path):
+    """No agent, and every caller calls again a second after hanging up: the calls made again
+    grow every minute without filling one (2 days of them were over a million calls)."""
+    text = TINY.replace("staffing: 2", "staffing: 0") + REDIAL_SOON % (1, "fixed", "value", "1s")
+    path = write(text.replace("replications: 2", "replications: 1"))
+    with pytest.raises(SimulationLimitError, match=r"times the [0-9,]+ first calls by then"):
+        simulate(load_scenario(path))
+    result = invoke("run", path, "--out", tmp_path / "out", "--workers", "1", "--quiet")
+    assert result.exit_code == 2 and "calls made again" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_heavy_redials_that_end_still_run(write):
+    """Half the agents needed and nine in ten abandoned callers trying again: a plan, not a loop."""
+    text = TINY.replace("staffing: 2", "staffing: 1") + REDIAL_SOON % (
+        0.9,
+        "exponential",
+        "mean",
+        "5min",
+    )
+    calls = simulate(load_scenario(write(text))).records.calls
+    again = int(np.sum(calls.origin == Origin.AFTER_ABANDON))
+    assert again > 2 * (len(calls.origin) - again)  # more redials than twice the first calls
 
 
 # --- loader-only fields, finite numbers in range -----------------------------------------------

@@ -209,7 +209,7 @@ def test_call_type_overrides_the_agent_selection():
 def test_redraw_false_keeps_patience_and_handle_time():
     def run(redraw):
         sc = _scenario(
-            {"a": {"skills": ["x"], "staffing": 2}},
+            {"a": {"skills": ["x"], "staffing": 4}},  # two agents: a loop (redials outgrow calls)
             redial={
                 "after_abandon": {
                     "probability": 1,

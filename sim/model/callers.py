@@ -69,6 +69,8 @@ class Callers:
         self._first_n, self._drawn = -1, 0  # first calls of the horizon, drawn so far
         self._again_cap = AGAIN_FLOOR  # calls made again allowed per simulated minute
         self._again_minute, self._again_count = -1, 0
+        self._again_total, self._again_bound = 0, AGAIN_FLOOR  # and in the run so far
+        self._first_pieces = (np.zeros(1), np.ones(1), np.zeros(1))  # starts, lengths, counts
         # per-event samplers for calls made again: their own streams, batched draws, made at
         # the first call of their tier or type (200 call types: 200 streams fewer to seed)
         self._again_patience: list[BatchSampler | None] = [None] * len(self.tiers)
@@ -110,6 +112,7 @@ class Callers:
         counts = streams("arrivals").poisson(np.asarray(rate.values) * lengths)  # as poisson_times
         n = int(counts.sum())
         self._again_cap = max(AGAIN_FLOOR, int(AGAIN_FACTOR * n * 60 / sc.horizon_s))
+        self._first_pieces = (starts, lengths, np.cumsum(counts))
         horizon = sc.horizon_s
         stops = [horizon] if every is None else [*np.arange(every, horizon, every), horizon]
         self.calls.reserve(n)
@@ -207,12 +210,9 @@ class Callers:
         if minute != self._again_minute:
             self._again_minute, self._again_count = minute, 0
         self._again_count += 1
-        if self._again_count > self._again_cap:
-            raise SimulationLimitError(
-                f"{self.sc.name}: more than {self._again_cap:,} calls made again (redials, "
-                f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
-                "the scenario loops without progress (check redial probabilities and delays)"
-            )
+        self._again_total += 1
+        if self._again_count > self._again_cap or self._again_total > self._again_bound:
+            self._again_limit(minute)
         calls = self.calls  # kept: read now, as the earlier call's row may be released by then
         kept = None if same_as is None else (calls.patience[same_as], calls.handle[same_as])
         self.env.later(  # on the agenda, like the router's events (sim.model.events)
@@ -220,6 +220,41 @@ class Callers:
             self._arrive_again,
             (customer, tier, call_type, attempt, origin, kept),
         )
+
+    def _again_limit(self, minute: int) -> None:
+        """Stop a run whose calls made again outgrow its first calls: too many in one simulated
+        minute (no progress in time), or in the run so far more than :data:`AGAIN_FACTOR` times
+        the first calls arrived by now (a loop that grows a little every minute: callers who
+        call again faster than they are served). Raises the bound while the run is within it."""
+        name = self.sc.name
+        if self._again_count > self._again_cap:
+            raise SimulationLimitError(
+                f"{name}: more than {self._again_cap:,} calls made again (redials, "
+                f"call-backs, complaints) in the simulated minute from t = {minute * 60:,} s; "
+                "the scenario loops without progress (check redial probabilities and delays)"
+            )
+        now = self.env.now
+        first = self._first_by(now)
+        self._again_bound = max(AGAIN_FLOOR, int(AGAIN_FACTOR * first))
+        if self._again_total > self._again_bound:
+            raise SimulationLimitError(
+                f"{name}: {self._again_total:,} calls made again (redials, call-backs, "
+                f"complaints) by t = {now:,.0f} s, more than {AGAIN_FACTOR} times the "
+                f"{first:,.0f} first calls by then; the scenario loops: callers call again "
+                "faster than they are served (check redial probabilities and delays, patience "
+                "and staffing)"
+            )
+
+    def _first_by(self, t: float) -> float:
+        """First calls arrived by ``t``: the rate pieces begun before it, the one it is in pro
+        rata (from the counts drawn per piece, so the same whatever the stretches)."""
+        starts, lengths, cum = self._first_pieces
+        k = int(np.searchsorted(starts, t, side="right")) - 1
+        if k < 0:
+            return 0.0
+        before = float(cum[k - 1]) if k else 0.0
+        share = min(1.0, (t - float(starts[k])) / float(lengths[k])) if lengths[k] > 0 else 1.0
+        return before + (float(cum[k]) - before) * share
 
     def _again_draw(self, tier: int, ctype: int) -> tuple[float, float]:
         """Fresh patience and handle time of a call made again (samplers made on first use)."""
