@@ -96,6 +96,19 @@ def test_interval_report_finer_rows_are_summed_coarser_refused(tmp_path):
         read_interval_report(coarse, 1800)
 
 
+def test_an_interval_report_with_other_column_names_is_read_through_a_mapping(tmp_path):
+    rep = tmp_path / "report.csv"
+    rep.write_text(
+        "interval_start,calls\n2025-01-06T08:00:00,3\n2025-01-06T08:30:00,4\n"
+        "2025-01-07T08:00:00,5\n"
+    )
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns:\n  start: interval_start\n  offered: calls\n")
+    h = read_history(rep, mapping, 1800)
+    assert h.kind == "interval report" and h.days == 2
+    assert h.totals[0, 16:18].tolist() == [3.0, 4.0] and h.totals[1, 16] == 5.0
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -38,7 +38,12 @@ def _date(value: str | None, name: str) -> dt.date | None:
 
 @cli.command()
 @click.argument("history", type=click.Path())
-@click.option("--map", "mapping", type=click.Path(), help="mapping file of a call-log export")
+@click.option(
+    "--map",
+    "mapping",
+    type=click.Path(),
+    help="mapping file of an export (call log or interval report)",
+)
 @click.option("--interval", default="30min", show_default=True, help="forecast interval")
 @click.option("--horizon", default="2w", show_default=True, help="days ahead: 14d, 2w")
 @click.option("--start", help="first day forecast, YYYY-MM-DD [default: the day after the history]")
