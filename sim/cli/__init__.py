@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 
-from sim.cli import experiments, forecast, planning, run  # noqa: F401  (registers the commands)
+from sim.cli import experiments, fit, forecast, planning, run  # noqa: F401  (registers the commands)
 from sim.cli.common import cli, fail
 from sim.scenario.errors import ScenarioError
 
