@@ -8,12 +8,14 @@ It draws no random numbers and imports no SimPy, so the KPIs may use it.
 from __future__ import annotations
 
 import bisect
+import datetime
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.scenario.schema import AgentGroup, Hours, Scenario
+from sim.scenario.schema_types import by_day
 from sim.scenario.units import DAY, WEEKDAYS, Weekday, parse_clock
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "Timeline",
     "arrival_rates",
     "compress",
+    "date_of",
     "staffing_timeline",
     "weekday_of",
 ]
@@ -43,6 +46,12 @@ class Timeline:
 
     def at(self, t: float) -> float:
         return float(self.values[np.searchsorted(self.times, t, side="right") - 1])
+
+
+def date_of(scenario: Scenario, day: int) -> datetime.date | None:
+    """Calendar date of 0-based ``day`` of a dated horizon (None: the horizon has no dates)."""
+    start = scenario.horizon.start_date
+    return None if start is None else start + datetime.timedelta(days=day)
 
 
 def weekday_of(start: Scenario | str, day: int) -> Weekday:
@@ -159,8 +168,11 @@ def staffing_timeline(scenario: Scenario, group: AgentGroup) -> Timeline:
     for d in range(-1, days):  # day -1 supplies the value running past midnight into day 0
         plan = group.staffing
         assert plan is not None  # the schema requires exactly one of staffing and shifts
-        if isinstance(plan, dict) and plan and next(iter(plan)) in WEEKDAYS:
+        if by_day(plan) and next(iter(plan)) in WEEKDAYS:
             plan = plan.get(weekday_of(scenario, d), 0)
+        elif by_day(plan):  # by date: the day before the horizon has nobody
+            date = date_of(scenario, d)
+            plan = plan.get(date.isoformat(), 0) if date is not None else 0
         if isinstance(plan, int):
             starts, counts = np.array([0.0]), np.array([float(plan)])
         else:

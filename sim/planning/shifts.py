@@ -21,6 +21,7 @@ from scipy.sparse import csr_matrix
 
 from sim.experiments.executors import Executor, executor_scope
 from sim.model.calendar import weekday_of
+from sim.planning.slots import dated_plan
 from sim.scenario.distributions import Duration
 from sim.scenario.resolved import dump_yaml
 from sim.scenario.schema import (
@@ -132,6 +133,12 @@ def load_templates(path: str | Path, scenario: Scenario | None = None) -> Templa
         templates = Templates.model_validate(data)
     except pydantic.ValidationError as exc:
         raise validation_error(exc, smap, Templates) from None
+    if scenario is not None and dated_plan(scenario):
+        message = (
+            "shift templates cover a plan per weekday; this scenario's plan is per date (a "
+            "dated horizon with arrivals per day): run sim staff without --shifts"
+        )
+        raise ScenarioError([smap.error((), message)])
     if scenario is not None and templates.groups is not None:
         problems = [
             smap.error(

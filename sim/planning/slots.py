@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
 from sim.kpi.calls import CallRecords, call_masks, interval_counts
-from sim.model.calendar import staffing_timeline, weekday_of
+from sim.model.calendar import date_of, staffing_timeline, weekday_of
 from sim.model.records import Outcome
 from sim.model.simulation import RunResult
 from sim.planning.loads import StaffingTargets, first_groups, group_loads, priced_outcomes
@@ -28,7 +28,10 @@ from sim.scenario.units import DAY, WEEKDAYS, format_clock
 __all__ = [
     "DayTypes",
     "Evidence",
+    "dated_plan",
     "day_types",
+    "plan_keys",
+    "plan_labels",
     "run_counts",
     "simulate_slots",
     "staffing_map",
@@ -209,22 +212,47 @@ def rates(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # --- day types --------------------------------------------------------------------------------
 
 
+def dated_plan(scenario: Scenario) -> bool:
+    """A plan per date, not per weekday: the horizon is dated and the arrivals differ by day
+    (a file with ``day`` rows, e.g. a forecast's), so a holiday Monday is not a Monday."""
+    rows = scenario.arrivals.rows
+    return scenario.horizon.start_date is not None and any(r[0] > 0 for r in rows)
+
+
+def plan_keys(scenario: Scenario) -> list[str]:
+    """The rows of a plan as a ``staffing`` map keys them: the weekdays, or the dates of a
+    dated plan (:func:`dated_plan`)."""
+    if not dated_plan(scenario):
+        return list(WEEKDAYS)
+    return [str(date_of(scenario, d)) for d in range(scenario.horizon.days)]
+
+
+def plan_labels(scenario: Scenario) -> list[str]:
+    """The rows of a plan as people read them: ``mon`` or ``mon 2027-01-04``."""
+    if not dated_plan(scenario):
+        return list(WEEKDAYS)
+    return [f"{weekday_of(scenario, d)} {date_of(scenario, d)}" for d in range(scenario.horizon.days)]
+
+
 @dataclass(frozen=True)
 class DayTypes:
-    """Weekdays grouped by identical load, and which days of the horizon are measured.
+    """The plan's rows (weekdays, or the dates of a dated plan) grouped by identical load, and
+    which days of the horizon are measured.
 
-    ``of_weekday[w]`` is the day type whose staffing weekday ``w`` gets (every weekday has one:
-    a weekday only in the warm-up gets the type of the day it precedes, one the horizon lacks
-    that of the next weekday staffed); ``days[k]`` the horizon days measured as type ``k``.
+    ``of_row[r]`` is the day type whose staffing row ``r`` gets (every row has one: a row only
+    in the warm-up gets the type of the day it precedes, a weekday the horizon lacks that of
+    the next weekday staffed); ``days[k]`` the horizon days measured as type ``k``; ``labels``
+    the rows as people read them (:func:`plan_labels`).
     """
 
     names: list[str]
-    of_weekday: np.ndarray  # (7,)
+    of_row: np.ndarray  # (7,) or (horizon days,)
     days: list[np.ndarray]
     per_day: int
     first_bin: int
     notes: list[str]
     ties: np.ndarray | None = None  # (types, per_day): the first interval of each one's block
+    labels: tuple[str, ...] = WEEKDAYS
 
     def pool(self, m: np.ndarray) -> np.ndarray:
         """(..., types, per_day) sums -> the same with each interval holding its block's sum
@@ -243,9 +271,13 @@ class DayTypes:
     def count(self) -> int:
         return len(self.names)
 
-    def weekly(self, rows: np.ndarray) -> np.ndarray:
-        """(..., types, per_day) -> (..., 7, per_day): each weekday its type's row."""
-        return rows[..., self.of_weekday, :]
+    def rows(self, levels: np.ndarray) -> np.ndarray:
+        """(..., types, per_day) -> (..., plan rows, per_day): each row its type's levels."""
+        return levels[..., self.of_row, :]
+
+    def rows_of(self, k: int) -> list[str]:
+        """The plan rows (:attr:`labels`) staffed as day type ``k``."""
+        return [self.labels[r] for r in np.flatnonzero(self.of_row == k)]
 
     def measured(self, k: int) -> np.ndarray:
         """(days of type k, per_day) mask of intervals measured (after the warm-up)."""
@@ -266,52 +298,52 @@ def _signature(rates: list[np.ndarray], days: list[int], per_day: int) -> bytes:
 
 
 def day_types(scenario: Scenario, pool: bool = True) -> DayTypes:
-    """Group the weekdays of the horizon by their load (arrival rate of every group in every
-    interval of each of their measured days): identical weekdays are one day type, decided on
-    their pooled evidence; ``pool=False`` keeps one type per weekday. A scenario with delivery
-    or a back office (calls they cause need not follow the weekday's arrival rates) is not
-    pooled."""
+    """Group the plan's rows by their load (arrival rate of every group in every interval of
+    each of their measured days): the weekdays, or each date of a dated plan
+    (:func:`dated_plan`: a holiday and the busy day after it are days of their own).
+    Identical rows are one day type, decided on their pooled evidence; ``pool=False`` keeps
+    one type per row. A scenario with delivery or a back office (calls they cause need not
+    follow the day's arrival rates) is not pooled."""
     per_day = round(DAY / scenario.interval)
     first = first_measured_bin(scenario)
     n_days = scenario.horizon.days
-    weekday = [WEEKDAYS.index(weekday_of(scenario, d)) for d in range(n_days)]
+    dated = dated_plan(scenario)
+    labels = tuple(plan_labels(scenario))
+    row = [d if dated else WEEKDAYS.index(weekday_of(scenario, d)) for d in range(n_days)]
     measured = [d for d in range(n_days) if (d + 1) * per_day > first]
     loads = [load.rate for load in group_loads(scenario).values()]
     pool = pool and scenario.delivery is None and scenario.back_office is None
-    by_weekday: dict[int, list[int]] = {}
+    by_row: dict[int, list[int]] = {}
     for d in measured:
-        by_weekday.setdefault(weekday[d], []).append(d)
+        by_row.setdefault(row[d], []).append(d)
     types: dict[bytes, list[int]] = {}
-    for w in sorted(by_weekday):
-        key = _signature(loads, by_weekday[w], per_day) if pool else bytes([w])
+    for w in sorted(by_row):
+        key = _signature(loads, by_row[w], per_day) if pool else b"#%d" % w
         types.setdefault(key, []).append(w)
     groups = list(types.values())
-    of_weekday = np.full(7, -1, dtype=np.int64)
+    of_row = np.full(len(labels), -1, dtype=np.int64)
     for k, ws in enumerate(groups):
-        of_weekday[ws] = k
+        of_row[ws] = k
     notes = []
     for d in range(n_days):  # warm-up days: the type of the day they precede
-        w = weekday[d]
-        if of_weekday[w] < 0 and d + 1 < n_days:
+        w = row[d]
+        if of_row[w] < 0 and d + 1 < n_days:
             nxt = next((e for e in range(d + 1, n_days) if e in measured), None)
             if nxt is not None:
-                of_weekday[w] = of_weekday[weekday[nxt]]
-                notes.append(
-                    f"{WEEKDAYS[w]} is only in the warm-up: staffed as {WEEKDAYS[weekday[nxt]]}"
-                )
-    for w in range(7):  # weekdays the horizon lacks: the next weekday staffed
-        if of_weekday[w] < 0:
-            nxt = next(v % 7 for v in range(w + 1, w + 8) if of_weekday[v % 7] >= 0)
-            of_weekday[w] = of_weekday[nxt]
-            notes.append(f"{WEEKDAYS[w]} is not in the horizon: staffed as {WEEKDAYS[nxt]}")
-    names = [
-        "every day" if len(groups) == 1 else "+".join(WEEKDAYS[w] for w in ws) for ws in groups
-    ]
-    days = [np.array([d for d in measured if weekday[d] in ws], dtype=np.int64) for ws in groups]
+                of_row[w] = of_row[row[nxt]]
+                notes.append(f"{labels[w]} is only in the warm-up: staffed as {labels[row[nxt]]}")
+    n = len(labels)
+    for w in range(n):  # weekdays the horizon lacks: the next weekday staffed
+        if of_row[w] < 0:
+            nxt = next(v % n for v in range(w + 1, w + n + 1) if of_row[v % n] >= 0)
+            of_row[w] = of_row[nxt]
+            notes.append(f"{labels[w]} is not in the horizon: staffed as {labels[nxt]}")
+    names = ["every day" if len(groups) == 1 else "+".join(labels[w] for w in ws) for ws in groups]
+    days = [np.array([d for d in measured if row[d] in ws], dtype=np.int64) for ws in groups]
     # redials add a load that follows earlier intervals, not the rates: no neighbours pooled
     redial = scenario.redial.after_abandon or scenario.redial.after_unresolved
     ties = None if not pool or redial else np.stack([_ties(loads, d, per_day, first) for d in days])
-    return DayTypes(names, of_weekday, days, per_day, first, notes, ties)
+    return DayTypes(names, of_row, days, per_day, first, notes, ties, labels)
 
 
 def _ties(rates: list[np.ndarray], days: np.ndarray, per_day: int, first: int) -> np.ndarray:
@@ -456,8 +488,9 @@ def _limits(targets: StaffingTargets) -> list[tuple[int, float]]:
 
 
 def with_staffing(scenario: Scenario, plan: dict[str, np.ndarray], base_dir=".") -> Scenario:
-    """``scenario`` with each group in ``plan`` on a ``staffing`` map (7 x intervals per day,
-    one row per weekday, mon first) instead of its own staffing or shifts."""
+    """``scenario`` with each group in ``plan`` on a ``staffing`` map (plan rows x intervals per
+    day: a row per weekday, mon first, or per date, :func:`plan_keys`) instead of its own
+    staffing or shifts."""
     data = scenario_to_dict(scenario)
     for g, slots in plan.items():
         group = {k: v for k, v in data["agents"]["groups"][g].items() if k != "shifts"}
@@ -467,10 +500,11 @@ def with_staffing(scenario: Scenario, plan: dict[str, np.ndarray], base_dir=".")
 
 
 def staffing_map(scenario: Scenario, slots: np.ndarray) -> int | dict:
-    """A scenario ``staffing`` value for a (7, intervals per day) array: a number or a daily
-    ``{"HH:MM": agents}`` map when every weekday is the same, else one entry per weekday (all
-    seven: a weekday missing from a map is an error)."""
-    rows = np.asarray(slots, dtype=np.int64).reshape(7, -1)
+    """A scenario ``staffing`` value for a (plan rows, intervals per day) array: a number or a
+    daily ``{"HH:MM": agents}`` map when every row is the same, else one entry per row (every
+    weekday, or every date of a dated plan, :func:`plan_keys`: a row missing is an error)."""
+    keys = plan_keys(scenario)
+    rows = np.asarray(slots, dtype=np.int64).reshape(len(keys), -1)
 
     def day_map(row: np.ndarray) -> int | dict:
         if np.all(row == row[0]):
@@ -480,4 +514,4 @@ def staffing_map(scenario: Scenario, slots: np.ndarray) -> int | dict:
 
     if np.all(rows == rows[0]):
         return day_map(rows[0])
-    return {WEEKDAYS[w]: day_map(rows[w]) for w in range(7)}
+    return {key: day_map(rows[w]) for w, key in enumerate(keys)}

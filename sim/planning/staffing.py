@@ -150,8 +150,8 @@ class Search:
 class StaffingResult:
     """The recommended staffing, how it was found and how it does with fresh seeds.
 
-    ``staffing[g]`` / ``erlang[g]`` / ``scenario_agents[g]`` are (7, intervals per day) arrays
-    (every weekday filled from its day type); ``levels`` the same per day type. ``verified`` is
+    ``staffing[g]`` / ``erlang[g]`` are (plan rows, intervals per day) arrays (every weekday,
+    or every date of a dated plan, filled from its day type); ``levels`` the same per day type. ``verified`` is
     the :class:`Evidence` of the recommended staffing over ``verify_replications`` fresh
     replications (None while searching).
     """
@@ -179,11 +179,11 @@ class StaffingResult:
 
     @property
     def staffing(self) -> dict[str, np.ndarray]:
-        return {g: self.types.weekly(self.levels[i]) for i, g in enumerate(self.groups)}
+        return plan_of(self.types, self.groups, self.levels)
 
     @property
     def erlang(self) -> dict[str, np.ndarray]:
-        return {g: self.types.weekly(self.erlang_levels[i]) for i, g in enumerate(self.groups)}
+        return plan_of(self.types, self.groups, self.erlang_levels)
 
     @property
     def converged(self) -> bool:
@@ -301,8 +301,9 @@ def _per_bin_max(types: DayTypes, per_bin: np.ndarray) -> np.ndarray:
 
 
 def plan_of(types: DayTypes, groups: list[str], levels: np.ndarray) -> dict[str, np.ndarray]:
-    """(groups, types, per_day) levels -> per group a (7, per_day) weekly plan."""
-    return {g: types.weekly(levels[i]) for i, g in enumerate(groups)}
+    """(groups, types, per_day) levels -> per group a (plan rows, per_day) plan: 7 weekdays, or
+    the dates of a dated plan (:func:`sim.planning.slots.plan_keys`)."""
+    return {g: types.rows(levels[i]) for i, g in enumerate(groups)}
 
 
 # --- the search ---------------------------------------------------------------------------------
@@ -327,8 +328,9 @@ def staff(
 ) -> StaffingResult:
     """The fewest scheduled agents per group, day type and interval meeting the targets.
 
-    1. **Day types**: weekdays with identical load are decided together (their days pool),
-       so a scenario without a weekday pattern gets one daily map (:func:`day_types`).
+    1. **Day types**: weekdays (each date of a dated forecast) with identical load are decided
+       together (their days pool), so a scenario without a weekday pattern gets one daily map
+       (:func:`day_types`).
     2. **Counterfactual start** (the ISA step of Feldman, Mandelbaum, Massey & Whitt 2008,
        *Management Science* 54(2)): one simulation with ample agents measures each slot's
        offered load (agents busy when nobody waits: the lag of a time-varying load, redials

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.planning.slots import staffing_map
+from sim.planning.slots import dated_plan, staffing_map
 from sim.planning.staffing import Search, StaffingResult, check_text
 from sim.scenario.errors import printable
 from sim.scenario.resolved import dump_yaml
@@ -29,6 +29,7 @@ __all__ = [
     "load_search",
     "plan_agents",
     "plan_scenario",
+    "planned_for",
     "save_search",
     "search_shape",
     "staffing_table",
@@ -156,6 +157,21 @@ def plan_agents(result: StaffingResult) -> dict:
     return data
 
 
+def planned_for(scenario: Scenario) -> str:
+    """What the plan was staffed for: the arrivals' mean, and with a day-to-day cv the range
+    of day volumes every replication draws around it (the check's service level is the mean
+    over that range, not a quantile of it)."""
+    dated = "per date" if dated_plan(scenario) else "per weekday"
+    cv = scenario.arrivals.day_to_day_cv
+    if cv <= 0:
+        return f"planned {dated} for the arrivals' mean volumes (Poisson variation only)"
+    return (
+        f"planned {dated} for the arrivals' mean volumes with day-to-day cv {cv:g}: every "
+        "replication draws each day's volume around the mean (gamma, mean 1), so each slot's "
+        "service level is its mean over that range of days, not a quantile of it"
+    )
+
+
 def _headline(result: StaffingResult) -> str:
     """What a file of the folder says first (the name printable: a line break in it would end
     the comment and write YAML)."""
@@ -166,7 +182,10 @@ def _headline(result: StaffingResult) -> str:
 
 def staffing_yaml(result: StaffingResult) -> str:
     """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
-    head = f"# {_headline(result)} (sim staff); paste over the scenario's agents: section\n"
+    head = (
+        f"# {_headline(result)} (sim staff); paste over the scenario's agents: section\n"
+        f"# {planned_for(result.scenario)}\n"
+    )
     return dump_yaml({"agents": plan_agents(result)}, head)
 
 
@@ -189,6 +208,7 @@ def plan_scenario(result: StaffingResult, schedule=None) -> tuple[str, dict[str,
     head = (
         f"# {_headline(result)} (sim staff)\n"
         f"# {printable(name)} with the recommended {plan} ({plan}.yaml) as its agents:\n"
+        f"# {planned_for(result.scenario)}.\n"
         f"# run it as is, from any folder: sim run {PLAN_FILES[plan]}. Written by the\n"
         f"# program: {SECONDS_NOTE}.\n"
     )
@@ -258,10 +278,8 @@ def summary(result: StaffingResult) -> dict:
             "max_occupancy": t.max_occupancy,
         },
         "indifference_zone": result.delta,
-        "day_types": {
-            name: [str(w) for w in _weekdays_of(result, k)]
-            for k, name in enumerate(result.types.names)
-        },
+        "day_types": {name: result.types.rows_of(k) for k, name in enumerate(result.types.names)},
+        "planned_for": planned_for(result.scenario),
         "notes": result.types.notes,
         "agent_hours": result.agent_hours(),
         "erlang_agent_hours": erlang_hours,
@@ -277,12 +295,6 @@ def summary(result: StaffingResult) -> dict:
         "elapsed_s": result.elapsed_s,
         "agent_hours_per_round": result.history,
     }
-
-
-def _weekdays_of(result: StaffingResult, k: int) -> list[str]:
-    from sim.scenario.units import WEEKDAYS
-
-    return [WEEKDAYS[w] for w in range(7) if result.types.of_weekday[w] == k]
 
 
 def write_staffing_folder(

@@ -5,6 +5,8 @@ the loader to turn into one error per problem (:mod:`sim.scenario.schema`)."""
 
 from __future__ import annotations
 
+import datetime
+
 from typing import TYPE_CHECKING
 
 from sim.scenario.fulfilment_schema import business_checks
@@ -12,7 +14,8 @@ from sim.scenario.kpis import HEADLINE, unit_of
 from sim.scenario.limits import run_size, zero_delay_loops
 from sim.scenario.pitfalls import share_targets
 from sim.scenario.routing_schema import ROUTING_KEYS
-from sim.scenario.schema_types import SHARE_KPIS, Target, suggest
+from sim.scenario.schema_types import SHARE_KPIS, Target, by_day, suggest
+from sim.scenario.units import WEEKDAYS
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -97,6 +100,7 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
             problems.append((("targets", name, "within"), "within goes with service_level", None))
         else:
             problems += _target_range(name, target)
+    problems += _dated_staffing(sc)
     problems += business_checks(sc)
     problems += zero_delay_loops(sc)
     problems += run_size(sc)
@@ -104,6 +108,45 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
 
 
 _MAX_AMOUNT = 1e12
+
+
+def _dated_staffing(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """Staffing by date: a dated horizon, every key one of its dates and every date given."""
+    problems: list[tuple[tuple, str, str | None]] = []
+    for gname, group in sc.agents.groups.items():
+        plan = group.staffing
+        if not by_day(plan) or next(iter(plan)) in WEEKDAYS:  # type: ignore[arg-type]
+            continue
+        where = ("agents", "groups", gname, "staffing")
+        start = sc.horizon.start_date
+        if start is None:
+            message = "staffing by date needs a dated horizon (horizon.start_date)"
+            problems.append((where, message, None))
+            continue
+        dates = [(start + datetime.timedelta(days=d)).isoformat() for d in range(sc.horizon.days)]
+        outside = [k for k in plan if k not in dates]  # type: ignore[union-attr]
+        if outside:
+            problems.append(
+                (
+                    (*where, outside[0]),
+                    f"{outside[0]} is outside the horizon ({dates[0]} to {dates[-1]})",
+                    None,
+                )
+            )
+            continue
+        missing = [d for d in dates if d not in plan]  # type: ignore[operator]
+        if missing:
+            problems.append(
+                (
+                    where,
+                    f"staffing by date must give every date of the horizon ({dates[0]} to "
+                    f"{dates[-1]}); missing {', '.join(missing[:3])}"
+                    + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+                    + " (write 0 for a closed day)",
+                    None,
+                )
+            )
+    return problems
 
 
 def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | None]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 
+from sim.scenario.schema_types import date_key
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
 
 __all__ = [
@@ -51,9 +52,11 @@ def changes(a: dict, b: dict, path: str = "") -> list[tuple[str, object, object]
 
 def _maps(a: object, b: object) -> bool:
     """Two staffing values to compare as step functions: given on both sides, different, one
-    of them a map (two plain numbers read well as they are), and well-formed (a results
-    folder's scenario.yaml may hold anything)."""
+    of them a map (two plain numbers read well as they are), none by date (compared date by
+    date, key by key), and well-formed (a results folder's scenario.yaml may hold anything)."""
     if a is None or b is None or a == b or not (isinstance(a, dict) or isinstance(b, dict)):
+        return False
+    if any(isinstance(v, dict) and any(date_key(k) for k in v) for v in (a, b)):
         return False
     try:
         staffing_by_day(a, b)

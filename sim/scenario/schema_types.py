@@ -6,8 +6,10 @@ in :mod:`sim.scenario.schema` and :mod:`sim.scenario.fulfilment_schema`.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
+import re
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -37,6 +39,8 @@ __all__ = [
     "Staffing",
     "Target",
     "Weekday",
+    "by_day",
+    "date_key",
     "suggest",
     "time_map",
 ]
@@ -114,8 +118,29 @@ def time_map(value: Any, what: str, cast: type) -> dict[str, Any]:
     return out
 
 
+def date_key(key: object) -> str | None:
+    """A staffing map's key as an ISO date ("2027-01-04"; YAML reads an unquoted one as a
+    date), or None when it is not one."""
+    if isinstance(key, datetime.date) and not isinstance(key, datetime.datetime):
+        return key.isoformat()
+    if isinstance(key, str) and _DATE.match(key.strip()):
+        return key.strip()
+    return None
+
+
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def by_day(plan: object) -> bool:
+    """A staffing value keyed by weekday or by date (not a number or a daily time map)."""
+    if not isinstance(plan, dict) or not plan:
+        return False
+    first = next(iter(plan))
+    return first in WEEKDAYS or date_key(first) is not None
+
+
 def _staffing(value: Any) -> int | dict:
-    """Agents on duty: a number, a daily time map, or a map of weekday to either."""
+    """Agents on duty: a number, a daily time map, or a map of weekday (or of date) to either."""
     if isinstance(value, bool) or value is None:
         raise ValueError('staffing must be a number of agents or a map of "HH:MM" to agents')
     if isinstance(value, int | float):
@@ -124,6 +149,16 @@ def _staffing(value: Any) -> int | dict:
         if value > MAX_AGENTS:
             raise ValueError(f"staffing above {MAX_AGENTS:,} agents in one group: {value!r}")
         return int(value)
+    if isinstance(value, dict) and value:
+        weekdays = [k for k in value if k in WEEKDAYS]
+        dates = [k for k in value if date_key(k) is not None]
+        if weekdays and dates:
+            raise ValueError(
+                f"staffing mixes weekdays ({weekdays[0]}) and dates ({date_key(dates[0])}): "
+                "give one form, per weekday or per date"
+            )
+        if dates:
+            return _by_date(value)
     if isinstance(value, dict) and value and all(k in WEEKDAYS for k in value):
         missing = [d for d in WEEKDAYS if d not in value]
         if missing:
@@ -135,13 +170,37 @@ def _staffing(value: Any) -> int | dict:
     return time_map(value, "staffing", int)
 
 
+def _by_date(value: dict) -> dict:
+    """``{date: agents or "HH:MM" map}``, dates as ISO text in increasing order (which dates
+    the horizon needs is checked with it, :mod:`sim.scenario.cross_checks`)."""
+    out: dict[str, int | dict] = {}
+    for key, item in value.items():
+        text = date_key(key)
+        if text is None:
+            raise ValueError(
+                f"staffing by date: {str(key)[:40]!r} is not a date YYYY-MM-DD "
+                "(give every key as a date, or use the per-weekday form)"
+            )
+        try:
+            datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"staffing by date: {text} is not a calendar date") from None
+        if out and text <= next(reversed(out)):
+            raise ValueError(f"staffing by date: {text} comes after a later or the same date")
+        if isinstance(item, dict) and by_day(item):
+            raise ValueError(f"staffing by date: {text} must give agents or a daily map")
+        out[text] = _staffing(item)
+    return out
+
+
 Staffing = Annotated[
     Any,
     BeforeValidator(_staffing),
     WithJsonSchema(
         {
             "description": 'agents on duty: a number; or {"HH:MM": agents} (each day, '
-            "wrapping past midnight); or {mon: ..., sun: ...} with every weekday",
+            "wrapping past midnight); or {mon: ..., sun: ...} with every weekday; or "
+            "{YYYY-MM-DD: ...} with every date of a dated horizon (horizon.start_date)",
             "anyOf": [
                 {"type": "integer", "minimum": 0},
                 {"type": "object", "additionalProperties": {"type": ["integer", "object"]}},
