@@ -97,7 +97,7 @@ def _hours(scenario, types, plan: dict) -> float:
     """Agent-hours of a weekly plan over the measured days."""
     total = 0.0
     for k in range(types.count):
-        w = int(np.flatnonzero(types.of_weekday == k)[0])
+        w = int(np.flatnonzero(types.of_row == k)[0])
         per_interval = types.measured(k).sum(axis=0)
         total += sum(float((p[w] * per_interval).sum()) for p in plan.values())
     return total * scenario.interval / 3600.0

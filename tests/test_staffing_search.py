@@ -60,7 +60,7 @@ def test_identical_weekdays_are_one_day_type_and_warmup_days_take_the_next_days_
     data["arrivals"] = {"daily_volume": 5000, "weekday_factors": factors}
     types = day_types(scenario_from_dict(data))
     assert types.names == ["mon", "tue+fri", "wed+thu", "sat", "sun"]
-    assert [types.names[k] for k in types.of_weekday] == [
+    assert [types.names[k] for k in types.of_row] == [
         "mon", "tue+fri", "wed+thu", "wed+thu", "tue+fri", "sat", "sun",
     ]  # fmt: skip
     assert [len(d) for d in types.days] == [1, 2, 2, 1, 1]
@@ -69,12 +69,12 @@ def test_identical_weekdays_are_one_day_type_and_warmup_days_take_the_next_days_
     short = _queue(days=2, warmup=86400.0)
     short["arrivals"] = {"daily_volume": 5000, "weekday_factors": {"mon": 2.0}}
     types = day_types(scenario_from_dict(short))
-    assert types.names == ["every day"] and set(types.of_weekday) == {0}  # one daily map
+    assert types.names == ["every day"] and set(types.of_row) == {0}  # one daily map
     weekly = _queue(days=3, warmup=86400.0)
     weekly["arrivals"] = {"daily_volume": 5000, "weekday_factors": {"tue": 2.0}}
     types = day_types(scenario_from_dict(weekly))
     assert types.names == ["tue", "wed"]
-    assert types.names[types.of_weekday[0]] == "tue"  # mon, only warm-up, precedes tue
+    assert types.names[types.of_row[0]] == "tue"  # mon, only warm-up, precedes tue
     assert "mon is only in the warm-up: staffed as tue" in types.notes
 
 

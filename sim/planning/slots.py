@@ -231,7 +231,9 @@ def plan_labels(scenario: Scenario) -> list[str]:
     """The rows of a plan as people read them: ``mon`` or ``mon 2027-01-04``."""
     if not dated_plan(scenario):
         return list(WEEKDAYS)
-    return [f"{weekday_of(scenario, d)} {date_of(scenario, d)}" for d in range(scenario.horizon.days)]
+    return [
+        f"{weekday_of(scenario, d)} {date_of(scenario, d)}" for d in range(scenario.horizon.days)
+    ]
 
 
 @dataclass(frozen=True)

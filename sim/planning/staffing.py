@@ -151,9 +151,9 @@ class StaffingResult:
     """The recommended staffing, how it was found and how it does with fresh seeds.
 
     ``staffing[g]`` / ``erlang[g]`` are (plan rows, intervals per day) arrays (every weekday,
-    or every date of a dated plan, filled from its day type); ``levels`` the same per day type. ``verified`` is
-    the :class:`Evidence` of the recommended staffing over ``verify_replications`` fresh
-    replications (None while searching).
+    or every date of a dated plan, filled from its day type); ``levels`` the same per day
+    type. ``verified`` is the :class:`Evidence` of the recommended staffing over
+    ``verify_replications`` fresh replications (None while searching).
     """
 
     scenario: Scenario

@@ -282,6 +282,7 @@ def summary(result: StaffingResult) -> dict:
         "planned_for": planned_for(result.scenario),
         "notes": result.types.notes,
         "agent_hours": result.agent_hours(),
+        "agent_hours_per_day": _day_hours(result),
         "erlang_agent_hours": erlang_hours,
         "scenario_agent_hours": own_hours,
         "measured_days": int(result.measured_days().sum()),
@@ -295,6 +296,13 @@ def summary(result: StaffingResult) -> dict:
         "elapsed_s": result.elapsed_s,
         "agent_hours_per_round": result.history,
     }
+
+
+def _day_hours(result: StaffingResult) -> dict[str, float]:
+    """Agent-hours of a day of each plan row (weekday or date), every group."""
+    types = result.types
+    hours = result.levels.sum(axis=(0, 2)) * result.scenario.interval / 3600.0  # per type
+    return {label: float(hours[k]) for label, k in zip(types.labels, types.of_row, strict=True)}
 
 
 def write_staffing_folder(

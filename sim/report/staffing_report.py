@@ -31,7 +31,7 @@ def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict 
     from sim.report.drawing import legend, new_figure
 
     mine = (np.array(table["group"]) == group) & (np.array(table["day_type"]) == day_type)
-    if not mine.any():
+    if not mine.any() or _idle(table, mine):
         return None
     starts = np.array(table["start"])[mine]
     x = np.arange(len(starts))
@@ -92,11 +92,26 @@ def _group_figure(table: dict, group: str, day_type: str, target, sink) -> dict 
     )
 
 
+def _idle(table: dict, mine: np.ndarray) -> bool:
+    """No agent recommended and no call offered (a closed day): nothing to draw."""
+    agents = _column(table, "agents")[mine]
+    return bool(
+        np.all(agents == 0) and not np.isfinite(_column(table, "service_level")[mine]).any()
+    )
+
+
 def _ceiling(plan: np.ndarray) -> float:
     """Top of the agents axis: the plan's peak with room for a scenario near it (x1.5), so the
     recommended line never lies flat on the axis under a scenario staffed for another load."""
     finite = plan[np.isfinite(plan)]
     return max(2.0, 1.5 * float(finite.max())) if len(finite) else 2.0
+
+
+def _day_types(types: dict) -> str:
+    """Each day type, with its days when its name does not already list them."""
+    return "; ".join(
+        k if k == "+".join(v) or not v else f"{k}: {', '.join(v)}" for k, v in types.items()
+    )
 
 
 def build_staffing_report(
@@ -115,13 +130,18 @@ def build_staffing_report(
     table = {k: list(v) for k, v in read_table(folder / "staffing.csv").items()}
     out = Path(out) if out else folder / "report.html"
     target = (data.get("targets") or {}).get("service_level")
-    figures = []
+    figures, idle = [], []
     with FigureSink(out.parent / "figures", jobs) as sink:
         for g in dict.fromkeys(table.get("group", [])):
             for t in dict.fromkeys(table.get("day_type", [])):
                 item = _group_figure(table, str(g), str(t), target, sink)
                 if item is not None:
                     figures.append(item)
+                elif any(
+                    a == g and b == t
+                    for a, b in zip(table["group"], table["day_type"], strict=True)
+                ):
+                    idle.append(f"{g}, {t}")
     check = data.get("fresh_seed_check") or {}
     esc = html.escape
     if check:
@@ -150,14 +170,26 @@ def build_staffing_report(
             ("agent-hours (measured days)", f"{data['agent_hours']:,.1f}"),
             ("Erlang A agent-hours", f"{data['erlang_agent_hours']:,.1f}"),
             ("scenario agent-hours", f"{data['scenario_agent_hours']:,.1f}"),
-            ("day types", "; ".join(f"{k}: {', '.join(v)}" for k, v in data["day_types"].items())),
+            ("planned for", data.get("planned_for", "")),
+            ("day types", _day_types(data["day_types"])),
             ("slots decided", f"{data['slots_decided']} of {data['slots']}"),
             ("rounds", data["rounds"]),
             ("replications simulated", data["replications_simulated"]),
             ("indifference zone", data["indifference_zone"]),
         )
+        if v != ""
     )
-    notes = "".join(f"<li>{esc(n)}</li>" for n in data.get("notes", []))
+    notes = "".join(
+        f"<li>{esc(n)}</li>"
+        for n in [
+            *data.get("notes", []),
+            *(["no calls and no agents (no figure): " + "; ".join(idle)] if idle else []),
+        ]
+    )
+    per_day = data.get("agent_hours_per_day") or {}
+    days = "".join(
+        f"<tr><td class='name'>{esc(str(k))}</td><td>{v:,.1f}</td></tr>" for k, v in per_day.items()
+    )
     figs = "".join(
         f"<figure><h3>{esc(f['title'])}</h3><img alt='{esc(f['title'])}' src='{f['src']}'>"
         f"<figcaption>{esc(f['caption'])}</figcaption></figure>"
@@ -172,7 +204,9 @@ def build_staffing_report(
         ".verdict{font-weight:bold}</style></head><body>"
         f"<h1>{esc(data['scenario'])}: staffing report</h1>"
         f"<p class='verdict'>{esc(verdict)}.</p><table>{rows}</table>"
-        f"{'<ul>' + notes + '</ul>' if notes else ''}{figs}</body></html>\n"
+        f"{'<ul>' + notes + '</ul>' if notes else ''}"
+        + (f"<h2>Agent-hours per day</h2><table>{days}</table>" if days else "")
+        + f"{figs}</body></html>\n"
     )
     write_atomic(out, page)
     return out

@@ -6,7 +6,6 @@ the loader to turn into one error per problem (:mod:`sim.scenario.schema`)."""
 from __future__ import annotations
 
 import datetime
-
 from typing import TYPE_CHECKING
 
 from sim.scenario.fulfilment_schema import business_checks
