@@ -148,3 +148,33 @@ def _yaml(data: dict, lines: list[str]) -> str:
     out = [f"{k}: {json.dumps(v)}" for k, v in head.items()]
     out += ["agents:", "  groups:", "    g:", "      skills: [a]", "      staffing:"]
     return "\n".join(out + ["        " + line for line in lines]) + "\n"
+
+
+def test_a_dated_scenario_with_arrivals_per_day_gets_a_day_type_per_date(tmp_path):
+    rows = ["day,start,calls"]
+    for day, calls in ((1, 0), (2, 30), (3, 20), (4, 20)):  # closed, busy, two normal days
+        rows += [f"{day},{h:02d}:00,{calls}" for h in range(8, 18)]
+    (tmp_path / "arrivals.csv").write_text("\n".join(rows) + "\n")
+    data = _with(3, {"days": 4, "start_date": "2027-01-03"})  # a Sunday
+    data["arrivals"] = {"file": "arrivals.csv"}
+    data["interval"] = 3600
+    sc = scenario_from_dict(data, base_dir=tmp_path)
+    types = day_types(sc)
+    assert types.names == ["sun 2027-01-03", "mon 2027-01-04", "tue 2027-01-05+wed 2027-01-06"]
+    assert types.of_row.tolist() == [0, 1, 2, 2]
+    assert plan_keys(sc) == ["2027-01-03", "2027-01-04", "2027-01-05", "2027-01-06"]
+    levels = np.zeros((3, 24), dtype=np.int64)
+    levels[1, 8:18], levels[2, 8:18] = 5, 4
+    plan = staffing_map(sc, types.rows(levels))
+    assert plan == {
+        "2027-01-03": 0,
+        "2027-01-04": {"00:00": 0, "08:00": 5, "18:00": 0},
+        "2027-01-05": {"00:00": 0, "08:00": 4, "18:00": 0},
+        "2027-01-06": {"00:00": 0, "08:00": 4, "18:00": 0},
+    }
+    data["agents"]["groups"]["g"]["staffing"] = plan
+    staffed = scenario_from_dict(data, base_dir=tmp_path)  # the plan is a valid scenario
+    on_duty = staffing_timeline(staffed, staffed.agents.groups["g"])
+    assert on_duty.integral(np.arange(5) * 86400.0) / 3600 == pytest.approx([0, 50, 40, 40])
+    unpooled = day_types(sc, pool=False)
+    assert unpooled.count == 4 and unpooled.of_row.tolist() == [0, 1, 2, 3]
