@@ -178,3 +178,17 @@ def test_a_dated_scenario_with_arrivals_per_day_gets_a_day_type_per_date(tmp_pat
     assert on_duty.integral(np.arange(5) * 86400.0) / 3600 == pytest.approx([0, 50, 40, 40])
     unpooled = day_types(sc, pool=False)
     assert unpooled.count == 4 and unpooled.of_row.tolist() == [0, 1, 2, 3]
+
+
+def test_shift_templates_refuse_a_plan_per_date(tmp_path):
+    from sim.planning.shifts import load_templates
+
+    rows = ["day,start,calls", "1,08:00,5", "2,08:00,9"]
+    (tmp_path / "arrivals.csv").write_text("\n".join(rows) + "\n")
+    data = _with(1, {"days": 2, "start_date": "2027-01-04"})
+    data["arrivals"] = {"file": "arrivals.csv"}
+    sc = scenario_from_dict(data, base_dir=tmp_path)
+    (tmp_path / "t.yaml").write_text('templates:\n  day:\n    length: 8h\n    starts: "08:00"\n')
+    with pytest.raises(ScenarioError, match="plan is per date"):
+        load_templates(tmp_path / "t.yaml", sc)
+    load_templates(tmp_path / "t.yaml", scenario_from_dict(BASE))  # per weekday: fine
