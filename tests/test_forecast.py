@@ -19,12 +19,14 @@ from sim.forecast.backtest import (
 )
 from sim.forecast.history import History, read_history, read_interval_report
 from sim.forecast.methods import (
+    CARRY_SHARE_ASSUMED,
     Inputs,
     average_8w,
     ets_profile,
     learn_effects,
     seasonal_naive,
     weighted_12w,
+    with_special_days,
 )
 from sim.forecast.pipeline import ForecastOptions, forecast_files, run_forecast
 from sim.forecast.special import (
@@ -32,6 +34,7 @@ from sim.forecast.special import (
     CLOSED,
     EVENT,
     NORMAL,
+    Calendar,
     SpecialDay,
     classify,
     read_special_days,
@@ -230,13 +233,34 @@ def test_ets_follows_a_level_shift_and_keeps_the_profile():
     assert np.abs(monday - syn.truth[203] / syn.truth[203].sum()).max() < 0.01
 
 
-def test_carry_over_factor_is_learned_from_the_history():
-    syn = make_history(days=364, carry=1.3, day_cv=0.05)
+def test_carry_over_share_is_learned_from_the_history():
+    syn = make_history(days=364, carry=0.3, day_cv=0.05)
     hist = as_history(syn)
     cal = classify(holidays(syn), hist.first_day, hist.days, np.array([True] * 6 + [False]))
     inp = Inputs(hist.totals, hist.has_data & (cal.kind == NORMAL), 0)
-    factor, seen = learn_effects(inp, cal.kind, hist.has_data, hist.days)[CARRY]
-    assert seen == 6 and factor == pytest.approx(1.3, abs=0.08)
+    share, seen = learn_effects(inp, cal, hist.has_data, hist.days)[CARRY]
+    assert seen == 6 and share == pytest.approx(0.3, abs=0.05)
+    # before the first holiday nothing was seen: the stated assumption
+    assert learn_effects(inp, cal, hist.has_data, 40)[CARRY] == (CARRY_SHARE_ASSUMED, 0)
+
+
+def test_carry_over_adds_the_share_of_the_closed_days_normal_calls():
+    first = np.datetime64("2025-01-06", "D")  # a Monday
+    special = [  # Thursday and Friday closed: Monday receives a share of both
+        SpecialDay(date=dt.date(2025, 1, 9), kind="closed"),
+        SpecialDay(date=dt.date(2025, 1, 10), kind="holiday"),
+    ]
+    cal = classify(special, first, 14, np.array([True] * 5 + [False] * 2))
+    assert cal.after == {7: (3, 4)} and cal.kind[7] == CARRY
+    fc = np.tile(np.array([[10.0, 30.0]]), (14, 1))  # 40 calls a normal day
+    fc[3] *= 2  # Thursday would have been busy (80)
+    out = with_special_days(fc, np.arange(14), cal, {CARRY: (0.25, 1), EVENT: (1.0, 0)})
+    assert out[3].sum() == out[4].sum() == 0.0
+    assert out[7].sum() == pytest.approx(40 + 0.25 * (80 + 40))
+    assert out[7, 0] / out[7].sum() == pytest.approx(0.25)  # spread like the day's own calls
+    # the closure before the targets (forecast from Monday on): counted as the day itself
+    later = with_special_days(fc[7:], np.arange(7, 14), cal, {CARRY: (0.25, 1), EVENT: (1.0, 0)})
+    assert later[0].sum() == pytest.approx(40 + 0.25 * (40 + 40))
 
 
 # --- intervals ---------------------------------------------------------------------------------
@@ -359,9 +383,10 @@ def test_event_factor_is_learned_against_the_weekday_around_it():
         totals[d] *= 1.5
         kind[d] = EVENT
     inp = Inputs(totals, inp.usable & (kind == NORMAL), 0)
-    effects = learn_effects(inp, kind, totals.sum(axis=1) > 0, 84)
+    cal = Calendar(np.datetime64("2025-01-06", "D"), kind, {}, {})
+    effects = learn_effects(inp, cal, totals.sum(axis=1) > 0, 84)
     assert effects[EVENT] == (pytest.approx(1.5), 2)
-    assert effects[CARRY] == (1.0, 0)  # none seen: no effect
+    assert effects[CARRY] == (CARRY_SHARE_ASSUMED, 0)  # none seen: the stated assumption
 
 
 def test_a_history_without_types_and_the_same_numbers_twice():

@@ -173,15 +173,20 @@ def build_forecast_report(folder: str | Path, jobs: int | None = None) -> Path:
         )
     )
     parts.append("<h2>Special days</h2>")
-    effects = meta["special_day_effects"]
+    carry, event = (meta["special_day_effects"][k] for k in ("after closure", "event"))
+    seen = carry["days_seen"]
     parts.append(
-        "<p>"
-        + "; ".join(
-            f"{html.escape(k)}: factor {v['factor']:.3f} on a normal day of its weekday "
-            f"({v['days_seen']} seen in the history{'' if v['days_seen'] else ', so 1'})"
-            for k, v in effects.items()
+        "<p>The first open day after a closure receives its normal calls plus "
+        f"{carry['share_back']:.0%} of the closed days' normal calls ("
+        + (
+            f"learned from {seen} such day{'s' if seen != 1 else ''} in the history"
+            if seen
+            else "assumed: the history has no such day"
         )
-        + ". Closed days get no calls.</p>"
+        + f"); an event has {event['factor']:.3f} times a normal day's calls ({event['days_seen']}"
+        " seen in the history"
+        + ("" if event["days_seen"] else ", so 1")
+        + "). Closed days get no calls.</p>"
     )
     if meta["special_days"]:
         parts.append(
