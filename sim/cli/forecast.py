@@ -143,11 +143,10 @@ def _print(result, folder: Path, report: bool) -> None:
     )
     carry, event = result.effects["after closure"], result.effects["event"]
     if result.kinds[-result.options.horizon :].tolist().count(CARRY):
-        how = f"{carry['days_seen']} days seen" if carry["days_seen"] else "assumed: none seen"
-        console.print(
-            f"after closure: +{carry['share_back']:.0%} of the closed days' calls ({how})",
-            markup=False,
-        )
+        shares = ", ".join(f"{k} +{v:.0%}" for k, v in carry["share_back"].items())
+        seen = sum(carry["days_seen"].values())
+        how = f"{seen} days seen" if seen else "assumed: none seen"
+        console.print(f"after closure, of the closed days' calls: {shares} ({how})", markup=False)
     if event["days_seen"]:
         seen = event["days_seen"]
         console.print(f"event: x{event['factor']:.3f} ({seen} days seen)", markup=False)

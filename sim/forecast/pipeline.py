@@ -24,6 +24,7 @@ from sim.forecast.backtest import (
 )
 from sim.forecast.history import History
 from sim.forecast.methods import (
+    CARRY_CLASSES,
     METHODS,
     MIN_DAYS,
     Inputs,
@@ -116,7 +117,7 @@ def run_forecast(
     kind = cal.kind
     totals = counts.sum(axis=2)
     inp = Inputs(totals, has_data & (kind == 0), _weekday(history.first_day))
-    origins = origins_for(n, horizon, options.origins)
+    origins = origins_for(n, horizon, options.origins, start=s)
     if not origins:
         raise ValueError(
             f"the history has {n} days: a back-test with a {horizon}-day horizon needs at least "
@@ -186,9 +187,9 @@ def run_forecast(
         day_to_day_cv=float(np.sqrt(cv2)),
         effects={
             KIND_NAMES[CARRY]: {
-                "share_back": effects[CARRY][0],
-                "days_seen": effects[CARRY][1],
-                "assumed": effects[CARRY][1] == 0,
+                "share_back": dict(zip(CARRY_CLASSES, effects[CARRY][0], strict=True)),
+                "days_seen": dict(zip(CARRY_CLASSES, effects[CARRY][1], strict=True)),
+                "assumed": not sum(effects[CARRY][1]),
             },
             KIND_NAMES[EVENT]: {"factor": effects[EVENT][0], "days_seen": effects[EVENT][1]},
         },

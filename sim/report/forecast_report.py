@@ -174,16 +174,23 @@ def build_forecast_report(folder: str | Path, jobs: int | None = None) -> Path:
     )
     parts.append("<h2>Special days</h2>")
     carry, event = (meta["special_day_effects"][k] for k in ("after closure", "event"))
-    seen = carry["days_seen"]
     parts.append(
-        "<p>The first open day after a closure receives its normal calls plus "
-        f"{carry['share_back']:.0%} of the closed days' normal calls ("
-        + (
-            f"learned from {seen} such day{'s' if seen != 1 else ''} in the history"
-            if seen
-            else "assumed: the history has no such day"
+        "<p>The first open day after a closure receives its normal calls plus a share of the "
+        "closed days' normal calls: "
+        + ", ".join(
+            f"{share:.0%} when it is the {html.escape(name)}"
+            if name == "next day"
+            else f"{share:.0%} {html.escape(name)}"
+            for name, share in carry["share_back"].items()
         )
-        + f"); an event has {event['factor']:.3f} times a normal day's calls ({event['days_seen']}"
+        + (
+            " (assumed: the history has no such day)"
+            if carry["assumed"]
+            else " (learned from "
+            + " and ".join(f"{n} day{'s' if n != 1 else ''}" for n in carry["days_seen"].values())
+            + " in the history; a kind with none takes the other's share)"
+        )
+        + f"; an event has {event['factor']:.3f} times a normal day's calls ({event['days_seen']}"
         " seen in the history"
         + ("" if event["days_seen"] else ", so 1")
         + "). Closed days get no calls.</p>"
