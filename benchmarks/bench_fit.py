@@ -55,8 +55,8 @@ def scaled_scenario():
 
 
 def simulated_log(folder: Path) -> tuple[Path, Path]:
-    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
+    from sim.records.call_log import call_log_table, encode_call_log
 
     csv, parquet = folder / "bench_fit_1m.csv", folder / "bench_fit_1m.parquet"
     if csv.exists() and parquet.exists():

@@ -135,8 +135,8 @@ def messy_log(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
+    from sim.records.call_log import call_log_table, encode_call_log
     from sim.scenario.schema import scenario_from_dict
 
     folder.mkdir(parents=True, exist_ok=True)

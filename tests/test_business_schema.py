@@ -13,7 +13,8 @@ import pytest
 from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.kpi.business import BusinessRecords, business_kpis
 from sim.model.delivery import ORDER_COLUMNS
-from sim.model.records import ColumnLog, OrderState
+from sim.records.business import OrderState
+from sim.records.storage import ColumnLog
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.units import DAY
 

@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from conftest import SCENARIOS, fixture_data, sim_ok, simulated_log
 
 from sim.cli import cli
-from sim.model.call_log import call_log_table, encode_call_log
 from sim.model.simulation import simulate
 from sim.model.streams import Streams
 from sim.planning.fit import estimators as est
 from sim.planning.fit.arrivals import fit_arrivals, log_calendar
 from sim.planning.fit.pipeline import FitOptions, fit_log
 from sim.planning.fit.scenario_out import build_scenario, to_yaml
+from sim.records.call_log import call_log_table, encode_call_log
 from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
 from sim.scenario.schema import load_scenario, scenario_from_dict
 

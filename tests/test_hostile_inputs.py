@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sim import simulate
 from sim.cli import cli
 from sim.model.callers import SimulationLimitError
-from sim.model.records import Origin
+from sim.records.calls import Origin
 from sim.scenario import confine
 from sim.scenario.confine import extra_roots
 from sim.scenario.schema import ScenarioError, load_scenario

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.model.records import CALL_COLUMNS, CallLog
+from sim.records.calls import CALL_COLUMNS, CallLog
 
 
 def test_call_log_declares_exactly_its_columns_with_their_kind():

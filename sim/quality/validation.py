@@ -205,7 +205,7 @@ PRIORITY = [  # (mean handle s, agents, load per agent, share of the priority ti
 def _tier_waits(run: RunResult) -> list[float]:
     """Mean wait of answered calls per tier (after the warm-up) in one replication (reduced in
     its worker)."""
-    from sim.model.records import Outcome
+    from sim.records.calls import Outcome
 
     scenario, records = run.scenario, run.records
     assert records is not None  # the job keeps its records for this reduction

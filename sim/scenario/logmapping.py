@@ -32,7 +32,7 @@ __all__ = [
     "load_mapping",
 ]
 
-SELF_SERVED, ANSWERED, ABANDONED = 1, 2, 3  # the codes of sim.model.records.Outcome
+SELF_SERVED, ANSWERED, ABANDONED = 1, 2, 3  # the codes of sim.records.calls.Outcome
 OUTCOME_NAMES = {"self_served": SELF_SERVED, "answered": ANSWERED, "abandoned": ABANDONED}
 REQUIRED = ("arrival", "outcome", "wait")
 NUMERIC = ("wait", "handle_time", "after_call_work")

@@ -17,8 +17,8 @@ import numpy as np
 
 from sim.kpi.calls import CallRecords, interval_table
 from sim.model.calendar import Timeline
-from sim.model.records import CALL_COLUMNS, Calls
 from sim.planning.fit.arrivals import LogCalendar
+from sim.records.calls import CALL_COLUMNS, Calls
 from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
 from sim.scenario.units import DAY, WEEKDAYS
 
