@@ -336,7 +336,7 @@ def _clean_failure(res, out: Path) -> None:
 def test_a_fit_failing_after_arrivals_csv_leaves_nothing_and_the_rerun_works(
     small_log, tmp_path, monkeypatch
 ):
-    import sim.planning.fit.pipeline as pipeline
+    import sim.fit.pipeline as pipeline
 
     real = pipeline.finish_fit
 

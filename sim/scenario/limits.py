@@ -1,7 +1,7 @@
 """How big a run or an input may be: checked at validation, before anything is allocated.
 
 Call logs have their own bounds (rows, days, distinct names, durations): see
-:mod:`sim.scenario.calllog`.
+:mod:`sim.fit.calllog`.
 
 A run draws the number of first calls of the whole horizon before it starts (and a run with
 records reserves their rows), so a typo (``weekday_factors: {mon: 100001}``) would ask for

@@ -1,7 +1,7 @@
 """Mapping files: how a switch's own export (column names, codes, time formats) maps onto the
 generic call-log format of ``docs/call-log.md``.
 
-Kept apart from the reader (:mod:`sim.scenario.calllog`) so that other readers of tabular
+Kept apart from the reader (:mod:`sim.fit.calllog`) so that other readers of tabular
 exports (an interval report) validate their mapping the same way. A field's source is one
 column, up to four joined with a space, ``null`` (switched off), or a conditional source
 (:class:`Source`): the ``from`` columns unless their value is missing on that row, then the
