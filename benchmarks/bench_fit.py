@@ -43,7 +43,7 @@ YEAR_ROWS = 400_000
 
 
 def scaled_scenario():
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
     from sim.scenario.yamlsource import load_yaml
 
     data, _ = load_yaml(TRUTH)

@@ -175,7 +175,7 @@ def test_daily_back_office_on_time_counts_items_by_creation_day():
     pooled days (no warm-up)."""
     from sim.model.simulation import simulate
     from sim.records.business import LeadState
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
     from sim.scenario.units import DAY
 
     sc = load_scenario("tests/scenarios/business_small.yaml")

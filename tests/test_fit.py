@@ -25,7 +25,7 @@ from sim.fit.scenario_out import build_scenario, to_yaml
 from sim.model.simulation import simulate
 from sim.model.streams import Streams
 from sim.records.call_log import call_log_table, encode_call_log
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 WIDEN = 3.14 / 1.96  # Bonferroni for ~30 simultaneous checks
 TRUTH = SCENARIOS / "fit_truth.yaml"

@@ -30,7 +30,7 @@ from sim.fit.interval_report import (
 from sim.fit.pipeline import FitOptions, fit_log
 from sim.fit.scenario_out import build_scenario
 from sim.scenario.errors import ScenarioError
-from sim.scenario.schema import scenario_from_dict
+from sim.scenario.loading import scenario_from_dict
 from sim.scenario.units import DAY, WEEKDAYS
 
 WIDEN = 3.14 / 1.96

@@ -23,7 +23,7 @@ from sim.fit.calibrate import FIGURES, one_run_range, verdict
 from sim.fit.calllog import ANSWERED, CallLogData, Labels, read_call_log
 from sim.fit.pipeline import FitOptions, calibration_said, fit_log
 from sim.fit.scenario_out import arrivals_csv, build_scenario, to_yaml
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,10 @@ from sim.scenario.distributions import (
     uniform_draws,
     uniforms,
 )
-from sim.scenario.schema import (
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    scenario_from_dict,
-    scenario_to_dict,
-    scenario_to_yaml,
-)
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict, scenario_to_yaml
+from sim.scenario.schema import Scenario
 from sim.scenario.units import parse_clock, parse_duration
 from sim.scenario.yamlsource import load_yaml
 

@@ -148,7 +148,7 @@ def finish_fit(
     from sim.fit.diagnosis import diagnose
     from sim.fit.scenario_out import arrivals_csv, build_scenario
     from sim.report.files import write_atomic
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     fit, cal = result.fit, result.calendar
     days = min(cal.days, 3660)

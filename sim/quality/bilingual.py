@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.quality.dossier import Case, row
-from sim.scenario.schema import Scenario, load_scenario
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
 
 __all__ = ["PUBLISHED", "SCENARIO", "bilingual_case", "bilingual_weeks", "week_figures"]
 

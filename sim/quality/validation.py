@@ -32,7 +32,9 @@ import numpy as np
 from sim.experiments.executors import Job, executor_scope, run_all
 from sim.quality.bilingual import bilingual_case
 from sim.quality.dossier import Case, Row, row
-from sim.scenario.schema import Scenario, ScenarioError, scenario_from_dict
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
 if TYPE_CHECKING:
