@@ -210,9 +210,10 @@ def _section(title: str) -> str:
 
 def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router():
     """The section "Where do I add a kind of work" names at most three places, each of which
-    exists, and the seam it names is there: the work-source protocol, the pool's ``add_source``
-    and ``pending``; the agent pool and the policies know no kind of work (they import no
-    module that one would edit), and the router is one work source among others."""
+    exists, and the seam it names is there: the pool's ``add_source`` and ``pending`` (a source
+    added through them is run in tests/test_agents.py); the agent pool and the policies know no
+    kind of work (they import no module that one would edit), and the router is one work source
+    among others."""
     rows = [
         line for line in _section("Where do I add a kind of work").splitlines()
         if line.startswith("| `")
@@ -221,9 +222,8 @@ def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router
     for row in rows:
         path = re.match(r"\| (?:a new module in )?`([^`]+)`", row)
         assert path and (ROOT / path[1]).exists(), row
-    from sim.model.agents import AgentPool, WorkSource
+    from sim.model.agents import AgentPool
 
-    assert {"take", "begin"} <= set(WorkSource.__annotations__)
     pool = AgentPool(["g"])
     assert callable(pool.add_source) and pool.pending == [0]
     for module, allowed in (

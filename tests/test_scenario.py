@@ -1,6 +1,7 @@
-"""Loading scenario files: the spec's rules, each error's file/line/path, and round trips.
+"""Loading scenario files: the format's rules, each error's file/line/path, and round trips.
 
-Follows docs in /shared/spec/scenario-format.md ("Rules every key follows").
+Follows the README's "Scenario reference" (unknown keys, units, shares, distributions,
+``extends:``).
 """
 
 from __future__ import annotations
