@@ -3,8 +3,8 @@
 The public API is imported lazily (PEP 562), so that ``import sim.kpi`` or ``sim --help`` does
 not pay for SimPy, SciPy's statistics or the plotting stack. Layers, lowest first:
 ``scenario`` -> ``records`` -> ``model`` -> ``kpi`` -> ``experiments`` -> ``planning`` ->
-``fit`` -> ``forecast``, and ``quality``; ``report`` reads results on disk; ``cli`` sits on top
-(see docs/architecture.md).
+``fit`` -> ``forecast``; ``quality`` checks the model; ``report`` reads results on disk;
+``cli`` sits on top (see docs/architecture.md).
 """
 
 from importlib import import_module
