@@ -15,7 +15,7 @@ from sim.model.calendar import staffing_timeline
 from sim.planning.slots import day_types, plan_keys, staffing_map
 from sim.report.folder import read_table
 from sim.scenario.errors import ScenarioError
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 HOLIDAY, AFTER, WEEK_LATER = "mon 2025-07-07", "tue 2025-07-08", "tue 2025-07-15"
 

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from sim.planning.fit.agents import agent_hours, staffing_maps
+from sim.fit.agents import agent_hours, staffing_maps
 from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
