@@ -110,7 +110,8 @@ def _ceiling(plan: np.ndarray) -> float:
 def _day_types(types: dict) -> str:
     """Each day type, with its days when its name does not already list them."""
     return "; ".join(
-        k if k == "+".join(v) or not v else f"{k}: {', '.join(v)}" for k, v in types.items()
+        k if k == "+".join(map(str, v)) or not v else f"{k}: {', '.join(map(str, v))}"
+        for k, v in types.items()
     )
 
 
@@ -186,9 +187,11 @@ def build_staffing_report(
             *(["no calls and no agents (no figure): " + "; ".join(idle)] if idle else []),
         ]
     )
-    per_day = data.get("agent_hours_per_day") or {}
+    per_day = data.get("agent_hours_per_day")  # absent in folders of earlier versions
     days = "".join(
-        f"<tr><td class='name'>{esc(str(k))}</td><td>{v:,.1f}</td></tr>" for k, v in per_day.items()
+        f"<tr><td class='name'>{esc(str(k))}</td><td>{v:,.1f}</td></tr>"
+        for k, v in (per_day.items() if isinstance(per_day, dict) else ())
+        if isinstance(v, int | float)
     )
     figs = "".join(
         f"<figure><h3>{esc(f['title'])}</h3><img alt='{esc(f['title'])}' src='{f['src']}'>"
