@@ -11,6 +11,7 @@ from forecast_synth import FIRST_DAY, WEEKDAY_FACTORS, make_history
 
 from sim.forecast.backtest import (
     Alphas,
+    Backtest,
     calibrate,
     covered,
     critical_alpha,
@@ -28,7 +29,7 @@ from sim.forecast.methods import (
     weighted_12w,
     with_special_days,
 )
-from sim.forecast.pipeline import ForecastOptions, forecast_files, run_forecast
+from sim.forecast.pipeline import ForecastOptions, _choose, forecast_files, run_forecast
 from sim.forecast.special import (
     CARRY,
     CLOSED,
@@ -426,3 +427,33 @@ def test_a_history_without_types_and_the_same_numbers_twice():
     for name in ("forecast.csv", "accuracy.csv", "forecast_days.csv"):
         for col, values in one[name].items():
             assert np.array_equal(np.asarray(values), np.asarray(two[name][col])), (name, col)
+
+
+def _backtest(name: str, errors: list[float]) -> Backtest:
+    """A back-test whose origin k forecast 100 calls against 100 * (1 + errors[k])."""
+    bt = Backtest(name)
+    for k, e in enumerate(errors):
+        bt.add(7 * k, np.array([[100.0]]), np.array([[100.0 * (1 + e)]]), np.array([True]))
+    return bt
+
+
+@pytest.mark.parametrize(
+    ("naive_errors", "chosen"),
+    [
+        ([0.05, 0.15, 0.04, 0.16, 0.05, 0.15], "blend"),  # smaller on average, within the noise
+        ([0.05, 0.06, 0.05, 0.06, 0.05, 0.06], "seasonal_naive"),  # smaller at every origin
+    ],
+)
+def test_a_method_replaces_the_combination_only_when_significantly_better(naive_errors, chosen):
+    tests = {
+        "seasonal_naive": _backtest("seasonal_naive", naive_errors),
+        "blend": _backtest("blend", [0.10] * 6),
+    }
+    overall = {
+        name: next(r for r in bt.scores() if r["horizon_day"] == "all")
+        for name, bt in tests.items()
+    }
+    assert overall["seasonal_naive"]["wape"] < overall["blend"]["wape"]
+    got, why = _choose(tests, overall, list(tests))
+    assert got == chosen
+    assert ("not significantly smaller" in why) == (chosen == "blend")

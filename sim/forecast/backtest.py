@@ -221,6 +221,14 @@ class Backtest:
         ):
             self.day.setdefault(key, []).append(values[scored])
 
+    def wape_by_origin(self) -> dict[int, float]:
+        """WAPE of each origin's forecast (for paired comparisons of methods)."""
+        return {
+            int(o[0]): float(np.abs(m - y).sum() / max(y.sum(), 1e-12))
+            for o, m, y in zip(self.origin, self.m, self.y, strict=True)
+            if len(o)
+        }
+
     def arrays(self, daily: bool = False) -> tuple[np.ndarray, ...]:
         if daily:
             return tuple(np.concatenate(self.day[k]) for k in ("origin", "h", "m", "y"))
