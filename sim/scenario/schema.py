@@ -203,13 +203,19 @@ def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
 
 
 class Tier(Model):
-    """A customer tier: its share of callers, its priority (0 first) and its patience."""
+    """A customer tier: its share of callers, its priority (0 first), its patience, and how
+    long its calls wait before an agent may answer them (an announcement, an identification)."""
 
     share: Share = Field(description="share of callers in this tier")
     priority: int = Field(0, ge=0, description="0 is served first when routing.tier_priority")
     patience: Patience = Field(
         default_factory=lambda: Never(dist="never"),
         description="time willing to wait before hanging up, seconds",
+    )
+    answer_delay: Distribution | None = Field(
+        None,
+        description="time after a call of this tier reaches the queue before an agent may "
+        "answer it (the caller waits and may hang up meanwhile), seconds; default none",
     )
 
 
