@@ -278,13 +278,13 @@ class ContactCenter:
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return
-        waited = now - calls.queue_entry[cid]
+        entry = calls.queue_entry[cid]
         ctype = calls.call_type[cid]
         step_open = self.step_open
-        groups = [
+        groups = [  # entry + after, as the timer was set: now - entry may round below after
             g
             for (after, g), j in zip(self.delayed[ctype], self.step_ids[ctype], strict=True)
-            if after <= waited or step_open[j]
+            if entry + after <= now or step_open[j]
         ]
         chosen = self.policy[ctype].pick(groups, now)
         if chosen is not None:
