@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.planning.fit import agents as ag
 from sim.planning.fit import behaviour as bh
+from sim.planning.fit.answer_delay import fit_answer_delays
 from sim.planning.fit.arrivals import (
     LogCalendar,
     fit_arrivals,
@@ -112,6 +113,7 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
         "handle_times": bh.fit_handle_times(used, options.min_handle),
         "patience": bh.fit_patience(used),
         "tier_priority": bh.tier_priorities(used, options.tier_priority),
+        "answer_delay": fit_answer_delays(used, cal, options.interval),
         "redials": redials,
         "agents": {
             "seen": seen,
@@ -184,6 +186,8 @@ def finish_fit(
         cal_info = run()
         if _inferred_priority(fit):
             cal_info = _priority_by_calibration(fit, cal_info, run)
+        if fit.get("answer_delay", {}).get("by_tier"):
+            cal_info = _delay_by_calibration(fit, cal_info, run)
         if result.data is not None:
             erlang = _erlang_a_shape(result.data, cal, hist, fit)
             cal_info = _shape_by_calibration(fit, cal_info, erlang, run)
@@ -266,6 +270,33 @@ def _priority_by_calibration(fit: dict, with_priority: dict, calibrate: Callable
             f"first come, first served: the priority inferred from overtaking ({tp['source']}) "
             f"reproduced the history worse (misfit {mine:.2f} against {other:.2f})"
         )
+    return cals[kept]
+
+
+NO_DELAY, DELAY = "no answer delay", "answer delay per tier"
+
+
+def _delay_by_calibration(fit: dict, without: dict, calibrate: Callable[[], dict]) -> dict:
+    """Keep the inferred answer delays (:mod:`.answer_delay`) only when they reproduce the
+    history better (a tie: none, the simpler model).
+
+    A tier rarely answered at once even when agents were free may be held by the center (an
+    identification step), or it may reach agents less often for reasons the log does not show;
+    the calibration, not the estimate alone, says which model reproduces the month.
+    """
+    ad = fit["answer_delay"]
+    kept, cals = _choose_by_calibration(
+        {NO_DELAY: lambda: ad.update(use=False), DELAY: lambda: ad.update(use=True)},
+        calibrate,
+        {NO_DELAY: without},
+    )
+    ad["chosen_by_calibration"] = {
+        "kept": kept,
+        "misfit_without": cals[NO_DELAY]["misfit"],
+        "misfit_with": cals[DELAY]["misfit"],
+        "factor_without": cals[NO_DELAY]["factor"],
+        "factor_with": cals[DELAY]["factor"],
+    }
     return cals[kept]
 
 

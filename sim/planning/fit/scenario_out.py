@@ -125,6 +125,17 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             f"{exp.get('n', 0):,} queued); exponential MLE mean {exp.get('mean') or 0:.1f} s"
             f"{_ci(exp, 'mean_ci95', '.1f')}"
         )
+    delays = fit.get("answer_delay", {})
+    for t, e in delays.get("by_tier", {}).items() if delays.get("use") else ():
+        tiers[t]["answer_delay"] = _dist(e, "exponential")
+        chosen = delays.get("chosen_by_calibration", {})
+        c[("customer_tiers", t, "answer_delay")] = (
+            f"INFERRED: censored ML {e['family']} of {e['answered']:,} answered waits in "
+            f"{delays['quiet_intervals']:,} uncongested intervals (tier "
+            f"{delays['reference_tier']} answered at once there); kept by calibration (misfit "
+            f"{chosen.get('misfit_with', math.nan):.2f} against "
+            f"{chosen.get('misfit_without', math.nan):.2f} without)"
+        )
     sc["customer_tiers"] = {**tiers, "normalize": True}
     c[("customer_tiers", "normalize")] = "shares rounded: rescale to sum 1"
     redial = fit["redials"]
