@@ -44,12 +44,18 @@ def test_a_constant_delay_with_plenty_of_agents_is_every_wait():
 
 def test_patience_runs_from_the_queue_entry_during_the_delay():
     held = {"dist": "fixed", "value": 30}
-    short = scenario({"std": {"share": 1, "patience": {"dist": "fixed", "value": 10}, "answer_delay": held}})
+
+    def fixed(value: float) -> dict:
+        return {
+            "std": {"share": 1, "patience": {"dist": "fixed", "value": value}, "answer_delay": held}
+        }
+
+    short = scenario(fixed(10))
     c = simulate(short, seed=4).records.calls
     gone = c.outcome == Outcome.ABANDONED  # after 10 s, before the 30 s delay
     assert gone.sum() > 20 and (c.outcome[~gone] == Outcome.OPEN).all()
     np.testing.assert_allclose(c.wait()[gone], 10.0, rtol=0, atol=1e-9)
-    long = scenario({"std": {"share": 1, "patience": {"dist": "fixed", "value": 40}, "answer_delay": held}})
+    long = scenario(fixed(40))
     c = simulate(long, seed=4).records.calls  # 30 s of its 40 s patience used, answered
     np.testing.assert_allclose(_answered_waits(c), 30.0, rtol=0, atol=1e-9)
 
@@ -101,7 +107,8 @@ def test_little_law_on_the_queue_length_counts_held_calls():
 def test_a_tier_without_delay_keeps_its_draws_bit_for_bit():
     """Adding the key to one tier draws from its own stream: the other tier's callers are the
     same bits, and with agents to spare its waits too."""
-    tiers = {"std": {"share": 0.5}, "gold": {"share": 0.5, "patience": {"dist": "exponential", "mean": 120}}}
+    patience = {"dist": "exponential", "mean": 120}
+    tiers = {"std": {"share": 0.5}, "gold": {"share": 0.5, "patience": patience}}
     base = simulate(scenario(tiers), seed=7).records.calls
     tiers["std"]["answer_delay"] = {"dist": "gamma", "mean": 50, "cv": 0.8}
     held = simulate(scenario(tiers), seed=7).records.calls

@@ -193,8 +193,16 @@ def _answer_delay_part(ad: dict | None) -> list[str]:
         f"<p>{html.escape(ad['rule'])}: {_n(ad['quiet_intervals'])} such intervals, reference "
         f"tier {html.escape(str(ad['reference_tier']))}; {html.escape(said)}.</p>",
         _table(
-            ["tier", "answered", "abandoned", "answered at once", "median wait (s)", "family"]
-            + ["mean (s)", "cv"],
+            [
+                "tier",
+                "answered",
+                "abandoned",
+                "at once",
+                "median wait (s)",
+                "family",
+                "mean (s)",
+                "cv",
+            ],
             [
                 [
                     t,

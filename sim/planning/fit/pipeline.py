@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.planning.fit import agents as ag
 from sim.planning.fit import behaviour as bh
-from sim.planning.fit.answer_delay import fit_answer_delays
+from sim.planning.fit.answer_delay import fit_answer_delays, service_level_ceiling
 from sim.planning.fit.arrivals import (
     LogCalendar,
     fit_arrivals,
@@ -408,6 +408,17 @@ def fit_messages(fit: dict) -> list[str]:
     cal = fit["agents"].get("calibration")
     if cal and (not cal["matched"] or cal["at_bound"]):
         lines.append(f"agents factor {cal['factor']:.3f}: {fit['agents']['factor_source']}")
+    from sim.planning.fit.scenario_out import TARGET_SERVICE_LEVEL
+
+    ceiling = service_level_ceiling(fit)
+    if ceiling is not None and ceiling < TARGET_SERVICE_LEVEL:
+        held = ", ".join(fit["answer_delay"]["by_tier"])
+        lines.append(
+            f"answer delays (tiers {held}): at most {ceiling:.1%} of calls can be answered "
+            f"within {fit['within_s']:g} s at any staffing, below the placeholder target of "
+            f"{TARGET_SERVICE_LEVEL:.0%}; `sim staff` cannot reach it with this process: set a "
+            "target the process allows, or remove answer_delay to plan without the delay"
+        )
     for d in fit.get("backtest", {}).get("diagnosis", []):
         lines.append(f"off: {d['off']}. Likely cause: {d['cause']}. Try: {d['try']}.")
     return lines

@@ -14,12 +14,14 @@ import re
 import numpy as np
 
 from sim.planning.fit.agents import agent_hours, staffing_maps
+from sim.planning.fit.answer_delay import service_level_ceiling
 from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
 
 MAX_CV = 20.0  # the largest cv a scenario distribution takes
+TARGET_SERVICE_LEVEL = 0.8  # the placeholder target of a fitted scenario (the log has none)
 DEFAULT_HANDLE = 180.0  # s, only when no call of the log was answered (said in the comment)
 
 
@@ -233,8 +235,16 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             f"{fit['agents']['seen']['method']} (mean over open days) x {factor:.3f} "
             f"({fit['agents'].get('factor_source', 'not calibrated')})"
         )
-    sc["targets"] = {"service_level": {"within": f"{fit['within_s']:g}s", "at_least": 0.8}}
+    sc["targets"] = {
+        "service_level": {"within": f"{fit['within_s']:g}s", "at_least": TARGET_SERVICE_LEVEL}
+    }
     c[("targets",)] = "placeholder target (the log has none); the threshold is the fit's"
+    ceiling = service_level_ceiling(fit)
+    if ceiling is not None and ceiling < TARGET_SERVICE_LEVEL:
+        c[("targets",)] += (
+            f"; OUT OF REACH with the answer delays: at most {ceiling:.1%} within "
+            f"{fit['within_s']:g} s at any staffing"
+        )
     sc["replications"] = 10
     sc["seed"] = 1
     return sc, c
