@@ -290,14 +290,18 @@ def _delay_by_calibration(fit: dict, without: dict, calibrate: Callable[[], dict
         calibrate,
         {NO_DELAY: without},
     )
-    ad["chosen_by_calibration"] = {
-        "kept": kept,
-        "misfit_without": cals[NO_DELAY]["misfit"],
-        "misfit_with": cals[DELAY]["misfit"],
-        "factor_without": cals[NO_DELAY]["factor"],
-        "factor_with": cals[DELAY]["factor"],
-    }
+    ad["chosen_by_calibration"] = _choice(kept, cals, {NO_DELAY: "without", DELAY: "with"})
     return cals[kept]
+
+
+def _choice(kept: str, cals: dict[str, dict], labels: dict[str, str]) -> dict:
+    """What a choice by calibration records: the kept candidate, then each one's misfit and
+    factor as ``misfit_<label>`` and ``factor_<label>``."""
+    return {
+        "kept": kept,
+        **{f"misfit_{label}": cals[name]["misfit"] for name, label in labels.items()},
+        **{f"factor_{label}": cals[name]["factor"] for name, label in labels.items()},
+    }
 
 
 SEEN, ERLANG_A = "agents seen", "Erlang A per interval"
@@ -355,11 +359,7 @@ def _shape_by_calibration(
     )
     other = ERLANG_A if kept == SEEN else SEEN
     agents["shape_chosen_by_calibration"] = {
-        "kept": kept,
-        "misfit_agents_seen": cals[SEEN]["misfit"],
-        "misfit_erlang_a": cals[ERLANG_A]["misfit"],
-        "factor_agents_seen": cals[SEEN]["factor"],
-        "factor_erlang_a": cals[ERLANG_A]["factor"],
+        **_choice(kept, cals, {SEEN: "agents_seen", ERLANG_A: "erlang_a"}),
         "not_kept_method": (erlang if kept == SEEN else seen)["method"],
     }
     agents["seen"]["method"] += (
