@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from conftest import sim_cli
 
 from sim import scenario_from_dict, simulate
 from sim.model.records import Outcome
+from sim.planning.staffing import staff
 from sim.scenario.yamlsource import ScenarioError
 
 
@@ -125,3 +129,43 @@ def test_a_tier_without_delay_keeps_its_draws_bit_for_bit():
 def test_a_bad_answer_delay_is_refused(delay):
     with pytest.raises(ScenarioError, match="answer_delay"):
         scenario({"std": {"share": 1, "answer_delay": delay}})
+
+
+@pytest.mark.parametrize(
+    ("delay", "within_20s"),
+    [
+        ({"dist": "exponential", "mean": 40}, 1 - math.exp(-0.5)),
+        ({"dist": "fixed", "value": 20}, 1.0),
+        ({"dist": "fixed", "value": 21}, 0.0),
+        ({"dist": "uniform", "low": 10, "high": 50}, 0.25),
+        ({"dist": "gamma", "mean": 40, "cv": 1}, 1 - math.exp(-0.5)),  # cv 1: exponential
+        ({"dist": "lognormal", "mean": 20 * math.exp(0.5 * math.log(2)), "cv": 1}, 0.5),
+    ],
+)
+def test_the_service_level_no_staffing_can_exceed(delay, within_20s):
+    """Half the calls held: at most 1/2 + 1/2 P(delay <= 20 s) are answered within 20 s (the
+    lognormal's median is mean / sqrt(1 + cv^2), here 20 s)."""
+    sc = scenario({"gold": {"share": 0.5}, "std": {"share": 0.5, "answer_delay": delay}})
+    assert sc.answerable_within(20.0) == pytest.approx(0.5 + 0.5 * within_20s, abs=1e-12)
+
+
+def test_staffing_for_a_target_the_delays_put_out_of_reach_is_refused(write, tmp_path):
+    held = {"dist": "fixed", "value": 30}
+    tiers = {"gold": {"share": 0.5}, "std": {"share": 0.5, "answer_delay": held}}
+    targets = {"service_level": {"within": "20s", "at_least": 0.8}}
+    with pytest.raises(ValueError, match=r"out of reach.*tiers std, at most 50.0% of calls"):
+        staff(scenario(tiers, targets=targets))
+    lines = [
+        "name: held",
+        "horizon: {days: 1}",
+        "arrivals: {rate_per_hour: 40}",
+        "call_types: {x: {share: 1, handle_time: {dist: exponential, mean: 300}}}",
+        "customer_tiers:",
+        "  gold: {share: 0.5}",
+        "  std: {share: 0.5, answer_delay: {dist: fixed, value: 30}}",
+        "agents: {groups: {team: {skills: [x], staffing: 5}}}",
+        "targets: {service_level: {within: 20s, at_least: 0.8}}",
+    ]
+    res = sim_cli("staff", write("\n".join(lines) + "\n"), "--out", tmp_path / "o", "--quiet")
+    assert res.exit_code == 2 and "out of reach" in res.output, res.output
+    assert not (tmp_path / "o").exists()

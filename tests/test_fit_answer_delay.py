@@ -3,15 +3,12 @@ the calibration reproduces the history better with it."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from conftest import fixture_data
 
 from sim.model.call_log import call_log_table, encode_call_log
 from sim.model.simulation import simulate
 from sim.planning.fit import pipeline as pl
-from sim.planning.fit.answer_delay import service_level_ceiling
 from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log
 from sim.planning.fit.scenario_out import build_scenario
 from sim.scenario.calllog import read_call_log
@@ -119,20 +116,13 @@ def test_calibration_keeps_a_true_delay(tmp_path):
     assert "answer_delay" in result.scenario["customer_tiers"]["standard"]
 
 
-def test_the_service_level_ceiling_of_the_delays_is_said():
-    """Half the calls held for an exponential delay of mean 40 s: at most 1/2 + 1/2 (1 - e^-1/2)
-    can be answered within 20 s, whatever the staffing (70%); the fit says the placeholder
-    target of 80% is out of reach."""
-    entry = {"family": "exponential", "mean": 40.0, "cv": 1.0, "answered": 900}
-    fit = {
-        "within_s": 20.0,
-        "tiers": {"gold": {"share": 0.5}, "std": {"share": 0.5}},
-        "answer_delay": {"by_tier": {"std": entry}, "use": True},
-        "agents": {},
-    }
-    want = 0.5 + 0.5 * (1 - math.exp(-0.5))
-    assert service_level_ceiling(fit) == pytest.approx(want, rel=1e-9)
-    assert any(f"at most {want:.1%} of calls" in m for m in pl.fit_messages(fit))
-    fit["answer_delay"]["use"] = False
-    assert service_level_ceiling(fit) is None
-    assert not any("answer delay" in m for m in pl.fit_messages(fit))
+def test_the_fit_says_when_the_delays_put_the_placeholder_target_out_of_reach():
+    fit = _delayed_fit()
+    fit.update(within_s=20.0, agents={})
+    fit["answer_delay"].update(use=True, service_level_ceiling=0.6971)
+    said = [m for m in pl.fit_messages(fit) if "answer delays" in m]
+    assert len(said) == 1 and "at most 69.7% of calls can be answered within 20 s" in said[0]
+    fit["answer_delay"]["service_level_ceiling"] = 0.85  # above the placeholder's 80%
+    assert not any("answer delays" in m for m in pl.fit_messages(fit))
+    fit["answer_delay"].update(use=False, service_level_ceiling=0.5)  # not in the model
+    assert not any("answer delays" in m for m in pl.fit_messages(fit))

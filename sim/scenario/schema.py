@@ -424,6 +424,20 @@ class Scenario(Model):
         target = self.targets.get("service_level")
         return target.within if target is not None and target.within is not None else 20.0
 
+    def answerable_within(self, within: float) -> float:
+        """The largest service level any staffing can give at threshold ``within``: the share
+        of calls whose tier's ``answer_delay`` ends within it (a tier without one: all), an
+        upper bound (callers who hang up first are not counted out)."""
+        tiers = self.customer_tiers.values()
+        total = math.fsum(t.share for t in tiers)
+        return (
+            math.fsum(
+                t.share * (1.0 if t.answer_delay is None else t.answer_delay.cdf(within))
+                for t in tiers
+            )
+            / total
+        )
+
     def route(self, call_type: str) -> list[RouteStep]:
         """Groups that may take ``call_type``, in order of preference, with their delays.
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.planning.fit.arrivals import LogCalendar
 from sim.planning.fit.behaviour import ALL, tier_groups
-from sim.planning.fit.estimators import censored_family_fit, kaplan_meier, survival
+from sim.planning.fit.estimators import censored_family_fit, kaplan_meier
 from sim.scenario.calllog import ABANDONED, ANSWERED, CallLogData
 
 __all__ = ["AT_ONCE", "fit_answer_delays", "service_level_ceiling"]
@@ -104,18 +104,9 @@ def fit_answer_delays(data: CallLogData, cal: LogCalendar, interval: float) -> d
     return out
 
 
-def service_level_ceiling(fit: dict) -> float | None:
-    """The largest service level any staffing can give with the answer delays in use: the
-    share of calls whose delay ends within the threshold (a tier without delay: all of them;
-    an upper bound, as callers who hang up first are not counted out). None: no delay in use."""
+def service_level_ceiling(fit: dict) -> float:
+    """The largest service level any staffing gives with the answer delays in use
+    (:meth:`~sim.scenario.schema.Scenario.answerable_within` of the fitted scenario, kept by
+    the fit once the delay is chosen); 1 when none is in use."""
     ad = fit.get("answer_delay", {})
-    if not ad.get("use") or not ad.get("by_tier"):
-        return None
-    within = fit["within_s"]
-    total = sum(e["share"] for e in fit["tiers"].values())
-    reach = 0.0
-    for t, e in fit["tiers"].items():
-        d = ad["by_tier"].get(t)
-        held = 1.0 if d is None else 1.0 - survival(d["family"], d["mean"], d["cv"], within)
-        reach += e["share"] / total * float(held)
-    return reach
+    return ad.get("service_level_ceiling", 1.0) if ad.get("use") else 1.0

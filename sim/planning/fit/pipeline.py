@@ -192,6 +192,9 @@ def finish_fit(
             erlang = _erlang_a_shape(result.data, cal, hist, fit)
             cal_info = _shape_by_calibration(fit, cal_info, erlang, run)
         factor = cal_info["factor"]
+        if fit.get("answer_delay", {}).get("use"):  # what any staffing can reach with it
+            ceiling = build(factor).answerable_within(fit["within_s"])
+            fit["answer_delay"]["service_level_ceiling"] = ceiling
         fit["agents"]["calibration"] = cal_info
         fit["agents"]["factor_source"] = calibration_said(cal_info)
     else:
@@ -411,7 +414,7 @@ def fit_messages(fit: dict) -> list[str]:
     from sim.planning.fit.scenario_out import TARGET_SERVICE_LEVEL
 
     ceiling = service_level_ceiling(fit)
-    if ceiling is not None and ceiling < TARGET_SERVICE_LEVEL:
+    if ceiling < TARGET_SERVICE_LEVEL:
         held = ", ".join(fit["answer_delay"]["by_tier"])
         lines.append(
             f"answer delays (tiers {held}): at most {ceiling:.1%} of calls can be answered "

@@ -240,7 +240,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     }
     c[("targets",)] = "placeholder target (the log has none); the threshold is the fit's"
     ceiling = service_level_ceiling(fit)
-    if ceiling is not None and ceiling < TARGET_SERVICE_LEVEL:
+    if ceiling < TARGET_SERVICE_LEVEL:
         c[("targets",)] += (
             f"; OUT OF REACH with the answer delays: at most {ceiling:.1%} within "
             f"{fit['within_s']:g} s at any staffing"
