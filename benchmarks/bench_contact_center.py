@@ -103,7 +103,7 @@ def _peak_kib() -> int:
 def _run_sim(horizon_s: float, seed: int) -> dict:
     """Our model; runs in a fresh process. Raises ImportError if ``sim`` is not importable."""
     from sim import simulate
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     days = round(horizon_s / DAY)
     scenario = scenario_from_dict(sim_scenario(days, seed))

@@ -25,7 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from sim.experiments.executors import Job, ProcessExecutor, SerialExecutor, default_workers, run_job
-from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -43,7 +43,7 @@ YEAR_ROWS = 400_000
 
 
 def scaled_scenario():
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
     from sim.scenario.yamlsource import load_yaml
 
     data, _ = load_yaml(TRUTH)
@@ -55,8 +55,8 @@ def scaled_scenario():
 
 
 def simulated_log(folder: Path) -> tuple[Path, Path]:
-    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
+    from sim.records.call_log import call_log_table, encode_call_log
 
     csv, parquet = folder / "bench_fit_1m.csv", folder / "bench_fit_1m.parquet"
     if csv.exists() and parquet.exists():
@@ -115,7 +115,7 @@ def synthetic_log(folder: Path, rows: int) -> tuple[Path, Path]:
 
 
 def _timed_read(path: Path) -> tuple[float, int]:
-    from sim.scenario.calllog import read_call_log
+    from sim.fit.calllog import read_call_log
 
     started = time.perf_counter()
     data = read_call_log(path)
@@ -123,8 +123,8 @@ def _timed_read(path: Path) -> tuple[float, int]:
 
 
 def bench_fit() -> None:
-    from sim.planning.fit.pipeline import FitOptions, fit_log
-    from sim.scenario.calllog import read_call_log
+    from sim.fit.calllog import read_call_log
+    from sim.fit.pipeline import FitOptions, fit_log
 
     csv, parquet = simulated_log(Path(tempfile.gettempdir()))
     print(f"CSV {csv.stat().st_size / 1e6:.0f} MB, Parquet {parquet.stat().st_size / 1e6:.0f} MB")
@@ -152,7 +152,7 @@ def bench_year() -> None:
 
 _CHILD = """
 import re, sys
-from sim.scenario.calllog import read_call_log
+from sim.fit.calllog import read_call_log
 hwm = lambda: int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
 base = hwm()
 if sys.argv[1] != "-":
@@ -234,9 +234,9 @@ def make_report(folder: Path, days: int = 365) -> tuple[Path, Path]:
 
 
 def bench_interval_report() -> None:
-    from sim.planning.fit.from_intervals import fit_report
-    from sim.planning.fit.pipeline import FitOptions
-    from sim.scenario.interval_report import read_interval_report
+    from sim.fit.from_intervals import fit_report
+    from sim.fit.interval_report import read_interval_report
+    from sim.fit.pipeline import FitOptions
 
     csv, parquet = make_report(Path(tempfile.gettempdir()))
     print(f"interval report, load average before: {os.getloadavg()[0]:.2f}")

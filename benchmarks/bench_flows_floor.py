@@ -75,8 +75,8 @@ from sim import scenario_from_dict, simulate  # noqa: E402
 from sim.model import simulation  # noqa: E402
 from sim.model.calendar import Opening, weekday_of  # noqa: E402
 from sim.model.contact_center import Unresolved  # noqa: E402
-from sim.model.records import OrderState  # noqa: E402
 from sim.model.streams import Streams  # noqa: E402
+from sim.records.business import OrderState  # noqa: E402
 from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws  # noqa: E402
 from sim.scenario.fulfilment_schema import CourierChannel  # noqa: E402
 from sim.scenario.units import DAY, parse_clock  # noqa: E402

@@ -108,7 +108,8 @@ def _plan_of(folder: Path, scenario) -> dict:
     from ruamel.yaml import YAML
 
     from sim.model.calendar import staffing_timeline
-    from sim.scenario.schema import scenario_from_dict, scenario_to_dict
+    from sim.scenario.loading import scenario_from_dict
+    from sim.scenario.resolved import scenario_to_dict
 
     data = scenario_to_dict(scenario)
     agents = YAML(typ="safe").load((folder / "staffing.yaml").read_text())["agents"]
@@ -127,7 +128,7 @@ def _plan_of(folder: Path, scenario) -> dict:
 
 
 def hotline(args) -> dict:
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     scenario = load_scenario(HOTLINE)
     out: dict = {}
@@ -155,7 +156,7 @@ def steep(args) -> dict:
     from test_staffing_search import _steep
 
     from sim.planning.staffing import staff
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     scenario = scenario_from_dict(_steep())
     started = time.perf_counter()

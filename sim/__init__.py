@@ -2,8 +2,9 @@
 
 The public API is imported lazily (PEP 562), so that ``import sim.kpi`` or ``sim --help`` does
 not pay for SimPy, SciPy's statistics or the plotting stack. Layers, lowest first:
-``scenario`` -> ``model`` -> ``kpi`` -> ``experiments`` -> ``planning`` -> ``quality``;
-``report`` reads results on disk; ``cli`` sits on top (see docs/architecture.md).
+``scenario`` -> ``records`` -> ``model`` -> ``kpi`` -> ``experiments`` -> ``planning`` ->
+``fit`` -> ``forecast``; ``quality`` checks the model; ``report`` reads results on disk;
+``cli`` sits on top (see docs/architecture.md).
 """
 
 from importlib import import_module
@@ -25,9 +26,9 @@ _PUBLIC = {
     "RunResult": "sim.model.simulation",
     "simulate": "sim.model.simulation",
     "Scenario": "sim.scenario.schema",
-    "ScenarioError": "sim.scenario.schema",
-    "load_scenario": "sim.scenario.schema",
-    "scenario_from_dict": "sim.scenario.schema",
+    "ScenarioError": "sim.scenario.errors",
+    "load_scenario": "sim.scenario.loading",
+    "scenario_from_dict": "sim.scenario.loading",
     "replicate": "sim.experiments.replication",
     "compare": "sim.experiments.comparison",
 }
@@ -36,7 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sim.experiments.comparison import compare
     from sim.experiments.replication import replicate
     from sim.model.simulation import RunResult, simulate
-    from sim.scenario.schema import Scenario, ScenarioError, load_scenario, scenario_from_dict
+    from sim.scenario.errors import ScenarioError
+    from sim.scenario.loading import load_scenario, scenario_from_dict
+    from sim.scenario.schema import Scenario
 
 
 def __getattr__(name: str):

@@ -65,9 +65,9 @@ def sim_ok(*args: object) -> Result:
 
 def simulated_log(scenario: Path, seed: int, folder: Path) -> Path:
     """Replication ``seed`` of ``scenario`` written as a call log (``folder/calls.parquet``)."""
-    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
-    from sim.scenario.schema import load_scenario
+    from sim.records.call_log import call_log_table, encode_call_log
+    from sim.scenario.loading import load_scenario
 
     run = simulate(load_scenario(scenario), seed=seed)
     path = folder / "calls.parquet"

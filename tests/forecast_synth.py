@@ -69,14 +69,15 @@ def make_history(
     alpha: float = 0.02,
     shift: tuple[int, float] | None = (200, 1.2),
     holiday_weeks: tuple[int, ...] = (6, 15, 24, 33, 42, 51),
-    carry: float = 1.3,
+    carry: float = 0.3,
     gaps: tuple[tuple[int, int], ...] = ((120, 124),),
     types: tuple[str, ...] = ("A", "B"),
     type_shares: tuple[float, ...] = (0.7, 0.3),
 ) -> Synth:
     """``days`` days from Monday 2025-01-06. Holidays on the Monday of ``holiday_weeks`` (no
-    calls; the next day ``carry`` times its normal); ``gaps`` ranges of days without data;
-    from day ``shift[0]`` on the level is ``shift[1]`` times higher."""
+    calls; the next day its normal calls plus ``carry`` of the holiday's normal calls); ``gaps``
+    ranges of days without data; from day ``shift[0]`` on the level is ``shift[1]`` times
+    higher."""
     rng = np.random.default_rng(seed)
     per_day = 86400 // interval
     prof = profile(per_day)
@@ -85,9 +86,9 @@ def make_history(
     factor = WEEKDAY_FACTORS[d % 7].copy()
     holidays = [7 * w for w in holiday_weeks if 7 * w < days]
     for h in holidays:
-        factor[h] = 0.0
         if h + 1 < days:
-            factor[h + 1] *= carry
+            factor[h + 1] += carry * factor[h]
+        factor[h] = 0.0
     truth = (level * factor)[:, None] * prof[None, :]
     day_factor = rng.gamma(1 / day_cv**2, day_cv**2, size=days) if day_cv > 0 else np.ones(days)
     lam = truth * day_factor[:, None]

@@ -135,9 +135,9 @@ def messy_log(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
-    from sim.scenario.schema import scenario_from_dict
+    from sim.records.call_log import call_log_table, encode_call_log
+    from sim.scenario.loading import scenario_from_dict
 
     folder.mkdir(parents=True, exist_ok=True)
     data = messy_scenario(folder, staffing_scale)

@@ -7,8 +7,8 @@ from heapq import heappush
 from sim import scenario_from_dict
 from sim.model.contact_center import ContactCenter
 from sim.model.events import ModelEnvironment
-from sim.model.records import CallLog, Outcome
 from sim.model.streams import Streams
+from sim.records.calls import CallLog, Outcome
 
 
 class Backlog:

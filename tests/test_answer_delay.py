@@ -9,8 +9,8 @@ import pytest
 from conftest import sim_cli
 
 from sim import scenario_from_dict, simulate
-from sim.model.records import Outcome
 from sim.planning.staffing import staff
+from sim.records.calls import Outcome
 from sim.scenario.yamlsource import ScenarioError
 
 

@@ -173,9 +173,9 @@ def test_daily_targets_are_judged_day_by_day():
 def test_daily_back_office_on_time_counts_items_by_creation_day():
     """The per-day column against a count by hand from the records, and the KPI equals the
     pooled days (no warm-up)."""
-    from sim.model.records import LeadState
     from sim.model.simulation import simulate
-    from sim.scenario.schema import load_scenario
+    from sim.records.business import LeadState
+    from sim.scenario.loading import load_scenario
     from sim.scenario.units import DAY
 
     sc = load_scenario("tests/scenarios/business_small.yaml")

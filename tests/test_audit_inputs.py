@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.experiments.experiment_file import load_experiment
+from sim.scenario.errors import ScenarioError
 from sim.scenario.limits import MAX_REPLICATIONS
-from sim.scenario.schema import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTBOOK = ROOT / "scenarios" / "erlang_c_textbook.yaml"

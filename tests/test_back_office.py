@@ -9,7 +9,7 @@ from conftest import one_call_type
 
 from sim import scenario_from_dict, simulate
 from sim.model.calendar import Opening
-from sim.model.records import LeadState, WorkOrderState
+from sim.records.business import LeadState, WorkOrderState
 from sim.scenario.units import DAY
 
 
@@ -138,7 +138,7 @@ def test_earliest_deadline_first_serves_urgent_work_first(business_data):
 
 
 def test_unresolved_work_orders_call_back(business_data):
-    from sim.model.records import Origin
+    from sim.records.calls import Origin
 
     business_data["back_office"]["work"]["work_order"]["resolution"] = 0.3
     run = simulate(scenario_from_dict(business_data), seed=3)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from sim.quality.bilingual import PUBLISHED, PUBLISHED_ABANDONMENT, SCENARIO, bilingual_weeks
-from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 
 pytestmark = pytest.mark.slow  # end-to-end runs of seconds each: outside the fast tier
 

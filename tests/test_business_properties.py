@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
 from sim.model.delivery import SOURCES
-from sim.model.records import LeadState, OrderState, Origin, WorkOrderState
+from sim.records.business import LeadState, OrderState, WorkOrderState
+from sim.records.calls import Origin
 
 
 @st.composite

@@ -13,7 +13,8 @@ import pytest
 from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.kpi.business import BusinessRecords, business_kpis
 from sim.model.delivery import ORDER_COLUMNS
-from sim.model.records import ColumnLog, OrderState
+from sim.records.business import OrderState
+from sim.records.storage import ColumnLog
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.units import DAY
 
@@ -174,7 +175,7 @@ def test_delivery_kpis_on_hand_made_orders(business_data):
 
 def test_resolved_scenario_reads_back_identically(business_data):
     """scenario.yaml in the results folder must load to the same scenario (no deadline too)."""
-    from sim.scenario.schema import scenario_to_dict
+    from sim.scenario.resolved import scenario_to_dict
 
     business_data["back_office"]["work"]["work_order"]["deadline"] = "never"
     business_data["back_office"]["work"]["lead"]["creates"] = "nothing"

@@ -9,8 +9,8 @@ from scipy import stats
 from sim import scenario_from_dict, simulate
 from sim.model.calendar import arrival_rates, staffing_timeline
 from sim.model.callers import _by_category, _categorical, poisson_times
-from sim.model.records import Origin
 from sim.model.streams import Streams
+from sim.records.calls import Origin
 from sim.scenario.distributions import Exponential
 from sim.scenario.units import DAY
 from sim.scenario.yamlsource import ScenarioError

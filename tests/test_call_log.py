@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.scenario.calllog import (
+from sim.fit.calllog import (
     ABANDONED,
     ANSWERED,
     SELF_SERVED,

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, read_call_log
-from sim.scenario.logmapping import LogMapping, load_mapping
+from sim.fit.calllog import ABANDONED, ANSWERED, SELF_SERVED, read_call_log
+from sim.fit.logmapping import LogMapping, load_mapping
 from sim.scenario.yamlsource import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent

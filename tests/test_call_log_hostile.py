@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.scenario import calllog, logtable
-from sim.scenario.calllog import read_call_log
+from sim.fit import calllog, logtable
+from sim.fit.calllog import read_call_log
 from sim.scenario.limits import MAX_LOG_DAYS, MAX_NAMES
 from sim.scenario.yamlsource import ScenarioError
 

@@ -6,12 +6,12 @@ import numpy as np
 import simpy
 
 import sim.kpi.calls as calls_kpi
-import sim.model.records as records
 import sim.model.simulation as simulation
+import sim.records.storage as storage
 from sim import scenario_from_dict, simulate
 from sim.model.callers import Callers
-from sim.model.records import CALL_COLUMNS, CallLog
 from sim.model.streams import Streams
+from sim.records.calls import CALL_COLUMNS, CallLog
 
 
 def _fill(log: CallLog) -> None:
@@ -34,7 +34,7 @@ def _fill(log: CallLog) -> None:
 
 def test_same_rows_as_the_log_on_the_heap(monkeypatch):
     windowed = CallLog()
-    monkeypatch.setattr(records, "reserve", lambda nbytes: None)
+    monkeypatch.setattr(storage, "reserve", lambda nbytes: None)
     plain = CallLog()
     assert windowed.reserved and not plain.reserved
     _fill(plain)
@@ -118,7 +118,7 @@ def test_a_run_without_the_window_reports_the_same(monkeypatch):
     scenario = scenario_from_dict(SMALL)
     monkeypatch.setattr(calls_kpi, "BLOCK", 100)
     windowed = simulate(scenario, seed=4, keep_records=False)
-    monkeypatch.setattr(records, "reserve", lambda nbytes: None)
+    monkeypatch.setattr(storage, "reserve", lambda nbytes: None)
     plain = simulate(scenario, seed=4, keep_records=False)
     assert windowed.kpis == plain.kpis
     for name, column in windowed.intervals.items():

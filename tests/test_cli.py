@@ -21,7 +21,7 @@ from scipy import stats
 from sim.cli import cli
 from sim.scenario.confine import extra_roots
 from sim.scenario.kpis import HEADLINE
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 from sim.scenario.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent

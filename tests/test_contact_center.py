@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import scenario_from_dict, simulate
-from sim.model.records import Origin, Outcome
+from sim.records.calls import Origin, Outcome
 
 
 def scenario(groups, routing=None, **over):

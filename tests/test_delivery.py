@@ -10,7 +10,8 @@ from conftest import one_call_type
 
 from sim import scenario_from_dict, simulate
 from sim.model.calendar import Opening
-from sim.model.records import OrderState, Origin
+from sim.records.business import OrderState
+from sim.records.calls import Origin
 from sim.scenario.units import DAY, parse_clock
 
 

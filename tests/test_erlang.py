@@ -4,6 +4,7 @@ a generator solved by linear algebra, matrix exponentials, and a customer-level 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 import math
@@ -209,7 +210,7 @@ ERLANG_A_CASES = [  # (rate /s, mean handle s, agents, mean patience s, within s
 def test_erlang_a_against_linear_algebra(lam, s, c, patience, t):
     ref = erlang_a_by_linear_algebra(lam, s, c, patience, t)
     m = erlang_a_metrics(rate=lam, mean_handle=s, servers=c, mean_patience=patience, within=t)
-    for name in QueueMetrics.__dataclass_fields__:
+    for name in (f.name for f in dataclasses.fields(QueueMetrics)):
         assert getattr(m, name) == pytest.approx(ref[name], rel=1e-8, abs=1e-12), name
 
 

@@ -22,7 +22,8 @@ from sim.experiments.executors import (
 from sim.kpi.calls import interval_counts, interval_table
 from sim.model.simulation import simulate
 from sim.planning.staffing import simulate_slots, staff
-from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 
 HERE = Path(__file__).parent
 TINY = HERE / "scenarios" / "tiny_mmc.yaml"

@@ -25,7 +25,7 @@ from sim.experiments.replication import (
     run_replications,
 )
 from sim.model.simulation import simulate
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 HERE = Path(__file__).parent
 TINY = HERE / "scenarios" / "tiny_mmc.yaml"
@@ -271,7 +271,8 @@ def test_dask_executor_without_distributed_says_how_to_install(monkeypatch):
 
 def test_summary_verdicts_come_from_the_target_and_missing_data_keeps_its_target(tiny):
     from sim.experiments.replication import summarize
-    from sim.scenario.schema import scenario_from_dict, scenario_to_dict
+    from sim.scenario.loading import scenario_from_dict
+    from sim.scenario.resolved import scenario_to_dict
 
     data = scenario_to_dict(tiny)
     sl = tiny.targets["service_level"].at_least
@@ -323,7 +324,7 @@ def test_staffing_maps_are_compared_as_what_they_put_on_duty():
 
 
 def test_cli_compare_of_plans_with_other_breakpoints_says_what_changed_in_effect(tmp_path):
-    from sim.scenario.schema import scenario_to_dict
+    from sim.scenario.resolved import scenario_to_dict
 
     files = []
     for name, plan in (

@@ -17,15 +17,15 @@ from click.testing import CliRunner
 from conftest import SCENARIOS, fixture_data, sim_ok, simulated_log
 
 from sim.cli import cli
-from sim.model.call_log import call_log_table, encode_call_log
+from sim.fit import estimators as est
+from sim.fit.arrivals import fit_arrivals, log_calendar
+from sim.fit.calllog import ANSWERED, CallLogData, Labels, read_call_log
+from sim.fit.pipeline import FitOptions, fit_log
+from sim.fit.scenario_out import build_scenario, to_yaml
 from sim.model.simulation import simulate
 from sim.model.streams import Streams
-from sim.planning.fit import estimators as est
-from sim.planning.fit.arrivals import fit_arrivals, log_calendar
-from sim.planning.fit.pipeline import FitOptions, fit_log
-from sim.planning.fit.scenario_out import build_scenario, to_yaml
-from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.records.call_log import call_log_table, encode_call_log
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 WIDEN = 3.14 / 1.96  # Bonferroni for ~30 simultaneous checks
 TRUTH = SCENARIOS / "fit_truth.yaml"
@@ -260,7 +260,7 @@ def test_weekday_profiles_that_differ_get_their_own():
 
 
 def test_weekday_profiles_go_to_an_arrivals_file_the_scenario_reads(tmp_path):
-    from sim.planning.fit.scenario_out import arrivals_csv
+    from sim.fit.scenario_out import arrivals_csv
 
     rng = Streams(8)("test")
     weekdays = _days_of_calls(rng, np.tile([400, 400, 400, 400, 400, 0, 0], 2))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from conftest import fixture_data
 
-from sim.model.call_log import call_log_table, encode_call_log
+from sim.fit import pipeline as pl
+from sim.fit.calllog import read_call_log
+from sim.fit.pipeline import FitOptions, finish_fit, fit_log
+from sim.fit.scenario_out import build_scenario
 from sim.model.simulation import simulate
-from sim.planning.fit import pipeline as pl
-from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log
-from sim.planning.fit.scenario_out import build_scenario
-from sim.scenario.calllog import read_call_log
-from sim.scenario.schema import scenario_from_dict
+from sim.records.call_log import call_log_table, encode_call_log
+from sim.scenario.loading import scenario_from_dict
 
 DELAY = {"dist": "gamma", "mean": 40, "cv": 0.8}
 

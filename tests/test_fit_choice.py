@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from sim.fit import agents as ag
+from sim.fit import pipeline as pl
+from sim.fit.arrivals import LogCalendar
 from sim.planning.erlang import erlang_a_metrics
-from sim.planning.fit import agents as ag
-from sim.planning.fit import pipeline as pl
-from sim.planning.fit.arrivals import LogCalendar
 
 HANDLE, PATIENCE, INTERVAL = 180.0, 300.0, 1800.0
 

@@ -3,7 +3,7 @@ the round trip simulate -> call log -> interval report -> fit against the known 
 
 The truth is tests/scenarios/ireport_truth.yaml (closed nights and weekends, two call types,
 exponential patience 3 min, a staffing map). Its call log (seed 11) is aggregated into a 30-min
-report by :func:`sim.scenario.interval_report.report_from_calls` with the scenario's staffing
+report by :func:`sim.fit.interval_report.report_from_calls` with the scenario's staffing
 as the ``agents`` column. Checks against the truth use the Bonferroni width of test_fit.py.
 """
 
@@ -19,18 +19,18 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import SCENARIOS, fixture_data, sim_cli, sim_ok, simulated_log
 
-from sim.planning.fit.from_intervals import HANDLE_CV, fit_report, handle_shapes
-from sim.planning.fit.pipeline import FitOptions, fit_log
-from sim.planning.fit.scenario_out import build_scenario
-from sim.scenario.calllog import read_call_log
-from sim.scenario.errors import ScenarioError
-from sim.scenario.interval_report import (
+from sim.fit.calllog import read_call_log
+from sim.fit.from_intervals import HANDLE_CV, fit_report, handle_shapes
+from sim.fit.interval_report import (
     file_kind,
     load_report_mapping,
     read_interval_report,
     report_from_calls,
 )
-from sim.scenario.schema import scenario_from_dict
+from sim.fit.pipeline import FitOptions, fit_log
+from sim.fit.scenario_out import build_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import scenario_from_dict
 from sim.scenario.units import DAY, WEEKDAYS
 
 WIDEN = 3.14 / 1.96

@@ -17,13 +17,13 @@ import pytest
 from conftest import sim_cli, sim_ok
 from messy_logs import OPEN, messy_log
 
-from sim.planning.fit.agents import agent_hours, staffing_maps
-from sim.planning.fit.behaviour import tier_priorities
-from sim.planning.fit.calibrate import FIGURES, one_run_range, verdict
-from sim.planning.fit.pipeline import FitOptions, calibration_said, fit_log
-from sim.planning.fit.scenario_out import arrivals_csv, build_scenario, to_yaml
-from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.fit.agents import agent_hours, staffing_maps
+from sim.fit.behaviour import tier_priorities
+from sim.fit.calibrate import FIGURES, one_run_range, verdict
+from sim.fit.calllog import ANSWERED, CallLogData, Labels, read_call_log
+from sim.fit.pipeline import FitOptions, calibration_said, fit_log
+from sim.fit.scenario_out import arrivals_csv, build_scenario, to_yaml
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_staffing_keeps_the_mean_agent_time_of_a_fraction():
 def _figure(name: str, history: float, model: float | None, half: float | None) -> dict:
     ci = None if half is None or model is None else [model - half, model + half]
     one = one_run_range(name, model, ci, 4) if ci else None
-    from sim.planning.fit.calibrate import within_tolerance
+    from sim.fit.calibrate import within_tolerance
 
     return {
         "history": history,
@@ -306,7 +306,7 @@ def test_every_fitted_distribution_validates(fit):
     mean: each is written as a distribution the scenario accepts."""
     from pydantic import TypeAdapter
 
-    from sim.planning.fit.scenario_out import _dist
+    from sim.fit.scenario_out import _dist
     from sim.scenario.distributions import Patience
 
     TypeAdapter(Patience).validate_python(_dist(fit, "never"))
@@ -325,7 +325,7 @@ def _off(history: float, model: float) -> dict:
 
 
 def test_the_diagnosis_names_the_figure_the_cause_and_what_to_try():
-    from sim.planning.fit.diagnosis import diagnose
+    from sim.fit.diagnosis import diagnose
 
     fit = {
         "backtest": {

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from conftest import sim_ok, simulated_log
 
-from sim.planning.fit.agents import overflow_routes
-from sim.planning.fit.calibrate import one_run_range, verdict
-from sim.planning.fit.pipeline import FitOptions, fit_log
-from sim.planning.fit.scenario_out import build_scenario
-from sim.scenario.calllog import ANSWERED, CallLogData, Labels, read_call_log
-from sim.scenario.schema import scenario_from_dict
+from sim.fit.agents import overflow_routes
+from sim.fit.calibrate import one_run_range, verdict
+from sim.fit.calllog import ANSWERED, CallLogData, Labels, read_call_log
+from sim.fit.pipeline import FitOptions, fit_log
+from sim.fit.scenario_out import build_scenario
+from sim.scenario.loading import scenario_from_dict
 
 HOTLINE = Path(__file__).resolve().parent.parent / "scenarios" / "hotline_contact_center.yaml"
 

@@ -19,12 +19,14 @@ from sim.forecast.backtest import (
 )
 from sim.forecast.history import History, read_history, read_interval_report
 from sim.forecast.methods import (
+    CARRY_SHARE_ASSUMED,
     Inputs,
     average_8w,
     ets_profile,
     learn_effects,
     seasonal_naive,
     weighted_12w,
+    with_special_days,
 )
 from sim.forecast.pipeline import ForecastOptions, forecast_files, run_forecast
 from sim.forecast.special import (
@@ -32,6 +34,7 @@ from sim.forecast.special import (
     CLOSED,
     EVENT,
     NORMAL,
+    Calendar,
     SpecialDay,
     classify,
     read_special_days,
@@ -230,13 +233,57 @@ def test_ets_follows_a_level_shift_and_keeps_the_profile():
     assert np.abs(monday - syn.truth[203] / syn.truth[203].sum()).max() < 0.01
 
 
-def test_carry_over_factor_is_learned_from_the_history():
-    syn = make_history(days=364, carry=1.3, day_cv=0.05)
+def test_carry_over_share_is_learned_from_the_history():
+    syn = make_history(days=364, carry=0.3, day_cv=0.05)
     hist = as_history(syn)
     cal = classify(holidays(syn), hist.first_day, hist.days, np.array([True] * 6 + [False]))
     inp = Inputs(hist.totals, hist.has_data & (cal.kind == NORMAL), 0)
-    factor, seen = learn_effects(inp, cal.kind, hist.has_data, hist.days)[CARRY]
-    assert seen == 6 and factor == pytest.approx(1.3, abs=0.08)
+    (next_day, weekly), seen = learn_effects(inp, cal, hist.has_data, hist.days)[CARRY]
+    assert seen == (6, 0) and next_day == pytest.approx(0.3, abs=0.05)
+    assert weekly == next_day  # none seen over a weekly closure: the other kind's share
+    # before the first holiday nothing was seen: the stated assumption
+    none = (CARRY_SHARE_ASSUMED, CARRY_SHARE_ASSUMED), (0, 0)
+    assert learn_effects(inp, cal, hist.has_data, 40)[CARRY] == none
+
+
+def test_carry_over_is_learned_per_kind_of_closure():
+    """A Monday holiday's Tuesday and a Friday holiday's Monday (over the weekend) carry
+    different shares; each is learned from its own kind."""
+    inp = _flat_weeks(84)  # Sunday closed
+    totals = inp.totals.copy()
+    kind = np.zeros(84, dtype=np.int8)
+    after = {}
+    for hol, share in ((28, 0.3), (54, 0.1)):  # Monday (day 28) and Saturday (day 54)
+        nxt = hol + 1 if hol % 7 == 0 else hol + 2  # Tuesday; Monday after the closed Sunday
+        kind[hol], kind[nxt] = CLOSED, CARRY
+        totals[nxt] += share * totals[hol]
+        totals[hol] = 0.0
+        after[nxt] = (hol,)
+    inp = Inputs(totals, inp.usable & (kind == NORMAL), 0)
+    cal = Calendar(np.datetime64("2025-01-06", "D"), kind, {}, after)
+    (next_day, weekly), seen = learn_effects(inp, cal, totals.sum(axis=1) > 0, 84)[CARRY]
+    assert seen == (1, 1)
+    assert next_day == pytest.approx(0.3) and weekly == pytest.approx(0.1)
+
+
+def test_carry_over_adds_the_share_of_the_closed_days_normal_calls():
+    first = np.datetime64("2025-01-06", "D")  # a Monday
+    special = [  # Thursday and Friday closed: Monday receives a share of both
+        SpecialDay(date=dt.date(2025, 1, 9), kind="closed"),
+        SpecialDay(date=dt.date(2025, 1, 10), kind="holiday"),
+    ]
+    cal = classify(special, first, 14, np.array([True] * 5 + [False] * 2))
+    assert cal.after == {7: (3, 4)} and cal.kind[7] == CARRY
+    fc = np.tile(np.array([[10.0, 30.0]]), (14, 1))  # 40 calls a normal day
+    fc[3] *= 2  # Thursday would have been busy (80)
+    effects = {CARRY: ((0.5, 0.25), (1, 1)), EVENT: (1.0, 0)}  # over the weekend: 0.25
+    out = with_special_days(fc, np.arange(14), cal, effects)
+    assert out[3].sum() == out[4].sum() == 0.0
+    assert out[7].sum() == pytest.approx(40 + 0.25 * (80 + 40))
+    assert out[7, 0] / out[7].sum() == pytest.approx(0.25)  # spread like the day's own calls
+    # the closure before the targets (forecast from Monday on): counted as the day itself
+    later = with_special_days(fc[7:], np.arange(7, 14), cal, effects)
+    assert later[0].sum() == pytest.approx(40 + 0.25 * (40 + 40))
 
 
 # --- intervals ---------------------------------------------------------------------------------
@@ -271,6 +318,9 @@ def test_origins_are_a_week_apart_and_leave_enough_history():
     assert origins_for(100, 14, 8) == [37, 44, 51, 58, 65, 72, 79, 86]
     assert origins_for(28, 7, 8) == [14, 21]
     assert origins_for(20, 14, 8) == []
+    # on the forecast's weekday: day 100 is a week after 93, so origins are 93 - 7k
+    assert origins_for(100, 14, 3, start=100) == [72, 79, 86]
+    assert origins_for(100, 14, 3, start=102) == [67, 74, 81]
 
 
 # --- end to end on a known truth ---------------------------------------------------------------
@@ -359,9 +409,11 @@ def test_event_factor_is_learned_against_the_weekday_around_it():
         totals[d] *= 1.5
         kind[d] = EVENT
     inp = Inputs(totals, inp.usable & (kind == NORMAL), 0)
-    effects = learn_effects(inp, kind, totals.sum(axis=1) > 0, 84)
+    cal = Calendar(np.datetime64("2025-01-06", "D"), kind, {}, {})
+    effects = learn_effects(inp, cal, totals.sum(axis=1) > 0, 84)
     assert effects[EVENT] == (pytest.approx(1.5), 2)
-    assert effects[CARRY] == (1.0, 0)  # none seen: no effect
+    none = (CARRY_SHARE_ASSUMED, CARRY_SHARE_ASSUMED), (0, 0)
+    assert effects[CARRY] == none  # none seen: the stated assumption
 
 
 def test_a_history_without_types_and_the_same_numbers_twice():

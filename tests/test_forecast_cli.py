@@ -13,7 +13,7 @@ from forecast_synth import make_history
 
 from sim.report.folder import read_table
 from sim.scenario.errors import ScenarioError
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from sim.scenario.calllog import read_call_log
+from sim.fit.calllog import read_call_log
 from sim.scenario.limits import MAX_CALL_SECONDS, MAX_LOG_DAYS, MAX_NAMES
 from sim.scenario.yamlsource import ScenarioError
 

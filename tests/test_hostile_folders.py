@@ -207,7 +207,7 @@ def test_a_store_below_a_planted_link_writes_nothing_through_it(tmp_path):
     """A comparison's or a sizing's stores lie in subfolders of the checkpoint folder."""
     from sim.experiments.checkpoint import RunStore
     from sim.experiments.replication import replicate
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     elsewhere, kept = tmp_path / "elsewhere", tmp_path / ".o.partial"
     (elsewhere / "0").mkdir(parents=True)
@@ -300,7 +300,7 @@ def test_a_read_only_disk_while_keeping_replications_is_one_line(tmp_path, monke
 def test_a_damaged_checkpoint_is_run_again_not_trusted(tmp_path, damage):
     from sim.experiments.checkpoint import RunStore
     from sim.experiments.replication import replicate
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     sc = load_scenario(FIXTURES / "ok_tiny.yaml")
     store = RunStore(tmp_path / "ck", sc, 7)

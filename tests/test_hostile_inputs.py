@@ -15,10 +15,11 @@ from click.testing import CliRunner
 from sim import simulate
 from sim.cli import cli
 from sim.model.callers import SimulationLimitError
-from sim.model.records import Origin
+from sim.records.calls import Origin
 from sim.scenario import confine
 from sim.scenario.confine import extra_roots
-from sim.scenario.schema import ScenarioError, load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 from sim.scenario.yamlsource import MAX_DEPTH, MAX_EXTENDS, MAX_VALUES
 
 TINY = (Path(__file__).parent / "scenarios" / "ok_tiny.yaml").read_text(encoding="utf-8")

@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 from sim.scenario.pitfalls import ScenarioWarning
-from sim.scenario.schema import ScenarioError, load_scenario, scenario_to_yaml
+from sim.scenario.resolved import scenario_to_yaml
 from sim.scenario.units import parse_share
 
 BASE = """\

@@ -8,7 +8,7 @@ from conftest import CALL_KPIS
 
 from sim.kpi.calls import CallRecords, busy_time, call_kpis, interval_table
 from sim.model.calendar import Timeline
-from sim.model.records import CALL_COLUMNS, Calls, Outcome
+from sim.records.calls import CALL_COLUMNS, Calls, Outcome
 
 A, B, S, OPEN = Outcome.ANSWERED, Outcome.ABANDONED, Outcome.SELF_SERVED, Outcome.OPEN
 NAN = np.nan

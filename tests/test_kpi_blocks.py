@@ -16,7 +16,8 @@ import sim.kpi.calls as calls_kpi
 from sim import scenario_from_dict, simulate
 from sim.kpi.business import business_kpis, daily_table
 from sim.kpi.calls import call_kpis, interval_counts, interval_table, reduce_calls
-from sim.model.records import Outcome, Rows
+from sim.records.calls import Outcome
+from sim.records.storage import Rows
 from sim.scenario.yamlsource import load_yaml
 
 BUNDLED = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))

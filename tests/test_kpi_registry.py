@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from sim.model.simulation import simulate
+from sim.scenario.errors import ScenarioError
 from sim.scenario.kpis import HEADLINE, KPIS, format_ci, format_value, judge, lookup, unit_of
-from sim.scenario.schema import ScenarioError, load_scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sim.cli import cli
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 from sim.scenario.pitfalls import ScenarioWarning
-from sim.scenario.schema import Scenario, ScenarioError, load_scenario
+from sim.scenario.schema import Scenario
 from sim.scenario.yamlsource import load_yaml
 
 FIXTURES = Path(__file__).parent / "scenarios"

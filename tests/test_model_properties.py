@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import scenario_from_dict, simulate
-from sim.model.records import Origin, Outcome
+from sim.records.calls import Origin, Outcome
 
 TYPES = ["inquiry", "order", "complaint"]
 DIST = st.sampled_from(

@@ -15,8 +15,8 @@ import pytest
 
 from sim.scenario.confine import extra_roots
 from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 from sim.scenario.resolved import dump_yaml, scenario_to_dict
-from sim.scenario.schema import load_scenario
 
 BASE = """\
 name: base
@@ -164,7 +164,7 @@ def _closed_nights(**extra) -> dict:
 
 def test_a_slot_where_no_call_arrives_gets_no_agents():
     from sim.planning.staffing import staff
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     result = staff(scenario_from_dict(_closed_nights()), max_iterations=4, verify_replications=3)
     plan = result.staffing["team"][0]  # monday, 24 hours
@@ -177,7 +177,7 @@ def test_a_slot_where_no_call_arrives_gets_no_agents():
 
 def test_calls_made_again_into_a_closed_hour_are_demand_the_plan_staffs():
     from sim.planning.staffing import staff
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     redial = {"after_abandon": {"probability": 0.3, "delay": {"dist": "fixed", "value": 3600}}}
     data = _closed_nights(redial=redial)
@@ -336,7 +336,7 @@ def _clean_failure(res, out: Path) -> None:
 def test_a_fit_failing_after_arrivals_csv_leaves_nothing_and_the_rerun_works(
     small_log, tmp_path, monkeypatch
 ):
-    import sim.planning.fit.pipeline as pipeline
+    import sim.fit.pipeline as pipeline
 
     real = pipeline.finish_fit
 
@@ -418,7 +418,7 @@ def test_a_stationary_queue_at_its_optimum_is_met_with_the_default_fresh_replica
     from sim.planning.loads import StaffingTargets
     from sim.planning.slots import Evidence, day_types, moments, simulate_runs, with_staffing
     from sim.planning.staffing import VERIFY, VERIFY_OFFSET, StaffingResult
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     queue = _closed_nights(
         horizon={"days": 8, "warmup": 86400.0, "start_weekday": "mon"},

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sim.cli import cli
 from sim.experiments.checkpoint import RunStore, checkpoint_folder
 from sim.report.staging import staged_folder
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "scenarios"

@@ -10,9 +10,9 @@ from sim import scenario_from_dict, simulate
 from sim.model.back_office import BackOffice
 from sim.model.contact_center import ContactCenter, Unresolved
 from sim.model.events import ModelEnvironment
-from sim.model.records import CallLog, Outcome
 from sim.model.routing import Ordered
 from sim.model.streams import Streams
+from sim.records.calls import CallLog, Outcome
 
 
 def _scenario(groups, routing=None, **over):

@@ -1,6 +1,7 @@
-"""Loading scenario files: the spec's rules, each error's file/line/path, and round trips.
+"""Loading scenario files: the format's rules, each error's file/line/path, and round trips.
 
-Follows docs in /shared/spec/scenario-format.md ("Rules every key follows").
+Follows the README's "Scenario reference" (unknown keys, units, shares, distributions,
+``extends:``).
 """
 
 from __future__ import annotations
@@ -22,14 +23,10 @@ from sim.scenario.distributions import (
     uniform_draws,
     uniforms,
 )
-from sim.scenario.schema import (
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    scenario_from_dict,
-    scenario_to_dict,
-    scenario_to_yaml,
-)
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict, scenario_to_yaml
+from sim.scenario.schema import Scenario
 from sim.scenario.units import parse_clock, parse_duration
 from sim.scenario.yamlsource import load_yaml
 

@@ -29,7 +29,8 @@ from sim.planning.staffing import (
     with_staffing,
 )
 from sim.planning.staffing_files import staffing_yaml
-from sim.scenario.schema import load_scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 from sim.scenario.yamlsource import ScenarioError
 
 # --------------------------------------------------------------------------- sim erlang

@@ -22,7 +22,7 @@ from sim.experiments.executors import Job, executor_scope, run_all
 from sim.planning.loads import StaffingTargets, group_loads, priced_outcomes
 from sim.planning.slots import Evidence, day_types, moments, seen_histogram, simulate_runs
 from sim.planning.staffing import staff, with_staffing
-from sim.scenario.schema import scenario_from_dict
+from sim.scenario.loading import scenario_from_dict
 
 REFERENCE_REPS = 1000  # 200 is not enough: 140 agent-hours, 40 of 48 met with fresh seeds
 FRESH = 100

@@ -19,7 +19,7 @@ from sim.cli import cli
 from sim.planning.erlang import erlang_a_metrics
 from sim.planning.slots import Evidence, day_types, staffing_map
 from sim.planning.staffing import staff
-from sim.scenario.schema import load_scenario, scenario_from_dict
+from sim.scenario.loading import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).parent.parent
 

@@ -21,7 +21,9 @@ from sim.experiments.experiment_file import load_experiment, parse_path, set_pat
 from sim.experiments.sweep import read_results, run_sweep
 from sim.model.simulation import simulate
 from sim.scenario.confine import extra_roots
-from sim.scenario.schema import ScenarioError, scenario_from_dict, scenario_to_dict
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -347,7 +349,7 @@ def test_dask_cluster_gives_the_same_numbers_as_serial(tmp_path):
     from dask.distributed import Client
 
     from sim.experiments.replication import replicate
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"

@@ -12,8 +12,8 @@ import pytest
 
 from sim import scenario_from_dict, simulate
 from sim.experiments.replication import mean_ci
-from sim.model.records import Outcome
 from sim.planning.erlang import erlang_a_metrics, erlang_c_metrics, priority_waits
+from sim.records.calls import Outcome
 
 pytestmark = pytest.mark.slow
 

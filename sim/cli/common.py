@@ -51,8 +51,8 @@ def load_warning(path: str) -> Scenario:
     """load_scenario, printing its warnings (a duration without a unit) as ``warning: ...``."""
     import warnings
 
+    from sim.scenario.loading import load_scenario
     from sim.scenario.pitfalls import ScenarioWarning
-    from sim.scenario.schema import load_scenario
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScenarioWarning)

@@ -103,10 +103,10 @@ def fit(
     (every estimate with sample size, estimator and interval), backtest.csv and report.html.
     """
     from sim.experiments.executors import default_workers
-    from sim.planning.fit.from_intervals import finish_report_fit, fit_report, handle_shapes
-    from sim.planning.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
-    from sim.scenario import interval_report as ir
-    from sim.scenario.calllog import CallLogData, LogMapping, load_mapping, read_call_log
+    from sim.fit import interval_report as ir
+    from sim.fit.calllog import CallLogData, LogMapping, load_mapping, read_call_log
+    from sim.fit.from_intervals import finish_report_fit, fit_report, handle_shapes
+    from sim.fit.pipeline import FitOptions, finish_fit, fit_log, write_fit_folder
 
     step = duration_option(interval or "30min", "--interval")
     if step < 60 or 86400 % step:

@@ -116,6 +116,8 @@ def forecast(
 
 
 def _print(result, folder: Path, report: bool) -> None:
+    from sim.forecast.special import CARRY
+
     console = _console()
     table = Table(title=f"sim forecast: back-test over {len(result.origins)} origins")
     for col in ("method", "WAPE", "MAPE", "bias", "80% holds", "95% holds"):
@@ -139,9 +141,15 @@ def _print(result, folder: Path, report: bool) -> None:
         f"day-to-day cv {result.day_to_day_cv:.3f}",
         markup=False,
     )
-    for name, e in result.effects.items():
-        if e["days_seen"]:
-            console.print(f"{name}: x{e['factor']:.3f} ({e['days_seen']} days seen)", markup=False)
+    carry, event = result.effects["after closure"], result.effects["event"]
+    if result.kinds[-result.options.horizon :].tolist().count(CARRY):
+        shares = ", ".join(f"{k} +{v:.0%}" for k, v in carry["share_back"].items())
+        seen = sum(carry["days_seen"].values())
+        how = f"{seen} days seen" if seen else "assumed: none seen"
+        console.print(f"after closure, of the closed days' calls: {shares} ({how})", markup=False)
+    if event["days_seen"]:
+        seen = event["days_seen"]
+        console.print(f"event: x{event['factor']:.3f} ({seen} days seen)", markup=False)
     console.print(f"results: {folder}", markup=False, highlight=False)
     if report:
         console.print(f"report: {folder / 'report.html'}", markup=False, highlight=False)

@@ -213,8 +213,8 @@ def _print_stopping(info: dict) -> None:
 
 def _write_call_log(folder: Path, scenario: Scenario, seed: int, fmt: str) -> Path:
     """Replication 0 again, in this process with its records (same streams: same calls)."""
-    from sim.model.call_log import call_log_table, encode_call_log
     from sim.model.simulation import simulate
+    from sim.records.call_log import call_log_table, encode_call_log
     from sim.report.files import write_atomic
 
     result = simulate(scenario, seed=seed, replication=0)

@@ -28,7 +28,8 @@ import numpy as np
 
 from sim.model.simulation import RunResult
 from sim.scenario.kpis import value_range
-from sim.scenario.schema import Scenario, scenario_to_yaml
+from sim.scenario.resolved import scenario_to_yaml
+from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from sim.experiments.executors import Executor

@@ -24,14 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.scenario.confine import data_roots, excerpt
 from sim.scenario.kpis import KPIS, base_name, lookup
 from sim.scenario.limits import MAX_REPLICATIONS
-from sim.scenario.schema import (
-    EXPERIMENT_KEYS,
-    SCENARIO_KEYS,
-    Scenario,
-    load_scenario,
-    scenario_from_dict,
-    scenario_to_dict,
-)
+from sim.scenario.loading import EXPERIMENT_KEYS, SCENARIO_KEYS, load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
+from sim.scenario.schema import Scenario
 from sim.scenario.yamlsource import ErrorItem, ScenarioError, SourceMap, load_yaml, validation_error
 
 __all__ = [

@@ -34,7 +34,8 @@ from sim.experiments.executors import (
 from sim.model.simulation import RunResult
 from sim.report.numbers import units_table
 from sim.scenario.kpis import value_range
-from sim.scenario.schema import Scenario, Target, scenario_to_yaml
+from sim.scenario.resolved import scenario_to_yaml
+from sim.scenario.schema import Scenario, Target
 
 __all__ = [
     "MAX_REPLICATIONS",

@@ -33,9 +33,7 @@ from sim.experiments.experiment_file import ExecutorSettings, Sweep
 from sim.experiments.replication import kpi_mean_ci
 from sim.report.files import LinkError, read_inside, write_atomic, write_table
 from sim.scenario.kpis import HEADLINE
-from sim.scenario.schema import (
-    scenario_to_yaml,
-)
+from sim.scenario.resolved import scenario_to_yaml
 from sim.scenario.yamlsource import ErrorItem, ScenarioError
 
 __all__ = [

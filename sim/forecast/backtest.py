@@ -43,10 +43,17 @@ MAX_ALPHA = 4.0
 MIN_TRAIN = 14  # days of history before the first origin
 
 
-def origins_for(days: int, horizon: int, count: int, min_train: int = MIN_TRAIN) -> list[int]:
-    """Up to ``count`` origins a week apart, the last ``horizon`` days before the end, none
-    with fewer than ``min_train`` days before it (oldest first)."""
+def origins_for(
+    days: int, horizon: int, count: int, min_train: int = MIN_TRAIN, start: int | None = None
+) -> list[int]:
+    """Up to ``count`` origins a week apart, the last at most ``horizon`` days before the end,
+    none with fewer than ``min_train`` days before it (oldest first). With ``start`` (the day
+    the forecast itself starts) they fall on its weekday, so that horizon day k of the
+    back-test is the same weekday as horizon day k of the forecast (its scores and the
+    intervals calibrated on them are about the days forecast)."""
     last = days - horizon
+    if start is not None:
+        last -= (last - start) % 7
     return sorted(o for o in range(last, min_train - 1, -7)[:count])
 
 

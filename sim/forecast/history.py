@@ -1,7 +1,7 @@
 """A history as calls per day, interval and call type: the one input every forecast method reads.
 
 Two entry points fill it: :func:`counts_from_call_log` (a call log read by
-:mod:`sim.scenario.calllog`) and :func:`read_interval_report` (rows of ``start, offered
+:mod:`sim.fit.calllog`) and :func:`read_interval_report` (rows of ``start, offered
 [, call_type]``). A day with no row at all is *no data* (``has_data`` False), never zero calls:
 whether it was closed is said by the special days, not guessed from a gap. Inside a day that has
 rows, an interval without one had no calls (exports leave out empty intervals).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.scenario.calllog import SELF_SERVED, CallLogData, load_mapping, read_call_log
+from sim.fit.calllog import SELF_SERVED, CallLogData, load_mapping, read_call_log
 from sim.scenario.yamlsource import ErrorItem, ScenarioError
 
 __all__ = [
@@ -163,12 +163,12 @@ def read_interval_report(
     path: str | Path, interval: int, mapping: str | Path | None = None
 ) -> History:
     """Offered calls per day, interval and call type from an interval report (CSV or Parquet,
-    read by :mod:`sim.scenario.interval_report`, the reader ``sim fit`` uses).
+    read by :mod:`sim.fit.interval_report`, the reader ``sim fit`` uses).
 
     Report intervals finer than ``interval`` (15 minutes into 30) are summed; coarser ones are
     refused. Raises :class:`ScenarioError` naming the file, line and column.
     """
-    from sim.scenario import interval_report as ir
+    from sim.fit import interval_report as ir
 
     spec = ir.load_report_mapping(mapping) if mapping else None
     report = ir.read_interval_report(path, spec, default_interval=interval)
@@ -198,7 +198,7 @@ def read_interval_report(
 def read_history(path: str | Path, mapping: str | Path | None, interval: int) -> History:
     """A call log or an interval report, recognised from its columns (and a mapping's) as
     ``sim fit`` recognises them."""
-    from sim.scenario.interval_report import file_kind
+    from sim.fit.interval_report import file_kind
 
     if file_kind(path, mapping) == "intervals":
         return read_interval_report(path, interval, mapping)

@@ -26,14 +26,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.forecast.special import CARRY, CLOSED, EVENT
+from sim.forecast.special import CARRY, CLOSED, EVENT, Calendar
 
-__all__ = ["METHODS", "Inputs", "learn_effects", "type_shares", "with_special_days"]
+__all__ = [
+    "CARRY_CLASSES",
+    "CARRY_SHARE_ASSUMED",
+    "METHODS",
+    "Inputs",
+    "learn_effects",
+    "type_shares",
+    "with_special_days",
+]
 
 LOOKBACK_WEEKS = 26  # a weekday without a usable day in this many weeks is closed
 ETS_DAYS = 371  # day totals the smoothing model is fitted on (a year and a week)
 ETS_MIN_DAYS = 28
 EFFECT_WINDOW = 28  # days either side of a special day whose normal days say what normal was
+CARRY_SHARE_ASSUMED = 0.25
+"""The share of a closure's calls assumed to come back on the first open day after it when the
+history has no such day to learn from (stated as assumed in forecast.json). None would
+understate that day badly: in a large US bank's 2003 calls the day after Memorial Day and Labor
+Day had 27-30 % more calls than a normal Tuesday, about a quarter of a Monday's calls."""
 
 
 @dataclass(frozen=True)
@@ -142,34 +155,82 @@ METHODS: dict[str, Method] = {
 MIN_DAYS = {"ets_profile": ETS_MIN_DAYS, "blend": ETS_MIN_DAYS}
 
 
-def learn_effects(inp: Inputs, kind: np.ndarray, has_data: np.ndarray, origin: int) -> dict:
-    """The volume of the days after a closure (CARRY) and of events against a normal day of
-    their weekday (the mean of its usable days within four weeks either side, before
-    ``origin``): ``{kind: (factor, days seen)}``; factor 1 when none was seen."""
-    out = {}
+CARRY_CLASSES = ("next day", "after a weekly closure")
+"""How a first open day follows its closure: the very next day (a Monday holiday's Tuesday), or
+over days the center never opens (a Friday holiday's Monday, already busy with the weekend)."""
+
+
+def carry_class(cal: Calendar, d: int) -> int:
+    """0 when day ``d`` follows its closure the next day, 1 over a weekly closure."""
+    return 0 if max(cal.after.get(d, (d - 1,))) == d - 1 else 1
+
+
+def learn_effects(inp: Inputs, cal: Calendar, has_data: np.ndarray, origin: int) -> dict:
+    """What special days did in the history before ``origin``, against normal days of their
+    weekday (the mean of its usable days within four weeks either side).
+
+    - CARRY: per :data:`CARRY_CLASSES`, the *share* of the closed days' calls that came back on
+      the first open day after them, ``sum(actual - normal) / sum(normal of the closed days)``;
+      a class none of whose days was seen takes the other's, and with none seen at all
+      :data:`CARRY_SHARE_ASSUMED`. A share of the calls held back (not a factor on the day
+      itself) is what carries from one closure to another.
+    - EVENT: the factor of its volume over a normal day; 1 with none seen.
+
+    ``{CARRY: ((share per class), (days seen per class)), EVENT: (factor, days seen)}``."""
     day_totals = inp.totals.sum(axis=1)
-    for k in (CARRY, EVENT):
-        seen = np.flatnonzero((kind[:origin] == k) & has_data[:origin])
-        actual = normal = 0.0
-        used = 0
-        for d in seen.tolist():
-            near = np.arange(d % 7, origin, 7)
-            near = near[(np.abs(near - d) <= EFFECT_WINDOW) & inp.usable[near]]
-            if len(near):
-                actual += day_totals[d]
-                normal += day_totals[near].mean()
-                used += 1
-        out[k] = (actual / normal if normal > 0 else 1.0, used)
-    return out
+
+    def normal(d: int) -> float | None:
+        near = np.arange(d % 7, origin, 7)
+        near = near[(np.abs(near - d) <= EFFECT_WINDOW) & inp.usable[near]]
+        return float(day_totals[near].mean()) if len(near) else None
+
+    extra, base, used = np.zeros(2), np.zeros(2), [0, 0]
+    event = [0.0, 0.0, 0]
+    special = np.isin(cal.kind[:origin], (CARRY, EVENT)) & has_data[:origin]
+    for d in np.flatnonzero(special).tolist():
+        own = normal(d)
+        if cal.kind[d] == EVENT:
+            if own is not None:
+                event = [event[0] + day_totals[d], event[1] + own, event[2] + 1]
+            continue
+        held = [normal(c) for c in cal.after.get(d, ())]
+        if own is None or not held or None in held:
+            continue
+        c = carry_class(cal, d)
+        extra[c] += day_totals[d] - own
+        base[c] += sum(h for h in held if h is not None)
+        used[c] += 1
+    if sum(used):
+        pooled = max(0.0, extra.sum() / base.sum()) if base.sum() > 0 else CARRY_SHARE_ASSUMED
+        shares = tuple(
+            max(0.0, extra[c] / base[c]) if used[c] and base[c] > 0 else pooled for c in (0, 1)
+        )
+    else:
+        shares = (CARRY_SHARE_ASSUMED, CARRY_SHARE_ASSUMED)
+    factor = event[0] / event[1] if event[2] and event[1] > 0 else 1.0
+    return {CARRY: (shares, tuple(used)), EVENT: (factor, event[2])}
 
 
-def with_special_days(fc: np.ndarray, kinds: np.ndarray, effects: dict) -> np.ndarray:
-    """A forecast of normal days with the special ones put in: closed days get no call, the
-    first open day after a closure and events their learned factor."""
+def with_special_days(
+    fc: np.ndarray, targets: np.ndarray, cal: Calendar, effects: dict
+) -> np.ndarray:
+    """A forecast of normal ``targets`` days with the special ones put in: closed days get no
+    call; the first open day after a closure its normal calls plus its class's carried share of
+    the closed days' normal calls (spread like its own; a closed day before the targets counts
+    as much as the day itself); events their factor."""
     out = fc.copy()
+    kinds = cal.kind[targets]
+    shares = effects[CARRY][0]
+    first = int(targets[0]) if len(targets) else 0
+    for i in np.flatnonzero(kinds == CARRY).tolist():
+        own = fc[i].sum()
+        if own <= 0:
+            continue
+        d = first + i
+        held = sum(fc[c - first].sum() if c >= first else own for c in cal.after.get(d, ()))
+        out[i] = fc[i] * (1.0 + shares[carry_class(cal, d)] * held / own)
     out[kinds == CLOSED] = 0.0
-    for k in (CARRY, EVENT):
-        out[kinds == k] *= effects[k][0]
+    out[kinds == EVENT] *= effects[EVENT][0]
     return out
 
 

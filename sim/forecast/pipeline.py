@@ -24,6 +24,7 @@ from sim.forecast.backtest import (
 )
 from sim.forecast.history import History
 from sim.forecast.methods import (
+    CARRY_CLASSES,
     METHODS,
     MIN_DAYS,
     Inputs,
@@ -116,13 +117,13 @@ def run_forecast(
     kind = cal.kind
     totals = counts.sum(axis=2)
     inp = Inputs(totals, has_data & (kind == 0), _weekday(history.first_day))
-    origins = origins_for(n, horizon, options.origins)
+    origins = origins_for(n, horizon, options.origins, start=s)
     if not origins:
         raise ValueError(
             f"the history has {n} days: a back-test with a {horizon}-day horizon needs at least "
             f"{MIN_TRAIN + horizon} (a shorter --horizon, or more history)"
         )
-    effects_at = {o: learn_effects(inp, kind, has_data, o) for o in origins}
+    effects_at = {o: learn_effects(inp, cal, has_data, o) for o in origins}
     tests: dict[str, Backtest] = {}
     skipped: dict[str, str] = {}
     for name, method in METHODS.items():
@@ -135,7 +136,7 @@ def run_forecast(
         bt = Backtest(name)
         for o in usable:
             targets = np.arange(o, o + horizon)
-            fc = with_special_days(method(inp, o, targets), kind[targets], effects_at[o])
+            fc = with_special_days(method(inp, o, targets), targets, cal, effects_at[o])
             scored = has_data[targets] & (kind[targets] != CLOSED)
             bt.add(o, fc, totals[targets], scored)
         if not sum(len(y) for y in bt.y):
@@ -152,8 +153,8 @@ def run_forecast(
         r["chosen"] = r["method"] == chosen
 
     targets = np.arange(s, total)
-    effects = learn_effects(inp, kind, has_data, n)
-    mean = with_special_days(METHODS[chosen](inp, s, targets), kind[targets], effects)
+    effects = learn_effects(inp, cal, has_data, n)
+    mean = with_special_days(METHODS[chosen](inp, s, targets), targets, cal, effects)
     bt = tests[chosen]
     alphas, day_alphas = bt.alphas(), bt.alphas(daily=True)
     h = np.broadcast_to(np.arange(1, horizon + 1)[:, None], mean.shape)
@@ -184,7 +185,14 @@ def run_forecast(
         type_bands=type_bands,
         day_bands=day_bands,
         day_to_day_cv=float(np.sqrt(cv2)),
-        effects={KIND_NAMES[k]: {"factor": f, "days_seen": c} for k, (f, c) in effects.items()},
+        effects={
+            KIND_NAMES[CARRY]: {
+                "share_back": dict(zip(CARRY_CLASSES, effects[CARRY][0], strict=True)),
+                "days_seen": dict(zip(CARRY_CLASSES, effects[CARRY][1], strict=True)),
+                "assumed": not sum(effects[CARRY][1]),
+            },
+            KIND_NAMES[EVENT]: {"factor": effects[EVENT][0], "days_seen": effects[EVENT][1]},
+        },
         alphas={"per_interval": alphas.to_dict(), "per_day": day_alphas.to_dict()},
         origins=origins,
         skipped=skipped,

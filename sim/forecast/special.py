@@ -2,7 +2,8 @@
 each day of a calendar is for the forecast.
 
 A closed day (``closed``, or a ``holiday`` not marked ``open``) gets no calls; the first open
-day after it receives calls the closure held back (its *carry-over*, learned from the history);
+day after it receives a share of the calls the closure held back (its *carry-over*, learned
+from the history);
 an ``event`` is open with its own volume. All three are left out of the averages that describe
 a normal day. The format is in docs/forecast.md.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "CLOSED",
     "EVENT",
     "NORMAL",
+    "Calendar",
     "SpecialDay",
     "classify",
     "read_special_days",
@@ -146,11 +148,13 @@ def _no_repeats(days: list[SpecialDay], name: str, lines: list[int] | None) -> l
 @dataclass
 class Calendar:
     """What each day from ``first_day`` on is: NORMAL, CLOSED, CARRY (first open day after a
-    special closure) or EVENT; ``names`` the special days' names, by day index."""
+    special closure) or EVENT; ``names`` the special days' names, by day index; ``after`` the
+    closed days each CARRY day follows (whose held-back calls it receives)."""
 
     first_day: np.datetime64
     kind: np.ndarray  # (days,) int8
     names: dict[int, str]
+    after: dict[int, tuple[int, ...]]
 
 
 def classify(
@@ -168,13 +172,15 @@ def classify(
             kind[i] = CLOSED if day.closed else (EVENT if day.kind == "event" else NORMAL)
             names[i] = day.name or day.kind
     weekday = (np.arange(days) + _weekday(first_day)) % 7
+    after: dict[int, list[int]] = {}
     for i in np.flatnonzero(kind == CLOSED).tolist():
         j = i + 1
         while j < days and (kind[j] == CLOSED or not open_weekdays[weekday[j]]):
             j += 1
-        if j < days and kind[j] == NORMAL and j - i <= 7:
+        if j < days and kind[j] in (NORMAL, CARRY) and j - i <= 7:
             kind[j] = CARRY
-    return Calendar(first_day, kind, names)
+            after.setdefault(j, []).append(i)
+    return Calendar(first_day, kind, names, {j: tuple(c) for j, c in after.items()})
 
 
 def _weekday(day: np.datetime64) -> int:

@@ -23,7 +23,8 @@ import numpy as np
 
 from sim.kpi.calls import busy_time, ratio
 from sim.model.calendar import Opening, weekday_of
-from sim.model.records import LeadState, OrderState, Payment, Rows, WorkOrderState
+from sim.records.business import LeadState, OrderState, Payment, WorkOrderState
+from sim.records.storage import Rows
 from sim.scenario.fulfilment_schema import CourierChannel
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.calendar import Timeline, weekday_of
-from sim.model.records import Calls, Outcome
+from sim.records.calls import Calls, Outcome
 from sim.scenario.units import DAY, format_clock
 
 __all__ = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from sim.model.records import StaffLog
+from sim.records.staff import StaffLog
 
 __all__ = ["AgentPool", "WorkSource"]
 

@@ -15,8 +15,10 @@ from sim.model.calendar import Opening
 from sim.model.contact_center import Listener, Unresolved
 from sim.model.crew import Crew
 from sim.model.events import ModelEnvironment
-from sim.model.records import NAN, CallLog, ColumnLog, LeadState, Origin, WorkOrderState
 from sim.model.streams import Streams
+from sim.records.business import LeadState, WorkOrderState
+from sim.records.calls import CallLog, Origin
+from sim.records.storage import NAN, ColumnLog
 from sim.scenario.distributions import SMALL_BATCH, draws, uniform_draws
 from sim.scenario.schema import Scenario
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from sim.model.calendar import arrival_rates
 from sim.model.events import ModelEnvironment
-from sim.model.records import CallLog, Origin, Outcome
 from sim.model.streams import Streams
+from sim.records.calls import CallLog, Origin, Outcome
 from sim.scenario.distributions import BatchSampler, uniforms
 from sim.scenario.limits import AGAIN_FACTOR, AGAIN_FLOOR
 from sim.scenario.schema import Scenario

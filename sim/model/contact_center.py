@@ -39,10 +39,10 @@ import numpy as np
 from sim.model.agents import AgentPool
 from sim.model.events import ModelEnvironment
 from sim.model.queues import WAITING, QueueIndex
-from sim.model.records import IN_PROGRESS, CallLog, Calls, Outcome
 from sim.model.routing import POLICIES, Ordered
 from sim.model.streams import Streams
 from sim.model.workforce import on_duty_timeline
+from sim.records.calls import IN_PROGRESS, CallLog, Calls, Outcome
 from sim.scenario.distributions import BatchSampler
 from sim.scenario.schema import Scenario
 

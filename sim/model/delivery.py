@@ -17,8 +17,10 @@ import numpy as np
 from sim.model.calendar import Opening, weekday_of
 from sim.model.crew import Crew
 from sim.model.events import ModelEnvironment
-from sim.model.records import NAN, PAYMENTS, CallLog, ColumnLog, OrderState, Origin, Payment
 from sim.model.streams import Streams
+from sim.records.business import PAYMENTS, OrderState, Payment
+from sim.records.calls import CallLog, Origin
+from sim.records.storage import NAN, ColumnLog
 from sim.scenario.distributions import SMALL_BATCH, Distribution, draws, uniform_draws
 from sim.scenario.fulfilment_schema import CompanyChannel, CourierChannel
 from sim.scenario.schema import Channel, DeliveryRule, Scenario

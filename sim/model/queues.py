@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import deque
 from heapq import heapify, heappop, heappush, heapreplace
 
-from sim.model.records import Outcome
+from sim.records.calls import Outcome
 
 __all__ = ["WAITING", "QueueIndex"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sim.model.records import CallLog, Origin
 from sim.model.streams import Streams
+from sim.records.calls import CallLog, Origin
 from sim.scenario.distributions import BatchSampler
 from sim.scenario.schema import CallAgain, Scenario
 

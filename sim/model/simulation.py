@@ -24,9 +24,9 @@ from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
 from sim.model.events import ModelEnvironment, run_feeding
-from sim.model.records import IN_PROGRESS, RUN_ONLY_COLUMNS, CallLog, Calls
 from sim.model.redials import Redials
 from sim.model.streams import Streams
+from sim.records.calls import IN_PROGRESS, RUN_ONLY_COLUMNS, CallLog, Calls
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
@@ -69,7 +69,7 @@ def simulate(
         (:func:`sim.kpi.calls.reduce_calls`), so the figures are the same bit for bit and
         :func:`~sim.kpi.calls.call_kpis` on kept records gives them again. Without (what the
         executors use), blocks are reduced once all their calls have ended, during the run,
-        and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`;
+        and their rows given back (:meth:`~sim.records.storage.ColumnLog.give_back`;
         ``benchmarks/bench_memory.py``).
     """
     started = time.perf_counter()
@@ -148,7 +148,7 @@ def simulate(
 class _Stream:
     """A run without records: once a simulated day, the blocks of calls (``BLOCK`` ids, in
     order) that have all ended are reduced to KPI sums, exactly as the records path reduces
-    them at the end, and their rows given back (:meth:`~sim.model.records.ColumnLog.give_back`).
+    them at the end, and their rows given back (:meth:`~sim.records.storage.ColumnLog.give_back`).
     Rows are read only once final: no call of the block is in progress (``IN_PROGRESS``); an
     answered call's row changes no more after the answer."""
 

@@ -22,15 +22,9 @@ from scipy.sparse import csr_matrix
 from sim.experiments.executors import Executor, executor_scope
 from sim.model.calendar import weekday_of
 from sim.scenario.distributions import Duration
-from sim.scenario.resolved import dump_yaml
-from sim.scenario.schema import (
-    Clock,
-    Model,
-    Scenario,
-    Weekday,
-    scenario_from_dict,
-    scenario_to_dict,
-)
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.resolved import dump_yaml, scenario_to_dict
+from sim.scenario.schema import Clock, Model, Scenario, Weekday
 from sim.scenario.units import DAY, WEEKDAYS, format_clock, parse_clock
 from sim.scenario.yamlsource import ScenarioError, load_yaml, validation_error
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from sim.experiments.checkpoint import RunStore, run_kept
 from sim.experiments.executors import Executor, executor_scope
-from sim.scenario.resolved import dump_yaml
-from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.resolved import dump_yaml, scenario_to_dict
+from sim.scenario.schema import Scenario
 
 __all__ = [
     "FULFILMENT_TARGETS",

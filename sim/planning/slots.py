@@ -19,10 +19,12 @@ import numpy as np
 from sim.experiments.executors import Executor, Job, executor_scope, run_all
 from sim.kpi.calls import CallRecords, call_masks, interval_counts
 from sim.model.calendar import staffing_timeline, weekday_of
-from sim.model.records import Outcome
 from sim.model.simulation import RunResult
 from sim.planning.loads import StaffingTargets, first_groups, group_loads, priced_outcomes
-from sim.scenario.schema import Scenario, scenario_from_dict, scenario_to_dict
+from sim.records.calls import Outcome
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
+from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = [

@@ -19,8 +19,8 @@ import numpy as np
 from sim.planning.slots import staffing_map
 from sim.planning.staffing import Search, StaffingResult, check_text
 from sim.scenario.errors import printable
-from sim.scenario.resolved import dump_yaml
-from sim.scenario.schema import Scenario, scenario_to_dict
+from sim.scenario.resolved import dump_yaml, scenario_to_dict
+from sim.scenario.schema import Scenario
 from sim.scenario.units import format_clock
 
 __all__ = [

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.quality.dossier import Case, row
-from sim.scenario.schema import Scenario, load_scenario
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
 
 __all__ = ["PUBLISHED", "SCENARIO", "bilingual_case", "bilingual_weeks", "week_figures"]
 
@@ -50,7 +51,7 @@ PUBLISHED_ABANDONMENT = PUBLISHED["abandoned"][0] / PUBLISHED["calls (arrivals a
 def week_figures(result) -> dict[str, float]:
     """The published measures of one simulated week (a :class:`~sim.model.simulation.RunResult`
     with records), plus the project's own KPIs for the same week."""
-    from sim.model.records import Origin, Outcome
+    from sim.records.calls import Origin, Outcome
 
     c, k, sc = result.records.calls, result.kpis, result.scenario
     answered = c.outcome == Outcome.ANSWERED

@@ -32,13 +32,10 @@ from pathlib import Path
 from typing import Literal
 
 from sim.quality.significance import Comparison, compare_exact, compare_samples, holm
-from sim.scenario.schema import (
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    scenario_from_dict,
-    scenario_to_dict,
-)
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario, scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
+from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
 __all__ = [

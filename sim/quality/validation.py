@@ -32,7 +32,9 @@ import numpy as np
 from sim.experiments.executors import Job, executor_scope, run_all
 from sim.quality.bilingual import bilingual_case
 from sim.quality.dossier import Case, Row, row
-from sim.scenario.schema import Scenario, ScenarioError, scenario_from_dict
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY
 
 if TYPE_CHECKING:
@@ -205,7 +207,7 @@ PRIORITY = [  # (mean handle s, agents, load per agent, share of the priority ti
 def _tier_waits(run: RunResult) -> list[float]:
     """Mean wait of answered calls per tier (after the warm-up) in one replication (reduced in
     its worker)."""
-    from sim.model.records import Outcome
+    from sim.records.calls import Outcome
 
     scenario, records = run.scenario, run.records
     assert records is not None  # the job keeps its records for this reduction

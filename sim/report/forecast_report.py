@@ -173,15 +173,27 @@ def build_forecast_report(folder: str | Path, jobs: int | None = None) -> Path:
         )
     )
     parts.append("<h2>Special days</h2>")
-    effects = meta["special_day_effects"]
+    carry, event = (meta["special_day_effects"][k] for k in ("after closure", "event"))
     parts.append(
-        "<p>"
-        + "; ".join(
-            f"{html.escape(k)}: factor {v['factor']:.3f} on a normal day of its weekday "
-            f"({v['days_seen']} seen in the history{'' if v['days_seen'] else ', so 1'})"
-            for k, v in effects.items()
+        "<p>The first open day after a closure receives its normal calls plus a share of the "
+        "closed days' normal calls: "
+        + ", ".join(
+            f"{share:.0%} when it is the {html.escape(name)}"
+            if name == "next day"
+            else f"{share:.0%} {html.escape(name)}"
+            for name, share in carry["share_back"].items()
         )
-        + ". Closed days get no calls.</p>"
+        + (
+            " (assumed: the history has no such day)"
+            if carry["assumed"]
+            else " (learned from "
+            + " and ".join(f"{n} day{'s' if n != 1 else ''}" for n in carry["days_seen"].values())
+            + " in the history; a kind with none takes the other's share)"
+        )
+        + f"; an event has {event['factor']:.3f} times a normal day's calls ({event['days_seen']}"
+        " seen in the history"
+        + ("" if event["days_seen"] else ", so 1")
+        + "). Closed days get no calls.</p>"
     )
     if meta["special_days"]:
         parts.append(

@@ -1,23 +1,19 @@
 """Checks of a scenario that need more than one section: shares summing to 1, skills, routes
 and targets naming what exists, every call type served, the business sections' cross-checks,
 zero-delay loops and the size of a run. Each problem is (location, message, suggestion), for
-the loader to turn into one error per problem (:mod:`sim.scenario.schema`)."""
+the loader to turn into one error per problem (:mod:`sim.scenario.loading`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sim.scenario.fulfilment_schema import business_checks
 from sim.scenario.kpis import HEADLINE, unit_of
-from sim.scenario.limits import run_size, zero_delay_loops
+from sim.scenario.limits import MAX_SLOTS, max_calls
 from sim.scenario.pitfalls import share_targets
 from sim.scenario.routing_schema import ROUTING_KEYS
-from sim.scenario.schema_types import SHARE_KPIS, Target, suggest
+from sim.scenario.schema import Scenario
+from sim.scenario.schema_types import SHARE_KPIS, RedialRule, Target, suggest
+from sim.scenario.units import DAY, WEEKDAYS
 
-if TYPE_CHECKING:
-    from sim.scenario.schema import Scenario
-
-__all__ = ["cross_check"]
+__all__ = ["business_checks", "cross_check", "expected_calls", "run_size", "zero_delay_loops"]
 
 
 def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
@@ -113,3 +109,153 @@ def _target_range(name: str, target: Target) -> list[tuple[tuple, str, str | Non
         return []
     message = f"{name} is from 0 to {_MAX_AMOUNT:g}; a target of {target.value:g} cannot apply"
     return [(("targets", name, target.bound), message, None)]
+
+
+def business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """Links between calls, the back office and delivery: every name used must exist."""
+    problems: list[tuple[tuple, str, str | None]] = []
+    bo, dl = sc.back_office, sc.delivery
+    work = bo.work if bo is not None else None
+    needs = {
+        "delivery_order": (dl is not None, "`delivery:` section"),
+        "lead": (work is not None and work.lead is not None, "back_office.work.lead"),
+        "work_order": (
+            work is not None and work.work_order is not None,
+            "back_office.work.work_order",
+        ),
+    }
+    for name, ctype in sc.call_types.items():
+        if ctype.creates is not None and not needs[ctype.creates][0]:
+            problems.append(
+                (
+                    ("call_types", name, "creates"),
+                    f"creates {ctype.creates} but the scenario has no {needs[ctype.creates][1]}",
+                    None,
+                )
+            )
+    if work is not None and work.lead is not None and work.lead.creates != "nothing" and dl is None:
+        problems.append(
+            (
+                ("back_office", "work", "lead", "creates"),
+                "converted leads create delivery orders but the scenario has no "
+                "`delivery:` section",
+                None,
+            )
+        )
+    if dl is None:
+        return problems
+    channels, tiers = list(dl.channels), list(sc.customer_tiers)
+    for i, rule in enumerate(dl.routing):
+        for key in ("use", "fallback"):
+            name = getattr(rule, key)
+            if name is not None and name not in dl.channels:
+                problems.append(
+                    (
+                        ("delivery", "routing", i, key),
+                        f"unknown channel '{name}'; channels: {', '.join(channels)}",
+                        suggest(name, channels),
+                    )
+                )
+        for tier in rule.when.values("tier") or []:
+            if tier not in sc.customer_tiers:
+                problems.append(
+                    (
+                        ("delivery", "routing", i, "when", "tier"),
+                        f"unknown customer tier '{tier}'; tiers: {', '.join(tiers)}",
+                        suggest(tier, tiers),
+                    )
+                )
+        if rule.fallback is not None and rule.fallback == rule.use:
+            problems.append(
+                (
+                    ("delivery", "routing", i, "fallback"),
+                    "fallback is the same channel as use",
+                    None,
+                )
+            )
+    last = dl.routing[-1].when
+    if any(last.values(k) for k in ("tier", "source", "payment")):
+        problems.append(
+            (
+                ("delivery", "routing", len(dl.routing) - 1),
+                "the last routing rule must have no `when`, so that every order has a channel",
+                None,
+            )
+        )
+    complaining = [n for n, ch in dl.channels.items() if ch.complaint_rate > 0]
+    if complaining and dl.complaint_call_type not in sc.call_types:
+        problems.append(
+            (
+                ("delivery", "complaint_call_type"),
+                f"unknown call type '{dl.complaint_call_type}' for complaint calls "
+                f"(channels {', '.join(complaining)} have a complaint_rate); "
+                f"call types: {', '.join(types_ := list(sc.call_types))}",
+                suggest(dl.complaint_call_type, types_),
+            )
+        )
+    return problems
+
+
+def zero_delay_loops(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """A redial that always happens, at once, repeats without end: reject it."""
+    rules: list[tuple[tuple[str, ...], RedialRule | None]] = [
+        (("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")
+    ]
+    work = sc.back_office.work.work_order if sc.back_office is not None else None
+    if work is not None and work.call_back is not None:
+        rules.append((("back_office", "work", "work_order", "call_back"), work.call_back))
+    return [
+        (
+            loc,
+            "a redial with probability 1 and zero delay repeats without end at the same "
+            "instant; give a delay or a probability below 1",
+            None,
+        )
+        for loc, rule in rules
+        if rule is not None and rule.probability >= 1 and rule.delay.mean <= 0
+    ]
+
+
+def expected_calls(sc: Scenario) -> float:
+    """Expected first calls over the horizon: the day's volume (rate, daily volume or the
+    arrivals file's rows, days beyond the file repeating its cycle) x each weekday's factor."""
+    arr, days = sc.arrivals, sc.horizon.days
+    if arr.rows:
+        dated = [r for r in arr.rows if r[0] > 0]
+        cycle = max((r[0] for r in dated), default=0)
+        per_day = [
+            sum(r[2] for r in (dated or arr.rows) if r[0] == (k + 1 if dated else 0))
+            for k in range(max(cycle, 1))
+        ]
+    elif arr.rate_per_hour is not None:
+        per_day = [arr.rate_per_hour * 24]
+    else:
+        assert arr.daily_volume is not None  # exactly one of rate, daily volume, file: validated
+        per_day = [arr.daily_volume]
+    first = WEEKDAYS.index(sc.horizon.start_weekday)
+    return sum(
+        per_day[d % len(per_day)] * arr.weekday_factors.get(WEEKDAYS[(first + d) % 7], 1.0)
+        for d in range(days)
+    )
+
+
+def run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
+    """The horizon's expected first calls must fit (checked before any allocation)."""
+    calls = expected_calls(sc)
+    problems: list[tuple[tuple, str, str | None]] = []
+    slots = sc.horizon.days * round(DAY / sc.interval)
+    if slots > MAX_SLOTS:
+        message = (
+            f"{sc.horizon.days} days of {sc.interval:g} s intervals make {slots:,} reporting "
+            f"intervals; the limit is {MAX_SLOTS:,}: use a longer interval or a shorter horizon"
+        )
+        problems.append((("interval",), message, None))
+    limit = max_calls()
+    if calls > limit:
+        message = (
+            f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
+            "120 bytes a call). Check rates and weekday_factors, shorten the horizon, or "
+            "raise the limit with --max-calls"
+        )
+        problems.append((("arrivals",), message, None))
+    return problems

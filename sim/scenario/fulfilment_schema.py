@@ -1,13 +1,14 @@
 """Scenario schema of the business after the call: back office, delivery channels, payment.
 
-Owns the `back_office:` and `delivery:` sections and the checks linking them to the calls;
+Owns the `back_office:` and `delivery:` sections (the checks linking them to the calls are in
+:mod:`sim.scenario.cross_checks`);
 :mod:`sim.model.back_office` and :mod:`sim.model.delivery` simulate them.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -19,12 +20,8 @@ from sim.scenario.schema_types import (
     RedialRule,
     Share,
     Weekday,
-    suggest,
 )
 from sim.scenario.units import DAY, parse_clock
-
-if TYPE_CHECKING:
-    from sim.scenario.schema import Scenario
 
 __all__ = [
     "BackOffice",
@@ -35,7 +32,6 @@ __all__ = [
     "DeliveryRule",
     "Hours",
     "Payment",
-    "business_checks",
 ]
 
 MAX_ATTEMPTS = 100
@@ -341,88 +337,3 @@ class Delivery(Model):
         validate_default=True,
         description="from the delivery to the complaint call, seconds",
     )
-
-
-def business_checks(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
-    """Links between calls, the back office and delivery: every name used must exist."""
-    problems: list[tuple[tuple, str, str | None]] = []
-    bo, dl = sc.back_office, sc.delivery
-    work = bo.work if bo is not None else None
-    needs = {
-        "delivery_order": (dl is not None, "`delivery:` section"),
-        "lead": (work is not None and work.lead is not None, "back_office.work.lead"),
-        "work_order": (
-            work is not None and work.work_order is not None,
-            "back_office.work.work_order",
-        ),
-    }
-    for name, ctype in sc.call_types.items():
-        if ctype.creates is not None and not needs[ctype.creates][0]:
-            problems.append(
-                (
-                    ("call_types", name, "creates"),
-                    f"creates {ctype.creates} but the scenario has no {needs[ctype.creates][1]}",
-                    None,
-                )
-            )
-    if work is not None and work.lead is not None and work.lead.creates != "nothing" and dl is None:
-        problems.append(
-            (
-                ("back_office", "work", "lead", "creates"),
-                "converted leads create delivery orders but the scenario has no "
-                "`delivery:` section",
-                None,
-            )
-        )
-    if dl is None:
-        return problems
-    channels, tiers = list(dl.channels), list(sc.customer_tiers)
-    for i, rule in enumerate(dl.routing):
-        for key in ("use", "fallback"):
-            name = getattr(rule, key)
-            if name is not None and name not in dl.channels:
-                problems.append(
-                    (
-                        ("delivery", "routing", i, key),
-                        f"unknown channel '{name}'; channels: {', '.join(channels)}",
-                        suggest(name, channels),
-                    )
-                )
-        for tier in rule.when.values("tier") or []:
-            if tier not in sc.customer_tiers:
-                problems.append(
-                    (
-                        ("delivery", "routing", i, "when", "tier"),
-                        f"unknown customer tier '{tier}'; tiers: {', '.join(tiers)}",
-                        suggest(tier, tiers),
-                    )
-                )
-        if rule.fallback is not None and rule.fallback == rule.use:
-            problems.append(
-                (
-                    ("delivery", "routing", i, "fallback"),
-                    "fallback is the same channel as use",
-                    None,
-                )
-            )
-    last = dl.routing[-1].when
-    if any(last.values(k) for k in ("tier", "source", "payment")):
-        problems.append(
-            (
-                ("delivery", "routing", len(dl.routing) - 1),
-                "the last routing rule must have no `when`, so that every order has a channel",
-                None,
-            )
-        )
-    complaining = [n for n, ch in dl.channels.items() if ch.complaint_rate > 0]
-    if complaining and dl.complaint_call_type not in sc.call_types:
-        problems.append(
-            (
-                ("delivery", "complaint_call_type"),
-                f"unknown call type '{dl.complaint_call_type}' for complaint calls "
-                f"(channels {', '.join(complaining)} have a complaint_rate); "
-                f"call types: {', '.join(types_ := list(sc.call_types))}",
-                suggest(dl.complaint_call_type, types_),
-            )
-        )
-    return problems

@@ -1,15 +1,15 @@
 """How big a run or an input may be: checked at validation, before anything is allocated.
 
 Call logs have their own bounds (rows, days, distinct names, durations): see
-:mod:`sim.scenario.calllog`.
+:mod:`sim.fit.calllog`.
 
 A run draws the number of first calls of the whole horizon before it starts (and a run with
 records reserves their rows), so a typo (``weekday_factors: {mon: 100001}``) would ask for
-gigabytes. :func:`expected_calls` is checked against
-:data:`MAX_CALLS` (raise it with ``--max-calls``); calls made again (redials, call-backs) are
-capped at run time per simulated minute and in the run so far, relative to the first calls, so
-a loop (no progress in simulated time, or callers who call again faster than they are served)
-stops with a clear error instead of running for hours.
+gigabytes. The expected first calls (:func:`sim.scenario.cross_checks.expected_calls`) are
+checked against :data:`MAX_CALLS` (raise it with ``--max-calls``); calls made again (redials,
+call-backs) are capped at run time per simulated minute and in the run so far, relative to the
+first calls, so a loop (no progress in simulated time, or callers who call again faster than
+they are served) stops with a clear error instead of running for hours.
 """
 
 from __future__ import annotations
@@ -17,13 +17,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
-
-from sim.scenario.units import DAY, WEEKDAYS
-
-if TYPE_CHECKING:
-    from sim.scenario.schema import Scenario
-    from sim.scenario.schema_types import RedialRule
 
 __all__ = [
     "AGAIN_FACTOR",
@@ -37,10 +30,7 @@ __all__ = [
     "MAX_REPLICATIONS",
     "MAX_SLOTS",
     "call_limit",
-    "expected_calls",
     "max_calls",
-    "run_size",
-    "zero_delay_loops",
 ]
 
 MAX_CALLS = 5_000_000
@@ -102,68 +92,3 @@ def call_limit(limit: int | None) -> Iterator[None]:
         yield
     finally:
         _limit.reset(token)
-
-
-def zero_delay_loops(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
-    """A redial that always happens, at once, repeats without end: reject it."""
-    rules: list[tuple[tuple[str, ...], RedialRule | None]] = [
-        (("redial", k), getattr(sc.redial, k)) for k in ("after_abandon", "after_unresolved")
-    ]
-    work = sc.back_office.work.work_order if sc.back_office is not None else None
-    if work is not None and work.call_back is not None:
-        rules.append((("back_office", "work", "work_order", "call_back"), work.call_back))
-    return [
-        (
-            loc,
-            "a redial with probability 1 and zero delay repeats without end at the same "
-            "instant; give a delay or a probability below 1",
-            None,
-        )
-        for loc, rule in rules
-        if rule is not None and rule.probability >= 1 and rule.delay.mean <= 0
-    ]
-
-
-def expected_calls(sc: Scenario) -> float:
-    """Expected first calls over the horizon: the day's volume (rate, daily volume or the
-    arrivals file's rows, days beyond the file repeating its cycle) x each weekday's factor."""
-    arr, days = sc.arrivals, sc.horizon.days
-    if arr.rows:
-        dated = [r for r in arr.rows if r[0] > 0]
-        cycle = max((r[0] for r in dated), default=0)
-        per_day = [
-            sum(r[2] for r in (dated or arr.rows) if r[0] == (k + 1 if dated else 0))
-            for k in range(max(cycle, 1))
-        ]
-    elif arr.rate_per_hour is not None:
-        per_day = [arr.rate_per_hour * 24]
-    else:
-        assert arr.daily_volume is not None  # exactly one of rate, daily volume, file: validated
-        per_day = [arr.daily_volume]
-    first = WEEKDAYS.index(sc.horizon.start_weekday)
-    return sum(
-        per_day[d % len(per_day)] * arr.weekday_factors.get(WEEKDAYS[(first + d) % 7], 1.0)
-        for d in range(days)
-    )
-
-
-def run_size(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
-    """The horizon's expected first calls must fit (checked before any allocation)."""
-    calls = expected_calls(sc)
-    problems: list[tuple[tuple, str, str | None]] = []
-    slots = sc.horizon.days * round(DAY / sc.interval)
-    if slots > MAX_SLOTS:
-        message = (
-            f"{sc.horizon.days} days of {sc.interval:g} s intervals make {slots:,} reporting "
-            f"intervals; the limit is {MAX_SLOTS:,}: use a longer interval or a shorter horizon"
-        )
-        problems.append((("interval",), message, None))
-    limit = max_calls()
-    if calls > limit:
-        message = (
-            f"expects {calls:,.0f} calls in one replication; the limit is {limit:,} (about "
-            "120 bytes a call). Check rates and weekday_factors, shorten the horizon, or "
-            "raise the limit with --max-calls"
-        )
-        problems.append((("arrivals",), message, None))
-    return problems

@@ -1,7 +1,9 @@
-"""The scenario schema (frozen pydantic models) and loading it from YAML with clear errors.
+"""The scenario schema: frozen pydantic models of what a scenario file may say, each field
+with its unit, and the JSON Schema of them.
 
-Owns what a scenario file may say and the checks across its parts (shares, references, order).
-It does not simulate; :mod:`sim.model.calendar` turns the validated times into timelines.
+Checks across sections are in :mod:`sim.scenario.cross_checks`, reading a file or a mapping
+into a :class:`Scenario` in :mod:`sim.scenario.loading`. It does not simulate;
+:mod:`sim.model.calendar` turns the validated times into timelines.
 """
 
 from __future__ import annotations
@@ -11,12 +13,10 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-import pydantic
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from sim.scenario.confine import data_roots, excerpt, read_rows
-from sim.scenario.cross_checks import cross_check
+from sim.scenario.confine import excerpt, read_rows
 from sim.scenario.distributions import Distribution, Duration, Fixed, Never, Patience, loader_filled
 from sim.scenario.fulfilment_schema import (
     BackOffice,
@@ -26,8 +26,6 @@ from sim.scenario.fulfilment_schema import (
     Hours,
 )
 from sim.scenario.limits import MAX_REPLICATIONS
-from sim.scenario.pitfalls import bare_durations, share_sums, share_targets, warn
-from sim.scenario.resolved import says_seconds, scenario_to_dict, scenario_to_yaml
 from sim.scenario.routing_schema import (
     AgentSelection,
     RouteStep,
@@ -35,7 +33,6 @@ from sim.scenario.routing_schema import (
 )
 from sim.scenario.schema_types import (
     MAX_AGENTS,
-    SHARE_KPIS,
     Clock,
     Model,
     Probability,
@@ -47,14 +44,6 @@ from sim.scenario.schema_types import (
     time_map,
 )
 from sim.scenario.units import DAY, WEEKDAYS, parse_clock
-from sim.scenario.yamlsource import (
-    ErrorItem,
-    ScenarioError,
-    SourceMap,
-    check_printable,
-    load_yaml,
-    validation_error,
-)
 
 __all__ = [
     "AgentGroup",
@@ -69,15 +58,9 @@ __all__ = [
     "Model",
     "RouteStep",
     "Scenario",
-    "ScenarioError",
     "Tier",
     "Weekday",
-    "cross_check",
     "json_schema",
-    "load_scenario",
-    "scenario_from_dict",
-    "scenario_to_dict",
-    "scenario_to_yaml",
 ]
 
 # --- horizon and arrivals ----------------------------------------------------------------------
@@ -468,81 +451,6 @@ def _share_or_none(v: Any) -> float | None:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-def _validate(
-    data: dict, smap: SourceMap, base_dir: Path, check_units: bool = True, from_file: bool = False
-) -> Scenario:
-    context = {"base_dir": str(base_dir), "from_file": from_file}
-    try:
-        scenario = Scenario.model_validate(data, context=context)
-    except pydantic.ValidationError as exc:
-        error = validation_error(exc, smap, Scenario)
-        found = share_sums(data) + share_targets(data.get("targets"), SHARE_KPIS)
-        extra = [smap.error(loc, msg, sug) for loc, msg, sug in found]
-        raise ScenarioError(error.items + extra) from None  # every error at once
-    problems = cross_check(scenario)
-    if problems:
-        raise ScenarioError([smap.error(loc, msg, sug) for loc, msg, sug in problems])
-    for loc, value in bare_durations(scenario, data) if check_units else []:
-        item = smap.error(
-            loc,
-            f"{value:g} has no unit and is read as {value:g} s; write "
-            f"{value:g}s to keep it or {value:g}min if minutes were meant",
-        )
-        warn(str(item))
-    return scenario
-
-
-SCENARIO_KEYS = frozenset({"horizon", "arrivals", "call_types", "agents"})
-"""Keys only a scenario file has (an experiment file names its scenario instead)."""
-EXPERIMENT_KEYS = frozenset({"scenario", "parameters"})
-"""Keys only an experiment (sweep) file has."""
-
-
-def _looks_like_experiment(data: Any) -> bool:
-    """An experiment's keys and none of a scenario's: the file was given to the wrong command,
-    which one error says better than a list of missing keys."""
-    return (
-        isinstance(data, dict)
-        and EXPERIMENT_KEYS <= data.keys()
-        and not SCENARIO_KEYS & data.keys()
-    )
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (``extends:``), validate and cross-check a scenario file.
-
-    Every file it names must lie under its folder or a ``--data-root``
-    (:mod:`sim.scenario.confine`).
-
-    Raises
-    ------
-    ScenarioError
-        with every problem found, each naming the file, line and dotted path.
-    """
-    path = Path(path)
-    with data_roots(path.parent):
-        data, smap = load_yaml(path)
-        if _looks_like_experiment(data):
-            message = (
-                "this is an experiment file (a sweep), not a scenario: run it with "
-                "`sim sweep` (docs/experiments.md)"
-            )
-            raise ScenarioError([ErrorItem(str(path), 1, "", message)])
-        check_units = not says_seconds(path)
-        return _validate(data, smap, path.parent, check_units=check_units, from_file=True)
-
-
-def scenario_from_dict(data: dict, base_dir: str | Path = ".", source: str = "<dict>") -> Scenario:
-    """Validate a plain mapping as a scenario (for sweeps and tests; programs write seconds, so
-    bare-number durations are not warned about); files it names under ``base_dir``."""
-    with data_roots(base_dir):
-        check_printable(data, SourceMap(source))
-        return _validate(data, SourceMap(source), Path(base_dir), check_units=False)
 
 
 def json_schema() -> dict:

@@ -1,6 +1,6 @@
 """Call logs as untrusted input: the generic CSV/Parquet format read into checked numpy columns.
 
-Owns turning a switch's export (through a mapping file, :mod:`sim.scenario.logmapping`) into
+Owns turning a switch's export (through a mapping file, :mod:`sim.fit.logmapping`) into
 clean columns, one row per call that asked for an agent, and saying exactly which rows could
 not be used and why. Rows are never dropped silently: each unusable row is counted by reason
 and the first few are reported with their line and column; above :data:`MAX_BAD_SHARE` the
@@ -18,14 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.scenario.limits import (
-    MAX_AGENTS,
-    MAX_CALL_SECONDS,
-    MAX_LOG_DAYS,
-    MAX_LOG_ROWS,
-    MAX_NAMES,
-)
-from sim.scenario.logmapping import (
+from sim.fit.logmapping import (
     ABANDONED,
     ANSWERED,
     FIELDS,
@@ -38,7 +31,7 @@ from sim.scenario.logmapping import (
     Source,
     load_mapping,
 )
-from sim.scenario.logparse import (
+from sim.fit.logparse import (
     LabelCodes,
     Rows,
     as_text,
@@ -49,7 +42,14 @@ from sim.scenario.logparse import (
     typed_numbers,
     typed_times,
 )
-from sim.scenario.logtable import Table, read_error
+from sim.fit.logtable import Table, read_error
+from sim.scenario.limits import (
+    MAX_AGENTS,
+    MAX_CALL_SECONDS,
+    MAX_LOG_DAYS,
+    MAX_LOG_ROWS,
+    MAX_NAMES,
+)
 
 __all__ = [
     "ABANDONED",

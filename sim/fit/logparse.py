@@ -1,6 +1,6 @@
 """Parsing untrusted tabular exports (call logs, interval reports) into checked numpy columns.
 
-Shared by the readers of :mod:`sim.scenario.calllog` and the interval report: :class:`Rows`
+Shared by the readers of :mod:`sim.fit.calllog` and the interval report: :class:`Rows`
 collects per-row problems (counted by reason, the first rows kept with their line or row
 number) over a table read in batches; :func:`parse_times` and :func:`parse_numbers` parse text
 columns with pyarrow kernels (no Python loop over rows); :func:`as_text` turns any supported

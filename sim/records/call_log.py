@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sim.model.records import Origin, Outcome
+from sim.records.calls import Origin, Outcome
 
 __all__ = ["START_DATE", "call_log_table", "encode_call_log", "log_start_date"]
 

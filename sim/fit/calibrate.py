@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.fit.arrivals import LogCalendar
+from sim.fit.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
 from sim.kpi.calls import CallRecords, interval_table
 from sim.model.calendar import Timeline
-from sim.model.records import CALL_COLUMNS, Calls
-from sim.planning.fit.arrivals import LogCalendar
-from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
+from sim.records.calls import CALL_COLUMNS, Calls
 from sim.scenario.units import DAY, WEEKDAYS
 
 __all__ = [

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.planning.fit.estimators import (
+from sim.fit.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
+from sim.fit.estimators import (
     censored_family_fit,
     exponential_patience,
     fit_family,
@@ -18,7 +19,6 @@ from sim.planning.fit.estimators import (
     survival,
     wilson,
 )
-from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
 
 __all__ = [
     "ALL",

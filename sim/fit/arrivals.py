@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.planning.fit.estimators import wilson
+from sim.fit.estimators import wilson
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["LogCalendar", "fit_arrivals", "in_hours", "log_calendar", "opening_hours"]

@@ -1,7 +1,7 @@
 """Interval reports as untrusted input: counts and averages per interval and queue (an ACD's or
 WFM tool's export), the history most centers have instead of per-call records.
 
-The same rules as call logs (:mod:`sim.scenario.calllog`, whose CSV/Parquet reading, mapping
+The same rules as call logs (:mod:`sim.fit.calllog`, whose CSV/Parquet reading, mapping
 file and number/time parsing are reused): clear one-line errors with file, line and column;
 unusable rows counted by reason, more than ``MAX_BAD_SHARE`` of them refuse the report; bounds
 on rows, days and labels. Figures that contradict each other (more answered plus abandoned than
@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sim.scenario.calllog import (
+from sim.fit.calllog import (
     ABANDONED,
     ANSWERED,
     MAX_BAD_SHARE,
@@ -24,9 +24,8 @@ from sim.scenario.calllog import (
     CallLogData,
     Labels,
 )
-from sim.scenario.limits import MAX_LOG_DAYS, MAX_LOG_ROWS
-from sim.scenario.logmapping import LogMapping, load_mapping
-from sim.scenario.logparse import (
+from sim.fit.logmapping import LogMapping, load_mapping
+from sim.fit.logparse import (
     LabelCodes,
     Rows,
     as_text,
@@ -35,7 +34,8 @@ from sim.scenario.logparse import (
     parse_times,
     show,
 )
-from sim.scenario.logtable import Table
+from sim.fit.logtable import Table
+from sim.scenario.limits import MAX_LOG_DAYS, MAX_LOG_ROWS
 from sim.scenario.units import DAY
 from sim.scenario.yamlsource import ErrorItem, ScenarioError, load_yaml
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from sim.fit.logparse import column_error, supported
 from sim.scenario.confine import excerpt
 from sim.scenario.errors import ErrorItem, ScenarioError
-from sim.scenario.logparse import column_error, supported
 
 __all__ = ["CSV_BLOCK", "MAX_HEADER", "PARQUET_BATCH", "Table", "read_error"]
 

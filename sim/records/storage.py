@@ -1,11 +1,10 @@
-"""Append-only columnar records: one row per call, one column per fact, numpy at the end.
-
-Also owns the codes stored in the columns (call outcomes, order, lead and work-order states,
-payments), so that KPIs read records without importing the SimPy model.
+"""Append-only columnar storage: one row per entity, one column per fact, numpy at the end.
 
 While the model runs, each column is a ``memoryview`` of memory reserved for it (assigned into
 by id as cheaply as a list; :class:`ColumnLog`); :meth:`ColumnLog.freeze` shows the rows as
 numpy arrays without a copy, so that KPIs are vectorised. No per-event objects are created.
+The calls' columns and codes are in :mod:`sim.records.calls`, the business records' codes in
+:mod:`sim.records.business`.
 """
 
 from __future__ import annotations
@@ -13,121 +12,16 @@ from __future__ import annotations
 import mmap
 import sys
 from array import array
-from collections.abc import Callable, MutableSequence
-from dataclasses import dataclass, field
-from enum import IntEnum
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = [
-    "IN_PROGRESS",
-    "PAYMENTS",
-    "ROWS",
-    "CallLog",
-    "Calls",
-    "ColumnLog",
-    "LeadState",
-    "OrderState",
-    "Origin",
-    "Outcome",
-    "Payment",
-    "Rows",
-    "StaffLog",
-    "WorkOrderState",
-    "reserve",
-]
-
-
-class Outcome(IntEnum):
-    """Where a call stands, written when it happens. How it ended: OPEN, still in the IVR or
-    the queue when the horizon came; SELF_SERVED, ANSWERED, ABANDONED; DISCONNECTED, cut off
-    while waiting when no group of its route had anyone on duty (``routing.at_close:
-    disconnect``). ANSWERED and SELF_SERVED are written once decided (the end may lie ahead).
-    In progress, never left in the records (at the horizon they become OPEN): ARRIVING, drawn
-    and not yet in the queue (due to arrive, or in the IVR); WAITING, in a queue."""
-
-    OPEN = 0
-    SELF_SERVED = 1
-    ANSWERED = 2
-    ABANDONED = 3
-    DISCONNECTED = 4
-    ARRIVING = 5
-    WAITING = 6
-
-
-IN_PROGRESS = (int(Outcome.ARRIVING), int(Outcome.WAITING))
-"""The outcomes of a call that has not ended: its row will still change."""
-
-
-class Origin(IntEnum):
-    """Why a call was made: a fresh call, a redial, or a call caused by earlier business."""
-
-    FIRST = 0
-    AFTER_ABANDON = 1
-    AFTER_UNRESOLVED = 2
-    DELIVERY_COMPLAINT = 3
-    WORK_ORDER_UNRESOLVED = 4
-
-
-class OrderState(IntEnum):
-    """How an order ended. OPEN: not yet delivered or returned at the horizon."""
-
-    OPEN = 0
-    DELIVERED = 1
-    FAILED = 2
-
-
-class Payment(IntEnum):
-    """How the customer pays for an order (the ``payment`` column of the orders)."""
-
-    CASH = 0
-    POS = 1  # card at the door
-    ONLINE = 2
-
-
-PAYMENTS = tuple(p.name.lower() for p in Payment)
-"""Payment names as scenario files spell them, in code order: ``PAYMENTS.index(name)``."""
-
-
-class LeadState(IntEnum):
-    """How a lead ended: bought, reached but said no, never reached. OPEN: not yet ended."""
-
-    OPEN = 0
-    CONVERTED = 1
-    DECLINED = 2
-    UNREACHED = 3
-
-
-class WorkOrderState(IntEnum):
-    """How a work order ended. OPEN: waiting or in hand at the horizon."""
-
-    OPEN = 0
-    RESOLVED = 1
-    UNRESOLVED = 2
-
+__all__ = ["NAN", "ROWS", "ColumnLog", "Rows", "reserve"]
 
 NAN = float("nan")
-
-# column name -> (dtype, default for a new row)
-CALL_COLUMNS: dict[str, tuple[type, Any]] = {
-    "arrival": (float, NAN),  # s, when the call reached the hotline
-    "queue_entry": (float, NAN),  # s, when it left the IVR for the agent queue (nan: never)
-    "tier": (np.int16, 0),
-    "call_type": (np.int16, 0),
-    "customer": (np.int64, 0),
-    "attempt": (np.int32, 0),  # 0 for a first call, k for the k-th call again
-    "origin": (np.int8, 0),  # Origin
-    "outcome": (np.int8, int(Outcome.ARRIVING)),  # Outcome
-    "answer": (float, NAN),  # s, when an agent took it
-    "end": (float, NAN),  # s, end of talk (answered), hang-up (abandoned), IVR exit (self-served)
-    "release": (float, NAN),  # s, the agent free again (after after-call work)
-    "group": (np.int16, -1),
-    "agent": (np.int32, -1),
-    "resolved": (bool, False),
-    "patience": (float, NAN),  # s, drawn at arrival
-    "handle": (float, NAN),  # s, base talk time before the group's factor
-}
+"""The default of a float column: a time or duration not (yet) known."""
 
 
 @dataclass
@@ -144,15 +38,6 @@ class Rows:
             return self.__dict__["columns"][name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-class Calls(Rows):
-    """Frozen call records."""
-
-    def wait(self) -> np.ndarray:
-        """Time in the agent queue: to answer, to hang-up; nan if never queued or still open."""
-        stop = np.where(self.outcome == Outcome.ANSWERED, self.answer, self.end)
-        return stop - self.queue_entry
 
 
 _TYPECODES = {
@@ -200,7 +85,8 @@ class ColumnLog:
 
     Parameters
     ----------
-    spec : column name -> (dtype, default for a new row), as :data:`CALL_COLUMNS`.
+    spec : column name -> (dtype, default for a new row), as
+        :data:`sim.records.calls.CALL_COLUMNS`.
     frozen : the class of the frozen records.
     """
 
@@ -344,63 +230,3 @@ class ColumnLog:
         return self._frozen(
             {name: self._view(name, 0, n) for name in self._spec if name not in drop}
         )
-
-
-RUN_ONLY_COLUMNS = ("customer", "attempt", "origin", "agent", "patience")
-"""Call columns the model needs while it runs and the KPIs never read."""
-
-
-class CallLog(ColumnLog):
-    """The live call log (rows are call ids); one column per entry of :data:`CALL_COLUMNS`
-    (a ``memoryview``, or an ``array.array`` where memory cannot be reserved)."""
-
-    arrival: MutableSequence[float]
-    queue_entry: MutableSequence[float]
-    tier: MutableSequence[int]
-    call_type: MutableSequence[int]
-    customer: MutableSequence[int]
-    attempt: MutableSequence[int]
-    origin: MutableSequence[int]
-    outcome: MutableSequence[int]
-    answer: MutableSequence[float]
-    end: MutableSequence[float]
-    release: MutableSequence[float]
-    group: MutableSequence[int]
-    agent: MutableSequence[int]
-    resolved: MutableSequence[int]
-    patience: MutableSequence[float]
-    handle: MutableSequence[float]
-
-    def __init__(self) -> None:
-        super().__init__(CALL_COLUMNS, Calls)
-
-    def freeze(self, drop: tuple[str, ...] = ()) -> Calls:
-        frozen = super().freeze(drop)
-        assert isinstance(frozen, Calls)
-        return frozen
-
-    def rows(self, lo: int, hi: int) -> Calls:
-        frozen = super().rows(lo, hi)
-        assert isinstance(frozen, Calls)
-        return frozen
-
-
-@dataclass
-class StaffLog:
-    """Agents present per group over time (scheduled plus those finishing a call after shift)."""
-
-    groups: list[str]
-    times: list[list[float]] = field(default_factory=list)
-    present: list[list[int]] = field(default_factory=list)
-
-    def __post_init__(self):
-        self.times = [[] for _ in self.groups]
-        self.present = [[] for _ in self.groups]
-
-    def record(self, group: int, t: float, present: int) -> None:
-        times, counts = self.times[group], self.present[group]
-        if times and times[-1] == t:
-            counts[-1] = present
-        else:
-            times.append(t)
-            counts.append(present)

@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 
-from sim.planning.fit.agents import agent_hours, staffing_maps
-from sim.planning.fit.answer_delay import service_level_ceiling
+from sim.fit.agents import agent_hours, staffing_maps
+from sim.fit.answer_delay import service_level_ceiling
 from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 

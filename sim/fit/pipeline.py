@@ -17,18 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.planning.fit import agents as ag
-from sim.planning.fit import behaviour as bh
-from sim.planning.fit.answer_delay import fit_answer_delays, service_level_ceiling
-from sim.planning.fit.arrivals import (
+from sim.fit import agents as ag
+from sim.fit import behaviour as bh
+from sim.fit.answer_delay import fit_answer_delays, service_level_ceiling
+from sim.fit.arrivals import (
     LogCalendar,
     fit_arrivals,
     in_hours,
     log_calendar,
     opening_hours,
 )
-from sim.planning.fit.redials import fit_redials
-from sim.scenario.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
+from sim.fit.calllog import ABANDONED, ANSWERED, SELF_SERVED, CallLogData
+from sim.fit.redials import fit_redials
 from sim.scenario.units import WEEKDAYS
 
 __all__ = [
@@ -146,11 +146,11 @@ def finish_fit(
     say: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Calibrate the agents factor and back-test, by simulation over at most ``max_days``."""
-    from sim.planning.fit import calibrate as cb
-    from sim.planning.fit.diagnosis import diagnose
-    from sim.planning.fit.scenario_out import arrivals_csv, build_scenario
+    from sim.fit import calibrate as cb
+    from sim.fit.diagnosis import diagnose
+    from sim.fit.scenario_out import arrivals_csv, build_scenario
     from sim.report.files import write_atomic
-    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.loading import scenario_from_dict
 
     fit, cal = result.fit, result.calendar
     days = min(cal.days, 3660)
@@ -316,7 +316,7 @@ def _erlang_a_shape(data: CallLogData, cal: LogCalendar, hist: dict, fit: dict) 
     report's inference), with the pooled exponential patience (MLE over every queued call) and
     the mean busy time of an answer (talk, plus after-call work when modelled); split over the
     groups as their agents were seen (:func:`.agents.erlang_a_by_group`)."""
-    from sim.planning.fit.estimators import exponential_patience
+    from sim.fit.estimators import exponential_patience
 
     queued = data.outcome != SELF_SERVED
     patience = exponential_patience(data.wait[queued], data.outcome[queued] == ABANDONED)
@@ -411,7 +411,7 @@ def fit_messages(fit: dict) -> list[str]:
     cal = fit["agents"].get("calibration")
     if cal and (not cal["matched"] or cal["at_bound"]):
         lines.append(f"agents factor {cal['factor']:.3f}: {fit['agents']['factor_source']}")
-    from sim.planning.fit.scenario_out import TARGET_SERVICE_LEVEL
+    from sim.fit.scenario_out import TARGET_SERVICE_LEVEL
 
     ceiling = service_level_ceiling(fit)
     if ceiling < TARGET_SERVICE_LEVEL:
@@ -446,7 +446,7 @@ def _json_safe(value):
 
 def write_fit_folder(folder: Path, result: FitResult) -> None:
     """scenario.yaml (commented), fit.json, backtest.csv (and arrivals.csv), atomically."""
-    from sim.planning.fit.scenario_out import to_yaml
+    from sim.fit.scenario_out import to_yaml
     from sim.report.files import write_atomic, write_table
 
     fit = result.fit

@@ -1,7 +1,7 @@
 """Mapping files: how a switch's own export (column names, codes, time formats) maps onto the
 generic call-log format of ``docs/call-log.md``.
 
-Kept apart from the reader (:mod:`sim.scenario.calllog`) so that other readers of tabular
+Kept apart from the reader (:mod:`sim.fit.calllog`) so that other readers of tabular
 exports (an interval report) validate their mapping the same way. A field's source is one
 column, up to four joined with a space, ``null`` (switched off), or a conditional source
 (:class:`Source`): the ``from`` columns unless their value is missing on that row, then the
@@ -32,7 +32,7 @@ __all__ = [
     "load_mapping",
 ]
 
-SELF_SERVED, ANSWERED, ABANDONED = 1, 2, 3  # the codes of sim.model.records.Outcome
+SELF_SERVED, ANSWERED, ABANDONED = 1, 2, 3  # the codes of sim.records.calls.Outcome
 OUTCOME_NAMES = {"self_served": SELF_SERVED, "answered": ANSWERED, "abandoned": ABANDONED}
 REQUIRED = ("arrival", "outcome", "wait")
 NUMERIC = ("wait", "handle_time", "after_call_work")

@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.planning.fit.agents import erlang_a_agents
-from sim.planning.fit.arrivals import fit_arrivals, log_calendar
-from sim.planning.fit.behaviour import ALL, fit_handle_times, short_calls
-from sim.planning.fit.estimators import exponential_from_totals, wilson
-from sim.planning.fit.pipeline import FitOptions, FitResult, finish_fit
-from sim.scenario.calllog import CallLogData
-from sim.scenario.interval_report import IntervalReport
+from sim.fit.agents import erlang_a_agents
+from sim.fit.arrivals import fit_arrivals, log_calendar
+from sim.fit.behaviour import ALL, fit_handle_times, short_calls
+from sim.fit.calllog import CallLogData
+from sim.fit.estimators import exponential_from_totals, wilson
+from sim.fit.interval_report import IntervalReport
+from sim.fit.pipeline import FitOptions, FitResult, finish_fit
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["HANDLE_CV", "finish_report_fit", "fit_report", "handle_shapes", "history_from_report"]
@@ -415,7 +415,7 @@ def finish_report_fit(result: FitResult, folder: Path, calibrate: bool = True, *
     """:func:`.pipeline.finish_fit`, then the figures the report lacks taken out of the
     back-test (they would read as zero). No calibration when the report has neither
     abandonment nor ASA: nothing to calibrate against."""
-    from sim.planning.fit import calibrate as cb
+    from sim.fit import calibrate as cb
 
     missing = result.fit["log"]["figures_missing"]
     can = not {"abandon_rate", "asa"} <= set(missing)

@@ -10,17 +10,17 @@ patience is (docs/fit.md): an answered call's wait is its delay, an abandoned ca
 lower bound of it (the caller left first: right-censored), with the family (exponential,
 lognormal, gamma) by AIC of censored maximum likelihood. The estimate is inferred, and the
 fit keeps it only when the calibration reproduces the history better with it
-(:func:`sim.planning.fit.pipeline._delay_by_calibration`).
+(:func:`sim.fit.pipeline._delay_by_calibration`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.planning.fit.arrivals import LogCalendar
-from sim.planning.fit.behaviour import ALL, tier_groups
-from sim.planning.fit.estimators import censored_family_fit, kaplan_meier
-from sim.scenario.calllog import ABANDONED, ANSWERED, CallLogData
+from sim.fit.arrivals import LogCalendar
+from sim.fit.behaviour import ALL, tier_groups
+from sim.fit.calllog import ABANDONED, ANSWERED, CallLogData
+from sim.fit.estimators import censored_family_fit, kaplan_meier
 
 __all__ = ["AT_ONCE", "fit_answer_delays", "service_level_ceiling"]
 

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from sim.planning.fit.arrivals import LogCalendar
-from sim.scenario.calllog import ANSWERED, CallLogData
+from sim.fit.arrivals import LogCalendar
+from sim.fit.calllog import ANSWERED, CallLogData
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = [
@@ -120,7 +120,7 @@ def erlang_a_agents(
     seen) and miss where the center was under- or over-staffed: the intraday service level.
     Returns ``agents_seen``'s form with one group, ``agents``, and the slots matched by each.
     """
-    from sim.planning.fit.calibrate import pooled_by_slot
+    from sim.fit.calibrate import pooled_by_slot
 
     open_days = np.flatnonzero(cal.open) + 1
     pooled = pooled_by_slot([history], open_days)

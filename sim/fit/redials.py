@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.planning.fit.estimators import fit_family, wilson
-from sim.scenario.calllog import ABANDONED, ANSWERED, CallLogData
+from sim.fit.calllog import ABANDONED, ANSWERED, CallLogData
+from sim.fit.estimators import fit_family, wilson
 
 __all__ = ["fit_redials"]
 
