@@ -26,6 +26,7 @@ __all__ = [
     "fit_patience",
     "fit_shares",
     "short_calls",
+    "tier_groups",
     "tier_priorities",
 ]
 
@@ -47,6 +48,11 @@ def _groups(data: CallLogData, field: str) -> list[tuple[str, np.ndarray]]:
     if (lab.codes < 0).any():
         out.append(("unknown", lab.codes < 0))
     return out
+
+
+def tier_groups(data: CallLogData) -> list[tuple[str, np.ndarray]]:
+    """(tier name, mask of its calls) per tier of the log (one, ``all``, without tiers)."""
+    return _groups(data, "tier")
 
 
 def fit_shares(data: CallLogData, first: np.ndarray, field: str) -> dict:

@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.fit import agents as ag
 from sim.fit import behaviour as bh
+from sim.fit.answer_delay import fit_answer_delays, service_level_ceiling
 from sim.fit.arrivals import (
     LogCalendar,
     fit_arrivals,
@@ -112,6 +113,7 @@ def fit_log(data: CallLogData, options: FitOptions) -> FitResult:
         "handle_times": bh.fit_handle_times(used, options.min_handle),
         "patience": bh.fit_patience(used),
         "tier_priority": bh.tier_priorities(used, options.tier_priority),
+        "answer_delay": fit_answer_delays(used, cal, options.interval),
         "redials": redials,
         "agents": {
             "seen": seen,
@@ -184,10 +186,15 @@ def finish_fit(
         cal_info = run()
         if _inferred_priority(fit):
             cal_info = _priority_by_calibration(fit, cal_info, run)
+        if fit.get("answer_delay", {}).get("by_tier"):
+            cal_info = _delay_by_calibration(fit, cal_info, run)
         if result.data is not None:
             erlang = _erlang_a_shape(result.data, cal, hist, fit)
             cal_info = _shape_by_calibration(fit, cal_info, erlang, run)
         factor = cal_info["factor"]
+        if fit.get("answer_delay", {}).get("use"):  # what any staffing can reach with it
+            ceiling = build(factor).answerable_within(fit["within_s"])
+            fit["answer_delay"]["service_level_ceiling"] = ceiling
         fit["agents"]["calibration"] = cal_info
         fit["agents"]["factor_source"] = calibration_said(cal_info)
     else:
@@ -269,6 +276,37 @@ def _priority_by_calibration(fit: dict, with_priority: dict, calibrate: Callable
     return cals[kept]
 
 
+NO_DELAY, DELAY = "no answer delay", "answer delay per tier"
+
+
+def _delay_by_calibration(fit: dict, without: dict, calibrate: Callable[[], dict]) -> dict:
+    """Keep the inferred answer delays (:mod:`.answer_delay`) only when they reproduce the
+    history better (a tie: none, the simpler model).
+
+    A tier rarely answered at once even when agents were free may be held by the center (an
+    identification step), or it may reach agents less often for reasons the log does not show;
+    the calibration, not the estimate alone, says which model reproduces the month.
+    """
+    ad = fit["answer_delay"]
+    kept, cals = _choose_by_calibration(
+        {NO_DELAY: lambda: ad.update(use=False), DELAY: lambda: ad.update(use=True)},
+        calibrate,
+        {NO_DELAY: without},
+    )
+    ad["chosen_by_calibration"] = _choice(kept, cals, {NO_DELAY: "without", DELAY: "with"})
+    return cals[kept]
+
+
+def _choice(kept: str, cals: dict[str, dict], labels: dict[str, str]) -> dict:
+    """What a choice by calibration records: the kept candidate, then each one's misfit and
+    factor as ``misfit_<label>`` and ``factor_<label>``."""
+    return {
+        "kept": kept,
+        **{f"misfit_{label}": cals[name]["misfit"] for name, label in labels.items()},
+        **{f"factor_{label}": cals[name]["factor"] for name, label in labels.items()},
+    }
+
+
 SEEN, ERLANG_A = "agents seen", "Erlang A per interval"
 
 
@@ -324,11 +362,7 @@ def _shape_by_calibration(
     )
     other = ERLANG_A if kept == SEEN else SEEN
     agents["shape_chosen_by_calibration"] = {
-        "kept": kept,
-        "misfit_agents_seen": cals[SEEN]["misfit"],
-        "misfit_erlang_a": cals[ERLANG_A]["misfit"],
-        "factor_agents_seen": cals[SEEN]["factor"],
-        "factor_erlang_a": cals[ERLANG_A]["factor"],
+        **_choice(kept, cals, {SEEN: "agents_seen", ERLANG_A: "erlang_a"}),
         "not_kept_method": (erlang if kept == SEEN else seen)["method"],
     }
     agents["seen"]["method"] += (
@@ -377,6 +411,17 @@ def fit_messages(fit: dict) -> list[str]:
     cal = fit["agents"].get("calibration")
     if cal and (not cal["matched"] or cal["at_bound"]):
         lines.append(f"agents factor {cal['factor']:.3f}: {fit['agents']['factor_source']}")
+    from sim.fit.scenario_out import TARGET_SERVICE_LEVEL
+
+    ceiling = service_level_ceiling(fit)
+    if ceiling < TARGET_SERVICE_LEVEL:
+        held = ", ".join(fit["answer_delay"]["by_tier"])
+        lines.append(
+            f"answer delays (tiers {held}): at most {ceiling:.1%} of calls can be answered "
+            f"within {fit['within_s']:g} s at any staffing, below the placeholder target of "
+            f"{TARGET_SERVICE_LEVEL:.0%}; `sim staff` cannot reach it with this process: set a "
+            "target the process allows, or remove answer_delay to plan without the delay"
+        )
     for d in fit.get("backtest", {}).get("diagnosis", []):
         lines.append(f"off: {d['off']}. Likely cause: {d['cause']}. Try: {d['try']}.")
     return lines

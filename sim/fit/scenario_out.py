@@ -14,12 +14,14 @@ import re
 import numpy as np
 
 from sim.fit.agents import agent_hours, staffing_maps
+from sim.fit.answer_delay import service_level_ceiling
 from sim.scenario.resolved import SECONDS_NOTE
 from sim.scenario.units import DAY, WEEKDAYS, format_clock
 
 __all__ = ["build_scenario", "to_yaml"]
 
 MAX_CV = 20.0  # the largest cv a scenario distribution takes
+TARGET_SERVICE_LEVEL = 0.8  # the placeholder target of a fitted scenario (the log has none)
 DEFAULT_HANDLE = 180.0  # s, only when no call of the log was answered (said in the comment)
 
 
@@ -125,6 +127,17 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             f"{exp.get('n', 0):,} queued); exponential MLE mean {exp.get('mean') or 0:.1f} s"
             f"{_ci(exp, 'mean_ci95', '.1f')}"
         )
+    delays = fit.get("answer_delay", {})
+    for t, e in delays.get("by_tier", {}).items() if delays.get("use") else ():
+        tiers[t]["answer_delay"] = _dist(e, "exponential")
+        chosen = delays.get("chosen_by_calibration", {})
+        c[("customer_tiers", t, "answer_delay")] = (
+            f"INFERRED: censored ML {e['family']} of {e['answered']:,} answered waits in "
+            f"{delays['quiet_intervals']:,} uncongested intervals (tier "
+            f"{delays['reference_tier']} answered at once there); kept by calibration (misfit "
+            f"{chosen.get('misfit_with', math.nan):.2f} against "
+            f"{chosen.get('misfit_without', math.nan):.2f} without)"
+        )
     sc["customer_tiers"] = {**tiers, "normalize": True}
     c[("customer_tiers", "normalize")] = "shares rounded: rescale to sum 1"
     redial = fit["redials"]
@@ -222,8 +235,16 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
             f"{fit['agents']['seen']['method']} (mean over open days) x {factor:.3f} "
             f"({fit['agents'].get('factor_source', 'not calibrated')})"
         )
-    sc["targets"] = {"service_level": {"within": f"{fit['within_s']:g}s", "at_least": 0.8}}
+    sc["targets"] = {
+        "service_level": {"within": f"{fit['within_s']:g}s", "at_least": TARGET_SERVICE_LEVEL}
+    }
     c[("targets",)] = "placeholder target (the log has none); the threshold is the fit's"
+    ceiling = service_level_ceiling(fit)
+    if ceiling < TARGET_SERVICE_LEVEL:
+        c[("targets",)] += (
+            f"; OUT OF REACH with the answer delays: at most {ceiling:.1%} within "
+            f"{fit['within_s']:g} s at any staffing"
+        )
     sc["replications"] = 10
     sc["seed"] = 1
     return sc, c

@@ -5,6 +5,10 @@ The story of one call, as this module tells it:
 1. It reaches the queue (``offer``). If a group in its route that may take it at once has an
    idle agent, that agent answers. Otherwise it waits in the queue of its (call type, tier), and
    its patience starts; groups that may take it only after a wait get a timer for that moment.
+   A call of a tier with an ``answer_delay`` is first *held* for that delay (an announcement,
+   an identification): it waits, counted in the queue length, and may hang up, but no agent
+   may answer it until the delay is over; then it is offered as if it reached the queue then,
+   its patience and overflow timers still counted from its queue entry.
 2. It is answered when an agent of an allowed group frees up (``release``) and picks it: by tier
    priority, then the longest wait. Talk time is the call's handle time times the group's factor;
    after-call work follows, and only then is the agent free again.
@@ -48,6 +52,7 @@ _INF = math.inf
 _ANSWERED = int(Outcome.ANSWERED)
 _ABANDONED = int(Outcome.ABANDONED)
 _DISCONNECTED = int(Outcome.DISCONNECTED)
+_HELD = -2  # offer's group argument for a call whose answer delay is over (see _call_path)
 
 
 class Unresolved(NamedTuple):
@@ -134,6 +139,13 @@ class ContactCenter:
         self.factor = [factors.get(g, 1.0) for g in self.groups]
         acw = scenario.agents.after_call_work
         self.acw = BatchSampler(acw, streams("after_call_work")) if acw is not None else None
+        # per tier: its answer delay's sampler, from its own stream (None: no delay, no stream)
+        self.answer_delay = [
+            BatchSampler(t.answer_delay, streams(f"answer_delay.{name}"))
+            if t.answer_delay is not None
+            else None
+            for name, t in scenario.customer_tiers.items()
+        ]
 
         # the agents; the call queues are the work source of every group
         self.pool.on_empty = self._closed if self.disconnect else None
@@ -266,13 +278,13 @@ class ContactCenter:
         calls = self.calls
         if calls.outcome[cid] != WAITING:
             return
-        waited = now - calls.queue_entry[cid]
+        entry = calls.queue_entry[cid]
         ctype = calls.call_type[cid]
         step_open = self.step_open
-        groups = [
+        groups = [  # entry + after, as the timer was set: now - entry may round below after
             g
             for (after, g), j in zip(self.delayed[ctype], self.step_ids[ctype], strict=True)
-            if after <= waited or step_open[j]
+            if entry + after <= now or step_open[j]
         ]
         chosen = self.policy[ctype].pick(groups, now)
         if chosen is not None:
@@ -298,6 +310,8 @@ class ContactCenter:
         agenda, next_seq, enqueue = env.agenda, env.next_seq, queues.append
         release, left = self.pool.release, queues.left
         delayed, n_tiers, overflow = self.delayed, self.n_tiers, self._overflow
+        queue_entry = calls.queue_entry
+        hold = self.answer_delay if any(self.answer_delay) else None
         plain = False
 
         def set_plain(value: bool) -> None:
@@ -310,13 +324,25 @@ class ContactCenter:
             """The one place a call meets its agent: ``agent`` of group ``g`` when given (a
             freed agent's next call, an overflow step, a closing group's calls), else, for a
             call reaching the queue, the free agent its routing policy picks; with none free
-            it waits (its patience starts now).
+            it waits (its patience starts now). A call of a tier with an answer delay is
+            held first: it comes back here as ``g = _HELD`` when the delay is over.
 
             Answered, the call's outcome, answer time, agent, group and end of talk are
             written, the agent's release is put on the agenda after the talk and any
             after-call work, and the listeners hear of the call."""
             if agent < 0:  # the call reaches the queue
                 ctype = call_type[cid]
+                held = g == _HELD
+                if hold is not None and not held:
+                    delay_of = hold[tier[cid]]
+                    if delay_of is not None:  # no agent may answer it before its delay is over
+                        outcome[cid] = WAITING
+                        left(now, 1)  # it waits: counted in the queue length
+                        patience = patience_of[cid]
+                        if patience < _INF:
+                            heappush(agenda, (now + patience, next_seq(), give_up, cid))
+                        heappush(agenda, (now + delay_of(), next_seq(), ready, cid))
+                        return
                 groups = first_groups[ctype]
                 if ordered[ctype]:  # Ordered.pick in line: the first group with a free agent
                     for g in groups:
@@ -332,6 +358,13 @@ class ContactCenter:
                     outcome[cid] = WAITING
                     enqueue(ctype * n_tiers + tier[cid], cid, now)
                     patience = patience_of[cid]
+                    if held:  # its patience is on the agenda; overflow counts from its entry
+                        entry = queue_entry[cid]
+                        for after, _ in delayed[ctype]:
+                            if after < patience:
+                                at = max(now, entry + after)
+                                heappush(agenda, (at, next_seq(), overflow, cid))
+                        return
                     if patience < _INF:
                         heappush(agenda, (now + patience, next_seq(), give_up, cid))
                     for after, _ in delayed[ctype]:
@@ -359,6 +392,14 @@ class ContactCenter:
                 tracker.assigned(g, now, now + busy)
             for listener in center._handled_by_type[2 * call_type[cid] + resolved[cid]]:
                 listener(cid, end)  # redials, business
+
+        def ready(now: float, cid: int) -> None:
+            """A held call's answer delay is over: unless it hung up meanwhile, it is offered
+            (answered by a free agent, or queued) as if it reached the queue now."""
+            if outcome[cid] != WAITING:
+                return
+            left(now)  # counted again when it joins its queue
+            offer(now, cid, _HELD)
 
         def give_up(now: float, cid: int) -> None:
             """A waiting call's patience runs out: it hangs up. Most calls that waited were

@@ -115,7 +115,8 @@ class QueueIndex:
 
         def left(now: float, delta: int = -1) -> None:
             """``-delta`` calls left the queues at ``now`` other than by :meth:`pick`
-            (abandoned, cut off, taken at an overflow step); 0: the integral up to ``now``."""
+            (abandoned, cut off, taken at an overflow step); 0: the integral up to ``now``;
+            +1: a call waits outside the queues (held for its tier's answer delay)."""
             nonlocal waiting, area, last
             area += waiting * (now - last)
             last = now

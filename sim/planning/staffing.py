@@ -360,6 +360,15 @@ def staff(
         raise ValueError(
             "the scenario has no service_level, abandon_rate or occupancy target to staff for"
         )
+    reach = scenario.answerable_within(targets.within)
+    if targets.service_level is not None and reach < targets.service_level:
+        held = ", ".join(t for t, e in scenario.customer_tiers.items() if e.answer_delay)
+        raise ValueError(
+            f"targets.service_level: at least {targets.service_level:.1%} within "
+            f"{targets.within:g} s is out of reach: with the answer_delay of customer tiers "
+            f"{held}, at most {reach:.1%} of calls can be answered within {targets.within:g} s "
+            "at any staffing (lower the target, or plan without answer_delay)"
+        )
     groups = list(scenario.agents.groups)
     types = day_types(scenario, pool_days)
     total = _ample(reps) + reps * max_iterations + verify

@@ -174,6 +174,52 @@ def scale_top(*values: np.ndarray) -> float | None:
     return top if top > 0 and v.max() > top else None
 
 
+def _answer_delay_part(ad: dict | None) -> list[str]:
+    """The inferred answer delays per tier, and whether the calibration kept them."""
+    if not ad or not ad.get("by_tier"):
+        return []
+    chosen = ad.get("chosen_by_calibration")
+    said = (
+        f"kept by calibration: misfit {_n(chosen['misfit_with'], 3)} with, "
+        f"{_n(chosen['misfit_without'], 3)} without"
+        if chosen and ad.get("use")
+        else f"NOT used: misfit {_n(chosen['misfit_with'], 3)} with, "
+        f"{_n(chosen['misfit_without'], 3)} without"
+        if chosen
+        else "NOT used: not calibrated"
+    )
+    return [
+        "<h2>Answer delay (inferred)</h2>",
+        f"<p>{html.escape(ad['rule'])}: {_n(ad['quiet_intervals'])} such intervals, reference "
+        f"tier {html.escape(str(ad['reference_tier']))}; {html.escape(said)}.</p>",
+        _table(
+            [
+                "tier",
+                "answered",
+                "abandoned",
+                "at once",
+                "median wait (s)",
+                "family",
+                "mean (s)",
+                "cv",
+            ],
+            [
+                [
+                    t,
+                    _n(e["answered"]),
+                    _n(e["abandoned"]),
+                    f"{e['answered_at_once_share']:.1%}",
+                    _n(e["median_answered_wait"]),
+                    e["family"],
+                    _n(e["mean"]),
+                    _n(e["cv"]),
+                ]
+                for t, e in ad["by_tier"].items()
+            ],
+        ),
+    ]
+
+
 def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
     """Write ``report.html`` (and ``figures/``) for a ``sim fit`` folder; return its path.
     ``jobs``: processes rendering the figures (None: one per core)."""
@@ -329,6 +375,7 @@ def build_fit_report(folder: str | Path, jobs: int | None = None) -> Path:
             ],
         )
     )
+    parts.extend(_answer_delay_part(fit.get("answer_delay")))
     agents = fit["agents"]
     parts.append(
         f"<h2>Agents</h2><p>{html.escape(agents['seen']['method'])}; factor "

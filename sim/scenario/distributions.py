@@ -121,6 +121,10 @@ class _Spec(BaseModel):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         raise NotImplementedError
 
+    def cdf(self, x: float) -> float:
+        """P(value <= x) (what a bound on a wait can reach, e.g. a delay ending within it)."""
+        raise NotImplementedError
+
 
 class Exponential(_Spec):
     """Memoryless: the textbook choice for handle times and patience (Erlang C / A)."""
@@ -138,6 +142,9 @@ class Exponential(_Spec):
 
     def sample(self, rng, n):
         return rng.exponential(self.mean_, n)
+
+    def cdf(self, x):
+        return -math.expm1(-max(x, 0.0) / self.mean_)
 
 
 class _MeanCv(_Spec):
@@ -164,6 +171,13 @@ class LogNormal(_MeanCv):
         s2 = math.log1p(self.cv**2)
         return rng.lognormal(math.log(self.mean_) - s2 / 2, math.sqrt(s2), n)
 
+    def cdf(self, x):
+        if self.cv == 0 or x <= 0:
+            return float(x >= self.mean_)
+        s2 = math.log1p(self.cv**2)
+        z = (math.log(x) - math.log(self.mean_) + s2 / 2) / math.sqrt(s2)
+        return 0.5 * math.erfc(-z / math.sqrt(2))
+
 
 class Gamma(_MeanCv):
     """Gamma with shape 1/cv^2 and scale mean*cv^2 (cv=1 is exponential)."""
@@ -175,6 +189,14 @@ class Gamma(_MeanCv):
             return np.full(n, self.mean_)
         shape = 1.0 / self.cv**2
         return rng.gamma(shape, self.mean_ / shape, n)
+
+    def cdf(self, x):
+        if self.cv == 0 or x <= 0:
+            return float(x >= self.mean_)
+        from scipy import special
+
+        shape = 1.0 / self.cv**2
+        return float(special.gammainc(shape, x * shape / self.mean_))
 
 
 class Fixed(_Spec):
@@ -193,6 +215,9 @@ class Fixed(_Spec):
 
     def sample(self, rng, n):
         return np.full(n, self.value)
+
+    def cdf(self, x):
+        return float(x >= self.value)
 
 
 class Uniform(_Spec):
@@ -218,6 +243,11 @@ class Uniform(_Spec):
 
     def sample(self, rng, n):
         return rng.uniform(self.low, self.high, n)
+
+    def cdf(self, x):
+        if self.high == self.low:
+            return float(x >= self.low)
+        return min(max((x - self.low) / (self.high - self.low), 0.0), 1.0)
 
 
 class Empirical(_Spec):
@@ -253,6 +283,9 @@ class Empirical(_Spec):
     def sample(self, rng, n):
         return rng.choice(np.asarray(self.values), n)
 
+    def cdf(self, x):
+        return float(np.mean(np.asarray(self.values) <= x))
+
 
 def _read_column(path: Path) -> list[float]:
     rows = [row for row in read_rows(path, "empirical data file") if row and row[0]]
@@ -286,6 +319,9 @@ class Never(_Spec):
 
     def sample(self, rng, n):
         return np.full(n, math.inf)
+
+    def cdf(self, x):
+        return 0.0
 
 
 Distribution = Annotated[

@@ -186,13 +186,19 @@ def _read_rate_file(path: Path) -> tuple[tuple[int, float, float], ...]:
 
 
 class Tier(Model):
-    """A customer tier: its share of callers, its priority (0 first) and its patience."""
+    """A customer tier: its share of callers, its priority (0 first), its patience, and how
+    long its calls wait before an agent may answer them (an announcement, an identification)."""
 
     share: Share = Field(description="share of callers in this tier")
     priority: int = Field(0, ge=0, description="0 is served first when routing.tier_priority")
     patience: Patience = Field(
         default_factory=lambda: Never(dist="never"),
         description="time willing to wait before hanging up, seconds",
+    )
+    answer_delay: Distribution | None = Field(
+        None,
+        description="time after a call of this tier reaches the queue before an agent may "
+        "answer it (the caller waits and may hang up meanwhile), seconds; default none",
     )
 
 
@@ -400,6 +406,20 @@ class Scenario(Model):
         """The service-level threshold: the target's `within`, or the usual 20 s."""
         target = self.targets.get("service_level")
         return target.within if target is not None and target.within is not None else 20.0
+
+    def answerable_within(self, within: float) -> float:
+        """The largest service level any staffing can give at threshold ``within``: the share
+        of calls whose tier's ``answer_delay`` ends within it (a tier without one: all), an
+        upper bound (callers who hang up first are not counted out)."""
+        tiers = self.customer_tiers.values()
+        total = math.fsum(t.share for t in tiers)
+        return (
+            math.fsum(
+                t.share * (1.0 if t.answer_delay is None else t.answer_delay.cdf(within))
+                for t in tiers
+            )
+            / total
+        )
 
     def route(self, call_type: str) -> list[RouteStep]:
         """Groups that may take ``call_type``, in order of preference, with their delays.
