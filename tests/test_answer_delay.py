@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -149,12 +150,14 @@ def test_the_service_level_no_staffing_can_exceed(delay, within_20s):
     assert sc.answerable_within(20.0) == pytest.approx(0.5 + 0.5 * within_20s, abs=1e-12)
 
 
-def test_staffing_for_a_target_the_delays_put_out_of_reach_is_refused(write, tmp_path):
+def test_staffing_for_a_target_the_delays_put_out_of_reach_plans_without_them(write, tmp_path):
+    """No staffing answers a held call before its delay ends: below the target, sim staff plans
+    without the hold and says so in every file of the plan (or refuses, if told to keep it)."""
     held = {"dist": "fixed", "value": 30}
     tiers = {"gold": {"share": 0.5}, "std": {"share": 0.5, "answer_delay": held}}
     targets = {"service_level": {"within": "20s", "at_least": 0.8}}
     with pytest.raises(ValueError, match=r"out of reach.*tiers std, at most 50.0% of calls"):
-        staff(scenario(tiers, targets=targets))
+        staff(scenario(tiers, targets=targets), keep_answer_delay=True)
     lines = [
         "name: held",
         "horizon: {days: 1}",
@@ -166,6 +169,20 @@ def test_staffing_for_a_target_the_delays_put_out_of_reach_is_refused(write, tmp
         "agents: {groups: {team: {skills: [x], staffing: 5}}}",
         "targets: {service_level: {within: 20s, at_least: 0.8}}",
     ]
-    res = sim_cli("staff", write("\n".join(lines) + "\n"), "--out", tmp_path / "o", "--quiet")
+    file = write("\n".join(lines) + "\n")
+    res = sim_cli("staff", file, "--out", tmp_path / "k", "--quiet", "--keep-answer-delay")
     assert res.exit_code == 2 and "out of reach" in res.output, res.output
-    assert not (tmp_path / "o").exists()
+    assert not (tmp_path / "k").exists()
+    out = tmp_path / "o"
+    quick = ("--replications", "2", "--verify", "4", "--max-iterations", "3", "--no-report")
+    res = sim_cli("staff", file, "--out", out, "--quiet", *quick)
+    assert res.exit_code == 0, res.output
+    assert "NOTE: planned WITHOUT the answer_delay of customer tiers std" in res.output
+    info = json.loads((out / "staffing.json").read_text())
+    assert len(info["changed"]) == 1 and "at most 50.0%" in info["changed"][0]
+    assert "planned WITHOUT" in info["planned_for"]
+    plan = (out / "scenario.yaml").read_text()
+    assert "answer_delay:" not in plan and "# planned" in plan and "WITHOUT" in plan
+    assert "WITHOUT" in (out / "staffing.yaml").read_text()
+    run = sim_cli("run", out / "scenario.yaml", "--out", tmp_path / "r", "--quiet")
+    assert run.exit_code == 0, run.output

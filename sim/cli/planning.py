@@ -199,6 +199,12 @@ def erlang(
     type=click.Path(),
     help="shift templates (docs/staffing.md): also choose shifts covering the staffing",
 )
+@click.option(
+    "--keep-answer-delay",
+    is_flag=True,
+    help="refuse a service-level target the tiers' answer_delay puts out of reach, instead of "
+    "planning without the delay (and saying so)",
+)
 @click.option("--no-report", is_flag=True, help="do not write report.html")
 @executor_options
 def staff(
@@ -214,6 +220,7 @@ def staff(
     no_pool,
     max_occupancy,
     shifts_file,
+    keep_answer_delay,
     no_report,
     executor,
     address,
@@ -254,6 +261,7 @@ def staff(
         delta=delta,
         pool=not no_pool,
         max_occupancy=max_occupancy,
+        keep_answer_delay=keep_answer_delay,
     )
     try:
         resume = load_search(folder, key, search_shape(scenario, not no_pool))
@@ -286,6 +294,7 @@ def staff(
                 verify_replications=verify,
                 checkpoint=checkpoint,
                 resume=resume,
+                keep_answer_delay=keep_answer_delay,
             )
             if templates is not None:
                 from sim.planning.shifts import schedule_shifts
@@ -299,6 +308,8 @@ def staff(
         write_staffing_folder(staged, result, schedule)
         report = None if no_report else write_report(staged, workers)
     console = _console()
+    for note in result.changed:
+        console.print(f"NOTE: {note}", markup=False, highlight=False)
     console.print(staffing_table(result))
     state = (
         "every slot decided"

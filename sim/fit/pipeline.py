@@ -419,8 +419,8 @@ def fit_messages(fit: dict) -> list[str]:
         lines.append(
             f"answer delays (tiers {held}): at most {ceiling:.1%} of calls can be answered "
             f"within {fit['within_s']:g} s at any staffing, below the placeholder target of "
-            f"{TARGET_SERVICE_LEVEL:.0%}; `sim staff` cannot reach it with this process: set a "
-            "target the process allows, or remove answer_delay to plan without the delay"
+            f"{TARGET_SERVICE_LEVEL:.0%}; `sim staff` plans without the hold and says so (or, "
+            "with --keep-answer-delay, refuses: then set a target the process allows)"
         )
     for d in fit.get("backtest", {}).get("diagnosis", []):
         lines.append(f"off: {d['off']}. Likely cause: {d['cause']}. Try: {d['try']}.")

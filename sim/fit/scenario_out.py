@@ -243,7 +243,7 @@ def build_scenario(fit: dict, name: str, factor: float, horizon_days: int) -> tu
     if ceiling < TARGET_SERVICE_LEVEL:
         c[("targets",)] += (
             f"; OUT OF REACH with the answer delays: at most {ceiling:.1%} within "
-            f"{fit['within_s']:g} s at any staffing"
+            f"{fit['within_s']:g} s at any staffing (sim staff plans without them, and says so)"
         )
     sc["replications"] = 10
     sc["seed"] = 1

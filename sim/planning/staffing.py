@@ -38,6 +38,8 @@ from sim.planning.slots import (
     staffing_map,
     with_staffing,
 )
+from sim.scenario.loading import scenario_from_dict
+from sim.scenario.resolved import scenario_to_dict
 from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -172,6 +174,8 @@ class StaffingResult:
     verify_replications: int = 0
     history: list[float] = field(default_factory=list)
     complete: bool = True
+    changed: list[str] = field(default_factory=list)
+    """What planning changed in the scenario before staffing it (said wherever the plan is)."""
 
     @property
     def groups(self) -> list[str]:
@@ -309,6 +313,41 @@ def plan_of(types: DayTypes, groups: list[str], levels: np.ndarray) -> dict[str,
 # --- the search ---------------------------------------------------------------------------------
 
 
+def _reachable(
+    scenario: Scenario, targets: StaffingTargets, keep_answer_delay: bool, base_dir
+) -> tuple[Scenario, list[str]]:
+    """The scenario to staff, and what was changed in it. Customer tiers held before an agent
+    may answer (``answer_delay``, e.g. what ``sim fit`` infers from a center that makes its
+    regular callers wait) cap the service level whatever the staffing: when the cap is below
+    the target, no plan meets it, and a search would only spend its budget raising agents
+    that cannot help (the bank month of docs/fit.md: peak 34 agents, no slot met). The plan is
+    then made without the hold, and says so everywhere; with ``keep_answer_delay`` that is
+    refused instead."""
+    reach = scenario.answerable_within(targets.within)
+    if targets.service_level is None or reach >= targets.service_level:
+        return scenario, []
+    held = ", ".join(t for t, e in scenario.customer_tiers.items() if e.answer_delay)
+    why = (
+        f"with the answer_delay of customer tiers {held}, at most {reach:.1%} of calls can be "
+        f"answered within {targets.within:g} s at any staffing"
+    )
+    if keep_answer_delay:
+        raise ValueError(
+            f"targets.service_level: at least {targets.service_level:.1%} within "
+            f"{targets.within:g} s is out of reach: {why} (lower the target, or plan without "
+            "the hold: leave out --keep-answer-delay)"
+        )
+    data = scenario_to_dict(scenario)
+    for tier in data["customer_tiers"].values():
+        tier.pop("answer_delay", None)
+    note = (
+        f"planned WITHOUT the answer_delay of customer tiers {held}: {why}, below the "
+        f"{targets.service_level:.0%} target; the plan meets it only if those callers are no "
+        "longer held before an agent may answer"
+    )
+    return scenario_from_dict(data, base_dir=base_dir, source=scenario.name), [note]
+
+
 def staff(
     scenario: Scenario,
     seed: int | None = None,
@@ -325,6 +364,7 @@ def staff(
     verify_replications: int | None = None,
     checkpoint: Callable[[StaffingResult, Search], None] | None = None,
     resume: Search | None = None,
+    keep_answer_delay: bool = False,
 ) -> StaffingResult:
     """The fewest scheduled agents per group, day type and interval meeting the targets.
 
@@ -360,15 +400,7 @@ def staff(
         raise ValueError(
             "the scenario has no service_level, abandon_rate or occupancy target to staff for"
         )
-    reach = scenario.answerable_within(targets.within)
-    if targets.service_level is not None and reach < targets.service_level:
-        held = ", ".join(t for t, e in scenario.customer_tiers.items() if e.answer_delay)
-        raise ValueError(
-            f"targets.service_level: at least {targets.service_level:.1%} within "
-            f"{targets.within:g} s is out of reach: with the answer_delay of customer tiers "
-            f"{held}, at most {reach:.1%} of calls can be answered within {targets.within:g} s "
-            "at any staffing (lower the target, or plan without answer_delay)"
-        )
+    scenario, changed = _reachable(scenario, targets, keep_answer_delay, base_dir)
     groups = list(scenario.agents.groups)
     types = day_types(scenario, pool_days)
     total = _ample(reps) + reps * max_iterations + verify
@@ -383,6 +415,7 @@ def staff(
             scenario, seed, targets, types, state.levels.copy(), state.erlang, state.decided,
             reps, state.simulated, state.round, time.perf_counter() - started, delta,
             verified, verify if verified is not None else 0, list(state.history), complete,
+            changed,
         )  # fmt: skip
 
     with executor_scope(executor) as ex:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -157,19 +158,27 @@ def plan_agents(result: StaffingResult) -> dict:
     return data
 
 
-def planned_for(scenario: Scenario) -> str:
+def planned_for(result: StaffingResult) -> str:
     """What the plan was staffed for: the arrivals' mean, and with a day-to-day cv the range
     of day volumes every replication draws around it (the check's service level is the mean
-    over that range, not a quantile of it)."""
+    over that range, not a quantile of it); then what planning changed in the scenario."""
+    scenario = result.scenario
     dated = "per date" if dated_plan(scenario) else "per weekday"
     cv = scenario.arrivals.day_to_day_cv
     if cv <= 0:
-        return f"planned {dated} for the arrivals' mean volumes (Poisson variation only)"
-    return (
-        f"planned {dated} for the arrivals' mean volumes with day-to-day cv {cv:g}: every "
-        "replication draws each day's volume around the mean (gamma, mean 1), so each slot's "
-        "service level is its mean over that range of days, not a quantile of it"
-    )
+        text = f"planned {dated} for the arrivals' mean volumes (Poisson variation only)"
+    else:
+        text = (
+            f"planned {dated} for the arrivals' mean volumes with day-to-day cv {cv:g}: every "
+            "replication draws each day's volume around the mean (gamma, mean 1), so each "
+            "slot's service level is its mean over that range of days, not a quantile of it"
+        )
+    return "; ".join([text, *result.changed])
+
+
+def _comment(text: str) -> str:
+    """``text`` as YAML comment lines (printable: a line break would end the comment)."""
+    return textwrap.fill(printable(text), 96, initial_indent="# ", subsequent_indent="# ")
 
 
 def _headline(result: StaffingResult) -> str:
@@ -184,7 +193,7 @@ def staffing_yaml(result: StaffingResult) -> str:
     """The ``agents:`` section with each group on the recommended ``staffing`` map, as YAML."""
     head = (
         f"# {_headline(result)} (sim staff); paste over the scenario's agents: section\n"
-        f"# {planned_for(result.scenario)}\n"
+        f"{_comment(planned_for(result))}\n"
     )
     return dump_yaml({"agents": plan_agents(result)}, head)
 
@@ -208,7 +217,7 @@ def plan_scenario(result: StaffingResult, schedule=None) -> tuple[str, dict[str,
     head = (
         f"# {_headline(result)} (sim staff)\n"
         f"# {printable(name)} with the recommended {plan} ({plan}.yaml) as its agents:\n"
-        f"# {planned_for(result.scenario)}.\n"
+        f"{_comment(planned_for(result) + '.')}\n"
         f"# run it as is, from any folder: sim run {PLAN_FILES[plan]}. Written by the\n"
         f"# program: {SECONDS_NOTE}.\n"
     )
@@ -279,7 +288,8 @@ def summary(result: StaffingResult) -> dict:
         },
         "indifference_zone": result.delta,
         "day_types": {name: result.types.rows_of(k) for k, name in enumerate(result.types.names)},
-        "planned_for": planned_for(result.scenario),
+        "planned_for": planned_for(result),
+        "changed": result.changed,
         "notes": result.types.notes,
         "agent_hours": result.agent_hours(),
         "agent_hours_per_day": _day_hours(result),

@@ -206,7 +206,12 @@ def build_staffing_report(
         "border-bottom:1px solid #e3e3e3}td.name{text-align:left}figure img{max-width:100%}"
         ".verdict{font-weight:bold}</style></head><body>"
         f"<h1>{esc(data['scenario'])}: staffing report</h1>"
-        f"<p class='verdict'>{esc(verdict)}.</p><table>{rows}</table>"
+        f"<p class='verdict'>{esc(verdict)}.</p>"
+        + "".join(
+            f"<p class='verdict'>{esc(str(c))}.</p>"
+            for c in (data.get("changed") if isinstance(data.get("changed"), list) else [])
+        )
+        + f"<table>{rows}</table>"
         f"{'<ul>' + notes + '</ul>' if notes else ''}"
         + (f"<h2>Agent-hours per day</h2><table>{days}</table>" if days else "")
         + f"{figs}</body></html>\n"
