@@ -68,6 +68,9 @@ class ContactCenter:
     it its listeners with :meth:`connect` before :meth:`start`.
     """
 
+    whole = True
+    """As a work source of the agent pool, a call takes its agent whole (a voice call)."""
+
     def __init__(self, env: ModelEnvironment, scenario: Scenario, streams: Streams, calls: CallLog):
         self.env, self.calls = env, calls
         self.warmup = scenario.warmup
