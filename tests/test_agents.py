@@ -6,6 +6,7 @@ from collections import deque
 from heapq import heappush
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -136,8 +137,10 @@ class Items:
 
 
 def _pool(capacity: list[int]):
-    env = ModelEnvironment()
-    return env, AgentPool([f"g{g}" for g in range(len(capacity))], capacity), {}
+    env, pool = ModelEnvironment(), AgentPool([f"g{g}" for g in range(len(capacity))])
+    for g, slots in enumerate(capacity):
+        pool.set_capacity(g, slots)
+    return env, pool, {}
 
 
 def test_capacity_3_agents_take_slot_items_in_source_order_and_whole_items_only_when_empty():
@@ -319,3 +322,14 @@ def test_the_pool_keeps_its_invariants_under_random_work_and_staff_changes(ops, 
         assert sorted(i for _, i, _ in s.ends) == list(range(len(s.work)))
     assert pool.pending == [0] and not any(holding.values())
     assert [len(f) for f in pool.free] == [1, 1]
+
+
+def test_capacity_is_set_before_the_agents_come():
+    pool = AgentPool(["voice", "chat"])
+    pool.set_capacity(1, 4)
+    pool.set_staff(0.0, 1, 2)
+    assert pool.capacity == [1, 4] and pool.take_slot(1) == 1 and pool.room[1] == {1: None}
+    with pytest.raises(ValueError, match="before its agents come"):
+        pool.set_capacity(1, 2)
+    with pytest.raises(ValueError, match=">= 1"):
+        pool.set_capacity(0, 0)

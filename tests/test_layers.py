@@ -192,12 +192,14 @@ def _section(title: str) -> str:
 
 def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router():
     """The section "Where do I add a kind of work" names at most three places, each of which
-    exists, and the seam it names is there: the work-source protocol, the pool's ``add_source``
-    and ``pending``; the agent pool and the policies know no kind of work (they import no
-    module that one would edit), and the router is one work source among others."""
+    exists, and the seam it names is there: the work-source protocol (whole or slot items),
+    every ``pool.<name>`` it cites (``add_source``, ``pending``, ``take_slot``, ...); the agent
+    pool and the policies know no kind of work (they import no module that one would edit),
+    and the router is one work source among others."""
+    section = _section("Where do I add a kind of work")
     rows = [
-        line for line in _section("Where do I add a kind of work").splitlines()
-        if line.startswith("| `")
+        line for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith(("| place ", "| ---"))
     ]  # fmt: skip
     assert 1 <= len(rows) <= 3
     for row in rows:
@@ -205,9 +207,12 @@ def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router
         assert path and (ROOT / path[1]).exists(), row
     from sim.model.agents import AgentPool, WorkSource
 
-    assert {"take", "begin"} <= set(WorkSource.__annotations__)
+    assert {"whole", "take", "begin"} <= set(WorkSource.__annotations__)
     pool = AgentPool(["g"])
-    assert callable(pool.add_source) and pool.pending == [0]
+    cited = set(re.findall(r"(?:\bpool|AgentPool)\.(\w+)", section))
+    assert {"add_source", "pending", "take_slot", "hold_slot", "set_capacity"} <= cited
+    assert all(hasattr(pool, name) for name in cited), cited - set(dir(pool))
+    assert pool.pending == [0] and pool.capacity == [1]
     for module, allowed in (
         ("sim/model/agents.py", {"sim.model.records"}),
         ("sim/model/routing.py", {"sim.model.agents", "sim.model.streams", "sim.scenario"}),

@@ -62,12 +62,10 @@ class AgentPool:
     keys), findable for slot work besides the empty ones.
     """
 
-    def __init__(self, groups: list[str], capacity: list[int] | None = None):
+    def __init__(self, groups: list[str]):
         n = len(groups)
-        self.capacity = [1] * n if capacity is None else list(capacity)
-        """Slots of each agent of a group (slot items it may hold at once)."""
-        if len(self.capacity) != n or min(self.capacity, default=1) < 1:
-            raise ValueError(f"capacity: one count >= 1 per group ({n}), got {capacity}")
+        self.capacity = [1] * n
+        """Slots of each agent of a group (slot items it may hold at once; :meth:`set_capacity`)."""
         self.free: list[list[int]] = [[] for _ in range(n)]
         self.free_since: list[float] = []  # per agent
         self.group_of: list[int] = []  # per agent
@@ -97,6 +95,13 @@ class AgentPool:
             return
         self._slot_sources[g].append((source.take, source.begin))
         self.sources[g].append((source.take, self._begin_in_slot(source.begin)))
+
+    def set_capacity(self, g: int, slots: int) -> None:
+        """Agents of group ``g`` hold up to ``slots`` slot items at once (default 1); set
+        before any of them comes on duty (their load is counted against it)."""
+        if slots < 1 or self.present[g] or self._off_duty[g]:
+            raise ValueError(f"capacity of group {g}: {slots} (>= 1, before its agents come)")
+        self.capacity[g] = slots
 
     def on_duty(self, g: int) -> int:
         """Agents of group ``g`` on duty now (present and not leaving)."""
