@@ -222,6 +222,7 @@ def _fifo_waits(capacity: int, agents: int, n: int, seed: int) -> np.ndarray:
     return start - arrivals
 
 
+@pytest.mark.slow
 def test_slot_work_on_capacity_k_agents_is_erlang_c_with_n_times_k_servers():
     """M/M/NK: 4 agents of 3 slots, Poisson slot items of exponential work and no patience,
     first come first served, wait exactly as on 12 agents of one slot, and their probability
