@@ -170,6 +170,36 @@ def test_capacity_3_agents_take_slot_items_in_source_order_and_whole_items_only_
     assert sorted(pool.free[0]) == [0, 1] and pool.held == [0, 0] and pool.room == [{}]
 
 
+def test_calls_of_the_router_take_agents_whole_beside_chats_on_agents_of_three_slots():
+    sc = scenario_from_dict(
+        {
+            "name": "calls and chats",
+            "horizon": {"days": 1},
+            "arrivals": {"rate_per_hour": 30},
+            "call_types": {"x": {"share": 1, "handle_time": {"dist": "fixed", "value": 300}}},
+            "customer_tiers": {"std": {"share": 1}},
+            "agents": {"groups": {"team": {"skills": ["x"], "staffing": 2}}},
+        }
+    )
+    env, calls = ModelEnvironment(), CallLog()
+    center = ContactCenter(env, sc, Streams(1), calls)
+    center.connect(None, [])
+    center.pool.set_capacity(0, 3)
+    chats = Items(env, center.pool, [0], False, {})  # asked after the call queues
+    center.start()
+    for _ in range(4):  # agent 1 full, agent 0 one chat: neither is empty
+        env.later(0.0, chats.arrive, 100.0)
+    calls.add(arrival=10.0, queue_entry=10.0, call_type=0, handle=300.0, patience=1e9)
+    env.later(10.0, center.offer, 0)
+    env.later(150.0, chats.arrive, 100.0)  # agent 1 talks: agent 0 takes it
+    env.run(5000.0)
+    c = calls.freeze()
+    # the call waits for an empty agent: agent 1, when its last chat ends at 100
+    assert (c.answer[0], c.agent[0]) == (100.0, 1)
+    assert [(t, a) for t, _, a in chats.starts] == [(0.0, 1)] * 3 + [(0.0, 0), (150.0, 0)]
+    assert center.pool.pending == [0] and sorted(center.pool.free[0]) == [0, 1]
+
+
 def test_a_leaving_agent_takes_nothing_new_and_leaves_once_its_items_are_done():
     env, pool, holding = _pool([3])
     chats = Items(env, pool, [0], False, holding)
