@@ -47,10 +47,11 @@ class Backlog:
         heappush(env.agenda, (now + self.todo[item], env.next_seq(), self.pool.release, agent))
 
 
-def test_a_work_source_added_after_the_call_queues_gets_agents_only_when_no_call_waits():
+def _center():
+    """A router of one team of two agents for calls of 300 s, connected, not started."""
     sc = scenario_from_dict(
         {
-            "name": "backlog",
+            "name": "seam",
             "horizon": {"days": 1},
             "arrivals": {"rate_per_hour": 30},
             "call_types": {"x": {"share": 1, "handle_time": {"dist": "fixed", "value": 300}}},
@@ -61,6 +62,11 @@ def test_a_work_source_added_after_the_call_queues_gets_agents_only_when_no_call
     env, calls = ModelEnvironment(), CallLog()
     center = ContactCenter(env, sc, Streams(1), calls)
     center.connect(None, [])
+    return env, calls, center
+
+
+def test_a_work_source_added_after_the_call_queues_gets_agents_only_when_no_call_waits():
+    env, calls, center = _center()
     backlog = Backlog(env, center.pool, [0])  # asked after the call queues
     center.start()  # two agents on duty from 0
     for cid, t in enumerate([0.0, 0.0, 0.0, 100.0]):  # two answered at once, two wait
@@ -171,19 +177,7 @@ def test_capacity_3_agents_take_slot_items_in_source_order_and_whole_items_only_
 
 
 def test_calls_of_the_router_take_agents_whole_beside_chats_on_agents_of_three_slots():
-    sc = scenario_from_dict(
-        {
-            "name": "calls and chats",
-            "horizon": {"days": 1},
-            "arrivals": {"rate_per_hour": 30},
-            "call_types": {"x": {"share": 1, "handle_time": {"dist": "fixed", "value": 300}}},
-            "customer_tiers": {"std": {"share": 1}},
-            "agents": {"groups": {"team": {"skills": ["x"], "staffing": 2}}},
-        }
-    )
-    env, calls = ModelEnvironment(), CallLog()
-    center = ContactCenter(env, sc, Streams(1), calls)
-    center.connect(None, [])
+    env, calls, center = _center()
     center.pool.set_capacity(0, 3)
     chats = Items(env, center.pool, [0], False, {})  # asked after the call queues
     center.start()
