@@ -198,16 +198,19 @@ def test_a_leaving_agent_takes_nothing_new_and_leaves_once_its_items_are_done():
     env, pool, holding = _pool([3])
     chats = Items(env, pool, [0], False, holding)
     pool.set_staff(0.0, 0, 2)
-    for work in (300.0, 300.0, 300.0, 50.0):  # agent 1 full, agent 0 one chat (to 50)
+    for work in (300.0, 300.0, 300.0, 50.0, 80.0):  # agent 1 full, agent 0 two chats
         env.later(0.0, chats.arrive, work)
     env.later(10.0, lambda now, _: pool.set_staff(now, 0, 1))  # the partly busy one goes
     for k in range(3):
         env.later(20.0 + k, chats.arrive, 100.0)  # agent 1 is full, agent 0 leaving: they wait
     env.run()
-    assert [(t, a) for t, _, a in chats.starts] == [(0.0, 1)] * 3 + [(0.0, 0)] + [(300.0, 1)] * 3
+    # agent 0 frees a slot at 50 and takes none of the waiting chats; it leaves at 80
+    assert [(t, a) for t, _, a in chats.starts] == [(0.0, 1)] * 3 + [(0.0, 0)] * 2 + [
+        (300.0, 1)
+    ] * 3
     log = pool.staff_log
-    assert list(zip(log.times[0], log.present[0], strict=True)) == [(0.0, 2), (10.0, 2), (50.0, 1)]
-    assert sorted(i for _, i, _ in chats.ends) == list(range(7))
+    assert list(zip(log.times[0], log.present[0], strict=True)) == [(0.0, 2), (10.0, 2), (80.0, 1)]
+    assert sorted(i for _, i, _ in chats.ends) == list(range(8))
     assert pool.free[0] == [1] and pool.draining == [{}] and pool.on_duty(0) == 1
 
 
@@ -266,8 +269,9 @@ def test_slot_work_on_capacity_k_agents_is_erlang_c_with_n_times_k_servers():
 # a property test: the pool's invariants under random arrivals, ends and staff changes
 
 
-def _check(pool: AgentPool, holding: dict, sources: list[Items], targets: list[int]) -> None:
-    """What the pool says of each agent is what it holds, and no fitting work waits idle."""
+def _check(pool: AgentPool, holding: dict, sources: list[Items], targets: list, seen: dict):
+    """What the pool says of each agent is what it holds, no fitting work waits idle, and an
+    agent chosen to leave takes nothing (``seen``: its items at the check before)."""
     for g, cap in enumerate(pool.capacity):
         mine = [a for a in range(len(pool.group_of)) if pool.group_of[a] == g]
         free, room, draining = set(pool.free[g]), set(pool.room[g]), set(pool.draining[g])
@@ -279,9 +283,13 @@ def _check(pool: AgentPool, holding: dict, sources: list[Items], targets: list[i
             slots = [x for x in items if not x[0]]
             assert len(items) == len(slots) or len(items) == 1, "a whole item is held alone"
             assert pool.held[a] == len(slots) <= cap
-            assert (a in free) == (not items and a in free)  # free agents hold nothing
             assert (a in room) == (0 < len(slots) < cap and a not in draining)
             assert a not in draining or slots
+            if a in draining:  # no item it did not hold before
+                assert set(slots) <= seen.get(a, set(slots))
+                seen[a] = set(slots)
+            else:
+                seen.pop(a, None)
         assert not (free & busy)
         assert pool.present[g] == len(free | busy)
         assert pool.on_duty(g) == targets[g]
@@ -315,12 +323,12 @@ def test_the_pool_keeps_its_invariants_under_random_work_and_staff_changes(ops, 
     for whole in kinds:  # one whole and one slot source over both groups, in drawn order
         sources.append(Items(env, pool, [0, 1], whole, holding, str(whole)))
     by_kind = {s.whole: s for s in sources}
-    targets = [0, 0]
+    targets, seen = [0, 0], {}
 
     def checked(fn):
         def run(now, value):
             fn(now, value)
-            _check(pool, holding, sources, targets)
+            _check(pool, holding, sources, targets, seen)
 
         return run
 
