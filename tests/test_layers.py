@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -210,22 +211,27 @@ def _section(title: str) -> str:
 
 def test_a_kind_of_work_is_added_in_at_most_three_places_none_of_them_the_router():
     """The section "Where do I add a kind of work" names at most three places, each of which
-    exists, and the seam it names is there: the pool's ``add_source`` and ``pending`` (a source
-    added through them is run in tests/test_agents.py); the agent pool and the policies know no
-    kind of work (they import no module that one would edit), and the router is one work source
-    among others."""
+    exists, and the seam it names is there: the work-source protocol (whole or slot items),
+    every ``pool.<name>`` it cites (``add_source``, ``pending``, ``take_slot``, ...); the agent
+    pool and the policies know no kind of work (they import no module that one would edit),
+    and the router is one work source among others."""
+    section = _section("Where do I add a kind of work")
     rows = [
-        line for line in _section("Where do I add a kind of work").splitlines()
-        if line.startswith("| `")
+        line for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith(("| place ", "| ---"))
     ]  # fmt: skip
     assert 1 <= len(rows) <= 3
     for row in rows:
         path = re.match(r"\| (?:a new module in )?`([^`]+)`", row)
         assert path and (ROOT / path[1]).exists(), row
-    from sim.model.agents import AgentPool
+    from sim.model.agents import AgentPool, WorkSource
 
+    assert {"whole", "take", "begin"} <= set(typing.get_type_hints(WorkSource))
     pool = AgentPool(["g"])
-    assert callable(pool.add_source) and pool.pending == [0]
+    cited = set(re.findall(r"(?:\bpool|AgentPool)\.(\w+)", section))
+    assert {"add_source", "pending", "take_slot", "hold_slot", "set_capacity"} <= cited
+    assert all(hasattr(pool, name) for name in cited), cited - set(dir(pool))
+    assert pool.pending == [0] and pool.capacity == [1]
     for module, allowed in (
         ("sim/model/agents.py", {"sim.records"}),
         ("sim/model/routing.py", {"sim.model.agents", "sim.model.streams", "sim.scenario"}),

@@ -1,7 +1,8 @@
 """Properties of the contact-center model over small random scenarios (hypothesis).
 
-Conservation, one call per agent at a time, routing only to allowed groups, reproducibility and
-common random numbers: invariants that must hold whatever the scenario.
+Conservation, one call per agent at a time (a call takes its agent whole; the pool's own
+invariants with slot work are in tests/test_agents.py), routing only to allowed groups,
+reproducibility and common random numbers: invariants that must hold whatever the scenario.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def test_invariants(scenario, seed):
     # an open call is still waiting: its patience has not run out before the horizon
     queued_open = open_ & ~np.isnan(c.queue_entry) & (c.queue_entry < horizon)
     assert np.all(c.queue_entry[queued_open] + c.patience[queued_open] >= horizon - 1e-6)
-    # no agent serves two calls at once (after-call work included)
+    # a call takes its agent whole: no agent serves two calls at once (after-call work included)
     for agent in np.unique(c.agent[answered]):
         mine = np.flatnonzero(c.agent == agent)
         order = mine[np.argsort(c.answer[mine])]

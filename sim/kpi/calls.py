@@ -74,7 +74,9 @@ def busy_time(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.nda
     """Total overlap of the spans ``[starts, ends)`` with each bin ``[edges[k], edges[k+1])``.
 
     B(x) = sum_i clip(x - s_i, 0, e_i - s_i) is evaluated at the edges with sorted cumulative
-    sums, so the cost is O((n + bins) log n), not n x bins.
+    sums, so the cost is O((n + bins) log n), not n x bins. For calls, the agent time busy: a
+    call takes its agent whole (:mod:`sim.model.agents`), so no two spans of one agent
+    overlap; slot work holding 1/capacity of an agent counts from its own records.
     """
     return np.diff(_busy_until(starts, ends, edges))
 

@@ -17,7 +17,8 @@ The story of one call, as this module tells it:
 
 Which free agent answers an arriving call is the routing policy's choice
 (:mod:`sim.model.routing`); the agents, and what a freed agent takes next, are the agent pool's
-(:mod:`sim.model.agents`), for which the call queues are a work source. A call is answered in
+(:mod:`sim.model.agents`), for which the call queues are a work source of whole items (a call
+takes an empty agent and holds it alone, whatever its slots). A call is answered in
 one place, ``offer``, whichever way it meets its agent (at once, after a wait, at an overflow
 step, when a group closes). SimPy's ``Resource`` cannot route by skill with overflow, so
 matching is done here, with callbacks rather than a process per call. A call's own events
@@ -72,6 +73,9 @@ class ContactCenter:
     What follows a call (redials, orders, leads) is not the router's business: the model hands
     it its listeners with :meth:`connect` before :meth:`start`.
     """
+
+    whole = True
+    """As a work source of the agent pool, a call takes its agent whole (a voice call)."""
 
     def __init__(self, env: ModelEnvironment, scenario: Scenario, streams: Streams, calls: CallLog):
         self.env, self.calls = env, calls

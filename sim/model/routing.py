@@ -7,6 +7,11 @@ stack, or None when none of them has a free agent. Like Ciw's routing objects, a
 small class with one method; adding a rule is a class here and a name in
 :mod:`sim.scenario.routing_schema`.
 
+A call takes its agent whole (:mod:`sim.model.agents`), so a policy chooses among *empty*
+agents (the pool's free stacks), and ``least_busy`` counts an agent busy for the whole of each
+call. Slot work (chats) is placed on agents with room through the pool
+(:meth:`~sim.model.agents.AgentPool.take_slot`), not through these policies.
+
 When an agent frees up, the choice among waiting calls is not a policy: tier priority, then
 the longest wait (``QueueIndex.pick`` in :mod:`sim.model.queues`).
 """
@@ -31,7 +36,7 @@ __all__ = ["POLICIES", "LeastBusy", "LongestIdle", "Ordered", "RandomAgent", "Ro
 class RoutingPolicy:
     """Picks the agent for one call among the free agents of ``groups``.
 
-    ``idle[g]`` is the stack of free agents of group ``g`` (pushed when they become free, so
+    ``idle[g]`` is the stack of empty agents of group ``g`` (pushed when they become free, so
     the bottom one has been free longest): the agent pool's (:attr:`AgentPool.free`).
     """
 
