@@ -14,8 +14,8 @@ call (the pool keeps whole and slot items apart).
 A chat begun while its agent holds ``k`` chats in all (this one counted) lasts its handle
 time x the group's ``handle_time_factor`` x ``1 + concurrency_slowdown x (k - 1)``, fixed at
 its start (a chat does not slow down when others join later). Chats have no after-call work,
-the router's answer delay, skip rule and closing-time disconnect do not apply to them, and
-the queue-length figure counts calls only.
+and the router's answer delay, skip rule and closing-time disconnect do not apply to them;
+the mean queue length counts the chats waiting with the calls.
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ class ChatDesk:
         self.slowdown = [grp.concurrency_slowdown for grp in scenario.agents.groups.values()]
         self.on_abandoned: Listener | None = None
         self.handled: list[tuple[Listener, ...]] = []
-        self.take = self.queues.pick
+        self.warmup, self._warm_area = scenario.warmup, 0.0
+        if self.warmup > 0:
+            env.later(self.warmup, self._warmup_ends)
+        self.take: Callable[[int, float], int | None] = self.queues.pick
+        self.begin: Callable[[float, int, int, int], None] = self._begin
 
     @classmethod
     def build(
@@ -121,7 +125,7 @@ class ChatDesk:
         for g in self.immediate[ctype]:
             agent = take_slot(g)
             if agent is not None:
-                self.begin(now, cid, g, agent)
+                self._begin(now, cid, g, agent)
                 return
         calls.outcome[cid] = WAITING
         self.queues.append(ctype * self.n_tiers + calls.tier[cid], cid, now)
@@ -133,7 +137,7 @@ class ChatDesk:
             if after < patience:
                 heappush(agenda, (now + after, seq(), self._overflow, (cid, g)))
 
-    def begin(self, now: float, cid: int, g: int, agent: int) -> None:
+    def _begin(self, now: float, cid: int, g: int, agent: int) -> None:
         """``agent`` of group ``g``, its slot held, answers chat ``cid``: the row written, its
         end (slowed by the chats the agent holds) put on the agenda as the agent's release."""
         calls = self.calls
@@ -151,6 +155,14 @@ class ChatDesk:
             for listener in self.handled[2 * calls.call_type[cid] + calls.resolved[cid]]:
                 listener(cid, end)
 
+    def _warmup_ends(self, now: float, _value) -> None:
+        self._warm_area = self.queues.level(now)[1]
+
+    def mean_queue_length(self, horizon: float) -> float:
+        """Time-average number of chats waiting over [warm-up, horizon) (the router's figure
+        counts calls: the two add up)."""
+        return (self.queues.level(horizon)[1] - self._warm_area) / (horizon - self.warmup)
+
     def _overflow(self, now: float, value: tuple[int, int]) -> None:
         """A waiting chat has waited long enough for group ``g`` of its route: a slot there."""
         cid, g = value
@@ -159,7 +171,7 @@ class ChatDesk:
         agent = self.pool.take_slot(g)
         if agent is not None:
             self.queues.left(now)  # its queue entry is skipped lazily later
-            self.begin(now, cid, g, agent)
+            self._begin(now, cid, g, agent)
 
     def _give_up(self, now: float, cid: int) -> None:
         """A waiting chat's patience runs out: the customer leaves."""

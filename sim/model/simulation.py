@@ -126,9 +126,10 @@ def simulate(
     else:  # reduced block by block as during the run; no call rows are left
         frozen = Calls({})
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
-    records = replace(
-        params, calls=frozen, present=present, mean_queue_length=center.mean_queue_length(horizon)
-    )
+    queue = center.mean_queue_length(horizon)
+    if chats is not None:
+        queue += chats.mean_queue_length(horizon)
+    records = replace(params, calls=frozen, present=present, mean_queue_length=queue)
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
