@@ -67,6 +67,11 @@ def chat_case(make: Callable[..., Scenario], samples: Callable, within: float) -
         "agent would (`agents.groups.G.concurrency`, docs/chat.md); occupancy is the share of "
         "slots busy.",
     )
+    case.note = (
+        "With the same seed the chats wait exactly as calls on N x K agents, bit for bit "
+        "(`tests/test_chats.py`): a row outside its interval here is outside for that voice "
+        "queue too (chance, one row in twenty), not a difference of the chat model."
+    )
     for rate, aht, agents, slots, patience in CHAT_QUEUES:
         servers = agents * slots
         k = samples(chat_scenario(rate, aht, agents, slots, patience, make))
