@@ -351,3 +351,21 @@ def test_sim_staff_on_a_chat_scenario_plans_agents_of_k_slots(tmp_path, write):
     staffing = load_yaml(out / "staffing.yaml")[0]["agents"]["groups"]["team"]["staffing"]
     levels = list(staffing.values()) if isinstance(staffing, dict) else [staffing]
     assert 3 <= max(levels) <= 5
+
+
+def test_the_terminal_and_the_report_show_the_channels_a_scenario_has(tmp_path, write):
+    import yaml
+
+    data = blend()
+    data["targets"] = {"service_level": {"within": 20, "at_least": 0.8}}
+    out = tmp_path / "out"
+    res = sim_ok("run", write(yaml.safe_dump(data)), "--replications", 2, "--workers", 1,
+                 "--quiet", "--all-kpis", "--out", out)  # fmt: skip
+    assert "service_level.channel=chat" in res.output and "channel=voice" in res.output
+    assert "channel=email" not in res.output
+    page = (out / "report.html").read_text()
+    assert "service_level.channel=chat" in page and "channel=email" not in page
+    voice = sim_ok("run", "tests/scenarios/tiny_mmc.yaml", "--replications", 2, "--workers", 1,
+                   "--quiet", "--all-kpis", "--out", tmp_path / "voice")  # fmt: skip
+    assert "channel" not in voice.output
+    assert "channel=" not in (tmp_path / "voice" / "report.html").read_text()
