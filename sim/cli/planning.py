@@ -75,9 +75,18 @@ SHARE = _Share()
 @click.option("--target", type=SHARE, help="service level to reach, 0.8 or 80% (agents_required)")
 @click.option("--abandon-target", type=SHARE, help="abandon rate not to exceed, 0.05 or 5%")
 @click.option("--max-occupancy", type=SHARE, help="occupancy not to exceed, 0.9 or 90%")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    metavar="K",
+    help="chats one agent holds at once: N agents are N x K servers; agents required = "
+    "ceil(servers / K)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def erlang(
-    rate, aht, agents, patience, within, target, abandon_target, max_occupancy, as_json
+    rate, aht, agents, patience, within, target, abandon_target, max_occupancy, concurrency, as_json
 ) -> None:
     """Erlang C / Erlang A calculator: service level, abandonment, ASA, occupancy, and the
     smallest number of agents meeting --target / --abandon-target / --max-occupancy."""
@@ -109,8 +118,13 @@ def erlang(
         single = one is not None
         result = erlang_calculator(
             lam, args[0], one, args[1], args[2], target, abandon_target, max_occupancy,
+            concurrency,
         )  # fmt: skip
-        rows = erlang_table(lam, args[0], span, args[1], args[2]) if span and not single else None
+        rows = (
+            erlang_table(lam, args[0], span, args[1], args[2], concurrency)
+            if span and not single
+            else None
+        )
     except ValueError as exc:
         fail(f"error: {exc}")
     if rows is not None:
@@ -130,6 +144,11 @@ def erlang(
         f"{result['model'].replace('_', ' ').title()}: "
         f"{result['rate_per_hour']:g} calls/h x {result['aht']:g} s = "
         f"{result['load']:.3g} Erlang"
+        + (
+            f", agents of {concurrency} chats (servers = agents x {concurrency})"
+            if concurrency > 1
+            else ""
+        )
     )
     console = _console()
     if rows is not None:
@@ -146,6 +165,7 @@ def erlang(
             ("mean_wait", "mean wait", "{:.1f} s"),
             ("occupancy", "occupancy", "{:.1%}"),
             ("prob_wait", "probability of waiting", "{:.2%}"),
+            ("servers_required", "servers (chat slots) required", "{:d}"),
             ("agents_required", "agents required", "{:d}"),
         ):
             if key in result:

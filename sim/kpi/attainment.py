@@ -27,8 +27,8 @@ _CONTEXT = ("offered", "agents_on_duty", "service_level", "abandon_rate", "asa")
 def interval_targets(targets: dict, columns) -> dict[str, tuple[str, float]]:
     """KPI -> (bound, value) for each target with a per-interval column in ``columns``.
 
-    A target on ``service_level`` applies to ``service_level.type=X`` and ``.tier=T`` too,
-    unless that segment has a target of its own.
+    A target on ``service_level`` applies to ``service_level.type=X``, ``.tier=T`` and
+    ``.channel=C`` too, unless that segment has a target of its own.
     """
     bounds = {}
     for name, t in targets.items():
@@ -42,7 +42,7 @@ def interval_targets(targets: dict, columns) -> dict[str, tuple[str, float]]:
         base = kpi.split(".")[0]
         if kpi in bounds:
             out[kpi] = bounds[kpi]
-        elif base in bounds and (".type=" in kpi or ".tier=" in kpi):
+        elif base in bounds and (".type=" in kpi or ".tier=" in kpi or ".channel=" in kpi):
             out[kpi] = bounds[base]
     return out
 

@@ -20,7 +20,7 @@ Choices a planner may question:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,6 +55,11 @@ class CallRecords:
     within: float  # service-level threshold, s
     mean_queue_length: float | None = None  # time average after warm-up, measured by the router
     disconnects: bool = False  # routing.at_close: disconnect (then disconnect_rate is reported)
+    channel_of_type: list[str] = field(default_factory=list)
+    """Per call type its channel (empty: every type a voice call, no ``channel=`` breakdown)."""
+    slots: list[int] = field(default_factory=list)
+    """Per group the chats an agent holds at once (empty: 1 each): a chat's span counts
+    1/slots of its agent's time as busy."""
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -185,7 +190,15 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
     edges = None if interval is None else np.arange(0.0, rec.horizon + interval / 2, interval)
     # B(x) once per group at the window's ends and the bins' edges: one sort of each column
     points = window if edges is None else np.concatenate([window, edges])
-    busy = [_busy_until(c.answer[m], c.release[m], points) for m in spans]
+    if any(k > 1 for k in rec.slots):  # a chat holds 1/slots of its agent
+        chat = np.isin(c.call_type, [t for t, ch in enumerate(rec.channel_of_type) if ch == "chat"])
+        busy = [
+            _busy_until(c.answer[m & ~chat], c.release[m & ~chat], points)
+            + _busy_until(c.answer[m & chat], c.release[m & chat], points) / k
+            for m, k in zip(spans, rec.slots, strict=True)
+        ]
+    else:
+        busy = [_busy_until(c.answer[m], c.release[m], points) for m in spans]
     out["busy_window"] = np.array([b[1] - b[0] for b in busy], dtype=float)
     segs = _segment_codes(rec, c)
     for name in ("offered", "quick", "abandoned"):
@@ -269,24 +282,45 @@ def call_kpis(rec: CallRecords, sums: dict | None = None) -> dict[str, float | N
 
 def segment_names(rec: CallRecords) -> list[str]:
     """``tier=T`` and ``type=C`` labels of the segments: every tier, then every call type,
-    each when there are several."""
+    each when there are several; then ``channel=C`` of each channel the scenario has, when
+    it has any other than voice."""
     return [
         f"{label}={name}"
-        for label, names in (("tier", rec.tiers), ("type", rec.call_types))
-        if len(names) >= 2
+        for label, names in (
+            ("tier", rec.tiers),
+            ("type", rec.call_types),
+            ("channel", channels(rec)),
+        )
+        if len(names) >= 2 or label == "channel"
         for name in names
     ]
+
+
+CHANNELS = ("voice", "chat", "email")
+"""The channels of a call type, in the order reports list them."""
+
+
+def channels(rec: CallRecords) -> list[str]:
+    """The channels the call types have, in :data:`CHANNELS` order; none when all are voice
+    (a voice-only scenario has no channel breakdown)."""
+    have = set(rec.channel_of_type)
+    return [ch for ch in CHANNELS if ch in have] if have - {"voice"} else []
 
 
 def _segment_codes(rec: CallRecords, c: Calls) -> list[tuple[np.ndarray, int]]:
     """Per partition of :func:`segment_names` (tiers, call types; those with several), each
     call's segment code and the number of segments: counted with one ``bincount`` per
     partition, so the cost does not grow with the number of call types."""
-    return [
+    codes = [
         (column, len(names))  # as it is (int16): bincount takes it, no int64 copy
         for column, names in ((c.tier, rec.tiers), (c.call_type, rec.call_types))
         if len(names) >= 2
     ]
+    have = channels(rec)
+    if have:  # each call's channel through its type's
+        of_type = np.array([have.index(ch) for ch in rec.channel_of_type], dtype=np.int16)
+        codes.append((of_type[c.call_type], len(have)))
+    return codes
 
 
 def _binned_code(code: np.ndarray, n_bins: int, bin_of: np.ndarray) -> np.ndarray:

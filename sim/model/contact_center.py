@@ -205,6 +205,12 @@ class ContactCenter:
             self.acw is None and not self._work_trackers and not any(self._handled_by_type)
         )
 
+    @property
+    def handled_by_type(self) -> list[tuple[Callable[[int, float], None], ...]]:
+        """Per (call type, resolved): the listeners of a handled contact, as :meth:`connect`
+        made them (for the other answer paths: chats)."""
+        return self._handled_by_type
+
     # --- staffing ----------------------------------------------------------------------------
 
     def start(self) -> None:

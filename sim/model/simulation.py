@@ -21,6 +21,7 @@ from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
+from sim.model.chats import ChatDesk
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
 from sim.model.events import ModelEnvironment, run_feeding
@@ -78,7 +79,9 @@ def simulate(
     streams = Streams(seed, replication)
     calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
-    callers = Callers(env, scenario, streams, calls, center.offer)
+    chats = ChatDesk.build(env, scenario, calls, center.pool)
+    door = center.offer if chats is None else chats.door(center.offer)
+    callers = Callers(env, scenario, streams, calls, door)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
     handled: list[Listener] = (
@@ -89,6 +92,8 @@ def simulate(
         on_handled=handled,
         by_type=flows.by_type if flows is not None else None,
     )
+    if chats is not None:
+        chats.connect(center.on_abandoned, center.handled_by_type)
     center.start()
     horizon, warmup = scenario.horizon_s, scenario.warmup
     params = CallRecords(
@@ -102,6 +107,8 @@ def simulate(
         horizon=horizon,
         within=scenario.service_level_within(),
         disconnects=scenario.routing.at_close == "disconnect",
+        channel_of_type=[ct.channel for ct in scenario.call_types.values()],
+        slots=center.pool.capacity,
     )
     stream = (
         _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
@@ -109,7 +116,7 @@ def simulate(
         else None
     )
     for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
-        run_feeding(env, until, times, ids, center.offer)
+        run_feeding(env, until, times, ids, door)
     center.close()
 
     if stream is None:  # memory: no KPI reads the run-only columns
@@ -119,9 +126,10 @@ def simulate(
     else:  # reduced block by block as during the run; no call rows are left
         frozen = Calls({})
     present = [_present_timeline(center, g, horizon) for g in range(len(center.groups))]
-    records = replace(
-        params, calls=frozen, present=present, mean_queue_length=center.mean_queue_length(horizon)
-    )
+    queue = center.mean_queue_length(horizon)
+    if chats is not None:
+        queue += chats.mean_queue_length(horizon)
+    records = replace(params, calls=frozen, present=present, mean_queue_length=queue)
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)

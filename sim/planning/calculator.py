@@ -64,10 +64,17 @@ def erlang_calculator(
     target: float | None = None,
     abandon_target: float | None = None,
     max_occupancy: float | None = None,
+    concurrency: int = 1,
 ) -> dict:
     """Erlang C (``mean_patience`` inf) or Erlang A figures for ``agents``, and the smallest
     number of agents meeting the targets given (``agents_required``). Rates per second, times in
-    seconds. Raises ValueError on bad input (and for Erlang C with agents <= load: unstable)."""
+    seconds. Raises ValueError on bad input (and for Erlang C with agents <= load: unstable).
+
+    ``concurrency`` K: chats an agent holds at once; N agents are N x K servers (exact without
+    slowdown, exponential times: docs/chat.md), the figures are those of the servers (occupancy:
+    the share of slots busy) and the agents required ceil(servers required / K)."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency}")
     out: dict = {
         "model": "erlang_c" if math.isinf(mean_patience) else "erlang_a",
         "rate_per_hour": rate * 3600.0,
@@ -76,13 +83,17 @@ def erlang_calculator(
         "patience": None if math.isinf(mean_patience) else mean_patience,
         "within": within,
     }
+    if concurrency > 1:
+        out["concurrency"] = concurrency
     if agents is not None:
-        if math.isinf(mean_patience) and agents <= rate * mean_handle:
+        servers = agents * concurrency
+        if math.isinf(mean_patience) and servers <= rate * mean_handle:
+            slots = f" x {concurrency} chats" if concurrency > 1 else ""
             raise ValueError(
-                f"{agents} agents cannot carry {rate * mean_handle:.3g} Erlang "
+                f"{agents} agents{slots} cannot carry {rate * mean_handle:.3g} Erlang "
                 f"without abandonment: the queue grows without bound"
             )
-        m = erlang_a_metrics(rate, mean_handle, agents, mean_patience, within)
+        m = erlang_a_metrics(rate, mean_handle, servers, mean_patience, within)
         out.update(
             agents=agents,
             service_level=m.service_level,
@@ -93,9 +104,12 @@ def erlang_calculator(
             prob_wait=m.prob_wait,
         )
     if target is not None or abandon_target is not None or max_occupancy is not None:
-        out["agents_required"] = agents_required(
+        servers = agents_required(
             rate, mean_handle, within, target, mean_patience, abandon_target, max_occupancy
         )
+        out["agents_required"] = -(-servers // concurrency)
+        if concurrency > 1:
+            out["servers_required"] = servers
     return out
 
 
@@ -105,14 +119,16 @@ def erlang_table(
     agents: range,
     mean_patience: float = math.inf,
     within: float = 20.0,
+    concurrency: int = 1,
 ) -> list[dict]:
     """Erlang C / A figures for each number of agents in ``agents`` (Erlang C rows where the
-    agents cannot carry the load without abandonment are left out: the queue is unstable)."""
+    agents cannot carry the load without abandonment are left out: the queue is unstable);
+    each agent ``concurrency`` servers (:func:`erlang_calculator`)."""
     rows = []
     for n in agents:
-        if math.isinf(mean_patience) and n <= rate * mean_handle:
+        if math.isinf(mean_patience) and n * concurrency <= rate * mean_handle:
             continue
-        m = erlang_a_metrics(rate, mean_handle, n, mean_patience, within)
+        m = erlang_a_metrics(rate, mean_handle, n * concurrency, mean_patience, within)
         rows.append(
             {
                 "agents": n,

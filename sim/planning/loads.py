@@ -78,12 +78,17 @@ class GroupLoad:
 
     ``rate`` is calls per second in each interval (after IVR self-service), ``mean_handle`` the
     mean handle time in seconds (talk x the group's factor, plus after-call work) and
-    ``mean_patience`` seconds (``inf``: nobody abandons).
+    ``mean_patience`` seconds (``inf``: nobody abandons). ``slots``: the servers an agent is,
+    its ``concurrency`` when every call type counted in the group is a chat (N agents of K chats
+    are N K servers: exact without slowdown, docs/chat.md), else 1 (a voice call takes the
+    agent whole; a group mixing voice and chat is staffed as if each chat took an agent, an
+    upper bound the search by simulation corrects).
     """
 
     rate: np.ndarray
     mean_handle: float
     mean_patience: float
+    slots: int = 1
 
 
 def first_groups(scenario: Scenario) -> dict[str, str]:
@@ -132,7 +137,9 @@ def group_loads(scenario: Scenario) -> dict[str, GroupLoad]:
             if share > 0
             else 1.0
         )
-        loads[g] = GroupLoad(rate * share, handle, patience)
+        chats = bool(types) and all(scenario.call_types[ct].channel == "chat" for ct in types)
+        slots = scenario.agents.groups[g].concurrency if chats else 1
+        loads[g] = GroupLoad(rate * share, handle, patience, slots)
     return loads
 
 
@@ -154,8 +161,9 @@ def required_for(
     rate: float, load: GroupLoad, targets: StaffingTargets, scenario: Scenario, cache: dict
 ) -> int:
     """Scheduled agents meeting ``targets`` for a stationary queue at ``rate`` calls/s with the
-    group's handle time and patience (Erlang A, C when nobody abandons); 0 for no calls."""
-    key = (rate, load.mean_handle, load.mean_patience)
+    group's handle time and patience (Erlang A, C when nobody abandons), an agent
+    ``load.slots`` servers; 0 for no calls."""
+    key = (rate, load.mean_handle, load.mean_patience, load.slots)
     if key not in cache:
         try:
             on_duty = agents_required(
@@ -169,6 +177,7 @@ def required_for(
             )
         except ValueError:
             on_duty = 0
+        on_duty = -(-on_duty // load.slots)  # servers -> agents
         cache[key] = scheduled_for(max(on_duty, 1 if rate > 0 else 0), scenario)
     return cache[key]
 

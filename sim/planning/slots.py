@@ -149,8 +149,9 @@ def priced_counts(run: RunResult, owner: np.ndarray, offered: np.ndarray, k: dic
         bins = which[offered & (owner == g)]
         for j, d in enumerate(OFFSETS):
             extra = np.floor(np.maximum(level + d, 0.0) * shrink + 0.5) - on  # on duty
-            quick, abandon = priced_outcomes(
-                in_system, np.maximum(agents + extra[bins], 0.0), loads[name].mean_handle,
+            quick, abandon = priced_outcomes(  # an agent of K chats: K servers
+                in_system, np.maximum(agents + extra[bins], 0.0) * loads[name].slots,
+                loads[name].mean_handle,
                 loads[name].mean_patience, scenario.service_level_within(),
             )  # fmt: skip
             out[0, j, g] = np.bincount(bins, quick, minlength=n_bins)

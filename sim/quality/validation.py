@@ -31,6 +31,7 @@ import numpy as np
 
 from sim.experiments.executors import Job, executor_scope, run_all
 from sim.quality.bilingual import bilingual_case
+from sim.quality.chat import chat_case
 from sim.quality.dossier import Case, Row, row
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import scenario_from_dict
@@ -417,11 +418,22 @@ def published_case(settings: Settings) -> Case:
     return case
 
 
+def chat_queue_case(settings: Settings) -> Case:
+    """Chats on N agents of K slots against Erlang C and A with N K servers
+    (:mod:`sim.quality.chat`)."""
+    return chat_case(
+        lambda rate, aht, agents, **kw: queue_scenario(rate, aht, agents, settings, **kw),
+        lambda scenario: _samples(scenario, settings),
+        WITHIN_S,
+    )
+
+
 # --- running and writing -----------------------------------------------------------------------
 
 CASES: list[Callable[[Settings], Case | tuple[Case, ...]]] = [
     queue_cases,
     priority_case,
+    chat_queue_case,
     business_cases,
     published_case,
     bilingual_case,

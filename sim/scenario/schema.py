@@ -216,6 +216,10 @@ class CallType(Model):
 
     share: Share = Field(description="share of calls of this type")
     handle_time: Distribution = Field(description="talk time with the agent, seconds")
+    channel: Literal["voice", "chat", "email"] = Field(
+        "voice",
+        description="how the contact comes in: voice call, chat (an agent holds several: agents.groups.G.concurrency), e-mail (a backlog taken between calls)",
+    )
     first_contact_resolution: Probability = Field(
         1.0, description="chance the call resolves the matter (else maybe redial)"
     )
@@ -287,12 +291,31 @@ class Shift(Model):
         return self
 
 
+MAX_CONCURRENCY = 100
+"""Most chats one agent may hold at once (a bound on input, not a model of people)."""
+
+
 class AgentGroup(Model):
     """Agents with the same skills; on duty by a `staffing` map or a list of `shifts`."""
 
     skills: list[str] = Field(min_length=1, description="call types this group takes")
     staffing: Staffing | None = Field(None, description="agents on duty from each time")
     shifts: list[Shift] | None = Field(None, description="shifts; alternative to staffing")
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=MAX_CONCURRENCY,
+        description="most chat contacts an agent holds at once (a voice call takes the agent "
+        "whole: no voice call beside a chat, no chat beside a voice call)",
+    )
+    concurrency_slowdown: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="a chat started while the agent holds k chats in all (this one counted) "
+        "takes its handle time x (1 + concurrency_slowdown x (k - 1)); default 0",
+    )
 
     @model_validator(mode="after")
     def _one_plan(self):
