@@ -18,10 +18,12 @@ import numpy as np
 from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
 from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
+from sim.kpi.outbound import outbound_kpis
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
+from sim.model.dialer import campaigns
 from sim.model.delivery import Delivery
 from sim.model.events import ModelEnvironment, run_feeding
 from sim.model.redials import Redials
@@ -89,6 +91,7 @@ def simulate(
         on_handled=handled,
         by_type=flows.by_type if flows is not None else None,
     )
+    dialers = campaigns(env, scenario, streams, calls, center.pool, center.factor)
     center.start()
     horizon, warmup = scenario.horizon_s, scenario.warmup
     params = CallRecords(
@@ -125,6 +128,9 @@ def simulate(
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
+    if dialers:
+        days = (horizon - warmup) / DAY
+        kpis.update(outbound_kpis({d.name: d.counts for d in dialers}, days))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
     extra, business = {}, None
