@@ -19,7 +19,9 @@ def outbound_kpis(counts: Mapping[str, Mapping[str, int]], days: float) -> dict[
     (``.campaign=<name>``) when there are several. ``mismatch_rate`` is the share of reached
     customers who hung up before an agent was free."""
     out: dict[str, float | None] = {}
-    labels = [("", {k: sum(c[k] for c in counts.values()) for k in _KEYS})]
+    labels: list[tuple[str, Mapping[str, int]]] = [
+        ("", {k: sum(c[k] for c in counts.values()) for k in _KEYS})
+    ]
     if len(counts) > 1:
         labels += [(f".campaign={name}", c) for name, c in counts.items()]
     for label, c in labels:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from collections.abc import Callable
 from heapq import heappush
 
 from sim.model.agents import AgentPool
@@ -56,8 +57,8 @@ class _Reached:
     whole = True
 
     def __init__(self, campaign: OutboundCampaign):
-        self.take = campaign.take_waiting
-        self.begin = campaign.answer
+        self.take: Callable[[int, float], int | None] = campaign.take_waiting
+        self.begin: Callable[[float, int, int, int], None] = campaign.answer
 
 
 class OutboundCampaign:
@@ -79,6 +80,9 @@ class OutboundCampaign:
         factor: list[float],
     ):
         self.env, self.calls, self.pool, self.factor = env, calls, pool, factor
+        # as a work source (sim.model.agents.WorkSource): the dialer looks; a call begins
+        self.take: Callable[[int, float], int | None] = self._look
+        self.begin: Callable[[float, int, int, int], None] = self.answer
         self.name, self.spec = name, spec
         index = {g: i for i, g in enumerate(scenario.agents.groups)}
         dialer = spec.dialer
@@ -137,7 +141,7 @@ class OutboundCampaign:
 
     # --- the dialer as a work source ---------------------------------------------------------
 
-    def take(self, g: int, now: float) -> int | None:
+    def _look(self, g: int, now: float) -> int | None:
         """An agent of group ``g`` freed up with nothing else to take: the dialer looks, and
         gives it a reached customer when it is the one to answer."""
         if not self.active:
@@ -228,8 +232,6 @@ class OutboundCampaign:
         if self.warmup <= calls.arrival[cid] < self.horizon:
             self.counts["served"] += 1
         heappush(self.env.agenda, (release, self.env.next_seq(), self.pool.release, agent))
-
-    begin = answer  # what the dialer gives the freed agent, it begins as any reached call
 
     def _give_up(self, now: float, cid: int) -> None:
         """A reached customer's patience runs out before an agent is free: a mismatch."""

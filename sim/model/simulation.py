@@ -23,8 +23,8 @@ from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
-from sim.model.dialer import campaigns
 from sim.model.delivery import Delivery
+from sim.model.dialer import campaigns
 from sim.model.events import ModelEnvironment, run_feeding
 from sim.model.redials import Redials
 from sim.model.streams import Streams
