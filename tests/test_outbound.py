@@ -223,3 +223,21 @@ def test_same_seed_same_numbers():
     a, b = simulate(sc, keep_records=False), simulate(sc)
     assert a.kpis == b.kpis
     assert copy.deepcopy(a.kpis)["outbound_dialed"] > 0
+
+
+def test_the_terminal_table_shows_outbound_figures_only_for_a_blend():
+    from rich.console import Console
+
+    from sim.experiments.replication import replicate
+    from sim.report.terminal import kpi_table
+
+    def shown(data) -> str:
+        out = Console(width=200, record=True)
+        summary = replicate(scenario_from_dict(data), replications=2, workers=1)
+        out.print(kpi_table(summary, "t"))
+        return out.export_text()
+
+    data = _blend()
+    assert "outbound_served" in shown(data) and "mismatch_rate" in shown(data)
+    del data["outbound"]
+    assert "outbound" not in shown(data)
