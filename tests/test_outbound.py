@@ -244,3 +244,15 @@ def test_the_terminal_table_shows_outbound_figures_only_for_a_blend():
     assert "outbound_served" in shown(data) and "mismatch_rate" in shown(data)
     del data["outbound"]
     assert "outbound" not in shown(data)
+
+
+def test_a_dialer_without_progress_in_time_is_stopped():
+    """Talk of 0 s and every number reached: each answered customer frees its agent at once
+    and the dialer looks again, forever at the same instant. The run stops with a clear
+    error instead of filling memory."""
+    from sim.model.callers import SimulationLimitError
+
+    data = _blend(rate=0, reach=1.0, dialer={"min_free": 0})
+    data["call_types"]["outbound"]["handle_time"] = {"dist": "fixed", "value": 0}
+    with pytest.raises(SimulationLimitError, match=r"follow_up.*without progress"):
+        simulate(scenario_from_dict(data))

@@ -35,10 +35,12 @@ from heapq import heappush
 
 from sim.model.agents import AgentPool
 from sim.model.calendar import Opening
+from sim.model.callers import SimulationLimitError
 from sim.model.events import ModelEnvironment
 from sim.model.streams import Streams
 from sim.records.calls import CallLog, Origin, Outcome
 from sim.scenario.distributions import BatchSampler, uniforms
+from sim.scenario.limits import AGAIN_FLOOR, max_calls
 from sim.scenario.outbound_schema import Campaign
 from sim.scenario.schema import Scenario
 from sim.scenario.units import DAY, parse_clock
@@ -108,6 +110,7 @@ class OutboundCampaign:
         self._add = calls.appender(
             "arrival", "call_type", "origin", "resolved", "patience", "handle", "outcome"
         )
+        self._minute, self._in_minute, self._total = -1, 0, 0  # for _bound
         self.waiting: deque[int] = deque()
         self.ringing = 0
         self.active = False
@@ -189,6 +192,7 @@ class OutboundCampaign:
         """A reached customer: its call row; the first group of the route with a free agent
         answers (the spare agent, of group ``spare``, counted among them and returned for the
         caller to begin), else it waits and its patience starts."""
+        self._bound(now)
         patience = self._patience()
         cid = self._add(
             now, self.ctype, int(Origin.OUTBOUND), True, patience, self._handle(), _ARRIVING
@@ -207,6 +211,30 @@ class OutboundCampaign:
         self.pool.pending[0] += 1
         heappush(self.env.agenda, (now + patience, self.env.next_seq(), self._give_up, cid))
         return None
+
+    def _bound(self, now: float) -> None:
+        """Stop a run whose dialer runs away: more reached customers in one simulated minute
+        than :data:`AGAIN_FLOOR` or 100 per agent of the route on duty (handle times of zero
+        make a loop without progress in time), or more in the run than ``--max-calls``."""
+        minute = int(now // 60)
+        if minute != self._minute:
+            self._minute, self._in_minute = minute, 0
+        self._in_minute += 1
+        self._total += 1
+        if self._in_minute > AGAIN_FLOOR:
+            on_duty = sum(self.pool.on_duty(h) for h in self.takers)
+            if self._in_minute > max(AGAIN_FLOOR, 100 * on_duty):
+                raise SimulationLimitError(
+                    f"outbound campaign {self.name}: more than {self._in_minute - 1:,} "
+                    f"customers reached in the simulated minute from t = {minute * 60:,} s; "
+                    "the dialer loops without progress (check the handle time of its call "
+                    "type, kappa and c)"
+                )
+        if self._total > max_calls():
+            raise SimulationLimitError(
+                f"outbound campaign {self.name}: more than {max_calls():,} customers reached "
+                "(raise --max-calls, or check kappa, c and the reach chance)"
+            )
 
     # --- the reached customers ---------------------------------------------------------------
 
