@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.quality.dossier import Case, row
+from sim.quality.dossier import Case, published_rows, replication_figures, row
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -84,14 +84,8 @@ def day_figures(result) -> dict[str, float]:
 def blend_days(days: int, scenario: Scenario | None = None) -> dict[str, list[float]]:
     """Per-day figures of ``days`` independent replications (one day each), serially: a day of
     this model takes a few hundredths of a second."""
-    from sim.model.simulation import simulate
-
     sc = scenario if scenario is not None else load_scenario(SCENARIO)
-    out: dict[str, list[float]] = {}
-    for r in range(days):
-        for key, value in day_figures(simulate(sc, replication=r)).items():
-            out.setdefault(key, []).append(value)
-    return out
+    return replication_figures(sc, days, day_figures)
 
 
 def blend_case(settings):
@@ -112,9 +106,7 @@ def blend_case(settings):
         return case
     days = 100 * settings.replications
     figures = blend_days(days)
-    for measure, (mean, lo, hi) in PUBLISHED.items():
-        label = f"{measure} (published 95% CI {lo:g} .. {hi:g})"
-        case.rows.append(row(f"{days} days", label, mean, figures[measure]))
+    case.rows += published_rows(f"{days} days", PUBLISHED, figures)
     case.rows.append(
         row(
             f"{days} days",
