@@ -256,3 +256,17 @@ def test_a_dialer_without_progress_in_time_is_stopped():
     data["call_types"]["outbound"]["handle_time"] = {"dist": "fixed", "value": 0}
     with pytest.raises(SimulationLimitError, match=r"follow_up.*without progress"):
         simulate(scenario_from_dict(data))
+
+
+def test_the_call_log_shows_reached_customers_when_reached():
+    from sim.records.call_log import call_log_table
+
+    result = simulate(scenario_from_dict(_blend()))
+    table = call_log_table(result.records).to_pandas()
+    out = table[table["origin"] == "outbound"]
+    assert len(out) and (out["wait"] >= 0).all()
+    assert out["customer"].is_unique
+    hours = out["arrival"].dt.hour
+    assert ((hours >= 9) & (hours < 15)).all()
+    mismatched = out[out["outcome"] == "abandoned"]
+    assert (mismatched["wait"] == 10.0).all()  # fixed patience of 10 s

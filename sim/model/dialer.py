@@ -197,6 +197,7 @@ class OutboundCampaign:
         cid = self._add(
             now, self.ctype, int(Origin.OUTBOUND), True, patience, self._handle(), _ARRIVING
         )
+        self.calls.customer[cid] = cid  # a customer of its own (first calls: their id too)
         if self.warmup <= now < self.horizon:
             self.counts["reached"] += 1
         free = self.pool.free
