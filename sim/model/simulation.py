@@ -128,12 +128,13 @@ def simulate(
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
-    if dialers:
-        days = (horizon - warmup) / DAY
-        kpis.update(outbound_kpis({d.name: d.counts for d in dialers}, days))
+    extra: dict = {}
+    if dialers:  # counts, not records: numbers dialed and not reached leave no row
+        extra["outbound"] = {d.name: d.counts for d in dialers}
+        kpis.update(outbound_kpis(extra["outbound"], (horizon - warmup) / DAY))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
-    extra, business = {}, None
+    business = None
     if flows is not None:
         business = flows.freeze()
         kpis.update(business_kpis(business))
