@@ -16,6 +16,7 @@ import sim.kpi.calls as calls_kpi
 from sim import scenario_from_dict, simulate
 from sim.kpi.business import business_kpis, daily_table
 from sim.kpi.calls import call_kpis, interval_counts, interval_table, reduce_calls
+from sim.kpi.outbound import outbound_kpis
 from sim.records.calls import Outcome
 from sim.records.storage import Rows
 from sim.scenario.yamlsource import load_yaml
@@ -56,6 +57,9 @@ def _both_paths(scenario, seed: int = 7) -> None:
     if kept.business is not None:
         again.update(business_kpis(kept.business))
         _same_table(daily_table(kept.business), lean.extra["daily"])
+    if "outbound" in kept.extra:  # the dialers' counts (numbers not reached leave no row)
+        days = (scenario.horizon_s - scenario.warmup) / 86400
+        again.update(outbound_kpis(kept.extra["outbound"], days))
     _same_kpis(again, lean.kpis)
     weekday = scenario.horizon.start_weekday
     _same_table(interval_table(rec, scenario.interval, weekday), lean.intervals)

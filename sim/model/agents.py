@@ -88,11 +88,16 @@ class AgentPool:
         """Called ``(now, g)`` when an agent of group ``g`` leaves and none is on duty."""
         self.release = self._release_path()
 
-    def add_source(self, g: int, source: WorkSource) -> None:
-        """An agent of group ``g`` with room asks ``source`` after those added before it."""
+    def add_source(self, g: int, source: WorkSource, first: bool = False) -> None:
+        """An agent of group ``g`` with room asks ``source`` after those added before it
+        (``first``: before them; whole items only)."""
         if source.whole:
-            self.sources[g].append((source.take, source.begin))
+            self.sources[g].insert(
+                0 if first else len(self.sources[g]), (source.take, source.begin)
+            )
             return
+        if first:
+            raise ValueError("a slot source is asked after the sources added before it")
         self._slot_sources[g].append((source.take, source.begin))
         self.sources[g].append((source.take, self._begin_in_slot(source.begin)))
 

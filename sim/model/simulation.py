@@ -18,12 +18,14 @@ import numpy as np
 from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
 from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
+from sim.kpi.outbound import outbound_kpis
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.chats import ChatDesk
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
+from sim.model.dialer import campaigns
 from sim.model.events import ModelEnvironment, run_feeding
 from sim.model.redials import Redials
 from sim.model.streams import Streams
@@ -94,6 +96,7 @@ def simulate(
     )
     if chats is not None:
         chats.connect(center.on_abandoned, center.handled_by_type)
+    dialers = campaigns(env, scenario, streams, calls, center.pool, center.factor)
     center.start()
     horizon, warmup = scenario.horizon_s, scenario.warmup
     params = CallRecords(
@@ -133,9 +136,13 @@ def simulate(
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
+    extra: dict = {}
+    if dialers:  # counts, not records: numbers dialed and not reached leave no row
+        extra["outbound"] = {d.name: d.counts for d in dialers}
+        kpis.update(outbound_kpis(extra["outbound"], (horizon - warmup) / DAY))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
-    extra, business = {}, None
+    business = None
     if flows is not None:
         business = flows.freeze()
         kpis.update(business_kpis(business))

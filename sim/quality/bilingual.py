@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.quality.dossier import Case, row
+from sim.quality.dossier import Case, published_rows, replication_figures, row
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -88,14 +88,8 @@ def week_figures(result) -> dict[str, float]:
 def bilingual_weeks(weeks: int, scenario: Scenario | None = None) -> dict[str, list[float]]:
     """Per-week figures of ``weeks`` independent replications (one week each), serially: a
     week of this model takes a few hundredths of a second."""
-    from sim.model.simulation import simulate
-
     sc = scenario if scenario is not None else load_scenario(SCENARIO)
-    out: dict[str, list[float]] = {}
-    for r in range(weeks):
-        for key, value in week_figures(simulate(sc, replication=r)).items():
-            out.setdefault(key, []).append(value)
-    return out
+    return replication_figures(sc, weeks, week_figures)
 
 
 def bilingual_case(settings):
@@ -114,9 +108,7 @@ def bilingual_case(settings):
         return case
     weeks = 20 * settings.replications
     figures = bilingual_weeks(weeks)
-    for measure, (mean, lo, hi) in PUBLISHED.items():
-        label = f"{measure} (published 95% CI {lo:g} .. {hi:g})"
-        case.rows.append(row(f"{weeks} weeks", label, mean, figures[measure]))
+    case.rows += published_rows(f"{weeks} weeks", PUBLISHED, figures)
     case.rows.append(
         row(
             f"{weeks} weeks",

@@ -31,6 +31,7 @@ import numpy as np
 
 from sim.experiments.executors import Job, executor_scope, run_all
 from sim.quality.bilingual import bilingual_case
+from sim.quality.blend import blend_case
 from sim.quality.chat import chat_case
 from sim.quality.dossier import Case, Row, row
 from sim.scenario.errors import ScenarioError
@@ -437,6 +438,7 @@ CASES: list[Callable[[Settings], Case | tuple[Case, ...]]] = [
     business_cases,
     published_case,
     bilingual_case,
+    blend_case,
 ]
 
 

@@ -43,7 +43,9 @@ def call_log_table(records, start_weekday: str = "mon", replication: int = 0):
     ended = c.outcome != int(Outcome.OPEN)
     outcome = c.outcome[ended]
     answered = outcome == int(Outcome.ANSWERED)
-    entry = np.where(np.isnan(c.queue_entry), c.end, c.queue_entry)[ended]
+    # no queue entry: self-served in the IVR (at its end), or reached by a dialer (its arrival)
+    unqueued = np.where(c.origin == int(Origin.OUTBOUND), c.arrival, c.end)
+    entry = np.where(np.isnan(c.queue_entry), unqueued, c.queue_entry)[ended]
     stop = np.where(answered, c.answer[ended], c.end[ended])
     wait = np.where(outcome == int(Outcome.SELF_SERVED), 0.0, stop - entry)
     order = np.argsort(entry, kind="stable")

@@ -44,13 +44,15 @@ IN_PROGRESS = (int(Outcome.ARRIVING), int(Outcome.WAITING))
 
 
 class Origin(IntEnum):
-    """Why a call was made: a fresh call, a redial, or a call caused by earlier business."""
+    """Why a call was made: a fresh call, a redial, a call caused by earlier business, or a
+    customer reached by an outbound dialer."""
 
     FIRST = 0
     AFTER_ABANDON = 1
     AFTER_UNRESOLVED = 2
     DELIVERY_COMPLAINT = 3
     WORK_ORDER_UNRESOLVED = 4
+    OUTBOUND = 5
 
 
 # column name -> (dtype, default for a new row)

@@ -101,6 +101,10 @@ def with_unit(name: str) -> str:
     return f"{name} [dim]({unit})[/dim]" if unit else name
 
 
+_OUTBOUND = ("outbound_dialed", "outbound_reached", "outbound_served", "mismatch_rate")
+"""Shown beside the spec's KPIs: only a run with outbound campaigns has them."""
+
+
 def kpi_table(summary, title: str, all_kpis: bool = False, attainment: dict | None = None):
     """The overall KPI table: mean, 95 % CI, target (in the KPI's unit) and the verdict."""
     currency = getattr(summary.scenario, "currency", None) or "money"
@@ -111,7 +115,8 @@ def kpi_table(summary, title: str, all_kpis: bool = False, attainment: dict | No
     table.add_column("", min_width=6)  # the verdict stays readable on a narrow terminal
     for name, k in summary.kpis.items():
         backlog = name == "open_calls" and bool(k.mean)  # an overloaded run: always shown
-        if not all_kpis and name not in MAIN_KPIS and k.target is None and not backlog:
+        shown = name in MAIN_KPIS or name in _OUTBOUND
+        if not all_kpis and not shown and k.target is None and not backlog:
             continue
         target = ""
         if k.target is not None:

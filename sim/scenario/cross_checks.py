@@ -9,6 +9,7 @@ import datetime
 
 from sim.scenario.kpis import HEADLINE, unit_of
 from sim.scenario.limits import MAX_SLOTS, max_calls
+from sim.scenario.outbound_schema import outbound_checks
 from sim.scenario.pitfalls import share_targets
 from sim.scenario.routing_schema import ROUTING_KEYS
 from sim.scenario.schema import Scenario
@@ -96,6 +97,10 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
         else:
             problems += _target_range(name, target)
     problems += _dated_staffing(sc)
+    if sc.outbound is not None:
+        shares = {name: ct.share for name, ct in sc.call_types.items()}
+        routed = {name for name in sc.call_types if sc.route(name)}
+        problems += outbound_checks(sc.outbound, shares, routed, groups)
     problems += business_checks(sc)
     problems += zero_delay_loops(sc)
     problems += run_size(sc)

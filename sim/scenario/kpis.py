@@ -175,6 +175,15 @@ KPIS: tuple[Kpi, ...] = (
         "leads and work orders open at each day's end, mean over days"),
     Kpi("courier_utilisation", SHARE, None, _BUSINESS,
         "courier busy time inside hours / couriers x hours"),
+    # outbound campaigns (only with outbound:)
+    Kpi("outbound_dialed", _per_day("calls"), None, _CALLS,
+        "numbers the dialers dialed per day"),
+    Kpi("outbound_reached", _per_day("calls"), None, _CALLS,
+        "dialed numbers that reached the right person, per day"),
+    Kpi("outbound_served", _per_day("calls"), "higher", _CALLS,
+        "reached customers an agent talked to, per day"),
+    Kpi("mismatch_rate", SHARE, "lower", _CALLS,
+        "reached customers who hung up before an agent was free / reached"),
 )
 # fmt: on
 

@@ -26,6 +26,7 @@ from sim.scenario.fulfilment_schema import (
     Hours,
 )
 from sim.scenario.limits import MAX_REPLICATIONS
+from sim.scenario.outbound_schema import Outbound
 from sim.scenario.routing_schema import (
     AgentSelection,
     RouteStep,
@@ -371,6 +372,7 @@ class Scenario(Model):
     routing: Routing = Field(default_factory=Routing, description="who takes which call")
     back_office: BackOffice | None = Field(None, description="leads and work orders")
     delivery: Delivery | None = Field(None, description="delivery channels and routing")
+    outbound: Outbound | None = Field(None, description="outbound campaigns and their dialers")
     targets: dict[str, Target] = Field(default_factory=dict, description="KPI targets")
     replications: int = Field(10, ge=1, le=MAX_REPLICATIONS, description="independent replications")
     seed: int = Field(1, ge=0, description="root seed of all random streams")
