@@ -18,8 +18,10 @@ import numpy as np
 from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
 from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
+from sim.kpi.callbacks import callback_kpis
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
+from sim.model.callbacks import Callbacks
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
 from sim.model.delivery import Delivery
@@ -78,7 +80,13 @@ def simulate(
     streams = Streams(seed, replication)
     calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
-    callers = Callers(env, scenario, streams, calls, center.offer)
+    callbacks = (
+        Callbacks(env, scenario, streams, calls, center)
+        if scenario.routing.callback is not None
+        else None
+    )
+    door = center.offer if callbacks is None else callbacks.door  # where callers reach the queue
+    callers = Callers(env, scenario, streams, calls, door)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
     handled: list[Listener] = (
@@ -109,7 +117,7 @@ def simulate(
         else None
     )
     for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
-        run_feeding(env, until, times, ids, center.offer)
+        run_feeding(env, until, times, ids, door)
     center.close()
 
     if stream is None:  # memory: no KPI reads the run-only columns
@@ -125,9 +133,15 @@ def simulate(
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
+    callback_rows = callbacks.freeze() if callbacks is not None else None
+    if callback_rows is not None:
+        offered, answered = sums["offered"], sums["answered"]
+        kpis.update(callback_kpis(callback_rows, warmup, horizon, offered, answered))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
     extra, business = {}, None
+    if callback_rows is not None and keep_records:
+        extra["callbacks"] = callback_rows  # sim.records.callbacks.CALLBACK_COLUMNS
     if flows is not None:
         business = flows.freeze()
         kpis.update(business_kpis(business))
