@@ -30,7 +30,9 @@ def callback_kpis(
     n_reached = int(reached.sum())
     return {
         "callback_rate": ratio(n, offered + n),
-        "callback_wait": ratio(float(np.sum(log.reached[reached] - log.request[reached])), n_reached),
+        "callback_wait": ratio(
+            float(np.sum(log.reached[reached] - log.request[reached])), n_reached
+        ),
         "callback_failed": ratio(int((counted & (log.state == CallbackState.FAILED)).sum()), n),
         "open_callbacks": float((counted & (log.state == CallbackState.OPEN)).sum()),
         "answer_rate": ratio(answered + n_reached, offered + n),

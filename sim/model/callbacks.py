@@ -49,7 +49,11 @@ class Callbacks:
     """A call-back takes its agent whole (a voice call)."""
 
     def __init__(
-        self, env: ModelEnvironment, scenario: Scenario, streams: Streams, calls: CallLog,
+        self,
+        env: ModelEnvironment,
+        scenario: Scenario,
+        streams: Streams,
+        calls: CallLog,
         center: ContactCenter,
     ):
         spec = scenario.routing.callback
