@@ -71,6 +71,8 @@ class Callbacks:
         self.waiting: list[deque[int]] = [deque() for _ in scenario.call_types]
         # per group: the call types whose call-backs it places (those whose route it is in)
         self.types_of = [list(types) for types in center.types_of]
+        self.take: Callable[[int, float], int | None] = self._take  # the WorkSource protocol
+        self.begin: Callable[[float, int, int, int], None] = self._begin
         for g, types in enumerate(self.types_of):
             if not types:
                 continue
@@ -132,7 +134,7 @@ class Callbacks:
 
     # --- the work source ---------------------------------------------------------------------
 
-    def take(self, g: int, now: float) -> int | None:
+    def _take(self, g: int, now: float) -> int | None:
         """The call-back waiting longest that group ``g`` places (in turn: only if no caller
         waiting for ``g`` came before it), removed; or None."""
         waiting, ready_at = self.waiting, self._ready_at
@@ -162,7 +164,7 @@ class Callbacks:
                     oldest = t_in
         return oldest
 
-    def begin(self, now: float, rid: int, g: int, agent: int) -> None:
+    def _begin(self, now: float, rid: int, g: int, agent: int) -> None:
         """``agent`` of group ``g`` calls the customer of call-back ``rid``: reached, it talks
         (the agent's release on the agenda); not reached, the agent is free at once and the
         call-back is tried again later, or has failed."""

@@ -17,8 +17,8 @@ import numpy as np
 
 from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
-from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.kpi.callbacks import callback_kpis
+from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
 from sim.model.callbacks import Callbacks
@@ -139,7 +139,8 @@ def simulate(
         kpis.update(callback_kpis(callback_rows, warmup, horizon, offered, answered))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
-    extra, business = {}, None
+    extra: dict = {}
+    business = None
     if callback_rows is not None and keep_records:
         extra["callbacks"] = callback_rows  # sim.records.callbacks.CALLBACK_COLUMNS
     if flows is not None:
