@@ -170,3 +170,41 @@ def test_accepting_draws_from_its_own_stream():
 def test_bad_keys_are_named(callback, field):
     with pytest.raises(ScenarioError, match=field):
         _scenario(callback)
+
+
+def test_records_or_not_the_same_figures_and_an_export_without_call_backs(tmp_path):
+    from sim.records.call_log import call_log_table
+
+    sc = _scenario({"offer": {"after": 20}, "accept": 0.5, "reach": 0.7, "retries": 1}, days=2)
+    kept = simulate(sc, seed=9)
+    assert kept.kpis == simulate(sc, seed=9, keep_records=False).kpis
+    table = call_log_table(kept.records)
+    calls = kept.records.calls
+    ended = (calls.outcome != Outcome.OPEN) & (calls.outcome < Outcome.CALLBACK)
+    assert table.num_rows == int(ended.sum()) > 0
+
+
+def test_a_reached_call_back_creates_its_business():
+    """The handled-call listeners hear a reached call-back (here: calls made again)."""
+    data = {
+        "name": "callbacks-redial",
+        "horizon": {"days": 1, "warmup": 0},
+        "arrivals": {"rate_per_hour": 30},
+        "call_types": {
+            "general": {
+                "share": 1,
+                "handle_time": {"dist": "exponential", "mean": 240},
+                "first_contact_resolution": 0.0,
+            }
+        },
+        "customer_tiers": {"standard": {"share": 1, "patience": {"dist": "never"}}},
+        "agents": {"groups": {"g0": {"skills": ["general"], "staffing": 3}}},
+        "routing": {"callback": {"offer": "always", "accept": 1.0}},
+        "redial": {
+            "after_unresolved": {"probability": 1.0, "delay": {"dist": "fixed", "value": 600}}
+        },
+        "seed": 3,
+    }
+    calls = simulate(scenario_from_dict(data, source="<test>")).records.calls
+    assert (calls.outcome[calls.attempt == 0] != Outcome.ANSWERED).all()  # all took one
+    assert (calls.attempt > 0).any()  # and called again after the unresolved call-back

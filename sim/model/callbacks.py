@@ -12,7 +12,8 @@ outcome CALLBACK). The call-back waits for an agent of the call type's route:
 
 A call-back asked for while an agent of the type's first groups is free is placed at once.
 An attempt reaches the customer with probability ``reach``: the agent talks for the call's
-handle time (times the group's factor, plus after-call work) and the call is CALLED_BACK. An
+handle time (times the group's factor, plus after-call work) and the call is CALLED_BACK; what
+follows an answered call follows it too (the router's listeners: business, calls made again). An
 attempt that fails takes no agent time; the call-back is tried again ``retry_after`` later, up
 to ``retries`` more times, then the call is CALLBACK_FAILED. Accepting and reaching draw from
 their own streams (``callback.accept``, ``callback.reach``), so a scenario without call-backs
@@ -182,6 +183,8 @@ class Callbacks:
             heappush(agenda, (now + busy, next_seq(), release, agent))
             for tracker in center._work_trackers:
                 tracker.assigned(g, now, now + busy)
+            for listener in center._handled_by_type[2 * calls.call_type[cid] + calls.resolved[cid]]:
+                listener(cid, now + talk)  # as an answered call: redials, business
             return
         heappush(agenda, (now, next_seq(), release, agent))  # free again by the one path
         if log.attempts[rid] <= self.retries:

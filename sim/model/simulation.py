@@ -135,8 +135,8 @@ def simulate(
     kpis = call_kpis(records, sums)
     callback_rows = callbacks.freeze() if callbacks is not None else None
     if callback_rows is not None:
-        offered, answered = sums["offered"], sums["answered"]
-        kpis.update(callback_kpis(callback_rows, warmup, horizon, offered, answered))
+        queue = (sums["offered"], sums["answered"], sums["abandoned"])
+        kpis.update(callback_kpis(callback_rows, warmup, horizon, *queue))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
     extra: dict = {}

@@ -24,6 +24,7 @@ from typing import Literal
 __all__ = [
     "HEADLINE",
     "KPIS",
+    "SHOWN",
     "Kpi",
     "Unit",
     "base_name",
@@ -79,6 +80,7 @@ class Kpi:
     section: Section  # README section with the full definition
     description: str  # one line, shown where the name alone may not say enough
     headline: bool = False  # in the spec's fixed list: always shown, may carry a target
+    kind_of_work: bool = False  # reported only by scenarios with that work, then shown
 
 
 _CALLS: Section = "KPIs"
@@ -126,11 +128,14 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("disconnect_rate", SHARE, "lower", _CALLS,
         "calls disconnected at closing time / calls offered (routing.at_close: disconnect)"),
     Kpi("callback_rate", SHARE, None, _CALLS,
-        "callers who took a call-back / callers reaching the queue (routing.callback)"),
+        "callers who took a call-back / callers reaching the queue (routing.callback)",
+        kind_of_work=True),
     Kpi("callback_wait", SECONDS, "lower", _CALLS,
-        "mean time from a call-back's request to reaching the customer"),
+        "mean time from a call-back's request to reaching the customer",
+        kind_of_work=True),
     Kpi("callback_failed", SHARE, "lower", _CALLS,
-        "call-backs given up after every attempt / call-backs asked for"),
+        "call-backs given up after every attempt / call-backs asked for",
+        kind_of_work=True),
     Kpi("open_callbacks", Unit("calls"), "lower", _CALLS,
         "call-backs neither made nor given up at the horizon"),
     Kpi("mean_queue_length", Unit("calls"), "lower", _CALLS,
@@ -189,6 +194,9 @@ KPIS: tuple[Kpi, ...] = (
 _BY_NAME = {k.name: k for k in KPIS}
 HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline)
 """The spec's KPIs in the spec's order: always shown, and the names a target may use."""
+SHOWN: tuple[str, ...] = HEADLINE + tuple(k.name for k in KPIS if k.kind_of_work)
+"""Shown in the terminal and the report's main table when reported: the headline KPIs and
+those of a kind of work the scenario has (call-backs, ...)."""
 
 
 def base_name(name: str) -> str:
