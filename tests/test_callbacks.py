@@ -208,3 +208,51 @@ def test_a_reached_call_back_creates_its_business():
     calls = simulate(scenario_from_dict(data, source="<test>")).records.calls
     assert (calls.outcome[calls.attempt == 0] != Outcome.ANSWERED).all()  # all took one
     assert (calls.attempt > 0).any()  # and called again after the unresolved call-back
+
+
+def _priority_ctmc_waits(lam1: float, lam2: float, mu: float, c: int, top: int = 70):
+    """Mean waits of a two-class non-preemptive priority M/M/c from its Markov chain (states:
+    busy agents below c, or all busy with n1, n2 waiting, truncated at ``top`` each), solved
+    numerically: a reference independent of Cobham's formula."""
+    from scipy.sparse import lil_matrix
+    from scipy.sparse.linalg import spsolve
+
+    index = {("b", b): b for b in range(c)}
+    for n1 in range(top + 1):
+        for n2 in range(top + 1):
+            index[(n1, n2)] = len(index)
+    q = lil_matrix((len(index), len(index)))
+
+    def add(a, b, rate):
+        q[index[a], index[b]] += rate
+        q[index[a], index[a]] -= rate
+
+    for b in range(c):
+        add(("b", b), ("b", b + 1) if b + 1 < c else (0, 0), lam1 + lam2)
+        if b:
+            add(("b", b), ("b", b - 1), b * mu)
+    for n1 in range(top + 1):
+        for n2 in range(top + 1):
+            if n1 < top:
+                add((n1, n2), (n1 + 1, n2), lam1)
+            if n2 < top:
+                add((n1, n2), (n1, n2 + 1), lam2)
+            after = (n1 - 1, n2) if n1 else (0, n2 - 1) if n2 else ("b", c - 1)
+            add((n1, n2), after, c * mu)
+    a = q.T.tocsr().tolil()
+    a[0, :] = 1.0  # replace one balance equation by the normalisation
+    rhs = np.zeros(len(index))
+    rhs[0] = 1.0
+    p = spsolve(a.tocsr(), rhs)
+    l1 = sum(p[i] * k[0] for k, i in index.items() if k[0] != "b")
+    l2 = sum(p[i] * k[1] for k, i in index.items() if k[0] != "b")
+    return l1 / lam1, l2 / lam2
+
+
+@pytest.mark.parametrize(
+    ("lam1", "lam2", "s", "c"), [(0.3 / 60, 0.2 / 60, 60.0, 1), (0.02, 0.01, 100.0, 4)]
+)
+def test_cobhams_formula_matches_the_markov_chain(lam1, lam2, s, c):
+    """The formula the check uses (``priority_waits``) against the chain solved numerically."""
+    exact = priority_waits([lam1, lam2], s, c)
+    assert _priority_ctmc_waits(lam1, lam2, 1 / s, c) == pytest.approx(exact, rel=1e-6)
