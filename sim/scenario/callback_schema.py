@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_serializer
 
 from sim.scenario.distributions import Duration
 from sim.scenario.schema_types import Model, Probability
@@ -23,12 +23,18 @@ class CallbackAfter(Model):
 
 
 def _offer(value: Any) -> Any:
-    return None if value == "always" else value
+    """`always` is kept as None (one form left to validate: one message per mistake)."""
+    if value == "always":
+        return None
+    if isinstance(value, dict | CallbackAfter):
+        return value
+    raise ValueError(f"{value!r}: always, or {{after: 60s}}")
 
 
 _OFFER_SCHEMA = {
-    "description": "always (every caller reaching the queue) or {after: 60s} (callers still "
-    "waiting then)",
+    "description": "always (every caller reaching the queue), or {after: 60s} (the callers "
+    "still waiting then)",
+    "default": "always",
     "anyOf": [
         {"const": "always"},
         {
@@ -47,7 +53,11 @@ class Callback(Model):
 
     offer: Annotated[
         CallbackAfter | None, BeforeValidator(_offer), WithJsonSchema(_OFFER_SCHEMA)
-    ] = Field(None, description="always, or {after: 60s}: offered to callers still waiting then")
+    ] = Field(
+        None,
+        description="always, or {after: 60s}: offered to callers still waiting then",
+        json_schema_extra={"default": "always"},
+    )
     accept: Probability = Field(description="share of the callers offered who take a call-back")
     reach: Probability = Field(1.0, description="chance an attempt reaches the customer")
     retries: int = Field(0, ge=0, le=100, description="attempts after the first that fails")
@@ -59,3 +69,7 @@ class Callback(Model):
         description="when_idle: an agent with no caller waiting in its queues (calls first, "
         "non-preemptive); in_turn: when the caller's place in the queue comes up (virtual hold)",
     )
+
+    @field_serializer("offer")
+    def _offer_out(self, offer: CallbackAfter | None) -> Any:
+        return "always" if offer is None else {"after": offer.after}
