@@ -55,7 +55,7 @@ CALLBACKS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     callback=CALLBACKS,
     agents=st.integers(1, 4),
@@ -103,6 +103,11 @@ def test_every_call_and_call_back_ends_in_one_recorded_state(
         queued = (calls.outcome == Outcome.ANSWERED) | (calls.outcome == Outcome.ABANDONED)
         for t in log.reached[reached]:
             assert not (queued & (calls.queue_entry < t) & (stop > t)).any()
+    # in turn (tried once): nobody who reached the queue before the request waits past it
+    if callback["placed"] == "in_turn" and groups == 1 and callback["retries"] == 0:
+        answered = calls.outcome == Outcome.ANSWERED
+        for asked, t in zip(log.request[reached], log.reached[reached], strict=True):
+            assert not (answered & (calls.queue_entry < asked) & (calls.answer > t)).any()
 
 
 def test_when_idle_is_cobhams_priority_queue():
