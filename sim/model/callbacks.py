@@ -95,7 +95,7 @@ class Callbacks:
             self.center.offer(now, cid)
 
     def _offer_after(self, after: float) -> Callable[[float, int], None]:
-        center, outcome, agenda, next_seq = self.center, self.calls.outcome, None, None
+        center, outcome = self.center, self.calls.outcome
         agenda, next_seq = self.env.agenda, self.env.next_seq
         late = self._late_offer
 
@@ -121,15 +121,15 @@ class Callbacks:
         self._ready(now, rid)
 
     def _ready(self, now: float, rid: int) -> None:
-        """Call-back ``rid`` may be placed from ``now``: on a free agent of its type's first
-        groups (none of their callers waits then), else it waits for one."""
+        """Call-back ``rid`` may be placed from ``now``: on the free agent of its type's first
+        groups that the type's routing policy picks (none of their callers waits then), else
+        it waits for one."""
         ctype = self.calls.call_type[self.log.call[rid]]
         self._ready_at[rid] = now
-        free = self.pool.free
-        for g in self.center.first_groups[ctype]:
-            if free[g]:
-                self.begin(now, rid, g, free[g].pop())
-                return
+        chosen = self.center.policy[ctype].pick(self.center.first_groups[ctype], now)
+        if chosen is not None:
+            self.begin(now, rid, *chosen)
+            return
         self.waiting[ctype].append(rid)
         self.pool.pending[0] += 1
 
