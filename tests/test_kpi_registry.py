@@ -16,6 +16,7 @@ from sim.scenario.resolved import scenario_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))
+KINDS_OF_WORK = [ROOT / "tests" / "scenarios" / "callback_small.yaml"]  # keys no bundled one has
 
 
 def _short(path: Path):
@@ -27,7 +28,9 @@ def _short(path: Path):
 
 @pytest.fixture(scope="module")
 def produced() -> dict[str, set[str]]:
-    return {p.name: set(simulate(_short(p), keep_records=False).kpis) for p in BUNDLED}
+    return {
+        p.name: set(simulate(_short(p), keep_records=False).kpis) for p in BUNDLED + KINDS_OF_WORK
+    }
 
 
 def test_every_kpi_a_bundled_scenario_reports_has_a_registry_entry(produced):

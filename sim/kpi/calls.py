@@ -128,6 +128,7 @@ def call_masks(rec: CallRecords, calls: Calls | None = None):
     c = rec.calls if calls is None else calls
     counted = (c.arrival >= rec.warmup) & (c.arrival < rec.horizon)
     offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
+    offered &= c.outcome < Outcome.CALLBACK  # callers who took a call-back left the queue
     answered = offered & (c.outcome == Outcome.ANSWERED)
     abandoned = offered & (c.outcome == Outcome.ABANDONED)
     wait = c.wait()  # a fresh array: open calls' waits written in place (memory)
@@ -186,7 +187,8 @@ def _reduce_block(rec: CallRecords, c: Calls, interval: float | None, owner, own
     out["answered_wait"] = float(np.sum(wait[answered]))
     out["offered_wait"] = float(np.sum(wait[offered]))
     window = np.array([rec.warmup, rec.horizon])
-    spans = [(c.group == g) & (c.outcome == Outcome.ANSWERED) for g in range(len(rec.groups))]
+    talked = (c.outcome == Outcome.ANSWERED) | (c.outcome == Outcome.CALLED_BACK)
+    spans = [(c.group == g) & talked for g in range(len(rec.groups))]
     edges = None if interval is None else np.arange(0.0, rec.horizon + interval / 2, interval)
     # B(x) once per group at the window's ends and the bins' edges: one sort of each column
     points = window if edges is None else np.concatenate([window, edges])

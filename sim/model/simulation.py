@@ -17,10 +17,12 @@ import numpy as np
 
 from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
+from sim.kpi.callbacks import callback_kpis
 from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
 from sim.kpi.outbound import outbound_kpis
 from sim.model.back_office import BackOffice
 from sim.model.calendar import Timeline
+from sim.model.callbacks import Callbacks
 from sim.model.callers import Callers
 from sim.model.chats import ChatDesk
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
@@ -82,7 +84,13 @@ def simulate(
     calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
     chats = ChatDesk.build(env, scenario, calls, center.pool)
-    door = center.offer if chats is None else chats.door(center.offer)
+    callbacks = (
+        Callbacks(env, scenario, streams, calls, center)
+        if scenario.routing.callback is not None
+        else None
+    )
+    door = center.offer if callbacks is None else callbacks.door  # where callers reach the queue
+    door = door if chats is None else chats.door(door)  # chats go to the chat desk
     callers = Callers(env, scenario, streams, calls, door)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
@@ -140,6 +148,12 @@ def simulate(
     if dialers:  # counts, not records: numbers dialed and not reached leave no row
         extra["outbound"] = {d.name: d.counts for d in dialers}
         kpis.update(outbound_kpis(extra["outbound"], (horizon - warmup) / DAY))
+    callback_rows = callbacks.freeze() if callbacks is not None else None
+    if callback_rows is not None:
+        stayed = (sums["offered"], sums["answered"], sums["abandoned"])  # in the queue
+        kpis.update(callback_kpis(callback_rows, warmup, horizon, *stayed))
+        if keep_records:
+            extra["callbacks"] = callback_rows  # sim.records.callbacks.CALLBACK_COLUMNS
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
     business = None

@@ -258,6 +258,47 @@ def priority_case(settings: Settings) -> Case:
     return case
 
 
+CALLBACK = [  # (mean handle s, agents, load per agent, share taking a call-back)
+    (180.0, 14, 10 / 14, 0.3),
+    (120.0, 4, 0.75, 0.5),
+]
+
+
+def _callback_waits(run: RunResult) -> list[float]:
+    """ASA of the callers who stayed in the queue and the mean call-back wait (one run)."""
+    return [run.kpis["asa"] or 0.0, run.kpis["callback_wait"] or 0.0]
+
+
+def callback_case(settings: Settings) -> Case:
+    """Call-backs offered always, accepted with a share, reached at once, placed when idle:
+    the queue and the call-backs are the two classes of a non-preemptive priority M/M/c."""
+    from sim.planning.erlang import priority_waits
+
+    case = Case(
+        "Call-backs placed when idle (non-preemptive priority M/M/c)",
+        "`sim.planning.erlang.priority_waits` with the callers who stay in the queue as the "
+        "first class (rate (1 - accept) lambda) and the call-backs as the second (accept "
+        "lambda), one exponential handle time, nobody abandoning, `reach: 1` (Cobham 1954). "
+        "Measured: ASA of the queue; `callback_wait` (request to reaching the customer).",
+    )
+    for aht, agents, rho, accept in CALLBACK:
+        rate = rho * agents / aht * 3600
+        callback = {"offer": "always", "accept": accept, "reach": 1, "placed": "when_idle"}
+        scenario = queue_scenario(
+            rate, aht, agents, settings, extra={"routing": {"callback": callback}}
+        )
+        lam = rate / 3600
+        exact = priority_waits([lam * (1 - accept), lam * accept], aht, agents)
+        reps = range(settings.replications)
+        jobs = [Job(r, scenario, scenario.seed, r, reduce=_callback_waits) for r in reps]
+        with executor_scope("processes", settings.workers) as ex:
+            got = run_all(ex, jobs)
+        label = f"{rate:.4g}/h, AHT {aht:g} s, {agents} agents, accept {accept:g}"
+        for k, measure in enumerate(("asa (queue)", "callback_wait")):
+            case.rows.append(row(label, measure, exact[k], [got[r][k] for r in reps]))
+    return case
+
+
 # --- business flows ----------------------------------------------------------------------------
 
 DELIVERY = [  # (first_attempt_success, max_attempts, cost_per_attempt)
@@ -435,6 +476,7 @@ CASES: list[Callable[[Settings], Case | tuple[Case, ...]]] = [
     queue_cases,
     priority_case,
     chat_queue_case,
+    callback_case,
     business_cases,
     published_case,
     bilingual_case,

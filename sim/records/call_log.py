@@ -32,7 +32,8 @@ def log_start_date(start_weekday: str) -> date:
 
 
 def call_log_table(records, start_weekday: str = "mon", replication: int = 0):
-    """A pyarrow table of the calls that ended (calls still open at the horizon are left out).
+    """A pyarrow table of the calls that ended (calls still open at the horizon are left out,
+    and so are calls whose callers took a call-back: the format has no outcome for them).
 
     ``arrival`` is when the call reached the agent queue (a self-served call: when it left the
     IVR), as a timestamp in seconds; waits and times are float seconds.
@@ -40,7 +41,7 @@ def call_log_table(records, start_weekday: str = "mon", replication: int = 0):
     import pyarrow as pa
 
     c = records.calls
-    ended = c.outcome != int(Outcome.OPEN)
+    ended = (c.outcome != int(Outcome.OPEN)) & (c.outcome < int(Outcome.CALLBACK))
     outcome = c.outcome[ended]
     answered = outcome == int(Outcome.ANSWERED)
     # no queue entry: self-served in the IVR (at its end), or reached by a dialer (its arrival)

@@ -37,9 +37,12 @@ class Outcome(IntEnum):
     DISCONNECTED = 4
     ARRIVING = 5
     WAITING = 6
+    CALLBACK = 7
+    CALLED_BACK = 8
+    CALLBACK_FAILED = 9
 
 
-IN_PROGRESS = (int(Outcome.ARRIVING), int(Outcome.WAITING))
+IN_PROGRESS = (int(Outcome.ARRIVING), int(Outcome.WAITING), int(Outcome.CALLBACK))
 """The outcomes of a call that has not ended: its row will still change."""
 
 

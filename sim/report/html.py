@@ -47,7 +47,7 @@ from sim.report.numbers import MAIN_KPIS, fmt, fmt_range, headline, is_num, when
 from sim.report.plan_figures import attainment_heat_map
 from sim.report.plots import business_figures, interval_figures
 from sim.report.sweep_figures import heat_map, sweep_lines
-from sim.scenario.kpis import lookup
+from sim.scenario.kpis import SHOWN, lookup
 
 __all__ = ["Folder", "ReportError", "build_report", "comparison_pairs", "read_table"]
 
@@ -100,7 +100,7 @@ def _kpi_rows(folder: Folder, attained: dict) -> tuple[list[dict], list[dict]]:
                 else:
                     missed = "also " + missed
                 row["note"] = missed + (f"; {row['note']}" if row["note"] else "")
-        (main if name in MAIN_KPIS or row["target"] else more).append(row)
+        (main if name in SHOWN or row["target"] else more).append(row)
     return main, more
 
 

@@ -14,9 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from sim.report.numbers import MAIN_KPIS, fmt, when
+from sim.report.numbers import fmt, when
 from sim.scenario.errors import inert
-from sim.scenario.kpis import format_ci, format_value, unit_label
+from sim.scenario.kpis import SHOWN, format_ci, format_value, unit_label
 
 __all__ = [
     "attainment_table",
@@ -101,10 +101,6 @@ def with_unit(name: str) -> str:
     return f"{name} [dim]({unit})[/dim]" if unit else name
 
 
-_OUTBOUND = ("outbound_dialed", "outbound_reached", "outbound_served", "mismatch_rate")
-"""Shown beside the spec's KPIs: only a run with outbound campaigns has them."""
-
-
 def kpi_table(summary, title: str, all_kpis: bool = False, attainment: dict | None = None):
     """The overall KPI table: mean, 95 % CI, target (in the KPI's unit) and the verdict."""
     currency = getattr(summary.scenario, "currency", None) or "money"
@@ -115,8 +111,7 @@ def kpi_table(summary, title: str, all_kpis: bool = False, attainment: dict | No
     table.add_column("", min_width=6)  # the verdict stays readable on a narrow terminal
     for name, k in summary.kpis.items():
         backlog = name == "open_calls" and bool(k.mean)  # an overloaded run: always shown
-        shown = name in MAIN_KPIS or name in _OUTBOUND
-        if not all_kpis and not shown and k.target is None and not backlog:
+        if not all_kpis and name not in SHOWN and k.target is None and not backlog:
             continue
         target = ""
         if k.target is not None:

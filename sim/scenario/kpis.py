@@ -24,6 +24,7 @@ from typing import Literal
 __all__ = [
     "HEADLINE",
     "KPIS",
+    "SHOWN",
     "Kpi",
     "Unit",
     "base_name",
@@ -79,6 +80,7 @@ class Kpi:
     section: Section  # README section with the full definition
     description: str  # one line, shown where the name alone may not say enough
     headline: bool = False  # in the spec's fixed list: always shown, may carry a target
+    kind_of_work: bool = False  # reported only by scenarios with that work, then shown
 
 
 _CALLS: Section = "KPIs"
@@ -125,6 +127,17 @@ KPIS: tuple[Kpi, ...] = (
         "calls still in the IVR or the queue at the horizon"),
     Kpi("disconnect_rate", SHARE, "lower", _CALLS,
         "calls disconnected at closing time / calls offered (routing.at_close: disconnect)"),
+    Kpi("callback_rate", SHARE, None, _CALLS,
+        "callers who took a call-back / callers reaching the queue (routing.callback)",
+        kind_of_work=True),
+    Kpi("callback_wait", SECONDS, "lower", _CALLS,
+        "mean time from a call-back's request to reaching the customer",
+        kind_of_work=True),
+    Kpi("callback_failed", SHARE, "lower", _CALLS,
+        "call-backs given up after every attempt / call-backs asked for",
+        kind_of_work=True),
+    Kpi("open_callbacks", Unit("calls"), "lower", _CALLS,
+        "call-backs neither made nor given up at the horizon"),
     Kpi("mean_queue_length", Unit("calls"), "lower", _CALLS,
         "time-average number of calls waiting"),
     Kpi("overtime_hours", _per_day("h"), "lower", _CALLS,
@@ -177,19 +190,23 @@ KPIS: tuple[Kpi, ...] = (
         "courier busy time inside hours / couriers x hours"),
     # outbound campaigns (only with outbound:)
     Kpi("outbound_dialed", _per_day("calls"), None, _CALLS,
-        "numbers the dialers dialed per day"),
+        "numbers the dialers dialed per day", kind_of_work=True),
     Kpi("outbound_reached", _per_day("calls"), None, _CALLS,
-        "dialed numbers that reached the right person, per day"),
+        "dialed numbers that reached the right person, per day", kind_of_work=True),
     Kpi("outbound_served", _per_day("calls"), "higher", _CALLS,
-        "reached customers an agent talked to, per day"),
+        "reached customers an agent talked to, per day", kind_of_work=True),
     Kpi("mismatch_rate", SHARE, "lower", _CALLS,
-        "reached customers who hung up before an agent was free / reached"),
+        "reached customers who hung up before an agent was free / reached",
+        kind_of_work=True),
 )
 # fmt: on
 
 _BY_NAME = {k.name: k for k in KPIS}
 HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline)
 """The spec's KPIs in the spec's order: always shown, and the names a target may use."""
+SHOWN: tuple[str, ...] = HEADLINE + tuple(k.name for k in KPIS if k.kind_of_work)
+"""Shown in the terminal and the report's main table when reported: the headline KPIs and
+those of a kind of work the scenario has (call-backs, ...)."""
 
 
 def base_name(name: str) -> str:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from sim.scenario.callback_schema import Callback
 from sim.scenario.distributions import Duration
 from sim.scenario.schema_types import Model
 
@@ -46,7 +47,10 @@ _ROUTE_STEP_SCHEMA = {
 }
 Route = list[Annotated[RouteStep, BeforeValidator(_route_step), WithJsonSchema(_ROUTE_STEP_SCHEMA)]]
 
-ROUTING_KEYS = ("default", "tier_priority", "agent_selection", "at_close", "skip_unstaffed")
+ROUTING_KEYS = (
+    *("default", "tier_priority", "agent_selection", "at_close", "skip_unstaffed"),
+    "callback",
+)
 """Keys of `routing:` that are not call types."""
 
 
@@ -82,6 +86,9 @@ class Routing(Model):
         "at once instead of after its `after` (false: always wait `after`)",
     )
     default: Route | None = Field(None, description="route for call types without their own")
+    callback: Callback | None = Field(
+        None, description="call-backs offered to waiting callers (docs/callback.md)"
+    )
     rules: dict[str, Route] = Field(
         default_factory=dict, description="routes by call type (written as top-level keys)"
     )
