@@ -55,6 +55,7 @@ class CallRecords:
     within: float  # service-level threshold, s
     mean_queue_length: float | None = None  # time average after warm-up, measured by the router
     disconnects: bool = False  # routing.at_close: disconnect (then disconnect_rate is reported)
+    deferred: tuple[int, ...] = ()  # call types of deferred work (e-mail): not counted as calls
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -122,6 +123,8 @@ def call_masks(rec: CallRecords, calls: Calls | None = None):
     horizon."""
     c = rec.calls if calls is None else calls
     counted = (c.arrival >= rec.warmup) & (c.arrival < rec.horizon)
+    if rec.deferred:  # e-mails have KPIs of their own (sim.kpi.deferred); agents' time counts
+        counted &= ~np.isin(c.call_type, rec.deferred)
     offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
     answered = offered & (c.outcome == Outcome.ANSWERED)
     abandoned = offered & (c.outcome == Outcome.ABANDONED)
@@ -260,7 +263,10 @@ def call_kpis(rec: CallRecords, sums: dict | None = None) -> dict[str, float | N
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
     k["agent_hours"] = scheduled_all / 3600.0 / days
+    skip = _deferred_segments(rec)
     for j, segment in enumerate(segment_names(rec)):
+        if segment in skip:
+            continue
         n_mine = s["segments.offered"][j]
         k[f"service_level.{segment}"] = ratio(s["segments.quick"][j], n_mine)
         k[f"abandon_rate.{segment}"] = ratio(s["segments.abandoned"][j], n_mine)
@@ -276,6 +282,11 @@ def segment_names(rec: CallRecords) -> list[str]:
         if len(names) >= 2
         for name in names
     ]
+
+
+def _deferred_segments(rec: CallRecords) -> set[str]:
+    """The segments of deferred work (e-mail types): no calls in them, no figures shown."""
+    return {f"type={rec.call_types[c]}" for c in rec.deferred}
 
 
 def _segment_codes(rec: CallRecords, c: Calls) -> list[tuple[np.ndarray, int]]:
@@ -381,7 +392,10 @@ def interval_table(
         cols["agents_on_duty"] = present_all / interval
         cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
+        skip = _deferred_segments(rec)
         for j, segment in enumerate(segment_names(rec)):
+            if segment in skip:
+                continue
             n_mine = s["bins.segments.offered"][j]
             cols[f"offered.{segment}"] = n_mine
             cols[f"service_level.{segment}"] = s["bins.segments.quick"][j] / n_mine

@@ -18,7 +18,9 @@ import numpy as np
 from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
 from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
+from sim.kpi.deferred import EmailRecords, email_kpis
 from sim.model.back_office import BackOffice
+from sim.model.backlog import EmailBacklog, email_types
 from sim.model.calendar import Timeline
 from sim.model.callers import Callers
 from sim.model.contact_center import ContactCenter, Listener, Unresolved
@@ -78,7 +80,11 @@ def simulate(
     streams = Streams(seed, replication)
     calls = CallLog()
     center = ContactCenter(env, scenario, streams, calls)
-    callers = Callers(env, scenario, streams, calls, center.offer)
+    offer, emails = center.offer, None
+    if email_types(scenario):  # asked after the call queues; e-mails go round the router
+        emails = EmailBacklog(env, scenario, calls, center.pool, center.route_groups)
+        offer = emails.door(center.offer)
+    callers = Callers(env, scenario, streams, calls, offer)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
     flows = _business_flows(env, scenario, streams, calls, callers.schedule_call)
     handled: list[Listener] = (
@@ -102,6 +108,7 @@ def simulate(
         horizon=horizon,
         within=scenario.service_level_within(),
         disconnects=scenario.routing.at_close == "disconnect",
+        deferred=tuple(emails.types) if emails is not None else (),
     )
     stream = (
         _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
@@ -109,7 +116,7 @@ def simulate(
         else None
     )
     for until, times, ids in callers.first_calls(every=DAY):  # drawn day by day (memory)
-        run_feeding(env, until, times, ids, center.offer)
+        run_feeding(env, until, times, ids, offer)
     center.close()
 
     if stream is None:  # memory: no KPI reads the run-only columns
@@ -125,6 +132,8 @@ def simulate(
     # once for both tables, block by block as the run without records does
     sums = reduce_calls(records, scenario.interval) if stream is None else stream.finish()
     kpis = call_kpis(records, sums)
+    if emails is not None:
+        kpis.update(email_kpis(_email_records(scenario, emails)))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
     extra, business = {}, None
@@ -255,6 +264,18 @@ def _business_flows(
     if scenario.back_office is None and scenario.delivery is None:
         return None
     return _BusinessFlows(env, scenario, streams, calls, schedule_call)
+
+
+def _email_records(scenario: Scenario, emails: EmailBacklog) -> EmailRecords:
+    target = scenario.targets.get("response_within")
+    return EmailRecords(
+        emails=emails.log.freeze(),
+        call_types=[list(scenario.call_types)[c] for c in emails.types],
+        types=emails.types,
+        warmup=scenario.warmup,
+        horizon=scenario.horizon_s,
+        within=target.within if target is not None and target.within is not None else DAY,
+    )
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:

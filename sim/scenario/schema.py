@@ -216,6 +216,10 @@ class CallType(Model):
 
     share: Share = Field(description="share of calls of this type")
     handle_time: Distribution = Field(description="talk time with the agent, seconds")
+    channel: Literal["voice", "chat", "email"] = Field(
+        "voice",
+        description="how the contact comes in: voice call, chat (an agent holds several: agents.groups.G.concurrency), e-mail (a backlog taken between calls)",
+    )
     first_contact_resolution: Probability = Field(
         1.0, description="chance the call resolves the matter (else maybe redial)"
     )
