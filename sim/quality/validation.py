@@ -31,6 +31,7 @@ import numpy as np
 
 from sim.experiments.executors import Job, executor_scope, run_all
 from sim.quality.bilingual import bilingual_case
+from sim.quality.deferred import email_case
 from sim.quality.dossier import Case, Row, row
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import scenario_from_dict
@@ -422,6 +423,7 @@ def published_case(settings: Settings) -> Case:
 CASES: list[Callable[[Settings], Case | tuple[Case, ...]]] = [
     queue_cases,
     priority_case,
+    email_case,
     business_cases,
     published_case,
     bilingual_case,
