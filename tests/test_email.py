@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_model_properties import scenarios as call_scenarios
 
 from sim import scenario_from_dict, simulate
+from sim.cli import cli
+from sim.experiments.replication import mean_ci
 from sim.kpi.deferred import EmailRecords, email_kpis
 from sim.model.backlog import EmailBacklog
 from sim.model.contact_center import ContactCenter
 from sim.model.events import ModelEnvironment
 from sim.model.streams import Streams
+from sim.planning.erlang import erlang_c_metrics
+from sim.quality.deferred import EMAIL_CASES, email_scenario, exact_waits
 from sim.records.calls import CallLog, Outcome
 from sim.records.emails import EmailLog
 from sim.scenario.errors import ScenarioError
 from sim.scenario.resolved import scenario_to_dict
 from sim.scenario.units import DAY
-from tests.test_model_properties import scenarios as call_scenarios
 
 
 def _mixed(**over):
@@ -56,7 +63,11 @@ def _center():
             "arrivals": {"rate_per_hour": 30},
             "call_types": {
                 "x": {"share": 0.5, "handle_time": {"dist": "fixed", "value": 300}},
-                "m": {"share": 0.5, "channel": "email", "handle_time": {"dist": "fixed", "value": 1}},
+                "m": {
+                    "share": 0.5,
+                    "channel": "email",
+                    "handle_time": {"dist": "fixed", "value": 1},
+                },
             },
             "customer_tiers": {"std": {"share": 1}},
             "agents": {"groups": {"team": {"skills": ["x", "m"], "staffing": 2}}},
@@ -99,7 +110,7 @@ def test_an_email_waits_until_no_call_waits_and_is_finished_before_the_next_call
 
 
 def test_an_email_reaching_an_empty_agent_is_taken_at_once_and_waits_open_at_the_horizon():
-    env, calls, center, backlog, door = _center()
+    env, calls, center, _, door = _center()
     center.start()
     for t in (5.0, 6.0, 7.0):  # two agents: the third e-mail waits
         cid = calls.add(arrival=t, queue_entry=t, call_type=1, handle=1e6, patience=1.0)
@@ -160,7 +171,11 @@ def test_emails_end_in_one_state_never_share_an_agent_and_yield_to_waiting_calls
     groups = list(sc.agents.groups)
     types = list(sc.call_types)
     serves = {
-        g: [c_ for c_, t in enumerate(types) if any(s.group == name and s.after <= 0 for s in sc.route(t))]
+        g: [
+            c_
+            for c_, t in enumerate(types)
+            if any(s.group == name and s.after <= 0 for s in sc.route(t))
+        ]
         for g, name in enumerate(groups)
     }
     voice = ~mail & ~np.isnan(c.queue_entry)
@@ -235,7 +250,11 @@ def test_channel_defaults_to_voice_and_is_checked():
     with pytest.raises(ScenarioError, match="channel"):
         _mixed(
             call_types={
-                "voice": {"share": 1, "channel": "fax", "handle_time": {"dist": "fixed", "value": 1}}
+                "voice": {
+                    "share": 1,
+                    "channel": "fax",
+                    "handle_time": {"dist": "fixed", "value": 1},
+                }
             }
         )
 
@@ -244,9 +263,10 @@ def test_response_within_target_takes_a_within_and_sets_the_kpi():
     sc = _mixed(targets={"response_within": {"within": "1h", "at_least": 0.9}})
     assert sc.targets["response_within"].within == 3600.0
     long = _mixed(targets={"response_within": {"within": "24h", "at_least": 0.9}})
-    assert simulate(sc, seed=2).kpis["response_within"] <= simulate(long, seed=2).kpis[
-        "response_within"
-    ]
+    assert (
+        simulate(sc, seed=2).kpis["response_within"]
+        <= simulate(long, seed=2).kpis["response_within"]
+    )
     with pytest.raises(ScenarioError, match="within goes with"):
         _mixed(targets={"answer_rate": {"within": "1h", "at_least": 0.9}})
 
@@ -258,3 +278,96 @@ def test_a_scenario_without_emails_reports_nothing_about_them():
     )
     kpis = simulate(voice, seed=1).kpis
     assert not {"emails", "response_time", "response_within", "backlog"} & set(kpis)
+
+
+# --- against theory: Cobham's non-preemptive priority M/M/c ---------------------------------------
+
+
+@pytest.mark.parametrize("aht, agents, load, share", EMAIL_CASES)
+def test_cobham_formula_agrees_with_the_conservation_law_and_the_m_m_1_result(
+    aht, agents, load, share
+):
+    """The closed form checked before use: the load-weighted mean wait over the classes is the
+    FCFS (Erlang C) mean wait (Kleinrock's conservation law: one exponential service time, a
+    work-conserving order), and with one agent it is the M/M/1 priority queue's W_k =
+    (rho / mu) / ((1 - s_{k-1})(1 - s_k)) (Kleinrock 1976, vol. II, eq. 3.30)."""
+    rate = load * agents / aht
+    calls, emails = exact_waits(aht, agents, load, share)
+    fcfs = erlang_c_metrics(rate, aht, agents, within=0.0).mean_wait
+    assert (1 - share) * calls + share * emails == pytest.approx(fcfs, rel=1e-12)
+    assert calls < fcfs < emails
+    if agents == 1:
+        s1 = rate * (1 - share) * aht
+        assert calls == pytest.approx(load * aht / (1 - s1), rel=1e-12)
+        assert emails == pytest.approx(load * aht / ((1 - s1) * (1 - load)), rel=1e-12)
+
+
+def test_calls_and_emails_wait_as_cobhams_priority_queue():
+    """5 agents at 85 %, 30 % e-mails, one exponential handle time, nobody hangs up: the mean
+    waits of calls and e-mails and the occupancy against the exact figures, each inside the
+    99 % t-interval of 6 replications of 10 days (fixed seeds: deterministic)."""
+    aht, agents, load, share = EMAIL_CASES[1]
+    scenario = email_scenario(aht, agents, load, share, days=10, warmup_s=6 * 3600)
+    runs = [simulate(scenario, replication=r, keep_records=False) for r in range(6)]
+    calls, emails = exact_waits(aht, agents, load, share)
+    for name, exact in (("asa", calls), ("asa.type=mail", emails), ("occupancy", load)):
+        _, (lo, hi), _ = mean_ci([run.kpis[name] for run in runs], level=0.99)
+        assert lo <= exact <= hi, (name, exact, lo, hi)
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+EMAIL_FILE = Path(__file__).parent / "scenarios" / "ok_email.yaml"
+E_MAIL_KPIS = ("response_time", "response_within", "backlog")
+
+
+def test_run_end_to_end_shows_the_email_kpis_and_their_targets(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(EMAIL_FILE),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "1",
+            "--quiet",
+            "--replications",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for name in E_MAIL_KPIS:
+        assert name in result.output
+    assert "<= 3,600" in result.output and ">= 90.0" in result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert {"emails", "asa.type=mail", *E_MAIL_KPIS} <= set(summary["kpis"])
+    assert "service_level.type=mail" not in summary["kpis"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "response_within" in page
+
+
+def test_a_voice_run_shows_nothing_about_emails(tmp_path):
+    tiny = Path(__file__).parent / "scenarios" / "ok_tiny.yaml"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(tiny),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "1",
+            "--quiet",
+            "--all-kpis",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert not any(name in result.output for name in (*E_MAIL_KPIS, "emails"))
+
+
+def test_the_json_schema_documents_the_channel():
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    channel = json.loads(result.output)["$defs"]["CallType"]["properties"]["channel"]
+    assert channel["enum"] == ["voice", "chat", "email"] and channel["default"] == "voice"

@@ -59,7 +59,7 @@ def email_kpis(rec: EmailRecords) -> dict[str, float | None]:
     k: dict[str, float | None] = {
         "emails": float(counted.sum()) / days,
         "response_time": _mean(response[handled]),
-        "response_within": ratio(np.sum(known & (response <= rec.within)), np.sum(known)),
+        "response_within": ratio(int(np.sum(known & (response <= rec.within))), int(np.sum(known))),
         "backlog": float(np.mean(open_at)) if len(ends) else None,
     }
     for name, c in zip(rec.call_types, rec.types, strict=True):

@@ -47,6 +47,8 @@ class EmailBacklog:
 
     whole = True
     """An e-mail takes its agent whole (nothing beside it, like a voice call)."""
+    take: Callable[[int, float], int | None]
+    begin: Callable[[float, int, int, int], None]
 
     def __init__(
         self,
@@ -73,10 +75,11 @@ class EmailBacklog:
         for c in self.types:
             for g in route_groups[c]:
                 self.types_of[g].append(c)
+        self._add = self.log.appender("call", "call_type", "arrival", "entry")
+        self.take, self.begin = self.oldest, self.start  # as a work source of the pool
         for g, types in enumerate(self.types_of):
             if types:
                 pool.add_source(g, self)
-        self._add = self.log.appender("call", "call_type", "arrival", "entry")
 
     def door(self, offer: Callable[..., None]) -> Callable[..., None]:
         """The callers' door: an e-mail to the backlog, any other contact to ``offer`` (the
@@ -101,12 +104,12 @@ class EmailBacklog:
         free = self.pool.free
         for g in self.groups_of[ctype]:
             if free[g]:
-                self.begin(now, item, g, free[g].pop())
+                self.start(now, item, g, free[g].pop())
                 return
         self.waiting[ctype].append(item)
         self.pool.pending[0] += 1
 
-    def take(self, g: int, now: float) -> int | None:
+    def oldest(self, g: int, now: float) -> int | None:
         """The e-mail that has waited longest among the types group ``g`` serves, or None."""
         best, entry = None, self.log.entry
         for c in self.types_of[g]:
@@ -118,7 +121,7 @@ class EmailBacklog:
         self.pool.pending[0] -= 1
         return self.waiting[best].popleft()
 
-    def begin(self, now: float, item: int, g: int, agent: int) -> None:
+    def start(self, now: float, item: int, g: int, agent: int) -> None:
         """``agent`` of group ``g`` takes e-mail ``item``: its rows are written and the agent's
         release put on the agenda at the end of its handling (handle time x the group's
         factor; no after-call work)."""

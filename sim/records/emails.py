@@ -45,3 +45,8 @@ class EmailLog(ColumnLog):
 
     def __init__(self) -> None:
         super().__init__(EMAIL_COLUMNS, Emails)
+
+    def freeze(self, drop: tuple[str, ...] = ()) -> Emails:
+        frozen = super().freeze(drop)
+        assert isinstance(frozen, Emails)
+        return frozen

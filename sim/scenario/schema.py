@@ -218,7 +218,7 @@ class CallType(Model):
     handle_time: Distribution = Field(description="talk time with the agent, seconds")
     channel: Literal["voice", "chat", "email"] = Field(
         "voice",
-        description="how the contact comes in: voice call, chat (an agent holds several: agents.groups.G.concurrency), e-mail (a backlog taken between calls)",
+        description="how the contact comes in: voice call, chat (an agent holds several: agents.groups.G.concurrency), e-mail (a backlog taken between calls)",  # noqa: E501
     )
     first_contact_resolution: Probability = Field(
         1.0, description="chance the call resolves the matter (else maybe redial)"
