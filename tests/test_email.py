@@ -155,12 +155,22 @@ def test_emails_end_in_one_state_never_share_an_agent_and_yield_to_waiting_calls
     assert np.all(c.answer[queued & answered] >= c.queue_entry[queued & answered])
     # nothing lost: the backlog's records are the e-mails' call rows, one each, and agree
     # (an e-mail still in the IVR at the horizon never reached the backlog)
-    reached = queued & (c.queue_entry < sc.horizon_s)
+    horizon, warmup = sc.horizon_s, sc.warmup
+    reached = queued & (c.queue_entry < horizon)
     assert np.all(c.outcome[queued & ~reached] == Outcome.OPEN)
-    # the call KPIs count voice only; the e-mail KPIs count the e-mails
-    assert ("emails" in run.kpis) and "service_level.type=" + list(sc.call_types)[
-        int(np.flatnonzero(np.array(kinds) == "email")[0])
-    ] not in run.kpis
+    counted = reached & (c.arrival >= warmup) & (c.arrival < horizon)
+    assert run.kpis["emails"] * (horizon - warmup) / DAY == pytest.approx(counted.sum())
+    handled = counted & answered & (c.end <= horizon)
+    expected = np.mean((c.end - c.arrival)[handled]) if handled.any() else None
+    assert run.kpis["response_time"] == pytest.approx(expected)
+    # the call KPIs count the calls only
+    voice_counted = ~mail & (c.arrival >= warmup) & (c.arrival < horizon)
+    assert run.kpis["calls"] * (horizon - warmup) / DAY == pytest.approx(voice_counted.sum())
+    assert not any(
+        f"service_level.type={t}" in run.kpis
+        for t, k in zip(sc.call_types, kinds, strict=True)
+        if k == "email"
+    )
     # one contact per agent at a time, calls and e-mails alike
     for agent in np.unique(c.agent[answered]):
         mine = np.flatnonzero(answered & (c.agent == agent))
@@ -255,6 +265,21 @@ def test_channel_defaults_to_voice_and_is_checked():
                     "channel": "fax",
                     "handle_time": {"dist": "fixed", "value": 1},
                 }
+            }
+        )
+
+
+def test_an_email_type_creates_no_business():
+    with pytest.raises(ScenarioError, match="creates no business"):
+        _mixed(
+            call_types={
+                "voice": {"share": 0.5, "handle_time": {"dist": "fixed", "value": 60}},
+                "mail": {
+                    "share": 0.5,
+                    "channel": "email",
+                    "creates": "lead",
+                    "handle_time": {"dist": "fixed", "value": 60},
+                },
             }
         )
 

@@ -233,6 +233,12 @@ class CallType(Model):
         None, description="this type's own routing.agent_selection (default: the scenario's)"
     )
 
+    @model_validator(mode="after")
+    def _email_creates_nothing(self):
+        if self.channel == "email" and self.creates is not None:
+            raise ValueError("an e-mail (channel: email) creates no business; creates is for calls")
+        return self
+
 
 class CallAgain(RedialRule):
     """A redial rule, and whether the new attempt is the same contact."""
