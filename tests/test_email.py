@@ -396,3 +396,19 @@ def test_the_json_schema_documents_the_channel():
     assert result.exit_code == 0
     channel = json.loads(result.output)["$defs"]["CallType"]["properties"]["channel"]
     assert channel["enum"] == ["voice", "chat", "email"] and channel["default"] == "voice"
+
+
+def test_the_dossier_case_has_three_rows_per_load(monkeypatch):
+    from sim.quality import deferred
+    from sim.quality.validation import Settings
+
+    monkeypatch.setattr(deferred, "EMAIL_CASES", [EMAIL_CASES[1]])
+    case = deferred.email_case(Settings(days=1, replications=3, workers=1, warmup_s=3600.0))
+    assert [r.measure for r in case.rows] == [
+        "wait of calls (asa)",
+        "wait of e-mails (asa.type=mail)",
+        "occupancy",
+    ]
+    calls, emails = exact_waits(*EMAIL_CASES[1])
+    assert [r.exact for r in case.rows] == [calls, emails, 0.85]
+    assert all(r.ci is not None for r in case.rows) and case.note

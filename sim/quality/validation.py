@@ -1,7 +1,7 @@
 """The validation dossier: every case where the model has an exact answer, simulated side by side.
 
-Owns the validation cases (Erlang C and Erlang A over tables of loads, Cobham's priority queue,
-Little's law, the delivery retry closed form, the lead-conversion expectation, published
+Owns the validation cases (Erlang C and Erlang A over tables of loads, Cobham's priority queue
+of tiers and of calls before e-mails (:mod:`sim.quality.deferred`), Little's law, the delivery retry closed form, the lead-conversion expectation, published
 figures) and writing ``docs/validation.md`` from a fresh run, so the document stays true:
 
     PYTHONPATH=. python -m sim.quality.validation [--out docs/validation.md] [--quick] [--workers N]
