@@ -60,6 +60,7 @@ class CallRecords:
     slots: list[int] = field(default_factory=list)
     """Per group the chats an agent holds at once (empty: 1 each): a chat's span counts
     1/slots of its agent's time as busy."""
+    deferred: tuple[int, ...] = ()  # call types of deferred work (e-mail): not counted as calls
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -127,6 +128,8 @@ def call_masks(rec: CallRecords, calls: Calls | None = None):
     horizon."""
     c = rec.calls if calls is None else calls
     counted = (c.arrival >= rec.warmup) & (c.arrival < rec.horizon)
+    if rec.deferred:  # e-mails have KPIs of their own (sim.kpi.deferred); agents' time counts
+        counted &= ~np.isin(c.call_type, rec.deferred)
     offered = counted & ~np.isnan(c.queue_entry) & (c.queue_entry < rec.horizon)
     offered &= c.outcome < Outcome.CALLBACK  # callers who took a call-back left the queue
     answered = offered & (c.outcome == Outcome.ANSWERED)
@@ -275,7 +278,10 @@ def call_kpis(rec: CallRecords, sums: dict | None = None) -> dict[str, float | N
     k["occupancy"] = ratio(busy_all, present_all)
     k["overtime_hours"] = max(present_all - scheduled_all, 0.0) / 3600.0 / days
     k["agent_hours"] = scheduled_all / 3600.0 / days
+    skip = _deferred_segments(rec)
     for j, segment in enumerate(segment_names(rec)):
+        if segment in skip:
+            continue
         n_mine = s["segments.offered"][j]
         k[f"service_level.{segment}"] = ratio(s["segments.quick"][j], n_mine)
         k[f"abandon_rate.{segment}"] = ratio(s["segments.abandoned"][j], n_mine)
@@ -307,6 +313,11 @@ def channels(rec: CallRecords) -> list[str]:
     (a voice-only scenario has no channel breakdown)."""
     have = set(rec.channel_of_type)
     return [ch for ch in CHANNELS if ch in have] if have - {"voice"} else []
+
+
+def _deferred_segments(rec: CallRecords) -> set[str]:
+    """The segments of deferred work (e-mail types): no calls in them, no figures shown."""
+    return {f"type={rec.call_types[c]}" for c in rec.deferred}
 
 
 def _segment_codes(rec: CallRecords, c: Calls) -> list[tuple[np.ndarray, int]]:
@@ -417,7 +428,10 @@ def interval_table(
         cols["agents_on_duty"] = present_all / interval
         cols["occupancy"] = _share(busy_all, present_all)
         cols.update(per_group if len(rec.groups) > 1 else {})
+        skip = _deferred_segments(rec)
         for j, segment in enumerate(segment_names(rec)):
+            if segment in skip:
+                continue
             n_mine = s["bins.segments.offered"][j]
             cols[f"offered.{segment}"] = n_mine
             cols[f"service_level.{segment}"] = s["bins.segments.quick"][j] / n_mine

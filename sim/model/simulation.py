@@ -19,8 +19,10 @@ from sim.kpi import calls as call_figures
 from sim.kpi.business import BusinessRecords, business_kpis, daily_table
 from sim.kpi.callbacks import callback_kpis
 from sim.kpi.calls import CallRecords, call_kpis, interval_table, reduce_calls
+from sim.kpi.deferred import EmailRecords, email_kpis
 from sim.kpi.outbound import outbound_kpis
 from sim.model.back_office import BackOffice
+from sim.model.backlog import EmailBacklog, email_types
 from sim.model.calendar import Timeline
 from sim.model.callbacks import Callbacks
 from sim.model.callers import Callers
@@ -89,7 +91,11 @@ def simulate(
         if scenario.routing.callback is not None
         else None
     )
+    emails = None
+    if email_types(scenario):  # asked after the call queues (and call-backs); round the router
+        emails = EmailBacklog(env, scenario, calls, center.pool, center.route_groups)
     door = center.offer if callbacks is None else callbacks.door  # where callers reach the queue
+    door = door if emails is None else emails.door(door)  # e-mails go to the backlog
     door = door if chats is None else chats.door(door)  # chats go to the chat desk
     callers = Callers(env, scenario, streams, calls, door)
     redials = Redials(scenario, streams, calls, callers.schedule_call)
@@ -120,6 +126,7 @@ def simulate(
         disconnects=scenario.routing.at_close == "disconnect",
         channel_of_type=[ct.channel for ct in scenario.call_types.values()],
         slots=center.pool.capacity,
+        deferred=tuple(emails.types) if emails is not None else (),
     )
     stream = (
         _Stream(env, calls, center, params, scenario.interval, callers.rows_written)
@@ -154,6 +161,8 @@ def simulate(
         kpis.update(callback_kpis(callback_rows, warmup, horizon, *stayed))
         if keep_records:
             extra["callbacks"] = callback_rows  # sim.records.callbacks.CALLBACK_COLUMNS
+    if emails is not None:
+        kpis.update(email_kpis(_email_records(scenario, emails)))
     intervals = interval_table(records, scenario.interval, scenario.horizon.start_weekday, sums)
     del sums
     business = None
@@ -284,6 +293,18 @@ def _business_flows(
     if scenario.back_office is None and scenario.delivery is None:
         return None
     return _BusinessFlows(env, scenario, streams, calls, schedule_call)
+
+
+def _email_records(scenario: Scenario, emails: EmailBacklog) -> EmailRecords:
+    target = scenario.targets.get("response_within")
+    return EmailRecords(
+        emails=emails.log.freeze(),
+        call_types=[list(scenario.call_types)[c] for c in emails.types],
+        types=emails.types,
+        warmup=scenario.warmup,
+        horizon=scenario.horizon_s,
+        within=target.within if target is not None and target.within is not None else DAY,
+    )
 
 
 def _present_timeline(center: ContactCenter, g: int, horizon: float) -> Timeline:

@@ -1,8 +1,10 @@
 """The validation dossier: every case where the model has an exact answer, simulated side by side.
 
-Owns the validation cases (Erlang C and Erlang A over tables of loads, Cobham's priority queue,
-Little's law, the delivery retry closed form, the lead-conversion expectation, published
-figures) and writing ``docs/validation.md`` from a fresh run, so the document stays true:
+Owns the validation cases (Erlang C and Erlang A over tables of loads, Cobham's priority queue
+of tiers, of calls before e-mails (:mod:`sim.quality.deferred`) and of calls before call-backs,
+chats on agents of several slots (:mod:`sim.quality.chat`), Little's law, the delivery retry
+closed form, the lead-conversion expectation, published figures and models (Bilingual, Blend))
+and writing ``docs/validation.md`` from a fresh run, so the document stays true:
 
     PYTHONPATH=. python -m sim.quality.validation [--out docs/validation.md] [--quick] [--workers N]
 
@@ -33,6 +35,7 @@ from sim.experiments.executors import Job, executor_scope, run_all
 from sim.quality.bilingual import bilingual_case
 from sim.quality.blend import blend_case
 from sim.quality.chat import chat_case
+from sim.quality.deferred import email_case
 from sim.quality.dossier import Case, Row, row
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import scenario_from_dict
@@ -477,6 +480,7 @@ CASES: list[Callable[[Settings], Case | tuple[Case, ...]]] = [
     priority_case,
     chat_queue_case,
     callback_case,
+    email_case,
     business_cases,
     published_case,
     bilingual_case,

@@ -92,8 +92,14 @@ def cross_check(sc: Scenario) -> list[tuple[tuple, str, str | None]]:
                     suggest(name, list(HEADLINE)),
                 )
             )
-        elif target.within is not None and name != "service_level":
-            problems.append((("targets", name, "within"), "within goes with service_level", None))
+        elif target.within is not None and name not in ("service_level", "response_within"):
+            problems.append(
+                (
+                    ("targets", name, "within"),
+                    "within goes with service_level or response_within",
+                    None,
+                )
+            )
         else:
             problems += _target_range(name, target)
     problems += _dated_staffing(sc)

@@ -118,7 +118,19 @@ KPIS: tuple[Kpi, ...] = (
         "leads and work orders closed by their deadline / those due", headline=True),
     Kpi("lead_conversion", SHARE, "higher", _BUSINESS,
         "leads that became orders / leads created", headline=True),
+    # e-mail (call types of channel email): shown only when a scenario has them
+    Kpi("response_time", SECONDS, "lower", _CALLS,
+        "e-mails: mean time from arrival to the end of handling (those handled)",
+        headline=True),
+    Kpi("response_within", SHARE, "higher", _CALLS,
+        "e-mails handled within the target's `within` (default 24 h) of arrival / e-mails "
+        "due", headline=True),
+    Kpi("backlog", Unit("e-mails"), "lower", _CALLS,
+        "e-mails open (waiting or in work) at each day's end, mean over days",
+        headline=True),
     # more figures
+    Kpi("emails", _per_day("e-mails"), None, _CALLS,
+        "e-mails arriving per day (not counted in calls or offered)"),
     Kpi("calls", _per_day("calls"), None, _CALLS,
         "calls arriving at the hotline (before the IVR) per day"),
     Kpi("self_service_rate", SHARE, None, _CALLS,

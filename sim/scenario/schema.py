@@ -219,7 +219,8 @@ class CallType(Model):
     handle_time: Distribution = Field(description="talk time with the agent, seconds")
     channel: Literal["voice", "chat", "email"] = Field(
         "voice",
-        description="how the contact comes in: voice call, chat (an agent holds several: agents.groups.G.concurrency), e-mail (a backlog taken between calls)",
+        description="how the contact comes in: voice call, chat (an agent holds several: "
+        "agents.groups.G.concurrency), e-mail (a backlog taken between calls)",
     )
     first_contact_resolution: Probability = Field(
         1.0, description="chance the call resolves the matter (else maybe redial)"
@@ -233,6 +234,12 @@ class CallType(Model):
     agent_selection: AgentSelection | None = Field(
         None, description="this type's own routing.agent_selection (default: the scenario's)"
     )
+
+    @model_validator(mode="after")
+    def _email_creates_nothing(self):
+        if self.channel == "email" and self.creates is not None:
+            raise ValueError("an e-mail (channel: email) creates no business; creates is for calls")
+        return self
 
 
 class CallAgain(RedialRule):
