@@ -81,16 +81,17 @@ class EmailBacklog:
             if types:
                 pool.add_source(g, self)
 
-    def door(self, offer: Callable[..., None]) -> Callable[..., None]:
-        """The callers' door: an e-mail to the backlog, any other contact to ``offer`` (the
-        router's). Only a scenario with e-mail types puts this in front of the router."""
+    def door(self, offer: Callable[[float, int], None]) -> Callable[[float, int], None]:
+        """The callers' door ``(now, cid)``: an e-mail to the backlog, any other contact to
+        ``offer`` (the router's, or another kind of work's door in front of it). Only a
+        scenario with e-mail types puts this in front of the router."""
         is_email, call_type, arrive = self.is_email, self.calls.call_type, self.arrive
 
-        def to_backlog_or_router(now: float, cid: int, g: int = -1, agent: int = -1) -> None:
+        def to_backlog_or_router(now: float, cid: int) -> None:
             if is_email[call_type[cid]]:
                 arrive(now, cid)
             else:
-                offer(now, cid, g, agent)
+                offer(now, cid)
 
         return to_backlog_or_router
 
