@@ -277,3 +277,12 @@ def test_where_it_misses_lists_clear_misses_as_ranges_of_the_clock():
     assert entry["misses"] == [] and entry["intervals_missed"] == 96
     (line,) = misses_lines({"targets": [entry]})
     assert "no interval clearly misses" in line
+
+
+def test_a_segment_with_no_figure_anywhere_is_left_out():
+    """Outbound calls and e-mails never queue: their service level has no figure in any
+    interval, and the target table lists no empty row for them."""
+    t = table()
+    t["service_level.channel=email_mean"] = np.full(6, np.nan)
+    kpis = [e["kpi"] for e in attainment(t, {"service_level": {"at_least": 0.8}})["targets"]]
+    assert "service_level.type=complaint" in kpis and "service_level.channel=email" not in kpis

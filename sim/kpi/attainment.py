@@ -74,6 +74,8 @@ def attainment(
     entries = []
     for kpi, (bound, value) in interval_targets(targets, table).items():
         values = np.asarray(table[f"{kpi}_mean"], dtype=float)
+        if "=" in kpi and not np.isfinite(values).any():
+            continue  # a segment with nothing to judge (outbound calls, e-mails: no queue)
         segment_offered = _col(table, _offered_of(kpi), n) if "=" in kpi else offered
         entries.append(_entry(table, kpi, bound, value, values, segment_offered, worst, interval))
     entries.sort(key=lambda e: ("=" in e["kpi"], e["kpi"].split(".")[0] != "service_level"))
