@@ -25,6 +25,7 @@ from collections.abc import Callable
 from heapq import heappush
 
 from sim.model.agents import AgentPool
+from sim.model.callers import door_by_type
 from sim.model.events import ModelEnvironment
 from sim.records.calls import CallLog, Outcome
 from sim.records.emails import EmailLog
@@ -85,15 +86,7 @@ class EmailBacklog:
         """The callers' door ``(now, cid)``: an e-mail to the backlog, any other contact to
         ``offer`` (the router's, or another kind of work's door in front of it). Only a
         scenario with e-mail types puts this in front of the router."""
-        is_email, call_type, arrive = self.is_email, self.calls.call_type, self.arrive
-
-        def to_backlog_or_router(now: float, cid: int) -> None:
-            if is_email[call_type[cid]]:
-                arrive(now, cid)
-            else:
-                offer(now, cid)
-
-        return to_backlog_or_router
+        return door_by_type(self.is_email, self.calls.call_type, self.arrive, offer)
 
     def arrive(self, now: float, cid: int) -> None:
         """E-mail ``cid`` reaches the backlog: an empty agent of its groups (in route order,

@@ -20,7 +20,7 @@ from sim.scenario.distributions import BatchSampler, uniforms
 from sim.scenario.limits import AGAIN_FACTOR, AGAIN_FLOOR
 from sim.scenario.schema import Scenario
 
-__all__ = ["Callers", "SimulationLimitError", "poisson_times"]
+__all__ = ["Callers", "SimulationLimitError", "door_by_type", "poisson_times"]
 
 
 class SimulationLimitError(RuntimeError):
@@ -320,3 +320,22 @@ def _by_category(category: np.ndarray, specs, rngs) -> np.ndarray:
         out[rows[start:end]] = spec.sample(rng, end - start)
         start = end
     return out
+
+
+def door_by_type(
+    taken: list[bool],
+    call_type,
+    kind: Callable[[float, int], None],
+    rest: Callable[[float, int], None],
+) -> Callable[[float, int], None]:
+    """The callers' door ``(now, cid)`` in front of another: a contact of a call type marked in
+    ``taken`` goes to ``kind`` (a chat desk, an e-mail backlog), any other to ``rest`` (the
+    router, or the door of another kind of work), so that kinds of work stack their doors."""
+
+    def door(now: float, cid: int) -> None:
+        if taken[call_type[cid]]:
+            kind(now, cid)
+        else:
+            rest(now, cid)
+
+    return door

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from heapq import heappush
 
 from sim.model.agents import AgentPool
+from sim.model.callers import door_by_type
 from sim.model.events import ModelEnvironment
 from sim.model.queues import WAITING, QueueIndex
 from sim.records.calls import CallLog, Outcome
@@ -104,18 +105,10 @@ class ChatDesk:
         an abandoned contact, and per (call type, resolved) the listeners of a handled one."""
         self.on_abandoned, self.handled = on_abandoned, handled
 
-    def door(self, voice: Callable[..., None]) -> Callable[[float, int], None]:
+    def door(self, voice: Callable[[float, int], None]) -> Callable[[float, int], None]:
         """``offer(now, cid)`` for the callers: a chat to :meth:`offer`, any other contact to
         ``voice`` (the router's door)."""
-        is_chat, call_type, chat = self.is_chat, self.calls.call_type, self.offer
-
-        def offer(now: float, cid: int) -> None:
-            if is_chat[call_type[cid]]:
-                chat(now, cid)
-            else:
-                voice(now, cid)
-
-        return offer
+        return door_by_type(self.is_chat, self.calls.call_type, self.offer, voice)
 
     def offer(self, now: float, cid: int) -> None:
         """A chat reaches the queue: a slot of an agent of its first route group with room,
