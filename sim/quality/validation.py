@@ -267,11 +267,6 @@ CALLBACK = [  # (mean handle s, agents, load per agent, share taking a call-back
 ]
 
 
-def _callback_waits(run: RunResult) -> list[float]:
-    """ASA of the callers who stayed in the queue and the mean call-back wait (one run)."""
-    return [run.kpis["asa"] or 0.0, run.kpis["callback_wait"] or 0.0]
-
-
 def callback_case(settings: Settings) -> Case:
     """Call-backs offered always, accepted with a share, reached at once, placed when idle:
     the queue and the call-backs are the two classes of a non-preemptive priority M/M/c."""
@@ -292,13 +287,10 @@ def callback_case(settings: Settings) -> Case:
         )
         lam = rate / 3600
         exact = priority_waits([lam * (1 - accept), lam * accept], aht, agents)
-        reps = range(settings.replications)
-        jobs = [Job(r, scenario, scenario.seed, r, reduce=_callback_waits) for r in reps]
-        with executor_scope("processes", settings.workers) as ex:
-            got = run_all(ex, jobs)
+        k = _samples(scenario, settings)
         label = f"{rate:.4g}/h, AHT {aht:g} s, {agents} agents, accept {accept:g}"
-        for k, measure in enumerate(("asa (queue)", "callback_wait")):
-            case.rows.append(row(label, measure, exact[k], [got[r][k] for r in reps]))
+        for i, (measure, kpi) in enumerate((("asa (queue)", "asa"), ("callback_wait",) * 2)):
+            case.rows.append(row(label, measure, exact[i], _numbers(k[kpi])))
     return case
 
 
