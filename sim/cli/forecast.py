@@ -142,7 +142,7 @@ def _print(result, folder: Path, report: bool) -> None:
         markup=False,
     )
     carry, event = result.effects["after closure"], result.effects["event"]
-    if result.kinds[-result.options.horizon :].tolist().count(CARRY):
+    if (result.kinds[-result.options.horizon :] == CARRY).any():
         shares = ", ".join(f"{k} +{v:.0%}" for k, v in carry["share_back"].items())
         seen = sum(carry["days_seen"].values())
         how = f"{seen} days seen" if seen else "assumed: none seen"
